@@ -1,0 +1,278 @@
+// Command front end: a two-entry command queue, decode, the legality checks of docs/accelerator.md section 1
+// (in program order, against a shadow of the configuration the earlier commands set), the local-address ranges
+// the reservation station tracks, and routing: flush is done here, the counter op goes to the counter file,
+// everything else to the reservation station. An illegal command raises a sticky error and stops the queue.
+module gemmini_frontend
+  import gemmini_pkg::*;
+(
+  input  logic        clk_i,
+  input  logic        rst_ni,
+  input  logic        cmd_valid_i,
+  output logic        cmd_ready_o,
+  input  logic [6:0]  cmd_funct_i,
+  input  logic [4:0]  cmd_rd_i,
+  input  logic [63:0] cmd_rs1_i,
+  input  logic [63:0] cmd_rs2_i,
+  // to the reservation station
+  output logic        rs_valid_o,
+  input  logic        rs_ready_i,
+  output logic [1:0]  rs_q_o,        // 0 load, 1 execute, 2 store
+  output logic [6:0]  rs_funct_o,
+  output logic [63:0] rs_rs1_o,
+  output logic [63:0] rs_rs2_o,
+  output range_t      rs_src0_o,
+  output range_t      rs_src1_o,
+  output range_t      rs_dst_o,
+  // to the counter file
+  output logic        ctr_valid_o,
+  output logic [63:0] ctr_rs1_o,
+  output logic [4:0]  ctr_rd_o,
+  // status
+  output logic        busy_o,
+  output logic [7:0]  err_code_o,
+  output logic [6:0]  err_funct_o,
+  output logic [63:0] err_rs1_o,
+  output logic [63:0] err_rs2_o
+);
+  localparam int unsigned MBLA = (MAX_BYTES / (4 * DIM)) > 0 ? MAX_BYTES / (4 * DIM) : 1;
+
+  // ---- queue ----
+  logic [6:0]  q_funct_q [2];
+  logic [4:0]  q_rd_q [2];
+  logic [63:0] q_rs1_q [2], q_rs2_q [2];
+  logic        q_head_q, q_tail_q;
+  logic [1:0]  q_count_q;
+  logic [7:0]  err_q;
+  assign cmd_ready_o = q_count_q != 2'd2 && err_q == E_NONE;
+
+  // ---- shadow configuration ----
+  logic        os_q, at_q, bt_q, expect_comp_q;
+  logic [15:0] a_stride_q, c_stride_q;
+  logic [15:0] ld_bstride_q [3];
+  logic        ld_shrink_q [3];
+  logic        pool_q;
+  logic [1:0]  psize_q;
+  logic [7:0]  porows_q, pocols_q, orows_q, ocols_q;
+
+  logic [6:0]  f;
+  logic [63:0] r1, r2;
+  assign f = q_funct_q[q_head_q];
+  assign r1 = q_rs1_q[q_head_q];
+  assign r2 = q_rs2_q[q_head_q];
+
+  function automatic logic is_garbage(input logic [31:0] a);
+    return a[31:29] == 3'b111 && a[ROW_BITS] && a[ROW_BITS-1:0] == '1;
+  endfunction
+
+  // Range [row, row + extent) of an operand in its memory, and its error if out of range.
+  // verilator lint_off UNUSEDSIGNAL
+  function automatic range_t mk_range(input logic [31:0] a, input int unsigned extent);
+  // verilator lint_on UNUSEDSIGNAL
+    range_t r;
+    r.valid = 1'b1;
+    r.acc = a[31];
+    r.lo = (ROW_BITS + 2)'(a[ROW_BITS-1:0]);
+    r.hi = (ROW_BITS + 2)'(32'(a[ROW_BITS-1:0]) + extent);
+    return r;
+  endfunction
+  // verilator lint_off UNUSEDSIGNAL
+  function automatic logic [7:0] range_err(input range_t r);
+  // verilator lint_on UNUSEDSIGNAL
+    if (r.acc) return (32'(r.lo) >= ACC_ROWS || 32'(r.hi) > ACC_ROWS) ? E_ACC_RANGE : E_NONE;
+    return (32'(r.hi) > SP_ROWS) ? E_SP_RANGE : E_NONE;
+  endfunction
+  // verilator lint_off UNUSEDSIGNAL
+  function automatic logic dims_bad(input logic [63:0] w, input int unsigned max_rows, input int unsigned max_cols);
+  // verilator lint_on UNUSEDSIGNAL
+    return w[63:48] == 16'd0 || 32'(w[63:48]) > max_rows || w[47:32] == 16'd0 || 32'(w[47:32]) > max_cols;
+  endfunction
+  // verilator lint_off UNUSEDSIGNAL
+  function automatic int unsigned blocks(input logic [63:0] w);
+  // verilator lint_on UNUSEDSIGNAL
+    return (32'(w[47:32]) + DIM - 1) / DIM;
+  endfunction
+
+  // ---- decode and check the head command ----
+  logic [7:0] err;
+  logic [1:0] q;
+  logic       to_rs, to_ctr, is_flush;
+  range_t     s0, s1, d;
+  always_comb begin
+    logic os_new, g1, g2;
+    int unsigned n, lim;
+    logic [1:0] st;
+    err = E_NONE;
+    q = 2'd0;
+    to_rs = 1'b0;
+    to_ctr = 1'b0;
+    is_flush = 1'b0;
+    s0 = '0;
+    s1 = '0;
+    d = '0;
+    g1 = is_garbage(r1[31:0]);
+    g2 = is_garbage(r2[31:0]);
+    case (f)
+      F_CONFIG: begin
+        to_rs = 1'b1;
+        case (r1[1:0])
+          2'd0: begin
+            q = 2'd1;
+            os_new = HAS_OS && !r1[2];
+            if (expect_comp_q) err = E_PAIRING;
+            else if (!r1[7] && ((os_new && !r1[8] && r1[9]) || (!os_new && r1[8] && r1[9]))) err = E_BAD_TRANSPOSE;
+          end
+          2'd1: begin
+            q = 2'd0;
+            if (r1[15:8] > 8'd1 || r1[4:3] == 2'd3) err = E_UNSUPPORTED;
+          end
+          default: q = 2'd2;  // config_st, config_norm
+        endcase
+      end
+      F_MVIN, F_MVIN2, F_MVIN3: begin
+        to_rs = 1'b1;
+        q = 2'd0;
+        st = (f == F_MVIN) ? 2'd0 : (f == F_MVIN2) ? 2'd1 : 2'd2;
+        lim = (r2[31] && !ld_shrink_q[st]) ? DIM * MBLA : DIM * MAX_BLOCK_LEN;
+        d = mk_range(r2[31:0], (blocks(r2) - 1) * 32'(ld_bstride_q[st]) + 32'(r2[63:48]));
+        if (g2) err = E_BAD_ADDRESS;
+        else if (dims_bad(r2, DIM, lim)) err = E_BAD_ROWS_COLS;
+        else err = range_err(d);
+      end
+      F_MVOUT: begin
+        to_rs = 1'b1;
+        q = 2'd2;
+        if (pool_q) begin
+          s0 = mk_range(r2[31:0], 32'(orows_q) * 32'(ocols_q));
+          lim = DIM;
+        end else begin
+          s0 = mk_range(r2[31:0], (blocks(r2) - 1) * DIM + 32'(r2[63:48]));
+          lim = (r2[31] && r2[29]) ? DIM : DIM * MAX_BLOCK_LEN;
+        end
+        if (g2) err = E_BAD_ADDRESS;
+        else if (pool_q && (r2[47:32] == 16'd0 || 32'(r2[47:32]) > DIM || psize_q == 2'd0 || porows_q == 8'd0
+                            || pocols_q == 8'd0 || orows_q == 8'd0 || ocols_q == 8'd0)) err = E_BAD_ROWS_COLS;
+        else if (!pool_q && dims_bad(r2, DIM, lim)) err = E_BAD_ROWS_COLS;
+        else err = range_err(s0);
+      end
+      F_PRELOAD: begin
+        to_rs = 1'b1;
+        q = 2'd1;
+        n = (!os_q && bt_q) ? 32'(r1[47:32]) : 32'(r1[63:48]);
+        if (!g1) s0 = mk_range(r1[31:0], n);
+        if (!g2) d = mk_range(r2[31:0], (32'(r2[63:48]) - 1) * 32'(c_stride_q) + 1);
+        if (!g1 && r1[31]) err = E_UNSUPPORTED;
+        else if (expect_comp_q) err = E_PAIRING;
+        else if (!g1 && dims_bad(r1, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g2 && dims_bad(r2, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g1 && range_err(s0) != E_NONE) err = range_err(s0);
+        else if (!g2) err = range_err(d);
+      end
+      F_COMPUTE_PRELOADED, F_COMPUTE_ACCUMULATED: begin
+        to_rs = 1'b1;
+        q = 2'd1;
+        n = at_q ? 32'(r1[47:32]) : 32'(r1[63:48]);
+        if (!g1) s0 = mk_range(r1[31:0], (n - 1) * 32'(a_stride_q) + 1);
+        n = (os_q && bt_q) ? 32'(r2[47:32]) : 32'(r2[63:48]);
+        if (!g2) s1 = mk_range(r2[31:0], n);
+        if ((!g1 && r1[31]) || (!g2 && r2[31])) err = E_UNSUPPORTED;
+        else if (!expect_comp_q) err = E_PAIRING;
+        else if (!g1 && dims_bad(r1, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g2 && dims_bad(r2, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g1 && range_err(s0) != E_NONE) err = range_err(s0);
+        else if (!g2) err = range_err(s1);
+      end
+      F_FLUSH: is_flush = 1'b1;
+      F_COUNTER: to_ctr = 1'b1;
+      default: begin
+        // loop FSM commands come in a later issue; everything else is not an instruction
+        if ((f >= 7'd8 && f <= 7'd13) || (f >= 7'd15 && f <= 7'd21)) err = E_UNSUPPORTED;
+        else err = E_ILLEGAL_FUNCT;
+      end
+    endcase
+  end
+
+  logic head_valid, pop;
+  assign head_valid = q_count_q != 2'd0 && err_q == E_NONE;
+  assign rs_valid_o = head_valid && err == E_NONE && to_rs;
+  assign rs_q_o = q;
+  assign rs_funct_o = f;
+  assign rs_rs1_o = r1;
+  assign rs_rs2_o = r2;
+  assign rs_src0_o = s0;
+  assign rs_src1_o = s1;
+  assign rs_dst_o = d;
+  assign ctr_valid_o = head_valid && to_ctr;
+  assign ctr_rs1_o = r1;
+  assign ctr_rd_o = q_rd_q[q_head_q];
+  assign pop = head_valid && err == E_NONE && ((to_rs && rs_ready_i) || to_ctr || is_flush);
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      q_head_q <= 1'b0;
+      q_tail_q <= 1'b0;
+      q_count_q <= '0;
+      err_q <= E_NONE;
+      os_q <= 1'b0;
+      at_q <= 1'b0;
+      bt_q <= 1'b0;
+      expect_comp_q <= 1'b0;
+      a_stride_q <= 16'd1;
+      c_stride_q <= 16'd1;
+      ld_bstride_q[0] <= 16'(DIM);
+      ld_bstride_q[1] <= 16'(DIM);
+      ld_bstride_q[2] <= 16'(DIM);
+      ld_shrink_q[0] <= 1'b0;
+      ld_shrink_q[1] <= 1'b0;
+      ld_shrink_q[2] <= 1'b0;
+      pool_q <= 1'b0;
+      psize_q <= '0;
+      porows_q <= '0;
+      pocols_q <= '0;
+      orows_q <= '0;
+      ocols_q <= '0;
+    end else begin
+      if (cmd_valid_i && cmd_ready_o) begin
+        q_funct_q[q_tail_q] <= cmd_funct_i;
+        q_rd_q[q_tail_q] <= cmd_rd_i;
+        q_rs1_q[q_tail_q] <= cmd_rs1_i;
+        q_rs2_q[q_tail_q] <= cmd_rs2_i;
+        q_tail_q <= !q_tail_q;
+      end
+      q_count_q <= q_count_q + 2'(cmd_valid_i && cmd_ready_o) - 2'(pop);
+      if (pop) q_head_q <= !q_head_q;
+      if (head_valid && err != E_NONE) begin
+        err_q <= err;
+        err_funct_o <= f;
+        err_rs1_o <= r1;
+        err_rs2_o <= r2;
+      end
+      if (pop) begin
+        if (f == F_CONFIG && r1[1:0] == 2'd0) begin
+          if (!r1[7]) begin
+            os_q <= HAS_OS && !r1[2];
+            at_q <= r1[8];
+            bt_q <= r1[9];
+          end
+          a_stride_q <= r1[31:16];
+          c_stride_q <= r2[63:48];
+        end
+        if (f == F_CONFIG && r1[1:0] == 2'd1) begin
+          ld_bstride_q[r1[4:3]] <= r1[31:16];
+          ld_shrink_q[r1[4:3]] <= r1[2];
+        end
+        if (f == F_CONFIG && r1[1:0] == 2'd2) begin
+          pool_q <= r1[5:4] != 2'd0;
+          psize_q <= r1[7:6];
+          porows_q <= r1[39:32];
+          pocols_q <= r1[47:40];
+          orows_q <= r1[55:48];
+          ocols_q <= r1[63:56];
+        end
+        if (f == F_PRELOAD) expect_comp_q <= 1'b1;
+        if (f == F_COMPUTE_PRELOADED || f == F_COMPUTE_ACCUMULATED) expect_comp_q <= 1'b0;
+      end
+    end
+  end
+  assign busy_o = q_count_q != 2'd0 && err_q == E_NONE;
+  assign err_code_o = err_q;
+endmodule

@@ -1,0 +1,221 @@
+// Parameters, types and helper functions shared by every gemforge RTL module. The base values come from the
+// generated configuration package `gemmini_cfg_pkg` (written by build.rs from the TOML configuration); everything
+// here is derived from them.
+package gemmini_pkg;
+  import gemmini_cfg_pkg::*;
+
+  // ---- array and local memories ----
+  localparam int unsigned DIM = CFG_DIM;
+  localparam int unsigned DIM_BITS = $clog2(DIM);
+  localparam int unsigned PSUM_BITS = CFG_PSUM_BITS;
+  localparam int unsigned SP_BANKS = CFG_SP_BANKS;
+  localparam int unsigned SP_BANK_ROWS = CFG_SP_BANK_ROWS;
+  localparam int unsigned SP_ROWS = SP_BANKS * SP_BANK_ROWS;
+  localparam int unsigned SP_ROW_BITS = $clog2(SP_ROWS);
+  localparam int unsigned SP_BANK_BITS = (SP_BANKS > 1) ? $clog2(SP_BANKS) : 1;
+  localparam int unsigned ACC_BANKS = CFG_ACC_BANKS;
+  localparam int unsigned ACC_BANK_ROWS = CFG_ACC_BANK_ROWS;
+  localparam int unsigned ACC_ROWS = ACC_BANKS * ACC_BANK_ROWS;
+  localparam int unsigned ACC_ROW_BITS = $clog2(ACC_ROWS);
+  localparam int unsigned ROW_BITS = CFG_ADDR_ROW_BITS;  // row field of a local address
+  localparam int unsigned SP_W = DIM * 8;                // bits in a scratchpad row
+  localparam int unsigned ACC_W = DIM * 32;              // bits in an accumulator row
+  localparam bit HAS_OS = CFG_HAS_OS != 0;
+
+  // ---- DMA ----
+  localparam int unsigned BEAT_BYTES = CFG_BEAT_BYTES;
+  localparam int unsigned MAX_BYTES = CFG_MAX_BYTES;
+  localparam int unsigned MAX_BLOCK_LEN = CFG_MAX_BLOCK_LEN;  // DIM-wide int8 blocks per DMA row
+  localparam int unsigned MAX_READS = CFG_MAX_READS;
+  localparam int unsigned MAX_WRITES = CFG_MAX_WRITES;
+  localparam int unsigned MEM_W = MAX_BYTES * 8;
+  // Largest DRAM row one mvin/mvout moves: DIM*MAX_BLOCK_LEN int8 or DIM int32 elements.
+  localparam int unsigned ROW_BUF_BYTES = (DIM * MAX_BLOCK_LEN > DIM * 4) ? DIM * MAX_BLOCK_LEN : DIM * 4;
+
+  // ---- reservation station ----
+  localparam int unsigned RS_LD = CFG_RS_LD;
+  localparam int unsigned RS_EX = CFG_RS_EX;
+  localparam int unsigned RS_ST = CFG_RS_ST;
+  localparam int unsigned RS_TOTAL = RS_LD + RS_EX + RS_ST;
+  localparam int unsigned ROB_W = $clog2(RS_TOTAL);  // entry id: ld entries first, then ex, then st
+
+  // A local-memory row range [lo, hi) tracked by the reservation station.
+  typedef struct packed {
+    logic                valid;
+    logic                acc;
+    logic [ROW_BITS+1:0] lo;
+    logic [ROW_BITS+1:0] hi;
+  } range_t;
+
+  // A command as the controllers receive it from the reservation station.
+  typedef struct packed {
+    logic [6:0]       funct;
+    logic [63:0]      rs1;
+    logic [63:0]      rs2;
+    logic [ROB_W-1:0] rob;
+  } cmd_t;
+
+  // ---- ISA (spec 1.2); the Rust side's src/isa.rs is the reference ----
+  localparam logic [6:0] F_CONFIG = 7'd0;
+  localparam logic [6:0] F_MVIN2 = 7'd1;
+  localparam logic [6:0] F_MVIN = 7'd2;
+  localparam logic [6:0] F_MVOUT = 7'd3;
+  localparam logic [6:0] F_COMPUTE_PRELOADED = 7'd4;
+  localparam logic [6:0] F_COMPUTE_ACCUMULATED = 7'd5;
+  localparam logic [6:0] F_PRELOAD = 7'd6;
+  localparam logic [6:0] F_FLUSH = 7'd7;
+  localparam logic [6:0] F_MVIN3 = 7'd14;
+  localparam logic [6:0] F_COUNTER = 7'd126;
+
+  // Sticky error codes (docs/accelerator.md section 1; src/accel/mod.rs ErrorKind).
+  localparam logic [7:0] E_NONE = 8'd0;
+  localparam logic [7:0] E_ILLEGAL_FUNCT = 8'd1;
+  localparam logic [7:0] E_UNSUPPORTED = 8'd2;
+  localparam logic [7:0] E_BAD_ROWS_COLS = 8'd3;
+  localparam logic [7:0] E_SP_RANGE = 8'd4;
+  localparam logic [7:0] E_ACC_RANGE = 8'd5;
+  localparam logic [7:0] E_BAD_TRANSPOSE = 8'd6;
+  localparam logic [7:0] E_PAIRING = 8'd7;
+  localparam logic [7:0] E_BAD_ADDRESS = 8'd8;
+
+  localparam logic [31:0] FP32_ONE = 32'h3f80_0000;
+  localparam int unsigned LG_BEAT = $clog2(BEAT_BYTES);
+  localparam int unsigned LG_MAX = $clog2(MAX_BYTES);
+
+  // ---- DMA request sizing (docs/accelerator.md section 5) ----
+  // log2 of the naturally aligned request size (beat .. max bytes) that moves the most bytes of [cur, stop)
+  // starting at cur; ties go to the smaller request.
+  function automatic logic [2:0] dma_chunk_lgsize(input logic [63:0] cur, input logic [63:0] stop);
+    logic [2:0] best;
+    logic [63:0] best_useful, base, lim, useful;
+    best = 3'(LG_BEAT);
+    best_useful = '0;
+    for (int unsigned lg = LG_BEAT; lg <= LG_MAX; lg++) begin
+      base = cur & ~((64'd1 << lg) - 64'd1);
+      lim = base + (64'd1 << lg);
+      if (lim > stop) lim = stop;
+      useful = lim - cur;
+      if (useful > best_useful) begin
+        best = 3'(lg);
+        best_useful = useful;
+      end
+    end
+    return best;
+  endfunction
+
+  // ---- arithmetic (docs/accelerator.md sections 2-3; src/accel/arith.rs is the reference) ----
+
+  // Round m * 2^e (m != 0) to 24 significant bits, ties to even: binary32 precision.
+  function automatic void round_sig24(inout logic [63:0] m, inout int e);
+    int n, sh;
+    logic [63:0] q, rem, half;
+    n = 0;
+    for (int i = 0; i < 64; i++) if (m[i]) n = i + 1;
+    if (n > 24) begin
+      sh = n - 24;
+      q = m >> sh;
+      rem = m & ((64'd1 << sh) - 64'd1);
+      half = 64'd1 << (sh - 1);
+      if (rem > half || (rem == half && q[0])) q = q + 64'd1;
+      if (q[24]) begin
+        q = q >> 1;
+        sh = sh + 1;
+      end
+      m = q;
+      e = e + sh;
+    end
+  endfunction
+
+  // binary32(x) * binary32 s (IEEE multiply, round to nearest even), then rounded half to even to an integer
+  // and saturated to int8 (sat8) or int32. NaN gives 0.
+  function automatic logic signed [31:0] fp_scale(input logic signed [31:0] x, input logic [31:0] s,
+                                                  input logic sat8);
+    logic neg;
+    logic [63:0] m, ms, v, q, rem, half, lim;
+    int e, es, sh;
+    if (s[30:23] == 8'hff && s[22:0] != 23'd0) return 32'sd0;
+    if (x == 32'sd0) return 32'sd0;
+    neg = x[31] ^ s[31];
+    m = x[31] ? 64'(-{{32{x[31]}}, x}) : 64'({32'd0, x});
+    lim = neg ? (sat8 ? 64'd128 : 64'h8000_0000) : (sat8 ? 64'd127 : 64'h7fff_ffff);
+    if (s[30:23] == 8'hff) begin
+      v = lim;
+    end else begin
+      ms = (s[30:23] == 8'd0) ? {41'd0, s[22:0]} : {40'd0, 1'b1, s[22:0]};
+      if (ms == 64'd0) return 32'sd0;
+      es = (s[30:23] == 8'd0) ? -149 : int'(s[30:23]) - 150;
+      e = 0;
+      round_sig24(m, e);  // binary32(x)
+      m = m * ms;
+      e = e + es;
+      round_sig24(m, e);  // the multiply's rounding
+      if (e > 40) begin
+        v = lim;
+      end else if (e >= 0) begin
+        v = m << e;
+      end else begin
+        sh = -e;
+        if (sh > 40) begin
+          v = 64'd0;
+        end else begin
+          q = m >> sh;
+          rem = m & ((64'd1 << sh) - 64'd1);
+          half = 64'd1 << (sh - 1);
+          if (rem > half || (rem == half && q[0])) q = q + 64'd1;
+          v = q;
+        end
+      end
+    end
+    if (v > lim) v = lim;
+    return neg ? -32'(v) : 32'(v);
+  endfunction
+
+  function automatic logic signed [7:0] sat8(input logic signed [31:0] x);
+    if (x > 32'sd127) return 8'sd127;
+    if (x < -32'sd128) return -8'sd128;
+    return x[7:0];
+  endfunction
+
+  // mvin scaler for int8 data.
+  function automatic logic signed [7:0] mvin_scale(input logic signed [7:0] x, input logic [31:0] s);
+    // verilator lint_off UNUSEDSIGNAL
+    logic signed [31:0] y;
+    // verilator lint_on UNUSEDSIGNAL
+    if (s == FP32_ONE) return x;
+    y = fp_scale(32'(x), s, 1'b1);
+    return y[7:0];
+  endfunction
+
+  // Accumulator read-out: optional ReLU, acc_scale, clip to int8.
+  function automatic logic signed [7:0] acc_readout(input logic signed [31:0] x, input logic relu,
+                                                    input logic [31:0] s);
+    // verilator lint_off UNUSEDSIGNAL
+    logic signed [31:0] v, y;
+    // verilator lint_on UNUSEDSIGNAL
+    v = (relu && x < 0) ? 32'sd0 : x;
+    if (s == FP32_ONE) return sat8(v);
+    y = fp_scale(v, s, 1'b1);
+    return y[7:0];
+  endfunction
+
+  // Rounding right shift, ties to even on the shifted-out bits (spec 2.6).
+  function automatic logic signed [31:0] rshift_rne(input logic signed [31:0] x, input logic [4:0] s);
+    logic signed [31:0] q;
+    logic r, low, odd;
+    if (s == 5'd0) return x;
+    q = x >>> s;
+    r = x[s-5'd1];
+    low = (s > 5'd1) ? ((x & ((32'sd1 <<< (s - 5'd1)) - 32'sd1)) != 32'sd0) : 1'b0;
+    odd = x[s];
+    return q + ((r && (low || odd)) ? 32'sd1 : 32'sd0);
+  endfunction
+
+  // Saturate to the signed in-array width.
+  function automatic logic signed [31:0] clip_psum(input logic signed [31:0] x);
+    localparam logic signed [31:0] Hi = (32'sd1 <<< (PSUM_BITS - 1)) - 32'sd1;
+    localparam logic signed [31:0] Lo = -(32'sd1 <<< (PSUM_BITS - 1));
+    if (x > Hi) return Hi;
+    if (x < Lo) return Lo;
+    return x;
+  endfunction
+endpackage

@@ -1,0 +1,431 @@
+//! Hardware configuration: the TOML file a user edits, validated into [`HwConfig`], and everything derived
+//! from it (row counts, address widths, the SystemVerilog configuration package, `gemmini_params.h`).
+//!
+//! This file is also compiled into `build.rs` (via `#[path]`), so it depends only on serde, toml and
+//! thiserror, and knows nothing about simulation.
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// A rule a configuration breaks, named by its TOML field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: field `{field}` = {value}: {rule}")]
+    Invalid {
+        path: String,
+        field: &'static str,
+        value: String,
+        rule: String,
+    },
+}
+
+/// Which dataflows the array supports (spec 4.8 `dataflow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dataflows {
+    /// Weight-stationary only (config_ex's dataflow bit is ignored, as on Gemmini).
+    Ws,
+    /// Runtime-selectable OS or WS.
+    Both,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrayConfig {
+    /// Rows and columns of the square array; one local-memory row holds `dim` elements.
+    pub dim: u32,
+    pub dataflows: Dataflows,
+    /// Input (and weight) element type. Only "int8" is implemented by this RTL.
+    pub input_type: String,
+    /// Accumulator element type. Only "int32" is implemented by this RTL.
+    pub acc_type: String,
+    /// Width of the partial sums travelling through the array (Gemmini: SInt(20)).
+    pub spatial_output_bits: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemConfig {
+    pub capacity_kib: u32,
+    pub banks: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DmaConfig {
+    /// Bytes moved per cycle on the accelerator's memory port (one beat).
+    pub beat_bytes: u32,
+    /// Largest naturally aligned request, in bytes.
+    pub max_bytes: u32,
+    pub max_reads_in_flight: u32,
+    pub max_writes_in_flight: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RsConfig {
+    pub ld: u32,
+    pub ex: u32,
+    pub st: u32,
+}
+
+/// Main-memory timing seen by the accelerator's memory port (served by the Rust side).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryTiming {
+    /// Cycles from accepting a request to the first byte of its response.
+    pub latency: u32,
+    /// Bytes the memory system moves per cycle (shared by reads and writes).
+    pub bytes_per_cycle: u32,
+    /// Requests the memory system holds at once (reads and writes together).
+    pub max_in_flight: u32,
+}
+
+impl Default for MemoryTiming {
+    fn default() -> Self {
+        MemoryTiming {
+            latency: 40,
+            bytes_per_cycle: 16,
+            max_in_flight: 32,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HwConfig {
+    pub name: String,
+    pub array: ArrayConfig,
+    pub scratchpad: MemConfig,
+    pub accumulator: MemConfig,
+    pub dma: DmaConfig,
+    pub reservation_station: RsConfig,
+    #[serde(default)]
+    pub memory: MemoryTiming,
+}
+
+/// The bundled default configuration (Gemmini's `defaultConfig`).
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../rtl/configs/default.toml");
+
+fn is_pow2(x: u32) -> bool {
+    x != 0 && x & (x - 1) == 0
+}
+
+fn log2(x: u32) -> u32 {
+    31 - x.leading_zeros()
+}
+
+impl HwConfig {
+    /// The default configuration, parsed and validated.
+    pub fn default_config() -> HwConfig {
+        // The bundled file is part of the build and covered by tests; failing here is a build defect.
+        HwConfig::from_toml_str(DEFAULT_CONFIG_TOML, "rtl/configs/default.toml")
+            .expect("bundled default.toml is valid")
+    }
+
+    pub fn from_file(path: &Path) -> Result<HwConfig, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        HwConfig::from_toml_str(&text, &p)
+    }
+
+    /// Parse and validate; `origin` names the file in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<HwConfig, ConfigError> {
+        let cfg: HwConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        cfg.validate(origin)?;
+        Ok(cfg)
+    }
+
+    /// Check every rule the RTL and the software rely on.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let bad = |field: &'static str, value: String, rule: &str| ConfigError::Invalid {
+            path: origin.to_string(),
+            field,
+            value,
+            rule: rule.to_string(),
+        };
+        let a = &self.array;
+        if !is_pow2(a.dim) || !(4..=64).contains(&a.dim) {
+            return Err(bad(
+                "array.dim",
+                a.dim.to_string(),
+                "must be a power of two from 4 to 64",
+            ));
+        }
+        if a.input_type != "int8" {
+            return Err(bad(
+                "array.input_type",
+                format!("{:?}", a.input_type),
+                "only \"int8\" is implemented",
+            ));
+        }
+        if a.acc_type != "int32" {
+            return Err(bad(
+                "array.acc_type",
+                format!("{:?}", a.acc_type),
+                "only \"int32\" is implemented",
+            ));
+        }
+        // The largest partial sum, dim * 2^14 plus an int8 bias, must fit the signed in-array width, so
+        // partial sums never wrap (dim 16 needs exactly Gemmini's 20 bits).
+        let need = 14 + log2(a.dim) + 2;
+        if a.spatial_output_bits < need.min(32) || a.spatial_output_bits > 32 {
+            return Err(bad(
+                "array.spatial_output_bits",
+                a.spatial_output_bits.to_string(),
+                &format!("must be between {} and 32 for dim {}", need.min(32), a.dim),
+            ));
+        }
+        let row_bytes = a.dim; // int8 scratchpad row
+        let acc_row_bytes = a.dim * 4;
+        for (name_cap, name_banks, m, rb) in [
+            (
+                "scratchpad.capacity_kib",
+                "scratchpad.banks",
+                &self.scratchpad,
+                row_bytes,
+            ),
+            (
+                "accumulator.capacity_kib",
+                "accumulator.banks",
+                &self.accumulator,
+                acc_row_bytes,
+            ),
+        ] {
+            if !is_pow2(m.banks) || m.banks > 16 {
+                return Err(bad(
+                    name_banks,
+                    m.banks.to_string(),
+                    "must be a power of two from 1 to 16",
+                ));
+            }
+            if m.capacity_kib == 0 || m.capacity_kib > 64 * 1024 {
+                return Err(bad(
+                    name_cap,
+                    m.capacity_kib.to_string(),
+                    "must be between 1 and 65536 KiB",
+                ));
+            }
+            let rows = (m.capacity_kib as u64 * 1024) / rb as u64;
+            let bank_rows = rows / m.banks as u64;
+            if rows * rb as u64 != m.capacity_kib as u64 * 1024
+                || bank_rows * m.banks as u64 != rows
+                || !is_pow2(bank_rows as u32)
+                || bank_rows < a.dim as u64
+            {
+                return Err(bad(
+                    name_cap,
+                    m.capacity_kib.to_string(),
+                    &format!(
+                        "must give a power-of-two number of rows per bank, at least dim ({}); \
+                         one row is {} bytes and there are {} banks",
+                        a.dim, rb, m.banks
+                    ),
+                ));
+            }
+        }
+        if self.sp_rows() > (1 << 20) || self.acc_rows() > (1 << 20) {
+            return Err(bad(
+                "scratchpad.capacity_kib",
+                self.scratchpad.capacity_kib.to_string(),
+                "more than 2^20 rows cannot be addressed in a 32-bit local address",
+            ));
+        }
+        let d = &self.dma;
+        if !is_pow2(d.beat_bytes) || !(8..=64).contains(&d.beat_bytes) {
+            return Err(bad(
+                "dma.beat_bytes",
+                d.beat_bytes.to_string(),
+                "must be a power of two from 8 to 64",
+            ));
+        }
+        if !is_pow2(d.max_bytes) || d.max_bytes < d.beat_bytes || d.max_bytes > 128 {
+            return Err(bad(
+                "dma.max_bytes",
+                d.max_bytes.to_string(),
+                "must be a power of two, at least dma.beat_bytes, at most 128",
+            ));
+        }
+        if d.max_bytes < a.dim {
+            return Err(bad(
+                "dma.max_bytes",
+                d.max_bytes.to_string(),
+                "must hold at least one int8 scratchpad row (dim bytes)",
+            ));
+        }
+        for (f, v) in [
+            ("dma.max_reads_in_flight", d.max_reads_in_flight),
+            ("dma.max_writes_in_flight", d.max_writes_in_flight),
+        ] {
+            if !is_pow2(v) || !(1..=64).contains(&v) {
+                return Err(bad(f, v.to_string(), "must be a power of two from 1 to 64"));
+            }
+        }
+        let r = &self.reservation_station;
+        for (f, v) in [
+            ("reservation_station.ld", r.ld),
+            ("reservation_station.ex", r.ex),
+            ("reservation_station.st", r.st),
+        ] {
+            if !is_pow2(v) || !(2..=32).contains(&v) {
+                return Err(bad(f, v.to_string(), "must be a power of two from 2 to 32"));
+            }
+        }
+        let m = &self.memory;
+        if m.latency == 0 || m.latency > 100_000 {
+            return Err(bad(
+                "memory.latency",
+                m.latency.to_string(),
+                "must be between 1 and 100000 cycles",
+            ));
+        }
+        if m.bytes_per_cycle == 0 || m.bytes_per_cycle > 1024 {
+            return Err(bad(
+                "memory.bytes_per_cycle",
+                m.bytes_per_cycle.to_string(),
+                "must be between 1 and 1024",
+            ));
+        }
+        if m.max_in_flight == 0 || m.max_in_flight > 1024 {
+            return Err(bad(
+                "memory.max_in_flight",
+                m.max_in_flight.to_string(),
+                "must be between 1 and 1024",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn dim(&self) -> u32 {
+        self.array.dim
+    }
+    /// Scratchpad rows (each `dim` int8 elements).
+    pub fn sp_rows(&self) -> u32 {
+        self.scratchpad.capacity_kib * 1024 / self.array.dim
+    }
+    pub fn sp_bank_rows(&self) -> u32 {
+        self.sp_rows() / self.scratchpad.banks
+    }
+    /// Accumulator rows (each `dim` int32 elements).
+    pub fn acc_rows(&self) -> u32 {
+        self.accumulator.capacity_kib * 1024 / (self.array.dim * 4)
+    }
+    pub fn acc_bank_rows(&self) -> u32 {
+        self.acc_rows() / self.accumulator.banks
+    }
+    /// Width of the row field of a local address (spec 2.1: max of both memories' address bits).
+    pub fn local_addr_row_bits(&self) -> u32 {
+        log2(self.sp_rows()).max(log2(self.acc_rows()))
+    }
+    /// Blocks of `dim` int8 columns one mvin/mvout row may carry (`MAX_BLOCK_LEN`).
+    pub fn max_block_len(&self) -> u32 {
+        (self.dma.max_bytes / self.array.dim).max(1)
+    }
+    /// Blocks of `dim` int32 columns one accumulator mvin row may carry (`MAX_BLOCK_LEN_ACC`).
+    pub fn max_block_len_acc(&self) -> u32 {
+        (self.dma.max_bytes / (self.array.dim * 4)).max(1)
+    }
+    pub fn has_os(&self) -> bool {
+        self.array.dataflows == Dataflows::Both
+    }
+
+    /// The SystemVerilog package `gemmini_cfg_pkg` that parameterizes the RTL (see rtl/gemmini_pkg.sv,
+    /// which derives everything else from these values).
+    pub fn sv_config_package(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "// Generated from hardware configuration `{}`; do not edit.",
+            self.name
+        );
+        let _ = writeln!(s, "package gemmini_cfg_pkg;");
+        let items: [(&str, u32); 16] = [
+            ("CFG_DIM", self.array.dim),
+            ("CFG_HAS_OS", self.has_os() as u32),
+            ("CFG_PSUM_BITS", self.array.spatial_output_bits),
+            ("CFG_SP_BANKS", self.scratchpad.banks),
+            ("CFG_SP_BANK_ROWS", self.sp_bank_rows()),
+            ("CFG_ACC_BANKS", self.accumulator.banks),
+            ("CFG_ACC_BANK_ROWS", self.acc_bank_rows()),
+            ("CFG_ADDR_ROW_BITS", self.local_addr_row_bits()),
+            ("CFG_BEAT_BYTES", self.dma.beat_bytes),
+            ("CFG_MAX_BYTES", self.dma.max_bytes),
+            ("CFG_MAX_READS", self.dma.max_reads_in_flight),
+            ("CFG_MAX_WRITES", self.dma.max_writes_in_flight),
+            ("CFG_RS_LD", self.reservation_station.ld),
+            ("CFG_RS_EX", self.reservation_station.ex),
+            ("CFG_RS_ST", self.reservation_station.st),
+            ("CFG_MAX_BLOCK_LEN", self.max_block_len()),
+        ];
+        for (k, v) in items {
+            let _ = writeln!(s, "  localparam int unsigned {k} = {v};");
+        }
+        let _ = writeln!(s, "endpackage");
+        s
+    }
+
+    /// A stable text identifying everything that determines the generated RTL (for cache keys).
+    pub fn rtl_fingerprint(&self) -> String {
+        self.sv_config_package()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_matches_gemmini() {
+        let c = HwConfig::default_config();
+        assert_eq!(c.dim(), 16);
+        assert_eq!(c.sp_rows(), 16384);
+        assert_eq!(c.sp_bank_rows(), 4096);
+        assert_eq!(c.acc_rows(), 1024);
+        assert_eq!(c.acc_bank_rows(), 512);
+        assert_eq!(c.local_addr_row_bits(), 14);
+        assert_eq!(c.max_block_len(), 4);
+        assert_eq!(c.max_block_len_acc(), 1);
+        assert!(c.has_os());
+    }
+
+    fn with(edit: &str, from: &str) -> Result<HwConfig, ConfigError> {
+        let text = DEFAULT_CONFIG_TOML.replace(from, edit);
+        assert_ne!(text, DEFAULT_CONFIG_TOML, "edit `{from}` did not apply");
+        HwConfig::from_toml_str(&text, "t.toml")
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let e = with("dim = 12", "dim = 16").unwrap_err().to_string();
+        assert!(e.contains("array.dim") && e.contains("power of two"), "{e}");
+        let e = with("banks = 3", "banks = 4").unwrap_err().to_string();
+        assert!(e.contains("scratchpad.banks"), "{e}");
+        let e = with("capacity_kib = 100", "capacity_kib = 256")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scratchpad.capacity_kib"), "{e}");
+        let e = with("ld = 0", "ld = 8").unwrap_err().to_string();
+        assert!(e.contains("reservation_station.ld"), "{e}");
+        let e = with("input_type = \"fp32\"", "input_type = \"int8\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("array.input_type"), "{e}");
+        let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
+        assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
+    }
+}

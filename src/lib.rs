@@ -1,0 +1,7 @@
+//! gemforge: cycle-accurate co-simulation, benchmarking and optimization of Gemmini-compatible tensor
+//! accelerators. See docs/accelerator.md for the accelerator's contract.
+
+pub mod accel;
+pub mod config;
+pub mod isa;
+pub mod mem;
