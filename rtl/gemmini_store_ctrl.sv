@@ -255,7 +255,8 @@ module gemmini_store_ctrl
           end
         end else begin
           seq_q <= 1'b1;
-          s_src_q <= !cmd_i.rs2[31] ? SrcSp : cmd_i.rs2[29] ? SrcAccFull : SrcAccScaled;
+          // with pooling the read_full bit is ignored: accumulator rows always pass the int8 read-out
+          s_src_q <= !cmd_i.rs2[31] ? SrcSp : (cmd_i.rs2[29] && c_pstride_q == 2'd0) ? SrcAccFull : SrcAccScaled;
           s_pool_q <= c_pstride_q != 2'd0;
           s_relu_q <= c_act_q == 2'd1;
           s_scale_q <= c_scale_q;

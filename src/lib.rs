@@ -5,3 +5,4 @@ pub mod accel;
 pub mod config;
 pub mod isa;
 pub mod mem;
+pub mod perf;

@@ -92,7 +92,10 @@ pub fn run_stream(
         .events()
         .into_iter()
         .map(|(name, after)| {
-            let before = events_before.iter().find(|(n, _)| *n == name).map_or(0, |e| e.1);
+            let before = events_before
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(0, |e| e.1);
             (name, after.wrapping_sub(before))
         })
         .collect();
@@ -285,7 +288,10 @@ mod tests {
             vec![0; 4]
         }
         fn events(&mut self) -> Vec<(&'static str, u64)> {
-            vec![("exe_active_cycle", self.busy_cycles), ("rdma_bytes_rec", self.bytes)]
+            vec![
+                ("exe_active_cycle", self.busy_cycles),
+                ("rdma_bytes_rec", self.bytes),
+            ]
         }
         fn debug_state(&mut self) -> String {
             format!("queue {}", self.queue.len())
@@ -310,7 +316,10 @@ mod tests {
         // Serial execution bounds the time: 5 commands x 3 cycles, issued back to back.
         assert_eq!(r.cycles, 15);
         assert_eq!(r.cycles, acc.cycles());
-        assert_eq!(r.events, vec![("exe_active_cycle", 15), ("rdma_bytes_rec", 5 * 64)]);
+        assert_eq!(
+            r.events,
+            vec![("exe_active_cycle", 15), ("rdma_bytes_rec", 5 * 64)]
+        );
     }
 
     #[test]
@@ -318,7 +327,13 @@ mod tests {
         let mut acc = Mock::new(4, 2);
         let mut m = mem();
         run_stream(&mut acc, &mut m, &[cmd(2, 0)], &HarnessOpts::default()).unwrap();
-        let r = run_stream(&mut acc, &mut m, &[cmd(2, 0), cmd(2, 1)], &HarnessOpts::default()).unwrap();
+        let r = run_stream(
+            &mut acc,
+            &mut m,
+            &[cmd(2, 0), cmd(2, 1)],
+            &HarnessOpts::default(),
+        )
+        .unwrap();
         assert_eq!(r.cycles, 4);
         assert_eq!(r.events[1], ("rdma_bytes_rec", 128));
     }
@@ -336,7 +351,10 @@ mod tests {
         let mut acc = Mock::new(8, 1);
         let cmds = [cmd(126, 11), cmd(2, 0), cmd(126, 22)];
         let r = run_stream(&mut acc, &mut mem(), &cmds, &HarnessOpts::default()).unwrap();
-        assert_eq!(r.responses, vec![RoccResp { rd: 0, data: 11 }, RoccResp { rd: 2, data: 22 }]);
+        assert_eq!(
+            r.responses,
+            vec![RoccResp { rd: 0, data: 11 }, RoccResp { rd: 2, data: 22 }]
+        );
     }
 
     #[test]
@@ -351,9 +369,17 @@ mod tests {
         let e = run_stream(&mut acc, &mut mem(), &cmds, &opts).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Watchdog);
         assert_eq!(e.cmd, Some(cmds[1]), "the command waiting to be issued");
-        assert!(e.detail.contains("queue 1") && e.detail.contains("1 of 2"), "{}", e.detail);
+        assert!(
+            e.detail.contains("queue 1") && e.detail.contains("1 of 2"),
+            "{}",
+            e.detail
+        );
         // Detected within one sampling period of the limit.
-        assert!(acc.cycles() >= 1000 && acc.cycles() <= 1000 + 125, "{}", acc.cycles());
+        assert!(
+            acc.cycles() >= 1000 && acc.cycles() <= 1000 + 125,
+            "{}",
+            acc.cycles()
+        );
     }
 
     #[test]
@@ -380,7 +406,13 @@ mod tests {
             watchdog_cycles: 400,
             ..HarnessOpts::default()
         };
-        let r = run_stream(&mut acc, &mut mem(), &[cmd(2, 0), cmd(2, 1), cmd(2, 2)], &opts).unwrap();
+        let r = run_stream(
+            &mut acc,
+            &mut mem(),
+            &[cmd(2, 0), cmd(2, 1), cmd(2, 2)],
+            &opts,
+        )
+        .unwrap();
         assert_eq!(r.cycles, 900);
     }
 
@@ -388,8 +420,13 @@ mod tests {
     fn accelerator_errors_propagate() {
         let mut acc = Mock::new(4, 1);
         acc.fail_on = Some(4);
-        let e = run_stream(&mut acc, &mut mem(), &[cmd(2, 0), cmd(4, 9), cmd(2, 1)], &HarnessOpts::default())
-            .unwrap_err();
+        let e = run_stream(
+            &mut acc,
+            &mut mem(),
+            &[cmd(2, 0), cmd(4, 9), cmd(2, 1)],
+            &HarnessOpts::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Pairing);
         assert_eq!(e.cmd, Some(cmd(4, 9)));
     }

@@ -3,6 +3,7 @@
 //! stream of RoCC commands against a main-memory image.
 
 pub mod arith;
+pub mod gen;
 pub mod harness;
 pub mod rtl;
 pub mod spec;
