@@ -116,9 +116,8 @@ module gemmini_ex_ctrl
     return o.t ? o.cols : o.rows;
   endfunction
   function automatic logic [SP_W-1:0] col_mask(input logic [7:0] cols);
-    logic [SP_W-1:0] m;
-    for (int j = 0; j < DIM; j++) m[j*8 +: 8] = (j < int'(cols)) ? 8'hff : 8'h00;
-    return m;
+    if (cols >= 8'(DIM)) return '1;
+    return SP_W'(((SP_W+1)'(1) << (32'(cols) * 8)) - (SP_W+1)'(1));
   endfunction
   // Do [s0, s0+n0*st0 ...) style ranges overlap? Ranges are [lo, hi) in scratchpad rows.
   function automatic logic overlap(input int unsigned lo0, input int unsigned hi0, input int unsigned lo1,
@@ -171,7 +170,9 @@ module gemmini_ex_ctrl
     // (in WS the feeder's pair has flipped once it started; its shadow rows are no longer needed)
     p_active = pp_q != pt_q && !pre_done_q[pp_q] && !arr_p_q
                && (pp_q == pf_q || (pp_q == pf_q + 1'b1 && fstart_q && !os_q));
-    p_haz = raw_hazard(pair_q, ph_q, pp_q, int'(pp_pair.pre.row), int'(pp_pair.pre.row) + int'(p_n), c_stride_q);
+    // (hazard loops only when there is a pair to read: every combinational block runs every cycle)
+    p_haz = (pp_q != pt_q)
+            && raw_hazard(pair_q, ph_q, pp_q, int'(pp_pair.pre.row), int'(pp_pair.pre.row) + int'(p_n), c_stride_q);
     p_req = p_active && !p_haz && p_i_q < p_n;
     p_last = p_i_q + 8'd1 == p_n;
     rd_valid_o[1] = p_req;
@@ -192,9 +193,9 @@ module gemmini_ex_ctrl
     c_active = pr_q != pt_q && has_comp_q[pr_q];
     alo = int'(pr_pair.a.row);
     ahi = (a_n == 8'd0) ? alo : alo + (int'(a_n) - 1) * int'(a_stride_q) + 1;
-    c_haz = raw_hazard(pair_q, ph_q, pr_q, alo, ahi, c_stride_q)
+    c_haz = c_active && (raw_hazard(pair_q, ph_q, pr_q, alo, ahi, c_stride_q)
             || raw_hazard(pair_q, ph_q, pr_q, int'(pr_pair.bd.row), int'(pr_pair.bd.row) + int'(b_n),
-                          c_stride_q);
+                          c_stride_q));
     a_req = c_active && !c_haz && a_i_q < a_n;
     b_req = c_active && !c_haz && b_i_q < b_n;
     rd_valid_o[0] = a_req;
@@ -215,16 +216,27 @@ module gemmini_ex_ctrl
   logic [SP_W-1:0] f_a, f_d;
   logic [7:0] fa_n, fb_n;
   always_comb begin
-    logic sl;
+    logic sl, self_haz, need_a, need_b;
+    int unsigned clo, chi, alo, ahi;
+    need_a = 1'b0;
+    need_b = 1'b0;
     pf_pair = pair_q[pf_q];
     sl = pf_pair.slot;
     fa_n = stored_rows(pf_pair.a);
     fb_n = stored_rows(pf_pair.bd);
-    f_ok = pf_q != pt_q && has_comp_q[pf_q] && pre_done_q[pf_q];
+    // A pair whose scratchpad C overlaps its own operand rows starts only when all of them have been read
+    // (the compute reader has moved on): its first result rows must not overwrite operand rows still unread.
+    clo = int'(pf_pair.c_row);
+    chi = clo + (int'(pf_pair.c_rows) - 1) * int'(c_stride_q) + 1;
+    alo = int'(pf_pair.a.row);
+    ahi = (fa_n == 8'd0) ? alo : alo + (int'(fa_n) - 1) * int'(a_stride_q) + 1;
+    self_haz = pf_pair.c_valid && !pf_pair.c_acc && pr_q == pf_q
+               && (overlap(clo, chi, alo, ahi)
+                   || overlap(clo, chi, int'(pf_pair.bd.row), int'(pf_pair.bd.row) + int'(fb_n)));
+    f_ok = pf_q != pt_q && has_comp_q[pf_q] && pre_done_q[pf_q] && !self_haz;
     f_rows_ok = 1'b1;
     // rows this feed step needs: all rows for OS and for a transposed A, else row f
-    for (int r = 0; r < DIM; r++) begin
-      logic need_a, need_b;
+    if (pf_q != pt_q) for (int r = 0; r < DIM; r++) begin
       need_a = r < int'(fa_n) && (os_q || pf_pair.a.t || r == int'(f_q));
       need_b = r < int'(fb_n) && (os_q || r == int'(f_q));
       if ((need_a && !a_vld_q[sl][r]) || (need_b && !bd_vld_q[sl][r])) f_rows_ok = 1'b0;

@@ -112,7 +112,12 @@ module gemmini_frontend
     d = '0;
     g1 = is_garbage(r1[31:0]);
     g2 = is_garbage(r2[31:0]);
-    case (f)
+    os_new = 1'b0;
+    n = 0;
+    lim = 0;
+    st = '0;
+    // (decoded only when a command waits: every combinational block runs every simulated cycle)
+    if (q_count_q != 2'd0) case (f)
       F_CONFIG: begin
         to_rs = 1'b1;
         case (r1[1:0])

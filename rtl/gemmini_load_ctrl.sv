@@ -115,17 +115,20 @@ module gemmini_load_ctrl
     row_bytes = cur_wide ? 64'(cols_q) * 64'd4 : 64'(cols_q);
     cur = row_open_q ? cur_q : row_addr_q;
     stop = (row_open_q ? row_start_q : row_addr_q) + row_bytes;
-    lg = dma_chunk_lgsize(cur, stop);
+    // (the request sizing loops only while a command is being issued: idle units should cost nothing)
+    lg = iss_q ? dma_chunk_lgsize(cur, stop) : 3'(LG_BEAT);
     chunk_base = cur & ~((64'd1 << lg) - 64'd1);
     chunk_next = chunk_base + (64'd1 << lg);
     if (chunk_next > stop) chunk_next = stop;
     slot_free = count_q != (SW+1)'(NS);
     free_id = '0;
     id_free = 1'b0;
-    for (int i = MAX_READS - 1; i >= 0; i--) begin
-      if (!id_busy_q[i]) begin
-        free_id = IdW'(i);
-        id_free = 1'b1;
+    if (iss_q) begin
+      for (int i = MAX_READS - 1; i >= 0; i--) begin
+        if (!id_busy_q[i]) begin
+          free_id = IdW'(i);
+          id_free = 1'b1;
+        end
       end
     end
     // Zero rows need only a slot; data rows need a slot for their first request and a read id for each.
@@ -165,17 +168,22 @@ module gemmini_load_ctrl
   always_comb begin
     logic [WW-1:0] wide_data, wide_mask;
     logic signed [8:0] off;
+    wide_data = '0;
+    wide_mask = '0;
     resp_ld = resp_valid_i && !resp_id_i[7];
     rid = IdW'(resp_id_i);
     rslot = id_slot_q[rid];
     off = id_off_q[rid];
-    wide_data = '0;
-    wide_data[MEM_W-1:0] = resp_data_i;
-    if (off >= 0) wide_data = wide_data << (32'(off) * 8);
-    else wide_data = wide_data >> ((-int'(off)) * 8);
-    wide_mask = (WW'(1) << (32'(id_u1_q[rid]) * 8)) - WW'(1);
-    wide_mask = wide_mask & ~((WW'(1) << (32'(id_u0_q[rid]) * 8)) - WW'(1));
-    rdata = RBW'(wide_data & wide_mask);
+    rdata = '0;
+    if (resp_ld) begin
+      wide_data = '0;
+      wide_data[MEM_W-1:0] = resp_data_i;
+      if (off >= 0) wide_data = wide_data << (32'(off) * 8);
+      else wide_data = wide_data >> ((-int'(off)) * 8);
+      wide_mask = (WW'(1) << (32'(id_u1_q[rid]) * 8)) - WW'(1);
+      wide_mask = wide_mask & ~((WW'(1) << (32'(id_u0_q[rid]) * 8)) - WW'(1));
+      rdata = RBW'(wide_data & wide_mask);
+    end
   end
 
   // ---- writer ----
@@ -190,17 +198,25 @@ module gemmini_load_ctrl
   logic [ROW_BITS-1:0] wrow;
   always_comb begin
     logic [RB*8-1:0] b8, b32;
+    logic signed [7:0] e;
+    b8 = '0;
+    b32 = '0;
+    e = '0;
     hm = meta_q[head_q];
     head_ready = count_q != '0 && issued_q[head_q] && pend_q[head_q] == 3'd0;
     nblk = (hm.cols + 8'(DIM) - 8'd1) >> DIM_BITS;
-    b8 = buf_q[head_q] >> (32'(blk_q) * SP_W);
-    b32 = buf_q[head_q] >> (32'(blk_q) * ACC_W);
-    for (int j = 0; j < DIM; j++) begin
-      logic signed [7:0] e;
-      e = mvin_scale(b8[j*8 +: 8], hm.scale);
-      blk8[j*8 +: 8] = e;
-      blk32[j*32 +: 32] = hm.wide ? b32[j*32 +: 32] : {{24{e[7]}}, e};
-      wmask[j] = (32'(blk_q) * DIM + 32'(j)) < 32'(hm.cols);
+    blk8 = '0;
+    blk32 = '0;
+    wmask = '0;
+    if (head_ready) begin
+      b8 = buf_q[head_q] >> (32'(blk_q) * SP_W);
+      b32 = buf_q[head_q] >> (32'(blk_q) * ACC_W);
+      for (int j = 0; j < DIM; j++) begin
+        e = mvin_scale(b8[j*8 +: 8], hm.scale);
+        blk8[j*8 +: 8] = e;
+        blk32[j*32 +: 32] = hm.wide ? b32[j*32 +: 32] : {{24{e[7]}}, e};
+        wmask[j] = (32'(blk_q) * DIM + 32'(j)) < 32'(hm.cols);
+      end
     end
     wrow = hm.row + ROW_BITS'(rep_q) + ROW_BITS'(32'(blk_q) * 32'(hm.block_stride));
     spw_valid_o = head_ready && !hm.is_acc;

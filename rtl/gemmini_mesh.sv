@@ -74,18 +74,6 @@ module gemmini_mesh
     if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) return 8'sd0;
     return sh_t_i ? sh_q[j][k*8 +: 8] : sh_q[k][j*8 +: 8];
   endfunction
-  always_ff @(posedge clk_i) begin
-    if (flip_i) begin
-      logic signed [7:0] w [DIM][DIM];
-      for (int k = 0; k < DIM; k++) begin
-        for (int j = 0; j < DIM; j++) begin
-          if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) w[k][j] = 8'sd0;
-          else w[k][j] = sh_t_i ? sh_q[j][k*8 +: 8] : sh_q[k][j*8 +: 8];
-        end
-      end
-      w_q <= w;
-    end
-  end
 
   // ---- delay line ----
   logic [ACC_W-1:0] dl_data_q [DL];
@@ -112,8 +100,15 @@ module gemmini_mesh
       drain_left_q <= '0;
       drain_wait_q <= '0;
     end else begin
+      logic signed [7:0] wf [DIM][DIM];  // weights a flip installs (also used by the row fed with it)
       now_q <= now_q + 1'b1;
       dl_valid_q[now_q] <= 1'b0;
+      if (flip_i) begin
+        for (int k = 0; k < DIM; k++) begin
+          for (int j = 0; j < DIM; j++) wf[k][j] = flip_w(k, j);
+        end
+        w_q <= wf;
+      end
       if (feed_i) begin
         logic [ACC_W-1:0] o;
         logic [DlW-1:0] at;
@@ -123,7 +118,8 @@ module gemmini_mesh
           logic signed [31:0] s;
           s = 32'(signed'(feed_d_i[j*8 +: 8]));
           // the row fed with the flip already uses the new weights
-          for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * (flip_i ? 32'(flip_w(k, j)) : 32'(w_q[k][j]));
+          if (flip_i) for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * 32'(wf[k][j]);
+          else for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * 32'(w_q[k][j]);
           o[j*32 +: 32] = s;
         end
         at = now_q + DlW'(MESH_LAT);

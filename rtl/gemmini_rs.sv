@@ -112,7 +112,8 @@ module gemmini_rs
     n = (alloc_q_i == 2'd0) ? RS_LD : (alloc_q_i == 2'd1) ? RS_EX : RS_ST;
     new_e = '0;
     have_free = 1'b0;
-    for (int i = E - 1; i >= 0; i--) begin
+    // (searched only when a command waits: every combinational block runs every simulated cycle)
+    if (alloc_valid_i) for (int i = E - 1; i >= 0; i--) begin
       if (i >= int'(lo) && i < int'(lo + n) && !valid_q[i]) begin
         new_e = ROB_W'(i);
         have_free = 1'b1;

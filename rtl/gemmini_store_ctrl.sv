@@ -158,9 +158,13 @@ module gemmini_store_ctrl
   logic [RBW-1:0]   conv;
   logic [DIM*8-1:0] pool_next;
   always_comb begin
+    logic signed [7:0] v, m;
     conv = '0;
-    for (int j = 0; j < DIM; j++) begin
-      logic signed [7:0] v, m;
+    pool_next = '0;
+    v = '0;
+    m = '0;
+    // (only when data arrives: every combinational block runs every simulated cycle)
+    if (s2_valid_q) for (int j = 0; j < DIM; j++) begin
       case (s2_q.src)
         SrcSp: v = sprd_data_i[j*8 +: 8];
         SrcAccScaled: v = acc_readout(accrd_data_i[j*32 +: 32], s2_q.relu, s2_q.scale);
@@ -171,7 +175,7 @@ module gemmini_store_ctrl
       pool_next[j*8 +: 8] = (s2_q.pool_first || v > m) ? v : m;
       conv[j*8 +: 8] = s2_q.pool ? pool_next[j*8 +: 8] : v;
     end
-    if (s2_q.src == SrcAccFull) conv = RBW'(accrd_data_i);
+    if (s2_valid_q && s2_q.src == SrcAccFull) conv = RBW'(accrd_data_i);
   end
 
   // ---- chunker: the head DRAM row ----
@@ -184,25 +188,31 @@ module gemmini_store_ctrl
     c_valid = q_count_q != '0;
     c_cur = q_addr_q[q_head_q] + 64'(q_off_q);
     c_stop = q_addr_q[q_head_q] + 64'(q_n_q[q_head_q]);
-    c_lg = dma_chunk_lgsize(c_cur, c_stop);
-    c_base = c_cur & ~((64'd1 << c_lg) - 64'd1);
-    c_next = c_base + (64'd1 << c_lg);
-    if (c_next > c_stop) c_next = c_stop;
+    c_lg = 3'(LG_BEAT);
+    c_base = c_cur;
+    c_next = c_stop;
     free_id = '0;
     id_free = 1'b0;
-    for (int i = MAX_WRITES - 1; i >= 0; i--) begin
-      if (!id_busy_q[i]) begin
-        free_id = IdW'(i);
-        id_free = 1'b1;
-      end
-    end
-    // Request byte i is row byte (base + i - addr); the row is placed at offset (addr - base) <= MAX_BYTES.
     wd = '0;
-    wd[RBW-1:0] = q_data_q[q_head_q];
-    wd = wd << (32'(c_cur - c_base) * 8);
-    wd = wd >> (32'(q_off_q) * 8);
-    wm = ((RBW+MEM_W)'(1) << (32'(c_next - c_base) * 8)) - (RBW+MEM_W)'(1);
-    wm = wm & ~(((RBW+MEM_W)'(1) << (32'(c_cur - c_base) * 8)) - (RBW+MEM_W)'(1));
+    wm = '0;
+    if (c_valid) begin
+      c_lg = dma_chunk_lgsize(c_cur, c_stop);
+      c_base = c_cur & ~((64'd1 << c_lg) - 64'd1);
+      c_next = c_base + (64'd1 << c_lg);
+      if (c_next > c_stop) c_next = c_stop;
+      for (int i = MAX_WRITES - 1; i >= 0; i--) begin
+        if (!id_busy_q[i]) begin
+          free_id = IdW'(i);
+          id_free = 1'b1;
+        end
+      end
+      // Request byte i is row byte (base + i - addr); the row sits at offset (addr - base) <= MAX_BYTES.
+      wd[RBW-1:0] = q_data_q[q_head_q];
+      wd = wd << (32'(c_cur - c_base) * 8);
+      wd = wd >> (32'(q_off_q) * 8);
+      wm = ((RBW+MEM_W)'(1) << (32'(c_next - c_base) * 8)) - (RBW+MEM_W)'(1);
+      wm = wm & ~(((RBW+MEM_W)'(1) << (32'(c_cur - c_base) * 8)) - (RBW+MEM_W)'(1));
+    end
     wr_data_o = MEM_W'(wd);
     for (int i = 0; i < MAX_BYTES; i++) wr_mask_o[i] = wm[i*8];
     wr_valid_o = c_valid && id_free;
