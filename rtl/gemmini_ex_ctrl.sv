@@ -167,9 +167,11 @@ module gemmini_ex_ctrl
     pp_pair = pair_q[pp_q];
     p_n = stored_rows(pp_pair.pre);
     // the shadow is free once every older pair has started feeding
-    // (in WS the feeder's pair has flipped once it started; its shadow rows are no longer needed)
-    p_active = pp_q != pt_q && !pre_done_q[pp_q] && !arr_p_q
-               && (pp_q == pf_q || (pp_q == pf_q + 1'b1 && fstart_q && !os_q));
+    // (in WS the feeder's pair has flipped once it started; its shadow rows are no longer needed. A read
+    // granted in the cycle of the first feed lands a cycle later, after the flip has copied the shadow.)
+    // (one row per cycle; only the cycle after the last row's grant waits, for pre_done to be set)
+    p_active = pp_q != pt_q && !pre_done_q[pp_q] && !(arr_p_q && arr_p_last_q)
+               && (pp_q == pf_q || (pp_q == pf_q + 1'b1 && (fstart_q || f_feed) && !os_q));
     // (hazard loops only when there is a pair to read: every combinational block runs every cycle)
     p_haz = (pp_q != pt_q)
             && raw_hazard(pair_q, ph_q, pp_q, int'(pp_pair.pre.row), int'(pp_pair.pre.row) + int'(p_n), c_stride_q);

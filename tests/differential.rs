@@ -17,8 +17,10 @@ use gemforge::accel::rtl::RtlAccel;
 use gemforge::accel::spec::SpecAccel;
 use gemforge::accel::{AccelError, Accelerator};
 use gemforge::config::{HwConfig, MemoryTiming};
-use gemforge::isa::Command;
+use gemforge::isa::{Command, RoccCmd};
 use gemforge::mem::Memory;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -55,7 +57,7 @@ struct Outcome {
 fn run_engine(
     acc: &mut dyn Accelerator,
     case: &GenCase,
-    cmds: &[gemforge::isa::RoccCmd],
+    cmds: &[RoccCmd],
     sp_rows: u32,
     acc_rows: u32,
 ) -> Result<Outcome, AccelError> {
@@ -72,7 +74,7 @@ fn run_engine(
 }
 
 /// Runs `cmds` (a prefix of the case's stream) on both engines; None if they agree, else what differs.
-fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[gemforge::isa::RoccCmd]) -> Option<String> {
+fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[RoccCmd]) -> Option<String> {
     let mut spec = SpecAccel::new(cfg);
     let s = match run_engine(&mut spec, case, cmds, cfg.sp_rows(), cfg.acc_rows()) {
         Ok(o) => o,
@@ -208,20 +210,171 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
 
 #[test]
 fn diff_data_movement() {
-    family("diff_data_movement", 1_000_000, 150, GenOpts::data_movement());
+    family("diff_data_movement", 1_000_000, 1200, GenOpts::data_movement());
 }
 
 #[test]
 fn diff_ws() {
-    family("diff_ws", 2_000_000, 150, GenOpts::ws_only());
+    family("diff_ws", 2_000_000, 1500, GenOpts::ws_only());
 }
 
 #[test]
 fn diff_os() {
-    family("diff_os", 3_000_000, 150, GenOpts::os_only());
+    family("diff_os", 3_000_000, 1500, GenOpts::os_only());
 }
 
 #[test]
 fn diff_mixed() {
-    family("diff_mixed", 4_000_000, 250, GenOpts::mixed());
+    family("diff_mixed", 4_000_000, 2500, GenOpts::mixed());
+}
+
+#[test]
+fn diff_tight_windows() {
+    family("diff_tight_windows", 5_000_000, 1200, GenOpts::tight());
+}
+
+#[test]
+fn diff_long_streams() {
+    family("diff_long_streams", 6_000_000, 200, GenOpts::long());
+}
+
+/// A random mutation of `c` that is often illegal: funct, a rows/cols field, address bits, config bits.
+/// DRAM addresses are never changed (a fault is the memory's, not a rule of the document).
+fn mutate(rng: &mut ChaCha8Rng, c: RoccCmd) -> RoccCmd {
+    let mut c = c;
+    let is_dma = |f: u8| matches!(f, 1 | 2 | 3 | 14);
+    let field = |rng: &mut ChaCha8Rng| -> u64 {
+        match rng.gen_range(0..4) {
+            0 => 0,
+            1 => rng.gen_range(15..=18),
+            2 => rng.gen_range(60..=70),
+            _ => rng.gen::<u16>() as u64,
+        }
+    };
+    let set = |w: u64, lo: u32, bits: u32, v: u64| -> u64 {
+        let m = ((1u64 << bits) - 1) << lo;
+        (w & !m) | ((v << lo) & m)
+    };
+    match rng.gen_range(0..8) {
+        0 => {
+            let f: u8 = match rng.gen_range(0..4) {
+                0 => rng.gen_range(0..128),
+                1 => rng.gen_range(8..=25),
+                _ => rng.gen_range(0..=7),
+            };
+            // an mvout writes the output region only, an mvin reads the input region only (or zeros)
+            let to_mvin = matches!(f, 1 | 2 | 14);
+            if f == 3 && c.funct != 3 {
+                c.rs1 = gemforge::accel::gen::OUT_BASE;
+            } else if to_mvin && !matches!(c.funct, 1 | 2 | 14) {
+                c.rs1 = gemforge::accel::gen::IN_BASE;
+            }
+            c.funct = f;
+        }
+        // rows or cols of the rs2 operand
+        1 => c.rs2 = set(c.rs2, 48, 16, field(rng)),
+        2 => c.rs2 = set(c.rs2, 32, 16, field(rng)),
+        // rows or cols of rs1 (execute commands and configs only: rs1 of an mvin/mvout is a DRAM address)
+        3 | 4 if !is_dma(c.funct) => {
+            let lo = if rng.gen() { 48 } else { 32 };
+            c.rs1 = set(c.rs1, lo, 16, field(rng));
+        }
+        // address bits: acc/accumulate/read_full, the garbage bit, high row bits, or a whole row field
+        5 | 6 => {
+            let in_rs1 = !is_dma(c.funct) && rng.gen();
+            let w = if in_rs1 { &mut c.rs1 } else { &mut c.rs2 };
+            match rng.gen_range(0..4) {
+                0 => *w ^= 1 << rng.gen_range(29..32),
+                1 => *w ^= 1 << rng.gen_range(10..16),
+                2 => *w = set(*w, 0, 14, rng.gen_range(0..1 << 14)),
+                _ => *w = set(*w, 0, 32, 0xffff_ffff),
+            }
+        }
+        // config bits (transposes, dataflow, pixel repeats, state id, pooling fields, ...)
+        _ => {
+            if c.funct == 0 {
+                c.rs1 ^= 1 << rng.gen_range(2..64);
+            } else {
+                c.rs2 ^= 1 << rng.gen_range(0..32);
+            }
+        }
+    }
+    c
+}
+
+#[test]
+fn diff_errors() {
+    let only = env_u64("GEMFORGE_DIFF_SEED");
+    let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(2500);
+    let shift = env_u64("GEMFORGE_DIFF_BASE").unwrap_or(0);
+    let base = 7_000_000;
+    let seeds: Vec<u64> = match only {
+        Some(s) => vec![s],
+        None => (0..n).map(|i| base + shift + i).collect(),
+    };
+    let t0 = Instant::now();
+    let (mut failures, mut refused) = (Vec::new(), 0usize);
+    for &seed in &seeds {
+        let mut cfg = HwConfig::default_config();
+        cfg.memory = timing_for(seed);
+        let mut case = random_stream(&cfg, seed, &GenOpts { min_cmds: 5, max_cmds: 40, ..GenOpts::mixed() });
+        // cut at a random command (not inside a preload/compute pair) and mutate it
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xe770);
+        let k = rng.gen_range(0..case.cmds.len());
+        case.cmds.truncate(k + 1);
+        case.cmds[k] = mutate(&mut rng, case.cmds[k]);
+        // a stream must not end with an unpaired preload (the RTL would wait for its compute forever)
+        let mut pending = false;
+        for c in &case.cmds {
+            match Command::decode(*c) {
+                Command::Preload { .. } => pending = true,
+                Command::Compute { .. } | Command::ConfigEx(_) => pending = false,
+                _ => {}
+            }
+        }
+        if pending {
+            let g = gemforge::isa::Operand::garbage(cfg.dim() as u16);
+            case.cmds.push(Command::Compute { flip: false, a: g, bd: g }.encode());
+        }
+        if only.is_some() {
+            println!("diff_errors: seed {seed}\n{}", case.listing());
+        }
+        let mut spec = SpecAccel::new(&cfg);
+        let mut ms = case.mem.clone();
+        let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
+        let mut rtl = RtlAccel::new(&cfg).expect("RTL model");
+        let mut mr = case.mem.clone();
+        let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
+        let problem = match (&es, &er) {
+            (None, None) => compare(&cfg, &case, &case.cmds),
+            (Some(a), Some(b)) if a.kind == b.kind && a.cmd == b.cmd => {
+                refused += 1;
+                None
+            }
+            _ => Some(format!(
+                "spec: {}\n  rtl: {}",
+                es.as_ref().map_or("accepted".to_string(), |e| e.to_string()),
+                er.as_ref().map_or("accepted".to_string(), |e| e.to_string())
+            )),
+        };
+        if let Some(p) = problem {
+            eprintln!(
+                "=== diff_errors: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test --release \
+                 --test differential diff_errors -- --nocapture)\n{p}\nmutated command #{k}: {}\n  {:?}",
+                case.cmds[k],
+                Command::decode(case.cmds[k])
+            );
+            failures.push(seed);
+            if failures.len() >= 5 {
+                break;
+            }
+        }
+    }
+    println!(
+        "diff_errors: {} cases in {:.1}s ({refused} refused by both engines), {} failed",
+        seeds.len(),
+        t0.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "diff_errors: mismatching seeds {failures:?}");
 }

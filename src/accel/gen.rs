@@ -48,6 +48,10 @@ pub struct GenOpts {
     pub os: bool,
     /// Counter ops, flush and config_norm.
     pub misc: bool,
+    /// Sizes of the scratchpad and accumulator windows local addresses are drawn from (smaller: more
+    /// overlap between commands, so more hazards).
+    pub sp_window: u32,
+    pub acc_window: u32,
 }
 
 impl GenOpts {
@@ -62,6 +66,24 @@ impl GenOpts {
             ws: true,
             os: true,
             misc: true,
+            sp_window: 128,
+            acc_window: 64,
+        }
+    }
+    /// Everything, with long streams.
+    pub fn long() -> GenOpts {
+        GenOpts {
+            min_cmds: 200,
+            max_cmds: 400,
+            ..GenOpts::mixed()
+        }
+    }
+    /// Everything, in tiny local windows: most commands overlap some other command.
+    pub fn tight() -> GenOpts {
+        GenOpts {
+            sp_window: 24,
+            acc_window: 16,
+            ..GenOpts::mixed()
         }
     }
     /// Data movement only: config_ld, mvin*, config_st, mvout (with pooling).
@@ -142,8 +164,9 @@ pub fn random_stream(cfg: &HwConfig, seed: u64, opts: &GenOpts) -> GenCase {
     }
 }
 
-/// A compute-bound WS stream: mvin 4 A tiles and 4 B tiles (DIM x DIM int8, resident), then `n_tiles`
-/// matmuls. Each B tile is preloaded once and reused: `preload(B, C)` + `compute_preloaded(A)` starts a
+/// A compute-bound WS stream: mvin 4 A tiles and 4 B tiles (DIM x DIM int8, resident; A in scratchpad
+/// bank 0, B in bank 1 when there are several banks, so preload and compute reads do not contend), then
+/// `n_tiles` matmuls. Each B tile is preloaded once and reused: `preload(B, C)` + `compute_preloaded(A)` starts a
 /// group, and the rest of the group is `preload(garbage, C)` + `compute_accumulated(A)`. C goes to the
 /// accumulator (accumulating after the first pass over it). Ends with mvouts of the C tiles.
 pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
@@ -165,12 +188,18 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
         ConfigLd::new(0, dim as u64, d).encode(),
         ConfigSt::new(dim).encode(),
     ];
+    let b_base = if cfg.scratchpad.banks > 1 && cfg.sp_bank_rows() >= 4 * dim {
+        cfg.sp_bank_rows()
+    } else {
+        4 * dim
+    };
+    let tile_row = |t: u32| if t < 4 { t * dim } else { b_base + (t - 4) * dim };
     for t in 0..8u32 {
         cmds.push(
             Command::Mvin {
                 state: 0,
                 dram: IN_BASE + t as u64 * tile_bytes,
-                op: Operand::new(LocalAddr::sp(t * dim), d, d),
+                op: Operand::new(LocalAddr::sp(tile_row(t)), d, d),
             }
             .encode(),
         );
@@ -179,7 +208,7 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     let group = 4u32;
     for i in 0..n_tiles {
         let a = LocalAddr::sp((i % 4) * dim);
-        let b = LocalAddr::sp((4 + (i / group) % 4) * dim);
+        let b = LocalAddr::sp(tile_row(4 + (i / group) % 4));
         let ct = i % c_tiles;
         let c = if i < c_tiles {
             LocalAddr::acc(ct * dim)
@@ -289,8 +318,8 @@ impl<'a> Gen<'a> {
         let d16 = dim as u16;
         let sp_rows = cfg.sp_rows();
         let acc_rows = cfg.acc_rows();
-        let sp_win = Self::window(&mut rng, sp_rows, cfg.sp_bank_rows(), 128);
-        let acc_win = Self::window(&mut rng, acc_rows, cfg.acc_bank_rows(), 64);
+        let sp_win = Self::window(&mut rng, sp_rows, cfg.sp_bank_rows(), opts.sp_window.max(1));
+        let acc_win = Self::window(&mut rng, acc_rows, cfg.acc_bank_rows(), opts.acc_window.max(1));
         Gen {
             opts,
             rng,
@@ -882,6 +911,8 @@ mod tests {
             (GenOpts::data_movement(), 500),
             (GenOpts::ws_only(), 500),
             (GenOpts::os_only(), 500),
+            (GenOpts::tight(), 500),
+            (GenOpts::long(), 100),
         ] {
             for seed in 0..n {
                 let case = random_stream(&cfg, seed, &opts);
