@@ -1,7 +1,7 @@
 // Performance counter file (spec 6): eight counters, each counting one event (ids 1-44) or reading one
 // external value (ids 1-7 with the external bit), a snapshot, and reset; reached through funct 126, which
-// answers with the addressed counter. It also keeps a free-running total of every event and external for the
-// simulator's reports (back door, never visible to programs).
+// answers with the addressed counter. It also keeps free-running totals of the externals for the simulator's
+// reports (back door, never visible to programs); totals of the events are kept by the host from events_o.
 module gemmini_counters
   import gemmini_pkg::*;
 (
@@ -31,7 +31,6 @@ module gemmini_counters
   logic        ext_q [N];
   logic        snap_en_q;
   logic [63:0] ext_acc_q [4];  // externals 4-7, cleared by a counter reset
-  logic [63:0] total_q [64];   // free-running event totals
   logic [63:0] ext_total_q [4];
 
   function automatic logic [63:0] ext_val(input logic [5:0] id, input logic [63:0] acc [4],
@@ -79,12 +78,10 @@ module gemmini_counters
       ev_q <= '{default: '0};
       ext_q <= '{default: 1'b0};
       ext_acc_q <= '{default: '0};
-      total_q <= '{default: '0};
       ext_total_q <= '{default: '0};
     end else begin
       logic [63:0] c [N];
       logic [63:0] a [4];
-      logic [63:0] t [64];
       logic        sen;
       // counting
       for (int i = 0; i < N; i++) c[i] = cur[i] + ((!ext_q[i] && events_i[ev_q[i]]) ? 64'd1 : 64'd0);
@@ -112,12 +109,6 @@ module gemmini_counters
       if (sen) resp_data_o <= op_stake ? cur[op_idx] : snap_q[op_idx];
       else if (op_cfg) resp_data_o <= op_ext ? ext_val(op_ev, acc_now, rs_ld_i, rs_st_i, rs_ex_i) : 64'd0;
       else resp_data_o <= cur[op_idx];
-      // totals (only when something happens, to keep idle cycles cheap)
-      if (events_i != 64'd0) begin
-        t = total_q;
-        for (int i = 1; i < 64; i++) if (events_i[i]) t[i] = t[i] + 64'd1;
-        total_q <= t;
-      end
       ext_total_q[0] <= ext_total_q[0] + 64'(rd_bytes_i);
       ext_total_q[1] <= ext_total_q[1] + 64'(wr_bytes_i);
       ext_total_q[2] <= ext_total_q[2] + 64'(rd_inflight_i);
@@ -125,9 +116,8 @@ module gemmini_counters
     end
   end
 
-  // Back door: events 1-44 by id, externals as 45-51 (the C helpers' numbering).
+  // Back door: externals as 45-51 (the C helpers' numbering); event totals live on the host.
   function automatic longint unsigned peek_event(input int unsigned id);
-    if (id >= 1 && id <= 44) return total_q[id];
     case (id)
       45: return 64'(rs_ld_i);
       46: return 64'(rs_st_i);

@@ -142,16 +142,16 @@ module gemmini_ex_ctrl
   assign pc = pt_q - 1'b1;
 
   // ---- hazard: does [lo, hi) of the scratchpad overlap C of a pair older than `k`? ----
-  function automatic logic raw_hazard(input pair_t pq [P], input logic [PW-1:0] head, input logic [PW-1:0] k,
-                                      input int unsigned lo, input int unsigned hi, input logic [15:0] cst);
+  // (reads pair_q and ph_q directly: an array argument would be copied on every call, every cycle)
+  function automatic logic raw_hazard(input logic [PW-1:0] k, input int unsigned lo, input int unsigned hi);
     logic h;
     h = 1'b0;
     for (int i = 0; i < P; i++) begin
       logic [PW-1:0] idx;
-      idx = head + PW'(i);
-      if (PW'(i) < PW'(k - head) && pq[idx].c_valid && !pq[idx].c_acc) begin
-        if (overlap(lo, hi, int'(pq[idx].c_row),
-                    int'(pq[idx].c_row) + (int'(pq[idx].c_rows) - 1) * int'(cst) + 1)) h = 1'b1;
+      idx = ph_q + PW'(i);
+      if (PW'(i) < PW'(k - ph_q) && pair_q[idx].c_valid && !pair_q[idx].c_acc) begin
+        if (overlap(lo, hi, int'(pair_q[idx].c_row),
+                    int'(pair_q[idx].c_row) + (int'(pair_q[idx].c_rows) - 1) * int'(c_stride_q) + 1)) h = 1'b1;
       end
     end
     return h;
@@ -174,7 +174,7 @@ module gemmini_ex_ctrl
                && (pp_q == pf_q || (pp_q == pf_q + 1'b1 && (fstart_q || f_feed) && !os_q));
     // (hazard loops only when there is a pair to read: every combinational block runs every cycle)
     p_haz = (pp_q != pt_q)
-            && raw_hazard(pair_q, ph_q, pp_q, int'(pp_pair.pre.row), int'(pp_pair.pre.row) + int'(p_n), c_stride_q);
+            && raw_hazard(pp_q, int'(pp_pair.pre.row), int'(pp_pair.pre.row) + int'(p_n));
     p_req = p_active && !p_haz && p_i_q < p_n;
     p_last = p_i_q + 8'd1 == p_n;
     rd_valid_o[1] = p_req;
@@ -195,9 +195,8 @@ module gemmini_ex_ctrl
     c_active = pr_q != pt_q && has_comp_q[pr_q];
     alo = int'(pr_pair.a.row);
     ahi = (a_n == 8'd0) ? alo : alo + (int'(a_n) - 1) * int'(a_stride_q) + 1;
-    c_haz = c_active && (raw_hazard(pair_q, ph_q, pr_q, alo, ahi, c_stride_q)
-            || raw_hazard(pair_q, ph_q, pr_q, int'(pr_pair.bd.row), int'(pr_pair.bd.row) + int'(b_n),
-                          c_stride_q));
+    c_haz = c_active && (raw_hazard(pr_q, alo, ahi)
+            || raw_hazard(pr_q, int'(pr_pair.bd.row), int'(pr_pair.bd.row) + int'(b_n)));
     a_req = c_active && !c_haz && a_i_q < a_n;
     b_req = c_active && !c_haz && b_i_q < b_n;
     rd_valid_o[0] = a_req;

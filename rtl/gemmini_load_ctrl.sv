@@ -339,12 +339,7 @@ module gemmini_load_ctrl
     end
   end
 
-  always_comb begin
-    int n;
-    n = 0;
-    for (int i = 0; i < MAX_READS; i++) n += int'(id_busy_q[i]);
-    reads_in_flight_o = 8'(n);
-  end
+  assign reads_in_flight_o = 8'($countones(id_busy_q));
   assign busy_o = iss_q || count_q != '0;
   assign state_o = {2'd0, count_q != '0, iss_q};
   assign ev_active_o = busy_o;

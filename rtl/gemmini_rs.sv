@@ -182,22 +182,9 @@ module gemmini_rs
     end
   end
 
-  always_comb begin
-    int l, x, s;
-    l = 0;
-    x = 0;
-    s = 0;
-    for (int i = 0; i < E; i++) begin
-      if (valid_q[i]) begin
-        if (i < EX0) l++;
-        else if (i < ST0) x++;
-        else s++;
-      end
-    end
-    ld_count_o = 8'(l);
-    ex_count_o = 8'(x);
-    st_count_o = 8'(s);
-  end
+  assign ld_count_o = 8'($countones(valid_q[EX0-1:0]));
+  assign ex_count_o = 8'($countones(valid_q[ST0-1:EX0]));
+  assign st_count_o = 8'($countones(valid_q[E-1:ST0]));
   assign busy_o = valid_q != '0;
   assign full_o = alloc_valid_i && !have_free;
 endmodule

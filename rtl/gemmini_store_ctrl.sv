@@ -352,12 +352,7 @@ module gemmini_store_ctrl
     end
   end
 
-  always_comb begin
-    int n;
-    n = 0;
-    for (int i = 0; i < MAX_WRITES; i++) n += int'(id_busy_q[i]);
-    writes_in_flight_o = 8'(n);
-  end
+  assign writes_in_flight_o = 8'($countones(id_busy_q));
   assign busy_o = seq_q || s2_valid_q || q_count_q != '0 || id_busy_q != '0;
   assign state_o = {1'b0, id_busy_q != '0, q_count_q != '0, seq_q};
   assign ev_active_o = seq_q || s2_valid_q || q_count_q != '0;

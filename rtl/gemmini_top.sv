@@ -32,7 +32,8 @@ module gemmini_top
   output logic [6:0]           err_funct_o,
   output logic [63:0]          err_rs1_o,
   output logic [63:0]          err_rs2_o,
-  output logic [63:0]          dbg_state_o
+  output logic [63:0]          dbg_state_o,
+  output logic [63:0]          events_o      // bit i: event id i (spec 6) happened in the previous cycle
 );
   // ---- front end ----
   logic        fe_rs_valid, fe_rs_ready, fe_ctr_valid, fe_busy;
@@ -229,6 +230,13 @@ module gemmini_top
     .rs_ld_i (rs_ld_n), .rs_st_i (rs_st_n), .rs_ex_i (rs_ex_n),
     .rd_bytes_i (rd_bytes), .wr_bytes_i (wr_bytes), .rd_inflight_i (reads_n), .wr_inflight_i (writes_n)
   );
+
+  // The simulator totals events on the host side from this registered copy: cheaper than 44 64-bit counters
+  // updated in the model every cycle.
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) events_o <= '0;
+    else events_o <= events;
+  end
 
   assign busy_o = fe_busy || rs_busy || ld_busy || st_busy || ex_busy || mem_req_valid_o;
   assign dbg_state_o = {12'd0, writes_n, reads_n, rs_st_n, rs_ex_n, rs_ld_n, st_state, ex_state, ld_state};

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "gemforge", version, about = "Cycle-accurate co-simulation of Gemmini-compatible accelerators")]
+#[command(
+    name = "gemforge",
+    version,
+    about = "Cycle-accurate co-simulation of Gemmini-compatible accelerators"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -45,7 +49,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = HwConfig::default_config();
             let r = gemforge::perf::run(&cfg, cycles)?;
             if json {
-                println!("{}", serde_json::to_string(&r).context("encoding the result")?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&r).context("encoding the result")?
+                );
             } else {
                 println!(
                     "simulated {} cycles in {:.3} s: {:.0} cycles/s (DIM={}, compute-bound WS stream, 1 thread)",
@@ -59,7 +66,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;
             println!("configuration `{}` is valid", cfg.name);
-            println!("  DIM {} ({} dataflows)", cfg.dim(), if cfg.has_os() { "OS and WS" } else { "WS only" });
+            println!(
+                "  DIM {} ({} dataflows)",
+                cfg.dim(),
+                if cfg.has_os() { "OS and WS" } else { "WS only" }
+            );
             println!(
                 "  scratchpad {} rows in {} banks of {}",
                 cfg.sp_rows(),

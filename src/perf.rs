@@ -23,7 +23,9 @@ pub struct PerfResult {
 pub fn compute_bound_stream(cfg: &HwConfig, tiles: u32, reps: u32) -> (Memory, Vec<RoccCmd>) {
     let dim = cfg.dim();
     let mut mem = Memory::new(DEFAULT_BASE, 64 << 20);
-    let bytes: Vec<u8> = (0..(tiles + 1) * dim * dim).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..(tiles + 1) * dim * dim)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     // In-range constant data: the benchmark measures speed, not results.
     let _ = mem.write(DEFAULT_BASE, &bytes);
     let d = dim as u16;

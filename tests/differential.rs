@@ -78,7 +78,11 @@ fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[RoccCmd]) -> Option<String> {
     let mut spec = SpecAccel::new(cfg);
     let s = match run_engine(&mut spec, case, cmds, cfg.sp_rows(), cfg.acc_rows()) {
         Ok(o) => o,
-        Err(e) => return Some(format!("the spec engine refused the stream (generator bug): {e}")),
+        Err(e) => {
+            return Some(format!(
+                "the spec engine refused the stream (generator bug): {e}"
+            ))
+        }
     };
     let mut rtl = RtlAccel::new(cfg).expect("RTL model");
     let r = match run_engine(&mut rtl, case, cmds, cfg.sp_rows(), cfg.acc_rows()) {
@@ -176,7 +180,11 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
         let case = random_stream(&cfg, seed, &opts);
         total_cmds += case.cmds.len();
         if only.is_some() {
-            println!("{name}: seed {seed}, memory {:?}\n{}", cfg.memory, case.listing());
+            println!(
+                "{name}: seed {seed}, memory {:?}\n{}",
+                cfg.memory,
+                case.listing()
+            );
         }
         if let Some(diff) = compare(&cfg, &case, &case.cmds) {
             let k = shortest_failing_prefix(&cfg, &case);
@@ -205,12 +213,20 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
-    assert!(failures.is_empty(), "{name}: mismatching seeds {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{name}: mismatching seeds {failures:?}"
+    );
 }
 
 #[test]
 fn diff_data_movement() {
-    family("diff_data_movement", 1_000_000, 1200, GenOpts::data_movement());
+    family(
+        "diff_data_movement",
+        1_000_000,
+        1200,
+        GenOpts::data_movement(),
+    );
 }
 
 #[test]
@@ -317,7 +333,15 @@ fn diff_errors() {
     for &seed in &seeds {
         let mut cfg = HwConfig::default_config();
         cfg.memory = timing_for(seed);
-        let mut case = random_stream(&cfg, seed, &GenOpts { min_cmds: 5, max_cmds: 40, ..GenOpts::mixed() });
+        let mut case = random_stream(
+            &cfg,
+            seed,
+            &GenOpts {
+                min_cmds: 5,
+                max_cmds: 40,
+                ..GenOpts::mixed()
+            },
+        );
         // cut at a random command (not inside a preload/compute pair) and mutate it
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xe770);
         let k = rng.gen_range(0..case.cmds.len());
@@ -334,7 +358,14 @@ fn diff_errors() {
         }
         if pending {
             let g = gemforge::isa::Operand::garbage(cfg.dim() as u16);
-            case.cmds.push(Command::Compute { flip: false, a: g, bd: g }.encode());
+            case.cmds.push(
+                Command::Compute {
+                    flip: false,
+                    a: g,
+                    bd: g,
+                }
+                .encode(),
+            );
         }
         if only.is_some() {
             println!("diff_errors: seed {seed}\n{}", case.listing());
@@ -353,8 +384,10 @@ fn diff_errors() {
             }
             _ => Some(format!(
                 "spec: {}\n  rtl: {}",
-                es.as_ref().map_or("accepted".to_string(), |e| e.to_string()),
-                er.as_ref().map_or("accepted".to_string(), |e| e.to_string())
+                es.as_ref()
+                    .map_or("accepted".to_string(), |e| e.to_string()),
+                er.as_ref()
+                    .map_or("accepted".to_string(), |e| e.to_string())
             )),
         };
         if let Some(p) = problem {
@@ -376,5 +409,8 @@ fn diff_errors() {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
-    assert!(failures.is_empty(), "diff_errors: mismatching seeds {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "diff_errors: mismatching seeds {failures:?}"
+    );
 }

@@ -9,8 +9,8 @@ use gemforge::accel::spec::SpecAccel;
 use gemforge::accel::{Accelerator, ErrorKind};
 use gemforge::config::HwConfig;
 use gemforge::isa::{
-    event, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, Operand, RoccCmd,
-    ACT_RELU, DATAFLOW_OS, DATAFLOW_WS,
+    event, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, Operand, RoccCmd, ACT_RELU,
+    DATAFLOW_OS, DATAFLOW_WS,
 };
 use gemforge::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
@@ -142,7 +142,12 @@ fn mvin_mvout_round_trip_with_strides() {
         run(acc.as_mut(), &mut mem, &cmds);
         for r in 0..n {
             let want: Vec<i8> = data[r * 40..r * 40 + n].iter().map(|&b| b as i8).collect();
-            assert_eq!(acc.read_sp_row(100 + r as u32), want, "{} sp row {r}", acc.engine());
+            assert_eq!(
+                acc.read_sp_row(100 + r as u32),
+                want,
+                "{} sp row {r}",
+                acc.engine()
+            );
             assert_eq!(
                 read(&mem, OUT + 5 + 24 * r as u64, n),
                 data[r * 40..r * 40 + n],
@@ -150,7 +155,10 @@ fn mvin_mvout_round_trip_with_strides() {
                 acc.engine()
             );
             // the gap between output rows is untouched
-            assert_eq!(read(&mem, OUT + 5 + 24 * r as u64 + n as u64, 8), vec![0; 8]);
+            assert_eq!(
+                read(&mem, OUT + 5 + 24 * r as u64 + n as u64, 8),
+                vec![0; 8]
+            );
         }
     }
 }
@@ -223,14 +231,29 @@ fn mvin_of_dram_zero_reads_zeros_and_stride_zero_replicates() {
             if r < 5 {
                 want[..9].fill(0);
             }
-            assert_eq!(acc.read_sp_row(r as u32), want, "{} sp row {r}", acc.engine());
+            assert_eq!(
+                acc.read_sp_row(r as u32),
+                want,
+                "{} sp row {r}",
+                acc.engine()
+            );
         }
         for r in 2..5 {
-            assert_eq!(acc.read_acc_row(r), vec![0; n], "{} acc row {r}", acc.engine());
+            assert_eq!(
+                acc.read_acc_row(r),
+                vec![0; n],
+                "{} acc row {r}",
+                acc.engine()
+            );
         }
         let row0: Vec<i8> = data[7..7 + n].iter().map(|&b| b as i8).collect();
         for r in 0..7 {
-            assert_eq!(acc.read_sp_row(200 + r), row0, "{} replicated row {r}", acc.engine());
+            assert_eq!(
+                acc.read_sp_row(200 + r),
+                row0,
+                "{} replicated row {r}",
+                acc.engine()
+            );
         }
         assert_eq!(acc.read_sp_row(207), vec![0; n]);
     }
@@ -268,9 +291,19 @@ fn mvin_scale_rounds_half_to_even_and_saturates() {
                     .iter()
                     .map(|&b| rne_scale_i8(b as i8, scale))
                     .collect();
-                assert_eq!(acc.read_sp_row(r as u32), want, "{} scale {scale} row {r}", acc.engine());
+                assert_eq!(
+                    acc.read_sp_row(r as u32),
+                    want,
+                    "{} scale {scale} row {r}",
+                    acc.engine()
+                );
                 let want32: Vec<i32> = want.iter().map(|&v| v as i32).collect();
-                assert_eq!(acc.read_acc_row(r as u32), want32, "{} shrunk row {r}", acc.engine());
+                assert_eq!(
+                    acc.read_acc_row(r as u32),
+                    want32,
+                    "{} shrunk row {r}",
+                    acc.engine()
+                );
             }
         }
     }
@@ -305,9 +338,19 @@ fn accumulator_int32_mvin_accumulate_and_read_full() {
         run(acc.as_mut(), &mut mem, &cmds);
         let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
         for r in 0..4 {
-            assert_eq!(acc.read_acc_row(40 + r as u32), want[r * n..(r + 1) * n], "{}", acc.engine());
+            assert_eq!(
+                acc.read_acc_row(40 + r as u32),
+                want[r * n..(r + 1) * n],
+                "{}",
+                acc.engine()
+            );
         }
-        assert_eq!(read(&mem, OUT, 4 * n * 4), to_bytes(&want), "{} read_full", acc.engine());
+        assert_eq!(
+            read(&mem, OUT, 4 * n * 4),
+            to_bytes(&want),
+            "{} read_full",
+            acc.engine()
+        );
     }
 }
 
@@ -325,7 +368,11 @@ fn accumulator_scaled_read_out_with_relu() {
         })
         .collect();
     let bytes: Vec<u8> = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
-    for (scale_bits, scale, act) in [(0x3f00_0000u32, 0.5f32, ACT_RELU), (0x3e80_0000, 0.25, 0), (0x3f80_0000, 1.0, ACT_RELU)] {
+    for (scale_bits, scale, act) in [
+        (0x3f00_0000u32, 0.5f32, ACT_RELU),
+        (0x3e80_0000, 0.25, 0),
+        (0x3f80_0000, 1.0, ACT_RELU),
+    ] {
         for mut acc in engines() {
             let mut mem = new_mem();
             mem.write(IN, &bytes).unwrap();
@@ -347,7 +394,12 @@ fn accumulator_scaled_read_out_with_relu() {
                 .iter()
                 .map(|&x| acc_readout(x, act == ACT_RELU, scale) as u8)
                 .collect();
-            assert_eq!(read(&mem, OUT, 2 * n), want, "{} scale {scale} act {act}", acc.engine());
+            assert_eq!(
+                read(&mem, OUT, 2 * n),
+                want,
+                "{} scale {scale} act {act}",
+                acc.engine()
+            );
         }
     }
 }
@@ -363,8 +415,12 @@ fn max_pooling_from_scratchpad_and_accumulator() {
             for mut acc in engines() {
                 let mut mem = new_mem();
                 mem.write(IN, &data).unwrap();
-                let porows = ((orows + 2 * upad as usize - pool_size as usize) / pool_stride as usize + 1) as u8;
-                let pocols = ((ocols + 2 * lpad as usize - pool_size as usize) / pool_stride as usize + 1) as u8;
+                let porows = ((orows + 2 * upad as usize - pool_size as usize)
+                    / pool_stride as usize
+                    + 1) as u8;
+                let pocols = ((ocols + 2 * lpad as usize - pool_size as usize)
+                    / pool_stride as usize
+                    + 1) as u8;
                 let mut st = ConfigSt::new(n as u32);
                 st.pool_stride = pool_stride;
                 st.pool_size = pool_size;
@@ -376,13 +432,23 @@ fn max_pooling_from_scratchpad_and_accumulator() {
                 st.ocols = ocols as u8;
                 st.pool_out_dim = pocols + 1;
                 st.acc_scale = 0x3f80_0000;
-                let src = if from_acc { LocalAddr::acc(30) } else { LocalAddr::sp(30) };
+                let src = if from_acc {
+                    LocalAddr::acc(30)
+                } else {
+                    LocalAddr::sp(30)
+                };
                 let mut c = ld(0, n as u64);
                 c.shrink = true;
                 let mut cmds = vec![Command::ConfigLd(c)];
                 for i in 0..(orows * ocols).div_ceil(n) {
                     let rows = (orows * ocols - i * n).min(n) as u16;
-                    cmds.push(mvin(0, IN + (i * n * n) as u64, src.add_rows((i * n) as u32, 14), d16(), rows));
+                    cmds.push(mvin(
+                        0,
+                        IN + (i * n * n) as u64,
+                        src.add_rows((i * n) as u32, 14),
+                        d16(),
+                        rows,
+                    ));
                 }
                 cmds.push(Command::ConfigSt(st));
                 cmds.push(mvout(OUT, src, 12, 0));
@@ -395,7 +461,11 @@ fn max_pooling_from_scratchpad_and_accumulator() {
                                 let orow = pr * pool_stride as i64 + wr - upad as i64;
                                 let ocol = pc * pool_stride as i64 + wc - lpad as i64;
                                 for (j, w) in want.iter_mut().enumerate() {
-                                    let v = if orow < 0 || ocol < 0 || orow >= orows as i64 || ocol >= ocols as i64 {
+                                    let v = if orow < 0
+                                        || ocol < 0
+                                        || orow >= orows as i64
+                                        || ocol >= ocols as i64
+                                    {
                                         0
                                     } else {
                                         data[(orow as usize * ocols + ocol as usize) * n + j] as i8
@@ -405,7 +475,8 @@ fn max_pooling_from_scratchpad_and_accumulator() {
                             }
                         }
                         let addr = OUT + ((pr * (pocols as i64 + 1) + pc) * n as i64) as u64;
-                        let got: Vec<i8> = read(&mem, addr, 12).into_iter().map(|b| b as i8).collect();
+                        let got: Vec<i8> =
+                            read(&mem, addr, 12).into_iter().map(|b| b as i8).collect();
                         assert_eq!(
                             got, want,
                             "{} pool {pool_size}/{pool_stride} pad {upad},{lpad} acc {from_acc} pixel ({pr},{pc})",
@@ -426,13 +497,19 @@ type Mat = Vec<Vec<i64>>;
 
 fn rand_mat(rng: &mut ChaCha8Rng) -> Mat {
     let n = dim();
-    (0..n).map(|_| (0..n).map(|_| rng.gen::<i8>() as i64).collect()).collect()
+    (0..n)
+        .map(|_| (0..n).map(|_| rng.gen::<i8>() as i64).collect())
+        .collect()
 }
 
 fn matmul(a: &Mat, b: &Mat, d: &Mat) -> Mat {
     let n = a.len();
     (0..n)
-        .map(|i| (0..n).map(|j| d[i][j] + (0..n).map(|k| a[i][k] * b[k][j]).sum::<i64>()).collect())
+        .map(|i| {
+            (0..n)
+                .map(|j| d[i][j] + (0..n).map(|k| a[i][k] * b[k][j]).sum::<i64>())
+                .collect()
+        })
         .collect()
 }
 
@@ -442,7 +519,9 @@ fn transpose(m: &Mat) -> Mat {
 }
 
 fn mat_bytes(m: &Mat) -> Vec<u8> {
-    m.iter().flat_map(|r| r.iter().map(|&v| v as i8 as u8)).collect()
+    m.iter()
+        .flat_map(|r| r.iter().map(|&v| v as i8 as u8))
+        .collect()
 }
 
 /// Puts matrices at IN + i * DIM*DIM and returns the mvins to load matrix i to scratchpad row `rows[i]`.
@@ -489,20 +568,51 @@ fn ws_matmul_matches_reference() {
                 ..ConfigEx::default()
             }));
             // C to the accumulator (exact), then again to the scratchpad (saturated, ReLU)
-            cmds.push(Command::Preload { bd: full(LocalAddr::sp(64)), c: full(LocalAddr::acc(0)) });
-            cmds.push(Command::Compute { flip: true, a: full(LocalAddr::sp(0)), bd: full(LocalAddr::sp(128)) });
-            cmds.push(Command::Preload { bd: Operand::garbage(d16()), c: full(LocalAddr::sp(300)) });
-            cmds.push(Command::Compute { flip: false, a: full(LocalAddr::sp(0)), bd: full(LocalAddr::sp(128)) });
+            cmds.push(Command::Preload {
+                bd: full(LocalAddr::sp(64)),
+                c: full(LocalAddr::acc(0)),
+            });
+            cmds.push(Command::Compute {
+                flip: true,
+                a: full(LocalAddr::sp(0)),
+                bd: full(LocalAddr::sp(128)),
+            });
+            cmds.push(Command::Preload {
+                bd: Operand::garbage(d16()),
+                c: full(LocalAddr::sp(300)),
+            });
+            cmds.push(Command::Compute {
+                flip: false,
+                a: full(LocalAddr::sp(0)),
+                bd: full(LocalAddr::sp(128)),
+            });
             // accumulate into C: acc += A*B (D garbage)
-            cmds.push(Command::Preload { bd: Operand::garbage(d16()), c: full(LocalAddr::acc_accumulate(0)) });
-            cmds.push(Command::Compute { flip: false, a: full(LocalAddr::sp(0)), bd: Operand::garbage(d16()) });
+            cmds.push(Command::Preload {
+                bd: Operand::garbage(d16()),
+                c: full(LocalAddr::acc_accumulate(0)),
+            });
+            cmds.push(Command::Compute {
+                flip: false,
+                a: full(LocalAddr::sp(0)),
+                bd: Operand::garbage(d16()),
+            });
             run(acc.as_mut(), &mut mem, &cmds);
             let ab = matmul(&a, &b, &vec![vec![0; n]; n]);
             for i in 0..n {
                 let acc_want: Vec<i32> = (0..n).map(|j| (want[i][j] + ab[i][j]) as i32).collect();
-                assert_eq!(acc.read_acc_row(i as u32), acc_want, "{} WS at={at} bt={bt} acc row {i}", acc.engine());
+                assert_eq!(
+                    acc.read_acc_row(i as u32),
+                    acc_want,
+                    "{} WS at={at} bt={bt} acc row {i}",
+                    acc.engine()
+                );
                 let sp_want: Vec<i8> = want[i].iter().map(|&v| v.clamp(0, 127) as i8).collect();
-                assert_eq!(acc.read_sp_row(300 + i as u32), sp_want, "{} WS sp row {i}", acc.engine());
+                assert_eq!(
+                    acc.read_sp_row(300 + i as u32),
+                    sp_want,
+                    "{} WS sp row {i}",
+                    acc.engine()
+                );
             }
         }
     }
@@ -516,7 +626,13 @@ fn ws_partial_operands_and_strides() {
     // A: 5 x 7 stored 2 rows apart; B: 7 x 9; D: 5 x 9; C 5 x 6 with c_stride 3
     let (ar, ac, bc, cc) = (5usize, 7usize, 9usize, 6usize);
     let cut = |m: &Mat, r: usize, c: usize| -> Mat {
-        (0..n).map(|i| (0..n).map(|j| if i < r && j < c { m[i][j] } else { 0 }).collect()).collect()
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| if i < r && j < c { m[i][j] } else { 0 })
+                    .collect()
+            })
+            .collect()
     };
     let want = matmul(&cut(&a, ar, ac), &cut(&b, ac, bc), &cut(&d, ar, bc));
     for mut acc in engines() {
@@ -527,7 +643,12 @@ fn ws_partial_operands_and_strides() {
             a_spread[2 * i] = a[i].clone();
         }
         let mut cmds = load_mats(&mut mem, &[(&a_spread, 0), (&b, 64), (&d, 128)]);
-        cmds.push(Command::ConfigEx(ConfigEx { dataflow: DATAFLOW_WS, a_stride: 2, c_stride: 3, ..ConfigEx::default() }));
+        cmds.push(Command::ConfigEx(ConfigEx {
+            dataflow: DATAFLOW_WS,
+            a_stride: 2,
+            c_stride: 3,
+            ..ConfigEx::default()
+        }));
         cmds.push(Command::Preload {
             bd: op(LocalAddr::sp(64), bc as u16, ac as u16),
             c: op(LocalAddr::acc(100), cc as u16, ar as u16),
@@ -540,10 +661,16 @@ fn ws_partial_operands_and_strides() {
         run(acc.as_mut(), &mut mem, &cmds);
         for (i, want_i) in want.iter().enumerate().take(ar) {
             let row = acc.read_acc_row(100 + 3 * i as u32);
-            let w: Vec<i32> = (0..n).map(|j| if j < cc { want_i[j] as i32 } else { 0 }).collect();
+            let w: Vec<i32> = (0..n)
+                .map(|j| if j < cc { want_i[j] as i32 } else { 0 })
+                .collect();
             assert_eq!(row, w, "{} C row {i}", acc.engine());
         }
-        assert_eq!(acc.read_acc_row(101), vec![0; n], "rows between strided C rows are untouched");
+        assert_eq!(
+            acc.read_acc_row(101),
+            vec![0; n],
+            "rows between strided C rows are untouched"
+        );
     }
 }
 
@@ -569,18 +696,48 @@ fn os_matmul_matches_reference() {
                 ..ConfigEx::default()
             }));
             // Acc = D + A*B, written to the accumulator; then Acc += A*B again, written to the scratchpad
-            cmds.push(Command::Preload { bd: full(LocalAddr::sp(128)), c: full(LocalAddr::acc(0)) });
-            cmds.push(Command::Compute { flip: true, a: full(LocalAddr::sp(0)), bd: full(LocalAddr::sp(64)) });
-            cmds.push(Command::Preload { bd: Operand::garbage(d16()), c: full(LocalAddr::sp(300)) });
-            cmds.push(Command::Compute { flip: false, a: full(LocalAddr::sp(0)), bd: full(LocalAddr::sp(64)) });
+            cmds.push(Command::Preload {
+                bd: full(LocalAddr::sp(128)),
+                c: full(LocalAddr::acc(0)),
+            });
+            cmds.push(Command::Compute {
+                flip: true,
+                a: full(LocalAddr::sp(0)),
+                bd: full(LocalAddr::sp(64)),
+            });
+            cmds.push(Command::Preload {
+                bd: Operand::garbage(d16()),
+                c: full(LocalAddr::sp(300)),
+            });
+            cmds.push(Command::Compute {
+                flip: false,
+                a: full(LocalAddr::sp(0)),
+                bd: full(LocalAddr::sp(64)),
+            });
             run(acc.as_mut(), &mut mem, &cmds);
             let once = matmul(&a, &b, &d);
             let twice = matmul(&a, &b, &once);
             for i in 0..n {
-                let w1: Vec<i32> = once[i].iter().map(|&v| clip(rshift_rne(v, shift)) as i32).collect();
-                assert_eq!(acc.read_acc_row(i as u32), w1, "{} OS at={at} bt={bt} shift {shift} row {i}", acc.engine());
-                let w2: Vec<i8> = twice[i].iter().map(|&v| clip(rshift_rne(v, shift)).clamp(-128, 127) as i8).collect();
-                assert_eq!(acc.read_sp_row(300 + i as u32), w2, "{} OS accumulated row {i}", acc.engine());
+                let w1: Vec<i32> = once[i]
+                    .iter()
+                    .map(|&v| clip(rshift_rne(v, shift)) as i32)
+                    .collect();
+                assert_eq!(
+                    acc.read_acc_row(i as u32),
+                    w1,
+                    "{} OS at={at} bt={bt} shift {shift} row {i}",
+                    acc.engine()
+                );
+                let w2: Vec<i8> = twice[i]
+                    .iter()
+                    .map(|&v| clip(rshift_rne(v, shift)).clamp(-128, 127) as i8)
+                    .collect();
+                assert_eq!(
+                    acc.read_sp_row(300 + i as u32),
+                    w2,
+                    "{} OS accumulated row {i}",
+                    acc.engine()
+                );
             }
         }
     }
@@ -605,37 +762,79 @@ fn expect_error(setup: &[Command], bad: RoccCmd, kind: ErrorKind) {
         assert_eq!(e.cmd, Some(bad), "{}: offending command: {e}", acc.engine());
         // sticky
         assert_eq!(acc.error().map(|x| x.kind), Some(kind));
-        assert!(acc.offer(mvin(0, 0, LocalAddr::sp(0), 1, 1).encode(), 0, &mut mem).is_err());
+        assert!(acc
+            .offer(mvin(0, 0, LocalAddr::sp(0), 1, 1).encode(), 0, &mut mem)
+            .is_err());
     }
 }
 
 #[test]
 fn error_illegal_funct() {
-    expect_error(&[], RoccCmd { funct: 50, rs1: 1, rs2: 2 }, ErrorKind::IllegalFunct);
-    expect_error(&[], RoccCmd { funct: 23, rs1: 0, rs2: 0 }, ErrorKind::IllegalFunct);
+    expect_error(
+        &[],
+        RoccCmd {
+            funct: 50,
+            rs1: 1,
+            rs2: 2,
+        },
+        ErrorKind::IllegalFunct,
+    );
+    expect_error(
+        &[],
+        RoccCmd {
+            funct: 23,
+            rs1: 0,
+            rs2: 0,
+        },
+        ErrorKind::IllegalFunct,
+    );
 }
 
 #[test]
 fn error_loop_command_is_unsupported() {
-    expect_error(&[], RoccCmd { funct: 9, rs1: 5, rs2: 6 }, ErrorKind::Unsupported);
+    expect_error(
+        &[],
+        RoccCmd {
+            funct: 9,
+            rs1: 5,
+            rs2: 6,
+        },
+        ErrorKind::Unsupported,
+    );
     let mut c = ld(0, 16);
     c.pixel_repeats = 2;
     expect_error(&[], c.encode(), ErrorKind::Unsupported);
     // an accumulator operand for the execute unit
     expect_error(
         &[],
-        Command::Preload { bd: full(LocalAddr::acc(0)), c: Operand::garbage(d16()) }.encode(),
+        Command::Preload {
+            bd: full(LocalAddr::acc(0)),
+            c: Operand::garbage(d16()),
+        }
+        .encode(),
         ErrorKind::Unsupported,
     );
 }
 
 #[test]
 fn error_rows_17() {
-    expect_error(&[], mvin(0, IN, LocalAddr::sp(0), d16(), d16() + 1).encode(), ErrorKind::BadRowsCols);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::sp(0), d16(), d16() + 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
     // int32 to the accumulator: at most DIM*MBLA columns
     let cols = (cfg().dim() * cfg().max_block_len_acc()) as u16 + 1;
-    expect_error(&[], mvin(0, IN, LocalAddr::acc(0), cols, 1).encode(), ErrorKind::BadRowsCols);
-    expect_error(&[], mvout(OUT, LocalAddr::acc_full(0), d16() + 1, 1).encode(), ErrorKind::BadRowsCols);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::acc(0), cols, 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
+    expect_error(
+        &[],
+        mvout(OUT, LocalAddr::acc_full(0), d16() + 1, 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
     // pooling with orows = 0
     let mut st = ConfigSt::new(16);
     st.pool_stride = 1;
@@ -643,21 +842,41 @@ fn error_rows_17() {
     st.porows = 1;
     st.pocols = 1;
     st.ocols = 2;
-    expect_error(&[Command::ConfigSt(st)], mvout(OUT, LocalAddr::sp(0), 4, 1).encode(), ErrorKind::BadRowsCols);
+    expect_error(
+        &[Command::ConfigSt(st)],
+        mvout(OUT, LocalAddr::sp(0), 4, 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
     // pooling: cols at most DIM
     st.orows = 2;
-    expect_error(&[Command::ConfigSt(st)], mvout(OUT, LocalAddr::sp(0), d16() + 1, 1).encode(), ErrorKind::BadRowsCols);
+    expect_error(
+        &[Command::ConfigSt(st)],
+        mvout(OUT, LocalAddr::sp(0), d16() + 1, 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
     // int8 mvout: at most DIM*MBL columns; preload/compute operands at most DIM x DIM
     let mbl = (cfg().dim() * cfg().max_block_len()) as u16;
-    expect_error(&[], mvout(OUT, LocalAddr::sp(0), mbl + 1, 1).encode(), ErrorKind::BadRowsCols);
     expect_error(
         &[],
-        Command::Preload { bd: op(LocalAddr::sp(0), d16() + 1, 1), c: Operand::garbage(d16()) }.encode(),
+        mvout(OUT, LocalAddr::sp(0), mbl + 1, 1).encode(),
         ErrorKind::BadRowsCols,
     );
     expect_error(
         &[],
-        Command::Preload { bd: Operand::garbage(d16()), c: op(LocalAddr::acc(0), 1, 0) }.encode(),
+        Command::Preload {
+            bd: op(LocalAddr::sp(0), d16() + 1, 1),
+            c: Operand::garbage(d16()),
+        }
+        .encode(),
+        ErrorKind::BadRowsCols,
+    );
+    expect_error(
+        &[],
+        Command::Preload {
+            bd: Operand::garbage(d16()),
+            c: op(LocalAddr::acc(0), 1, 0),
+        }
+        .encode(),
         ErrorKind::BadRowsCols,
     );
 }
@@ -666,7 +885,13 @@ fn error_rows_17() {
 fn garbage_operands_and_set_only_strides_are_not_checked() {
     // rows/cols of garbage operands are not checked; set_only_strides ignores the transpose bits
     let g = op(LocalAddr::GARBAGE, 999, 0);
-    let bad_t = ConfigEx { dataflow: DATAFLOW_WS, a_transpose: true, b_transpose: true, set_only_strides: true, ..ConfigEx::default() };
+    let bad_t = ConfigEx {
+        dataflow: DATAFLOW_WS,
+        a_transpose: true,
+        b_transpose: true,
+        set_only_strides: true,
+        ..ConfigEx::default()
+    };
     for mut acc in engines() {
         let mut mem = new_mem();
         run(
@@ -675,9 +900,16 @@ fn garbage_operands_and_set_only_strides_are_not_checked() {
             &[
                 Command::ConfigEx(bad_t),
                 Command::Preload { bd: g, c: g },
-                Command::Compute { flip: true, a: g, bd: g },
+                Command::Compute {
+                    flip: true,
+                    a: g,
+                    bd: g,
+                },
                 Command::Flush { skip: true },
-                Command::ConfigNorm { rs1: 0xdead_0000, rs2: 7 },
+                Command::ConfigNorm {
+                    rs1: 0xdead_0000,
+                    rs2: 7,
+                },
             ],
         );
     }
@@ -686,54 +918,116 @@ fn garbage_operands_and_set_only_strides_are_not_checked() {
 #[test]
 fn error_scratchpad_range_overflow() {
     let last = cfg().sp_rows() - 4;
-    expect_error(&[], mvin(0, IN, LocalAddr::sp(last), d16(), 5).encode(), ErrorKind::SpRange);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::sp(last), d16(), 5).encode(),
+        ErrorKind::SpRange,
+    );
     // blocks count: 2 blocks with block stride DIM from sp_rows - DIM - 1
     let r = cfg().sp_rows() - d16() as u32 - 1;
-    expect_error(&[], mvout(OUT, LocalAddr::sp(r), 2 * d16(), 2).encode(), ErrorKind::SpRange);
+    expect_error(
+        &[],
+        mvout(OUT, LocalAddr::sp(r), 2 * d16(), 2).encode(),
+        ErrorKind::SpRange,
+    );
 }
 
 #[test]
 fn error_accumulator_row_1024() {
     let n = cfg().acc_rows();
-    expect_error(&[], mvin(0, IN, LocalAddr::acc(n), d16(), 1).encode(), ErrorKind::AccRange);
-    expect_error(&[], mvout(OUT, LocalAddr::acc(n - 2), d16(), 3).encode(), ErrorKind::AccRange);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::acc(n), d16(), 1).encode(),
+        ErrorKind::AccRange,
+    );
+    expect_error(
+        &[],
+        mvout(OUT, LocalAddr::acc(n - 2), d16(), 3).encode(),
+        ErrorKind::AccRange,
+    );
 }
 
 #[test]
 fn error_bad_transpose() {
-    let ws = ConfigEx { dataflow: DATAFLOW_WS, a_transpose: true, b_transpose: true, ..ConfigEx::default() };
+    let ws = ConfigEx {
+        dataflow: DATAFLOW_WS,
+        a_transpose: true,
+        b_transpose: true,
+        ..ConfigEx::default()
+    };
     expect_error(&[], ws.encode(), ErrorKind::BadTranspose);
-    let os = ConfigEx { dataflow: DATAFLOW_OS, a_transpose: false, b_transpose: true, ..ConfigEx::default() };
+    let os = ConfigEx {
+        dataflow: DATAFLOW_OS,
+        a_transpose: false,
+        b_transpose: true,
+        ..ConfigEx::default()
+    };
     expect_error(&[], os.encode(), ErrorKind::BadTranspose);
 }
 
 #[test]
 fn error_pairing() {
-    let comp = Command::Compute { flip: true, a: full(LocalAddr::sp(0)), bd: Operand::garbage(d16()) };
+    let comp = Command::Compute {
+        flip: true,
+        a: full(LocalAddr::sp(0)),
+        bd: Operand::garbage(d16()),
+    };
     expect_error(&[], comp.encode(), ErrorKind::Pairing);
-    let pre = Command::Preload { bd: full(LocalAddr::sp(0)), c: full(LocalAddr::acc(0)) };
+    let pre = Command::Preload {
+        bd: full(LocalAddr::sp(0)),
+        c: full(LocalAddr::acc(0)),
+    };
     expect_error(&[pre], pre.encode(), ErrorKind::Pairing);
     expect_error(&[pre], ConfigEx::default().encode(), ErrorKind::Pairing);
     // non-execute commands may sit between a preload and its compute
     for mut acc in engines() {
         let mut mem = new_mem();
-        run(acc.as_mut(), &mut mem, &[pre, mvin(0, 0, LocalAddr::sp(500), 4, 4), Command::Flush { skip: false }, comp]);
+        run(
+            acc.as_mut(),
+            &mut mem,
+            &[
+                pre,
+                mvin(0, 0, LocalAddr::sp(500), 4, 4),
+                Command::Flush { skip: false },
+                comp,
+            ],
+        );
     }
 }
 
 #[test]
 fn error_mvin_to_garbage() {
-    expect_error(&[], mvin(0, IN, LocalAddr::GARBAGE, d16(), d16()).encode(), ErrorKind::BadAddress);
-    expect_error(&[], mvout(OUT, LocalAddr::GARBAGE, d16(), d16()).encode(), ErrorKind::BadAddress);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::GARBAGE, d16(), d16()).encode(),
+        ErrorKind::BadAddress,
+    );
+    expect_error(
+        &[],
+        mvout(OUT, LocalAddr::GARBAGE, d16(), d16()).encode(),
+        ErrorKind::BadAddress,
+    );
 }
 
 #[test]
 fn error_priority_order() {
     // garbage address beats rows/cols; rows/cols beats range
-    expect_error(&[], mvin(0, IN, LocalAddr::GARBAGE, 0, 99).encode(), ErrorKind::BadAddress);
-    expect_error(&[], mvin(0, IN, LocalAddr::acc(5000), 0, 1).encode(), ErrorKind::BadRowsCols);
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::GARBAGE, 0, 99).encode(),
+        ErrorKind::BadAddress,
+    );
+    expect_error(
+        &[],
+        mvin(0, IN, LocalAddr::acc(5000), 0, 1).encode(),
+        ErrorKind::BadRowsCols,
+    );
     // accumulator operand (unsupported) beats pairing
-    let comp = Command::Compute { flip: true, a: full(LocalAddr::acc(0)), bd: Operand::garbage(d16()) };
+    let comp = Command::Compute {
+        flip: true,
+        a: full(LocalAddr::acc(0)),
+        bd: Operand::garbage(d16()),
+    };
     expect_error(&[], comp.encode(), ErrorKind::Unsupported);
 }
 
@@ -753,28 +1047,60 @@ fn counter_ops() {
     let mut mem = new_mem();
     let n = d16();
     let cfg_op = CounterOp::configure_code(0, event::LOAD_ACTIVE_CYCLE);
-    assert_eq!(counter(acc.as_mut(), &mut mem, cfg_op), 0, "configure resets the counter");
-    run(acc.as_mut(), &mut mem, &[Command::ConfigLd(ld(0, 64)), mvin(0, IN, LocalAddr::sp(0), 4 * n, n)]);
+    assert_eq!(
+        counter(acc.as_mut(), &mut mem, cfg_op),
+        0,
+        "configure resets the counter"
+    );
+    run(
+        acc.as_mut(),
+        &mut mem,
+        &[
+            Command::ConfigLd(ld(0, 64)),
+            mvin(0, IN, LocalAddr::sp(0), 4 * n, n),
+        ],
+    );
     let v1 = counter(acc.as_mut(), &mut mem, CounterOp::read(0));
     assert!(v1 > 0, "LOAD_ACTIVE_CYCLE counted during the mvin");
     // idle: unchanged
     assert_eq!(counter(acc.as_mut(), &mut mem, CounterOp::read(0)), v1);
     // snapshot: reads return the copy while the live counter keeps counting
-    let take = CounterOp { snapshot_take: true, ..CounterOp::read(0) };
+    let take = CounterOp {
+        snapshot_take: true,
+        ..CounterOp::read(0)
+    };
     assert_eq!(counter(acc.as_mut(), &mut mem, take), v1);
-    run(acc.as_mut(), &mut mem, &[mvin(0, IN, LocalAddr::sp(0), 4 * n, n)]);
-    assert_eq!(counter(acc.as_mut(), &mut mem, CounterOp::read(0)), v1, "snapshot value");
-    let live = CounterOp { snapshot_reset: true, ..CounterOp::read(0) };
+    run(
+        acc.as_mut(),
+        &mut mem,
+        &[mvin(0, IN, LocalAddr::sp(0), 4 * n, n)],
+    );
+    assert_eq!(
+        counter(acc.as_mut(), &mut mem, CounterOp::read(0)),
+        v1,
+        "snapshot value"
+    );
+    let live = CounterOp {
+        snapshot_reset: true,
+        ..CounterOp::read(0)
+    };
     let v2 = counter(acc.as_mut(), &mut mem, live);
     assert!(v2 > v1, "live value after snapshot reset ({v2} vs {v1})");
     // reset: everything to 0 (the read in the same op sees the reset)
-    let reset = CounterOp { reset: true, ..CounterOp::read(0) };
+    let reset = CounterOp {
+        reset: true,
+        ..CounterOp::read(0)
+    };
     assert_eq!(counter(acc.as_mut(), &mut mem, reset), 0);
     assert_eq!(counter(acc.as_mut(), &mut mem, CounterOp::read(0)), 0);
     // an external value: bytes received (reset clears it)
     let ext = CounterOp::configure_code(1, 44 + event::EXT_RDMA_BYTES_REC);
     counter(acc.as_mut(), &mut mem, ext);
-    run(acc.as_mut(), &mut mem, &[mvin(0, IN, LocalAddr::sp(0), n, n)]);
+    run(
+        acc.as_mut(),
+        &mut mem,
+        &[mvin(0, IN, LocalAddr::sp(0), n, n)],
+    );
     let bytes = counter(acc.as_mut(), &mut mem, CounterOp::read(1));
     assert!(bytes >= (n as u64) * (n as u64), "rdma bytes {bytes}");
     // the spec engine answers every counter op with 0
@@ -797,7 +1123,10 @@ fn resident_setup(mem: &mut Memory) -> (Vec<Command>, LocalAddr, LocalAddr) {
     let (a, b) = (rand_mat(&mut rng), rand_mat(&mut rng));
     let b_row = c.sp_bank_rows();
     let mut cmds = load_mats(mem, &[(&a, 0), (&b, b_row)]);
-    cmds.push(Command::ConfigEx(ConfigEx { dataflow: DATAFLOW_WS, ..ConfigEx::default() }));
+    cmds.push(Command::ConfigEx(ConfigEx {
+        dataflow: DATAFLOW_WS,
+        ..ConfigEx::default()
+    }));
     (cmds, LocalAddr::sp(0), LocalAddr::sp(b_row))
 }
 
@@ -806,8 +1135,15 @@ fn ws_pairs(n: usize, a: LocalAddr, b: LocalAddr) -> Vec<Command> {
     let mut v = Vec::new();
     for i in 0..n {
         let c = LocalAddr::acc(((i % tiles) * dim()) as u32);
-        v.push(Command::Preload { bd: full(b), c: full(c) });
-        v.push(Command::Compute { flip: true, a: full(a), bd: Operand::garbage(d16()) });
+        v.push(Command::Preload {
+            bd: full(b),
+            c: full(c),
+        });
+        v.push(Command::Compute {
+            flip: true,
+            a: full(a),
+            bd: Operand::garbage(d16()),
+        });
     }
     v
 }
@@ -842,7 +1178,10 @@ fn timing_independent_mvin_overlaps_compute() {
     let n = d16();
     // an mvin that touches nothing the computes use (scratchpad bank 2)
     let far = LocalAddr::sp(2 * cfg().sp_bank_rows());
-    let load = vec![Command::ConfigLd(ld(1, 4 * n as u64)), mvin(1, IN2, far, 4 * n, n)];
+    let load = vec![
+        Command::ConfigLd(ld(1, 4 * n as u64)),
+        mvin(1, IN2, far, 4 * n, n),
+    ];
     let compute = ws_pairs(48, a, b);
     let mut both = compute[..8].to_vec();
     both.extend(load.iter().copied());
@@ -851,9 +1190,15 @@ fn timing_independent_mvin_overlaps_compute() {
     let t_load = cycles_after(&setup, &load, &mem);
     let t_both = cycles_after(&setup, &both, &mem);
     println!("compute {t_compute}, mvin {t_load}, together {t_both}");
-    assert!(t_both < t_compute + t_load, "no overlap: {t_both} >= {t_compute} + {t_load}");
+    assert!(
+        t_both < t_compute + t_load,
+        "no overlap: {t_both} >= {t_compute} + {t_load}"
+    );
     // most of the load hides under the compute
-    assert!(t_both <= t_compute + t_load / 4, "little overlap: {t_both} vs {t_compute} + {t_load}");
+    assert!(
+        t_both <= t_compute + t_load / 4,
+        "little overlap: {t_both} vs {t_compute} + {t_load}"
+    );
 }
 
 #[test]
@@ -868,25 +1213,52 @@ fn timing_dependent_mvin_waits_war_and_raw() {
         let mut mem = new_mem();
         let (mut setup, a_busy, b_busy) = resident_setup(&mut mem);
         // A_old at row 200, B at row 300; A_new waits in DRAM
-        setup.extend(load_mats_at(&mut mem, &[(&a_old, 200, IN2), (&b, 300, IN2 + 0x1000)]));
+        setup.extend(load_mats_at(
+            &mut mem,
+            &[(&a_old, 200, IN2), (&b, 300, IN2 + 0x1000)],
+        ));
         run(acc.as_mut(), &mut mem, &setup);
         mem.write(IN2 + 0x2000, &mat_bytes(&a_new)).unwrap();
         // keep the execute unit busy so the pair below is queued when the mvin arrives
         let mut cmds = ws_pairs(12, a_busy, b_busy);
         // WAR: the compute reads A at row 200; the mvin right after it overwrites row 200
-        cmds.push(Command::Preload { bd: full(LocalAddr::sp(300)), c: full(LocalAddr::acc(512)) });
-        cmds.push(Command::Compute { flip: true, a: full(LocalAddr::sp(200)), bd: Operand::garbage(d16()) });
+        cmds.push(Command::Preload {
+            bd: full(LocalAddr::sp(300)),
+            c: full(LocalAddr::acc(512)),
+        });
+        cmds.push(Command::Compute {
+            flip: true,
+            a: full(LocalAddr::sp(200)),
+            bd: Operand::garbage(d16()),
+        });
         cmds.push(Command::ConfigLd(ld(2, n as u64)));
         cmds.push(mvin(2, IN2 + 0x2000, LocalAddr::sp(200), d16(), d16()));
         // RAW: this compute must see the new A
-        cmds.push(Command::Preload { bd: full(LocalAddr::sp(300)), c: full(LocalAddr::acc(528)) });
-        cmds.push(Command::Compute { flip: true, a: full(LocalAddr::sp(200)), bd: Operand::garbage(d16()) });
+        cmds.push(Command::Preload {
+            bd: full(LocalAddr::sp(300)),
+            c: full(LocalAddr::acc(528)),
+        });
+        cmds.push(Command::Compute {
+            flip: true,
+            a: full(LocalAddr::sp(200)),
+            bd: Operand::garbage(d16()),
+        });
         run(acc.as_mut(), &mut mem, &cmds);
         for i in 0..n {
             let old: Vec<i32> = want_old[i].iter().map(|&v| v as i32).collect();
             let new: Vec<i32> = want_new[i].iter().map(|&v| v as i32).collect();
-            assert_eq!(acc.read_acc_row(512 + i as u32), old, "{} WAR: row {i} must use the old A", acc.engine());
-            assert_eq!(acc.read_acc_row(528 + i as u32), new, "{} RAW: row {i} must use the new A", acc.engine());
+            assert_eq!(
+                acc.read_acc_row(512 + i as u32),
+                old,
+                "{} WAR: row {i} must use the old A",
+                acc.engine()
+            );
+            assert_eq!(
+                acc.read_acc_row(528 + i as u32),
+                new,
+                "{} RAW: row {i} must use the new A",
+                acc.engine()
+            );
         }
     }
 }
@@ -937,7 +1309,11 @@ fn timing_busy_until_writes_acknowledged() {
         let busy_o = rtl_busy_o(&mut acc);
         if acc.dma().outstanding() > 0 {
             // every accepted request (writes included) is still unacknowledged: busy_o must be high
-            assert!(busy_o, "busy_o low at cycle {cycles} with {} requests unacknowledged", acc.dma().outstanding());
+            assert!(
+                busy_o,
+                "busy_o low at cycle {cycles} with {} requests unacknowledged",
+                acc.dma().outstanding()
+            );
             saw_outstanding_write_while_busy |= acc.dma().stats().writes > 0;
         }
         if next == cmds.len() && !busy_o {
@@ -946,7 +1322,11 @@ fn timing_busy_until_writes_acknowledged() {
     }
     assert!(saw_outstanding_write_while_busy);
     assert!(acc.dma().is_idle(), "idle only after every acknowledgement");
-    assert_eq!(read(&mem, OUT, 16 * 64), data, "memory holds the data once the accelerator is idle");
+    assert_eq!(
+        read(&mem, OUT, 16 * 64),
+        data,
+        "memory holds the data once the accelerator is idle"
+    );
     assert!(!acc.busy());
 }
 
@@ -958,7 +1338,8 @@ fn timing_benchmark_stream_runs_at_full_rate_and_matches_spec() {
     let cycles = |case: &gemforge::accel::gen::GenCase| -> (u64, Memory, Vec<Vec<i32>>) {
         let mut acc = rtl();
         let mut mem = case.mem.clone();
-        let r = run_stream(acc.as_mut(), &mut mem, &case.cmds, &HarnessOpts::default()).expect("rtl");
+        let r =
+            run_stream(acc.as_mut(), &mut mem, &case.cmds, &HarnessOpts::default()).expect("rtl");
         let rows = (0..64).map(|i| acc.read_acc_row(i)).collect();
         (r.cycles, mem, rows)
     };

@@ -173,6 +173,7 @@ void step(Impl* m, const gf_inputs* in, gf_outputs* out) {
         out->err_rs2 = t->err_rs2_o;
     }
     out->dbg_state = t->dbg_state_o;
+    out->events = t->events_o;
 }
 
 svScope find_scope(Impl* m) {

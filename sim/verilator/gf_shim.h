@@ -63,6 +63,8 @@ typedef struct gf_outputs {
     uint64_t err_rs1;
     uint64_t err_rs2;
     uint64_t dbg_state;
+    /* bit i: counter event id i happened in the previous cycle (the driver keeps the totals) */
+    uint64_t events;
     /* 1 once the RTL has executed $finish, $stop or $fatal (the model is dead; the driver reports it). */
     uint8_t finished;
 } gf_outputs;

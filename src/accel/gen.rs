@@ -177,7 +177,8 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     let mut bytes = vec![0u8; IN_SIZE as usize];
     rng.fill(&mut bytes[..]);
     // In range for each of memory and scratchpad: 8 tiles of DIM*DIM bytes.
-    mem.write(IN_BASE, &bytes).expect("input region is in memory");
+    mem.write(IN_BASE, &bytes)
+        .expect("input region is in memory");
     let tile_bytes = (dim * dim) as u64;
     let mut cmds = vec![
         ConfigEx {
@@ -193,7 +194,13 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     } else {
         4 * dim
     };
-    let tile_row = |t: u32| if t < 4 { t * dim } else { b_base + (t - 4) * dim };
+    let tile_row = |t: u32| {
+        if t < 4 {
+            t * dim
+        } else {
+            b_base + (t - 4) * dim
+        }
+    };
     for t in 0..8u32 {
         cmds.push(
             Command::Mvin {
@@ -319,7 +326,12 @@ impl<'a> Gen<'a> {
         let sp_rows = cfg.sp_rows();
         let acc_rows = cfg.acc_rows();
         let sp_win = Self::window(&mut rng, sp_rows, cfg.sp_bank_rows(), opts.sp_window.max(1));
-        let acc_win = Self::window(&mut rng, acc_rows, cfg.acc_bank_rows(), opts.acc_window.max(1));
+        let acc_win = Self::window(
+            &mut rng,
+            acc_rows,
+            cfg.acc_bank_rows(),
+            opts.acc_window.max(1),
+        );
         Gen {
             opts,
             rng,
@@ -464,7 +476,10 @@ impl<'a> Gen<'a> {
         } else {
             (self.sp_win.0, self.sp_win.1, self.sp_rows)
         };
-        assert!(extent <= rows, "extent {extent} exceeds memory of {rows} rows");
+        assert!(
+            extent <= rows,
+            "extent {extent} exceeds memory of {rows} rows"
+        );
         let r = base + self.rng.gen_range(0..size);
         r.min(rows - extent)
     }
@@ -723,7 +738,11 @@ impl<'a> Gen<'a> {
         let ld = self.ld[state as usize];
         let to_acc = self.rng.gen_bool(0.35);
         let wide = to_acc && !ld.shrink;
-        let max_cols = if wide { dim * self.mbla } else { dim * self.mbl };
+        let max_cols = if wide {
+            dim * self.mbla
+        } else {
+            dim * self.mbl
+        };
         let cols = match self.rng.gen_range(0..4) {
             0 => max_cols,
             1 => dim.min(max_cols),
@@ -752,10 +771,17 @@ impl<'a> Gen<'a> {
             0
         } else {
             let span = (rows as u64 - 1) * ld.stride + row_bytes;
-            assert!(span <= IN_SIZE, "mvin span {span} does not fit the input region");
+            assert!(
+                span <= IN_SIZE,
+                "mvin span {span} does not fit the input region"
+            );
             let off = self.rng.gen_range(0..=IN_SIZE - span);
             // aligned now and then
-            let off = if self.rng.gen_bool(0.3) { off & !63 } else { off };
+            let off = if self.rng.gen_bool(0.3) {
+                off & !63
+            } else {
+                off
+            };
             IN_BASE + off
         };
         self.push(Command::Mvin {
@@ -787,8 +813,7 @@ impl<'a> Gen<'a> {
                 1 => 0,
                 _ => self.rng.gen(),
             };
-            let last_pixel =
-                (st.porows as u64 - 1) * st.pool_out_dim as u64 + st.pocols as u64 - 1;
+            let last_pixel = (st.porows as u64 - 1) * st.pool_out_dim as u64 + st.pocols as u64 - 1;
             let span = last_pixel * st.stride as u64 + cols as u64;
             assert!(span <= OUT_SIZE, "pooled mvout span {span} too large");
             let dram = OUT_BASE + self.rng.gen_range(0..=OUT_SIZE - span);
@@ -820,7 +845,11 @@ impl<'a> Gen<'a> {
         let span = (rows as u64 - 1) * st.stride as u64 + (cols * eb) as u64;
         assert!(span <= OUT_SIZE, "mvout span {span} too large");
         let off = self.rng.gen_range(0..=OUT_SIZE - span);
-        let off = if self.rng.gen_bool(0.3) { off & !63 } else { off };
+        let off = if self.rng.gen_bool(0.3) {
+            off & !63
+        } else {
+            off
+        };
         self.push(Command::Mvout {
             dram: OUT_BASE + off,
             op: Operand::new(addr, cols as u16, rows as u16),

@@ -157,6 +157,8 @@ pub struct RtlAccel {
     /// Scratch buffers for one memory beat (request and response), sized to the model's MAX_BYTES.
     req_buf: Vec<u8>,
     resp_buf: Vec<u8>,
+    /// How often each counter event (by id) has happened.
+    event_totals: [u64; 64],
 }
 
 impl RtlAccel {
@@ -219,6 +221,7 @@ impl RtlAccel {
             cycles: 0,
             req_buf: vec![0; max_bytes],
             resp_buf: vec![0; max_bytes],
+            event_totals: [0; 64],
         })
     }
 
@@ -460,6 +463,12 @@ impl Accelerator for RtlAccel {
         // SAFETY: live handle; inp and out are valid, distinct structs.
         unsafe { (self.model.api.step)(self.model.ptr.as_ptr(), &*self.inp, &mut *self.out) };
         self.cycles += 1;
+        // Totals of the counter events (the model reports the previous cycle's events as a bit mask).
+        let mut ev = self.out.events;
+        while ev != 0 {
+            self.event_totals[ev.trailing_zeros() as usize] += 1;
+            ev &= ev - 1;
+        }
         if self.out.resp_valid != 0 {
             self.responses.push_back(RoccResp {
                 rd: self.out.resp_rd,
@@ -511,7 +520,7 @@ impl Accelerator for RtlAccel {
     fn events(&mut self) -> Vec<(&'static str, u64)> {
         let mut v = Vec::with_capacity(isa::event::NAMES.len() + EXTERNAL_EVENTS.len());
         for &(id, name) in isa::event::NAMES {
-            v.push((name, self.event(u32::from(id))));
+            v.push((name, self.event_totals[usize::from(id) & 63]));
         }
         for &(ext, name) in EXTERNAL_EVENTS {
             v.push((name, self.event(EXTERNAL_EVENT_BASE + u32::from(ext))));
@@ -572,8 +581,7 @@ mod tests {
         assert_eq!(bytes, [1, 2, 3, 4, 5, 6]);
     }
 
-    /// Against the placeholder top (back doors return row ^ word, events return their id, cmd_ready is 1,
-    /// never busy) and, as far as it goes, the real one.
+    /// Create, reset, tick, back doors, and the one-command-per-edge handshake.
     #[test]
     fn smoke_create_reset_step_backdoors() {
         let cfg = HwConfig::default_config();
@@ -588,21 +596,12 @@ mod tests {
         assert_eq!(a.cycles(), 10);
         assert!(a.error().is_none());
         let _ = a.debug_state();
-        if !placeholder_top() {
-            return;
-        }
-        let sp = a.read_sp_row(5);
-        assert_eq!(sp.len(), 16);
-        // word w of row 5 is 5 ^ w: bytes [5,0,0,0, 4,0,0,0, 7,0,0,0, 6,0,0,0]
-        assert_eq!(&sp[..8], &[5, 0, 0, 0, 4, 0, 0, 0]);
-        assert_eq!(sp[8], 7);
-        assert_eq!(sp[12], 6);
-        let acc = a.read_acc_row(3);
-        assert_eq!(acc, (0..16).map(|j| 3 ^ j).collect::<Vec<i32>>());
         let ev = a.events();
         assert_eq!(ev.len(), isa::event::NAMES.len() + EXTERNAL_EVENTS.len());
-        assert_eq!(ev[0], ("main_ld_cycles", 1));
-        assert_eq!(ev.last().copied(), Some(("wdma_total_latency", 51)));
+        assert!(
+            ev.iter().all(|&(_, n)| n == 0),
+            "an idle accelerator counts nothing: {ev:?}"
+        );
         // Command handshake: one command per cycle, transferred by the tick.
         let cmd = RoccCmd {
             funct: 7,
@@ -613,18 +612,15 @@ mod tests {
         assert!(a.busy(), "a latched command counts as busy");
         assert_eq!(a.offer(cmd, 0, &mut m), Ok(false));
         a.tick(&mut m).expect("tick");
-        assert!(!a.busy());
         assert_eq!(a.offer(cmd, 0, &mut m), Ok(true));
         a.tick(&mut m).expect("tick");
         assert_eq!(a.cycles(), 12);
+        // A flush is consumed by the front end within a few cycles and answers nothing.
+        for _ in 0..4 {
+            a.tick(&mut m).expect("tick");
+        }
+        assert!(!a.busy());
         assert_eq!(a.take_response(), None);
-    }
-
-    /// The placeholder rtl/gemmini_top.sv says so in its first line; the real design's back doors are
-    /// checked by the differential tests instead.
-    fn placeholder_top() -> bool {
-        let top = concat!(env!("CARGO_MANIFEST_DIR"), "/rtl/gemmini_top.sv");
-        std::fs::read_to_string(top).is_ok_and(|t| t.starts_with("// PLACEHOLDER"))
     }
 
     #[test]
@@ -653,9 +649,7 @@ mod tests {
             a.tick(&mut m).expect("tick");
             assert_eq!(a.cycles(), 101);
             assert_eq!(a.dpi_scope(), "TOP.gemmini_top");
-            if placeholder_top() {
-                assert_eq!(a.read_acc_row(2)[1], 3);
-            }
+            assert_eq!(a.read_acc_row(2).len(), 16);
         }
     }
 
@@ -672,9 +666,6 @@ mod tests {
             for _ in 0..50 {
                 a.tick(&mut m).expect("tick");
             }
-            if placeholder_top() {
-                assert_eq!(a.read_sp_row(1)[4], 0);
-            }
         }
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(len > 100, "FST file {} has {len} bytes", path.display());
@@ -690,9 +681,6 @@ mod tests {
         use crate::accel::harness::{run_stream, HarnessOpts};
         use crate::accel::spec::SpecAccel;
         use crate::isa::{Command, ConfigLd, ConfigSt, LocalAddr, Operand};
-        if placeholder_top() {
-            return;
-        }
         let cfg = HwConfig::default_config();
         let (src, dst) = (DEFAULT_BASE + 0x1000, DEFAULT_BASE + 0x8000);
         let mut m0 = mem();
