@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Measure simulated cycles per wall-clock second of the RTL on a compute-bound stream
-    /// (weight-stationary 16x16x16 matmuls back to back, single-threaded).
+    /// (weight-stationary DIMxDIMxDIM matmuls back to back on resident data, single-threaded).
     Perf {
         /// Simulate at least this many cycles.
         #[arg(long, default_value_t = 2_000_000)]
