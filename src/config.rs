@@ -87,6 +87,13 @@ pub struct MemoryTiming {
     pub bytes_per_cycle: u32,
     /// Requests the memory system holds at once (reads and writes together).
     pub max_in_flight: u32,
+    /// Size of main memory (at 0x8000_0000), MiB.
+    #[serde(default = "default_mem_mib")]
+    pub size_mib: u32,
+}
+
+fn default_mem_mib() -> u32 {
+    256
 }
 
 impl Default for MemoryTiming {
@@ -95,6 +102,42 @@ impl Default for MemoryTiming {
             latency: 40,
             bytes_per_cycle: 16,
             max_in_flight: 32,
+            size_mib: 256,
+        }
+    }
+}
+
+/// The hart's timing model: cycles each instruction class occupies the in-order, single-issue pipeline
+/// (a Rocket-like core; the defaults and their reasons are in rtl/configs/default.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuTiming {
+    pub alu: u32,
+    pub mul: u32,
+    pub div: u32,
+    pub load: u32,
+    pub store: u32,
+    pub branch_taken: u32,
+    pub branch_not_taken: u32,
+    pub jump: u32,
+    pub csr: u32,
+    /// Cycles to hand a custom-3 instruction to the accelerator once its command queue has room.
+    pub rocc: u32,
+}
+
+impl Default for CpuTiming {
+    fn default() -> Self {
+        CpuTiming {
+            alu: 1,
+            mul: 4,
+            div: 33,
+            load: 2,
+            store: 1,
+            branch_taken: 3,
+            branch_not_taken: 1,
+            jump: 2,
+            csr: 1,
+            rocc: 1,
         }
     }
 }
@@ -111,6 +154,8 @@ pub struct HwConfig {
     pub reservation_station: RsConfig,
     #[serde(default)]
     pub memory: MemoryTiming,
+    #[serde(default)]
+    pub cpu: CpuTiming,
 }
 
 /// The bundled default configuration (Gemmini's `defaultConfig`).
@@ -300,6 +345,30 @@ impl HwConfig {
                 m.bytes_per_cycle.to_string(),
                 "must be between 1 and 1024",
             ));
+        }
+        if m.size_mib == 0 || m.size_mib > 4096 {
+            return Err(bad(
+                "memory.size_mib",
+                m.size_mib.to_string(),
+                "must be between 1 and 4096",
+            ));
+        }
+        let c = &self.cpu;
+        for (f, v) in [
+            ("cpu.alu", c.alu),
+            ("cpu.mul", c.mul),
+            ("cpu.div", c.div),
+            ("cpu.load", c.load),
+            ("cpu.store", c.store),
+            ("cpu.branch_taken", c.branch_taken),
+            ("cpu.branch_not_taken", c.branch_not_taken),
+            ("cpu.jump", c.jump),
+            ("cpu.csr", c.csr),
+            ("cpu.rocc", c.rocc),
+        ] {
+            if v == 0 || v > 1000 {
+                return Err(bad(f, v.to_string(), "must be between 1 and 1000 cycles"));
+            }
         }
         if m.max_in_flight == 0 || m.max_in_flight > 1024 {
             return Err(bad(

@@ -369,6 +369,7 @@ mod dma_tests {
             latency,
             bytes_per_cycle,
             max_in_flight,
+            ..MemoryTiming::default()
         }
     }
 

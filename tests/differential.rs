@@ -36,6 +36,7 @@ fn timing_for(seed: u64) -> MemoryTiming {
         latency,
         bytes_per_cycle,
         max_in_flight,
+        ..MemoryTiming::default()
     }
 }
 
