@@ -3,6 +3,9 @@
 
 pub mod accel;
 pub mod config;
+pub mod cpu;
 pub mod isa;
 pub mod mem;
 pub mod perf;
+pub mod soc;
+pub mod toolchain;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gemforge::config::HwConfig;
+use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,11 +30,46 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a C program (compiled with riscv64-unknown-elf-gcc and the bundled runtime) or a prebuilt ELF on
+    /// the hart and the accelerator; print its output and a summary with the ground-truth cycle count.
+    /// The exit status is the program's exit code, or 2 when the simulation fails.
+    Run {
+        /// C source files (compiled together), or one RISC-V ELF executable.
+        #[arg(required = true)]
+        programs: Vec<PathBuf>,
+        /// Add an include directory (searched before the bundled gemmini.h and gemmini_params.h).
+        #[arg(short = 'I', value_name = "DIR")]
+        include: Vec<PathBuf>,
+        /// Define a preprocessor macro: NAME or NAME=VALUE.
+        #[arg(short = 'D', value_name = "NAME[=VAL]")]
+        define: Vec<String>,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Stop with a timeout error after this many cycles.
+        #[arg(long, default_value_t = 10_000_000_000)]
+        max_cycles: u64,
+        /// Accelerator model: rtl (cycle-accurate, the default) or spec (functional, instant).
+        #[arg(long, value_enum, default_value_t = EngineArg::Rtl)]
+        engine: EngineArg,
+        /// Write an FST waveform of the accelerator to FILE (rtl engine).
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Print exactly one JSON object on stdout instead of the output and summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EngineArg {
+    Rtl,
+    Spec,
 }
 
 fn load_config(file: Option<&PathBuf>) -> anyhow::Result<HwConfig> {
@@ -43,8 +79,42 @@ fn load_config(file: Option<&PathBuf>) -> anyhow::Result<HwConfig> {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.cmd {
+        Cmd::Run {
+            programs,
+            include,
+            define,
+            config,
+            max_cycles,
+            engine,
+            trace,
+            json,
+        } => {
+            let opts = SocOpts {
+                engine: match engine {
+                    EngineArg::Rtl => Engine::Rtl,
+                    EngineArg::Spec => Engine::Spec,
+                },
+                max_cycles,
+                trace,
+                echo: !json,
+            };
+            let inputs = RunInputs {
+                programs,
+                include_dirs: include,
+                defines: define
+                    .iter()
+                    .map(|d| match d.split_once('=') {
+                        Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                        None => (d.clone(), None),
+                    })
+                    .collect(),
+            };
+            let result =
+                load_config(config.as_ref()).and_then(|cfg| run_files(&cfg, &inputs, &opts));
+            return Ok(report_run(result, json, opts.engine));
+        }
         Cmd::Perf { cycles, json } => {
             let cfg = HwConfig::default_config();
             let r = gemforge::perf::run(&cfg, cycles)?;
@@ -91,12 +161,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print a run's result (text or one JSON object) and choose the exit status: the program's exit code,
+/// or 2 when the simulation failed.
+fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> ExitCode {
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if json {
+                let v = serde_json::json!({
+                    "exit_code": null, "cycles": null, "instret": null, "stdout": "",
+                    "accel": null, "sim": {"engine": engine.name(), "wall_s": null, "cycles_per_s": null},
+                    "error": {"kind": "setup", "message": format!("{e:#}")},
+                });
+                println!("{v}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!("{}", r.to_json());
+    } else {
+        println!("---- gemforge run summary ({} engine)", r.engine.name());
+        match (&r.error, r.exit_code) {
+            (Some(e), _) => println!("error ({}): {}", e.kind, e.message),
+            (None, Some(c)) => println!("exit code      {c}"),
+            (None, None) => {}
+        }
+        println!("cycles         {}", r.cycles);
+        println!("instructions   {}", r.instret);
+        println!("scratchpad     {} rows used", r.sp_rows_used);
+        println!("accumulator    {} rows used", r.acc_rows_used);
+        let nonzero: Vec<_> = r.events.iter().filter(|(_, v)| *v != 0).collect();
+        if !nonzero.is_empty() {
+            println!("accelerator counters:");
+            for (name, v) in nonzero {
+                println!("  {name:<36} {v}");
+            }
+        }
+        println!(
+            "simulation     {:.3} s, {:.0} cycles/s",
+            r.wall_s,
+            r.cycles_per_s()
+        );
+    }
+    match (&r.error, r.exit_code) {
+        (None, Some(c)) => ExitCode::from((c & 0xff) as u8),
+        _ => ExitCode::from(2),
+    }
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

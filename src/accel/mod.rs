@@ -7,6 +7,7 @@ pub mod gen;
 pub mod harness;
 pub mod rtl;
 pub mod spec;
+pub mod usage;
 
 use crate::isa::RoccCmd;
 use crate::mem::Memory;

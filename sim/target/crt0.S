@@ -1,0 +1,104 @@
+/*
+ * gemforge target start-up: bare-metal, machine mode, one hart, RV64IM.
+ *
+ * _start: sets gp and sp from the linker script, points tp at the thread-local block (picolibc keeps errno
+ * there), zeroes .tbss/.sbss/.bss, runs the constructors, calls main(argc = 1, argv = {"main", NULL}) and
+ * passes main's return value to exit(), which runs atexit handlers and destructors and then _exit().
+ *
+ * No trap vector is installed (mtvec stays 0), so the simulator reports any trap with its PC.
+ *
+ * Also here: the semihosting entry __gf_semihost(op, arg) (the standard RISC-V sequence
+ * slli x0,x0,0x1f; ebreak; srai x0,x0,7, kept inside one aligned 16-byte block), _exit() through
+ * SYS_EXIT_EXTENDED (falls back to SYS_EXIT), and weak HTIF tohost/fromhost words.
+ */
+
+    .section .text.init.enter, "ax", @progbits
+    .globl _start
+    .type _start, @function
+_start:
+    .option push
+    .option norelax
+    la      gp, __global_pointer$
+    .option pop
+    la      sp, __stack
+    andi    sp, sp, -16
+    la      tp, __tls_base
+
+    /* zero [__bss_start, __bss_end): .tbss, .sbss, .bss (both ends are 8-byte aligned) */
+    la      t0, __bss_start
+    la      t1, __bss_end
+    j       2f
+1:  sd      zero, 0(t0)
+    addi    t0, t0, 8
+2:  bltu    t0, t1, 1b
+
+    call    __libc_init_array
+
+    li      a0, 1
+    la      a1, __gf_argv
+    li      a2, 0
+    call    main
+    call    exit
+3:  j       3b
+    .size _start, . - _start
+
+/* long __gf_semihost(long op, void *arg): a semihosting call; returns the host's a0. */
+    .section .text.__gf_semihost, "ax", @progbits
+    .globl __gf_semihost
+    .type __gf_semihost, @function
+    .balign 16
+__gf_semihost:
+    .option push
+    .option norvc
+    slli    x0, x0, 0x1f
+    ebreak
+    srai    x0, x0, 7
+    .option pop
+    ret
+    .size __gf_semihost, . - __gf_semihost
+
+/* void _exit(int code): flush the runtime's output buffers, then SYS_EXIT_EXTENDED (0x20) with the
+   parameter block [ADP_Stopped_ApplicationExit = 0x20026, code]. If the host returns (it does not know
+   the call), SYS_EXIT (0x18) with the same block, which on RV64 carries the code too. Never returns. */
+    .section .text._exit, "ax", @progbits
+    .globl _exit
+    .type _exit, @function
+_exit:
+    addi    sp, sp, -32
+    sd      a0, 8(sp)
+    call    __gf_flush_all
+    ld      a0, 8(sp)
+    li      t0, 0x20026
+    sd      t0, 16(sp)
+    sd      a0, 24(sp)
+    li      a0, 0x20
+    addi    a1, sp, 16
+    call    __gf_semihost
+    li      a0, 0x18
+    addi    a1, sp, 16
+    call    __gf_semihost
+4:  j       4b
+    .size _exit, . - _exit
+
+    .section .data.__gf_argv, "aw", @progbits
+    .balign 8
+__gf_argv:
+    .dword  __gf_argv0
+    .dword  0
+__gf_argv0:
+    .string "main"
+
+/* HTIF mailbox for Spike-style programs; weak so that a program's own definitions win. */
+    .section .tohost, "aw", @progbits
+    .balign 64
+    .weak tohost
+    .type tohost, @object
+tohost:
+    .dword 0
+    .size tohost, 8
+    .balign 64
+    .weak fromhost
+    .type fromhost, @object
+fromhost:
+    .dword 0
+    .size fromhost, 8

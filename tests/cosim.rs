@@ -1,0 +1,266 @@
+//! End-to-end co-simulation: C programs compiled with riscv64-unknown-elf-gcc run on the hart with the
+//! accelerator, under both engines; results are checked inside the programs (CPU references) and here
+//! on the host, and failures are classified.
+
+use gemforge::config::HwConfig;
+use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn program(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(name)
+}
+
+fn run_with(name: &str, engine: Engine, max_cycles: u64) -> RunReport {
+    let cfg = HwConfig::default_config();
+    let inputs = RunInputs {
+        programs: vec![program(name)],
+        ..RunInputs::default()
+    };
+    let opts = SocOpts {
+        engine,
+        max_cycles,
+        ..SocOpts::default()
+    };
+    run_files(&cfg, &inputs, &opts).unwrap_or_else(|e| panic!("{name}: {e:#}"))
+}
+
+fn run(name: &str, engine: Engine) -> RunReport {
+    run_with(name, engine, 200_000_000)
+}
+
+/// The program's output without the lines that report cycles (those differ between engines).
+fn results(r: &RunReport) -> Vec<String> {
+    r.stdout
+        .lines()
+        .filter(|l| !l.starts_with("cycles"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The test programs' data generator (tests/programs/common.h).
+struct Lcg(u32);
+impl Lcg {
+    fn rand8(&mut self) -> i8 {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (self.0 >> 24) as i8
+    }
+}
+
+fn fnv(bytes: impl IntoIterator<Item = i8>) -> u32 {
+    bytes.into_iter().fold(2_166_136_261u32, |h, b| {
+        (h ^ u32::from(b as u8)).wrapping_mul(16_777_619)
+    })
+}
+
+fn sat8(x: i64) -> i8 {
+    x.clamp(-128, 127) as i8
+}
+
+fn checksum_line(r: &RunReport) -> String {
+    r.stdout
+        .lines()
+        .find(|l| l.starts_with("C checksum"))
+        .unwrap_or_else(|| panic!("no checksum in {:?}", r.stdout))
+        .to_string()
+}
+
+#[test]
+fn programs_pass_on_both_engines_with_identical_results() {
+    for name in [
+        "matmul_ws.c",
+        "matmul_os.c",
+        "data_movement.c",
+        "tiled_bias.c",
+    ] {
+        let rtl = run(name, Engine::Rtl);
+        let spec = run(name, Engine::Spec);
+        for r in [&rtl, &spec] {
+            assert_eq!(
+                r.error,
+                None,
+                "{name} on {}: {:?}",
+                r.engine.name(),
+                r.error
+            );
+            assert_eq!(
+                r.exit_code,
+                Some(0),
+                "{name} on {}: {}",
+                r.engine.name(),
+                r.stdout
+            );
+            assert!(r.stdout.contains("PASS"), "{name}: {}", r.stdout);
+        }
+        assert_eq!(results(&rtl), results(&spec), "{name}: engines disagree");
+        assert!(rtl.sp_rows_used > 0, "{name}: no scratchpad use recorded");
+        assert!(
+            rtl.events
+                .iter()
+                .any(|&(n, v)| n == "load_active_cycle" && v > 0),
+            "{name}: the RTL's counters did not count: {:?}",
+            rtl.events
+        );
+    }
+}
+
+#[test]
+fn host_recomputes_the_results() {
+    // matmul_ws.c: C = sat8(A*B + D), A, B, D drawn element by element in that order.
+    let mut g = Lcg(777);
+    let (mut a, mut b, mut d) = ([[0i8; 16]; 16], [[0i8; 16]; 16], [[0i8; 16]; 16]);
+    for i in 0..16 {
+        for j in 0..16 {
+            a[i][j] = g.rand8();
+            b[i][j] = g.rand8();
+            d[i][j] = g.rand8();
+        }
+    }
+    let c = (0..16).flat_map(|i| {
+        (0..16).map(move |j| {
+            sat8(
+                (0..16)
+                    .map(|k| i64::from(a[i][k]) * i64::from(b[k][j]))
+                    .sum::<i64>()
+                    + i64::from(d[i][j]),
+            )
+        })
+    });
+    let want = format!("C checksum {:08x}", fnv(c));
+    assert_eq!(checksum_line(&run("matmul_ws.c", Engine::Rtl)), want);
+
+    // tiled_bias.c: 64x64x64 with a bias row.
+    let mut g = Lcg(777);
+    let n = 64;
+    let (mut a, mut b) = (vec![vec![0i8; n]; n], vec![vec![0i8; n]; n]);
+    for i in 0..n {
+        for j in 0..n {
+            a[i][j] = g.rand8();
+            b[i][j] = g.rand8();
+        }
+    }
+    let bias: Vec<i64> = (0..n).map(|_| i64::from(g.rand8()) * 64).collect();
+    let c: Vec<i8> = (0..n)
+        .flat_map(|i| {
+            let (a, b, bias) = (&a, &b, &bias);
+            (0..n).map(move |j| {
+                sat8(
+                    bias[j]
+                        + (0..n)
+                            .map(|k| i64::from(a[i][k]) * i64::from(b[k][j]))
+                            .sum::<i64>(),
+                )
+            })
+        })
+        .collect();
+    let r = run("tiled_bias.c", Engine::Rtl);
+    assert_eq!(checksum_line(&r), format!("C checksum {:08x}", fnv(c)));
+    // The bracketed region: at least the ideal 64^3 / 16^2 cycles, and not absurdly more.
+    let cycles: u64 = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("cycles ")?.trim().parse().ok())
+        .expect("cycles line");
+    assert!(
+        (1024..40_000).contains(&cycles),
+        "tiled 64^3 took {cycles} cycles"
+    );
+}
+
+#[test]
+fn output_and_exit_code_reach_the_host() {
+    for engine in [Engine::Rtl, Engine::Spec] {
+        let r = run("exit_code.c", engine);
+        assert_eq!(r.error, None);
+        assert_eq!(r.exit_code, Some(3));
+        assert_eq!(r.stdout, "hello from the hart: 42\n");
+        assert_eq!(r.stderr, "to stderr\n");
+        assert!(r.instret > 100 && r.cycles >= r.instret);
+    }
+}
+
+#[test]
+fn failures_are_classified() {
+    let r = run_with("runaway.c", Engine::Rtl, 200_000);
+    let e = r.error.expect("runaway must fail");
+    assert_eq!(e.kind, "timeout");
+    assert!(
+        e.message.contains("--max-cycles") && e.message.contains("200000"),
+        "{}",
+        e.message
+    );
+    assert_eq!(r.exit_code, None);
+
+    let r = run("illegal.c", Engine::Rtl);
+    let e = r.error.expect("illegal instruction must fail");
+    assert_eq!(e.kind, "trap");
+    assert!(
+        e.message.contains("illegal instruction at pc 0x8"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("0xffffffff") && e.message.contains("ra="),
+        "{}",
+        e.message
+    );
+    assert_eq!(r.stdout, "before\n");
+
+    for engine in [Engine::Rtl, Engine::Spec] {
+        let r = run("accel_error.c", engine);
+        let e = r.error.expect("a 17-row mvin must fail");
+        assert_eq!(e.kind, "accelerator");
+        assert!(
+            e.message.contains("rows or columns") && e.message.contains("mvin"),
+            "{}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn cli_json_and_exit_status() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json", "--engine", "spec"])
+        .arg(program("exit_code.c"))
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(text.lines().count(), 1, "exactly one JSON object: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v["exit_code"], 3);
+    assert_eq!(v["stdout"], "hello from the hart: 42\n");
+    assert_eq!(v["sim"]["engine"], "spec");
+    assert!(v["error"].is_null());
+    assert!(v["accel"]["sp_rows_used"].is_u64() && v["cycles"].is_u64() && v["instret"].is_u64());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json"])
+        .arg(program("illegal.c"))
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["error"]["kind"], "trap");
+
+    // A compile error is shown verbatim and is a simulation (setup) failure.
+    let dir = std::env::temp_dir().join(format!("gemforge-cosim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.c");
+    std::fs::write(&bad, "int main(void) { return undefined_name; }\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .arg("run")
+        .arg(&bad)
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("undefined_name") && err.contains("bad.c:1"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
