@@ -29,6 +29,10 @@ enum Cmd {
         /// Print one JSON object {"cycles", "wall_s", "cycles_per_s"} instead of text.
         #[arg(long)]
         json: bool,
+        /// Instead, run the co-simulation benchmarks: hart instructions per second with the accelerator
+        /// idle, and whole-system cycles per second on a 256x256x256 tiled int8 matmul.
+        #[arg(long)]
+        system: bool,
     },
     /// Run a C program (compiled with riscv64-unknown-elf-gcc and the bundled runtime) or a prebuilt ELF on
     /// the hart and the accelerator; print its output and a summary with the ground-truth cycle count.
@@ -115,7 +119,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 load_config(config.as_ref()).and_then(|cfg| run_files(&cfg, &inputs, &opts));
             return Ok(report_run(result, json, opts.engine));
         }
-        Cmd::Perf { cycles, json } => {
+        Cmd::Perf {
+            system: true, json, ..
+        } => {
+            let r = gemforge::perf::run_system(&HwConfig::default_config())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&r).context("encoding the result")?
+                );
+            } else {
+                println!(
+                    "hart: {} instructions in {:.3} s: {:.0} instructions/s (accelerator idle)",
+                    r.hart_instret, r.hart_wall_s, r.hart_instr_per_s
+                );
+                println!(
+                    "256x256x256 tiled matmul: {} cycles ({} in the accelerator region) in {:.3} s: {:.0} cycles/s",
+                    r.matmul_cycles, r.matmul_region_cycles, r.matmul_wall_s, r.matmul_cycles_per_s
+                );
+            }
+        }
+        Cmd::Perf { cycles, json, .. } => {
             let cfg = HwConfig::default_config();
             let r = gemforge::perf::run(&cfg, cycles)?;
             if json {
