@@ -182,6 +182,14 @@ fn output_and_exit_code_reach_the_host() {
 }
 
 #[test]
+fn spike_style_htif_programs_run() {
+    let r = run("htif.c", Engine::Rtl);
+    assert_eq!(r.error, None);
+    assert_eq!(r.exit_code, Some(5));
+    assert_eq!(r.stdout, "htif says hi\n");
+}
+
+#[test]
 fn failures_are_classified() {
     let r = run_with("runaway.c", Engine::Rtl, 200_000);
     let e = r.error.expect("runaway must fail");
