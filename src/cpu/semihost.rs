@@ -2,7 +2,8 @@
 //! semihosting operations with 64-bit parameter blocks) and Spike-style HTIF (`tohost` / `fromhost`).
 //!
 //! Both operate on main memory and a [`Console`] that captures the program's output. There is no host
-//! file access: only the console (`:tt`) can be opened.
+//! file access: only the console (`:tt`) and the read-only feature list (`:semihosting-features`) can be
+//! opened. Time is simulated time: the cycle count at the configured clock, so runs are deterministic.
 
 use crate::mem::{MemError, Memory};
 use std::io::Write as _;
@@ -39,6 +40,15 @@ pub const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x20026;
 pub const STDIN_HANDLE: u64 = 0;
 pub const STDOUT_HANDLE: u64 = 1;
 pub const STDERR_HANDLE: u64 = 2;
+/// The handle of the read-only pseudo-file ":semihosting-features".
+pub const FEATURES_HANDLE: u64 = 3;
+/// Its contents: the magic "SHFB" and one feature byte, SH_EXT_EXIT_EXTENDED (bit 0, so picolibc's
+/// `exit(n)` reports `n` through SYS_EXIT_EXTENDED) and SH_EXT_STDOUT_STDERR (bit 1: ":tt" opened for
+/// append is stderr).
+pub const FEATURES: [u8; 5] = [b'S', b'H', b'F', b'B', 0b11];
+/// Ticks per second of SYS_ELAPSED / SYS_TICKFREQ: microseconds, because picolibc's `clock()` returns
+/// SYS_ELAPSED ticks unscaled and its CLOCKS_PER_SEC is 1 000 000.
+pub const TICK_HZ: u64 = 1_000_000;
 
 /// HTIF (proxy kernel numbering) system calls.
 pub const HTIF_SYS_CLOSE: u64 = 57;
@@ -57,7 +67,7 @@ const ENOSYS: u64 = 38;
 pub struct Console {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
-    /// Clock of the simulated hart, for SYS_CLOCK / SYS_TIME / SYS_TICKFREQ (default 1 GHz).
+    /// Clock of the simulated hart, for SYS_CLOCK / SYS_TIME / SYS_ELAPSED (default 1 GHz).
     pub clock_hz: u64,
     /// Also copy output to the host's stdout / stderr as it is produced.
     pub echo: bool,
@@ -66,6 +76,8 @@ pub struct Console {
     pub truncated: bool,
     /// The last error a semihosting operation reported (SYS_ERRNO).
     pub errno: u64,
+    /// Read position in the ":semihosting-features" pseudo-file.
+    pub features_pos: u64,
 }
 
 impl Default for Console {
@@ -90,6 +102,7 @@ impl Console {
             limit: 64 << 20,
             truncated: false,
             errno: 0,
+            features_pos: 0,
         }
     }
 
@@ -238,6 +251,10 @@ pub fn semihost(
             mem.check(ptr, len).map_err(merr)?;
             let mut path = vec![0u8; len as usize];
             mem.read(ptr, &mut path).map_err(merr)?;
+            if path == b":semihosting-features" && mode <= 1 {
+                console.features_pos = 0;
+                return ret(FEATURES_HANDLE);
+            }
             if path != b":tt" {
                 return fail(console, ENOENT);
             }
@@ -249,7 +266,8 @@ pub fn semihost(
             }
         }
         SYS_CLOSE => {
-            if is_console(field(mem, 0)?) {
+            let handle = field(mem, 0)?;
+            if is_console(handle) || handle == FEATURES_HANDLE {
                 ret(0)
             } else {
                 fail(console, EBADF)
@@ -280,8 +298,15 @@ pub fn semihost(
             ret(0)
         }
         SYS_READ => {
-            let (handle, _buf, len) = (field(mem, 0)?, field(mem, 1)?, field(mem, 2)?);
-            if handle == STDIN_HANDLE {
+            let (handle, buf, len) = (field(mem, 0)?, field(mem, 1)?, field(mem, 2)?);
+            if handle == FEATURES_HANDLE {
+                let pos = console.features_pos.min(FEATURES.len() as u64) as usize;
+                let n = (FEATURES.len() - pos).min(len.min(usize::MAX as u64) as usize);
+                mem.write(buf, &FEATURES[pos..pos + n]).map_err(merr)?;
+                console.features_pos += n as u64;
+                // The number of bytes not read.
+                ret(len - n as u64)
+            } else if handle == STDIN_HANDLE {
                 // End of file: no byte read, all `len` remain.
                 ret(len)
             } else {
@@ -291,16 +316,29 @@ pub fn semihost(
         SYS_READC => ret(u64::MAX),
         SYS_ISERROR => ret(((field(mem, 0)? as i64) < 0) as u64),
         SYS_ISTTY => {
-            if is_console(field(mem, 0)?) {
+            let handle = field(mem, 0)?;
+            if is_console(handle) {
                 ret(1)
+            } else if handle == FEATURES_HANDLE {
+                ret(0)
             } else {
                 console.errno = EBADF;
                 ret(0)
             }
         }
-        SYS_SEEK => fail(console, ESPIPE),
+        SYS_SEEK => {
+            if field(mem, 0)? == FEATURES_HANDLE {
+                console.features_pos = field(mem, 1)?;
+                ret(0)
+            } else {
+                fail(console, ESPIPE)
+            }
+        }
         SYS_FLEN => {
-            if is_console(field(mem, 0)?) {
+            let handle = field(mem, 0)?;
+            if handle == FEATURES_HANDLE {
+                ret(FEATURES.len() as u64)
+            } else if is_console(handle) {
                 ret(0)
             } else {
                 fail(console, EBADF)
@@ -310,10 +348,11 @@ pub fn semihost(
         SYS_CLOCK => ret(((now_cycle as u128 * 100) / console.clock_hz as u128) as u64),
         SYS_TIME => ret(now_cycle / console.clock_hz),
         SYS_ELAPSED => {
-            write_u64(mem, arg, now_cycle).map_err(merr)?;
+            let ticks = (now_cycle as u128 * TICK_HZ as u128 / console.clock_hz as u128) as u64;
+            write_u64(mem, arg, ticks).map_err(merr)?;
             ret(0)
         }
-        SYS_TICKFREQ => ret(console.clock_hz),
+        SYS_TICKFREQ => ret(TICK_HZ),
         SYS_ERRNO => ret(console.errno),
         SYS_GET_CMDLINE => {
             let (buf, len) = (field(mem, 0)?, field(mem, 1)?);

@@ -954,7 +954,47 @@ fn semihosting_services() {
     assert_eq!(call(&mut mem, SYS_TIME, 0), Ok(HostAction::Return(2)));
     assert_eq!(
         call(&mut mem, SYS_TICKFREQ, 0),
-        Ok(HostAction::Return(1_000_000_000))
+        Ok(HostAction::Return(1_000_000))
+    );
+    // 2.5e9 cycles at 1 GHz = 2.5e6 microsecond ticks.
+    assert_eq!(
+        call(&mut mem, SYS_ELAPSED, DATA + 64),
+        Ok(HostAction::Return(0))
+    );
+    let mut b8 = [0u8; 8];
+    mem.read(DATA + 64, &mut b8).unwrap();
+    assert_eq!(u64::from_le_bytes(b8), 2_500_000);
+    // The feature list picolibc reads before exiting: "SHFB", EXIT_EXTENDED | STDOUT_STDERR.
+    put_str(&mut mem, DATA + 16, b":semihosting-features");
+    put_words(&mut mem, DATA + 64, &[DATA + 16, 0, 21]);
+    assert_eq!(
+        call(&mut mem, SYS_OPEN, DATA + 64),
+        Ok(HostAction::Return(FEATURES_HANDLE))
+    );
+    put_words(&mut mem, DATA + 64, &[FEATURES_HANDLE, DATA + 512, 4]);
+    assert_eq!(
+        call(&mut mem, SYS_FLEN, DATA + 64),
+        Ok(HostAction::Return(5))
+    );
+    assert_eq!(
+        call(&mut mem, SYS_ISTTY, DATA + 64),
+        Ok(HostAction::Return(0))
+    );
+    assert_eq!(
+        call(&mut mem, SYS_READ, DATA + 64),
+        Ok(HostAction::Return(0))
+    );
+    put_words(&mut mem, DATA + 64, &[FEATURES_HANDLE, DATA + 516, 4]);
+    assert_eq!(
+        call(&mut mem, SYS_READ, DATA + 64),
+        Ok(HostAction::Return(3))
+    );
+    let mut f = [0u8; 5];
+    mem.read(DATA + 512, &mut f).unwrap();
+    assert_eq!(&f, b"SHFB\x03");
+    assert_eq!(
+        call(&mut mem, SYS_CLOSE, DATA + 64),
+        Ok(HostAction::Return(0))
     );
     // heapinfo (picolibc passes the zeroed block itself), get_cmdline.
     put_words(&mut mem, DATA + 64, &[0, 7, 7, 7]);
@@ -1202,45 +1242,4 @@ fn hart_speed() {
         steps as f64 / s / 1e6
     );
     assert_eq!(steps, 9 * n);
-}
-
-#[test]
-#[ignore]
-fn tmp_picolibc() {
-    let elf = std::fs::read("/tmp/pico/hello.elf").unwrap();
-    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
-    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
-    let entry = u64_at(0x18);
-    let phoff = u64_at(0x20) as usize;
-    let mut mem = Memory::new(BASE, 16 << 20);
-    for k in 0..u16_at(0x38) {
-        let ph = phoff + k * u16_at(0x36);
-        if u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) != 1 {
-            continue;
-        }
-        let (off, paddr, filesz) = (
-            u64_at(ph + 8) as usize,
-            u64_at(ph + 24),
-            u64_at(ph + 32) as usize,
-        );
-        mem.write(paddr, &elf[off..off + filesz]).unwrap();
-    }
-    let mut hart = Hart::new(entry, timing());
-    let mut con = Console::default();
-    let mut now = 0u64;
-    let code = loop {
-        match hart.step(&mut mem, now) {
-            Step::Retired { cycles } => now += cycles as u64,
-            Step::Semihost { op, arg } => match semihost(&mut con, &mut mem, op, arg, now).unwrap()
-            {
-                HostAction::Return(v) => now += hart.complete_semihost(v) as u64,
-                HostAction::Exit(c) => break c,
-            },
-            Step::Fence => now += hart.complete_fence() as u64,
-            s => panic!("{s:?}"),
-        }
-    };
-    println!("exit {code}, {} instructions, {now} cycles", hart.instret());
-    println!("stdout: {:?}", con.stdout_lossy());
-    println!("stderr: {:?}", con.stderr_lossy());
 }
