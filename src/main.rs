@@ -70,6 +70,14 @@ enum Cmd {
     },
 }
 
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string(v).context("encoding the result")?
+    );
+    Ok(())
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum EngineArg {
     Rtl,
@@ -124,10 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let r = gemforge::perf::run_system(&HwConfig::default_config())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&r).context("encoding the result")?
-                );
+                print_json(&r)?;
             } else {
                 println!(
                     "hart: {} instructions in {:.3} s: {:.0} instructions/s (accelerator idle)",
@@ -143,10 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = HwConfig::default_config();
             let r = gemforge::perf::run(&cfg, cycles)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&r).context("encoding the result")?
-                );
+                print_json(&r)?;
             } else {
                 println!(
                     "simulated {} cycles in {:.3} s: {:.0} cycles/s (DIM={}, compute-bound WS stream, 1 thread)",
