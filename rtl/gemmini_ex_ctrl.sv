@@ -234,7 +234,9 @@ module gemmini_ex_ctrl
     self_haz = pf_pair.c_valid && !pf_pair.c_acc && pr_q == pf_q
                && (overlap(clo, chi, alo, ahi)
                    || overlap(clo, chi, int'(pf_pair.bd.row), int'(pf_pair.bd.row) + int'(fb_n)));
-    f_ok = pf_q != pt_q && has_comp_q[pf_q] && pre_done_q[pf_q] && !self_haz;
+    // (in WS the flip may take the last shadow row as it arrives: the mesh forwards it)
+    f_ok = pf_q != pt_q && has_comp_q[pf_q] && !self_haz
+           && (pre_done_q[pf_q] || (!os_q && arr_p_q && arr_p_last_q && pp_q == pf_q));
     f_rows_ok = 1'b1;
     // rows this feed step needs: all rows for OS and for a transposed A, else row f
     if (pf_q != pt_q) for (int r = 0; r < DIM; r++) begin

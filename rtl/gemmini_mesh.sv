@@ -70,9 +70,16 @@ module gemmini_mesh
 
   // ---- WS weights ----
   // Weight (k, j) a flip installs: the shadow rows masked to the logical size, transposed if asked.
+  // A shadow row as a flip sees it: the row being written in the same cycle is forwarded, so a flip can
+  // follow the last preloaded row without a bubble.
+  function automatic logic [SP_W-1:0] sh_row(input int i);
+    return (sh_we_i && int'(sh_row_i) == i) ? sh_data_i : sh_q[i];
+  endfunction
   function automatic logic signed [7:0] flip_w(input int k, input int j);
+    logic [SP_W-1:0] r;
     if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) return 8'sd0;
-    return sh_t_i ? sh_q[j][k*8 +: 8] : sh_q[k][j*8 +: 8];
+    r = sh_row(sh_t_i ? j : k);
+    return r[(sh_t_i ? k : j)*8 +: 8];
   endfunction
 
   // ---- delay line ----
