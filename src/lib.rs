@@ -4,8 +4,10 @@
 pub mod accel;
 pub mod config;
 pub mod cpu;
+pub mod eval;
 pub mod isa;
 pub mod mem;
 pub mod perf;
 pub mod soc;
 pub mod toolchain;
+pub mod workload;

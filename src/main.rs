@@ -63,6 +63,40 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// List the workloads: name, shape, MACs and ideal cycles (MACs / DIM^2).
+    Workloads {
+        /// Print one JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Hardware configuration (TOML) whose DIM gives the ideal cycles; default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Judge one candidate C file defining the workload's solution(...): functional screen on the spec
+    /// engine with fresh random inputs, then one RTL run for the cycles of the call. Exit status 0 if
+    /// correct, 1 if incorrect, 2 when the evaluation itself failed (e.g. unknown workload).
+    Eval {
+        /// The workload (see `gemforge workloads`).
+        #[arg(long)]
+        workload: String,
+        /// The candidate C file (no #include lines needed: gemmini.h, stdint.h, stdbool.h are force-included).
+        candidate: PathBuf,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Independent input sets checked on the spec engine before the RTL run.
+        #[arg(long, default_value_t = 3)]
+        engine_screen_runs: u32,
+        /// Base seed of the inputs (default: fresh).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Cycle limit of each run (default: 50 x ideal cycles + 10 M).
+        #[arg(long)]
+        max_cycles: Option<u64>,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -158,6 +192,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     cfg.dim()
                 );
             }
+        }
+        Cmd::Workloads { json, config } => {
+            let cfg = load_config(config.as_ref())?;
+            print!("{}", gemforge::workload::list(cfg.dim(), json));
+            if json {
+                println!();
+            }
+        }
+        Cmd::Eval {
+            workload,
+            candidate,
+            json,
+            engine_screen_runs,
+            seed,
+            max_cycles,
+            config,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let opts = gemforge::eval::EvalOpts {
+                screen_runs: engine_screen_runs,
+                seed,
+                max_cycles,
+                ..Default::default()
+            };
+            let (text, code) =
+                gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
+            println!("{text}");
+            return Ok(ExitCode::from(code));
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

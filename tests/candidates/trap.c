@@ -1,0 +1,4 @@
+// Executes an illegal instruction.
+void solution(int8_t A[20][24], int8_t B[24][36], int8_t C[20][36]) {
+  __asm__ volatile(".word 0xffffffff");
+}
