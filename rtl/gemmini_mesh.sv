@@ -75,12 +75,6 @@ module gemmini_mesh
   function automatic logic [SP_W-1:0] sh_row(input int i);
     return (sh_we_i && int'(sh_row_i) == i) ? sh_data_i : sh_q[i];
   endfunction
-  function automatic logic signed [7:0] flip_w(input int k, input int j);
-    logic [SP_W-1:0] r;
-    if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) return 8'sd0;
-    r = sh_row(sh_t_i ? j : k);
-    return r[(sh_t_i ? k : j)*8 +: 8];
-  endfunction
 
   // ---- delay line ----
   logic [ACC_W-1:0] dl_data_q [DL];
@@ -108,11 +102,17 @@ module gemmini_mesh
       drain_wait_q <= '0;
     end else begin
       logic signed [7:0] wf [DIM][DIM];  // weights a flip installs (also used by the row fed with it)
+      logic [SP_W-1:0] shr [DIM];
       now_q <= now_q + 1'b1;
       dl_valid_q[now_q] <= 1'b0;
       if (flip_i) begin
+        // weight (k, j): the shadow masked to its logical size, transposed if asked
+        for (int i = 0; i < DIM; i++) shr[i] = sh_row(i);
         for (int k = 0; k < DIM; k++) begin
-          for (int j = 0; j < DIM; j++) wf[k][j] = flip_w(k, j);
+          for (int j = 0; j < DIM; j++) begin
+            if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) wf[k][j] = 8'sd0;
+            else wf[k][j] = sh_t_i ? shr[j][k*8 +: 8] : shr[k][j*8 +: 8];
+          end
         end
         w_q <= wf;
       end
