@@ -319,6 +319,10 @@ impl ConfigLd {
             stride,
         }
     }
+    /// The three load-config states after reset (mvin, mvin2, mvin3): stride 0, scale 1.0, block stride DIM.
+    pub fn reset_states(dim: u16) -> [ConfigLd; 3] {
+        [0, 1, 2].map(|id| ConfigLd::new(id, 0, dim))
+    }
     pub fn encode(&self) -> RoccCmd {
         let rs1 = CONFIG_LD
             | ((self.shrink as u64) << 2)

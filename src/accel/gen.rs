@@ -346,11 +346,7 @@ impl<'a> Gen<'a> {
             sp_win,
             acc_win,
             ex: ConfigEx::default(),
-            ld: [
-                ConfigLd::new(0, 0, d16),
-                ConfigLd::new(1, 0, d16),
-                ConfigLd::new(2, 0, d16),
-            ],
+            ld: ConfigLd::reset_states(d16),
             st: ConfigSt::new(0),
             preload_pending: false,
             has_os: cfg.has_os(),

@@ -132,11 +132,7 @@ impl SpecAccel {
             sp: vec![0; geo.sp_rows as usize * dim],
             acc: vec![0; geo.acc_rows as usize * dim],
             ex: ConfigEx::default(),
-            ld: [
-                ConfigLd::new(0, 0, d16),
-                ConfigLd::new(1, 0, d16),
-                ConfigLd::new(2, 0, d16),
-            ],
+            ld: ConfigLd::reset_states(d16),
             st: ConfigSt::new(0),
             array: ArrayState {
                 w: mat(),

@@ -13,6 +13,16 @@ static inline int8_t rand8(void) {
   return (int8_t)(lcg_state >> 24);
 }
 
+// Fill three DIM x DIM matrices element by element, interleaved (the order the host reproduces).
+static inline void fill3(elem_t a[DIM][DIM], elem_t b[DIM][DIM], elem_t c[DIM][DIM]) {
+  for (int i = 0; i < DIM; i++)
+    for (int j = 0; j < DIM; j++) {
+      a[i][j] = rand8();
+      b[i][j] = rand8();
+      c[i][j] = rand8();
+    }
+}
+
 static inline int8_t sat8(int64_t x) { return x > 127 ? 127 : x < -128 ? -128 : (int8_t)x; }
 
 // FNV-1a over bytes, printed so the host can check results it computes itself.

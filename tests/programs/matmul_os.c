@@ -13,12 +13,7 @@ static int32_t rshift(int32_t x, int s) {
 }
 
 int main(void) {
-  for (int i = 0; i < DIM; i++)
-    for (int j = 0; j < DIM; j++) {
-      A[i][j] = rand8();
-      B[i][j] = rand8();
-      D[i][j] = rand8();
-    }
+  fill3(A, B, D);
   gemmini_flush(0);
   gemmini_config_ex(OUTPUT_STATIONARY, NO_ACTIVATION, 3);
   gemmini_config_ld(DIM * sizeof(elem_t));

@@ -5,12 +5,7 @@
 static elem_t A[DIM][DIM], B[DIM][DIM], D[DIM][DIM], C[DIM][DIM], C2[DIM][DIM];
 
 int main(void) {
-  for (int i = 0; i < DIM; i++)
-    for (int j = 0; j < DIM; j++) {
-      A[i][j] = rand8();
-      B[i][j] = rand8();
-      D[i][j] = rand8();
-    }
+  fill3(A, B, D);
   gemmini_flush(0);
   gemmini_config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 0);
   gemmini_config_ld(DIM * sizeof(elem_t));
