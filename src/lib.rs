@@ -8,6 +8,7 @@ pub mod eval;
 pub mod isa;
 pub mod mem;
 pub mod perf;
+pub mod propose;
 pub mod soc;
 pub mod toolchain;
 pub mod workload;
