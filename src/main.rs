@@ -97,6 +97,14 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
+    Report {
+        /// The run directory of `gemforge search`.
+        run_dir: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -220,6 +228,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
             println!("{text}");
             return Ok(ExitCode::from(code));
+        }
+        Cmd::Report { run_dir, json } => {
+            println!("{}", gemforge::search::cli::report_command(&run_dir, json)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;
