@@ -89,6 +89,8 @@ struct Script {
     sleep: Duration,
     spent: Mutex<f64>,
     menus_seen: Mutex<Vec<Vec<String>>>,
+    /// Raise this flag (a Ctrl-C) once this many calls were made.
+    interrupt_after: Option<(usize, &'static AtomicBool)>,
 }
 
 impl Script {
@@ -100,15 +102,19 @@ impl Script {
             sleep: Duration::ZERO,
             spent: Mutex::new(0.0),
             menus_seen: Mutex::new(Vec::new()),
+            interrupt_after: None,
         }
     }
 
     fn charge(&self, phase: &'static str, model: Option<&str>) {
         std::thread::sleep(self.sleep);
-        self.calls
-            .lock()
-            .unwrap()
-            .push((phase, model.map(str::to_string)));
+        let mut calls = self.calls.lock().unwrap();
+        calls.push((phase, model.map(str::to_string)));
+        if let Some((n, flag)) = self.interrupt_after {
+            if calls.len() >= n {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
         *self.spent.lock().unwrap() += self.price;
     }
 }
@@ -174,6 +180,15 @@ fn params(iterations: u32) -> SearchParams {
 }
 
 fn new_run(name: &str, p: SearchParams, models: &[&str]) -> PathBuf {
+    new_run_with(name, p, models, &[])
+}
+
+fn new_run_with(
+    name: &str,
+    p: SearchParams,
+    models: &[&str],
+    baselines: &[(String, String, bool)],
+) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gf-search-{}-{name}", std::process::id()));
     cleanup(&dir);
     let w = gemforge::workload::by_name(WORKLOAD).expect("workload");
@@ -190,7 +205,7 @@ fn new_run(name: &str, p: SearchParams, models: &[&str]) -> PathBuf {
         reuse_from: None,
         baselines: Vec::new(),
     };
-    search::create(&dir, cfg, &program(START_DELAY, false), &[]).expect("create the run");
+    search::create(&dir, cfg, &program(START_DELAY, false), baselines).expect("create the run");
     dir
 }
 
@@ -253,7 +268,8 @@ fn scripted_search_journals_selects_and_reports() {
     let stop = AtomicBool::new(false);
     let mut p = params(3);
     p.regression_allowance = 0.0;
-    let dir = new_run("main", p, &["m1", "m2", "m3"]);
+    let baseline = ("library".to_string(), program(900, false), false);
+    let dir = new_run_with("main", p, &["m1", "m2", "m3"], &[baseline]);
     let out = search::run(&dir, &env(&script, &stop, None)).expect("search");
     assert_eq!(out.status, "completed");
     let ev = events(&dir);
@@ -343,6 +359,8 @@ fn scripted_search_journals_selects_and_reports() {
     assert_eq!(s.best_cycles, cycles);
     assert!(!s.schedule.is_empty());
     assert_eq!(s.steps.len(), 4, "start + 3 iterations");
+    assert_eq!(s.baselines.len(), 1);
+    assert!(s.baselines[0].1.unwrap() > s.start_cycles.unwrap());
     for f in ["report.md", "plot.svg", "summary.json", "best.c"] {
         assert!(dir.join(f).is_file(), "{f}");
     }
@@ -389,22 +407,34 @@ fn ev_start(dir: &Path) -> String {
 }
 
 #[test]
-fn budget_stops_the_search_cleanly() {
-    let mut script = Script::new(&[]);
-    script.price = 1.0;
-    let stop = AtomicBool::new(false);
+fn budget_stops_the_search_cleanly_across_a_resume() {
+    static STOP: AtomicBool = AtomicBool::new(false);
     let mut p = params(3);
     p.budget_usd = Some(3.0);
     p.proposer_jobs = 1;
     let dir = new_run("budget", p, &[]);
-    let out = search::run(&dir, &env(&script, &stop, None)).expect("search");
+    // Interrupted after two paid calls...
+    let mut script = Script::new(&[]);
+    script.price = 1.0;
+    script.interrupt_after = Some((2, &STOP));
+    let out = search::run(&dir, &env(&script, &STOP, None)).expect("search");
+    assert_eq!(out.status, "interrupted");
+    assert_eq!(script.calls.lock().unwrap().len(), 2);
+    // ...then resumed by a new process whose proposer starts from $0: the budget still counts the $2.
+    let mut script = Script::new(&[]);
+    script.price = 1.0;
+    let go = AtomicBool::new(false);
+    let out = search::run(&dir, &env(&script, &go, None)).expect("resume");
     assert_eq!(out.status, "budget");
-    assert_eq!(script.calls.lock().unwrap().len(), 3);
+    assert_eq!(script.calls.lock().unwrap().len(), 1);
     let ev = events(&dir);
     assert!(ev.iter().any(|e| matches!(e, Event::BudgetStop { .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::Interrupted { .. })));
     let (best, _, reason) = finish_of(&ev);
     assert_eq!(reason, "budget");
     assert!(best.is_some(), "the best so far is reported");
+    let s = gemforge::report::write(&dir).expect("report");
+    assert_eq!(s.spent_usd, 3.0);
     cleanup(&dir);
 }
 

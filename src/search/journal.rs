@@ -42,11 +42,17 @@ pub enum Event {
         /// Hash of the plan's JSON in the store.
         plan: String,
         menu_id: Option<String>,
+        /// What the proposer had spent in this process after the call (the budget spans resumes).
+        #[serde(default)]
+        spent_usd: f64,
     },
     PlanFailed {
         slot: String,
         class: String,
         detail: String,
+        /// What the proposer had spent in this process after the call (the budget spans resumes).
+        #[serde(default)]
+        spent_usd: f64,
     },
     ProgramRequested {
         slot: String,
@@ -58,11 +64,17 @@ pub enum Event {
         slot: String,
         /// Hash of the program text in the store.
         code: String,
+        /// What the proposer had spent in this process after the call (the budget spans resumes).
+        #[serde(default)]
+        spent_usd: f64,
     },
     ProgramFailed {
         slot: String,
         class: String,
         detail: String,
+        /// What the proposer had spent in this process after the call (the budget spans resumes).
+        #[serde(default)]
+        spent_usd: f64,
     },
     Evaluated {
         code: String,

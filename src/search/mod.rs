@@ -317,6 +317,9 @@ struct Engine<'a> {
     models: Vec<String>,
     plan_counter: usize,
     impl_counter: usize,
+    /// Dollars spent by earlier processes of this run (from the journal), and by the last one replayed.
+    prior_spent: f64,
+    segment_spent: f64,
     calls: AtomicUsize,
     evals: AtomicUsize,
 }
@@ -361,6 +364,8 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
         stop: Mutex::new(None),
         plan_counter: 0,
         impl_counter: 0,
+        prior_spent: 0.0,
+        segment_spent: 0.0,
         calls: AtomicUsize::new(0),
         evals: AtomicUsize::new(0),
     };
@@ -372,6 +377,7 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
             finished = Some((best.clone(), *cycles));
         }
     }
+    e.prior_spent += e.segment_spent;
     if let Some((best, cycles)) = finished {
         return Ok(Outcome {
             status: "already_finished".into(),
@@ -397,6 +403,10 @@ impl<'a> Engine<'a> {
     /// Take one journal event into the replay state.
     fn absorb(&mut self, ev: &Event) -> anyhow::Result<()> {
         match ev {
+            Event::Start { .. } => {
+                self.prior_spent += self.segment_spent;
+                self.segment_spent = 0.0;
+            }
             Event::PlanReceived { slot, plan, .. } => {
                 let text = self.store.get(plan, "json")?;
                 let p: Plan = serde_json::from_str(&text)
@@ -412,7 +422,7 @@ impl<'a> Engine<'a> {
             Event::PlanFailed { slot, class, .. } if class != "budget" => {
                 self.plans.insert(slot.clone(), PlanOutcome::Failed);
             }
-            Event::ProgramReceived { slot, code } => {
+            Event::ProgramReceived { slot, code, .. } => {
                 self.programs
                     .insert(slot.clone(), ProgOutcome::Ok { code: code.clone() });
             }
@@ -438,6 +448,13 @@ impl<'a> Engine<'a> {
             Event::EarlyStop { .. } => self.early_stopped = true,
             Event::BudgetStop { .. } => self.budget_recorded.store(true, Ordering::SeqCst),
             _ => {}
+        }
+        if let Event::PlanReceived { spent_usd, .. }
+        | Event::PlanFailed { spent_usd, .. }
+        | Event::ProgramReceived { spent_usd, .. }
+        | Event::ProgramFailed { spent_usd, .. } = ev
+        {
+            self.segment_spent = self.segment_spent.max(*spent_usd);
         }
         Ok(())
     }
@@ -465,7 +482,7 @@ impl<'a> Engine<'a> {
         let Some(b) = self.cfg.params.budget_usd else {
             return false;
         };
-        let spent = self.env.proposer.spent_usd();
+        let spent = self.spent();
         if spent >= b {
             self.record_budget_stop(format!("spent ${spent:.4} of the ${b:.4} budget"));
             true
@@ -474,11 +491,16 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Dollars spent by the whole run, across resumes.
+    fn spent(&self) -> f64 {
+        self.prior_spent + self.env.proposer.spent_usd()
+    }
+
     fn record_budget_stop(&self, detail: String) {
         self.set_stop(StopKind::Budget);
         if !self.budget_recorded.swap(true, Ordering::SeqCst) {
             let _ = self.journal.append(&Event::BudgetStop {
-                spent_usd: self.env.proposer.spent_usd(),
+                spent_usd: self.spent(),
                 detail,
             });
         }
@@ -505,6 +527,14 @@ impl<'a> Engine<'a> {
         }
         pb.set_prefix(what);
         pb
+    }
+
+    /// Concurrent evaluations: the configured number, or one per core.
+    fn eval_jobs(&self) -> usize {
+        match self.cfg.params.eval_jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
     }
 
     fn eval_settings(&self) -> (EvalOpts, String) {
@@ -605,6 +635,7 @@ impl<'a> Engine<'a> {
                     slot: r.slot.clone(),
                     plan: hash.clone(),
                     menu_id: plan.menu_id.clone(),
+                    spent_usd: self.env.proposer.spent_usd(),
                 })?;
                 Ok(Some(PlanOutcome::Ok { plan, hash }))
             }
@@ -613,6 +644,7 @@ impl<'a> Engine<'a> {
                     slot: r.slot.clone(),
                     class: error_class(&err).into(),
                     detail: err.to_string(),
+                    spent_usd: self.env.proposer.spent_usd(),
                 })?;
                 if let ProposeError::Budget(d) = &err {
                     self.record_budget_stop(d.clone());
@@ -652,6 +684,7 @@ impl<'a> Engine<'a> {
                 self.journal.append(&Event::ProgramReceived {
                     slot: r.slot.clone(),
                     code: code.clone(),
+                    spent_usd: self.env.proposer.spent_usd(),
                 })?;
                 Ok(Some(ProgOutcome::Ok { code }))
             }
@@ -660,6 +693,7 @@ impl<'a> Engine<'a> {
                     slot: r.slot.clone(),
                     class: error_class(&err).into(),
                     detail: err.to_string(),
+                    spent_usd: self.env.proposer.spent_usd(),
                 })?;
                 if let ProposeError::Budget(d) = &err {
                     self.record_budget_stop(d.clone());
@@ -721,12 +755,19 @@ impl<'a> Engine<'a> {
 
     fn search(&mut self) -> anyhow::Result<Outcome> {
         // The baselines and the starting program (step 0).
-        for (name, hash, fsm) in self.cfg.baselines.clone() {
-            if self.stopped().is_some() {
-                break;
-            }
-            self.evaluate_baseline(&name, &hash, fsm)?;
-        }
+        let baselines = self.cfg.baselines.clone();
+        let pb = self.bar(baselines.len(), "baselines".into());
+        let done = parallel_map(&baselines, self.eval_jobs(), |(name, hash, fsm)| {
+            let r = if self.stopped().is_some() {
+                Ok(())
+            } else {
+                self.evaluate_baseline(name, hash, *fsm)
+            };
+            pb.inc(1);
+            r
+        });
+        pb.finish_and_clear();
+        done.into_iter().collect::<anyhow::Result<()>>()?;
         let start_hash = self.cfg.start.clone();
         let Some(sv) = self.evaluate(&start_hash)? else {
             return self.interrupted(0);
@@ -741,7 +782,7 @@ impl<'a> Engine<'a> {
                 best: None,
                 cycles: None,
                 reason: reason.clone(),
-                spent_usd: self.env.proposer.spent_usd(),
+                spent_usd: self.spent(),
             })?;
             bail!("{reason}");
         };
@@ -967,10 +1008,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let jobs = match self.cfg.params.eval_jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let jobs = self.eval_jobs();
         let pb = self.bar(
             codes.len(),
             format!("{} {} evaluations", st.phase, st.iteration),
@@ -1067,7 +1105,7 @@ impl<'a> Engine<'a> {
             best: winner.as_ref().map(|c| c.code.clone()),
             cycles: winner.as_ref().map(|c| c.cycles),
             reason,
-            spent_usd: self.env.proposer.spent_usd(),
+            spent_usd: self.spent(),
         })?;
         if let Ok(ledger) = serde_json::to_string_pretty(&self.env.proposer.ledger_json()) {
             let _ =
