@@ -642,3 +642,113 @@ fn loop_fsm_instructions_are_refused() {
     assert!(evaluate(&HwConfig::default_config(), &w, &ok, &opts).correct);
     cleanup(&dir);
 }
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: gemforge::search::cli::SearchArgs,
+}
+
+fn parse(args: &[&str]) -> gemforge::search::cli::SearchArgs {
+    use clap::Parser;
+    Cli::parse_from(std::iter::once("search").chain(args.iter().copied())).args
+}
+
+#[test]
+fn cli_runs_resumes_reports_and_reuses() {
+    use gemforge::search::cli::{report_command, search_command, ProposerKind, Providers};
+    let base = std::env::temp_dir().join(format!("gf-search-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let start = base.join("start.c");
+    std::fs::write(&start, program(START_DELAY, false)).unwrap();
+    let make = |kind: ProposerKind, models: &[String], _dir: &Path| {
+        assert_eq!(kind, ProposerKind::Builtin);
+        let m: Vec<&str> = models.iter().map(String::as_str).collect();
+        Ok(Box::new(Script::new(&m)) as Box<dyn Proposer>)
+    };
+    let providers = Providers {
+        proposer: &make,
+        menu: &|_| Ok(menu()),
+        start: &|_, _| anyhow::bail!("no naive baseline in this test"),
+        baselines: &|_, _| Vec::new(),
+    };
+    let run1 = base.join("run1");
+    let common = [
+        "--workload",
+        WORKLOAD,
+        "--iterations",
+        "2",
+        "--beam",
+        "2",
+        "--plans",
+        "2",
+        "--impls",
+        "2",
+        "--seed",
+        "5",
+        "--screen-runs",
+        "1",
+        "--json",
+    ];
+    let mut a: Vec<&str> = common.to_vec();
+    let (run1_s, start_s) = (run1.to_str().unwrap(), start.to_str().unwrap());
+    a.extend([
+        "--run-dir",
+        run1_s,
+        "--start",
+        start_s,
+        "--model",
+        "a",
+        "--model",
+        "b",
+    ]);
+    let (text, code) = search_command(&parse(&a), &providers).expect("search");
+    assert_eq!(code, 0, "{text}");
+    let j: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+    assert!(j["best_cycles"].as_u64().unwrap() < j["start_cycles"].as_u64().unwrap());
+    let schedule: Vec<String> = serde_json::from_value(j["schedule"].clone()).unwrap();
+    assert!(!schedule.is_empty());
+    // Starting again in the same directory is refused; resuming a finished run rebuilds its report.
+    let err = search_command(&parse(&a), &providers).unwrap_err();
+    assert!(format!("{err:#}").contains("--resume"), "{err:#}");
+    std::fs::remove_file(run1.join("report.md")).unwrap();
+    let (_, code) = search_command(
+        &parse(&["--resume", "--run-dir", run1_s, "--json"]),
+        &providers,
+    )
+    .expect("resume");
+    assert_eq!(code, 0);
+    assert!(run1.join("report.md").is_file());
+    assert!(report_command(&run1, false).unwrap().contains("report.md"));
+    // Schedule reuse takes the winner's menu sequence.
+    let run2 = base.join("run2");
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend([
+        "--run-dir",
+        run2.to_str().unwrap(),
+        "--start",
+        start_s,
+        "--reuse-from",
+        run1_s,
+    ]);
+    let (_, code) = search_command(&parse(&a), &providers).expect("guided search");
+    assert_eq!(code, 0);
+    assert_eq!(search::load_config(&run2).unwrap().params.guided, schedule);
+    // Bad input is a clear error.
+    let err = search_command(
+        &parse(&["--workload", "nope", "--start", start_s]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("unknown workload `nope`"),
+        "{err:#}"
+    );
+    let err = search_command(&parse(&["--resume"]), &providers).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--resume needs --run-dir"),
+        "{err:#}"
+    );
+    cleanup(&base);
+}
