@@ -372,6 +372,14 @@ fn scripted_search_journals_selects_and_reports() {
     assert!(std::fs::read_to_string(dir.join("plot.svg"))
         .unwrap()
         .contains("<svg"));
+    // One process at a time: a lock held by a live process (pid 1) refuses the run.
+    std::fs::write(dir.join("lock"), "1").unwrap();
+    let err = search::run(&dir, &env(&script, &stop, None)).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("in use by process 1"),
+        "{err:#}"
+    );
+    std::fs::remove_file(dir.join("lock")).unwrap();
     // A finished run is not searched again.
     let again = search::run(&dir, &env(&script, &stop, None)).expect("rerun");
     assert_eq!(again.status, "already_finished");

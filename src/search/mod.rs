@@ -324,6 +324,36 @@ struct Engine<'a> {
     evals: AtomicUsize,
 }
 
+/// One process at a time per run directory: `lock` holds the owner's pid. A lock whose process is gone
+/// (killed) is taken over.
+struct RunLock(PathBuf);
+
+impl RunLock {
+    fn take(dir: &Path) -> anyhow::Result<RunLock> {
+        let path = dir.join("lock");
+        let me = std::process::id();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(pid) = text.trim().parse::<u32>() {
+                if pid != me && Path::new(&format!("/proc/{pid}")).exists() {
+                    bail!(
+                        "{} is in use by process {pid} (remove {} if that is wrong)",
+                        dir.display(),
+                        path.display()
+                    );
+                }
+            }
+        }
+        crate::eval_cache::write_atomic(&path, me.to_string().as_bytes())?;
+        Ok(RunLock(path))
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Run (or resume) the search in `dir`, which [`create`] made. Returns when the search finishes, the
 /// budget is spent, or `env.stop` is set; a finished run is not searched again (its report is rebuilt).
 pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
@@ -335,6 +365,7 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
             cfg.workload
         )
     })?;
+    let _lock = RunLock::take(dir)?;
     let jpath = dir.join(JOURNAL_FILE);
     let replay = journal::read_journal(&jpath)?;
     if let Some(line) = replay.truncated_line {
