@@ -368,6 +368,9 @@ fn plot_svg(s: &Summary) -> anyhow::Result<String> {
             .build_cartesian_2d(0f64..f64::from(last), 0f64..ymax)?;
         chart
             .configure_mesh()
+            .x_labels((last as usize + 1).min(20))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("iteration (0 = starting program)")
             .y_desc("cycles")
             .draw()?;
