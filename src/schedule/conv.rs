@@ -133,6 +133,15 @@ impl ConvSchedule {
                  {acc_rows} rows (tiles tp {tp} tq {tq} tk {tk})"
             );
         }
+        // The weights go to their own banks when there is room: preload (B) and compute (A) reads of
+        // one bank collide, and A wins.
+        let bank = u64::from(hw.sp_bank_rows()).max(1);
+        let aligned = in_total.next_multiple_of(bank);
+        let w0 = if aligned + w_total <= sp_rows {
+            aligned
+        } else {
+            sp_rows - w_total
+        };
         Ok(Sizes {
             dim,
             cb,
@@ -144,7 +153,7 @@ impl ConvSchedule {
             w_size,
             c_size,
             in0: 0,
-            w0: in_total,
+            w0,
         })
     }
 
@@ -462,51 +471,80 @@ impl ConvSchedule {
             span(&k0.add(&Expr::var("kb")), &Expr::Const(1), z.dim, k).c()
         ));
         // The input block of output row y, pixel block qb for this tap and channel block.
+        // The input block of output row y, pixel block qb for this tap and channel block: an offset from
+        // the tap's base `a_rc`, so the hart does little arithmetic per block.
+        let a_rc = if self.input_reuse {
+            in_base.add(
+                &Expr::var("cb")
+                    .muli(z.win_rows as i64)
+                    .add(&Expr::var("r").muli(z.win_w as i64))
+                    .add(&Expr::var("s")),
+            )
+        } else {
+            in_base.clone()
+        };
+        o.line(format!("const uint32_t a_rc = {};", a_rc.c()));
+        o.line(format!(
+            "const uint32_t c_kb = acc | accum | {};",
+            c_base.add(&Expr::var("kb").muli(dim)).c()
+        ));
         let a_addr = |y: &Expr, qbv: &Expr| -> Expr {
             if self.input_reuse {
-                in_base.add(
-                    &Expr::var("cb")
-                        .muli(z.win_rows as i64)
-                        .add(&y.add(&Expr::var("r")).muli(z.win_w as i64))
-                        .add(&qbv.muli(dim))
-                        .add(&Expr::var("s")),
-                )
+                Expr::var("a_rc").add(&y.muli(z.win_w as i64).add(&qbv.muli(dim)))
             } else {
-                in_base.add(&y.muli(tq as i64).add(qbv).muli(dim))
+                Expr::var("a_rc").add(&y.muli(tq as i64).add(qbv).muli(dim))
             }
         };
-        o.line("int first = 1;");
-        o.open(format!("for (int y = 0; y < {}; y++)", np.c()));
-        o.open(format!("for (int qb = 0; qb < {}; qb++)", nq.c()));
-        let (y, qbv, kb) = (Expr::var("y"), Expr::var("qb"), Expr::var("kb"));
-        o.line(format!("const int rows = {};", px(&qbv).c()));
-        o.line(format!(
-            "const uint32_t c_sp = acc | accum | {};",
-            c_addr(&y, &qbv, &kb).c()
-        ));
-        o.open("if (first)");
-        o.line("preload(w_sp, c_sp, nc, kc, nc, rows);");
-        o.line(format!(
-            "compute_preloaded({}, GARBAGE_ADDR, kc, rows, {dim}, {dim});",
-            a_addr(&y, &qbv).c()
-        ));
-        o.line("first = 0;");
-        o.close();
-        o.open("else");
-        o.line(format!(
-            "preload(GARBAGE_ADDR, c_sp, {dim}, {dim}, nc, rows);"
-        ));
-        o.line(format!(
-            "compute_accumulated({}, GARBAGE_ADDR, kc, rows, {dim}, {dim});",
-            a_addr(&y, &qbv).c()
-        ));
-        o.close();
-        o.close();
-        o.close();
-        o.close();
-        o.close();
-        o.close();
-        // Move the finished tile out: up to MAX_BLOCK_LEN output-channel blocks per mvout.
+        let c_off = |y: &Expr, qbv: &Expr| -> Expr {
+            Expr::var("c_kb").add(&y.muli(tq as i64).add(qbv).muli(tk as i64 * dim))
+        };
+        // One block: the first of a weight block preloads the weights, the rest reuse them.
+        let body = |o: &mut Code, y: &Expr, qbv: &Expr, first: bool| {
+            let rows = px(qbv).c();
+            let a = a_addr(y, qbv).c();
+            let cc = c_off(y, qbv).c();
+            if first {
+                o.line(format!("preload(w_sp, {cc}, nc, kc, nc, {rows});"));
+                o.line(format!(
+                    "compute_preloaded({a}, GARBAGE_ADDR, kc, {rows}, {dim}, {dim});"
+                ));
+            } else {
+                o.line(format!(
+                    "preload(GARBAGE_ADDR, {cc}, {dim}, {dim}, nc, {rows});"
+                ));
+                o.line(format!(
+                    "compute_accumulated({a}, GARBAGE_ADDR, kc, {rows}, {dim}, {dim});"
+                ));
+            }
+        };
+        // A row of pixel blocks: unrolled when the count is known (at most 4 blocks here is typical).
+        let row = |o: &mut Code, y: &Expr, first_row: bool| {
+            if let Some(n) = nq.as_const().filter(|&n| n <= 8) {
+                for qb in 0..n {
+                    body(o, y, &Expr::Const(qb), first_row && qb == 0);
+                }
+            } else {
+                let from = if first_row {
+                    body(o, y, &Expr::Const(0), true);
+                    1
+                } else {
+                    0
+                };
+                o.open(format!("for (int qb = {from}; qb < {}; qb++)", nq.c()));
+                body(o, y, &Expr::var("qb"), false);
+                o.close();
+            }
+        };
+        row(&mut o, &Expr::Const(0), true);
+        if np.as_const() != Some(1) {
+            o.open(format!("for (int y = 1; y < {}; y++)", np.c()));
+            row(&mut o, &Expr::var("y"), false);
+            o.close();
+        }
+        o.close(); // kb
+        o.close(); // cb
+        o.close(); // rs
+                   // Move the finished tile out: up to MAX_BLOCK_LEN output-channel blocks per mvout.
         let cw = i64::from(hw.max_block_len()).min(tk as i64);
         o.open(format!("for (int y = 0; y < {}; y++)", np.c()));
         o.open(format!("for (int qb = 0; qb < {}; qb++)", nq.c()));
