@@ -2,6 +2,8 @@
 //! accelerators. See docs/accelerator.md for the accelerator's contract.
 
 pub mod accel;
+pub mod baseline;
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod eval;
@@ -11,6 +13,7 @@ pub mod mem;
 pub mod perf;
 pub mod propose;
 pub mod report;
+pub mod schedule;
 pub mod search;
 pub mod soc;
 pub mod toolchain;
