@@ -97,6 +97,25 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Print the planning prompt (or, with --plan, the implementation prompt) an LLM would receive for a
+    /// workload and a parent program, rendered from the bundled templates or a directory of edited ones.
+    /// The planning prompt shows the parent's measured cycles and memory use. Nothing is sent.
+    Prompt {
+        /// The workload (see `gemforge workloads`).
+        #[arg(long)]
+        workload: String,
+        /// The parent program (a candidate C file).
+        parent: PathBuf,
+        /// A file with a plan: render the implementation prompt for it.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// A directory whose isa.md, rules.md, plan.md, implement.md, menu_*.txt override the bundled ones.
+        #[arg(long, value_name = "DIR")]
+        prompts: Option<PathBuf>,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -220,6 +239,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
             println!("{text}");
             return Ok(ExitCode::from(code));
+        }
+        Cmd::Prompt {
+            workload,
+            parent,
+            plan,
+            prompts,
+            config,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let plan = match plan {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                ),
+                None => None,
+            };
+            let preview = gemforge::prompts::PromptPreview {
+                workload: &workload,
+                parent: &parent,
+                plan,
+                prompts_dir: prompts.as_deref(),
+            };
+            print!("{}", gemforge::prompts::preview(&cfg, &preview)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

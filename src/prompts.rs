@@ -378,6 +378,80 @@ impl Templates {
     }
 }
 
+/// What `gemforge prompt` renders.
+#[derive(Debug, Clone)]
+pub struct PromptPreview<'a> {
+    pub workload: &'a str,
+    /// The parent program file.
+    pub parent: &'a Path,
+    /// Some(plan text) renders the implementation prompt; None the planning prompt.
+    pub plan: Option<String>,
+    /// A prompt directory overriding the bundled files.
+    pub prompts_dir: Option<&'a Path>,
+}
+
+/// Render the prompt a model would receive for a workload and a parent program, with the whole menu (no
+/// dropout) and iteration 1 of 1. For the planning prompt the parent is evaluated first (compile, check,
+/// RTL run) for its cycles and memory use; an incorrect parent is an error. Nothing is sent anywhere.
+pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
+    let t = Templates::load(p.prompts_dir)?;
+    let w = crate::workload::by_name(p.workload).with_context(|| {
+        format!(
+            "unknown workload `{}` (see `gemforge workloads`)",
+            p.workload
+        )
+    })?;
+    let parent = std::fs::read_to_string(p.parent)
+        .with_context(|| format!("reading {}", p.parent.display()))?;
+    if let Some(text) = &p.plan {
+        let plan = crate::propose::Plan {
+            text: text.clone(),
+            menu_id: None,
+            meta: serde_json::Value::Null,
+        };
+        return t.implement_prompt(&ImplRequest {
+            workload: &w,
+            hw,
+            parent_code: &parent,
+            plan: &plan,
+            model: None,
+            seed: 0,
+        });
+    }
+    let v = crate::eval::evaluate(hw, &w, p.parent, &crate::eval::EvalOpts::default());
+    let (Some(cycles), true) = (v.cycles, v.correct) else {
+        bail!(
+            "the parent program {} is not a correct solution of {}: {} {}",
+            p.parent.display(),
+            w.name,
+            v.failure.map_or("", |f| f.name()),
+            v.detail
+        );
+    };
+    let fb = Feedback {
+        cycles,
+        ideal_cycles: v.ideal_cycles,
+        utilization: v.utilization.unwrap_or(0.0),
+        sp_rows_used: v.sp_rows_used.unwrap_or(0),
+        sp_rows_total: hw.sp_rows(),
+        acc_rows_used: v.acc_rows_used.unwrap_or(0),
+        acc_rows_total: hw.acc_rows(),
+        bottleneck: String::new(),
+    };
+    let menu = t.menu(MenuKind::for_workload(&w))?;
+    t.plan_prompt(&PlanRequest {
+        workload: &w,
+        hw,
+        parent_code: &parent,
+        feedback: &fb,
+        menu: &menu,
+        iteration: 1,
+        iterations: 1,
+        model: None,
+        seed: 0,
+    })
+}
+
 fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
     let dim = hw.dim();
     let vals: [(&'static str, String); 23] = [

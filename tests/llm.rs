@@ -676,3 +676,60 @@ fn unknown_models_cost_nothing_and_are_marked() {
     );
     assert_eq!(srv.requests().len(), 1);
 }
+
+#[test]
+fn connection_refused_is_retried_then_a_transport_error() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("anthropic:test-claude@http://127.0.0.1:{port}/v1");
+    let p = proposer(&[&m], dir.path(), options());
+    let e = with_impl_req(&m, 1, |r| p.implement(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Llm(s) if s.contains("transport error after 3 attempt(s)")),
+        "{e:?}"
+    );
+    assert_eq!(p.client().attempt_counts(), (3, 2));
+    assert_eq!(p.ledger_json()["total"]["failed"], 1);
+}
+
+#[test]
+fn prompt_preview_measures_the_parent() {
+    let hw = HwConfig::default_config();
+    let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/gemm_tiled.c");
+    let mut pv = prompts::PromptPreview {
+        workload: "gemm_20x36x24",
+        parent: &parent,
+        plan: None,
+        prompts_dir: None,
+    };
+    let plan_prompt = prompts::preview(&hw, &pv).unwrap();
+    let cycles_line = plan_prompt
+        .lines()
+        .find(|l| l.starts_with("- Latency: "))
+        .unwrap();
+    let cycles: u64 = cycles_line["- Latency: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cycles > 68, "{cycles_line}");
+    assert!(
+        plan_prompt.contains("- `other`: another method"),
+        "the whole menu"
+    );
+    pv.plan = Some("Option: unroll\nUnroll k.".into());
+    let impl_prompt = prompts::preview(&hw, &pv).unwrap();
+    assert!(impl_prompt.contains("Unroll k."));
+    // A parent that is not correct cannot be measured.
+    let wrong = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/nothing.c");
+    pv.parent = &wrong;
+    pv.plan = None;
+    let e = format!("{:#}", prompts::preview(&hw, &pv).unwrap_err());
+    assert!(e.contains("not a correct solution"), "{e}");
+}

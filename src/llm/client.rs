@@ -460,6 +460,31 @@ mod tests {
     }
 
     #[test]
+    fn request_shapes() {
+        let req = ChatRequest {
+            system: Some("sys".into()),
+            prompt: "p".into(),
+            max_tokens: 77,
+            temperature: None,
+            seed: Some(u64::MAX),
+        };
+        let key = |_: &str| Some("k".to_string());
+        let official = ModelSpec::parse_with_env("openai:gpt-4o", key).unwrap();
+        let (url, b) = request_body(&official, &req);
+        assert_eq!(url, "https://api.openai.com/v1/chat/completions");
+        assert_eq!(b["max_completion_tokens"], 77);
+        assert!(b.get("max_tokens").is_none() && b.get("temperature").is_none());
+        assert_eq!(b["seed"], i64::MAX);
+        assert_eq!(b["messages"][0]["content"], "sys");
+        let claude = ModelSpec::parse_with_env("anthropic:claude-sonnet-4", key).unwrap();
+        let (url, b) = request_body(&claude, &req);
+        assert_eq!(url, "https://api.anthropic.com/v1/messages");
+        assert_eq!(b["max_tokens"], 77);
+        assert_eq!(b["system"], "sys");
+        assert_eq!(b["messages"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
     fn malformed_bodies_name_the_problem() {
         let m = ModelSpec::parse_with_env("openai:m@http://127.0.0.1:1/v1", |_| None).unwrap();
         let req = ChatRequest {
