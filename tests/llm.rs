@@ -412,6 +412,9 @@ fn stored_answers_are_never_paid_twice() {
     assert_eq!(with_plan_req(&m, 11, |r| p.plan(r)).unwrap(), first);
     assert_eq!(srv.requests().len(), 2);
     assert_eq!(p.spent_usd(), 0.0);
+    // What the store saved: 100 in at $2/M + 50 out at $10/M.
+    let saved = p.ledger_json()["total"]["saved_usd"].as_f64().unwrap();
+    assert!((saved - 0.0007).abs() < 1e-12, "{saved}");
     // The store holds prompt and answer, one file per exchange, and no temporary files.
     let files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

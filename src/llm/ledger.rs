@@ -80,6 +80,8 @@ pub struct LedgerEntry {
     pub calls: u64,
     /// Calls answered from the response store (no cost).
     pub cached: u64,
+    /// What the stored answers cost when they were first bought (not part of `cost_usd`).
+    pub saved_usd: f64,
     /// Calls that ended in an error (after their retries).
     pub failed: u64,
     pub input_tokens: u64,
@@ -120,11 +122,16 @@ impl Ledger {
             })
     }
 
+    /// The cost of `usage` on `model` (0 when the model has no price).
+    pub fn cost(&self, model: &str, usage: &Usage) -> f64 {
+        self.prices.lookup(model).map_or(0.0, |p| {
+            (usage.input_tokens as f64 * p.input + usage.output_tokens as f64 * p.output) / 1e6
+        })
+    }
+
     /// Count an answered call; returns its cost.
     pub fn record(&mut self, phase: &str, model: &str, usage: &Usage) -> f64 {
-        let cost = self.prices.lookup(model).map_or(0.0, |p| {
-            (usage.input_tokens as f64 * p.input + usage.output_tokens as f64 * p.output) / 1e6
-        });
+        let cost = self.cost(model, usage);
         let e = self.entry(phase, model);
         e.calls += 1;
         e.input_tokens += usage.input_tokens;
@@ -134,8 +141,12 @@ impl Ledger {
         cost
     }
 
-    pub fn record_cached(&mut self, phase: &str, model: &str) {
-        self.entry(phase, model).cached += 1;
+    /// Count a call answered from the response store; `usage` is what the stored answer took.
+    pub fn record_cached(&mut self, phase: &str, model: &str, usage: &Usage) {
+        let saved = self.cost(model, usage);
+        let e = self.entry(phase, model);
+        e.cached += 1;
+        e.saved_usd += saved;
     }
 
     pub fn record_failure(&mut self, phase: &str, model: &str) {
@@ -178,6 +189,7 @@ impl Ledger {
                 "input_tokens": entries.iter().map(|e| e.input_tokens).sum::<u64>(),
                 "output_tokens": entries.iter().map(|e| e.output_tokens).sum::<u64>(),
                 "cost_usd": self.spent_usd(),
+                "saved_usd": entries.iter().map(|e| e.saved_usd).sum::<f64>(),
             },
             "budget_usd": self.budget_usd,
             "unpriced_models": entries.iter().filter(|e| !e.price_known).map(|e| e.model.clone())

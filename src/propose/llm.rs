@@ -139,7 +139,7 @@ impl LlmProposer {
         let id = model.id();
         let key = ResponseStore::key(&id, &req);
         if let Some(hit) = self.store.get(&key).map_err(llm_err)? {
-            self.client.ledger().record_cached(phase, &id);
+            self.client.ledger().record_cached(phase, &id, &hit.usage);
             return Ok(hit.text);
         }
         let resp = self.client.chat(phase, model, &req).map_err(llm_err)?;
