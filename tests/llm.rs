@@ -141,6 +141,7 @@ fn openai_plan_headers_body_and_ledger() {
     let plan = with_plan_req(&m, 7, |r| p.plan(r)).unwrap();
     assert_eq!(plan.menu_id.as_deref(), Some("tiling"));
     assert!(plan.text.contains("Tile i and j"));
+    assert_eq!(plan.meta["truncated"], false);
 
     let reqs = srv.requests();
     assert_eq!(reqs.len(), 1);
@@ -735,4 +736,37 @@ fn prompt_preview_measures_the_parent() {
     pv.plan = None;
     let e = format!("{:#}", prompts::preview(&hw, &pv).unwrap_err());
     assert!(e.contains("not a correct solution"), "{e}");
+}
+
+#[test]
+fn answers_cut_at_the_token_limit_are_flagged() {
+    let cut_plan = serde_json::json!({
+        "choices": [{"finish_reason": "length", "message": {"content": "Option: tiling\nTile i by"}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1000},
+    });
+    let cut_program = serde_json::json!({
+        "content": [{"type": "text", "text": "```c\nvoid solution(int8_t A[32][32]) {\n  for (;;"}],
+        "stop_reason": "max_tokens",
+        "usage": {"input_tokens": 10, "output_tokens": 3000},
+    });
+    let srv = ScriptedServer::start(vec![
+        Reply::raw(200, &cut_plan.to_string()),
+        Reply::raw(200, &cut_program.to_string()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let a = format!("anthropic:test-claude@{}", srv.base_url());
+    let p = proposer(&[&m, &a], dir.path(), options());
+    let plan = with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    assert_eq!(plan.meta["truncated"], true);
+    assert_eq!(plan.meta["model"], "openai:test-model");
+    let e = with_impl_req(&a, 1, |r| p.implement(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Unusable(s) if s.contains("cut off")),
+        "{e:?}"
+    );
+    // The flag survives the store.
+    let again = with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    assert_eq!(again, plan);
+    assert_eq!(srv.requests().len(), 2);
 }

@@ -15,6 +15,9 @@ pub struct StoredResponse {
     pub prompt: String,
     pub text: String,
     pub usage: Usage,
+    /// The model stopped at the token limit.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// A directory of `<sha256>.json` files.

@@ -120,7 +120,8 @@ impl LlmProposer {
         }
     }
 
-    /// The answer to a prompt: from the store if it was answered before, else from the model (then stored).
+    /// The answer to a prompt and whether it was cut at the token limit: from the store if it was
+    /// answered before, else from the model (then stored).
     fn ask(
         &self,
         phase: &str,
@@ -128,7 +129,7 @@ impl LlmProposer {
         prompt: String,
         max_tokens: u32,
         seed: u64,
-    ) -> Result<String, ProposeError> {
+    ) -> Result<(String, bool), ProposeError> {
         let req = ChatRequest {
             system: self.opts.system.clone(),
             prompt,
@@ -140,7 +141,7 @@ impl LlmProposer {
         let key = ResponseStore::key(&id, &req);
         if let Some(hit) = self.store.get(&key).map_err(llm_err)? {
             self.client.ledger().record_cached(phase, &id, &hit.usage);
-            return Ok(hit.text);
+            return Ok((hit.text, hit.truncated));
         }
         let resp = self.client.chat(phase, model, &req).map_err(llm_err)?;
         self.store
@@ -154,10 +155,11 @@ impl LlmProposer {
                     prompt: req.prompt,
                     text: resp.text.clone(),
                     usage: resp.usage,
+                    truncated: resp.truncated,
                 },
             )
             .map_err(llm_err)?;
-        Ok(resp.text)
+        Ok((resp.text, resp.truncated))
     }
 }
 
@@ -266,7 +268,7 @@ impl Proposer for LlmProposer {
             .templates
             .plan_prompt(req)
             .map_err(|e| ProposeError::Llm(format!("rendering the plan prompt: {e:#}")))?;
-        let text = self.ask(
+        let (text, truncated) = self.ask(
             PHASE_PLAN,
             model,
             prompt,
@@ -282,7 +284,7 @@ impl Proposer for LlmProposer {
         Ok(Plan {
             text,
             menu_id,
-            meta: serde_json::json!({ "model": model.id() }),
+            meta: serde_json::json!({ "model": model.id(), "truncated": truncated }),
         })
     }
 
@@ -293,7 +295,7 @@ impl Proposer for LlmProposer {
             .templates
             .implement_prompt(req)
             .map_err(|e| ProposeError::Llm(format!("rendering the implement prompt: {e:#}")))?;
-        let text = self.ask(
+        let (text, _) = self.ask(
             PHASE_IMPLEMENT,
             model,
             prompt,
