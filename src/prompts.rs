@@ -42,6 +42,14 @@ pub fn menu(kind: MenuKind) -> anyhow::Result<Vec<MenuItem>> {
     Templates::builtin().menu(kind)
 }
 
+/// The environment variable naming a directory of prompt files that override the bundled ones.
+pub const PROMPTS_DIR_VAR: &str = "GEMFORGE_PROMPTS_DIR";
+
+/// The menu for a workload, from `$GEMFORGE_PROMPTS_DIR` when set, else the bundled one.
+pub fn menu_for(w: &Workload) -> anyhow::Result<Vec<MenuItem>> {
+    Templates::from_env()?.menu(MenuKind::for_workload(w))
+}
+
 /// Parse a menu file: one `id | text` per line; blank lines and `#` comments are skipped. Ids are
 /// lowercase slugs (`a-z`, `0-9`, `_`) and unique. Errors name `origin` and the line.
 pub fn parse_menu(text: &str, origin: &str) -> anyhow::Result<Vec<MenuItem>> {
@@ -285,6 +293,15 @@ impl Templates {
         }
         t.check()?;
         Ok(t)
+    }
+
+    /// [`Templates::load`] from `$GEMFORGE_PROMPTS_DIR` when it is set (and not empty).
+    pub fn from_env() -> anyhow::Result<Templates> {
+        match std::env::var_os(PROMPTS_DIR_VAR).filter(|v| !v.is_empty()) {
+            Some(dir) => Templates::load(Some(Path::new(&dir)))
+                .with_context(|| format!("loading the prompts of ${PROMPTS_DIR_VAR}")),
+            None => Templates::load(None),
+        }
     }
 
     fn source(&self, name: &str) -> anyhow::Result<&Source> {

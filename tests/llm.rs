@@ -770,3 +770,22 @@ fn answers_cut_at_the_token_limit_are_flagged() {
     assert_eq!(again, plan);
     assert_eq!(srv.requests().len(), 2);
 }
+
+#[test]
+fn search_run_directory_proposer() {
+    let srv = ScriptedServer::start(vec![Reply::openai("Option: loop_fusion\nFuse.", 5, 5)]);
+    let run = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = LlmProposer::for_run_dir(std::slice::from_ref(&m), run.path()).unwrap();
+    assert_eq!(p.name(), "llm");
+    let plan = with_plan_req(&m, 5, |r| p.plan(r)).unwrap();
+    assert_eq!(plan.menu_id.as_deref(), Some("loop_fusion"));
+    assert_eq!(
+        std::fs::read_dir(run.path().join("llm")).unwrap().count(),
+        1
+    );
+    // The workload's menu is the GEMM/conv one.
+    assert_eq!(prompts::menu_for(&workload()).unwrap().len(), 17);
+    // A run without a model is refused when it starts.
+    assert!(LlmProposer::for_run_dir(&[], run.path()).is_err());
+}

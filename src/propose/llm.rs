@@ -99,6 +99,23 @@ impl LlmProposer {
         })
     }
 
+    /// The proposer of a search run: answers stored under `RUN_DIR/llm`, prompts, menus and prices from
+    /// `$GEMFORGE_PROMPTS_DIR` when set (else the bundled ones), no budget of its own (the search checks
+    /// [`Proposer::spent_usd`] against its budget, across resumes).
+    pub fn for_run_dir(models: &[String], run_dir: &Path) -> anyhow::Result<LlmProposer> {
+        let templates = Templates::from_env()?;
+        let prices = templates.prices()?;
+        LlmProposer::new(
+            models,
+            &run_dir.join("llm"),
+            prices,
+            LlmOptions {
+                templates,
+                ..LlmOptions::default()
+            },
+        )
+    }
+
     pub fn client(&self) -> &LlmClient {
         &self.client
     }
