@@ -112,6 +112,9 @@ enum Cmd {
         /// A directory whose isa.md, rules.md, plan.md, implement.md, menu_*.txt override the bundled ones.
         #[arg(long, value_name = "DIR")]
         prompts: Option<PathBuf>,
+        /// Document the matmul loop instruction (gemmini_loop_ws) in the ISA description.
+        #[arg(long)]
+        loop_fsm: bool,
         /// Hardware configuration (TOML); default: the bundled Gemmini default.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -245,6 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             parent,
             plan,
             prompts,
+            loop_fsm,
             config,
         } => {
             let cfg = load_config(config.as_ref())?;
@@ -260,6 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 parent: &parent,
                 plan,
                 prompts_dir: prompts.as_deref(),
+                loop_fsm,
             };
             print!("{}", gemforge::prompts::preview(&cfg, &preview)?);
         }

@@ -179,6 +179,8 @@ const HW_VARS: &[&str] = &[
     "RS_LD",
     "RS_EX",
     "RS_ST",
+    "SP_HALF_ROWS",
+    "ACC_HALF_ROWS",
 ];
 const WORKLOAD_VARS: &[&str] = &["WORKLOAD", "SIGNATURE"];
 const PROGRAM_VARS: &[&str] = &["ISA", "RULES", "PARENT_CODE"];
@@ -199,8 +201,11 @@ const PLAN_VARS: &[&str] = &[
 const IMPL_VARS: &[&str] = &["PLAN"];
 
 /// The template files and the placeholder groups each may use.
+const ISA_VARS: &[&str] = &["LOOP_FSM"];
 const TEMPLATE_FILES: &[(&str, &[&[&str]])] = &[
-    ("isa.md", &[HW_VARS]),
+    ("isa.md", &[HW_VARS, ISA_VARS]),
+    ("isa_loop_fsm.md", &[HW_VARS]),
+    ("isa_no_loop_fsm.md", &[HW_VARS]),
     ("rules.md", &[HW_VARS, WORKLOAD_VARS]),
     (
         "plan.md",
@@ -215,6 +220,8 @@ const TEMPLATE_FILES: &[(&str, &[&[&str]])] = &[
 fn builtin_text(name: &str) -> Option<&'static str> {
     Some(match name {
         "isa.md" => include_str!("../prompts/isa.md"),
+        "isa_loop_fsm.md" => include_str!("../prompts/isa_loop_fsm.md"),
+        "isa_no_loop_fsm.md" => include_str!("../prompts/isa_no_loop_fsm.md"),
         "rules.md" => include_str!("../prompts/rules.md"),
         "plan.md" => include_str!("../prompts/plan.md"),
         "implement.md" => include_str!("../prompts/implement.md"),
@@ -236,10 +243,15 @@ struct Source {
 #[derive(Debug, Clone)]
 pub struct Templates {
     files: BTreeMap<&'static str, Source>,
+    /// Document the matmul loop instruction (`isa_loop_fsm.md`) instead of forbidding the loop
+    /// instructions (`isa_no_loop_fsm.md`).
+    loop_fsm: bool,
 }
 
 const ALL_FILES: &[&str] = &[
     "isa.md",
+    "isa_loop_fsm.md",
+    "isa_no_loop_fsm.md",
     "rules.md",
     "plan.md",
     "implement.md",
@@ -265,7 +277,17 @@ impl Templates {
                 })
             })
             .collect();
-        Templates { files }
+        Templates {
+            files,
+            loop_fsm: false,
+        }
+    }
+
+    /// Whether the ISA description documents the matmul loop instruction (off by default: the method's
+    /// prompts leave the hardware loops out, so the LLM writes the schedule itself).
+    pub fn with_loop_fsm(mut self, on: bool) -> Templates {
+        self.loop_fsm = on;
+        self
     }
 
     /// The bundled files, each replaced by the file of the same name in `dir` when there is one. Every
@@ -348,7 +370,15 @@ impl Templates {
 
     /// The ISA description for a hardware configuration.
     pub fn isa(&self, hw: &HwConfig) -> anyhow::Result<String> {
-        self.render_file("isa.md", &hw_vars(hw))
+        let mut v = hw_vars(hw);
+        let loops = if self.loop_fsm {
+            "isa_loop_fsm.md"
+        } else {
+            "isa_no_loop_fsm.md"
+        };
+        let text = self.render_file(loops, &v)?;
+        v.insert("LOOP_FSM", text.trim_end().to_string());
+        self.render_file("isa.md", &v)
     }
 
     /// The rules for a workload on a hardware configuration.
@@ -405,13 +435,15 @@ pub struct PromptPreview<'a> {
     pub plan: Option<String>,
     /// A prompt directory overriding the bundled files.
     pub prompts_dir: Option<&'a Path>,
+    /// Document the matmul loop instruction in the ISA description.
+    pub loop_fsm: bool,
 }
 
 /// Render the prompt a model would receive for a workload and a parent program, with the whole menu (no
 /// dropout) and iteration 1 of 1. For the planning prompt the parent is evaluated first (compile, check,
 /// RTL run) for its cycles and memory use; an incorrect parent is an error. Nothing is sent anywhere.
 pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
-    let t = Templates::load(p.prompts_dir)?;
+    let t = Templates::load(p.prompts_dir)?.with_loop_fsm(p.loop_fsm);
     let w = crate::workload::by_name(p.workload).with_context(|| {
         format!(
             "unknown workload `{}` (see `gemforge workloads`)",
@@ -471,7 +503,7 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
 
 fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
     let dim = hw.dim();
-    let vals: [(&'static str, String); 23] = [
+    let vals: [(&'static str, String); 25] = [
         ("DIM", dim.to_string()),
         ("INPUT_TYPE", hw.array.input_type.clone()),
         ("ACC_TYPE", hw.array.acc_type.clone()),
@@ -504,6 +536,8 @@ fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
         ("RS_LD", hw.reservation_station.ld.to_string()),
         ("RS_EX", hw.reservation_station.ex.to_string()),
         ("RS_ST", hw.reservation_station.st.to_string()),
+        ("SP_HALF_ROWS", (hw.sp_rows() / 2).to_string()),
+        ("ACC_HALF_ROWS", (hw.acc_rows() / 2).to_string()),
     ];
     vals.into_iter().collect()
 }

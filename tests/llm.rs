@@ -514,7 +514,19 @@ fn prompts_follow_the_hardware() {
     assert!(isa16.contains("cols <= 64 into the scratchpad"), "{isa16}");
     assert!(isa16.contains("low 14 bits are the row"), "{isa16}");
     assert!(!isa16.contains("{{"));
-    assert!(!isa16.contains("gemmini_loop_ws(")); // loop instructions are not documented
+    // The loop instructions are not documented unless asked for.
+    assert!(
+        isa16.contains("Do not use the loop instructions"),
+        "{isa16}"
+    );
+    assert!(!isa16.contains("gemmini_loop_ws(I, J, K"), "{isa16}");
+    let fsm = t.clone().with_loop_fsm(true).isa(&hw16).unwrap();
+    assert!(fsm.contains("gemmini_loop_ws(I, J, K"), "{fsm}");
+    assert!(
+        fsm.contains("<= 8192 scratchpad rows") && fsm.contains("<= 512 accumulator rows"),
+        "{fsm}"
+    );
+    assert!(!fsm.contains("Do not use the loop instructions"), "{fsm}");
 
     let text = DEFAULT_CONFIG_TOML
         .replace("dim = 16", "dim = 8")
@@ -710,6 +722,7 @@ fn prompt_preview_measures_the_parent() {
         parent: &parent,
         plan: None,
         prompts_dir: None,
+        loop_fsm: false,
     };
     let plan_prompt = prompts::preview(&hw, &pv).unwrap();
     let cycles_line = plan_prompt
