@@ -134,6 +134,28 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Print the planning prompt (or, with --plan, the implementation prompt) an LLM would receive for a
+    /// workload and a parent program, rendered from the bundled templates or a directory of edited ones.
+    /// The planning prompt shows the parent's measured cycles and memory use. Nothing is sent.
+    Prompt {
+        /// The workload (see `gemforge workloads`).
+        #[arg(long)]
+        workload: String,
+        /// The parent program (a candidate C file).
+        parent: PathBuf,
+        /// A file with a plan: render the implementation prompt for it.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// A directory whose isa.md, rules.md, plan.md, implement.md, menu_*.txt override the bundled ones.
+        #[arg(long, value_name = "DIR")]
+        prompts: Option<PathBuf>,
+        /// Document the matmul loop instruction (gemmini_loop_ws) in the ISA description.
+        #[arg(long)]
+        loop_fsm: bool,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -288,6 +310,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             };
             println!("{}", gemforge::bench::bench_command(&cfg, &opts, json)?);
+        }
+        Cmd::Prompt {
+            workload,
+            parent,
+            plan,
+            prompts,
+            loop_fsm,
+            config,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let plan = match plan {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                ),
+                None => None,
+            };
+            let preview = gemforge::prompts::PromptPreview {
+                workload: &workload,
+                parent: &parent,
+                plan,
+                prompts_dir: prompts.as_deref(),
+                loop_fsm,
+            };
+            print!("{}", gemforge::prompts::preview(&cfg, &preview)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

@@ -7,6 +7,7 @@
 //! threads at once, so it must be `Send + Sync` and do its own bounded concurrency if it has any.
 
 pub mod builtin;
+pub mod llm;
 
 use crate::config::HwConfig;
 use crate::workload::Workload;

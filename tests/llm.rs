@@ -1,0 +1,804 @@
+//! The LLM providers, the proposer and the prompts, against scripted OpenAI-compatible and Anthropic
+//! servers on loopback (real HTTP).
+
+#[path = "support/llm_server.rs"]
+mod llm_server;
+
+use gemforge::config::{HwConfig, DEFAULT_CONFIG_TOML};
+use gemforge::llm::{ClientOptions, LlmError, ModelSpec, Prices};
+use gemforge::prompts::{self, MenuKind, Templates};
+use gemforge::propose::llm::{LlmOptions, LlmProposer};
+use gemforge::propose::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
+use gemforge::workload::Workload;
+use llm_server::{Reply, ScriptedServer};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "sk-test-123";
+
+const GOOD_PROGRAM: &str =
+    "void solution(int8_t A[32][32], int8_t B[32][32], int8_t C[32][32]) {\n  \
+     config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);\n}";
+/// Compiles, computes the wrong thing: the proposer passes it on; evaluation rejects it.
+const WRONG_PROGRAM: &str =
+    "void solution(int8_t A[32][32], int8_t B[32][32], int8_t C[32][32]) {\n  C[0][0] = 1;\n}";
+/// Does not compile: likewise passed on.
+const BROKEN_PROGRAM: &str = "void solution(int8_t A[32][32] {\n  oops\n}";
+
+fn fenced(code: &str) -> String {
+    format!("Here is the optimized code.\n\n```c\n{code}\n```\n\nIt tiles k.")
+}
+
+fn options() -> LlmOptions {
+    LlmOptions {
+        client: ClientOptions {
+            concurrency: 4,
+            timeout: Duration::from_secs(5),
+            max_retries: 2,
+            backoff_base: Duration::from_millis(5),
+            backoff_max: Duration::from_millis(20),
+            retry_after_max: Duration::from_secs(3),
+        },
+        plan_max_tokens: 1000,
+        implement_max_tokens: 3000,
+        ..LlmOptions::default()
+    }
+}
+
+fn prices() -> Prices {
+    Prices::from_toml_str(
+        "[\"openai:test-model\"]\ninput = 2.0\noutput = 10.0\n\
+         [\"anthropic:test-claude\"]\ninput = 3.0\noutput = 15.0\n",
+        "test prices",
+    )
+    .unwrap()
+}
+
+fn spec(s: &str) -> (String, ModelSpec) {
+    (
+        s.to_string(),
+        ModelSpec::parse_with_env(s, |_| Some(KEY.to_string())).unwrap(),
+    )
+}
+
+fn proposer(models: &[&str], store: &Path, opts: LlmOptions) -> LlmProposer {
+    LlmProposer::with_models(
+        models.iter().map(|m| spec(m)).collect(),
+        store,
+        prices(),
+        opts,
+    )
+    .unwrap()
+}
+
+fn workload() -> Workload {
+    Workload::gemm("gemm_32", "test", 32, 32, 32)
+}
+
+fn feedback() -> Feedback {
+    Feedback {
+        cycles: 12345,
+        ideal_cycles: 128,
+        utilization: 128.0 / 12345.0,
+        sp_rows_used: 96,
+        sp_rows_total: 16384,
+        acc_rows_used: 32,
+        acc_rows_total: 1024,
+        bottleneck: "load controller busy 80% of cycles\nexecute waiting on loads 70%".into(),
+    }
+}
+
+/// Run `f` with a plan request for the default hardware.
+fn with_plan_req<T>(model: &str, seed: u64, f: impl FnOnce(&PlanRequest<'_>) -> T) -> T {
+    let hw = HwConfig::default_config();
+    let w = workload();
+    let fb = feedback();
+    let menu = prompts::menu(MenuKind::GemmConv).unwrap();
+    let req = PlanRequest {
+        workload: &w,
+        hw: &hw,
+        parent_code: GOOD_PROGRAM,
+        feedback: &fb,
+        menu: &menu[..5],
+        iteration: 2,
+        iterations: 8,
+        model: Some(model),
+        seed,
+    };
+    f(&req)
+}
+
+fn with_impl_req<T>(model: &str, seed: u64, f: impl FnOnce(&ImplRequest<'_>) -> T) -> T {
+    let hw = HwConfig::default_config();
+    let w = workload();
+    let plan = Plan {
+        text: "Option: tiling\nUse 32x32 tiles.".into(),
+        menu_id: Some("tiling".into()),
+        meta: serde_json::Value::Null,
+    };
+    let req = ImplRequest {
+        workload: &w,
+        hw: &hw,
+        parent_code: GOOD_PROGRAM,
+        plan: &plan,
+        model: Some(model),
+        seed,
+    };
+    f(&req)
+}
+
+#[test]
+fn openai_plan_headers_body_and_ledger() {
+    let srv = ScriptedServer::start(vec![Reply::openai(
+        "Option: tiling\nTile i and j by 32 so each B tile is loaded once.",
+        1000,
+        200,
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = proposer(&[&m], dir.path(), options());
+    assert_eq!(p.models(), vec![m.clone()]);
+    let plan = with_plan_req(&m, 7, |r| p.plan(r)).unwrap();
+    assert_eq!(plan.menu_id.as_deref(), Some("tiling"));
+    assert!(plan.text.contains("Tile i and j"));
+    assert_eq!(plan.meta["truncated"], false);
+
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/v1/chat/completions")
+    );
+    assert_eq!(r.header("authorization"), Some("Bearer sk-test-123"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.body["model"], "test-model");
+    assert_eq!(r.body["max_tokens"], 1000);
+    assert_eq!(r.body["seed"], 7);
+    let msgs = r.body["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0]["role"], "system");
+    assert_eq!(msgs[1]["role"], "user");
+    let prompt = msgs[1]["content"].as_str().unwrap();
+    assert!(prompt.contains("16x16 systolic array"), "{prompt}");
+    assert!(prompt.contains("12345 cycles"), "{prompt}");
+    assert!(prompt.contains("This is iteration 2 out of 8."), "{prompt}");
+    assert!(prompt.contains("load controller busy 80%"), "{prompt}");
+    assert!(prompt.contains(GOOD_PROGRAM), "{prompt}");
+
+    // 1000 in at $2/M + 200 out at $10/M = $0.004.
+    let l = p.ledger_json();
+    let e = &l["entries"][0];
+    assert_eq!(e["phase"], "plan");
+    assert_eq!(e["model"], "openai:test-model");
+    assert_eq!(e["input_tokens"], 1000);
+    assert_eq!(e["output_tokens"], 200);
+    assert_eq!(e["price_known"], true);
+    assert!((p.spent_usd() - 0.004).abs() < 1e-12, "{}", p.spent_usd());
+    assert_eq!(l["total"]["calls"], 1);
+}
+
+#[test]
+fn anthropic_programs_pass_through_and_bad_answers_are_unusable() {
+    let srv = ScriptedServer::start(vec![
+        Reply::anthropic(&fenced(GOOD_PROGRAM), 500, 100),
+        Reply::anthropic(&fenced(WRONG_PROGRAM), 500, 100),
+        Reply::anthropic(&fenced(BROKEN_PROGRAM), 500, 100),
+        Reply::anthropic("I would tile the loops, but here is no code.", 500, 20),
+        Reply::anthropic(
+            &format!("{}\n{}", fenced(GOOD_PROGRAM), fenced(WRONG_PROGRAM)),
+            500,
+            200,
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("anthropic:test-claude@{}", srv.base_url());
+    let p = proposer(&[&m], dir.path(), options());
+    let got: Vec<Result<String, ProposeError>> = (0..5)
+        .map(|seed| with_impl_req(&m, seed, |r| p.implement(r)))
+        .collect();
+    assert_eq!(got[0].as_deref(), Ok(format!("{GOOD_PROGRAM}\n").as_str()));
+    assert_eq!(got[1].as_deref(), Ok(format!("{WRONG_PROGRAM}\n").as_str()));
+    assert_eq!(
+        got[2].as_deref(),
+        Ok(format!("{BROKEN_PROGRAM}\n").as_str())
+    );
+    assert!(
+        matches!(&got[3], Err(ProposeError::Unusable(e)) if e.contains("no fenced")),
+        "{:?}",
+        got[3]
+    );
+    assert!(
+        matches!(&got[4], Err(ProposeError::Unusable(e)) if e.contains("2 C code blocks")),
+        "{:?}",
+        got[4]
+    );
+
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 5);
+    let r = &reqs[0];
+    assert_eq!(r.path, "/v1/messages");
+    assert_eq!(r.header("x-api-key"), Some(KEY));
+    assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(r.header("authorization"), None);
+    assert_eq!(r.body["model"], "test-claude");
+    assert_eq!(r.body["max_tokens"], 3000);
+    assert!(r.body["system"].as_str().unwrap().contains("expert"));
+    assert_eq!(r.body["messages"][0]["role"], "user");
+    let prompt = r.body["messages"][0]["content"].as_str().unwrap();
+    assert!(prompt.contains("Use 32x32 tiles."), "{prompt}");
+    assert!(prompt.trim_end().ends_with("Optimized code:"), "{prompt}");
+
+    // Every answered call is paid for, usable or not: 5 x 500 in at $3/M, 520 out at $15/M.
+    let l = p.ledger_json();
+    assert_eq!(l["entries"][0]["phase"], "implement");
+    assert_eq!(l["total"]["calls"], 5);
+    assert_eq!(l["total"]["input_tokens"], 2500);
+    assert_eq!(l["total"]["output_tokens"], 520);
+    let want = (2500.0 * 3.0 + 520.0 * 15.0) / 1e6;
+    assert!((p.spent_usd() - want).abs() < 1e-12);
+}
+
+#[test]
+fn retry_after_429_is_honoured_then_succeeds() {
+    let srv = ScriptedServer::start(vec![
+        Reply::error(429).header("retry-after", "1"),
+        Reply::openai("Option: loop_reorder\nSwap i and j.", 10, 10),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = proposer(&[&m], dir.path(), options());
+    let t0 = Instant::now();
+    let plan = with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    // The backoff alone is at most 20 ms; waiting a second is the server's Retry-After.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(plan.menu_id.as_deref(), Some("loop_reorder"));
+    assert_eq!(srv.requests().len(), 2);
+    assert_eq!(p.client().attempt_counts(), (2, 1));
+    assert_eq!(p.ledger_json()["total"]["failed"], 0);
+}
+
+#[test]
+fn server_errors_exhaust_retries_and_are_errors_not_plans() {
+    let srv = ScriptedServer::start(vec![
+        Reply::error(500),
+        Reply::error(502),
+        Reply::error(503),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let (given, model) = spec(&m);
+    let p = proposer(&[&given], dir.path(), options());
+    // The typed error from the client...
+    let req = gemforge::llm::ChatRequest {
+        system: None,
+        prompt: "hi".into(),
+        max_tokens: 5,
+        temperature: Some(0.5),
+        seed: None,
+    };
+    match p.client().chat("plan", &model, &req) {
+        Err(LlmError::Status {
+            status: 503,
+            attempts: 3,
+            ..
+        }) => {}
+        other => panic!("expected HTTP 503 after 3 attempts, got {other:?}"),
+    }
+    assert_eq!(srv.requests().len(), 3);
+    assert_eq!(srv.requests()[0].body["temperature"], 0.5);
+    // ...and through the proposer: an error, recorded as a failure; nothing stored, so the next request
+    // goes to the server again.
+    srv.push(Reply::error(500));
+    srv.push(Reply::error(500));
+    srv.push(Reply::error(500));
+    let e = with_plan_req(&m, 3, |r| p.plan(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Llm(s) if s.contains("HTTP 500")),
+        "{e:?}"
+    );
+    assert_eq!(srv.requests().len(), 6);
+    assert_eq!(p.ledger_json()["total"]["failed"], 2);
+    assert_eq!(p.spent_usd(), 0.0);
+    // A 4xx other than 429 is not retried.
+    srv.push(Reply::error(400));
+    let e = with_plan_req(&m, 3, |r| p.plan(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Llm(s) if s.contains("HTTP 400")),
+        "{e:?}"
+    );
+    assert_eq!(srv.requests().len(), 7);
+}
+
+#[test]
+fn malformed_bodies_are_errors_naming_the_problem() {
+    let srv = ScriptedServer::start(vec![
+        Reply::raw(200, "{\"choices\": [ {\"message\": "),
+        Reply::raw(200, r#"{"choices": []}"#),
+        Reply::raw(200, r#"{"content": [{"type": "tool_use"}]}"#),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let a = format!("anthropic:test-claude@{}", srv.base_url());
+    let p = proposer(&[&m, &a], dir.path(), options());
+    let e1 = with_plan_req(&m, 1, |r| p.plan(r)).unwrap_err().to_string();
+    assert!(e1.contains("malformed") && e1.contains("not JSON"), "{e1}");
+    let e2 = with_plan_req(&m, 2, |r| p.plan(r)).unwrap_err().to_string();
+    assert!(e2.contains("choices[0]"), "{e2}");
+    let e3 = with_plan_req(&a, 3, |r| p.plan(r)).unwrap_err().to_string();
+    assert!(e3.contains("no text block"), "{e3}");
+    // Not retried: a well-formed transport with a broken body is not a transient fault.
+    assert_eq!(srv.requests().len(), 3);
+}
+
+#[test]
+fn slow_responses_time_out_and_are_retried() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("late", 1, 1).delayed(Duration::from_secs(5)),
+        Reply::openai("late", 1, 1).delayed(Duration::from_secs(5)),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let mut o = options();
+    o.client.timeout = Duration::from_millis(300);
+    o.client.max_retries = 1;
+    let p = proposer(&[&m], dir.path(), o);
+    let (_, model) = spec(&m);
+    let req = gemforge::llm::ChatRequest {
+        system: None,
+        prompt: "hi".into(),
+        max_tokens: 5,
+        temperature: None,
+        seed: None,
+    };
+    match p.client().chat("plan", &model, &req) {
+        Err(LlmError::Timeout { attempts: 2, .. }) => {}
+        other => panic!("expected a timeout after 2 attempts, got {other:?}"),
+    }
+    assert_eq!(srv.requests().len(), 2);
+}
+
+#[test]
+fn budget_stops_further_calls() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: tiling\nplan one", 1000, 1000),
+        Reply::openai("Option: tiling\nplan two", 1000, 1000),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let mut o = options();
+    // One call costs $0.012; the budget is spent after it.
+    o.budget_usd = Some(0.01);
+    let p = proposer(&[&m], dir.path(), o);
+    with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    let e = with_plan_req(&m, 2, |r| p.plan(r)).unwrap_err();
+    assert!(matches!(e, ProposeError::Budget(_)), "{e:?}");
+    assert_eq!(
+        srv.requests().len(),
+        1,
+        "no HTTP call once the budget is spent"
+    );
+    // Stored answers cost nothing and are still served.
+    assert!(with_plan_req(&m, 1, |r| p.plan(r)).is_ok());
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[test]
+fn stored_answers_are_never_paid_twice() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: hoist\nHoist the config_ld calls.", 100, 50),
+        Reply::openai("Option: loop_split\nA different sample.", 100, 50),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let first = {
+        let p = proposer(&[&m], dir.path(), options());
+        let a = with_plan_req(&m, 11, |r| p.plan(r)).unwrap();
+        let b = with_plan_req(&m, 11, |r| p.plan(r)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(srv.requests().len(), 1);
+        assert_eq!(p.ledger_json()["total"]["cached"], 1);
+        // Another seed is another request.
+        let c = with_plan_req(&m, 12, |r| p.plan(r)).unwrap();
+        assert_eq!(c.menu_id.as_deref(), Some("loop_split"));
+        assert_eq!(srv.requests().len(), 2);
+        a
+    };
+    // A resumed run (a new proposer on the same store) makes no call at all.
+    let p = proposer(&[&m], dir.path(), options());
+    assert_eq!(with_plan_req(&m, 11, |r| p.plan(r)).unwrap(), first);
+    assert_eq!(srv.requests().len(), 2);
+    assert_eq!(p.spent_usd(), 0.0);
+    // What the store saved: 100 in at $2/M + 50 out at $10/M.
+    let saved = p.ledger_json()["total"]["saved_usd"].as_f64().unwrap();
+    assert!((saved - 0.0007).abs() < 1e-12, "{saved}");
+    // The store holds prompt and answer, one file per exchange, and no temporary files.
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert!(stored["prompt"]
+        .as_str()
+        .unwrap()
+        .contains("## The original code"));
+    assert!(stored["text"].as_str().unwrap().starts_with("Option: "));
+}
+
+#[test]
+fn concurrency_is_bounded() {
+    let replies = (0..6)
+        .map(|i| {
+            Reply::openai(&format!("Option: tiling\nplan {i}"), 1, 1)
+                .delayed(Duration::from_millis(150))
+        })
+        .collect();
+    let srv = ScriptedServer::start(replies);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let mut o = options();
+    o.client.concurrency = 2;
+    let p = proposer(&[&m], dir.path(), o);
+    std::thread::scope(|s| {
+        for seed in 0..6 {
+            let (p, m) = (&p, &m);
+            s.spawn(move || with_plan_req(m, seed, |r| p.plan(r)).unwrap());
+        }
+    });
+    assert_eq!(srv.requests().len(), 6);
+    assert_eq!(srv.max_in_flight(), 2);
+}
+
+#[test]
+fn model_specs_and_keys() {
+    let none = |_: &str| None;
+    let e = ModelSpec::parse_with_env("openai:gpt-4o", none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("OPENAI_API_KEY"), "{e}");
+    let e = ModelSpec::parse_with_env("anthropic:claude-sonnet-4", none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ANTHROPIC_API_KEY"), "{e}");
+    let m = ModelSpec::parse_with_env("openai:gpt-4o", |v| {
+        (v == "OPENAI_API_KEY").then(|| "k".to_string())
+    })
+    .unwrap();
+    assert_eq!(m.base_url, "https://api.openai.com/v1");
+    assert_eq!(m.id(), "openai:gpt-4o");
+    assert!(
+        !format!("{m:?}").contains("\"k\""),
+        "the key never reaches Debug output"
+    );
+    // A self-hosted server runs keyless; the URL may end in a slash; the name may hold `@`.
+    let m =
+        ModelSpec::parse_with_env("openai:qwen2.5-coder@http://127.0.0.1:8000/v1/", none).unwrap();
+    assert_eq!(
+        (m.name.as_str(), m.base_url.as_str()),
+        ("qwen2.5-coder", "http://127.0.0.1:8000/v1")
+    );
+    assert_eq!(m.api_key, None);
+    let m = ModelSpec::parse_with_env("openai:org@model@http://h:1/v1", none).unwrap();
+    assert_eq!(m.name, "org@model");
+    for (bad, what) in [
+        ("gpt-4o", "PROVIDER:MODEL"),
+        ("google:gemini", "unknown provider `google`"),
+        ("openai:@http://127.0.0.1:1/v1", "empty"),
+        ("openai:m@http://", "base URL"),
+    ] {
+        let e = ModelSpec::parse_with_env(bad, none)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn prompts_follow_the_hardware() {
+    let t = Templates::load(None).unwrap();
+    let w = workload();
+    let hw16 = HwConfig::default_config();
+    let isa16 = t.isa(&hw16).unwrap();
+    assert!(isa16.contains("16x16 systolic array"));
+    assert!(
+        isa16.contains("256 KiB = 16384 rows (0 .. 16383)"),
+        "{isa16}"
+    );
+    assert!(isa16.contains("64 KiB = 1024 rows"), "{isa16}");
+    assert!(isa16.contains("cols <= 64 into the scratchpad"), "{isa16}");
+    assert!(isa16.contains("low 14 bits are the row"), "{isa16}");
+    assert!(!isa16.contains("{{"));
+    // The loop instructions are not documented unless asked for.
+    assert!(
+        isa16.contains("Do not use the loop instructions"),
+        "{isa16}"
+    );
+    assert!(!isa16.contains("gemmini_loop_ws(I, J, K"), "{isa16}");
+    let fsm = t.clone().with_loop_fsm(true).isa(&hw16).unwrap();
+    assert!(fsm.contains("gemmini_loop_ws(I, J, K"), "{fsm}");
+    assert!(
+        fsm.contains("<= 8192 scratchpad rows") && fsm.contains("<= 512 accumulator rows"),
+        "{fsm}"
+    );
+    assert!(!fsm.contains("Do not use the loop instructions"), "{fsm}");
+
+    let text = DEFAULT_CONFIG_TOML
+        .replace("dim = 16", "dim = 8")
+        .replace("dataflows = \"both\"", "dataflows = \"ws\"");
+    let hw8 = HwConfig::from_toml_str(&text, "dim8.toml").unwrap();
+    let isa8 = t.isa(&hw8).unwrap();
+    assert!(isa8.contains("8x8 systolic array"), "{isa8}");
+    assert!(!isa8.contains("16x16"), "{isa8}");
+    assert!(isa8.contains("weight-stationary only"), "{isa8}");
+    assert!(isa8.contains(&format!(
+        "{} rows (0 .. {})",
+        hw8.sp_rows(),
+        hw8.sp_rows() - 1
+    )));
+    let rules8 = t.rules(&hw8, &w).unwrap();
+    assert!(rules8.contains("The systolic array is 8x8"), "{rules8}");
+    assert!(rules8.contains(&w.signature()), "{rules8}");
+
+    // The plan prompt: sections in the method's order, the menu after dropout, no placeholder left.
+    let prompt = with_plan_req("m", 0, |r| t.plan_prompt(r)).unwrap();
+    let order = [
+        "## The accelerator",
+        "## The original code",
+        "Latency: 12345 cycles",
+        "Scratchpad utilization: 1.5 KiB out of 256 KiB",
+        "reduced by the following optimizations",
+        "- `tiling`: change the tile sizes",
+        "Choose exactly one",
+        "## Rules",
+        "Restrict the plan to the chosen option.",
+        "This is iteration 2 out of 8.",
+    ];
+    let mut at = 0;
+    for s in order {
+        let i = prompt[at..]
+            .find(s)
+            .unwrap_or_else(|| panic!("`{s}` missing or out of order:\n{prompt}"));
+        at += i + s.len();
+    }
+    assert!(prompt.contains("less than half used"), "{prompt}");
+    assert!(
+        !prompt.contains("`skip_redundant_loads`"),
+        "only the menu given is shown"
+    );
+    assert!(!prompt.contains("{{"), "{prompt}");
+}
+
+#[test]
+fn menus_and_user_templates_fail_clearly() {
+    let gemm = prompts::menu(MenuKind::GemmConv).unwrap();
+    let ids: Vec<&str> = gemm.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "tiling",
+            "loop_reorder",
+            "loop_split",
+            "loop_fusion",
+            "simplify_arith",
+            "reorder_compute",
+            "unroll",
+            "double_buffering",
+            "outer_reuse",
+            "spread_spad",
+            "skip_redundant_loads",
+            "hoist",
+            "faster_ops",
+            "pipeline",
+            "min_data_movement",
+            "min_loop_overhead",
+            "other"
+        ]
+    );
+    let linalg = prompts::menu(MenuKind::Linalg).unwrap();
+    let ids: Vec<&str> = linalg.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "remove_code",
+            "simplify_arith",
+            "merge_instructions",
+            "merge_ops",
+            "reorder_ops",
+            "move_to_accel",
+            "bias_addsub",
+            "hoist",
+            "faster_ops",
+            "pipeline",
+            "remove_fences",
+            "min_data_movement",
+            "min_loop_overhead",
+            "other"
+        ]
+    );
+    for (text, want) in [
+        (
+            "# c\ntiling | tile\nno separator here\n",
+            "m.txt:3: expected `id | text`",
+        ),
+        (
+            "tiling | a\n\ntiling | b\n",
+            "m.txt:3: menu id `tiling` appears twice",
+        ),
+        ("Tiling | a\n", "m.txt:1: menu id \"Tiling\""),
+        ("tiling |   \n", "m.txt:1: menu option `tiling` has no text"),
+        ("# only comments\n", "m.txt: the menu has no options"),
+    ] {
+        let e = prompts::parse_menu(text, "m.txt").unwrap_err().to_string();
+        assert!(e.contains(want), "{text:?}: {e}");
+    }
+
+    // A user directory overrides single files; mistakes are found at load time with file and line.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("menu_gemm.txt"),
+        "tiling | make tiles bigger\n",
+    )
+    .unwrap();
+    let t = Templates::load(Some(dir.path())).unwrap();
+    assert_eq!(t.menu(MenuKind::GemmConv).unwrap().len(), 1);
+    assert_eq!(t.menu(MenuKind::Linalg).unwrap().len(), 14);
+    std::fs::write(
+        dir.path().join("plan.md"),
+        "Hello\n{{ISA}}\nPlan for {{DIMM}} now\n",
+    )
+    .unwrap();
+    let e = format!("{:#}", Templates::load(Some(dir.path())).unwrap_err());
+    assert!(
+        e.contains("plan.md:3") && e.contains("unknown placeholder `{{DIMM}}`"),
+        "{e}"
+    );
+    std::fs::write(dir.path().join("plan.md"), "{{PLAN}}\n").unwrap();
+    let e = format!("{:#}", Templates::load(Some(dir.path())).unwrap_err());
+    assert!(e.contains("plan.md:1") && e.contains("{{PLAN}}"), "{e}");
+    std::fs::remove_file(dir.path().join("plan.md")).unwrap();
+    std::fs::write(dir.path().join("menu_linalg.txt"), "x\n").unwrap();
+    let e = format!("{:#}", Templates::load(Some(dir.path())).unwrap_err());
+    assert!(e.contains("menu_linalg.txt:1"), "{e}");
+    let e = format!(
+        "{:#}",
+        Templates::load(Some(&dir.path().join("nope"))).unwrap_err()
+    );
+    assert!(e.contains("does not exist"), "{e}");
+}
+
+#[test]
+fn unknown_models_cost_nothing_and_are_marked() {
+    let srv = ScriptedServer::start(vec![Reply::openai("Option: other\nx", 100, 100)]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:local-model@{}", srv.base_url());
+    let p = proposer(&[&m], dir.path(), options());
+    with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    let l = p.ledger_json();
+    assert_eq!(l["entries"][0]["price_known"], false);
+    assert_eq!(l["entries"][0]["input_tokens"], 100);
+    assert_eq!(l["unpriced_models"][0], "openai:local-model");
+    assert_eq!(p.spent_usd(), 0.0);
+    // A model the proposer was not built with is refused without a call.
+    let e = with_plan_req("openai:other", 1, |r| p.plan(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Llm(s) if s.contains("not one of")),
+        "{e:?}"
+    );
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[test]
+fn connection_refused_is_retried_then_a_transport_error() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("anthropic:test-claude@http://127.0.0.1:{port}/v1");
+    let p = proposer(&[&m], dir.path(), options());
+    let e = with_impl_req(&m, 1, |r| p.implement(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Llm(s) if s.contains("transport error after 3 attempt(s)")),
+        "{e:?}"
+    );
+    assert_eq!(p.client().attempt_counts(), (3, 2));
+    assert_eq!(p.ledger_json()["total"]["failed"], 1);
+}
+
+#[test]
+fn prompt_preview_measures_the_parent() {
+    let hw = HwConfig::default_config();
+    let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/gemm_tiled.c");
+    let mut pv = prompts::PromptPreview {
+        workload: "gemm_20x36x24",
+        parent: &parent,
+        plan: None,
+        prompts_dir: None,
+        loop_fsm: false,
+    };
+    let plan_prompt = prompts::preview(&hw, &pv).unwrap();
+    let cycles_line = plan_prompt
+        .lines()
+        .find(|l| l.starts_with("- Latency: "))
+        .unwrap();
+    let cycles: u64 = cycles_line["- Latency: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(cycles > 68, "{cycles_line}");
+    assert!(
+        plan_prompt.contains("- `other`: another method"),
+        "the whole menu"
+    );
+    pv.plan = Some("Option: unroll\nUnroll k.".into());
+    let impl_prompt = prompts::preview(&hw, &pv).unwrap();
+    assert!(impl_prompt.contains("Unroll k."));
+    // A parent that is not correct cannot be measured.
+    let wrong = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/nothing.c");
+    pv.parent = &wrong;
+    pv.plan = None;
+    let e = format!("{:#}", prompts::preview(&hw, &pv).unwrap_err());
+    assert!(e.contains("not a correct solution"), "{e}");
+}
+
+#[test]
+fn answers_cut_at_the_token_limit_are_flagged() {
+    let cut_plan = serde_json::json!({
+        "choices": [{"finish_reason": "length", "message": {"content": "Option: tiling\nTile i by"}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1000},
+    });
+    let cut_program = serde_json::json!({
+        "content": [{"type": "text", "text": "```c\nvoid solution(int8_t A[32][32]) {\n  for (;;"}],
+        "stop_reason": "max_tokens",
+        "usage": {"input_tokens": 10, "output_tokens": 3000},
+    });
+    let srv = ScriptedServer::start(vec![
+        Reply::raw(200, &cut_plan.to_string()),
+        Reply::raw(200, &cut_program.to_string()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let a = format!("anthropic:test-claude@{}", srv.base_url());
+    let p = proposer(&[&m, &a], dir.path(), options());
+    let plan = with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    assert_eq!(plan.meta["truncated"], true);
+    assert_eq!(plan.meta["model"], "openai:test-model");
+    let e = with_impl_req(&a, 1, |r| p.implement(r)).unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Unusable(s) if s.contains("cut off")),
+        "{e:?}"
+    );
+    // The flag survives the store.
+    let again = with_plan_req(&m, 1, |r| p.plan(r)).unwrap();
+    assert_eq!(again, plan);
+    assert_eq!(srv.requests().len(), 2);
+}
+
+#[test]
+fn search_run_directory_proposer() {
+    let srv = ScriptedServer::start(vec![Reply::openai("Option: loop_fusion\nFuse.", 5, 5)]);
+    let run = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = LlmProposer::for_run_dir(std::slice::from_ref(&m), run.path()).unwrap();
+    assert_eq!(p.name(), "llm");
+    let plan = with_plan_req(&m, 5, |r| p.plan(r)).unwrap();
+    assert_eq!(plan.menu_id.as_deref(), Some("loop_fusion"));
+    assert_eq!(
+        std::fs::read_dir(run.path().join("llm")).unwrap().count(),
+        1
+    );
+    // The workload's menu is the GEMM/conv one.
+    assert_eq!(prompts::menu_for(&workload()).unwrap().len(), 17);
+    // A run without a model is refused when it starts.
+    assert!(LlmProposer::for_run_dir(&[], run.path()).is_err());
+}
