@@ -97,6 +97,10 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Optimize a workload's program: Autocomp's plan-then-implement beam search with the built-in
+    /// proposer or LLMs, every candidate judged on the RTL; the run directory survives kills (--resume).
+    /// Exit status 0 with a result, 1 without, 130 when interrupted (resumable).
+    Search(gemforge::search::cli::SearchArgs),
     /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
     Report {
         /// The run directory of `gemforge search`.
@@ -277,6 +281,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let (text, code) =
                 gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
+            println!("{text}");
+            return Ok(ExitCode::from(code));
+        }
+        Cmd::Search(args) => {
+            let (text, code) = gemforge::search::cli::run_cli(&args)?;
             println!("{text}");
             return Ok(ExitCode::from(code));
         }

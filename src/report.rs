@@ -29,7 +29,7 @@ pub struct Summary {
     /// The menu ids along the winner's ancestry, oldest first: what `--reuse-from` replays.
     pub schedule: Vec<String>,
     pub ancestry: Vec<Ancestor>,
-    pub baselines: Vec<(String, Option<u64>)>,
+    pub baselines: Vec<BaselineResult>,
     pub plans_requested: usize,
     pub plans_failed: usize,
     pub programs_requested: usize,
@@ -41,6 +41,14 @@ pub struct Summary {
     pub failures: BTreeMap<String, usize>,
     pub spent_usd: f64,
     pub ledger: serde_json::Value,
+}
+
+/// A baseline's verdict: cycles when correct, else the failure class.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BaselineResult {
+    pub name: String,
+    pub cycles: Option<u64>,
+    pub failure: Option<String>,
 }
 
 /// One program on the winner's line of descent.
@@ -109,8 +117,14 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
             } => {
                 let v = verdict_from_json(verdict)?;
                 if let Some(name) = code.strip_prefix("baseline:") {
-                    s.baselines
-                        .push((name.to_string(), v.cycles.filter(|_| v.correct)));
+                    s.baselines.push(BaselineResult {
+                        name: name.to_string(),
+                        cycles: v.cycles.filter(|_| v.correct),
+                        failure: v
+                            .failure
+                            .map(|f| f.name().to_string())
+                            .or_else(|| (!v.correct).then(|| "incorrect".to_string())),
+                    });
                     continue;
                 }
                 s.evaluations += 1;
@@ -272,11 +286,16 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
     }
     if !s.baselines.is_empty() {
         let _ = writeln!(m, "| baseline | cycles |\n|---|---|");
-        for (n, c) in &s.baselines {
+        for b in &s.baselines {
             let _ = writeln!(
                 m,
-                "| {n} | {} |",
-                c.map_or("failed".into(), |c| c.to_string())
+                "| {} | {} |",
+                b.name,
+                match (b.cycles, &b.failure) {
+                    (Some(c), _) => c.to_string(),
+                    (None, Some(f)) => format!("failed: {f}"),
+                    (None, None) => "failed".into(),
+                }
             );
         }
         let _ = writeln!(m);
@@ -346,7 +365,7 @@ fn plot_svg(s: &Summary) -> anyhow::Result<String> {
         let base: Vec<(String, u64)> = s
             .baselines
             .iter()
-            .filter_map(|(n, c)| c.map(|c| (n.clone(), c)))
+            .filter_map(|b| b.cycles.map(|c| (b.name.clone(), c)))
             .collect();
         let last = points.iter().map(|p| p.0).max().unwrap_or(0).max(1);
         let ymax = points

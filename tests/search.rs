@@ -360,7 +360,7 @@ fn scripted_search_journals_selects_and_reports() {
     assert!(!s.schedule.is_empty());
     assert_eq!(s.steps.len(), 4, "start + 3 iterations");
     assert_eq!(s.baselines.len(), 1);
-    assert!(s.baselines[0].1.unwrap() > s.start_cycles.unwrap());
+    assert!(s.baselines[0].cycles.unwrap() > s.start_cycles.unwrap());
     for f in ["report.md", "plot.svg", "summary.json", "best.c"] {
         assert!(dir.join(f).is_file(), "{f}");
     }

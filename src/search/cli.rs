@@ -89,6 +89,9 @@ pub struct SearchArgs {
     /// Concurrent evaluations (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
+    /// Do not evaluate the baselines (naive, library, hand-optimized, hardware FSM) for the report.
+    #[arg(long)]
+    pub no_baselines: bool,
     /// Print one JSON object (the summary) instead of text; no progress bars.
     #[arg(long)]
     pub json: bool,
@@ -113,6 +116,54 @@ pub struct Providers<'a> {
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
+
+/// `gemforge search` with the crate's proposers, menus and baselines.
+pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
+    use crate::baseline::{self, Baseline};
+    let proposer =
+        |kind: ProposerKind, models: &[String], dir: &Path| -> anyhow::Result<Box<dyn Proposer>> {
+            Ok(match kind {
+                ProposerKind::Builtin => {
+                    if !models.is_empty() {
+                        bail!("--model is for --proposer llm; the built-in proposer has no models");
+                    }
+                    Box::new(crate::propose::builtin::BuiltinProposer::new())
+                }
+                ProposerKind::Llm => {
+                    if models.is_empty() {
+                        bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)");
+                    }
+                    Box::new(crate::propose::llm::LlmProposer::for_run_dir(models, dir)?)
+                }
+            })
+        };
+    let start = |hw: &HwConfig, w: &crate::workload::Workload| {
+        baseline::program(hw, w, Baseline::Naive).context("generating the naive starting program")
+    };
+    let no_baselines = args.no_baselines;
+    let baselines = |hw: &HwConfig, w: &crate::workload::Workload| -> Vec<BaselineProgram> {
+        if no_baselines {
+            return Vec::new();
+        }
+        Baseline::ALL
+            .iter()
+            .filter_map(|&b| match baseline::program(hw, w, b) {
+                Ok(code) => Some((b.name().to_string(), code, b == Baseline::HardwareFsm)),
+                Err(e) => {
+                    eprintln!("warning: no {} baseline for {}: {e:#}", b.name(), w.name);
+                    None
+                }
+            })
+            .collect()
+    };
+    let p = Providers {
+        proposer: &proposer,
+        menu: &|w| crate::prompts::menu_for(w),
+        start: &start,
+        baselines: &baselines,
+    };
+    search_command(args, &p)
+}
 
 /// Run `gemforge search`; returns the text to print and the exit status (0 finished, 1 no correct result,
 /// 130 interrupted).
