@@ -760,3 +760,56 @@ fn cli_runs_resumes_reports_and_reuses() {
     );
     cleanup(&base);
 }
+
+#[test]
+fn gemforge_search_with_the_builtin_proposer() {
+    let dir = std::env::temp_dir().join(format!("gf-search-bin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = env!("CARGO_BIN_EXE_gemforge");
+    let out = std::process::Command::new(bin)
+        .args([
+            "search",
+            "--workload",
+            "gemm_32x32x32",
+            "--iterations",
+            "2",
+            "--beam",
+            "2",
+            "--plans",
+            "2",
+            "--impls",
+            "1",
+            "--screen-runs",
+            "1",
+            "--no-baselines",
+            "--json",
+            "--run-dir",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("gemforge search");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(j["proposer"], "builtin");
+    assert!(
+        j["best_cycles"].as_u64().unwrap() < j["start_cycles"].as_u64().unwrap(),
+        "{j}"
+    );
+    // `gemforge report` rebuilds the same summary from the directory.
+    std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["report", "--json"])
+        .arg(&dir)
+        .output()
+        .expect("gemforge report");
+    assert!(out.status.success());
+    let k: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(k["best"], j["best"]);
+    assert!(dir.join("summary.json").is_file());
+    cleanup(&dir);
+}
