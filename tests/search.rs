@@ -89,6 +89,8 @@ struct Script {
     sleep: Duration,
     spent: Mutex<f64>,
     menus_seen: Mutex<Vec<Vec<String>>>,
+    /// Write only programs slower than their parents.
+    only_slower: bool,
     /// Raise this flag (a Ctrl-C) once this many calls were made.
     interrupt_after: Option<(usize, &'static AtomicBool)>,
 }
@@ -103,6 +105,7 @@ impl Script {
             spent: Mutex::new(0.0),
             menus_seen: Mutex::new(Vec::new()),
             interrupt_after: None,
+            only_slower: false,
         }
     }
 
@@ -153,6 +156,9 @@ impl Proposer for Script {
         self.charge("implement", req.model);
         let d = delay_of(req.parent_code);
         let step = req.plan.meta["step"].as_u64().unwrap_or(10);
+        if self.only_slower {
+            return Ok(program(d + 10 + req.seed % 20, false));
+        }
         match req.seed % 6 {
             0 | 1 => Ok(program(d.saturating_sub(step + req.seed % 13), false)),
             2 => Ok(program(d + 37, false)),
@@ -443,6 +449,44 @@ fn budget_stops_the_search_cleanly_across_a_resume() {
     assert!(best.is_some(), "the best so far is reported");
     let s = gemforge::report::write(&dir).expect("report");
     assert_eq!(s.spent_usd, 3.0);
+    cleanup(&dir);
+}
+
+#[test]
+fn early_stop_after_iterations_without_improvement() {
+    let mut script = Script::new(&[]);
+    script.only_slower = true;
+    let stop = AtomicBool::new(false);
+    let mut p = params(5);
+    p.early_stop = Some(2);
+    let dir = new_run("early", p, &[]);
+    let out = search::run(&dir, &env(&script, &stop, None)).expect("search");
+    assert_eq!(out.status, "early_stop");
+    let ev = events(&dir);
+    let selections: Vec<&Event> = ev
+        .iter()
+        .filter(|e| matches!(e, Event::Selection { .. }))
+        .collect();
+    assert_eq!(
+        selections.len(),
+        2,
+        "stopped after two iterations without a better program"
+    );
+    // In the first iterations the 10% allowance let slower children into the beam, but never to its top.
+    let start = search::load_config(&dir).unwrap().start;
+    for e in selections {
+        if let Event::Selection { beam, .. } = e {
+            assert_eq!(beam[0].code, start);
+            assert!(
+                beam.len() > 1,
+                "slower children within the allowance are kept"
+            );
+        }
+    }
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::EarlyStop { step: 2, since: 2 })));
+    assert_eq!(finish_of(&ev).2, "early_stop");
     cleanup(&dir);
 }
 

@@ -861,6 +861,16 @@ impl<'a> Engine<'a> {
                     best_cycles: beam[0].cycles,
                 })?;
             }
+            if self.env.progress {
+                eprintln!(
+                    "{} iteration {}/{}: best {} cycles (start {start_cycles}, {:.2}x)",
+                    st.phase,
+                    st.iteration,
+                    st.iterations,
+                    beam[0].cycles,
+                    start_cycles as f64 / beam[0].cycles.max(1) as f64
+                );
+            }
             if beam[0].cycles < best {
                 best = beam[0].cycles;
                 since_better = 0;
