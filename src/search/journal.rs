@@ -169,11 +169,18 @@ impl Journal {
                 .and_then(|()| f.sync_all())
                 .with_context(|| format!("cutting the truncated line off {}", path.display()))?;
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
+        // A complete last event whose newline was cut off: end its line before appending.
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if text.last().is_some_and(|&b| b != b'\n') {
+            file.write_all(b"\n")
+                .and_then(|()| file.sync_data())
+                .with_context(|| format!("appending to {}", path.display()))?;
+        }
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
@@ -251,6 +258,13 @@ mod tests {
         let r = read_journal(&p).unwrap();
         assert_eq!(r.events.len(), 2);
         assert_eq!(r.truncated_line, None);
+        // A complete event without its newline is kept, and the next event starts a new line.
+        std::fs::write(&p, format!("{ok}\n{ok}")).unwrap();
+        let r = read_journal(&p).unwrap();
+        assert_eq!((r.events.len(), r.truncated_line), (2, None));
+        let j = Journal::open(&p, false).unwrap();
+        j.append(&Event::Interrupted { step: 4 }).unwrap();
+        assert_eq!(read_journal(&p).unwrap().events.len(), 3);
         std::fs::write(&p, format!("{ok}\nnot json\n{ok}\n")).unwrap();
         let e = read_journal(&p).unwrap_err().to_string();
         assert!(e.contains("j.jsonl:2:"), "{e}");
