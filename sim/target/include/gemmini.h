@@ -599,8 +599,9 @@ uint64_t read_cycles(void);
  * (d) The software library: tiled matmul, convolution and residual add, with Gemmini's names and
  *     arguments (see sim/target/README.md for what each path supports).
  *
- * Every function is `static inline`, so a candidate and the harness (two translation units that both
- * include this header) can each use it without clashing, and unused ones cost nothing. Functions that
+ * Every function is `static inline` (the two hot command loops are `static` and `noinline`, marked
+ * `unused`), so a candidate and the harness (two translation units that both include this header) can
+ * each use it without clashing, and unused ones cost nothing. Functions that
  * Gemmini declares `void` return an int here: 0 = done, non-zero = the arguments were rejected (a
  * message naming the problem is printed first), so existing code that ignores the result still compiles.
  * ------------------------------------------------------------------------------------------------- */
@@ -766,6 +767,45 @@ static inline void *gemmini_lib_c_at(const struct gemmini_lib_mm *p, size_t gi, 
     return (char *)p->C + (gi * p->sC + gj) * gemmini_lib_sizeof_C(p);
 }
 
+/* The products of one B block (k, j) with the A blocks (0..n-1, k) into C blocks (0..n-1, j), from
+   operand words: the A and C addresses advance by a_step/c_step rows per block (the address is the low
+   field of the word, so a step is an add), and a_last/c_last are the words of block n-1, whose rows may
+   be fewer than DIM. WS preloads B once and reuses it down the column; OS (os) passes B with every
+   compute and flips every product out into the accumulator (added there), so partial sums never pass
+   the array's narrower output width. Kept out of line with few live values, so the loop is a handful of
+   instructions per command: the hart issues every command and its instruction count bounds the rate. */
+static __attribute__((noinline, unused)) void gemmini_lib_block_column(bool os, uint64_t b_word, uint64_t a_word,
+                                                                      uint64_t c_word, uint64_t a_step,
+                                                                      uint64_t c_step, size_t n, uint64_t a_last,
+                                                                      uint64_t c_last)
+{
+    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM);
+    if (os) {
+        for (size_t i = 1; i < n; i++, a_word += a_step, c_word += c_step) {
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_word, k_PRELOAD);
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, b_word, k_COMPUTE_PRELOADED);
+        }
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_last, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, b_word, k_COMPUTE_PRELOADED);
+        return;
+    }
+    if (n == 1) {
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b_word, c_last, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, g, k_COMPUTE_PRELOADED);
+        return;
+    }
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b_word, c_word, k_PRELOAD);
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, g, k_COMPUTE_PRELOADED);
+    for (size_t i = 2; i < n; i++) {
+        a_word += a_step;
+        c_word += c_step;
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_word, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, g, k_COMPUTE_ACCUMULATE);
+    }
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_last, k_PRELOAD);
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, g, k_COMPUTE_ACCUMULATE);
+}
+
 /* One outer tile issued by the CPU. a_base/b_base: scratchpad rows of its A and B (loaded only if
    load_a/load_b; otherwise the previous tile's copy is reused), c_base: accumulator row of its C.
    Layouts: A block (i, k) at a_base + (i*nK + k)*DIM (transposed: (k*nI + i)*DIM); B block (k, j) at
@@ -797,7 +837,9 @@ static inline void gemmini_lib_mm_tile(const struct gemmini_lib_mm *p, bool os, 
 
     for (size_t k = 0; k < nK; k++) {
         const size_t kc = gemmini_lib_min(DIM, ke - k * DIM);
-        /* Loads just ahead of their use: A in groups of MAX_BLOCK_LEN blocks, B one block row at a time. */
+        /* Loads just ahead of their use: A in groups of MAX_BLOCK_LEN blocks, B one block row at a time.
+           (Loading further ahead measured slower: the hart issues every command, and the extra loop
+           costs more than the overlap gains.) */
         if (load_a) {
             if (!p->tA && k % mbl == 0) {
                 for (size_t i = 0; i < nI; i++)
@@ -826,27 +868,19 @@ static inline void gemmini_lib_mm_tile(const struct gemmini_lib_mm *p, bool os, 
         }
         /* The first product into a C block overwrites it unless a bias or an earlier k tile is there. */
         const uint32_t acc_bit = (k0 > 0 || k > 0 || bias) ? GEMMINI_ACCUMULATE_BIT : 0;
+        /* One call per block column: the hart issues every command, so its instructions per command
+           bound the issue rate; the column loop runs from precomputed operand words (see below). */
+        const uint64_t a_step = (uint64_t)(p->tA ? 1 : nK) * DIM, c_step = (uint64_t)nJ * DIM;
+        const size_t last_ic = ie - (nI - 1) * DIM;
         for (size_t j = 0; j < nJ; j++) {
             const size_t jc = gemmini_lib_min(DIM, je - j * DIM);
             const uint32_t b_sp = (uint32_t)(b_base + (p->tB ? j * nK + k : k * nJ + j) * DIM);
-            for (size_t i = 0; i < nI; i++) {
-                const size_t ic = gemmini_lib_min(DIM, ie - i * DIM);
-                const uint32_t a_sp = (uint32_t)(a_base + (p->tA ? k * nI + i : i * nK + k) * DIM);
-                const uint32_t c_acc = gemmini_lib_acc(c_base + (i * nJ + j) * DIM) | acc_bit;
-                if (os) {
-                    /* Output-stationary: every DIM-deep product is flipped out and added in the
-                       accumulator, so partial sums never pass the array's narrower output width. */
-                    gemmini_extended_preload(GARBAGE_ADDR, c_acc, DIM, DIM, jc, ic);
-                    gemmini_extended_compute_preloaded(a_sp, b_sp, kc, ic, jc, kc);
-                } else if (i == 0) {
-                    /* Weight-stationary: B (k, j) is preloaded once and reused down the i blocks. */
-                    gemmini_extended_preload(b_sp, c_acc, jc, kc, jc, ic);
-                    gemmini_extended_compute_preloaded(a_sp, GARBAGE_ADDR, kc, ic, DIM, DIM);
-                } else {
-                    gemmini_extended_preload(GARBAGE_ADDR, c_acc, DIM, DIM, jc, ic);
-                    gemmini_extended_compute_accumulated(a_sp, GARBAGE_ADDR, kc, ic, DIM, DIM);
-                }
-            }
+            const uint32_t a_sp = (uint32_t)(a_base + (p->tA ? k * nI : k) * DIM);
+            const uint32_t c_acc = gemmini_lib_acc(c_base + j * DIM) | acc_bit;
+            gemmini_lib_block_column(os, gemmini_enc_operand(b_sp, jc, kc), gemmini_enc_operand(a_sp, kc, DIM),
+                                     gemmini_enc_operand(c_acc, jc, DIM), a_step, c_step, nI,
+                                     gemmini_enc_operand(a_sp + (nI - 1) * a_step, kc, last_ic),
+                                     gemmini_enc_operand(c_acc + (nI - 1) * c_step, jc, last_ic));
         }
     }
 
@@ -1387,6 +1421,41 @@ static inline struct gemmini_lib_conv_tile gemmini_lib_conv_tile_at(const struct
     return t;
 }
 
+/* The products of one weight block with every output pixel of a conv tile: pixels go DIM at a time
+   along an output row (the last chunk of a row may be shorter: its rows field is lowered by last_adj),
+   row after row, image after image; the A and C words advance by the given steps (the address is the
+   low field of a word, so a step is an add). The weights are preloaded once, with the first chunk. */
+struct gemmini_lib_conv_walk {
+    uint64_t w_word, a_word, c_word;
+    size_t nb, nor, nchunks;
+    uint64_t a_b_step, a_r_step, a_c_step, c_b_step, c_r_step, last_adj;
+};
+
+static __attribute__((noinline, unused)) void gemmini_lib_conv_block(const struct gemmini_lib_conv_walk *w)
+{
+    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM);
+    bool fresh = true;
+    uint64_t a_img = w->a_word, c_img = w->c_word;
+    for (size_t b = 0; b < w->nb; b++, a_img += w->a_b_step, c_img += w->c_b_step) {
+        uint64_t a_row = a_img, c_row = c_img;
+        for (size_t r = 0; r < w->nor; r++, a_row += w->a_r_step, c_row += w->c_r_step) {
+            uint64_t a = a_row, c = c_row;
+            for (size_t ch = 0; ch < w->nchunks; ch++, a += w->a_c_step, c += DIM) {
+                const uint64_t aw = ch + 1 == w->nchunks ? a - w->last_adj : a;
+                const uint64_t cw = ch + 1 == w->nchunks ? c - w->last_adj : c;
+                if (fresh) {
+                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, w->w_word, cw, k_PRELOAD);
+                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, aw, g, k_COMPUTE_PRELOADED);
+                    fresh = false;
+                } else {
+                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, cw, k_PRELOAD);
+                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, aw, g, k_COMPUTE_ACCUMULATE);
+                }
+            }
+        }
+    }
+}
+
 /* One conv tile issued by the CPU (an implicit im2col in the WS dataflow).
    Scratchpad: input pixel (b, r, col) of channel block q at in_base + q*in_blk + (b*irows + r)*icols + col
    (one pixel per row, DIM channels; the padding border is loaded as zeros), weight row (och block o,
@@ -1464,26 +1533,22 @@ static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
                     const uint32_t w_sp =
                         (uint32_t)(w_base + (o / DIM) * w_blk + ((size_t)kr * t->nkc + kc) * t->nkch + kch);
                     const bool overwrite = first_k && !bias && kr == 0 && kc == 0 && kch == 0;
-                    bool fresh = true;
-                    for (int b = 0; b < t->nb; b++)
-                        for (int orow = 0; orow < t->nor; orow++)
-                            for (int ocol = 0; ocol < t->noc; ocol += DIM) {
-                                const int rows = gemmini_lib_imin(DIM, t->noc - ocol);
-                                const uint32_t a_sp = (uint32_t)(in_base + (size_t)(kch / DIM) * in_blk +
-                                                                 ((size_t)b * t->irows + orow * s + kr) * t->icols +
-                                                                 (size_t)ocol * s + kc);
-                                const uint32_t c_acc =
-                                    gemmini_lib_acc(c_o + ((size_t)b * t->nor + orow) * t->noc + ocol) |
-                                    (overwrite ? 0 : GEMMINI_ACCUMULATE_BIT);
-                                if (fresh) {
-                                    gemmini_extended_preload(w_sp, c_acc, jc, kn, jc, rows);
-                                    gemmini_extended_compute_preloaded(a_sp, GARBAGE_ADDR, kn, rows, DIM, DIM);
-                                    fresh = false;
-                                } else {
-                                    gemmini_extended_preload(GARBAGE_ADDR, c_acc, DIM, DIM, jc, rows);
-                                    gemmini_extended_compute_accumulated(a_sp, GARBAGE_ADDR, kn, rows, DIM, DIM);
-                                }
-                            }
+                    struct gemmini_lib_conv_walk w;
+                    w.w_word = gemmini_enc_operand(w_sp, jc, kn);
+                    w.a_word = gemmini_enc_operand(
+                        (uint32_t)(in_base + (size_t)(kch / DIM) * in_blk + (size_t)kr * t->icols + kc), kn, DIM);
+                    w.c_word = gemmini_enc_operand(gemmini_lib_acc(c_o) | (overwrite ? 0 : GEMMINI_ACCUMULATE_BIT),
+                                                   jc, DIM);
+                    w.nb = (size_t)t->nb;
+                    w.nor = (size_t)t->nor;
+                    w.nchunks = gemmini_lib_cdiv((size_t)t->noc, DIM);
+                    w.a_b_step = (uint64_t)t->irows * t->icols;
+                    w.a_r_step = (uint64_t)s * t->icols;
+                    w.a_c_step = (uint64_t)s * DIM;
+                    w.c_b_step = (uint64_t)t->nor * t->noc;
+                    w.c_r_step = (uint64_t)t->noc;
+                    w.last_adj = (uint64_t)(w.nchunks * DIM - (size_t)t->noc) << 48;
+                    gemmini_lib_conv_block(&w);
                 }
         if (last_k)
             for (int b = 0; b < t->nb; b++)
