@@ -10,7 +10,10 @@
  *  (b) the short-form API of the Autocomp prompts: config_ex, config_ld, config_st, mvin, mvin2, mvin3,
  *      preload, compute_preloaded, compute_accumulated, mvout, fence (define GEMMINI_NO_SHORT_API before
  *      including this file to leave those names free);
- *  (c) read_cycles() (rdcycle).
+ *  (c) read_cycles() (rdcycle);
+ *  (d) Gemmini's software library with its names and arguments: tiled_matmul, tiled_matmul_auto,
+ *      tiled_conv_auto, tiled_resadd_auto and the CPU references matmul_cpu, conv_cpu, resadd_cpu
+ *      (what each path supports: sim/target/README.md).
  *
  * Every instruction is custom-3 (XCUSTOM_ACC), R-type: funct7 = the command, rs1/rs2 = two 64-bit words.
  * Commands are issued with funct3 = 3 (xs1, xs2; rd = x0; no response); the counter command (funct7 126)
