@@ -1316,6 +1316,10 @@ struct gemmini_lib_conv {
     const acc_t *bias;
     elem_t *output;
     int tile[GEMMINI_LIB_CARGS];
+    /* Scratchpad rows between channel blocks of the input and between output-channel blocks of the
+       weights, from the full tile: every tile uses this layout (edge tiles are smaller and fit), so one
+       config_ld per operand serves them all. */
+    size_t in_blk, w_blk;
 };
 
 /* Scratchpad rows of a tile (input pixels, one per row per DIM channels, including the padding border,
@@ -1436,27 +1440,33 @@ struct gemmini_lib_conv_walk {
 
 static __attribute__((noinline, unused)) void gemmini_lib_conv_block(const struct gemmini_lib_conv_walk *w)
 {
-    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM);
+    /* Every field in a local first: the instructions' "memory" clobber would make the compiler reload
+       them from *w after each command. */
+    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM), w_word = w->w_word, adj = w->last_adj;
+    const uint64_t a_b = w->a_b_step, a_r = w->a_r_step, a_c = w->a_c_step, c_b = w->c_b_step, c_r = w->c_r_step;
+    const size_t nb = w->nb, nor = w->nor, nch = w->nchunks;
     bool fresh = true;
     uint64_t a_img = w->a_word, c_img = w->c_word;
-    for (size_t b = 0; b < w->nb; b++, a_img += w->a_b_step, c_img += w->c_b_step) {
+#define GEMMINI_LIB_CONV_PAIR(aw, cw)                                                                   \
+    do {                                                                                              \
+        if (fresh) {                                                                                  \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, w_word, (cw), k_PRELOAD);                           \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (aw), g, k_COMPUTE_PRELOADED);                      \
+            fresh = false;                                                                            \
+        } else {                                                                                      \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, (cw), k_PRELOAD);                                \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (aw), g, k_COMPUTE_ACCUMULATE);                     \
+        }                                                                                             \
+    } while (0)
+    for (size_t b = 0; b < nb; b++, a_img += a_b, c_img += c_b) {
         uint64_t a_row = a_img, c_row = c_img;
-        for (size_t r = 0; r < w->nor; r++, a_row += w->a_r_step, c_row += w->c_r_step) {
+        for (size_t r = 0; r < nor; r++, a_row += a_r, c_row += c_r) {
             uint64_t a = a_row, c = c_row;
-            for (size_t ch = 0; ch < w->nchunks; ch++, a += w->a_c_step, c += DIM) {
-                const uint64_t aw = ch + 1 == w->nchunks ? a - w->last_adj : a;
-                const uint64_t cw = ch + 1 == w->nchunks ? c - w->last_adj : c;
-                if (fresh) {
-                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, w->w_word, cw, k_PRELOAD);
-                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, aw, g, k_COMPUTE_PRELOADED);
-                    fresh = false;
-                } else {
-                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, cw, k_PRELOAD);
-                    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, aw, g, k_COMPUTE_ACCUMULATE);
-                }
-            }
+            for (size_t ch = 1; ch < nch; ch++, a += a_c, c += DIM) GEMMINI_LIB_CONV_PAIR(a, c);
+            GEMMINI_LIB_CONV_PAIR(a - adj, c - adj); /* the row's last chunk */
         }
     }
+#undef GEMMINI_LIB_CONV_PAIR
 }
 
 /* One conv tile issued by the CPU (an implicit im2col in the WS dataflow).
@@ -1471,15 +1481,13 @@ static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
                                                bool load_in, size_t w_base, bool load_w, size_t c_base)
 {
     const int s = c->stride, mbl = MAX_BLOCK_LEN;
-    const size_t in_blk = (size_t)t->nb * t->irows * t->icols;
-    const size_t w_blk = (size_t)t->nkr * t->nkc * t->nkch;
+    const size_t in_blk = c->in_blk, w_blk = c->w_blk;
     const bool first_k = t->krow0 == 0 && t->kcol0 == 0 && t->kch0 == 0;
     const bool last_k = t->krow0 + t->nkr == c->kernel_dim && t->kcol0 + t->nkc == c->kernel_dim &&
                         t->kch0 + t->nkch == c->in_channels;
     const bool bias = first_k && c->bias != NULL;
 
     if (load_in) {
-        gemmini_extended4_config_ld((size_t)c->in_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, in_blk, 0);
         for (int b = 0; b < t->nb; b++)
             for (int r = 0; r < t->irows; r++) {
                 const int irow = t->irow + r;
@@ -1507,7 +1515,6 @@ static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
             }
     }
     if (load_w) {
-        gemmini_extended4_config_ld((size_t)c->out_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, w_blk, 1);
         for (int kr = 0; kr < t->nkr; kr++)
             for (int kc = 0; kc < t->nkc; kc++)
                 for (int kch = 0; kch < t->nkch; kch += DIM)
@@ -1671,8 +1678,15 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
 
     gemmini_extended_config_st((size_t)out_channels * sizeof(elem_t), act & 3, scale);
     gemmini_extended3_config_ex(WEIGHT_STATIONARY, 0, 0, ACC_SCALE_IDENTITY, 1, stride, false, false, false);
-    if (tiled_conv_type == WS_CPU_ISSUED)
+    c.in_blk = (size_t)tl[GEMMINI_LIB_CB] *
+               ((size_t)(tl[GEMMINI_LIB_COROWS] - 1) * stride + tl[GEMMINI_LIB_CKROWS]) *
+               ((size_t)(tl[GEMMINI_LIB_COCOLS] - 1) * stride + tl[GEMMINI_LIB_CKCOLS]);
+    c.w_blk = (size_t)tl[GEMMINI_LIB_CKROWS] * tl[GEMMINI_LIB_CKCOLS] * tl[GEMMINI_LIB_CKCHS];
+    if (tiled_conv_type == WS_CPU_ISSUED) {
+        gemmini_extended4_config_ld((size_t)in_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, c.in_blk, 0);
+        gemmini_extended4_config_ld((size_t)out_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, c.w_blk, 1);
         gemmini_extended4_config_ld(0, MVIN_SCALE_IDENTITY, false, DIM, 2); /* bias: one row, repeated */
+    }
 
     /* Keys of the input and weights most recently loaded into each half, for reuse. */
     long in_key = -1, w_key = -1;
