@@ -8,7 +8,9 @@
 
 use gemforge::accel::arith;
 use gemforge::config::HwConfig;
+use gemforge::eval::{evaluate, EvalOpts};
 use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
+use gemforge::workload;
 use std::path::PathBuf;
 
 fn program(name: &str) -> PathBuf {
@@ -426,6 +428,28 @@ fn unsupported_calls_are_refused() {
         "OS cannot transpose B",
     ] {
         assert!(r.stdout.contains(what), "{what}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn library_candidates_pass_the_workload_protocol() {
+    // The library called from a candidate: compiled with the force-included header, linked with the
+    // harness (which includes it too), screened on fresh inputs on the spec engine, run on the RTL.
+    for (w, file) in [
+        ("gemm_64x48x80", "lib_candidate_gemm.c"),
+        ("conv_b1_8x16", "lib_candidate_conv.c"),
+    ] {
+        let wl = workload::by_name(w).expect("workload exists");
+        let opts = EvalOpts {
+            screen_runs: 2,
+            ..EvalOpts::default()
+        };
+        let v = evaluate(&HwConfig::default_config(), &wl, &program(file), &opts);
+        assert!(v.correct, "{w}: {v:#?}");
+        assert!(
+            v.cycles.expect("rtl cycles") > v.ideal_cycles,
+            "{w}: {v:#?}"
+        );
     }
 }
 
