@@ -42,6 +42,8 @@ pub enum Failure {
     Trap,
     Timeout,
     AcceleratorError,
+    /// The candidate issued a RoCC command the evaluation forbids ([`EvalOpts::forbidden_functs`]).
+    ForbiddenInstruction,
     /// The evaluation itself failed (no compiler, workload does not fit memory, ...), not the candidate.
     HostError,
 }
@@ -54,6 +56,7 @@ impl Failure {
             Failure::Trap => "trap",
             Failure::Timeout => "timeout",
             Failure::AcceleratorError => "accelerator_error",
+            Failure::ForbiddenInstruction => "forbidden_instruction",
             Failure::HostError => "host_error",
         }
     }
@@ -146,6 +149,9 @@ pub struct EvalOpts {
     pub max_cycles: Option<u64>,
     /// Compile cache directory; None: the toolchain's default.
     pub cache_dir: Option<PathBuf>,
+    /// RoCC functs the candidate must not issue (checked on every command the hart issues, on both
+    /// engines); empty: everything is allowed.
+    pub forbidden_functs: Vec<u8>,
 }
 
 impl Default for EvalOpts {
@@ -156,6 +162,7 @@ impl Default for EvalOpts {
             seed: None,
             max_cycles: None,
             cache_dir: None,
+            forbidden_functs: Vec::new(),
         }
     }
 }
@@ -265,6 +272,8 @@ fn layout(w: &Workload, elf: &Elf, mem_end: u64) -> Result<Layout, String> {
 /// The outcome of one run: Ok(cycles of the bracketed call, report) or the failure.
 type RunOutcome = Result<(u64, soc::RunReport), (Failure, String)>;
 
+// One run's inputs are all independent; bundling them would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
 fn run_once(
     cfg: &HwConfig,
     w: &Workload,
@@ -273,6 +282,7 @@ fn run_once(
     seed: u64,
     engine: Engine,
     max_cycles: u64,
+    forbidden: &[u8],
 ) -> RunOutcome {
     let host = |e: String| (Failure::HostError, e);
     let mut mem = Memory::new(DEFAULT_BASE, u64::from(cfg.memory.size_mib) << 20);
@@ -315,17 +325,18 @@ fn run_once(
         trace: None,
         echo: false,
     };
-    let r = soc::run(cfg, &mut mem, prog, &opts)
+    let r = soc::run_restricted(cfg, &mut mem, prog, &opts, forbidden)
         .map_err(|e| host(format!("starting the simulation: {e:#}")))?;
     if let Some(e) = &r.error {
         let f = match e.kind {
             "trap" => Failure::Trap,
             "accelerator" => Failure::AcceleratorError,
             "timeout" => Failure::Timeout,
+            "forbidden" => Failure::ForbiddenInstruction,
             _ => Failure::HostError,
         };
         let mut msg = e.message.clone();
-        if f == Failure::Trap {
+        if matches!(f, Failure::Trap | Failure::ForbiddenInstruction) {
             if let Some(at) = locate_pc(elf, &msg) {
                 msg = format!("{msg}\n(the pc is in {at})");
             }
@@ -464,7 +475,16 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
         .unwrap_or_else(|| default_max_cycles(w, dim));
     for i in 0..opts.screen_runs {
         let seed = splitmix(base_seed.wrapping_add(u64::from(i)));
-        if let Err((f, d)) = run_once(cfg, w, &elf, &lay, seed, Engine::Spec, max_cycles) {
+        if let Err((f, d)) = run_once(
+            cfg,
+            w,
+            &elf,
+            &lay,
+            seed,
+            Engine::Spec,
+            max_cycles,
+            &opts.forbidden_functs,
+        ) {
             return fail(
                 f,
                 format!(
@@ -486,7 +506,16 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
         return v;
     }
     let seed = splitmix(base_seed.wrapping_add(u64::from(opts.screen_runs)));
-    match run_once(cfg, w, &elf, &lay, seed, Engine::Rtl, max_cycles) {
+    match run_once(
+        cfg,
+        w,
+        &elf,
+        &lay,
+        seed,
+        Engine::Rtl,
+        max_cycles,
+        &opts.forbidden_functs,
+    ) {
         Err((f, d)) => fail(f, format!("rtl run (seed {base_seed}): {d}")),
         Ok((cycles, r)) => {
             let ideal = w.ideal_cycles(dim);

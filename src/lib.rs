@@ -2,15 +2,21 @@
 //! accelerators. See docs/accelerator.md for the accelerator's contract.
 
 pub mod accel;
+pub mod baseline;
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod eval;
+pub mod eval_cache;
 pub mod isa;
 pub mod llm;
 pub mod mem;
 pub mod perf;
 pub mod prompts;
 pub mod propose;
+pub mod report;
+pub mod schedule;
+pub mod search;
 pub mod soc;
 pub mod toolchain;
 pub mod workload;

@@ -97,6 +97,47 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Optimize a workload's program: Autocomp's plan-then-implement beam search with the built-in
+    /// proposer or LLMs, every candidate judged on the RTL; the run directory survives kills (--resume).
+    /// Exit status 0 with a result, 1 without, 130 when interrupted (resumable).
+    Search(gemforge::search::cli::SearchArgs),
+    /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
+    Report {
+        /// The run directory of `gemforge search`.
+        run_dir: PathBuf,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the baseline ladder (naive, library, hand-optimized, hardware FSM) on workloads, each program
+    /// judged by the full protocol (spec screens, then the RTL for cycles), in parallel; print one table of
+    /// cycles, utilization and speedup over the library.
+    Bench {
+        /// Workload names or groups (paper, reuse, conv, test), comma-separated or repeated; default: paper.
+        #[arg(long, num_args = 1..)]
+        workloads: Vec<String>,
+        /// Baselines: naive, library, hand, fsm (comma-separated); default: all.
+        #[arg(long, value_delimiter = ',')]
+        baselines: Vec<String>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Parallel evaluations (default: the available parallelism).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Keep the generated programs in DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Independent input sets checked on the spec engine before each RTL run.
+        #[arg(long, default_value_t = 2)]
+        engine_screen_runs: u32,
+        /// Base seed of the inputs (default: fresh).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Print the planning prompt (or, with --plan, the implementation prompt) an LLM would receive for a
     /// workload and a parent program, rendered from the bundled templates or a directory of edited ones.
     /// The planning prompt shows the parent's measured cycles and memory use. Nothing is sent.
@@ -242,6 +283,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
             println!("{text}");
             return Ok(ExitCode::from(code));
+        }
+        Cmd::Search(args) => {
+            let (text, code) = gemforge::search::cli::run_cli(&args)?;
+            println!("{text}");
+            return Ok(ExitCode::from(code));
+        }
+        Cmd::Report { run_dir, json } => {
+            println!("{}", gemforge::search::cli::report_command(&run_dir, json)?);
+        }
+        Cmd::Bench {
+            workloads,
+            baselines,
+            json,
+            jobs,
+            out_dir,
+            engine_screen_runs,
+            seed,
+            config,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let opts = gemforge::bench::BenchOpts {
+                workloads,
+                baselines: baselines
+                    .iter()
+                    .map(|b| gemforge::baseline::Baseline::parse(b))
+                    .collect::<anyhow::Result<_>>()?,
+                jobs,
+                out_dir,
+                progress: !json,
+                eval: gemforge::eval::EvalOpts {
+                    screen_runs: engine_screen_runs,
+                    seed,
+                    ..Default::default()
+                },
+            };
+            println!("{}", gemforge::bench::bench_command(&cfg, &opts, json)?);
         }
         Cmd::Prompt {
             workload,

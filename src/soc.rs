@@ -70,7 +70,7 @@ pub struct Program {
 /// Why a run ended without the program exiting.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunError {
-    /// "trap", "accelerator", "timeout", "host".
+    /// "trap", "accelerator", "timeout", "host", "forbidden" (see [`run_restricted`]).
     pub kind: &'static str,
     pub message: String,
 }
@@ -152,6 +152,19 @@ pub fn run(
     prog: Program,
     opts: &SocOpts,
 ) -> anyhow::Result<RunReport> {
+    run_restricted(cfg, mem, prog, opts, &[])
+}
+
+/// [`run`], except that the run ends with a `forbidden` error when the hart issues a RoCC command whose
+/// funct is in `forbidden` (e.g. the search keeps candidates off the loop FSMs, so that the hardware FSM
+/// stays an independent upper bound). The command is refused before the accelerator sees it.
+pub fn run_restricted(
+    cfg: &HwConfig,
+    mem: &mut Memory,
+    prog: Program,
+    opts: &SocOpts,
+    forbidden: &[u8],
+) -> anyhow::Result<RunReport> {
     let mut accel = make_accel(cfg, opts).context("building the accelerator model")?;
     let mut hart = Hart::new(prog.entry, cfg.cpu.clone());
     hart.set_tohost(prog.tohost);
@@ -207,6 +220,16 @@ pub fn run(
             HartState::Running if now >= ready_at => match hart.step(mem, now) {
                 Step::Retired { cycles } | Step::Exception { cycles, .. } => {
                     ready_at = now + u64::from(cycles)
+                }
+                Step::Rocc { cmd, .. } if forbidden.contains(&cmd.funct) => {
+                    error = Some(RunError {
+                        kind: "forbidden",
+                        message: format!(
+                            "the program issued {cmd} at pc 0x{:x}: this instruction is not allowed here",
+                            hart.pc()
+                        ),
+                    });
+                    break 'run;
                 }
                 Step::Rocc { cmd, rd, xd } => {
                     state = HartState::Rocc {

@@ -1,0 +1,762 @@
+//! The search end to end with a scripted proposer on gemm_20x36x24: every outcome is journaled and
+//! classified, selection keeps the rules, models get fair shares, the budget stops the run, a run killed
+//! with SIGKILL resumes to the same result without repeating a proposer call or an evaluation, the journal
+//! reader tolerates a truncated last line and rejects other malformed lines, the report is rebuilt from the
+//! run directory, the verdict cache answers a second run, and the guided phase of schedule reuse offers
+//! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation.
+
+use gemforge::config::HwConfig;
+use gemforge::eval::{evaluate, EvalOpts, Failure};
+use gemforge::eval_cache::EvalCache;
+use gemforge::propose::{ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer};
+use gemforge::search::journal::{read_journal, Event};
+use gemforge::search::{self, RunConfig, SearchEnv, SearchParams};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const WORKLOAD: &str = "gemm_20x36x24";
+const START_DELAY: u64 = 400;
+
+fn gemm_body() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/gemm_tiled.c");
+    let text = std::fs::read_to_string(path).expect("gemm_tiled.c");
+    // Everything from the solution's opening line on; the body is spliced after the delay loop.
+    let at = text.find("void solution").expect("solution");
+    text[at..].to_string()
+}
+
+/// A correct program whose cycles grow with `delay` (a volatile busy loop before the GEMM); `wrong` flips
+/// one output bit afterwards.
+fn program(delay: u64, wrong: bool) -> String {
+    let body = gemm_body();
+    let open = body.find('{').expect("brace") + 1;
+    let close = body.rfind('}').expect("brace");
+    let tail = if wrong { "  C[3][5] ^= 1;\n" } else { "" };
+    format!(
+        "// delay {delay}\n#define M 20\n#define N 36\n#define K 24\n#define MIN(a, b) ((a) < (b) ? (a) : (b))\n{}\n  for (volatile int d = 0; d < {delay}; d++) {{}}\n{}{tail}}}\n",
+        &body[..open],
+        &body[open..close],
+    )
+}
+
+fn delay_of(code: &str) -> u64 {
+    code.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("// delay "))
+        .and_then(|d| d.trim().parse().ok())
+        .expect("a scripted program")
+}
+
+fn menu() -> Vec<MenuItem> {
+    [
+        "tiling",
+        "loop_reorder",
+        "loop_split",
+        "loop_fusion",
+        "simplify_arith",
+        "reorder_compute",
+        "unroll",
+        "double_buffering",
+        "outer_reuse",
+        "spread_spad",
+        "skip_redundant_loads",
+        "hoist",
+        "faster_ops",
+        "pipeline",
+        "min_data_movement",
+        "min_loop_overhead",
+        "other",
+    ]
+    .iter()
+    .map(|id| MenuItem {
+        id: id.to_string(),
+        text: format!("apply {id}"),
+    })
+    .collect()
+}
+
+/// Plans and programs as a pure function of the request's seed and parent, so reruns are identical.
+struct Script {
+    models: Vec<String>,
+    /// (phase, model) of every call.
+    calls: Mutex<Vec<(&'static str, Option<String>)>>,
+    /// Dollars per call (for the budget test).
+    price: f64,
+    /// Delay per call (so a kill lands mid-iteration).
+    sleep: Duration,
+    spent: Mutex<f64>,
+    menus_seen: Mutex<Vec<Vec<String>>>,
+    /// Raise this flag (a Ctrl-C) once this many calls were made.
+    interrupt_after: Option<(usize, &'static AtomicBool)>,
+}
+
+impl Script {
+    fn new(models: &[&str]) -> Script {
+        Script {
+            models: models.iter().map(|m| m.to_string()).collect(),
+            calls: Mutex::new(Vec::new()),
+            price: 0.0,
+            sleep: Duration::ZERO,
+            spent: Mutex::new(0.0),
+            menus_seen: Mutex::new(Vec::new()),
+            interrupt_after: None,
+        }
+    }
+
+    fn charge(&self, phase: &'static str, model: Option<&str>) {
+        std::thread::sleep(self.sleep);
+        let mut calls = self.calls.lock().unwrap();
+        calls.push((phase, model.map(str::to_string)));
+        if let Some((n, flag)) = self.interrupt_after {
+            if calls.len() >= n {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        *self.spent.lock().unwrap() += self.price;
+    }
+}
+
+impl Proposer for Script {
+    fn name(&self) -> String {
+        "script".into()
+    }
+    fn models(&self) -> Vec<String> {
+        self.models.clone()
+    }
+    fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError> {
+        self.charge("plan", req.model);
+        assert!(
+            !req.menu.is_empty(),
+            "the menu after dropout is never empty"
+        );
+        assert!(req.feedback.cycles > 0, "the parent's cycles are fed back");
+        self.menus_seen
+            .lock()
+            .unwrap()
+            .push(req.menu.iter().map(|m| m.id.clone()).collect());
+        if req.seed % 7 == 0 {
+            return Err(ProposeError::Llm("scripted outage".into()));
+        }
+        let id = req.menu[(req.seed % req.menu.len() as u64) as usize]
+            .id
+            .clone();
+        Ok(Plan {
+            text: format!("apply {id} (step {})", 10 + req.seed % 50),
+            menu_id: Some(id),
+            meta: serde_json::json!({ "step": 10 + req.seed % 50 }),
+        })
+    }
+    fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError> {
+        self.charge("implement", req.model);
+        let d = delay_of(req.parent_code);
+        let step = req.plan.meta["step"].as_u64().unwrap_or(10);
+        match req.seed % 6 {
+            0 | 1 => Ok(program(d.saturating_sub(step + req.seed % 13), false)),
+            2 => Ok(program(d + 37, false)),
+            3 => Ok(program(d.saturating_sub(step), true)),
+            4 => Ok(format!("// delay {d}\nthis is not C;\n")),
+            _ => Err(ProposeError::Unusable("no fenced C block".into())),
+        }
+    }
+    fn spent_usd(&self) -> f64 {
+        *self.spent.lock().unwrap()
+    }
+}
+
+fn params(iterations: u32) -> SearchParams {
+    SearchParams {
+        iterations,
+        beam: 2,
+        plans: 2,
+        impls: 2,
+        keep_prob: 0.3,
+        seed: 11,
+        screen_runs: 1,
+        ..SearchParams::default()
+    }
+}
+
+fn new_run(name: &str, p: SearchParams, models: &[&str]) -> PathBuf {
+    new_run_with(name, p, models, &[])
+}
+
+fn new_run_with(
+    name: &str,
+    p: SearchParams,
+    models: &[&str],
+    baselines: &[(String, String, bool)],
+) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gf-search-{}-{name}", std::process::id()));
+    cleanup(&dir);
+    let w = gemforge::workload::by_name(WORKLOAD).expect("workload");
+    let cfg = RunConfig {
+        gemforge_version: "test".into(),
+        workload: w.name.clone(),
+        workload_shape: w.shape(),
+        hw: HwConfig::default_config(),
+        params: p,
+        proposer: "script".into(),
+        models: models.iter().map(|m| m.to_string()).collect(),
+        menu: menu(),
+        start: String::new(),
+        reuse_from: None,
+        baselines: Vec::new(),
+    };
+    search::create(&dir, cfg, &program(START_DELAY, false), baselines).expect("create the run");
+    dir
+}
+
+/// Removes a run directory unless GF_SEARCH_KEEP is set (to look at the runs).
+fn cleanup(dir: &Path) {
+    if std::env::var_os("GF_SEARCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn env<'a>(p: &'a Script, stop: &'a AtomicBool, cache: Option<EvalCache>) -> SearchEnv<'a> {
+    SearchEnv {
+        proposer: p,
+        stop,
+        progress: false,
+        cache,
+    }
+}
+
+fn events(dir: &Path) -> Vec<Event> {
+    read_journal(&dir.join("journal.jsonl"))
+        .expect("journal")
+        .events
+}
+
+/// Outcome slots (plans and programs) and evaluated programs, each counted.
+fn outcome_counts(ev: &[Event]) -> (HashMap<String, usize>, HashMap<String, usize>) {
+    let mut slots: HashMap<String, usize> = HashMap::new();
+    let mut evals: HashMap<String, usize> = HashMap::new();
+    for e in ev {
+        match e {
+            Event::PlanReceived { slot, .. }
+            | Event::PlanFailed { slot, .. }
+            | Event::ProgramReceived { slot, .. }
+            | Event::ProgramFailed { slot, .. } => *slots.entry(slot.clone()).or_default() += 1,
+            Event::Evaluated { code, .. } => *evals.entry(code.clone()).or_default() += 1,
+            _ => {}
+        }
+    }
+    (slots, evals)
+}
+
+fn finish_of(ev: &[Event]) -> (Option<String>, Option<u64>, String) {
+    ev.iter()
+        .find_map(|e| match e {
+            Event::Finish {
+                best,
+                cycles,
+                reason,
+                ..
+            } => Some((best.clone(), *cycles, reason.clone())),
+            _ => None,
+        })
+        .expect("a finish event")
+}
+
+#[test]
+fn scripted_search_journals_selects_and_reports() {
+    let script = Script::new(&["m1", "m2", "m3"]);
+    let stop = AtomicBool::new(false);
+    let mut p = params(3);
+    p.regression_allowance = 0.0;
+    let baseline = ("library".to_string(), program(900, false), false);
+    let dir = new_run_with("main", p, &["m1", "m2", "m3"], &[baseline]);
+    let out = search::run(&dir, &env(&script, &stop, None)).expect("search");
+    assert_eq!(out.status, "completed");
+    let ev = events(&dir);
+
+    // Every outcome class shows up and is classified.
+    let mut classes: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &ev {
+        let k = match e {
+            Event::PlanFailed { class, .. } => format!("plan:{class}"),
+            Event::ProgramFailed { class, .. } => format!("program:{class}"),
+            Event::Evaluated { verdict, .. } => match verdict["failure"].as_str() {
+                Some(f) => f.to_string(),
+                None => "correct".into(),
+            },
+            _ => continue,
+        };
+        *classes.entry(k).or_default() += 1;
+    }
+    for k in [
+        "plan:llm",
+        "program:unusable",
+        "compile_error",
+        "wrong_result",
+        "correct",
+    ] {
+        assert!(classes.contains_key(k), "no {k} in {classes:?}");
+    }
+
+    // Selection: every new beam entry beat its parent; the best never gets worse; width <= B.
+    let mut cycles_of: HashMap<String, u64> = HashMap::new();
+    let mut last_best = u64::MAX;
+    for e in &ev {
+        match e {
+            Event::Evaluated { code, verdict, .. } => {
+                if let Some(c) = verdict["cycles"].as_u64() {
+                    cycles_of.insert(code.clone(), c);
+                }
+            }
+            Event::Selection {
+                beam, best_cycles, ..
+            } => {
+                assert!(beam.len() <= 2);
+                assert!(*best_cycles <= last_best);
+                last_best = *best_cycles;
+                for c in beam {
+                    assert_eq!(Some(&c.cycles), cycles_of.get(&c.code));
+                    if let Some(parent) = &c.parent {
+                        assert!(c.cycles < cycles_of[parent], "{c:?}");
+                    }
+                }
+                let pairs: HashSet<_> = beam.iter().map(|c| (&c.parent, &c.plan_slot)).collect();
+                assert_eq!(pairs.len(), beam.len(), "one program per (parent, plan)");
+            }
+            _ => {}
+        }
+    }
+    let (best, cycles, _) = finish_of(&ev);
+    assert!(
+        cycles.unwrap() < cycles_of[&ev_start(&dir)],
+        "the search improved"
+    );
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::Recheck { code, .. } if Some(code) == best.as_ref())));
+
+    // Round-robin: each model's share of plans and of programs differs by at most one.
+    let calls = script.calls.lock().unwrap().clone();
+    for phase in ["plan", "implement"] {
+        let mut per: HashMap<String, usize> = HashMap::new();
+        for (ph, m) in &calls {
+            if *ph == phase {
+                *per.entry(m.clone().expect("a model")).or_default() += 1;
+            }
+        }
+        let (lo, hi) = (per.values().min().unwrap(), per.values().max().unwrap());
+        assert_eq!(per.len(), 3, "{phase}: {per:?}");
+        assert!(hi - lo <= 1, "{phase}: {per:?}");
+    }
+    // Dropout: every planning prompt got its own non-empty subset of the menu.
+    let menus = script.menus_seen.lock().unwrap().clone();
+    assert!(menus.iter().all(|m| !m.is_empty() && m.len() <= 17));
+    assert!(menus.iter().collect::<HashSet<_>>().len() > menus.len() / 2);
+
+    // The report, rebuilt from the directory alone.
+    let s = gemforge::report::write(&dir).expect("report");
+    assert_eq!(s.best, best);
+    assert_eq!(s.best_cycles, cycles);
+    assert!(!s.schedule.is_empty());
+    assert_eq!(s.steps.len(), 4, "start + 3 iterations");
+    assert_eq!(s.baselines.len(), 1);
+    assert!(s.baselines[0].cycles.unwrap() > s.start_cycles.unwrap());
+    for f in ["report.md", "plot.svg", "summary.json", "best.c"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("ancestry") && md.contains("compile_error"),
+        "{md}"
+    );
+    assert!(std::fs::read_to_string(dir.join("plot.svg"))
+        .unwrap()
+        .contains("<svg"));
+    // One process at a time: a lock held by a live process (pid 1) refuses the run.
+    std::fs::write(dir.join("lock"), "1").unwrap();
+    let err = search::run(&dir, &env(&script, &stop, None)).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("in use by process 1"),
+        "{err:#}"
+    );
+    std::fs::remove_file(dir.join("lock")).unwrap();
+    // A finished run is not searched again.
+    let again = search::run(&dir, &env(&script, &stop, None)).expect("rerun");
+    assert_eq!(again.status, "already_finished");
+    assert_eq!(events(&dir).len(), ev.len());
+
+    // Schedule reuse: the guided phase offers only the recorded options, one per iteration, in order.
+    let mut p = params(1);
+    p.guided = s.schedule.clone();
+    let dir2 = new_run("guided", p, &[]);
+    let script2 = Script::new(&[]);
+    search::run(&dir2, &env(&script2, &stop, None)).expect("guided search");
+    let guided: Vec<(u32, Vec<String>)> = events(&dir2)
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlanRequested { slot, menu, .. } => {
+                let step: u32 = slot[1..slot.find('/').unwrap()].parse().unwrap();
+                Some((step, menu.clone()))
+            }
+            _ => None,
+        })
+        .filter(|(step, _)| *step as usize <= s.schedule.len())
+        .collect();
+    assert!(!guided.is_empty());
+    for (step, m) in guided {
+        assert_eq!(m, vec![s.schedule[step as usize - 1].clone()]);
+    }
+    cleanup(&dir);
+    cleanup(&dir2);
+}
+
+fn ev_start(dir: &Path) -> String {
+    search::load_config(dir).unwrap().start
+}
+
+#[test]
+fn budget_stops_the_search_cleanly_across_a_resume() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let mut p = params(3);
+    p.budget_usd = Some(3.0);
+    p.proposer_jobs = 1;
+    let dir = new_run("budget", p, &[]);
+    // Interrupted after two paid calls...
+    let mut script = Script::new(&[]);
+    script.price = 1.0;
+    script.interrupt_after = Some((2, &STOP));
+    let out = search::run(&dir, &env(&script, &STOP, None)).expect("search");
+    assert_eq!(out.status, "interrupted");
+    assert_eq!(script.calls.lock().unwrap().len(), 2);
+    // ...then resumed by a new process whose proposer starts from $0: the budget still counts the $2.
+    let mut script = Script::new(&[]);
+    script.price = 1.0;
+    let go = AtomicBool::new(false);
+    let out = search::run(&dir, &env(&script, &go, None)).expect("resume");
+    assert_eq!(out.status, "budget");
+    assert_eq!(script.calls.lock().unwrap().len(), 1);
+    let ev = events(&dir);
+    assert!(ev.iter().any(|e| matches!(e, Event::BudgetStop { .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::Interrupted { .. })));
+    let (best, _, reason) = finish_of(&ev);
+    assert_eq!(reason, "budget");
+    assert!(best.is_some(), "the best so far is reported");
+    let s = gemforge::report::write(&dir).expect("report");
+    assert_eq!(s.spent_usd, 3.0);
+    cleanup(&dir);
+}
+
+#[test]
+fn verdict_cache_answers_a_second_run() {
+    let cache_dir = std::env::temp_dir().join(format!("gf-search-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache_dir);
+    let stop = AtomicBool::new(false);
+    let mut first = None;
+    for name in ["cache1", "cache2"] {
+        let script = Script::new(&[]);
+        let dir = new_run(name, params(1), &[]);
+        let out = search::run(&dir, &env(&script, &stop, Some(EvalCache::new(&cache_dir))))
+            .expect("search");
+        let ev = events(&dir);
+        let cached: Vec<bool> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::Evaluated { cached, .. } => Some(*cached),
+                _ => None,
+            })
+            .collect();
+        match &first {
+            None => {
+                assert!(cached.iter().all(|c| !c));
+                first = Some(out.cycles);
+            }
+            Some(c) => {
+                assert!(!cached.is_empty() && cached.iter().all(|c| *c));
+                assert_eq!(out.evaluations, 1, "only the re-check on fresh inputs runs");
+                assert_eq!(&out.cycles, c);
+            }
+        }
+        cleanup(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&cache_dir);
+}
+
+/// The child process of `resume_after_sigkill_repeats_nothing` (run explicitly with --ignored; it does
+/// nothing without GF_SEARCH_CHILD_DIR).
+#[test]
+#[ignore = "child process of resume_after_sigkill_repeats_nothing"]
+fn child_search() {
+    let Ok(dir) = std::env::var("GF_SEARCH_CHILD_DIR") else {
+        return;
+    };
+    let mut script = Script::new(&["m1", "m2"]);
+    script.sleep = Duration::from_millis(40);
+    let stop = AtomicBool::new(false);
+    let out = search::run(Path::new(&dir), &env(&script, &stop, None)).expect("search");
+    let calls = script.calls.lock().unwrap().len();
+    std::fs::write(
+        Path::new(&dir).join("child-calls.txt"),
+        format!("{calls} {}", out.evaluations),
+    )
+    .expect("write");
+}
+
+fn child(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    c.args([
+        "--ignored",
+        "--exact",
+        "child_search",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("GF_SEARCH_CHILD_DIR", dir)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    c
+}
+
+fn child_counts(dir: &Path) -> (usize, usize) {
+    let t = std::fs::read_to_string(dir.join("child-calls.txt")).expect("the child's counts");
+    let mut it = t.split_whitespace().map(|x| x.parse::<usize>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+#[test]
+fn resume_after_sigkill_repeats_nothing() {
+    // The uninterrupted reference (one proposer request at a time, so a kill cuts off at most one).
+    let mut p = params(2);
+    p.proposer_jobs = 1;
+    let whole = new_run("whole", p.clone(), &["m1", "m2"]);
+    assert!(child(&whole).status().expect("child").success());
+    let (whole_calls, whole_evals) = child_counts(&whole);
+    let whole_ev = events(&whole);
+
+    // Killed mid-iteration, then resumed and killed again.
+    let dir = new_run("killed", p, &["m1", "m2"]);
+    let lines = || {
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    for more in [6usize, 10] {
+        let base = lines();
+        let mut c = child(&dir).spawn().expect("child");
+        let t0 = Instant::now();
+        while lines() < base + more && t0.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        c.kill().expect("SIGKILL");
+        let _ = c.wait();
+    }
+    assert!(
+        !events(&dir)
+            .iter()
+            .any(|e| matches!(e, Event::Finish { .. })),
+        "the kills landed before the end"
+    );
+    // Simulate a kill in the middle of a line write.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("journal.jsonl"))
+            .unwrap();
+        f.write_all(b"{\"event\":\"plan_rec").unwrap();
+    }
+    assert!(read_journal(&dir.join("journal.jsonl"))
+        .unwrap()
+        .truncated_line
+        .is_some());
+    assert!(child(&dir).status().expect("child").success());
+    let ev = events(&dir);
+
+    // Same result as the uninterrupted run.
+    assert_eq!(finish_of(&ev).0, finish_of(&whole_ev).0);
+    assert_eq!(finish_of(&ev).1, finish_of(&whole_ev).1);
+    // No outcome and no evaluation twice; the same set of each as the uninterrupted run.
+    let (slots, evals) = outcome_counts(&ev);
+    let (wslots, wevals) = outcome_counts(&whole_ev);
+    assert!(slots.values().all(|&n| n == 1), "{slots:?}");
+    assert!(evals.values().all(|&n| n == 1), "{evals:?}");
+    assert_eq!(
+        slots.keys().collect::<HashSet<_>>(),
+        wslots.keys().collect::<HashSet<_>>()
+    );
+    assert_eq!(
+        evals.keys().collect::<HashSet<_>>(),
+        wevals.keys().collect::<HashSet<_>>()
+    );
+    // Only requests cut off by a kill are asked again: requested = answered + cut off.
+    let requested = ev
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::PlanRequested { .. } | Event::ProgramRequested { .. }
+            )
+        })
+        .count();
+    assert!(requested >= slots.len());
+    assert!(
+        requested - slots.len() <= 2,
+        "at most one cut-off request per kill"
+    );
+    let (last_calls, last_evals) = child_counts(&dir);
+    assert!(last_calls <= whole_calls && last_evals <= whole_evals);
+    assert!(
+        ev.iter()
+            .filter(|e| matches!(e, Event::Start { resumed: true, .. }))
+            .count()
+            >= 2
+    );
+
+    // A malformed line that is not the last is an error naming file and line.
+    let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(3, "{not json");
+    std::fs::write(dir.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
+    let script = Script::new(&[]);
+    let stop = AtomicBool::new(false);
+    let err = search::run(&dir, &env(&script, &stop, None)).unwrap_err();
+    assert!(format!("{err:#}").contains("journal.jsonl:4:"), "{err:#}");
+    cleanup(&dir);
+    cleanup(&whole);
+}
+
+#[test]
+fn loop_fsm_instructions_are_refused() {
+    let dir = std::env::temp_dir().join(format!("gf-search-fsm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let code = program(0, false).replace(
+        "  for (volatile",
+        "  ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, 0, 0, k_LOOP_WS_CONFIG_BOUNDS);\n  for (volatile",
+    );
+    let path = dir.join("fsm.c");
+    std::fs::write(&path, code).unwrap();
+    let w = gemforge::workload::by_name(WORKLOAD).unwrap();
+    let opts = EvalOpts {
+        screen_runs: 1,
+        forbidden_functs: search::loop_functs(),
+        ..EvalOpts::default()
+    };
+    let v = evaluate(&HwConfig::default_config(), &w, &path, &opts);
+    assert_eq!(v.failure, Some(Failure::ForbiddenInstruction), "{v:#?}");
+    assert!(v.detail.contains("loop_ws_config_bounds"), "{}", v.detail);
+    assert!(v.detail.contains("solution+0x"), "{}", v.detail);
+    // The same program without the instruction passes.
+    let ok = dir.join("ok.c");
+    std::fs::write(&ok, program(0, false)).unwrap();
+    assert!(evaluate(&HwConfig::default_config(), &w, &ok, &opts).correct);
+    cleanup(&dir);
+}
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: gemforge::search::cli::SearchArgs,
+}
+
+fn parse(args: &[&str]) -> gemforge::search::cli::SearchArgs {
+    use clap::Parser;
+    Cli::parse_from(std::iter::once("search").chain(args.iter().copied())).args
+}
+
+#[test]
+fn cli_runs_resumes_reports_and_reuses() {
+    use gemforge::search::cli::{report_command, search_command, ProposerKind, Providers};
+    let base = std::env::temp_dir().join(format!("gf-search-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let start = base.join("start.c");
+    std::fs::write(&start, program(START_DELAY, false)).unwrap();
+    let make = |kind: ProposerKind, models: &[String], _dir: &Path| {
+        assert_eq!(kind, ProposerKind::Builtin);
+        let m: Vec<&str> = models.iter().map(String::as_str).collect();
+        Ok(Box::new(Script::new(&m)) as Box<dyn Proposer>)
+    };
+    let providers = Providers {
+        proposer: &make,
+        menu: &|_| Ok(menu()),
+        start: &|_, _| anyhow::bail!("no naive baseline in this test"),
+        baselines: &|_, _| Vec::new(),
+    };
+    let run1 = base.join("run1");
+    let common = [
+        "--workload",
+        WORKLOAD,
+        "--iterations",
+        "2",
+        "--beam",
+        "2",
+        "--plans",
+        "2",
+        "--impls",
+        "2",
+        "--seed",
+        "5",
+        "--screen-runs",
+        "1",
+        "--json",
+    ];
+    let mut a: Vec<&str> = common.to_vec();
+    let (run1_s, start_s) = (run1.to_str().unwrap(), start.to_str().unwrap());
+    a.extend([
+        "--run-dir",
+        run1_s,
+        "--start",
+        start_s,
+        "--model",
+        "a",
+        "--model",
+        "b",
+    ]);
+    let (text, code) = search_command(&parse(&a), &providers).expect("search");
+    assert_eq!(code, 0, "{text}");
+    let j: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+    assert!(j["best_cycles"].as_u64().unwrap() < j["start_cycles"].as_u64().unwrap());
+    let schedule: Vec<String> = serde_json::from_value(j["schedule"].clone()).unwrap();
+    assert!(!schedule.is_empty());
+    // Starting again in the same directory is refused; resuming a finished run rebuilds its report.
+    let err = search_command(&parse(&a), &providers).unwrap_err();
+    assert!(format!("{err:#}").contains("--resume"), "{err:#}");
+    std::fs::remove_file(run1.join("report.md")).unwrap();
+    let (_, code) = search_command(
+        &parse(&["--resume", "--run-dir", run1_s, "--json"]),
+        &providers,
+    )
+    .expect("resume");
+    assert_eq!(code, 0);
+    assert!(run1.join("report.md").is_file());
+    assert!(report_command(&run1, false).unwrap().contains("report.md"));
+    // Schedule reuse takes the winner's menu sequence.
+    let run2 = base.join("run2");
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend([
+        "--run-dir",
+        run2.to_str().unwrap(),
+        "--start",
+        start_s,
+        "--reuse-from",
+        run1_s,
+    ]);
+    let (_, code) = search_command(&parse(&a), &providers).expect("guided search");
+    assert_eq!(code, 0);
+    assert_eq!(search::load_config(&run2).unwrap().params.guided, schedule);
+    // Bad input is a clear error.
+    let err = search_command(
+        &parse(&["--workload", "nope", "--start", start_s]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("unknown workload `nope`"),
+        "{err:#}"
+    );
+    let err = search_command(&parse(&["--resume"]), &providers).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--resume needs --run-dir"),
+        "{err:#}"
+    );
+    cleanup(&base);
+}
