@@ -163,7 +163,9 @@ fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
     // The store path moves about 6 bytes of int8 output per cycle on this RTL; a burst of mvouts after
     // each tile leaves about half of that exposed, a spread store stream much less.
     let store = (m * n) as f64 / 6.0 * if s.interleave_store { 0.2 } else { 0.45 };
-    compute.max(traffic) + preload + 0.1 * traffic + per_tile + store
+    // The last tile's mvouts overlap nothing (this decides small problems: 64^3 wants several tiles).
+    let c_tile = (u64::from(s.ti) * u64::from(s.tj) * dim * dim).min(m * n) as f64 / 6.0;
+    compute.max(traffic) + preload + 0.1 * traffic + per_tile + store + c_tile
 }
 
 fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedule> {
