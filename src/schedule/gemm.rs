@@ -537,9 +537,14 @@ impl Emitter<'_> {
                 "B",
             ),
         };
-        if guard.is_empty() {
-            c.open("");
-        } else {
+        let what = match x {
+            Operand::A => "A",
+            Operand::B => "B",
+        };
+        c.line(format!(
+            "/* move in the {what} blocks used inside this loop level */"
+        ));
+        if !guard.is_empty() {
             c.open(format!("if ({})", guard.join(" && ")));
         }
         let (size, b0) = match x {
@@ -559,24 +564,19 @@ impl Emitter<'_> {
         let (r0, rn) = self.range(x, rd);
         let (c0, cn) = self.range(x, cd);
         let dim = self.p.dim as i64;
-        c.open(format!("for (int rb = 0; rb < {}; rb++)", rn.c()));
-        c.open(format!("for (int cb = 0; cb < {}; cb += {width})", cn.c()));
-        let rg = r0.add(&Expr::var("rb"));
-        let cg = c0.add(&Expr::var("cb"));
+        let (rb, o_r) = c.for_upto("rb", &rn, 1);
+        let (cb, o_c) = c.for_upto("cb", &cn, i64::from(width));
+        let rg = r0.add(&rb);
+        let cg = c0.add(&cb);
         let rows = span(&rg, &Expr::Const(1), self.p.dim, self.size(rd));
         let nblk = if cn.as_const().is_some_and(|v| v % i64::from(width) == 0) {
             Expr::Const(i64::from(width))
         } else {
-            Expr::Const(i64::from(width)).min(&cn.sub(&Expr::var("cb")))
+            Expr::Const(i64::from(width)).min(&cn.sub(&cb))
         };
         let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
         // Layout: column blocks are `ext_r` row blocks apart (the config_ld block stride).
-        let addr = self.base(x).add(
-            &Expr::var("cb")
-                .muli(ext_r as i64)
-                .add(&Expr::var("rb"))
-                .muli(dim),
-        );
+        let addr = self.base(x).add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
         c.line(format!(
             "{mvin}(&{dram}[{}][{}], {}, {}, {});",
             rg.muli(dim).c(),
@@ -585,9 +585,9 @@ impl Emitter<'_> {
             cols.c(),
             rows.c()
         ));
-        c.close();
-        c.close();
-        c.close();
+        c.end(o_c);
+        c.end(o_r);
+        c.end(!guard.is_empty());
     }
 
     /// Offset of block `local` (within the current tile) inside `x`'s buffer along `d`.
@@ -623,17 +623,13 @@ impl Emitter<'_> {
         } else {
             (("jb", &nj), ("kb", &nk))
         };
-        c.open(format!(
-            "for (int {0} = 0; {0} < {1}; {0}++)",
-            outer.0,
-            outer.1.c()
-        ));
-        c.open(format!(
-            "for (int {0} = 0; {0} < {1}; {0}++)",
-            inner.0,
-            inner.1.c()
-        ));
-        let (jb, kb) = (Expr::var("jb"), Expr::var("kb"));
+        let (ov, o_o) = c.for_upto(outer.0, outer.1, 1);
+        let (iv, o_i) = c.for_upto(inner.0, inner.1, 1);
+        let (jb, kb) = if self.s.inner_k_outer {
+            (iv, ov)
+        } else {
+            (ov, iv)
+        };
         let jg = self.start(Dim::J).add(&jb);
         let kg = self.start(Dim::K).add(&kb);
         let ext_bk = self.s.ext(Operand::B, Dim::K, self.p.kb) as i64;
@@ -718,8 +714,8 @@ impl Emitter<'_> {
             body(c, &Expr::var("ib"), false);
             c.close();
         }
-        c.close();
-        c.close();
+        c.end(o_i);
+        c.end(o_o);
     }
 
     /// Block computations between two mvouts of the store stream: a tile's computations spread evenly
@@ -781,20 +777,18 @@ impl Emitter<'_> {
         };
         let ext_cj = self.s.c_ext(Dim::J, self.p.nb) as i64;
         let w = i64::from(self.s.c_width);
-        c.open(format!("for (int rb = 0; rb < {}; rb++)", icnt.c()));
-        c.open(format!("for (int cb = 0; cb < {}; cb += {w})", jcnt.c()));
-        let ig = i0.add(&Expr::var("rb"));
-        let jg = j0.add(&Expr::var("cb"));
+        let (rb, o_r) = c.for_upto("rb", &icnt, 1);
+        let (cb, o_c) = c.for_upto("cb", &jcnt, w);
+        let ig = i0.add(&rb);
+        let jg = j0.add(&cb);
         let rows = span(&ig, &Expr::Const(1), self.p.dim, self.m);
         let nblk = if jcnt.as_const().is_some_and(|v| v % w == 0) {
             Expr::Const(w)
         } else {
-            Expr::Const(w).min(&jcnt.sub(&Expr::var("cb")))
+            Expr::Const(w).min(&jcnt.sub(&cb))
         };
         let cols = span(&jg, &nblk, self.p.dim, self.n);
-        let addr = self
-            .c_base()
-            .add(&Expr::var("rb").muli(ext_cj).add(&Expr::var("cb")).muli(dim));
+        let addr = self.c_base().add(&rb.muli(ext_cj).add(&cb).muli(dim));
         c.line(format!(
             "mvout(&C[{}][{}], acc | {}, {}, {});",
             ig.muli(dim).c(),
@@ -803,7 +797,7 @@ impl Emitter<'_> {
             cols.c(),
             rows.c()
         ));
-        c.close();
-        c.close();
+        c.end(o_c);
+        c.end(o_r);
     }
 }
