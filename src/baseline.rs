@@ -160,7 +160,12 @@ fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
     // Each innermost tile iteration costs the hart loop and address overhead and drains the command
     // queues a little (measured: 16x1x1 tiles lose to 16x2x32 on 512^3).
     let per_tile = (tiles(Dim::I) * tiles(Dim::J) * tiles(Dim::K)) as f64 * 4.0 * dim as f64;
-    compute.max(traffic) + preload + 0.1 * traffic + per_tile
+    // The store path moves about 6 bytes of int8 output per cycle on this RTL; a burst of mvouts after
+    // each tile leaves about half of that exposed, a spread store stream much less.
+    let store = (m * n) as f64 / 6.0 * if s.interleave_store { 0.2 } else { 0.45 };
+    // The last tile's mvouts overlap nothing (this decides small problems: 64^3 wants several tiles).
+    let c_tile = (u64::from(s.ti) * u64::from(s.tj) * dim * dim).min(m * n) as f64 / 6.0;
+    compute.max(traffic) + preload + 0.1 * traffic + per_tile + store + c_tile
 }
 
 fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedule> {
@@ -187,38 +192,52 @@ fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedu
         for ti in tile_opts(mb) {
             for tj in tile_opts(nb) {
                 for tk in tile_opts(kb) {
-                    // The operand of the outer loop stays resident across the middle loop.
-                    let (a_level, b_level) = if order.0[0] == Dim::I { (1, 2) } else { (2, 1) };
-                    for (db_a, db_c) in [(true, true), (false, true), (true, false), (false, false)]
-                    {
-                        let s = GemmSchedule {
-                            ti,
-                            tj,
-                            tk,
-                            order,
-                            a_level,
-                            b_level,
-                            double_buffer_a: db_a,
-                            double_buffer_b: true,
-                            double_buffer_c: db_c,
-                            a_width: mbl,
-                            b_width: mbl,
-                            c_width: mbl,
-                            skip_redundant: true,
-                            unroll: 4,
-                            spread: true,
-                            inner_k_outer: false,
-                        };
-                        if s.validate(hw, m, n, k).is_err() {
-                            continue;
-                        }
-                        // Measured on the RTL: a single-buffered accumulator costs a few percent (the
-                        // next tile waits for the mvout), a single-buffered A panel less.
-                        let cost = gemm_cost(hw, &s, m, n, k)
-                            * if db_c { 1.0 } else { 1.02 }
-                            * if db_a { 1.0 } else { 1.01 };
-                        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
-                            best = Some((cost, s));
+                    // The operand of the outer loop stays resident across the middle loop; the other
+                    // one per tile, or wholly resident when it is small.
+                    let levels: [(u8, u8); 2] = if order.0[0] == Dim::I {
+                        [(1, 2), (1, 0)]
+                    } else {
+                        [(2, 1), (0, 1)]
+                    };
+                    for (a_level, b_level) in levels {
+                        for (db_a, db_c, il) in [
+                            (true, true, false),
+                            (false, true, false),
+                            (true, false, false),
+                            (false, false, false),
+                            (true, true, true),
+                            (false, true, true),
+                        ] {
+                            let s = GemmSchedule {
+                                ti,
+                                tj,
+                                tk,
+                                order,
+                                a_level,
+                                b_level,
+                                double_buffer_a: db_a,
+                                double_buffer_b: true,
+                                double_buffer_c: db_c,
+                                a_width: mbl,
+                                b_width: mbl,
+                                c_width: mbl,
+                                skip_redundant: true,
+                                unroll: 4,
+                                spread: true,
+                                inner_k_outer: false,
+                                interleave_store: il,
+                            };
+                            if s.validate(hw, m, n, k).is_err() {
+                                continue;
+                            }
+                            // Measured on the RTL: a single-buffered accumulator costs a few percent (the
+                            // next tile waits for the mvout), a single-buffered A panel less.
+                            let cost = gemm_cost(hw, &s, m, n, k)
+                                * if db_c { 1.0 } else { 1.02 }
+                                * if db_a { 1.0 } else { 1.01 };
+                            if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+                                best = Some((cost, s));
+                            }
                         }
                     }
                 }

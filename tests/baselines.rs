@@ -83,6 +83,7 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
                 unroll: [1, 3, 2, 4, 8, 2][idx],
                 spread: idx % 3 == 1,
                 inner_k_outer: idx % 2 == 0,
+                interleave_store: false,
             };
             let sched = Schedule::Gemm(s);
             let code = sched.emit_c(&hw, &w).unwrap();
@@ -90,6 +91,37 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
             assert!(v.correct, "{} {}: {v:#?}\n{code}", name, sched.to_json());
         }
     }
+    // The interleaved store stream, with edge tiles in every dimension and several orders.
+    for (name, ti, tj, tk, order) in [
+        ("gemm_20x36x24", 2, 2, 1, "ijk"),
+        ("gemm_64x48x80", 3, 1, 2, "jik"),
+        ("gemm_64x48x80", 1, 3, 5, "ijk"),
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let mut s = GemmSchedule::naive();
+        s.ti = ti;
+        s.tj = tj;
+        s.tk = tk;
+        s.order = Order::parse(order).unwrap();
+        s.double_buffer_c = true;
+        s.c_width = 4;
+        s.interleave_store = true;
+        s.a_level = 1;
+        s.b_level = 0;
+        let sched = Schedule::Gemm(s);
+        let code = sched.emit_c(&hw, &w).unwrap();
+        let v = eval_code(&w, &code, &format!("il{ti}{tj}{tk}{order}"), false);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+    let mut s = GemmSchedule::naive();
+    s.interleave_store = true;
+    s.double_buffer_c = true;
+    s.order = Order::parse("ikj").unwrap();
+    let e = s.validate(&hw, 64, 64, 64).unwrap_err().to_string();
+    assert!(
+        e.contains("interleave_store needs K as the innermost"),
+        "{e}"
+    );
     let w = odd_conv();
     for idx in 0..4u32 {
         let s = ConvSchedule {

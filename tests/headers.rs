@@ -656,3 +656,342 @@ fn params_header_compiles_for_every_shipped_config() {
         );
     }
 }
+
+// ---- the software library's command streams (host capture) ----------------------------------------
+
+/// Captured commands of a host program, plus the addresses it printed as `P name hex`.
+struct Capture {
+    cmds: Vec<RoccCmd>,
+    /// Index into `cmds` where each fence was issued.
+    fences: Vec<usize>,
+    ptrs: std::collections::HashMap<String, u64>,
+}
+
+/// Compiles `body` (the statements of main, with the library's arrays declared before it) for the host
+/// with the capture hook and runs it.
+fn capture_lib(tag: &str, decls: &str, body: &str) -> Capture {
+    let src = format!(
+        r#"#include <stdio.h>
+#include "gemmini.h"
+uint64_t gemmini_host_capture(int xd, unsigned funct, uint64_t rs1, uint64_t rs2) {{
+    printf("%d %u %llx %llx\n", xd, funct, (unsigned long long)rs1, (unsigned long long)rs2);
+    return 0;
+}}
+uint64_t read_cycles(void) {{ return 0; }}
+#define P(name) printf("P %s %llx\n", #name, (unsigned long long)(uintptr_t)(name))
+{decls}
+int main(void) {{
+{body}
+    return 0;
+}}
+"#
+    );
+    let dir = TempDir::new(tag);
+    let p = dir.write("lib.c", &src);
+    let out = host_run(&dir, &[p], &["-DGEMMINI_HOST_CAPTURE"]);
+    let mut c = Capture {
+        cmds: Vec::new(),
+        fences: Vec::new(),
+        ptrs: Default::default(),
+    };
+    for l in out.lines() {
+        let f: Vec<&str> = l.split(' ').collect();
+        if f[0] == "P" {
+            c.ptrs
+                .insert(f[1].to_string(), u64::from_str_radix(f[2], 16).unwrap());
+            continue;
+        }
+        let funct: u32 = f[1].parse().unwrap();
+        if funct == FENCE {
+            c.fences.push(c.cmds.len());
+            continue;
+        }
+        c.cmds.push(RoccCmd {
+            funct: funct as u8,
+            rs1: u64::from_str_radix(f[2], 16).unwrap(),
+            rs2: u64::from_str_radix(f[3], 16).unwrap(),
+        });
+    }
+    c
+}
+
+fn bits(x: u64, lo: u32, width: u32) -> u64 {
+    (x >> lo) & ((1u64 << width) - 1)
+}
+
+/// One LOOP_WS descriptor as spec 1.4 lays out funct 9-13 then 8.
+#[derive(Debug, PartialEq)]
+struct LoopWs {
+    ijk: (u64, u64, u64),
+    pads: (u64, u64, u64),
+    a: u64,
+    b: u64,
+    d: u64,
+    c: u64,
+    strides: (u64, u64, u64, u64),
+    ex_accumulate: bool,
+    full_c: bool,
+    low_d: bool,
+    act: u64,
+    b_spad_id: u64,
+    a_spad_id: u64,
+    a_t: bool,
+    b_t: bool,
+    is_resadd: bool,
+}
+
+fn loop_ws(six: &[RoccCmd]) -> LoopWs {
+    let functs: Vec<u8> = six.iter().map(|c| c.funct).collect();
+    assert_eq!(functs, [9, 10, 11, 12, 13, 8]);
+    let (b, l) = (six[0], six[5]);
+    LoopWs {
+        ijk: (bits(b.rs2, 0, 16), bits(b.rs2, 16, 16), bits(b.rs2, 32, 16)),
+        pads: (bits(b.rs1, 0, 16), bits(b.rs1, 16, 16), bits(b.rs1, 32, 16)),
+        a: six[1].rs1,
+        b: six[1].rs2,
+        d: six[2].rs1,
+        c: six[2].rs2,
+        strides: (six[3].rs1, six[3].rs2, six[4].rs1, six[4].rs2),
+        ex_accumulate: bits(l.rs1, 0, 1) == 1,
+        full_c: bits(l.rs1, 1, 1) == 1,
+        low_d: bits(l.rs1, 2, 1) == 1,
+        act: bits(l.rs1, 8, 3),
+        b_spad_id: bits(l.rs1, 16, 2),
+        a_spad_id: bits(l.rs1, 18, 2),
+        a_t: bits(l.rs2, 0, 1) == 1,
+        b_t: bits(l.rs2, 1, 1) == 1,
+        is_resadd: bits(l.rs2, 2, 1) == 1,
+    }
+}
+
+#[test]
+fn tiled_matmul_auto_ws_issues_one_loop_ws_per_outer_tile() {
+    // 100x90x900 with a bias per row and ReLU: tiles 5x5x51 blocks (the heuristic of spec 5.2), so
+    // 2x2x2 outer tiles; the last tiles carry the pads (100 = 7 blocks - 12, 90 = 6 - 6, 900 = 57 - 12).
+    let cap = capture_lib(
+        "lws",
+        "static elem_t A[100][900], B[900][90], C[100][90]; static acc_t D[100][90];",
+        "P(A); P(B); P(C); P(D);\n\
+         int rc = tiled_matmul_auto(100, 90, 900, &A[0][0], &B[0][0], &D[0][0], &C[0][0], 900, 90, 90, 90,\n\
+             1.0f, 1.0f, 1.0f, RELU, 0.25f, 0, false, false, false, false, false, 0, WS);\n\
+         if (rc) return 1;",
+    );
+    let p = |n: &str| cap.ptrs[n];
+    // config_ex (WS, no transposes), config_st (C stride 90 bytes, ReLU, scale), A/B/D config_ld.
+    let cfg: Vec<Command> = cap.cmds[..5].iter().map(|c| Command::decode(*c)).collect();
+    match &cfg[0] {
+        Command::ConfigEx(e) => {
+            assert!(e.dataflow == 1 && !e.a_transpose && !e.b_transpose && e.a_stride == 1)
+        }
+        other => panic!("{other:?}"),
+    }
+    match &cfg[1] {
+        Command::ConfigSt(s) => assert!(s.stride == 90 && s.act == 1 && s.acc_scale == f(0.25)),
+        other => panic!("{other:?}"),
+    }
+    for (i, (id, stride)) in [(0u8, 900u64), (1, 90), (2, 360)].into_iter().enumerate() {
+        match &cfg[2 + i] {
+            Command::ConfigLd(l) => {
+                assert_eq!((l.state_id, l.stride, l.shrink), (id, stride, false))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let loops: Vec<LoopWs> = cap.cmds[5..].chunks(6).map(loop_ws).collect();
+    assert_eq!(loops.len(), 8);
+    assert_eq!(cap.fences, vec![cap.cmds.len()], "one fence, at the end");
+    let mut n = 0;
+    for i0 in 0..2u64 {
+        for j0 in 0..2u64 {
+            for k0 in 0..2u64 {
+                let l = &loops[n];
+                n += 1;
+                let (gi, gj, gk) = (i0 * 80, j0 * 80, k0 * 816);
+                let want = LoopWs {
+                    ijk: (
+                        if i0 == 1 { 2 } else { 5 },
+                        if j0 == 1 { 1 } else { 5 },
+                        if k0 == 1 { 6 } else { 51 },
+                    ),
+                    pads: (
+                        if i0 == 1 { 12 } else { 0 },
+                        if j0 == 1 { 6 } else { 0 },
+                        if k0 == 1 { 12 } else { 0 },
+                    ),
+                    a: p("A") + gi * 900 + gk,
+                    b: p("B") + gk * 90 + gj,
+                    d: if k0 == 0 {
+                        p("D") + (gi * 90 + gj) * 4
+                    } else {
+                        0
+                    },
+                    c: if k0 == 1 { p("C") + gi * 90 + gj } else { 0 },
+                    strides: (900, 90, 90, 90),
+                    ex_accumulate: true,
+                    full_c: false,
+                    low_d: false,
+                    act: 1,
+                    b_spad_id: 0,
+                    a_spad_id: 0,
+                    a_t: false,
+                    b_t: false,
+                    is_resadd: false,
+                };
+                assert_eq!(*l, want, "tile ({i0}, {j0}, {k0})");
+            }
+        }
+    }
+}
+
+#[test]
+fn tiled_matmul_auto_ws_reuses_operands_through_spad_ids() {
+    // 200x40x64, no bias: tiles 10x3x4 (tile_I grows until the accumulator half is full), so two row
+    // tiles share the one B tile: b_spad_id 1 both times, B = NULL (no reload) the second time, and
+    // no bias means the first product overwrites (ex_accumulate 0). Transposed A, int32 C.
+    let cap = capture_lib(
+        "reuse",
+        "static elem_t A[64][200], B[64][40]; static acc_t C[200][40];",
+        "P(A); P(B); P(C);\n\
+         int rc = tiled_matmul_auto(200, 40, 64, &A[0][0], &B[0][0], NULL, &C[0][0], 200, 40, 0, 40,\n\
+             1.0f, 1.0f, 1.0f, NO_ACTIVATION, 1.0f, 0, false, true, false, true, false, 0, WS);\n\
+         if (rc) return 1;",
+    );
+    let p = |n: &str| cap.ptrs[n];
+    let loops: Vec<LoopWs> = cap.cmds[5..].chunks(6).map(loop_ws).collect();
+    assert_eq!(loops.len(), 2);
+    for (i0, l) in loops.iter().enumerate() {
+        let i0 = i0 as u64;
+        assert_eq!(l.ijk, (if i0 == 0 { 10 } else { 3 }, 3, 4));
+        assert_eq!(l.pads, (if i0 == 0 { 0 } else { 8 }, 8, 0));
+        assert_eq!(
+            l.a,
+            p("A") + i0 * 160,
+            "A transposed: tile i0 starts at column 160 i0"
+        );
+        assert_eq!(l.b, if i0 == 0 { p("B") } else { 0 });
+        assert_eq!((l.d, l.c), (0, p("C") + i0 * 160 * 40 * 4));
+        assert_eq!((l.b_spad_id, l.a_spad_id), (1, 0));
+        assert!(!l.ex_accumulate && l.full_c && l.a_t && !l.b_t && !l.is_resadd);
+    }
+}
+
+#[test]
+fn ws_cpu_issued_schedule_reuses_weights_and_uses_block_moves() {
+    // 64x64x64 in one 4x4x4 tile: A in 4 block mvins of 64 columns, B in one block mvin per k row, each
+    // B block preloaded once and reused down the 4 i blocks, the bias in 16 mvin3s, C in 4 block mvouts.
+    let cap = capture_lib(
+        "cpuiss",
+        "static elem_t A[64][64], B[64][64], C[64][64]; static acc_t D[64][64];",
+        "int rc = tiled_matmul_auto(64, 64, 64, &A[0][0], &B[0][0], &D[0][0], &C[0][0], 64, 64, 64, 64,\n\
+             1.0f, 1.0f, 1.0f, NO_ACTIVATION, 1.0f, 0, false, false, false, false, false, 0, WS_CPU_ISSUED);\n\
+         if (rc) return 1;",
+    );
+    let cmds: Vec<Command> = cap.cmds.iter().map(|c| Command::decode(*c)).collect();
+    let count = |pred: &dyn Fn(&Command) -> bool| cmds.iter().filter(|c| pred(c)).count();
+    assert_eq!(
+        count(&|c| matches!(c, Command::Loop(_) | Command::Illegal(_))),
+        0
+    );
+    assert_eq!(
+        count(
+            &|c| matches!(c, Command::Mvin { state: 0, op, .. } if op.cols == 64 && op.rows == 16)
+        ),
+        4
+    );
+    assert_eq!(
+        count(
+            &|c| matches!(c, Command::Mvin { state: 1, op, .. } if op.cols == 64 && op.rows == 16)
+        ),
+        4
+    );
+    assert_eq!(
+        count(&|c| matches!(c, Command::Mvin { state: 2, op, .. } if op.addr.is_acc())),
+        16
+    );
+    assert_eq!(
+        count(&|c| matches!(c, Command::Preload { bd, .. } if bd.addr != LocalAddr::GARBAGE)),
+        16,
+        "one weight preload per (k, j)"
+    );
+    assert_eq!(
+        count(&|c| matches!(c, Command::Compute { flip: true, .. })),
+        16
+    );
+    assert_eq!(
+        count(&|c| matches!(c, Command::Compute { flip: false, .. })),
+        48
+    );
+    assert_eq!(
+        count(
+            &|c| matches!(c, Command::Mvout { op, .. } if op.cols == 64 && op.addr.is_acc() && !op.addr.read_full())
+        ),
+        4
+    );
+    // Every product accumulates onto the bias in the accumulator.
+    assert!(cmds.iter().all(|c| match c {
+        Command::Preload { c, .. } => c.addr.is_acc() && c.addr.accumulate(),
+        _ => true,
+    }));
+}
+
+#[test]
+fn tiled_conv_auto_ws_issues_loop_conv_ws_per_tile() {
+    // The conv_56x64 workload's shape: batch 4, input 58x58 already padded (padding 0), 64 -> 64
+    // channels, 3x3. Tiles: batch 4, 8 output rows, 16 output cols, 16 output channels, whole kernel
+    // and 64 input channels: 7 x 4 x 4 = 112 tiles, one LOOP_CONV_WS (funct 16-21 then 15) each.
+    let cap = capture_lib(
+        "conv",
+        "static elem_t in[4][58][58][64], w[9 * 64][64], out[4][56][56][64]; static acc_t bias[64];",
+        "P(in); P(w); P(out); P(bias);\n\
+         int rc = tiled_conv_auto(4, 58, 58, 64, 64, 56, 56, 1, 1, 1, 0, 3, false, false, false, false, false,\n\
+             &in[0][0][0][0], &w[0][0], bias, &out[0][0][0][0], NO_ACTIVATION, 1.0f, 0, 0, 0, WS);\n\
+         if (rc) return 1;",
+    );
+    let p = |n: &str| cap.ptrs[n];
+    let first: Vec<Command> = cap.cmds[..2].iter().map(|c| Command::decode(*c)).collect();
+    match &first[0] {
+        Command::ConfigSt(s) => assert_eq!(s.stride, 64),
+        other => panic!("{other:?}"),
+    }
+    match &first[1] {
+        Command::ConfigEx(e) => assert!(e.dataflow == 1 && e.a_stride == 1 && e.c_stride == 1),
+        other => panic!("{other:?}"),
+    }
+    let loops: Vec<&[RoccCmd]> = cap.cmds[2..].chunks(7).collect();
+    assert_eq!(loops.len(), 112);
+    for (n, l) in loops.iter().enumerate() {
+        let functs: Vec<u8> = l.iter().map(|c| c.funct).collect();
+        assert_eq!(functs, [16, 17, 18, 19, 20, 21, 15]);
+        let (orow0, ocol0, och0) = (
+            (n / 16) as u64 * 8,
+            ((n / 4) % 4) as u64 * 16,
+            (n % 4) as u64 * 16,
+        );
+        let ocols = if ocol0 == 48 { 8 } else { 16 };
+        // CFG_1: batch, in_row_dim, in_channels, out_channels | out_row_dim, pool_out_row_dim, out_col_dim,
+        // stride, padding.
+        assert_eq!(l[0].rs1, 4 | (58 << 16) | (64 << 32) | (64 << 48));
+        assert_eq!(l[0].rs2, 56 | (56 << 16) | (56 << 32) | (1 << 48));
+        // CFG_2: no pooling (size 1, stride 1), pool_out_col_dim, kernel_dim | pochs, pocols, porows, batches.
+        assert_eq!(l[1].rs1, (1 << 8) | (1 << 16) | (56 << 32) | (3 << 48));
+        assert_eq!(
+            l[1].rs2,
+            16 | (ocols << 16) | (8 << 32) | (4 << 48),
+            "tile {n}"
+        );
+        // CFG_3: lpad 0, kchs, kcols, krows | in_col_dim, no padding.
+        assert_eq!(l[2].rs1, (64 << 16) | (3 << 32) | (3 << 48));
+        assert_eq!(l[2].rs2, 58);
+        // CFG_4: kernel_dilation 1, orows | ocols, out/weight/in strides.
+        assert_eq!(l[3].rs1, 1 | (8 << 48));
+        assert_eq!(l[3].rs2, ocols | (64 << 16) | (64 << 32) | (64 << 48));
+        // CFG_5/6: weights, output | bias, input at the tile's origin.
+        assert_eq!(l[4].rs1, p("w") + och0);
+        assert_eq!(l[4].rs2, p("out") + (orow0 * 56 + ocol0) * 64 + och0);
+        assert_eq!(l[5].rs1, p("bias") + och0 * 4);
+        assert_eq!(l[5].rs2, p("in") + (orow0 * 58 + ocol0) * 64);
+        // LOOP_CONV_WS: bias present, 1 pixel per row | no pooling, no activation.
+        assert_eq!(l[6].rs1, 1 << 8);
+        assert_eq!(l[6].rs2, 1);
+    }
+}

@@ -436,7 +436,7 @@ fn concurrency_is_bounded() {
     let replies = (0..6)
         .map(|i| {
             Reply::openai(&format!("Option: tiling\nplan {i}"), 1, 1)
-                .delayed(Duration::from_millis(150))
+                .delayed(Duration::from_millis(250))
         })
         .collect();
     let srv = ScriptedServer::start(replies);

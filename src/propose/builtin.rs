@@ -233,7 +233,21 @@ fn gemm_changes(
             ));
         }
         "unroll" => unroll(&mut out),
-        "double_buffering" | "pipeline" => double(&mut out),
+        "double_buffering" => double(&mut out),
+        "pipeline" => {
+            double(&mut out);
+            if !s.interleave_store {
+                let mut x = s.clone();
+                x.interleave_store = true;
+                out.push((
+                    "pipeline the stores: move a finished output tile out one row block at a time, spread \
+                     over the next tile's computations, instead of in a burst after the tile"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
+            }
+        }
         "outer_reuse" | "hoist" => hoist(&mut out),
         "spread_spad" => {
             if !s.spread {

@@ -32,6 +32,28 @@ impl Code {
         self.indent += 1;
     }
 
+    /// `for (int v = 0; v < count; v += step)`, or nothing when the loop runs once (count <= step,
+    /// known): returns the index expression (the variable, or 0) and whether a loop was opened.
+    pub(crate) fn for_upto(&mut self, v: &str, count: &Expr, step: i64) -> (Expr, bool) {
+        if count.as_const().is_some_and(|n| n <= step) {
+            return (Expr::Const(0), false);
+        }
+        let inc = if step == 1 {
+            format!("{v}++")
+        } else {
+            format!("{v} += {step}")
+        };
+        self.open(format!("for (int {v} = 0; {v} < {}; {inc})", count.c()));
+        (Expr::var(v), true)
+    }
+
+    /// Closes a loop opened by [`Code::for_upto`].
+    pub(crate) fn end(&mut self, opened: bool) {
+        if opened {
+            self.close();
+        }
+    }
+
     pub(crate) fn close(&mut self) {
         self.indent = self.indent.saturating_sub(1);
         self.line("}");

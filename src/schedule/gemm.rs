@@ -126,6 +126,11 @@ pub struct GemmSchedule {
     pub spread: bool,
     /// Inner block loops: K blocks outside J blocks (true) or J outside K (false).
     pub inner_k_outer: bool,
+    /// Defer the mvouts of a finished output tile and issue them one per block computation of the next
+    /// tile, so the (slow) stores overlap compute instead of filling the store queue at once. Needs K as
+    /// the innermost tile loop, a double-buffered accumulator and `tj <= c_width` (one mvout per row block).
+    #[serde(default)]
+    pub interleave_store: bool,
 }
 
 /// Sizes the generator and the validator share.
@@ -163,6 +168,7 @@ impl GemmSchedule {
             unroll: 1,
             spread: false,
             inner_k_outer: false,
+            interleave_store: false,
         }
     }
 
@@ -243,6 +249,17 @@ impl GemmSchedule {
             "unroll = {} is outside 1..=8",
             self.unroll
         );
+        if self.interleave_store {
+            ensure!(
+                self.order.pos(Dim::K) == 2 && self.double_buffer_c && self.tj <= self.c_width,
+                "interleave_store needs K as the innermost tile loop (order {}), a double-buffered \
+                 accumulator (double_buffer_c {}) and tj <= c_width ({} > {})",
+                self.order.name(),
+                self.double_buffer_c,
+                self.tj,
+                self.c_width
+            );
+        }
         let e = |x, d| self.ext(x, d, Self::blocks(d, mb, nb, kb));
         let a_size = e(Operand::A, Dim::I) * e(Operand::A, Dim::K) * dim;
         let b_size = e(Operand::B, Dim::K) * e(Operand::B, Dim::J) * dim;
@@ -359,7 +376,18 @@ impl GemmSchedule {
             n,
             k,
         };
+        if self.interleave_store {
+            // The store stream: the finished tile's row blocks still to move out.
+            c.line("int8_t *st_p = 0;");
+            c.line("uint32_t st_a = 0;");
+            c.line("int st_left = 0, st_row = 0, st_cols = 0, st_gap = 0;");
+        }
         e.level(&mut c, 0);
+        if self.interleave_store {
+            c.open("while (st_left > 0)");
+            e.store_step(&mut c);
+            c.close();
+        }
         c.line("fence();");
         c.close();
         head.push_str(&c.finish());
@@ -451,7 +479,11 @@ impl Emitter<'_> {
         self.level(c, lvl + 1);
         c.close();
         if lvl == kpos {
-            self.mvout(c);
+            if self.s.interleave_store {
+                self.hand_over(c);
+            } else {
+                self.mvout(c);
+            }
         }
     }
 
@@ -505,9 +537,14 @@ impl Emitter<'_> {
                 "B",
             ),
         };
-        if guard.is_empty() {
-            c.open("");
-        } else {
+        let what = match x {
+            Operand::A => "A",
+            Operand::B => "B",
+        };
+        c.line(format!(
+            "/* move in the {what} blocks used inside this loop level */"
+        ));
+        if !guard.is_empty() {
             c.open(format!("if ({})", guard.join(" && ")));
         }
         let (size, b0) = match x {
@@ -527,24 +564,19 @@ impl Emitter<'_> {
         let (r0, rn) = self.range(x, rd);
         let (c0, cn) = self.range(x, cd);
         let dim = self.p.dim as i64;
-        c.open(format!("for (int rb = 0; rb < {}; rb++)", rn.c()));
-        c.open(format!("for (int cb = 0; cb < {}; cb += {width})", cn.c()));
-        let rg = r0.add(&Expr::var("rb"));
-        let cg = c0.add(&Expr::var("cb"));
+        let (rb, o_r) = c.for_upto("rb", &rn, 1);
+        let (cb, o_c) = c.for_upto("cb", &cn, i64::from(width));
+        let rg = r0.add(&rb);
+        let cg = c0.add(&cb);
         let rows = span(&rg, &Expr::Const(1), self.p.dim, self.size(rd));
         let nblk = if cn.as_const().is_some_and(|v| v % i64::from(width) == 0) {
             Expr::Const(i64::from(width))
         } else {
-            Expr::Const(i64::from(width)).min(&cn.sub(&Expr::var("cb")))
+            Expr::Const(i64::from(width)).min(&cn.sub(&cb))
         };
         let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
         // Layout: column blocks are `ext_r` row blocks apart (the config_ld block stride).
-        let addr = self.base(x).add(
-            &Expr::var("cb")
-                .muli(ext_r as i64)
-                .add(&Expr::var("rb"))
-                .muli(dim),
-        );
+        let addr = self.base(x).add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
         c.line(format!(
             "{mvin}(&{dram}[{}][{}], {}, {}, {});",
             rg.muli(dim).c(),
@@ -553,9 +585,9 @@ impl Emitter<'_> {
             cols.c(),
             rows.c()
         ));
-        c.close();
-        c.close();
-        c.close();
+        c.end(o_c);
+        c.end(o_r);
+        c.end(!guard.is_empty());
     }
 
     /// Offset of block `local` (within the current tile) inside `x`'s buffer along `d`.
@@ -591,17 +623,13 @@ impl Emitter<'_> {
         } else {
             (("jb", &nj), ("kb", &nk))
         };
-        c.open(format!(
-            "for (int {0} = 0; {0} < {1}; {0}++)",
-            outer.0,
-            outer.1.c()
-        ));
-        c.open(format!(
-            "for (int {0} = 0; {0} < {1}; {0}++)",
-            inner.0,
-            inner.1.c()
-        ));
-        let (jb, kb) = (Expr::var("jb"), Expr::var("kb"));
+        let (ov, o_o) = c.for_upto(outer.0, outer.1, 1);
+        let (iv, o_i) = c.for_upto(inner.0, inner.1, 1);
+        let (jb, kb) = if self.s.inner_k_outer {
+            (iv, ov)
+        } else {
+            (ov, iv)
+        };
         let jg = self.start(Dim::J).add(&jb);
         let kg = self.start(Dim::K).add(&kb);
         let ext_bk = self.s.ext(Operand::B, Dim::K, self.p.kb) as i64;
@@ -636,6 +664,14 @@ impl Emitter<'_> {
             let rows = span(&ig, &Expr::Const(1), self.p.dim, self.m);
             let a = Expr::var("a_col").add(&self.off(Operand::A, Dim::I, ib).muli(dim));
             let cc = Expr::var("c_col").add(&self.c_off(Dim::I, ib).muli(ext_cj * dim));
+            if self.s.interleave_store {
+                // Spread the tile's mvouts over the next tile's computations: a burst would fill the
+                // store queue and stall the hart while the execute queue runs dry.
+                c.open("if (st_left > 0 && --st_gap <= 0)");
+                self.store_step(c);
+                c.line(format!("st_gap = {};", self.store_gap()));
+                c.close();
+            }
             if first {
                 c.line(format!(
                     "preload(b_sp, {}, nc, kc, nc, {});",
@@ -678,8 +714,53 @@ impl Emitter<'_> {
             body(c, &Expr::var("ib"), false);
             c.close();
         }
+        c.end(o_i);
+        c.end(o_o);
+    }
+
+    /// Block computations between two mvouts of the store stream: a tile's computations spread evenly
+    /// over its row blocks.
+    fn store_gap(&self) -> u64 {
+        (self.s.tile(Dim::J) * self.s.tile(Dim::K)).max(1)
+    }
+
+    /// One mvout of the store stream (one row block of the pending tile).
+    fn store_step(&self, c: &mut Code) {
+        let dim = self.p.dim as i64;
+        let rows = if self.m % self.p.dim == 0 {
+            Expr::Const(dim)
+        } else {
+            Expr::var(format!("gf_min({dim}, {} - st_row)", self.m))
+        };
+        c.line(format!("mvout(st_p, st_a, st_cols, {});", rows.c()));
+        let ext_cj = self.s.c_ext(Dim::J, self.p.nb) as i64;
+        c.line(format!(
+            "st_p += {}; st_a += {}; st_row += {dim}; st_left--;",
+            dim * self.n as i64,
+            ext_cj * dim
+        ));
+    }
+
+    /// After the K loop: finish the previous tile's stores, then queue this tile's.
+    fn hand_over(&self, c: &mut Code) {
+        let dim = self.p.dim as i64;
+        c.open("while (st_left > 0)");
+        self.store_step(c);
         c.close();
-        c.close();
+        let i0 = self.start(Dim::I);
+        let j0 = self.start(Dim::J);
+        c.line(format!(
+            "st_p = &C[{}][{}];",
+            i0.muli(dim).c(),
+            j0.muli(dim).c()
+        ));
+        c.line(format!("st_a = acc | {};", self.c_base().c()));
+        c.line(format!("st_left = {};", self.count(Dim::I).c()));
+        c.line(format!("st_row = {};", i0.muli(dim).c()));
+        c.line(format!(
+            "st_cols = {};",
+            span(&j0, &self.count(Dim::J), self.p.dim, self.n).c()
+        ));
     }
 
     fn mvout(&self, c: &mut Code) {
@@ -696,20 +777,18 @@ impl Emitter<'_> {
         };
         let ext_cj = self.s.c_ext(Dim::J, self.p.nb) as i64;
         let w = i64::from(self.s.c_width);
-        c.open(format!("for (int rb = 0; rb < {}; rb++)", icnt.c()));
-        c.open(format!("for (int cb = 0; cb < {}; cb += {w})", jcnt.c()));
-        let ig = i0.add(&Expr::var("rb"));
-        let jg = j0.add(&Expr::var("cb"));
+        let (rb, o_r) = c.for_upto("rb", &icnt, 1);
+        let (cb, o_c) = c.for_upto("cb", &jcnt, w);
+        let ig = i0.add(&rb);
+        let jg = j0.add(&cb);
         let rows = span(&ig, &Expr::Const(1), self.p.dim, self.m);
         let nblk = if jcnt.as_const().is_some_and(|v| v % w == 0) {
             Expr::Const(w)
         } else {
-            Expr::Const(w).min(&jcnt.sub(&Expr::var("cb")))
+            Expr::Const(w).min(&jcnt.sub(&cb))
         };
         let cols = span(&jg, &nblk, self.p.dim, self.n);
-        let addr = self
-            .c_base()
-            .add(&Expr::var("rb").muli(ext_cj).add(&Expr::var("cb")).muli(dim));
+        let addr = self.c_base().add(&rb.muli(ext_cj).add(&cb).muli(dim));
         c.line(format!(
             "mvout(&C[{}][{}], acc | {}, {}, {});",
             ig.muli(dim).c(),
@@ -718,7 +797,7 @@ impl Emitter<'_> {
             cols.c(),
             rows.c()
         ));
-        c.close();
-        c.close();
+        c.end(o_c);
+        c.end(o_r);
     }
 }

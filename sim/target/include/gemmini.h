@@ -10,7 +10,10 @@
  *  (b) the short-form API of the Autocomp prompts: config_ex, config_ld, config_st, mvin, mvin2, mvin3,
  *      preload, compute_preloaded, compute_accumulated, mvout, fence (define GEMMINI_NO_SHORT_API before
  *      including this file to leave those names free);
- *  (c) read_cycles() (rdcycle).
+ *  (c) read_cycles() (rdcycle);
+ *  (d) Gemmini's software library with its names and arguments: tiled_matmul, tiled_matmul_auto,
+ *      tiled_conv_auto, tiled_resadd_auto and the CPU references matmul_cpu, conv_cpu, resadd_cpu
+ *      (what each path supports: sim/target/README.md).
  *
  * Every instruction is custom-3 (XCUSTOM_ACC), R-type: funct7 = the command, rs1/rs2 = two 64-bit words.
  * Commands are issued with funct3 = 3 (xs1, xs2; rd = x0; no response); the counter command (funct7 126)
@@ -594,6 +597,1129 @@ GEMMINI_INLINE uint64_t read_cycles(void)
 #else
 uint64_t read_cycles(void);
 #endif
+
+/* ---------------------------------------------------------------------------------------------------
+ * (d) The software library: tiled matmul, convolution and residual add, with Gemmini's names and
+ *     arguments (see sim/target/README.md for what each path supports).
+ *
+ * Every function is `static inline` (the two hot command loops are `static` and `noinline`, marked
+ * `unused`), so a candidate and the harness (two translation units that both include this header) can
+ * each use it without clashing, and unused ones cost nothing. Functions that
+ * Gemmini declares `void` return an int here: 0 = done, non-zero = the arguments were rejected (a
+ * message naming the problem is printed first), so existing code that ignores the result still compiles.
+ * ------------------------------------------------------------------------------------------------- */
+
+#include <stdio.h>
+
+/* OS / WS: the accelerator's dataflows (WS through the LOOP_WS / LOOP_CONV_WS loop FSMs); CPU: the
+   plain C reference; WS_CPU_ISSUED: the WS schedule issued instruction by instruction by the CPU. */
+enum tiled_matmul_type_t { OS, WS, CPU, WS_CPU_ISSUED };
+
+/* Gemmini's name for the type of D's scale factor. */
+typedef float scale_acc_t;
+
+/* Error codes the library returns. */
+#define GEMMINI_LIB_OK 0
+#define GEMMINI_LIB_UNSUPPORTED 1
+#define GEMMINI_LIB_BAD_ARGS 2
+
+/* Double-buffered budgets: half the scratchpad, half the accumulator. */
+#define GEMMINI_LIB_SP_ROWS ((size_t)BANK_NUM * (size_t)BANK_ROWS)
+#define GEMMINI_LIB_SP_HALF ((size_t)BANK_NUM * (size_t)BANK_ROWS / 2)
+#define GEMMINI_LIB_ACC_HALF ((size_t)ACC_ROWS / 2)
+
+static inline size_t gemmini_lib_min(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t gemmini_lib_cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
+static inline size_t gemmini_lib_isqrt(size_t x)
+{
+    size_t r = 0;
+    while ((r + 1) * (r + 1) <= x) r++;
+    return r;
+}
+
+static inline uint32_t gemmini_lib_acc(size_t row) { return GEMMINI_ACC_ADDR_BIT | (uint32_t)row; }
+
+/* The accumulator read-out of one int32 value: ReLU (if act), then the scale, clipped to int8, in the
+   order the accelerator applies them. */
+static inline elem_t gemmini_lib_readout(acc_t x, int act, acc_scale_t scale)
+{
+    if (act == RELU && x < 0) x = 0;
+    return (elem_t)ACC_SCALE(x, scale);
+}
+
+/* int8 data through the mvin scaler (skipped for the identity scale: the result is the same). */
+static inline int32_t gemmini_lib_mvin_scaled(elem_t x, scale_t scale, bool identity)
+{
+    return identity ? (int32_t)x : (int32_t)MVIN_SCALE(x, scale);
+}
+
+/* The mvin scaler as a table over all 256 int8 values (the soft-float multiply once per value, not once
+   per use). */
+static inline void gemmini_lib_mvin_table(scale_t scale, elem_t table[256])
+{
+    const bool identity = scale == (scale_t)1.0;
+    for (int v = -128; v < 128; v++) table[v + 128] = (elem_t)gemmini_lib_mvin_scaled((elem_t)v, scale, identity);
+}
+
+/* The reference of every matmul path: C = readout(A'*B' + D') with A' = MVIN_SCALE(A), B' = MVIN_SCALE(B),
+   D' = D (int32), or MVIN_SCALE(D) when low_D (int8 D); full_C writes the raw int32 sums instead (no
+   activation, no scale, as the accelerator's full-width read-out). Sums wrap like the accumulator. A is
+   I x K (K x I stored when transpose_A), B is K x J (J x K when transpose_B); strides in elements. */
+static inline void gemmini_lib_matmul_ref(size_t I, size_t J, size_t K, const elem_t *A, const elem_t *B,
+                                          const void *D, void *C, size_t stride_A, size_t stride_B,
+                                          size_t stride_D, size_t stride_C, scale_t A_scale, scale_t B_scale,
+                                          scale_acc_t D_scale, int act, acc_scale_t scale, bool repeating_bias,
+                                          bool transpose_A, bool transpose_B, bool full_C, bool low_D)
+{
+    elem_t a_tab[256], b_tab[256];
+    gemmini_lib_mvin_table(A_scale, a_tab);
+    gemmini_lib_mvin_table(B_scale, b_tab);
+    const bool d_id = D_scale == (scale_acc_t)1.0;
+    for (size_t i = 0; i < I; i++) {
+        const size_t d_row = repeating_bias ? 0 : i;
+        for (size_t j = 0; j < J; j++) {
+            uint32_t sum = 0;
+            if (D != NULL) {
+                sum = low_D ? (uint32_t)gemmini_lib_mvin_scaled(((const elem_t *)D)[d_row * stride_D + j],
+                                                                (scale_t)D_scale, d_id)
+                            : (uint32_t)((const acc_t *)D)[d_row * stride_D + j];
+            }
+            for (size_t k = 0; k < K; k++) {
+                const elem_t a = transpose_A ? A[k * stride_A + i] : A[i * stride_A + k];
+                const elem_t b = transpose_B ? B[j * stride_B + k] : B[k * stride_B + j];
+                sum += (uint32_t)((int32_t)a_tab[a + 128] * (int32_t)b_tab[b + 128]);
+            }
+            if (full_C)
+                ((acc_t *)C)[i * stride_C + j] = (acc_t)sum;
+            else
+                ((elem_t *)C)[i * stride_C + j] = gemmini_lib_readout((acc_t)sum, act, scale);
+        }
+    }
+}
+
+/* Gemmini's CPU reference: C (int8) = act/scale(A*B + D), D int32 (NULL = no bias). bert_scale is only
+   used by activations this accelerator does not have. */
+static inline void matmul_cpu(bool transA, bool transB, size_t DIM_I, size_t DIM_J, size_t DIM_K,
+                              const elem_t *A, const elem_t *B, const acc_t *D, elem_t *C, size_t stride_A,
+                              size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
+                              scale_t B_scale_factor, scale_acc_t D_scale_factor, int act, acc_scale_t scale,
+                              acc_scale_t bert_scale, bool repeating_bias)
+{
+    (void)bert_scale;
+    gemmini_lib_matmul_ref(DIM_I, DIM_J, DIM_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
+                           A_scale_factor, B_scale_factor, D_scale_factor, act, scale, repeating_bias, transA,
+                           transB, false, false);
+}
+
+/* One matmul problem as the tile loops see it (dimensions in elements, tiles in DIM blocks). */
+struct gemmini_lib_mm {
+    size_t I, J, K;
+    const elem_t *A, *B;
+    const void *D;
+    void *C;
+    size_t sA, sB, sD, sC;
+    bool repeating_bias, tA, tB, full_C, low_D;
+    int act;
+    size_t tile_I, tile_J, tile_K;
+    size_t I0, J0, K0; /* number of outer tiles */
+};
+
+static inline size_t gemmini_lib_sizeof_D(const struct gemmini_lib_mm *p)
+{
+    return p->low_D ? sizeof(elem_t) : sizeof(acc_t);
+}
+
+static inline size_t gemmini_lib_sizeof_C(const struct gemmini_lib_mm *p)
+{
+    return p->full_C ? sizeof(acc_t) : sizeof(elem_t);
+}
+
+/* Scratchpad rows of one tile's A and B, accumulator rows of its C (spec 5.2). */
+static inline size_t gemmini_lib_mm_spad_rows(size_t ti, size_t tj, size_t tk)
+{
+    return (ti * tk + tk * tj) * DIM;
+}
+static inline size_t gemmini_lib_mm_acc_rows(size_t ti, size_t tj) { return ti * tj * DIM; }
+
+/* The budgets of a dataflow: WS (both paths) double-buffers, so it gets half of each memory. */
+static inline size_t gemmini_lib_mm_spad_budget(enum tiled_matmul_type_t t)
+{
+    return t == OS ? GEMMINI_LIB_SP_ROWS : GEMMINI_LIB_SP_HALF;
+}
+static inline size_t gemmini_lib_mm_acc_budget(enum tiled_matmul_type_t t)
+{
+    return t == OS ? (size_t)ACC_ROWS : GEMMINI_LIB_ACC_HALF;
+}
+
+/* The element offset of A's tile (i0, k0) (element row/col starts gi, gk) and likewise for B. */
+static inline const elem_t *gemmini_lib_a_at(const struct gemmini_lib_mm *p, size_t gi, size_t gk)
+{
+    return p->tA ? p->A + gk * p->sA + gi : p->A + gi * p->sA + gk;
+}
+static inline const elem_t *gemmini_lib_b_at(const struct gemmini_lib_mm *p, size_t gk, size_t gj)
+{
+    return p->tB ? p->B + gj * p->sB + gk : p->B + gk * p->sB + gj;
+}
+static inline const void *gemmini_lib_d_at(const struct gemmini_lib_mm *p, size_t gi, size_t gj)
+{
+    const size_t row = p->repeating_bias ? 0 : gi;
+    return (const char *)p->D + (row * p->sD + gj) * gemmini_lib_sizeof_D(p);
+}
+static inline void *gemmini_lib_c_at(const struct gemmini_lib_mm *p, size_t gi, size_t gj)
+{
+    return (char *)p->C + (gi * p->sC + gj) * gemmini_lib_sizeof_C(p);
+}
+
+/* The products of one B block (k, j) with the A blocks (0..n-1, k) into C blocks (0..n-1, j), from
+   operand words: the A and C addresses advance by a_step/c_step rows per block (the address is the low
+   field of the word, so a step is an add), and a_last/c_last are the words of block n-1, whose rows may
+   be fewer than DIM. WS preloads B once and reuses it down the column; OS (os) passes B with every
+   compute and flips every product out into the accumulator (added there), so partial sums never pass
+   the array's narrower output width. Kept out of line with few live values, so the loop is a handful of
+   instructions per command: the hart issues every command and its instruction count bounds the rate. */
+static __attribute__((noinline, unused)) void gemmini_lib_block_column(bool os, uint64_t b_word, uint64_t a_word,
+                                                                      uint64_t c_word, uint64_t a_step,
+                                                                      uint64_t c_step, size_t n, uint64_t a_last,
+                                                                      uint64_t c_last)
+{
+    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM);
+    if (os) {
+        for (size_t i = 1; i < n; i++, a_word += a_step, c_word += c_step) {
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_word, k_PRELOAD);
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, b_word, k_COMPUTE_PRELOADED);
+        }
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_last, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, b_word, k_COMPUTE_PRELOADED);
+        return;
+    }
+    if (n == 1) {
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b_word, c_last, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, g, k_COMPUTE_PRELOADED);
+        return;
+    }
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, b_word, c_word, k_PRELOAD);
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, g, k_COMPUTE_PRELOADED);
+    for (size_t i = 2; i < n; i++) {
+        a_word += a_step;
+        c_word += c_step;
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_word, k_PRELOAD);
+        ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_word, g, k_COMPUTE_ACCUMULATE);
+    }
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c_last, k_PRELOAD);
+    ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a_last, g, k_COMPUTE_ACCUMULATE);
+}
+
+/* One outer tile issued by the CPU. a_base/b_base: scratchpad rows of its A and B (loaded only if
+   load_a/load_b; otherwise the previous tile's copy is reused), c_base: accumulator row of its C.
+   Layouts: A block (i, k) at a_base + (i*nK + k)*DIM (transposed: (k*nI + i)*DIM); B block (k, j) at
+   b_base + (k*nJ + j)*DIM (transposed: (j*nK + k)*DIM); C block (i, j) at c_base + (i*nJ + j)*DIM.
+   Consecutive blocks along a row are DIM rows apart, so block mvins/mvouts of MAX_BLOCK_LEN blocks fit
+   the default block stride. */
+static inline void gemmini_lib_mm_tile(const struct gemmini_lib_mm *p, bool os, size_t i0, size_t j0, size_t k0,
+                                       size_t a_base, bool load_a, size_t b_base, bool load_b, size_t c_base)
+{
+    const size_t gi = i0 * p->tile_I * DIM, gj = j0 * p->tile_J * DIM, gk = k0 * p->tile_K * DIM;
+    const size_t ie = gemmini_lib_min(p->tile_I * DIM, p->I - gi);
+    const size_t je = gemmini_lib_min(p->tile_J * DIM, p->J - gj);
+    const size_t ke = gemmini_lib_min(p->tile_K * DIM, p->K - gk);
+    const size_t nI = gemmini_lib_cdiv(ie, DIM), nJ = gemmini_lib_cdiv(je, DIM), nK = gemmini_lib_cdiv(ke, DIM);
+    const bool bias = k0 == 0 && p->D != NULL;
+    const size_t mbl = MAX_BLOCK_LEN;
+
+    /* Bias into the accumulator (overwriting); the first product then accumulates onto it. */
+    if (bias) {
+        for (size_t i = 0; i < nI; i++) {
+            const size_t ic = gemmini_lib_min(DIM, ie - i * DIM);
+            for (size_t j = 0; j < nJ; j++) {
+                const size_t jc = gemmini_lib_min(DIM, je - j * DIM);
+                gemmini_extended_mvin3(gemmini_lib_d_at(p, gi + i * DIM, gj + j * DIM),
+                                       gemmini_lib_acc(c_base + (i * nJ + j) * DIM), jc, ic);
+            }
+        }
+    }
+
+    for (size_t k = 0; k < nK; k++) {
+        const size_t kc = gemmini_lib_min(DIM, ke - k * DIM);
+        /* Loads just ahead of their use: A in groups of MAX_BLOCK_LEN blocks, B one block row at a time.
+           (Loading further ahead measured slower: the hart issues every command, and the extra loop
+           costs more than the overlap gains.) */
+        if (load_a) {
+            if (!p->tA && k % mbl == 0) {
+                for (size_t i = 0; i < nI; i++)
+                    gemmini_extended_mvin(gemmini_lib_a_at(p, gi + i * DIM, gk + k * DIM),
+                                          a_base + (i * nK + k) * DIM, gemmini_lib_min(mbl * DIM, ke - k * DIM),
+                                          gemmini_lib_min(DIM, ie - i * DIM));
+            } else if (p->tA) {
+                for (size_t i = 0; i < nI; i += mbl)
+                    gemmini_extended_mvin(gemmini_lib_a_at(p, gi + i * DIM, gk + k * DIM),
+                                          a_base + (k * nI + i) * DIM, gemmini_lib_min(mbl * DIM, ie - i * DIM),
+                                          kc);
+            }
+        }
+        if (load_b) {
+            if (!p->tB) {
+                for (size_t j = 0; j < nJ; j += mbl)
+                    gemmini_extended_mvin2(gemmini_lib_b_at(p, gk + k * DIM, gj + j * DIM),
+                                           b_base + (k * nJ + j) * DIM, gemmini_lib_min(mbl * DIM, je - j * DIM),
+                                           kc);
+            } else if (k % mbl == 0) {
+                for (size_t j = 0; j < nJ; j++)
+                    gemmini_extended_mvin2(gemmini_lib_b_at(p, gk + k * DIM, gj + j * DIM),
+                                           b_base + (j * nK + k) * DIM, gemmini_lib_min(mbl * DIM, ke - k * DIM),
+                                           gemmini_lib_min(DIM, je - j * DIM));
+            }
+        }
+        /* The first product into a C block overwrites it unless a bias or an earlier k tile is there. */
+        const uint32_t acc_bit = (k0 > 0 || k > 0 || bias) ? GEMMINI_ACCUMULATE_BIT : 0;
+        /* One call per block column: the hart issues every command, so its instructions per command
+           bound the issue rate; the column loop runs from precomputed operand words (see below). */
+        const uint64_t a_step = (uint64_t)(p->tA ? 1 : nK) * DIM, c_step = (uint64_t)nJ * DIM;
+        const size_t last_ic = ie - (nI - 1) * DIM;
+        for (size_t j = 0; j < nJ; j++) {
+            const size_t jc = gemmini_lib_min(DIM, je - j * DIM);
+            const uint32_t b_sp = (uint32_t)(b_base + (p->tB ? j * nK + k : k * nJ + j) * DIM);
+            const uint32_t a_sp = (uint32_t)(a_base + (p->tA ? k * nI : k) * DIM);
+            const uint32_t c_acc = gemmini_lib_acc(c_base + j * DIM) | acc_bit;
+            gemmini_lib_block_column(os, gemmini_enc_operand(b_sp, jc, kc), gemmini_enc_operand(a_sp, kc, DIM),
+                                     gemmini_enc_operand(c_acc, jc, DIM), a_step, c_step, nI,
+                                     gemmini_enc_operand(a_sp + (nI - 1) * a_step, kc, last_ic),
+                                     gemmini_enc_operand(c_acc + (nI - 1) * c_step, jc, last_ic));
+        }
+    }
+
+    if (k0 + 1 == p->K0) {
+        const size_t cblk = p->full_C ? 1 : mbl; /* int32 read-outs are at most DIM columns */
+        const uint32_t full = p->full_C ? GEMMINI_READ_FULL_BIT : 0;
+        for (size_t i = 0; i < nI; i++) {
+            const size_t ic = gemmini_lib_min(DIM, ie - i * DIM);
+            for (size_t j = 0; j < nJ; j += cblk)
+                gemmini_extended_mvout(gemmini_lib_c_at(p, gi + i * DIM, gj + j * DIM),
+                                       gemmini_lib_acc(c_base + (i * nJ + j) * DIM) | full,
+                                       gemmini_lib_min(cblk * DIM, je - j * DIM), ic);
+        }
+    }
+}
+
+/* The CPU-issued outer loop (WS_CPU_ISSUED and OS): i0 -> j0 -> k0. WS double-buffers: A and B of a tile
+   go to one half of the scratchpad (A from its start, B ending at its end), the halves alternate with
+   each new load, and C alternates between the accumulator halves, so a tile's loads and its
+   predecessor's compute and mvouts overlap. A tile that needs the same A (one k tile: A is the same
+   for every j0) or the same B (one j and one k tile) as its predecessor reuses it without a load. */
+static inline void gemmini_lib_mm_cpu_issued(const struct gemmini_lib_mm *p, bool os)
+{
+    const size_t b_rows = p->tile_K * p->tile_J * DIM;
+    size_t a_half = 1, b_half = 1;
+    for (size_t i0 = 0; i0 < p->I0; i0++)
+        for (size_t j0 = 0; j0 < p->J0; j0++)
+            for (size_t k0 = 0; k0 < p->K0; k0++) {
+                const bool first = i0 == 0 && j0 == 0 && k0 == 0;
+                const bool load_a = first || !(p->K0 == 1 && j0 > 0);
+                const bool load_b = first || !(p->K0 == 1 && p->J0 == 1);
+                if (os) {
+                    /* OS uses the whole memories, single-buffered. */
+                    gemmini_lib_mm_tile(p, true, i0, j0, k0, 0, load_a, GEMMINI_LIB_SP_ROWS - b_rows, load_b, 0);
+                    continue;
+                }
+                if (load_a) a_half ^= 1;
+                if (load_b) b_half ^= 1;
+                gemmini_lib_mm_tile(p, false, i0, j0, k0, a_half * GEMMINI_LIB_SP_HALF, load_a,
+                                    (b_half + 1) * GEMMINI_LIB_SP_HALF - b_rows, load_b,
+                                    ((i0 * p->J0 + j0) % 2) * GEMMINI_LIB_ACC_HALF);
+            }
+}
+
+/* The LOOP_WS outer loop: one gemmini_loop_ws per outer tile. D goes with the first k tile, C with the
+   last; ex_accumulate makes the first product accumulate when a bias or an earlier k tile is in the
+   accumulator. When few B tiles exist (J0*K0 <= 2) they stay in fixed scratchpad halves (b_spad_id 1/2)
+   and later rows of tiles pass B = NULL (no reload); likewise A when I0*K0 <= 2. */
+static inline void gemmini_lib_mm_loop_ws(const struct gemmini_lib_mm *p)
+{
+    const size_t nI_all = gemmini_lib_cdiv(p->I, DIM), nJ_all = gemmini_lib_cdiv(p->J, DIM),
+                 nK_all = gemmini_lib_cdiv(p->K, DIM);
+    const size_t pad_I = nI_all * DIM - p->I, pad_J = nJ_all * DIM - p->J, pad_K = nK_all * DIM - p->K;
+    const bool b_reuse = p->J0 * p->K0 <= 2 && p->I0 > 1;
+    const bool a_reuse = p->I0 * p->K0 <= 2 && p->J0 > 1;
+    for (size_t i0 = 0; i0 < p->I0; i0++)
+        for (size_t j0 = 0; j0 < p->J0; j0++)
+            for (size_t k0 = 0; k0 < p->K0; k0++) {
+                const size_t gi = i0 * p->tile_I * DIM, gj = j0 * p->tile_J * DIM, gk = k0 * p->tile_K * DIM;
+                const bool last_i = i0 + 1 == p->I0, last_j = j0 + 1 == p->J0, last_k = k0 + 1 == p->K0;
+                const size_t I = last_i ? nI_all - i0 * p->tile_I : p->tile_I;
+                const size_t J = last_j ? nJ_all - j0 * p->tile_J : p->tile_J;
+                const size_t K = last_k ? nK_all - k0 * p->tile_K : p->tile_K;
+                const elem_t *A = gemmini_lib_a_at(p, gi, gk);
+                const elem_t *B = gemmini_lib_b_at(p, gk, gj);
+                const void *D = (k0 == 0 && p->D != NULL) ? gemmini_lib_d_at(p, gi, gj) : NULL;
+                void *C = last_k ? gemmini_lib_c_at(p, gi, gj) : NULL;
+                int a_id = 0, b_id = 0;
+                if (b_reuse) {
+                    b_id = (int)(j0 * p->K0 + k0) + 1;
+                    if (i0 > 0) B = NULL;
+                }
+                if (a_reuse) {
+                    a_id = (int)(i0 * p->K0 + k0) + 1;
+                    if (j0 > 0) A = NULL;
+                }
+                gemmini_loop_ws(I, J, K, last_i ? pad_I : 0, last_j ? pad_J : 0, last_k ? pad_K : 0, A, B, D, C,
+                                p->sA, p->sB, p->repeating_bias ? 0 : p->sD, p->sC, p->tA, p->tB, p->full_C,
+                                p->low_D, (k0 > 0 || D != NULL), p->act, a_id, b_id, 0);
+            }
+}
+
+/* tiled_matmul with explicit tiles (in DIM blocks): C = act(scale * (A*B + D)), see
+   gemmini_lib_matmul_ref for the exact arithmetic. Returns 0, or non-zero after printing why the
+   arguments were rejected. */
+static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t *A, const elem_t *B,
+                               const void *D, void *C, size_t stride_A, size_t stride_B, size_t stride_D,
+                               size_t stride_C, scale_t A_scale_factor, scale_t B_scale_factor,
+                               scale_acc_t D_scale_factor, int act, acc_scale_t scale, acc_scale_t bert_scale,
+                               bool repeating_bias, size_t tile_I, size_t tile_J, size_t tile_K,
+                               bool transpose_A, bool transpose_B, bool full_C, bool low_D, uint8_t weightA,
+                               enum tiled_matmul_type_t tiled_matmul_type)
+{
+    (void)bert_scale;
+    (void)weightA;
+    const enum tiled_matmul_type_t t = tiled_matmul_type;
+    if (t != OS && t != WS && t != CPU && t != WS_CPU_ISSUED) {
+        printf("tiled_matmul: unknown tiled_matmul_type %d\n", (int)t);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (dim_I == 0 || dim_J == 0 || dim_K == 0) {
+        printf("tiled_matmul: empty matrix (dim_I %lu, dim_J %lu, dim_K %lu)\n", (unsigned long)dim_I,
+               (unsigned long)dim_J, (unsigned long)dim_K);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (A == NULL || B == NULL || C == NULL) {
+        printf("tiled_matmul: A, B and C must not be NULL\n");
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (act != NO_ACTIVATION && act != RELU) {
+        printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (t == CPU) {
+        gemmini_lib_matmul_ref(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
+                               A_scale_factor, B_scale_factor, D_scale_factor, act, scale, repeating_bias,
+                               transpose_A, transpose_B, full_C, low_D);
+        return GEMMINI_LIB_OK;
+    }
+#ifndef GEMMINI_HAS_OUTPUT_STATIONARY
+    if (t == OS) {
+        printf("tiled_matmul: this accelerator has no output-stationary dataflow\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+#endif
+    if (t != OS && transpose_A && transpose_B) {
+        printf("tiled_matmul: WS cannot transpose both A and B\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (t == OS && !transpose_A && transpose_B) {
+        printf("tiled_matmul: OS cannot transpose B alone\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (tile_I == 0 || tile_J == 0 || tile_K == 0 || tile_I > 65535 || tile_J > 65535 || tile_K > 65535) {
+        printf("tiled_matmul: tiles must be 1..65535 blocks (tile_I %lu, tile_J %lu, tile_K %lu)\n",
+               (unsigned long)tile_I, (unsigned long)tile_J, (unsigned long)tile_K);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (gemmini_lib_mm_spad_rows(tile_I, tile_J, tile_K) > gemmini_lib_mm_spad_budget(t)) {
+        printf("tiled_matmul: tiles %lux%lux%lu need %lu scratchpad rows, more than the %lu available\n",
+               (unsigned long)tile_I, (unsigned long)tile_J, (unsigned long)tile_K,
+               (unsigned long)gemmini_lib_mm_spad_rows(tile_I, tile_J, tile_K),
+               (unsigned long)gemmini_lib_mm_spad_budget(t));
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (gemmini_lib_mm_acc_rows(tile_I, tile_J) > gemmini_lib_mm_acc_budget(t)) {
+        printf("tiled_matmul: tiles %lux%lu need %lu accumulator rows, more than the %lu available\n",
+               (unsigned long)tile_I, (unsigned long)tile_J, (unsigned long)gemmini_lib_mm_acc_rows(tile_I, tile_J),
+               (unsigned long)gemmini_lib_mm_acc_budget(t));
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+
+    struct gemmini_lib_mm p;
+    p.I = dim_I;
+    p.J = dim_J;
+    p.K = dim_K;
+    p.A = A;
+    p.B = B;
+    p.D = D;
+    p.C = C;
+    p.sA = stride_A;
+    p.sB = stride_B;
+    p.sD = stride_D;
+    p.sC = stride_C;
+    p.repeating_bias = repeating_bias;
+    p.tA = transpose_A;
+    p.tB = transpose_B;
+    p.full_C = full_C;
+    p.low_D = low_D;
+    p.act = act;
+    p.tile_I = tile_I;
+    p.tile_J = tile_J;
+    p.tile_K = tile_K;
+    p.I0 = gemmini_lib_cdiv(dim_I, tile_I * DIM);
+    p.J0 = gemmini_lib_cdiv(dim_J, tile_J * DIM);
+    p.K0 = gemmini_lib_cdiv(dim_K, tile_K * DIM);
+
+    const size_t sizeof_D = gemmini_lib_sizeof_D(&p), sizeof_C = gemmini_lib_sizeof_C(&p);
+    gemmini_extended_config_ex(t == OS ? OUTPUT_STATIONARY : WEIGHT_STATIONARY, act & 3, 0, 1, transpose_A,
+                               transpose_B);
+    gemmini_extended_config_st(stride_C * sizeof_C, act & 3, scale);
+    gemmini_extended3_config_ld(stride_A * sizeof(elem_t), A_scale_factor, false, 0);
+    gemmini_extended3_config_ld(stride_B * sizeof(elem_t), B_scale_factor, false, 1);
+    gemmini_extended3_config_ld(repeating_bias ? 0 : stride_D * sizeof_D, (scale_t)D_scale_factor, low_D, 2);
+
+    if (t == WS)
+        gemmini_lib_mm_loop_ws(&p);
+    else
+        gemmini_lib_mm_cpu_issued(&p, t == OS);
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
+
+/* The tile heuristic of tiled_matmul_auto (spec 5.2): start from a square-ish C tile that fits the
+   accumulator budget and a long k tile, then grow tile_J, tile_I, tile_K greedily while everything fits
+   the budgets and the (padded) dimensions. */
+static inline void gemmini_lib_mm_auto_tiles(size_t dim_I, size_t dim_J, size_t dim_K, enum tiled_matmul_type_t t,
+                                             size_t *tile_I, size_t *tile_J, size_t *tile_K)
+{
+    const size_t nI = gemmini_lib_cdiv(dim_I, DIM), nJ = gemmini_lib_cdiv(dim_J, DIM),
+                 nK = gemmini_lib_cdiv(dim_K, DIM);
+    const size_t spad = gemmini_lib_mm_spad_budget(t), acc = gemmini_lib_mm_acc_budget(t);
+    size_t max_ij, max_k;
+    if (t == OS) {
+        max_ij = gemmini_lib_isqrt((size_t)ACC_ROWS / DIM);
+        max_k = (GEMMINI_LIB_SP_HALF / DIM) / max_ij;
+    } else {
+        max_ij = gemmini_lib_isqrt(GEMMINI_LIB_ACC_HALF / DIM);
+        max_k = (GEMMINI_LIB_SP_HALF / 2 / DIM) / max_ij;
+    }
+    size_t ti = gemmini_lib_min(nI, max_ij), tj = gemmini_lib_min(nJ, max_ij), tk = gemmini_lib_min(nK, max_k);
+    for (;;) {
+        bool grew = false;
+        if (tj + 1 <= nJ && gemmini_lib_mm_spad_rows(ti, tj + 1, tk) <= spad &&
+            gemmini_lib_mm_acc_rows(ti, tj + 1) <= acc) {
+            tj++;
+            grew = true;
+        }
+        if (ti + 1 <= nI && gemmini_lib_mm_spad_rows(ti + 1, tj, tk) <= spad &&
+            gemmini_lib_mm_acc_rows(ti + 1, tj) <= acc) {
+            ti++;
+            grew = true;
+        }
+        if (tk + 1 <= nK && gemmini_lib_mm_spad_rows(ti, tj, tk + 1) <= spad) {
+            tk++;
+            grew = true;
+        }
+        if (!grew) break;
+    }
+    *tile_I = ti;
+    *tile_J = tj;
+    *tile_K = tk;
+}
+
+/* tiled_matmul_auto: tiled_matmul with the tiles chosen by the heuristic above (define PRINT_TILE to
+   print them). */
+static inline int tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, const elem_t *A, const elem_t *B,
+                                    const void *D, void *C, size_t stride_A, size_t stride_B, size_t stride_D,
+                                    size_t stride_C, scale_t A_scale_factor, scale_t B_scale_factor,
+                                    scale_acc_t D_scale_factor, int act, acc_scale_t scale,
+                                    acc_scale_t bert_scale, bool repeating_bias, bool transpose_A,
+                                    bool transpose_B, bool full_C, bool low_D, uint8_t weightA,
+                                    enum tiled_matmul_type_t tiled_matmul_type)
+{
+    size_t tile_I = 1, tile_J = 1, tile_K = 1;
+    if (dim_I > 0 && dim_J > 0 && dim_K > 0)
+        gemmini_lib_mm_auto_tiles(dim_I, dim_J, dim_K, tiled_matmul_type, &tile_I, &tile_J, &tile_K);
+#ifdef PRINT_TILE
+    printf("tile_I %lu tile_J %lu tile_K %lu\n", (unsigned long)tile_I, (unsigned long)tile_J,
+           (unsigned long)tile_K);
+#endif
+    return tiled_matmul(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C, A_scale_factor,
+                        B_scale_factor, D_scale_factor, act, scale, bert_scale, repeating_bias, tile_I, tile_J,
+                        tile_K, transpose_A, transpose_B, full_C, low_D, weightA, tiled_matmul_type);
+}
+
+/* ---- residual add ---------------------------------------------------------------------------------- */
+
+/* CPU reference: C = readout(MVIN_SCALE(A, A_scale) + MVIN_SCALE(B, B_scale)) with ReLU if relu and
+   the read-out scale C_scale; all three matrices I x J, contiguous. */
+static inline void resadd_cpu(size_t I, size_t J, scale_t A_scale, scale_t B_scale, acc_scale_t C_scale,
+                              const elem_t *A, const elem_t *B, elem_t *C, bool relu)
+{
+    const bool a_id = A_scale == (scale_t)1.0, b_id = B_scale == (scale_t)1.0;
+    for (size_t i = 0; i < I * J; i++) {
+        const int32_t sum = gemmini_lib_mvin_scaled(A[i], A_scale, a_id) + gemmini_lib_mvin_scaled(B[i], B_scale, b_id);
+        C[i] = gemmini_lib_readout(sum, relu ? RELU : NO_ACTIVATION, C_scale);
+    }
+}
+
+/* tiled_resadd_auto: the residual add above on the accelerator. A is moved into the accumulator
+   (int8, scaled on the way in), B added onto it (accumulate bit), and the sum read out with ReLU and
+   C_scale. WS: one gemmini_loop_ws(is_resadd) per tile (A and B are both I x J: K = J is passed as
+   well); WS_CPU_ISSUED/OS: the same mvins and mvouts issued by the CPU, C tiles alternating between
+   the accumulator halves; CPU: resadd_cpu. */
+static inline int tiled_resadd_auto(const size_t I, const size_t J, const scale_t A_scale, const scale_t B_scale,
+                                    const acc_scale_t C_scale, const elem_t *A, const elem_t *B, elem_t *C,
+                                    bool relu, enum tiled_matmul_type_t matadd_type)
+{
+    if (I == 0 || J == 0 || A == NULL || B == NULL || C == NULL) {
+        printf("tiled_resadd_auto: empty matrix or NULL pointer (I %lu, J %lu)\n", (unsigned long)I,
+               (unsigned long)J);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (matadd_type == CPU) {
+        resadd_cpu(I, J, A_scale, B_scale, C_scale, A, B, C, relu);
+        return GEMMINI_LIB_OK;
+    }
+    if (matadd_type != WS && matadd_type != WS_CPU_ISSUED && matadd_type != OS) {
+        printf("tiled_resadd_auto: unknown type %d\n", (int)matadd_type);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    const size_t nI = gemmini_lib_cdiv(I, DIM), nJ = gemmini_lib_cdiv(J, DIM);
+    const size_t acc_blocks = GEMMINI_LIB_ACC_HALF / DIM;
+    /* Whole rows of blocks where possible; each tile fits half the accumulator. */
+    const size_t tile_J = gemmini_lib_min(nJ, acc_blocks);
+    const size_t tile_I = gemmini_lib_min(nI, acc_blocks / tile_J);
+    const size_t I0 = gemmini_lib_cdiv(nI, tile_I), J0 = gemmini_lib_cdiv(nJ, tile_J);
+    const size_t mbl = MAX_BLOCK_LEN;
+
+    gemmini_extended_config_st(J * sizeof(elem_t), relu ? RELU : NO_ACTIVATION, C_scale);
+    gemmini_extended3_config_ld(J * sizeof(elem_t), A_scale, true, 0);
+    gemmini_extended3_config_ld(J * sizeof(elem_t), B_scale, true, 1);
+    for (size_t i0 = 0; i0 < I0; i0++)
+        for (size_t j0 = 0; j0 < J0; j0++) {
+            const size_t gi = i0 * tile_I * DIM, gj = j0 * tile_J * DIM;
+            const size_t ie = gemmini_lib_min(tile_I * DIM, I - gi), je = gemmini_lib_min(tile_J * DIM, J - gj);
+            const size_t tI = gemmini_lib_cdiv(ie, DIM), tJ = gemmini_lib_cdiv(je, DIM);
+            if (matadd_type == WS) {
+                const size_t pad_I = i0 + 1 == I0 ? tI * DIM - ie : 0, pad_J = j0 + 1 == J0 ? tJ * DIM - je : 0;
+                gemmini_loop_ws(tI, tJ, tJ, pad_I, pad_J, pad_J, A + gi * J + gj, B + gi * J + gj, NULL,
+                                C + gi * J + gj, J, J, 0, J, false, false, false, false, false,
+                                relu ? RELU : NO_ACTIVATION, 0, 0, true);
+                continue;
+            }
+            const size_t c_base = ((i0 * J0 + j0) % 2) * GEMMINI_LIB_ACC_HALF;
+            for (size_t i = 0; i < tI; i++) {
+                const size_t ic = gemmini_lib_min(DIM, ie - i * DIM);
+                for (size_t j = 0; j < tJ; j += mbl) {
+                    const size_t at = (gi + i * DIM) * J + gj + j * DIM;
+                    const size_t cols = gemmini_lib_min(mbl * DIM, je - j * DIM);
+                    const uint32_t c_acc = gemmini_lib_acc(c_base + (i * tJ + j) * DIM);
+                    gemmini_extended_mvin(A + at, c_acc, cols, ic);
+                    gemmini_extended_mvin2(B + at, c_acc | GEMMINI_ACCUMULATE_BIT, cols, ic);
+                    gemmini_extended_mvout(C + at, c_acc, cols, ic);
+                }
+            }
+        }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
+
+/* ---- convolution ----------------------------------------------------------------------------------- */
+
+/* The features outside what the accelerator paths implement; NULL if the arguments are supported. */
+static inline const char *gemmini_lib_conv_unsupported(int input_dilation, int kernel_dilation, bool wrot180,
+                                                       bool trans_output_1203, bool trans_input_3120,
+                                                       bool trans_weight_1203, bool trans_weight_0132,
+                                                       int pool_size, int pool_stride, int pool_padding)
+{
+    if (input_dilation != 1) return "input_dilation != 1";
+    if (kernel_dilation != 1) return "kernel_dilation != 1";
+    if (wrot180) return "wrot180";
+    if (trans_output_1203 || trans_input_3120 || trans_weight_1203 || trans_weight_0132)
+        return "transposed layouts (trans_*)";
+    if (pool_stride != 0 || pool_padding != 0 || (pool_size != 0 && pool_size != 1)) return "pooling";
+    return NULL;
+}
+
+static inline int gemmini_lib_conv_check(const char *who, int batch_size, int in_row_dim, int in_col_dim,
+                                         int in_channels, int out_channels, int out_row_dim, int out_col_dim,
+                                         int stride, int padding, int kernel_dim, const elem_t *input,
+                                         const elem_t *weights, const elem_t *output)
+{
+    if (batch_size <= 0 || in_row_dim <= 0 || in_col_dim <= 0 || in_channels <= 0 || out_channels <= 0 ||
+        out_row_dim <= 0 || out_col_dim <= 0 || stride <= 0 || padding < 0 || kernel_dim <= 0) {
+        printf("%s: dimensions must be positive (padding >= 0)\n", who);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (input == NULL || weights == NULL || output == NULL) {
+        printf("%s: input, weights and output must not be NULL\n", who);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if ((out_row_dim - 1) * stride + kernel_dim > in_row_dim + 2 * padding ||
+        (out_col_dim - 1) * stride + kernel_dim > in_col_dim + 2 * padding) {
+        printf("%s: output %dx%d does not fit the %dx%d input with padding %d, stride %d, kernel %d\n", who,
+               out_row_dim, out_col_dim, in_row_dim, in_col_dim, padding, stride, kernel_dim);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    return GEMMINI_LIB_OK;
+}
+
+/* CPU reference convolution: NHWC input [batch][in_row][in_col][in_ch], weights as the
+   [kernel_dim*kernel_dim*in_channels][out_channels] matrix (row = krow*kernel_dim*in_channels +
+   kcol*in_channels + ich), int32 bias per output channel (NULL = none), NHWC int8 output after the
+   read-out (ReLU if act, then scale). Positions outside the input (padding) are zero. */
+static inline int conv_cpu(int batch_size, int in_row_dim, int in_col_dim, int in_channels, int out_channels,
+                           int out_row_dim, int out_col_dim, int stride, int input_dilation, int kernel_dilation,
+                           int padding, int kernel_dim, bool wrot180, bool trans_output_1203,
+                           bool trans_input_3120, bool trans_weight_1203, bool trans_weight_0132,
+                           const elem_t *input, const elem_t *weights, const acc_t *bias, elem_t *output, int act,
+                           acc_scale_t scale, int pool_size, int pool_stride, int pool_padding)
+{
+    const char *why = gemmini_lib_conv_unsupported(input_dilation, kernel_dilation, wrot180, trans_output_1203,
+                                                   trans_input_3120, trans_weight_1203, trans_weight_0132,
+                                                   pool_size, pool_stride, pool_padding);
+    if (why != NULL) {
+        printf("conv_cpu: %s is not supported\n", why);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    int err = gemmini_lib_conv_check("conv_cpu", batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
+                                     out_row_dim, out_col_dim, stride, padding, kernel_dim, input, weights,
+                                     output);
+    if (err) return err;
+    for (int b = 0; b < batch_size; b++)
+        for (int orow = 0; orow < out_row_dim; orow++)
+            for (int ocol = 0; ocol < out_col_dim; ocol++)
+                for (int och = 0; och < out_channels; och++) {
+                    uint32_t sum = bias != NULL ? (uint32_t)bias[och] : 0;
+                    for (int krow = 0; krow < kernel_dim; krow++) {
+                        const int irow = orow * stride + krow - padding;
+                        if (irow < 0 || irow >= in_row_dim) continue;
+                        for (int kcol = 0; kcol < kernel_dim; kcol++) {
+                            const int icol = ocol * stride + kcol - padding;
+                            if (icol < 0 || icol >= in_col_dim) continue;
+                            const elem_t *px = input + (((size_t)b * in_row_dim + irow) * in_col_dim + icol) *
+                                                           in_channels;
+                            const elem_t *w = weights +
+                                              ((size_t)(krow * kernel_dim + kcol) * in_channels) * out_channels +
+                                              och;
+                            for (int ich = 0; ich < in_channels; ich++)
+                                sum += (uint32_t)((int32_t)px[ich] * (int32_t)w[(size_t)ich * out_channels]);
+                        }
+                    }
+                    output[(((size_t)b * out_row_dim + orow) * out_col_dim + ocol) * out_channels + och] =
+                        gemmini_lib_readout((acc_t)sum, act, scale);
+                }
+    return GEMMINI_LIB_OK;
+}
+
+/* One convolution as the tile loops see it. Tile arguments, in the order of the heuristic: batches,
+   orows, ocols, ochs, krows, kcols, kchs. */
+enum { GEMMINI_LIB_CB, GEMMINI_LIB_COROWS, GEMMINI_LIB_COCOLS, GEMMINI_LIB_COCHS, GEMMINI_LIB_CKROWS,
+       GEMMINI_LIB_CKCOLS, GEMMINI_LIB_CKCHS, GEMMINI_LIB_CARGS };
+
+struct gemmini_lib_conv {
+    int batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim, out_col_dim;
+    int stride, padding, kernel_dim, act;
+    const elem_t *input, *weights;
+    const acc_t *bias;
+    elem_t *output;
+    int tile[GEMMINI_LIB_CARGS];
+    /* Scratchpad rows between channel blocks of the input and between output-channel blocks of the
+       weights, from the full tile: every tile uses this layout (edge tiles are smaller and fit), so one
+       config_ld per operand serves them all. */
+    size_t in_blk, w_blk;
+};
+
+/* Scratchpad rows of a tile (input pixels, one per row per DIM channels, including the padding border,
+   plus the weight rows) and accumulator rows (one per output pixel per DIM output channels). */
+static inline size_t gemmini_lib_conv_spad_rows(const int *a, int stride)
+{
+    const size_t irows = (size_t)(a[GEMMINI_LIB_COROWS] - 1) * stride + a[GEMMINI_LIB_CKROWS];
+    const size_t icols = (size_t)(a[GEMMINI_LIB_COCOLS] - 1) * stride + a[GEMMINI_LIB_CKCOLS];
+    const size_t in_rows = gemmini_lib_cdiv(a[GEMMINI_LIB_CKCHS], DIM) * a[GEMMINI_LIB_CB] * irows * icols;
+    const size_t w_rows = gemmini_lib_cdiv(a[GEMMINI_LIB_COCHS], DIM) * a[GEMMINI_LIB_CKROWS] *
+                          a[GEMMINI_LIB_CKCOLS] * a[GEMMINI_LIB_CKCHS];
+    return in_rows + w_rows;
+}
+static inline size_t gemmini_lib_conv_acc_rows(const int *a)
+{
+    return gemmini_lib_cdiv(a[GEMMINI_LIB_COCHS], DIM) * a[GEMMINI_LIB_CB] * a[GEMMINI_LIB_COROWS] *
+           a[GEMMINI_LIB_COCOLS];
+}
+static inline bool gemmini_lib_conv_fits(const int *a, int stride)
+{
+    return gemmini_lib_conv_spad_rows(a, stride) <= GEMMINI_LIB_SP_HALF &&
+           gemmini_lib_conv_acc_rows(a) <= GEMMINI_LIB_ACC_HALF;
+}
+
+/* The tile heuristic of tiled_conv_auto: start from the whole problem; while a tile does not fit half the
+   scratchpad and half the accumulator, shrink the largest argument (channels to the lower multiple of
+   DIM, or by DIM; the others by one; ocols is kept while it is at most DIM and orows can still shrink);
+   then grow ocols, then any argument, while the tile still fits. Returns false if nothing fits. */
+static inline bool gemmini_lib_conv_auto_tiles(struct gemmini_lib_conv *c)
+{
+    int *a = c->tile;
+    const int max[GEMMINI_LIB_CARGS] = {c->batch_size, c->out_row_dim, c->out_col_dim, c->out_channels,
+                                        c->kernel_dim,  c->kernel_dim,  c->in_channels};
+    for (int i = 0; i < GEMMINI_LIB_CARGS; i++) a[i] = max[i];
+    while (!gemmini_lib_conv_fits(a, c->stride)) {
+        int pick = -1;
+        for (int i = 0; i < GEMMINI_LIB_CARGS; i++) {
+            const bool chans = i == GEMMINI_LIB_COCHS || i == GEMMINI_LIB_CKCHS;
+            if (chans ? a[i] <= DIM : a[i] <= 1) continue;
+            if (i == GEMMINI_LIB_COCOLS && a[i] <= DIM && a[GEMMINI_LIB_COROWS] > 1) continue;
+            if (pick < 0 || a[i] > a[pick]) pick = i;
+        }
+        if (pick < 0) return false;
+        if (pick == GEMMINI_LIB_COCHS || pick == GEMMINI_LIB_CKCHS)
+            a[pick] = a[pick] % DIM != 0 ? a[pick] / DIM * DIM : a[pick] - DIM;
+        else
+            a[pick]--;
+    }
+    while (a[GEMMINI_LIB_COCOLS] < max[GEMMINI_LIB_COCOLS]) {
+        a[GEMMINI_LIB_COCOLS]++;
+        if (!gemmini_lib_conv_fits(a, c->stride)) {
+            a[GEMMINI_LIB_COCOLS]--;
+            break;
+        }
+    }
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (int i = 0; i < GEMMINI_LIB_CARGS; i++) {
+            const bool chans = i == GEMMINI_LIB_COCHS || i == GEMMINI_LIB_CKCHS;
+            const int old = a[i];
+            int next = old + (chans ? DIM : 1);
+            if (next > max[i]) next = max[i];
+            if (next == old) continue;
+            a[i] = next;
+            if (gemmini_lib_conv_fits(a, c->stride))
+                grew = true;
+            else
+                a[i] = old;
+        }
+    }
+    return true;
+}
+
+/* Origin (elements) and extent of one conv tile. */
+struct gemmini_lib_conv_tile {
+    int b0, orow0, ocol0, och0, krow0, kcol0, kch0;
+    int nb, nor, noc, nochs, nkr, nkc, nkch;
+    int irow, icol, irows, icols; /* input window: first row/col (may be negative: padding) and size */
+};
+
+static inline int gemmini_lib_imin(int a, int b) { return a < b ? a : b; }
+
+static inline struct gemmini_lib_conv_tile gemmini_lib_conv_tile_at(const struct gemmini_lib_conv *c, int b0,
+                                                                    int orow0, int ocol0, int och0, int krow0,
+                                                                    int kcol0, int kch0)
+{
+    struct gemmini_lib_conv_tile t;
+    t.b0 = b0;
+    t.orow0 = orow0;
+    t.ocol0 = ocol0;
+    t.och0 = och0;
+    t.krow0 = krow0;
+    t.kcol0 = kcol0;
+    t.kch0 = kch0;
+    t.nb = gemmini_lib_imin(c->tile[GEMMINI_LIB_CB], c->batch_size - b0);
+    t.nor = gemmini_lib_imin(c->tile[GEMMINI_LIB_COROWS], c->out_row_dim - orow0);
+    t.noc = gemmini_lib_imin(c->tile[GEMMINI_LIB_COCOLS], c->out_col_dim - ocol0);
+    t.nochs = gemmini_lib_imin(c->tile[GEMMINI_LIB_COCHS], c->out_channels - och0);
+    t.nkr = gemmini_lib_imin(c->tile[GEMMINI_LIB_CKROWS], c->kernel_dim - krow0);
+    t.nkc = gemmini_lib_imin(c->tile[GEMMINI_LIB_CKCOLS], c->kernel_dim - kcol0);
+    t.nkch = gemmini_lib_imin(c->tile[GEMMINI_LIB_CKCHS], c->in_channels - kch0);
+    t.irow = orow0 * c->stride + krow0 - c->padding;
+    t.icol = ocol0 * c->stride + kcol0 - c->padding;
+    t.irows = (t.nor - 1) * c->stride + t.nkr;
+    t.icols = (t.noc - 1) * c->stride + t.nkc;
+    return t;
+}
+
+/* The products of one weight block with every output pixel of a conv tile: pixels go DIM at a time
+   along an output row (the last chunk of a row may be shorter: its rows field is lowered by last_adj),
+   row after row, image after image; the A and C words advance by the given steps (the address is the
+   low field of a word, so a step is an add). The weights are preloaded once, with the first chunk. */
+struct gemmini_lib_conv_walk {
+    uint64_t w_word, a_word, c_word;
+    size_t nb, nor, nchunks;
+    uint64_t a_b_step, a_r_step, a_c_step, c_b_step, c_r_step, last_adj;
+};
+
+static __attribute__((noinline, unused)) void gemmini_lib_conv_block(const struct gemmini_lib_conv_walk *w)
+{
+    /* Every field in a local first: the instructions' "memory" clobber would make the compiler reload
+       them from *w after each command. */
+    const uint64_t g = gemmini_enc_operand(GARBAGE_ADDR, DIM, DIM), w_word = w->w_word, adj = w->last_adj;
+    const uint64_t a_b = w->a_b_step, a_r = w->a_r_step, a_c = w->a_c_step, c_b = w->c_b_step, c_r = w->c_r_step;
+    const size_t nb = w->nb, nor = w->nor, nch = w->nchunks;
+    bool fresh = true;
+    uint64_t a_img = w->a_word, c_img = w->c_word;
+#define GEMMINI_LIB_CONV_PAIR(aw, cw)                                                                   \
+    do {                                                                                              \
+        if (fresh) {                                                                                  \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, w_word, (cw), k_PRELOAD);                           \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (aw), g, k_COMPUTE_PRELOADED);                      \
+            fresh = false;                                                                            \
+        } else {                                                                                      \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, (cw), k_PRELOAD);                                \
+            ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, (aw), g, k_COMPUTE_ACCUMULATE);                     \
+        }                                                                                             \
+    } while (0)
+    for (size_t b = 0; b < nb; b++, a_img += a_b, c_img += c_b) {
+        uint64_t a_row = a_img, c_row = c_img;
+        for (size_t r = 0; r < nor; r++, a_row += a_r, c_row += c_r) {
+            uint64_t a = a_row, c = c_row;
+            for (size_t ch = 1; ch < nch; ch++, a += a_c, c += DIM) GEMMINI_LIB_CONV_PAIR(a, c);
+            GEMMINI_LIB_CONV_PAIR(a - adj, c - adj); /* the row's last chunk */
+        }
+    }
+#undef GEMMINI_LIB_CONV_PAIR
+}
+
+/* One conv tile issued by the CPU (an implicit im2col in the WS dataflow).
+   Scratchpad: input pixel (b, r, col) of channel block q at in_base + q*in_blk + (b*irows + r)*icols + col
+   (one pixel per row, DIM channels; the padding border is loaded as zeros), weight row (och block o,
+   krow, kcol, kch) at w_base + ((o*nkr + krow)*nkc + kcol)*nkch + kch. Accumulator: output pixel
+   (o, b, orow, ocol) at c_base + ((o*nb + b)*nor + orow)*noc + ocol. One weight block is preloaded per
+   (o, krow, kcol, kch block) and reused for all output pixels; A rows are output pixels, read with the
+   A stride = conv stride (set by config_ex). */
+static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
+                                               const struct gemmini_lib_conv_tile *t, size_t in_base,
+                                               bool load_in, size_t w_base, bool load_w, size_t c_base)
+{
+    const int s = c->stride, mbl = MAX_BLOCK_LEN;
+    const size_t in_blk = c->in_blk, w_blk = c->w_blk;
+    const bool first_k = t->krow0 == 0 && t->kcol0 == 0 && t->kch0 == 0;
+    const bool last_k = t->krow0 + t->nkr == c->kernel_dim && t->kcol0 + t->nkc == c->kernel_dim &&
+                        t->kch0 + t->nkch == c->in_channels;
+    const bool bias = first_k && c->bias != NULL;
+
+    if (load_in) {
+        for (int b = 0; b < t->nb; b++)
+            for (int r = 0; r < t->irows; r++) {
+                const int irow = t->irow + r;
+                const bool row_in = irow >= 0 && irow < c->in_row_dim;
+                for (int col = 0; col < t->icols;) {
+                    /* A run of pixels that are all inside the image, or all padding, of at most DIM. */
+                    const int icol = t->icol + col;
+                    const bool in = row_in && icol >= 0 && icol < c->in_col_dim;
+                    int run = 1;
+                    while (col + run < t->icols && run < DIM) {
+                        const int next = icol + run;
+                        if ((row_in && next >= 0 && next < c->in_col_dim) != in) break;
+                        run++;
+                    }
+                    for (int q = 0; q < t->nkch; q += mbl * DIM) {
+                        const elem_t *src = in ? c->input + (((size_t)(t->b0 + b) * c->in_row_dim + irow) *
+                                                                 c->in_col_dim + icol) * c->in_channels +
+                                                     t->kch0 + q
+                                               : (const elem_t *)NULL;
+                        gemmini_extended_mvin(src, in_base + (q / DIM) * in_blk + ((size_t)b * t->irows + r) * t->icols + col,
+                                              gemmini_lib_imin(mbl * DIM, t->nkch - q), run);
+                    }
+                    col += run;
+                }
+            }
+    }
+    if (load_w) {
+        for (int kr = 0; kr < t->nkr; kr++)
+            for (int kc = 0; kc < t->nkc; kc++)
+                for (int kch = 0; kch < t->nkch; kch += DIM)
+                    for (int o = 0; o < t->nochs; o += mbl * DIM) {
+                        const elem_t *src = c->weights +
+                                            ((size_t)((t->krow0 + kr) * c->kernel_dim + t->kcol0 + kc) * c->in_channels +
+                                             t->kch0 + kch) * c->out_channels + t->och0 + o;
+                        gemmini_extended_mvin2(src, w_base + (o / DIM) * w_blk + ((size_t)kr * t->nkc + kc) * t->nkch + kch,
+                                               gemmini_lib_imin(mbl * DIM, t->nochs - o), gemmini_lib_imin(DIM, t->nkch - kch));
+                    }
+    }
+    for (int o = 0; o < t->nochs; o += DIM) {
+        const int jc = gemmini_lib_imin(DIM, t->nochs - o);
+        const size_t c_o = c_base + (size_t)(o / DIM) * t->nb * t->nor * t->noc;
+        if (bias)
+            for (int b = 0; b < t->nb; b++)
+                for (int orow = 0; orow < t->nor; orow++)
+                    for (int ocol = 0; ocol < t->noc; ocol += DIM)
+                        gemmini_extended_mvin3(c->bias + t->och0 + o,
+                                               gemmini_lib_acc(c_o + ((size_t)b * t->nor + orow) * t->noc + ocol), jc,
+                                               gemmini_lib_imin(DIM, t->noc - ocol));
+        for (int kr = 0; kr < t->nkr; kr++)
+            for (int kc = 0; kc < t->nkc; kc++)
+                for (int kch = 0; kch < t->nkch; kch += DIM) {
+                    const int kn = gemmini_lib_imin(DIM, t->nkch - kch);
+                    const uint32_t w_sp =
+                        (uint32_t)(w_base + (o / DIM) * w_blk + ((size_t)kr * t->nkc + kc) * t->nkch + kch);
+                    const bool overwrite = first_k && !bias && kr == 0 && kc == 0 && kch == 0;
+                    struct gemmini_lib_conv_walk w;
+                    w.w_word = gemmini_enc_operand(w_sp, jc, kn);
+                    w.a_word = gemmini_enc_operand(
+                        (uint32_t)(in_base + (size_t)(kch / DIM) * in_blk + (size_t)kr * t->icols + kc), kn, DIM);
+                    w.c_word = gemmini_enc_operand(gemmini_lib_acc(c_o) | (overwrite ? 0 : GEMMINI_ACCUMULATE_BIT),
+                                                   jc, DIM);
+                    w.nb = (size_t)t->nb;
+                    w.nor = (size_t)t->nor;
+                    w.nchunks = gemmini_lib_cdiv((size_t)t->noc, DIM);
+                    w.a_b_step = (uint64_t)t->irows * t->icols;
+                    w.a_r_step = (uint64_t)s * t->icols;
+                    w.a_c_step = (uint64_t)s * DIM;
+                    w.c_b_step = (uint64_t)t->nor * t->noc;
+                    w.c_r_step = (uint64_t)t->noc;
+                    w.last_adj = (uint64_t)(w.nchunks * DIM - (size_t)t->noc) << 48;
+                    gemmini_lib_conv_block(&w);
+                }
+        if (last_k)
+            for (int b = 0; b < t->nb; b++)
+                for (int orow = 0; orow < t->nor; orow++)
+                    for (int ocol = 0; ocol < t->noc; ocol += DIM)
+                        gemmini_extended_mvout(
+                            c->output + (((size_t)(t->b0 + b) * c->out_row_dim + t->orow0 + orow) * c->out_col_dim +
+                                         t->ocol0 + ocol) * c->out_channels + t->och0 + o,
+                            gemmini_lib_acc(c_o + ((size_t)b * t->nor + orow) * t->noc + ocol), jc,
+                            gemmini_lib_imin(DIM, t->noc - ocol));
+    }
+}
+
+/* One conv tile through the LOOP_CONV_WS FSM: the tile's arguments as Gemmini's tiled_conv passes them
+   (input pointing at the first pixel inside the image, the window's padding in lpad/rpad/upad/dpad; bias
+   with the first k tile, no_bias = 1 there when there is none so the accumulator starts from zero;
+   output with the last k tile). */
+static inline void gemmini_lib_conv_tile_fsm(const struct gemmini_lib_conv *c, const struct gemmini_lib_conv_tile *t)
+{
+    const bool first_k = t->krow0 == 0 && t->kcol0 == 0 && t->kch0 == 0;
+    const bool last_k = t->krow0 + t->nkr == c->kernel_dim && t->kcol0 + t->nkc == c->kernel_dim &&
+                        t->kch0 + t->nkch == c->in_channels;
+    const int lpad = t->icol < 0 ? -t->icol : 0;
+    const int rpad = t->icol + t->icols > c->in_col_dim ? t->icol + t->icols - c->in_col_dim : 0;
+    const int upad = t->irow < 0 ? -t->irow : 0;
+    const int dpad = t->irow + t->irows > c->in_row_dim ? t->irow + t->irows - c->in_row_dim : 0;
+    const elem_t *in = c->input + (((size_t)t->b0 * c->in_row_dim + t->irow + upad) * c->in_col_dim + t->icol + lpad) *
+                                      c->in_channels + t->kch0;
+    const elem_t *w = c->weights + ((size_t)(t->krow0 * c->kernel_dim + t->kcol0) * c->in_channels + t->kch0) *
+                                       c->out_channels + t->och0;
+    elem_t *out = last_k ? c->output + (((size_t)t->b0 * c->out_row_dim + t->orow0) * c->out_col_dim + t->ocol0) *
+                                           c->out_channels + t->och0
+                         : (elem_t *)NULL;
+    const acc_t *bias = first_k && c->bias != NULL ? c->bias + t->och0 : (const acc_t *)NULL;
+    const bool no_bias = first_k && c->bias == NULL;
+    gemmini_loop_conv_ws(c->batch_size, c->in_row_dim, c->in_col_dim, c->in_channels, c->out_channels,
+                         c->out_row_dim, c->out_col_dim, c->out_row_dim, c->out_col_dim, c->stride, c->padding,
+                         c->kernel_dim, 1, 1, 1, 0, t->nb, t->nor, t->noc, t->nochs, t->nkr, t->nkc, t->nkch, lpad,
+                         rpad, upad, dpad, 0, 0, 0, 0, t->nor, t->noc, w, out, bias, in, no_bias, true, false, false,
+                         false, c->act, false, false, false, false, 1, c->in_channels, c->out_channels,
+                         c->out_channels, false, 0, 0);
+}
+
+/* tiled_conv_auto: a convolution (layouts as conv_cpu) tiled by the heuristic above. WS: one
+   gemmini_loop_conv_ws per tile; WS_CPU_ISSUED: the same tiles issued by the CPU, double-buffered (input
+   and weights in alternating scratchpad halves, reused when the next tile needs the same ones; outputs
+   in alternating accumulator halves); CPU: conv_cpu; OS: rejected, as on Gemmini. Tile loop order:
+   batch -> orows -> ocols -> ochs -> krows -> kcols -> kchs, so each output tile accumulates over the
+   kernel tiles, starting from the bias. Returns 0, or non-zero after printing why the arguments were
+   rejected. */
+static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim, int in_channels,
+                                  int out_channels, int out_row_dim, int out_col_dim, int stride,
+                                  int input_dilation, int kernel_dilation, int padding, int kernel_dim,
+                                  bool wrot180, bool trans_output_1203, bool trans_input_3120,
+                                  bool trans_weight_1203, bool trans_weight_0132, const elem_t *input,
+                                  const elem_t *weights, const acc_t *bias, elem_t *output, int act,
+                                  acc_scale_t scale, int pool_size, int pool_stride, int pool_padding,
+                                  enum tiled_matmul_type_t tiled_conv_type)
+{
+    if (tiled_conv_type == CPU)
+        return conv_cpu(batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim, out_col_dim,
+                        stride, input_dilation, kernel_dilation, padding, kernel_dim, wrot180, trans_output_1203,
+                        trans_input_3120, trans_weight_1203, trans_weight_0132, input, weights, bias, output, act,
+                        scale, pool_size, pool_stride, pool_padding);
+    if (tiled_conv_type != WS && tiled_conv_type != WS_CPU_ISSUED) {
+        printf("tiled_conv_auto: only the WS, WS_CPU_ISSUED and CPU types are supported (got %d)\n",
+               (int)tiled_conv_type);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const char *why = gemmini_lib_conv_unsupported(input_dilation, kernel_dilation, wrot180, trans_output_1203,
+                                                   trans_input_3120, trans_weight_1203, trans_weight_0132,
+                                                   pool_size, pool_stride, pool_padding);
+    if (why != NULL) {
+        printf("tiled_conv_auto: %s is not supported\n", why);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (act != NO_ACTIVATION && act != RELU) {
+        printf("tiled_conv_auto: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    int err = gemmini_lib_conv_check("tiled_conv_auto", batch_size, in_row_dim, in_col_dim, in_channels,
+                                     out_channels, out_row_dim, out_col_dim, stride, padding, kernel_dim, input,
+                                     weights, output);
+    if (err) return err;
+
+    struct gemmini_lib_conv c;
+    c.batch_size = batch_size;
+    c.in_row_dim = in_row_dim;
+    c.in_col_dim = in_col_dim;
+    c.in_channels = in_channels;
+    c.out_channels = out_channels;
+    c.out_row_dim = out_row_dim;
+    c.out_col_dim = out_col_dim;
+    c.stride = stride;
+    c.padding = padding;
+    c.kernel_dim = kernel_dim;
+    c.act = act;
+    c.input = input;
+    c.weights = weights;
+    c.bias = bias;
+    c.output = output;
+    if (!gemmini_lib_conv_auto_tiles(&c)) {
+        printf("tiled_conv_auto: no tile of this convolution fits half the scratchpad and accumulator\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+#ifdef PRINT_TILE
+    printf("conv tile: batches %d orows %d ocols %d ochs %d krows %d kcols %d kchs %d\n", c.tile[0], c.tile[1],
+           c.tile[2], c.tile[3], c.tile[4], c.tile[5], c.tile[6]);
+#endif
+    const int *tl = c.tile;
+    const size_t w_rows = gemmini_lib_conv_spad_rows(tl, stride) - gemmini_lib_cdiv(tl[GEMMINI_LIB_CKCHS], DIM) *
+                                                                       tl[GEMMINI_LIB_CB] *
+                                                                       ((size_t)(tl[GEMMINI_LIB_COROWS] - 1) * stride +
+                                                                        tl[GEMMINI_LIB_CKROWS]) *
+                                                                       ((size_t)(tl[GEMMINI_LIB_COCOLS] - 1) * stride +
+                                                                        tl[GEMMINI_LIB_CKCOLS]);
+
+    gemmini_extended_config_st((size_t)out_channels * sizeof(elem_t), act & 3, scale);
+    gemmini_extended3_config_ex(WEIGHT_STATIONARY, 0, 0, ACC_SCALE_IDENTITY, 1, stride, false, false, false);
+    c.in_blk = (size_t)tl[GEMMINI_LIB_CB] *
+               ((size_t)(tl[GEMMINI_LIB_COROWS] - 1) * stride + tl[GEMMINI_LIB_CKROWS]) *
+               ((size_t)(tl[GEMMINI_LIB_COCOLS] - 1) * stride + tl[GEMMINI_LIB_CKCOLS]);
+    c.w_blk = (size_t)tl[GEMMINI_LIB_CKROWS] * tl[GEMMINI_LIB_CKCOLS] * tl[GEMMINI_LIB_CKCHS];
+    if (tiled_conv_type == WS_CPU_ISSUED) {
+        gemmini_extended4_config_ld((size_t)in_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, c.in_blk, 0);
+        gemmini_extended4_config_ld((size_t)out_channels * sizeof(elem_t), MVIN_SCALE_IDENTITY, false, c.w_blk, 1);
+        gemmini_extended4_config_ld(0, MVIN_SCALE_IDENTITY, false, DIM, 2); /* bias: one row, repeated */
+    }
+
+    /* Keys of the input and weights most recently loaded into each half, for reuse. */
+    long in_key = -1, w_key = -1;
+    size_t in_half = 1, w_half = 1, out_tiles = 0;
+    for (int b0 = 0; b0 < batch_size; b0 += tl[GEMMINI_LIB_CB])
+        for (int orow0 = 0; orow0 < out_row_dim; orow0 += tl[GEMMINI_LIB_COROWS])
+            for (int ocol0 = 0; ocol0 < out_col_dim; ocol0 += tl[GEMMINI_LIB_COCOLS])
+                for (int och0 = 0; och0 < out_channels; och0 += tl[GEMMINI_LIB_COCHS], out_tiles++)
+                    for (int krow0 = 0; krow0 < kernel_dim; krow0 += tl[GEMMINI_LIB_CKROWS])
+                        for (int kcol0 = 0; kcol0 < kernel_dim; kcol0 += tl[GEMMINI_LIB_CKCOLS])
+                            for (int kch0 = 0; kch0 < in_channels; kch0 += tl[GEMMINI_LIB_CKCHS]) {
+                                const struct gemmini_lib_conv_tile t =
+                                    gemmini_lib_conv_tile_at(&c, b0, orow0, ocol0, och0, krow0, kcol0, kch0);
+                                if (tiled_conv_type == WS) {
+                                    gemmini_lib_conv_tile_fsm(&c, &t);
+                                    continue;
+                                }
+                                const long k_key = ((long)krow0 * kernel_dim + kcol0) * in_channels + kch0;
+                                const long ik = (((long)b0 * out_row_dim + orow0) * out_col_dim + ocol0) *
+                                                    ((long)kernel_dim * kernel_dim * in_channels) + k_key;
+                                const long wk = (long)och0 * kernel_dim * kernel_dim * in_channels + k_key;
+                                const bool load_in = ik != in_key, load_w = wk != w_key;
+                                if (load_in) in_half ^= 1;
+                                if (load_w) w_half ^= 1;
+                                in_key = ik;
+                                w_key = wk;
+                                gemmini_lib_conv_tile_issue(&c, &t, in_half * GEMMINI_LIB_SP_HALF, load_in,
+                                                            (w_half + 1) * GEMMINI_LIB_SP_HALF - w_rows, load_w,
+                                                            (out_tiles % 2) * GEMMINI_LIB_ACC_HALF);
+                            }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
 
 /* ---------------------------------------------------------------------------------------------------
  * (b) The short-form API of the Autocomp prompts
