@@ -714,9 +714,9 @@ fn cli_runs_resumes_reports_and_reuses() {
     std::fs::create_dir_all(&base).unwrap();
     let start = base.join("start.c");
     std::fs::write(&start, program(START_DELAY, false)).unwrap();
-    let make = |kind: ProposerKind, models: &[String], _dir: &Path| {
-        assert_eq!(kind, ProposerKind::Builtin);
-        let m: Vec<&str> = models.iter().map(String::as_str).collect();
+    let make = |kind: ProposerKind, cfg: &RunConfig, _dir: &Path| {
+        assert_eq!(kind, ProposerKind::Llm);
+        let m: Vec<&str> = cfg.models.iter().map(String::as_str).collect();
         Ok(Box::new(Script::new(&m)) as Box<dyn Proposer>)
     };
     let providers = Providers {
@@ -750,6 +750,8 @@ fn cli_runs_resumes_reports_and_reuses() {
         run1_s,
         "--start",
         start_s,
+        "--proposer",
+        "llm",
         "--model",
         "a",
         "--model",
@@ -783,6 +785,10 @@ fn cli_runs_resumes_reports_and_reuses() {
         start_s,
         "--reuse-from",
         run1_s,
+        "--proposer",
+        "llm",
+        "--model",
+        "a",
     ]);
     let (_, code) = search_command(&parse(&a), &providers).expect("guided search");
     assert_eq!(code, 0);
@@ -795,6 +801,15 @@ fn cli_runs_resumes_reports_and_reuses() {
     .unwrap_err();
     assert!(
         format!("{err:#}").contains("unknown workload `nope`"),
+        "{err:#}"
+    );
+    let err = search_command(
+        &parse(&["--workload", WORKLOAD, "--model", "x"]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--model is for --proposer llm"),
         "{err:#}"
     );
     let err = search_command(&parse(&["--resume"]), &providers).unwrap_err();

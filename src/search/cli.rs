@@ -97,15 +97,16 @@ pub struct SearchArgs {
     pub json: bool,
 }
 
-/// Builds the proposer: (kind, models, run directory) -> proposer.
-pub type MakeProposer = dyn Fn(ProposerKind, &[String], &Path) -> anyhow::Result<Box<dyn Proposer>>;
+/// Builds the proposer: (kind, the run's configuration, run directory) -> proposer.
+pub type MakeProposer =
+    dyn Fn(ProposerKind, &RunConfig, &Path) -> anyhow::Result<Box<dyn Proposer>>;
 /// A baseline program for the report: (name, code, may use the loop FSMs).
 pub type BaselineProgram = (String, String, bool);
 
 /// What the CLI needs from the rest of the crate to start a search (kept out of this module so the search
 /// does not depend on the proposers' or baselines' modules).
 pub struct Providers<'a> {
-    /// Build the proposer: (kind, models, run directory) -> proposer.
+    /// Build the proposer: (kind, the run's configuration, run directory) -> proposer.
     pub proposer: &'a MakeProposer,
     /// The optimization menu of a workload.
     pub menu: &'a dyn Fn(&crate::workload::Workload) -> anyhow::Result<Vec<MenuItem>>,
@@ -121,19 +122,26 @@ static STOP: AtomicBool = AtomicBool::new(false);
 pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
     use crate::baseline::{self, Baseline};
     let proposer =
-        |kind: ProposerKind, models: &[String], dir: &Path| -> anyhow::Result<Box<dyn Proposer>> {
+        |kind: ProposerKind, cfg: &RunConfig, dir: &Path| -> anyhow::Result<Box<dyn Proposer>> {
             Ok(match kind {
-                ProposerKind::Builtin => {
-                    if !models.is_empty() {
-                        bail!("--model is for --proposer llm; the built-in proposer has no models");
-                    }
-                    Box::new(crate::propose::builtin::BuiltinProposer::new())
-                }
+                ProposerKind::Builtin => Box::new(crate::propose::builtin::BuiltinProposer::new()),
                 ProposerKind::Llm => {
-                    if models.is_empty() {
-                        bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)");
-                    }
-                    Box::new(crate::propose::llm::LlmProposer::for_run_dir(models, dir)?)
+                    use crate::propose::llm::{LlmOptions, LlmProposer};
+                    // The ISA text documents the loop instruction exactly when candidates may use it.
+                    let templates = crate::prompts::Templates::from_env()?
+                        .with_loop_fsm(cfg.params.allow_loop_fsm);
+                    let prices = templates.prices()?;
+                    let opts = LlmOptions {
+                        templates,
+                        ..LlmOptions::default()
+                    };
+                    // Answers live in RUN_DIR/llm, so a resumed run pays for nothing twice.
+                    Box::new(LlmProposer::new(
+                        &cfg.models,
+                        &dir.join("llm"),
+                        prices,
+                        opts,
+                    )?)
                 }
             })
         };
@@ -179,7 +187,15 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             PathBuf::from("runs").join(format!("{w}-{t}"))
         }
     };
-    if args.resume {
+    let kind_of = |cfg: &RunConfig| match cfg.proposer.as_str() {
+        "builtin" => Ok(ProposerKind::Builtin),
+        "llm" => Ok(ProposerKind::Llm),
+        other => Err(anyhow::anyhow!(
+            "{}: unknown proposer `{other}`",
+            dir.join(super::journal::CONFIG_FILE).display()
+        )),
+    };
+    let proposer = if args.resume {
         let mut cfg = load_config(&dir)?;
         if let Some(b) = args.budget_usd {
             cfg.params.budget_usd = Some(b);
@@ -189,11 +205,21 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
                 text.as_bytes(),
             )?;
         }
+        (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?
     } else {
         let name = args
             .workload
             .as_deref()
             .context("--workload is required (unless --resume)")?;
+        match (args.proposer, args.models.is_empty()) {
+            (ProposerKind::Builtin, false) => {
+                bail!("--model is for --proposer llm; the built-in proposer has no models")
+            }
+            (ProposerKind::Llm, true) => {
+                bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)")
+            }
+            _ => {}
+        }
         let w = crate::workload::by_name(name).with_context(|| {
             let names: Vec<String> = crate::workload::all().into_iter().map(|w| w.name).collect();
             format!("unknown workload `{name}`; known: {}", names.join(", "))
@@ -250,16 +276,18 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             baselines: Vec::new(),
             hw: hw.clone(),
         };
+        if dir.join(super::journal::CONFIG_FILE).exists() {
+            bail!(
+                "{} already holds a run; resume it with --resume or choose another --run-dir",
+                dir.display()
+            );
+        }
+        // The proposer first: a bad model name must not leave a half-made run directory behind.
+        let proposer = (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?;
         let baselines = (p.baselines)(&hw, &w);
         create(&dir, cfg, &start, &baselines)?;
-    }
-    let cfg = load_config(&dir)?;
-    let kind = match cfg.proposer.as_str() {
-        "builtin" => ProposerKind::Builtin,
-        "llm" => ProposerKind::Llm,
-        other => bail!("{}: unknown proposer `{other}`", dir.display()),
+        proposer
     };
-    let proposer = (p.proposer)(kind, &cfg.models, &dir)?;
     // Ctrl-C: the first stops cleanly (the journal is written), the second exits at once.
     let _ = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
