@@ -5,6 +5,9 @@
 //! run directory, the verdict cache answers a second run, and the guided phase of schedule reuse offers
 //! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation.
 
+#[path = "support/llm_server.rs"]
+mod llm_server;
+
 use gemforge::config::HwConfig;
 use gemforge::eval::{evaluate, EvalOpts, Failure};
 use gemforge::eval_cache::EvalCache;
@@ -222,7 +225,7 @@ fn cleanup(dir: &Path) {
     }
 }
 
-fn env<'a>(p: &'a Script, stop: &'a AtomicBool, cache: Option<EvalCache>) -> SearchEnv<'a> {
+fn env<'a>(p: &'a dyn Proposer, stop: &'a AtomicBool, cache: Option<EvalCache>) -> SearchEnv<'a> {
     SearchEnv {
         proposer: p,
         stop,
@@ -870,5 +873,70 @@ fn gemforge_search_with_the_builtin_proposer() {
     let k: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(k["best"], j["best"]);
     assert!(dir.join("summary.json").is_file());
+    cleanup(&dir);
+}
+
+#[test]
+fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
+    use llm_server::{Reply, ScriptedServer};
+    let fenced = |code: String| format!("Here it is.\n```c\n{code}```\n");
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: tiling\nGrow the tiles.", 100, 20),
+        Reply::openai(&fenced(program(150, false)), 200, 300),
+        Reply::openai(
+            &fenced("void solution(void) { not C; }\n".to_string()),
+            200,
+            300,
+        ),
+    ]);
+    let model = format!("openai:test-model@{}", srv.base_url());
+    let mut p = params(1);
+    p.beam = 1;
+    p.plans = 1;
+    let dir = new_run("llm", p, &[model.as_str()]);
+    let run = |dir: &Path| {
+        let llm = gemforge::propose::llm::LlmProposer::new(
+            std::slice::from_ref(&model),
+            &dir.join("llm"),
+            gemforge::prompts::Templates::builtin().prices().unwrap(),
+            gemforge::propose::llm::LlmOptions::default(),
+        )
+        .expect("llm proposer");
+        let stop = AtomicBool::new(false);
+        search::run(dir, &env(&llm, &stop, None)).expect("search")
+    };
+    let out = run(&dir);
+    assert_eq!(out.status, "completed");
+    assert_eq!(srv.requests().len(), 3);
+    let ev = events(&dir);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::PlanReceived { menu_id: Some(m), .. } if m == "tiling")));
+    let classes: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Evaluated { verdict, .. } => verdict["failure"].as_str(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(classes, ["compile_error"]);
+    let (best, cycles, _) = finish_of(&ev);
+    assert_ne!(
+        best.as_ref(),
+        Some(&search::load_config(&dir).unwrap().start)
+    );
+    // The planning prompt carried the parent's measured cycles.
+    let start_cycles = out.start_cycles.unwrap().to_string();
+    assert!(srv.requests()[0].body.to_string().contains(&start_cycles));
+
+    // As if killed right after the first request was sent: every answer comes from the run's LLM store.
+    let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let cut = text.find("\"plan_requested\"").unwrap();
+    let keep = text[cut..].find('\n').unwrap() + cut + 1;
+    std::fs::write(dir.join("journal.jsonl"), &text[..keep]).unwrap();
+    let out = run(&dir);
+    assert_eq!(out.status, "completed");
+    assert_eq!(srv.requests().len(), 3, "no request paid twice");
+    assert_eq!((finish_of(&events(&dir)).0, out.cycles), (best, cycles));
     cleanup(&dir);
 }
