@@ -40,7 +40,9 @@ pub struct Summary {
     /// (`plan:llm`, `program:unusable`, ...).
     pub failures: BTreeMap<String, usize>,
     pub spent_usd: f64,
-    pub ledger: serde_json::Value,
+    /// The proposer's ledger of each process of the run, oldest first (a killed process has none; its
+    /// spend is still in `spent_usd`).
+    pub ledgers: Vec<serde_json::Value>,
 }
 
 /// A baseline's verdict: cycles when correct, else the failure class.
@@ -88,10 +90,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
         cached_evaluations: 0,
         failures: BTreeMap::new(),
         spent_usd: 0.0,
-        ledger: std::fs::read_to_string(dir.join("ledger.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(serde_json::Value::Null),
+        ledgers: Vec::new(),
     };
     let mut phases: HashMap<u32, String> = HashMap::new();
     let mut known: HashMap<String, Contender> = HashMap::new();
@@ -151,6 +150,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
                     known.entry(c.code.clone()).or_insert_with(|| c.clone());
                 }
             }
+            Event::Ledger { ledger } => s.ledgers.push(ledger.clone()),
             Event::Finish {
                 best,
                 cycles,
@@ -343,13 +343,19 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
         }
         let _ = writeln!(m);
     }
-    if !s.ledger.is_null() {
+    if !s.ledgers.is_empty() {
         let _ = writeln!(
             m,
-            "## Ledger\n\nSpent ${:.4}.\n\n```json\n{}\n```",
-            s.spent_usd,
-            serde_json::to_string_pretty(&s.ledger).unwrap_or_default()
+            "## Ledger\n\nSpent ${:.4} in total. The proposer's ledger of each process of the run:\n",
+            s.spent_usd
         );
+        for l in &s.ledgers {
+            let _ = writeln!(
+                m,
+                "```json\n{}\n```",
+                serde_json::to_string_pretty(l).unwrap_or_default()
+            );
+        }
     }
     m
 }

@@ -929,6 +929,11 @@ fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
     let start_cycles = out.start_cycles.unwrap().to_string();
     assert!(srv.requests()[0].body.to_string().contains(&start_cycles));
 
+    let s = gemforge::report::write(&dir).expect("report");
+    assert_eq!(s.ledgers.len(), 1, "the proposer's ledger is journaled");
+    assert!(std::fs::read_to_string(dir.join("report.md"))
+        .unwrap()
+        .contains("## Ledger"));
     // As if killed right after the first request was sent: every answer comes from the run's LLM store.
     let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
     let cut = text.find("\"plan_requested\"").unwrap();

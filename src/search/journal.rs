@@ -102,6 +102,10 @@ pub enum Event {
         code: String,
         verdict: serde_json::Value,
     },
+    /// The proposer's token and cost ledger of one process of the run (written when it stops).
+    Ledger {
+        ledger: serde_json::Value,
+    },
     Finish {
         best: Option<String>,
         cycles: Option<u64>,

@@ -900,7 +900,17 @@ impl<'a> Engine<'a> {
         self.finish(&beam, start_cycles, status)
     }
 
+    /// Journal this process's ledger (none for proposers without one).
+    fn record_ledger(&self) -> anyhow::Result<()> {
+        let ledger = self.env.proposer.ledger_json();
+        if ledger.is_null() {
+            return Ok(());
+        }
+        self.journal.append(&Event::Ledger { ledger })
+    }
+
     fn interrupted(&self, step: u32) -> anyhow::Result<Outcome> {
+        self.record_ledger()?;
         self.journal.append(&Event::Interrupted { step })?;
         Ok(Outcome {
             status: "interrupted".into(),
@@ -1142,16 +1152,13 @@ impl<'a> Engine<'a> {
         } else {
             format!("{status}; no program passed the re-check on fresh inputs")
         };
+        self.record_ledger()?;
         self.journal.append(&Event::Finish {
             best: winner.as_ref().map(|c| c.code.clone()),
             cycles: winner.as_ref().map(|c| c.cycles),
             reason,
             spent_usd: self.spent(),
         })?;
-        if let Ok(ledger) = serde_json::to_string_pretty(&self.env.proposer.ledger_json()) {
-            let _ =
-                crate::eval_cache::write_atomic(&self.dir.join("ledger.json"), ledger.as_bytes());
-        }
         Ok(Outcome {
             status: status.into(),
             rechecked: winner.is_some(),
