@@ -352,6 +352,16 @@ fn cpu_issued_conv_matches_on_both_engines_and_the_host() {
         ],
     );
     assert_eq!(got, prepadded_conv_checksum(2, 8, 16, 16));
+    // Several tiles (output channels split: double-buffered halves, the next tile's loads between the
+    // current tile's products), and kernel-channel tiles accumulating across tiles, with padding.
+    for d in [
+        &["BATCH=2", "IN=10", "CIN=16", "COUT=48", "PAD=1"][..],
+        &["BATCH=2", "IN=8", "CIN=512", "COUT=16", "PAD=1"][..],
+    ] {
+        let mut v = vec!["TYPE=WS_CPU_ISSUED", "KDIM=3", "STRIDE=1", "SCALE=0.01f"];
+        v.extend_from_slice(d);
+        run_both("lib_conv.c", &v);
+    }
     // Padding 1, channel counts that are not multiples of DIM, ReLU.
     run_both(
         "lib_conv.c",
