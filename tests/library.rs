@@ -355,10 +355,12 @@ fn cpu_issued_conv_matches_on_both_engines_and_the_host() {
     // Several tiles (output channels split: double-buffered halves, the next tile's loads between the
     // current tile's products), and kernel-channel tiles accumulating across tiles, with padding.
     for d in [
-        &["BATCH=2", "IN=10", "CIN=16", "COUT=48", "PAD=1"][..],
-        &["BATCH=2", "IN=8", "CIN=512", "COUT=16", "PAD=1"][..],
+        &["BATCH=2", "IN=10", "CIN=16", "COUT=48", "PAD=1", "STRIDE=1"][..],
+        &["BATCH=2", "IN=8", "CIN=512", "COUT=16", "PAD=1", "STRIDE=1"][..],
+        // stride 2: the A stride of config_ex
+        &["BATCH=1", "IN=11", "CIN=24", "COUT=20", "PAD=1", "STRIDE=2"][..],
     ] {
-        let mut v = vec!["TYPE=WS_CPU_ISSUED", "KDIM=3", "STRIDE=1", "SCALE=0.01f"];
+        let mut v = vec!["TYPE=WS_CPU_ISSUED", "KDIM=3", "SCALE=0.01f"];
         v.extend_from_slice(d);
         run_both("lib_conv.c", &v);
     }
