@@ -1002,6 +1002,15 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
         printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
         return GEMMINI_LIB_UNSUPPORTED;
     }
+    /* A stride shorter than a row would make rows overlap: almost certainly swapped arguments. */
+    if (stride_A < (transpose_A ? dim_I : dim_K) || stride_B < (transpose_B ? dim_K : dim_J) || stride_C < dim_J ||
+        (D != NULL && !repeating_bias && stride_D < dim_J)) {
+        printf("tiled_matmul: a stride is shorter than its matrix's rows (stride_A %lu, stride_B %lu, stride_D %lu, "
+               "stride_C %lu for dim_I %lu, dim_J %lu, dim_K %lu)\n",
+               (unsigned long)stride_A, (unsigned long)stride_B, (unsigned long)stride_D, (unsigned long)stride_C,
+               (unsigned long)dim_I, (unsigned long)dim_J, (unsigned long)dim_K);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
     if (t == CPU) {
         gemmini_lib_matmul_ref(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
                                A_scale_factor, B_scale_factor, D_scale_factor, act, scale, repeating_bias,
