@@ -7,7 +7,7 @@
 //! with identical results; the loop-FSM paths (WS) are ignored until the FSMs exist.
 
 use gemforge::accel::arith;
-use gemforge::config::HwConfig;
+use gemforge::config::{HwConfig, DEFAULT_CONFIG_TOML};
 use gemforge::eval::{evaluate, EvalOpts};
 use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use gemforge::workload;
@@ -21,7 +21,11 @@ fn program(name: &str) -> PathBuf {
 
 /// Runs `name` compiled with `defines` ("NAME=VALUE") on `engine`; the run must pass.
 fn run(name: &str, defines: &[&str], engine: Engine) -> RunReport {
-    let cfg = HwConfig::default_config();
+    run_on(&HwConfig::default_config(), name, defines, engine)
+}
+
+/// [`run`] on the hardware configuration `cfg`.
+fn run_on(cfg: &HwConfig, name: &str, defines: &[&str], engine: Engine) -> RunReport {
     let inputs = RunInputs {
         programs: vec![program(name)],
         defines: defines
@@ -38,7 +42,7 @@ fn run(name: &str, defines: &[&str], engine: Engine) -> RunReport {
         max_cycles: 400_000_000,
         ..SocOpts::default()
     };
-    let r = run_files(&cfg, &inputs, &opts)
+    let r = run_files(cfg, &inputs, &opts)
         .unwrap_or_else(|e| panic!("{name} {defines:?} on {}: {e:#}", engine.name()));
     assert_eq!(
         r.error,
@@ -429,6 +433,67 @@ fn cpu_issued_resadd_matches_on_both_engines() {
         "CSCALE=1.0f",
     ];
     run("lib_resadd.c", &d, Engine::Spec);
+}
+
+#[test]
+fn cpu_issued_paths_work_for_other_array_sizes() {
+    // DIM 8 and 32 change the block sizes, MAX_BLOCK_LEN and the budgets; the functional model follows
+    // the configuration (the RTL is built for the default one).
+    for (dim, bits) in [(8, 20), (32, 21)] {
+        let text = DEFAULT_CONFIG_TOML
+            .replace("dim = 16", &format!("dim = {dim}"))
+            .replace(
+                "spatial_output_bits = 20",
+                &format!("spatial_output_bits = {bits}"),
+            );
+        let cfg = HwConfig::from_toml_str(&text, "dim.toml").expect("config");
+        assert_eq!(cfg.dim(), dim, "the default configuration's text changed");
+        for d in [
+            &[
+                "TYPE=WS_CPU_ISSUED",
+                "MI=40",
+                "MJ=30",
+                "MK=50",
+                "BIAS=1",
+                "ACT=RELU",
+                "SCALE=0.0625f",
+            ][..],
+            &[
+                "TYPE=OS", "MI=40", "MJ=30", "MK=50", "TA=1", "TB=1", "FULLC=1",
+            ][..],
+            &[
+                "TYPE=WS_CPU_ISSUED",
+                "MI=100",
+                "MJ=90",
+                "MK=300",
+                "TB=1",
+                "BIAS=3",
+            ][..],
+        ] {
+            run_on(&cfg, "lib_matmul.c", d, Engine::Spec);
+        }
+        let conv = [
+            "TYPE=WS_CPU_ISSUED",
+            "BATCH=2",
+            "IN=10",
+            "CIN=20",
+            "COUT=40",
+            "KDIM=3",
+            "STRIDE=1",
+            "PAD=1",
+        ];
+        run_on(&cfg, "lib_conv.c", &conv, Engine::Spec);
+        let resadd = [
+            "TYPE=WS_CPU_ISSUED",
+            "MI=40",
+            "MJ=50",
+            "ASCALE=0.5f",
+            "BSCALE=2.0f",
+            "CSCALE=0.75f",
+            "RELU_ON=1",
+        ];
+        run_on(&cfg, "lib_resadd.c", &resadd, Engine::Spec);
+    }
 }
 
 #[test]
