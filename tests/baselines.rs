@@ -214,7 +214,6 @@ fn validation_rejects_overfull_tiles() {
 }
 
 #[test]
-#[ignore = "needs the library (branch lib)"]
 fn library_baseline_is_correct() {
     for name in ["gemm_20x36x24", "conv_b1_8x16"] {
         let w = workload::by_name(name).unwrap();
