@@ -481,6 +481,212 @@ impl CounterOp {
     }
 }
 
+/// The LOOP_WS configuration commands (funct 9-13, spec 1.4): each writes part of the loop descriptor
+/// that the next LOOP_WS (funct 8) starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoopWsConfig {
+    /// funct 9: loop bounds in DIM blocks and the padding of the last tile in elements.
+    Bounds {
+        i: u16,
+        j: u16,
+        k: u16,
+        pad_i: u16,
+        pad_j: u16,
+        pad_k: u16,
+    },
+    /// funct 10: DRAM addresses of A and B (0 = do not load).
+    AddrsAb { a: u64, b: u64 },
+    /// funct 11: DRAM addresses of D and C (0 = no bias / do not store).
+    AddrsDc { d: u64, c: u64 },
+    /// funct 12: DRAM row strides of A and B, in elements.
+    StridesAb { a: u64, b: u64 },
+    /// funct 13: DRAM row strides of D and C, in elements.
+    StridesDc { d: u64, c: u64 },
+}
+
+impl LoopWsConfig {
+    /// Decodes funct 9-13; None for any other command.
+    pub fn decode(c: RoccCmd) -> Option<LoopWsConfig> {
+        let f16 = |v: u64, sh: u32| (v >> sh) as u16;
+        Some(match Funct::from_u8(c.funct)? {
+            Funct::LoopWsConfigBounds => LoopWsConfig::Bounds {
+                pad_i: f16(c.rs1, 0),
+                pad_j: f16(c.rs1, 16),
+                pad_k: f16(c.rs1, 32),
+                i: f16(c.rs2, 0),
+                j: f16(c.rs2, 16),
+                k: f16(c.rs2, 32),
+            },
+            Funct::LoopWsConfigAddrsAb => LoopWsConfig::AddrsAb { a: c.rs1, b: c.rs2 },
+            Funct::LoopWsConfigAddrsDc => LoopWsConfig::AddrsDc { d: c.rs1, c: c.rs2 },
+            Funct::LoopWsConfigStridesAb => LoopWsConfig::StridesAb { a: c.rs1, b: c.rs2 },
+            Funct::LoopWsConfigStridesDc => LoopWsConfig::StridesDc { d: c.rs1, c: c.rs2 },
+            _ => return None,
+        })
+    }
+
+    pub fn encode(&self) -> RoccCmd {
+        let (f, rs1, rs2) = match *self {
+            LoopWsConfig::Bounds {
+                i,
+                j,
+                k,
+                pad_i,
+                pad_j,
+                pad_k,
+            } => (
+                Funct::LoopWsConfigBounds,
+                pad_i as u64 | (pad_j as u64) << 16 | (pad_k as u64) << 32,
+                i as u64 | (j as u64) << 16 | (k as u64) << 32,
+            ),
+            LoopWsConfig::AddrsAb { a, b } => (Funct::LoopWsConfigAddrsAb, a, b),
+            LoopWsConfig::AddrsDc { d, c } => (Funct::LoopWsConfigAddrsDc, d, c),
+            LoopWsConfig::StridesAb { a, b } => (Funct::LoopWsConfigStridesAb, a, b),
+            LoopWsConfig::StridesDc { d, c } => (Funct::LoopWsConfigStridesDc, d, c),
+        };
+        RoccCmd {
+            funct: f as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
+/// The LOOP_WS command itself (funct 8, spec 1.4): mode bits; the bounds, addresses and strides come from
+/// the configuration commands before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopWs {
+    pub ex_accumulate: bool,
+    /// C is written as int32 (read-full mvouts).
+    pub full_c: bool,
+    /// D is given as int8 (shrunk into the accumulator).
+    pub low_d: bool,
+    /// 3-bit activation (0 none, 1 ReLU; 2-4 need the normalizer, which is not built).
+    pub act: u8,
+    /// 0: the slot's own scratchpad half; 1 or 2: half 0 or 1 (operand reuse across loops).
+    pub a_spad_id: u8,
+    pub b_spad_id: u8,
+    pub a_transpose: bool,
+    pub b_transpose: bool,
+    /// Residual add: C = A + B through the accumulator, no matmul.
+    pub is_resadd: bool,
+    /// rs2[63:3]: Gemmini's 2025-only extensions (pre-marked sub-FSMs, spad-only output, ...); not built.
+    pub ext: u64,
+}
+
+impl LoopWs {
+    pub fn decode(rs1: u64, rs2: u64) -> LoopWs {
+        LoopWs {
+            ex_accumulate: rs1 & 1 != 0,
+            full_c: (rs1 >> 1) & 1 != 0,
+            low_d: (rs1 >> 2) & 1 != 0,
+            act: ((rs1 >> 8) & 7) as u8,
+            b_spad_id: ((rs1 >> 16) & 3) as u8,
+            a_spad_id: ((rs1 >> 18) & 3) as u8,
+            a_transpose: rs2 & 1 != 0,
+            b_transpose: (rs2 >> 1) & 1 != 0,
+            is_resadd: (rs2 >> 2) & 1 != 0,
+            ext: rs2 >> 3,
+        }
+    }
+
+    pub fn encode(&self) -> RoccCmd {
+        let rs1 = self.ex_accumulate as u64
+            | (self.full_c as u64) << 1
+            | (self.low_d as u64) << 2
+            | (self.act as u64 & 7) << 8
+            | (self.b_spad_id as u64 & 3) << 16
+            | (self.a_spad_id as u64 & 3) << 18;
+        let rs2 = self.a_transpose as u64
+            | (self.b_transpose as u64) << 1
+            | (self.is_resadd as u64) << 2
+            | self.ext << 3;
+        RoccCmd {
+            funct: Funct::LoopWs as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
+/// One LOOP_WS descriptor: what the five configuration commands set (spec 4.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopWsDesc {
+    pub i: u16,
+    pub j: u16,
+    pub k: u16,
+    pub pad_i: u16,
+    pub pad_j: u16,
+    pub pad_k: u16,
+    pub a: u64,
+    pub b: u64,
+    pub d: u64,
+    pub c: u64,
+    pub a_stride: u64,
+    pub b_stride: u64,
+    pub d_stride: u64,
+    pub c_stride: u64,
+}
+
+impl LoopWsDesc {
+    /// Applies one configuration command to the descriptor.
+    pub fn apply(&mut self, c: LoopWsConfig) {
+        match c {
+            LoopWsConfig::Bounds {
+                i,
+                j,
+                k,
+                pad_i,
+                pad_j,
+                pad_k,
+            } => {
+                (self.i, self.j, self.k) = (i, j, k);
+                (self.pad_i, self.pad_j, self.pad_k) = (pad_i, pad_j, pad_k);
+            }
+            LoopWsConfig::AddrsAb { a, b } => (self.a, self.b) = (a, b),
+            LoopWsConfig::AddrsDc { d, c } => (self.d, self.c) = (d, c),
+            LoopWsConfig::StridesAb { a, b } => (self.a_stride, self.b_stride) = (a, b),
+            LoopWsConfig::StridesDc { d, c } => (self.d_stride, self.c_stride) = (d, c),
+        }
+    }
+
+    /// The six instructions `gemmini_loop_ws` issues (funct 9, 10, 11, 12, 13, then 8).
+    pub fn encode(&self, mode: &LoopWs) -> [RoccCmd; 6] {
+        [
+            LoopWsConfig::Bounds {
+                i: self.i,
+                j: self.j,
+                k: self.k,
+                pad_i: self.pad_i,
+                pad_j: self.pad_j,
+                pad_k: self.pad_k,
+            }
+            .encode(),
+            LoopWsConfig::AddrsAb {
+                a: self.a,
+                b: self.b,
+            }
+            .encode(),
+            LoopWsConfig::AddrsDc {
+                d: self.d,
+                c: self.c,
+            }
+            .encode(),
+            LoopWsConfig::StridesAb {
+                a: self.a_stride,
+                b: self.b_stride,
+            }
+            .encode(),
+            LoopWsConfig::StridesDc {
+                d: self.d_stride,
+                c: self.c_stride,
+            }
+            .encode(),
+            mode.encode(),
+        ]
+    }
+}
+
 /// A decoded command. Decoding never fails: illegal funct values decode to `Illegal`, so the caller
 /// decides how to report them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -751,6 +957,55 @@ mod tests {
         let k = CounterOp::configure_code(3, 49);
         assert!(k.external && k.event == 5);
         assert_eq!(CounterOp::decode(k.encode().rs1), k);
+    }
+
+    #[test]
+    fn loop_ws_round_trip() {
+        let desc = LoopWsDesc {
+            i: 5,
+            j: 6,
+            k: 32,
+            pad_i: 3,
+            pad_j: 0,
+            pad_k: 15,
+            a: 0x8000_1000,
+            b: 0x8000_2000,
+            d: 0,
+            c: 0x8000_3000,
+            a_stride: 512,
+            b_stride: 100,
+            d_stride: 7,
+            c_stride: 9,
+        };
+        let mode = LoopWs {
+            ex_accumulate: true,
+            full_c: false,
+            low_d: true,
+            act: 1,
+            a_spad_id: 2,
+            b_spad_id: 1,
+            a_transpose: false,
+            b_transpose: true,
+            is_resadd: false,
+            ext: 0,
+        };
+        let cmds = desc.encode(&mode);
+        assert_eq!(
+            cmds.iter().map(|c| c.funct).collect::<Vec<_>>(),
+            [9, 10, 11, 12, 13, 8]
+        );
+        // spec 1.4 bit positions
+        assert_eq!(cmds[0].rs1, 3 | (15 << 32));
+        assert_eq!(cmds[0].rs2, 5 | (6 << 16) | (32 << 32));
+        assert_eq!(cmds[5].rs1, 1 | (1 << 2) | (1 << 8) | (1 << 16) | (2 << 18));
+        assert_eq!(cmds[5].rs2, 2);
+        let mut back = LoopWsDesc::default();
+        for c in &cmds[..5] {
+            back.apply(LoopWsConfig::decode(*c).expect("a loop config"));
+        }
+        assert_eq!(back, desc);
+        assert_eq!(LoopWs::decode(cmds[5].rs1, cmds[5].rs2), mode);
+        assert!(LoopWsConfig::decode(cmds[5]).is_none());
     }
 
     #[test]

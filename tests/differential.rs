@@ -11,7 +11,7 @@
 //!
 //! Each test has its own seed range (family base + i), so a seed names one case of one test.
 
-use gemforge::accel::gen::{listing, random_stream, GenCase, GenOpts};
+use gemforge::accel::gen::{listing, loop_ws_stream, random_stream, GenCase, GenOpts};
 use gemforge::accel::harness::{run_stream, HarnessOpts, StreamReport};
 use gemforge::accel::rtl::RtlAccel;
 use gemforge::accel::spec::SpecAccel;
@@ -165,6 +165,12 @@ fn shortest_failing_prefix(cfg: &HwConfig, case: &GenCase) -> usize {
 }
 
 fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
+    family_with(name, base, default_cases, |cfg, seed| {
+        random_stream(cfg, seed, &opts)
+    });
+}
+
+fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig, u64) -> GenCase) {
     let only = env_u64("GEMFORGE_DIFF_SEED");
     let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(default_cases);
     let shift = env_u64("GEMFORGE_DIFF_BASE").unwrap_or(0);
@@ -178,7 +184,7 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
     for &seed in &seeds {
         let mut cfg = HwConfig::default_config();
         cfg.memory = timing_for(seed);
-        let case = random_stream(&cfg, seed, &opts);
+        let case = gen(&cfg, seed);
         total_cmds += case.cmds.len();
         if only.is_some() {
             println!(
@@ -253,6 +259,13 @@ fn diff_tight_windows() {
 #[test]
 fn diff_long_streams() {
     family("diff_long_streams", 6_000_000, 200, GenOpts::long());
+}
+
+/// LOOP_WS streams (docs/accelerator.md section 6): the RTL's sub-FSMs interleave the unrolled commands, the
+/// spec model runs them in the unroller's order; every result must be equal.
+#[test]
+fn diff_loop_ws() {
+    family_with("diff_loop_ws", 7_000_000, 300, loop_ws_stream);
 }
 
 /// A random mutation of `c` that is often illegal: funct, a rows/cols field, address bits, config bits.
