@@ -241,14 +241,17 @@ module gemmini_frontend
   assign loop_chk_o = head_valid && !from_gen && f == F_LOOP_WS;
   assign loop_valid_o = head_valid && !from_gen && to_loop && err == E_NONE;
   always_comb begin
-    loop_view_o.ws = !os_q;
-    loop_view_o.at = at_q;
-    loop_view_o.bt = bt_q;
-    loop_view_o.strides_one = a_stride_q == 16'd1 && c_stride_q == 16'd1;
-    loop_view_o.bstride_dim = {ld_bstride_q[2] == 16'(DIM), ld_bstride_q[1] == 16'(DIM), ld_bstride_q[0] == 16'(DIM)};
-    loop_view_o.shrink = {ld_shrink_q[2], ld_shrink_q[1], ld_shrink_q[0]};
-    loop_view_o.pool = pool_q;
-    loop_view_o.pend = expect_comp_q;
+    loop_view_o = '0;
+    if (loop_chk_o) begin
+      loop_view_o.ws = !os_q;
+      loop_view_o.at = at_q;
+      loop_view_o.bt = bt_q;
+      loop_view_o.strides_one = a_stride_q == 16'd1 && c_stride_q == 16'd1;
+      loop_view_o.bstride_dim = {ld_bstride_q[2] == 16'(DIM), ld_bstride_q[1] == 16'(DIM), ld_bstride_q[0] == 16'(DIM)};
+      loop_view_o.shrink = {ld_shrink_q[2], ld_shrink_q[1], ld_shrink_q[0]};
+      loop_view_o.pool = pool_q;
+      loop_view_o.pend = expect_comp_q;
+    end
   end
 
   always_ff @(posedge clk_i) begin

@@ -44,13 +44,8 @@ module gemmini_loop_matmul
   localparam logic [63:0] GARBAGE_OP = {16'(DIM), 16'(DIM), 32'hffff_ffff};
 
   // ---- descriptors ----
-  logic [15:0] n_i_q [2], n_j_q [2], n_k_q [2], p_i_q [2], p_j_q [2], p_k_q [2];
-  logic [63:0] a_q [2], b_q [2], d_q [2], c_q [2], astr_q [2], bstr_q [2], dstr_q [2], cstr_q [2];
-  // set when LOOP_WS accepts the slot
-  logic        exacc_q [2], fullc_q [2], lowd_q [2], at_q [2], bt_q [2], resadd_q [2];
-  logic [31:0] a_row_q [2], b_row_q [2], c_row_q [2];
-  logic [1:0]  sp_use_q [2];  // scratchpad halves the loop's A and B live in
-  logic        c_half_q [2];
+  // (one packed struct per slot, written in one place: cheap to simulate while idle)
+  loop_desc_t  dsc_q [2];
   logic [1:0]  pend_q, da_q, db_q, dd_q, de_q, ds_q;
   logic        cfg_slot_q, head_q, acc_half_q;
 
@@ -74,18 +69,18 @@ module gemmini_loop_matmul
     a_rows = '0;
     b_rows = '0;
     if (chk_i) begin
-      a_rows = 64'(n_i_q[cs]) * 64'(n_k_q[cs]) * 64'(DIM);
-      b_rows = 64'(n_k_q[cs]) * 64'(n_j_q[cs]) * 64'(DIM);
+      a_rows = 64'(dsc_q[cs].n_i) * 64'(dsc_q[cs].n_k) * 64'(DIM);
+      b_rows = 64'(dsc_q[cs].n_k) * 64'(dsc_q[cs].n_j) * 64'(DIM);
       if (cfg_rs2_i[63:3] != '0 || cfg_rs1_i[10:8] > 3'd1) chk_err_o = E_UNSUPPORTED;
       else if (!resadd && view_i.pend) chk_err_o = E_PAIRING;
-      else if (n_i_q[cs] == '0 || n_j_q[cs] == '0 || (!resadd && n_k_q[cs] == '0)) chk_err_o = E_BAD_LOOP;
-      else if (32'(p_i_q[cs]) >= DIM || 32'(p_j_q[cs]) >= DIM || 32'(p_k_q[cs]) >= DIM) chk_err_o = E_BAD_LOOP;
+      else if (dsc_q[cs].n_i == '0 || dsc_q[cs].n_j == '0 || (!resadd && dsc_q[cs].n_k == '0)) chk_err_o = E_BAD_LOOP;
+      else if (32'(dsc_q[cs].p_i) >= DIM || 32'(dsc_q[cs].p_j) >= DIM || 32'(dsc_q[cs].p_k) >= DIM) chk_err_o = E_BAD_LOOP;
       else if (a_id == 2'd3 || b_id == 2'd3) chk_err_o = E_BAD_LOOP;
-      else if (64'(n_i_q[cs]) * 64'(n_j_q[cs]) * 64'(DIM) > 64'(ACC_HALF)) chk_err_o = E_BAD_LOOP;
+      else if (64'(dsc_q[cs].n_i) * 64'(dsc_q[cs].n_j) * 64'(DIM) > 64'(ACC_HALF)) chk_err_o = E_BAD_LOOP;
       else if (resadd) begin
-        if (d_q[cs] != '0) chk_err_o = E_BAD_LOOP;
-        else if (a_q[cs] != '0 && !(view_i.shrink[0] && view_i.bstride_dim[0])) chk_err_o = E_BAD_LOOP;
-        else if (b_q[cs] != '0 && !(view_i.shrink[1] && view_i.bstride_dim[1])) chk_err_o = E_BAD_LOOP;
+        if (dsc_q[cs].d != '0) chk_err_o = E_BAD_LOOP;
+        else if (dsc_q[cs].a != '0 && !(view_i.shrink[0] && view_i.bstride_dim[0])) chk_err_o = E_BAD_LOOP;
+        else if (dsc_q[cs].b != '0 && !(view_i.shrink[1] && view_i.bstride_dim[1])) chk_err_o = E_BAD_LOOP;
       end else begin
         if (a_t && b_t) chk_err_o = E_BAD_LOOP;
         else if (!view_i.ws) chk_err_o = E_BAD_LOOP;
@@ -93,25 +88,72 @@ module gemmini_loop_matmul
         else if (!view_i.strides_one) chk_err_o = E_BAD_LOOP;
         else if (a_h == b_h ? a_rows + b_rows > 64'(SP_HALF) : (a_rows > 64'(SP_HALF) || b_rows > 64'(SP_HALF)))
           chk_err_o = E_BAD_LOOP;
-        else if ((a_q[cs] != '0 && !view_i.bstride_dim[0]) || (b_q[cs] != '0 && !view_i.bstride_dim[1])
-                 || (d_q[cs] != '0 && !view_i.bstride_dim[2])) chk_err_o = E_BAD_LOOP;
-        else if (d_q[cs] != '0 && view_i.shrink[2] != cfg_rs1_i[2]) chk_err_o = E_BAD_LOOP;
+        else if ((dsc_q[cs].a != '0 && !view_i.bstride_dim[0]) || (dsc_q[cs].b != '0 && !view_i.bstride_dim[1])
+                 || (dsc_q[cs].d != '0 && !view_i.bstride_dim[2])) chk_err_o = E_BAD_LOOP;
+        else if (dsc_q[cs].d != '0 && view_i.shrink[2] != cfg_rs1_i[2]) chk_err_o = E_BAD_LOOP;
       end
-      if (chk_err_o == E_NONE && c_q[cs] != '0 && view_i.pool) chk_err_o = E_BAD_LOOP;
+      if (chk_err_o == E_NONE && dsc_q[cs].c != '0 && view_i.pool) chk_err_o = E_BAD_LOOP;
     end
   end
+
+  // The configuring slot after a configuration command or LOOP_WS (a function, so that it is computed only
+  // when one arrives).
+  function automatic loop_desc_t desc_update(input loop_desc_t cur, input logic [6:0] funct, input logic [63:0] rs1,
+                                             input logic [63:0] rs2, input logic slot, input logic acc_half);
+    loop_desc_t n;
+    logic a_h, b_h;
+    n = cur;
+    a_h = 1'b0;
+    b_h = 1'b0;
+    begin
+      case (funct)
+        7'd9: begin
+          n.p_i = rs1[15:0];
+          n.p_j = rs1[31:16];
+          n.p_k = rs1[47:32];
+          n.n_i = rs2[15:0];
+          n.n_j = rs2[31:16];
+          n.n_k = rs2[47:32];
+        end
+        7'd10: begin
+          n.a = rs1;
+          n.b = rs2;
+        end
+        7'd11: begin
+          n.d = rs1;
+          n.c = rs2;
+        end
+        7'd12: begin
+          n.astr = rs1;
+          n.bstr = rs2;
+        end
+        7'd13: begin
+          n.dstr = rs1;
+          n.cstr = rs2;
+        end
+        default: begin  // LOOP_WS: mode bits and placement (spec 4.9)
+          a_h = (rs1[19:18] == 2'd0) ? slot : rs1[19];
+          b_h = (rs1[17:16] == 2'd0) ? slot : rs1[17];
+          n.exacc = rs1[0];
+          n.fullc = rs1[1];
+          n.lowd = rs1[2];
+          n.at = rs2[0];
+          n.bt = rs2[1];
+          n.resadd = rs2[2];
+          n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
+          n.b_row = (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(cur.n_k) * 32'(cur.n_j) * 32'(DIM);
+          n.c_row = acc_half ? 32'(ACC_HALF) : 32'd0;
+          n.c_half = acc_half;
+          n.sp_use = rs2[2] ? 2'b00 : ((2'b01 << a_h) | (2'b01 << b_h));
+        end
+      endcase
+    end
+    return n;
+  endfunction
 
   assign cfg_ready_o = !pend_q[cs];
   logic accept;
   assign accept = cfg_valid_i && cfg_ready_o && cfg_funct_i == F_LOOP_WS;
-
-  // ---- which slot each sub-FSM works on: the oldest pending one it has not finished ----
-  logic sa, sb, sd, se, sst;
-  assign sa = (pend_q[head_q] && !da_q[head_q]) ? head_q : !head_q;
-  assign sb = (pend_q[head_q] && !db_q[head_q]) ? head_q : !head_q;
-  assign sd = (pend_q[head_q] && !dd_q[head_q]) ? head_q : !head_q;
-  assign se = (pend_q[head_q] && !de_q[head_q]) ? head_q : !head_q;
-  assign sst = (pend_q[head_q] && !ds_q[head_q]) ? head_q : !head_q;
 
   // a loop is the younger one while the other slot holds an older pending loop
   function automatic logic younger(input logic s, input logic [1:0] pend, input logic head);
@@ -122,78 +164,118 @@ module gemmini_loop_matmul
   logic take_a, take_b, take_d, take_e, take_s;
 
   // ---- LdA / LdB / LdD / StC: tile movers ----
-  logic run_a, run_b, run_d, run_s;
+  logic        sa, sb, sd, se, sst;  // the slot each sub-FSM works on
+  logic        run_a, run_b, run_d, run_s, acc_ok_e, room_ld, room_ex, room_st;
+  loop_grid_t  g_a, g_b, g_d, g_s;
   logic [63:0] dram_a, dram_b, dram_d, dram_s, op_a, op_b, op_d, op_s;
-  logic last_a, last_b, last_d, last_s;
+  logic        last_a, last_b, last_d, last_s;
   logic [15:0] outer_a, outer_b, outer_d, outer_s_unused;
+  logic        gen_v_q;
+  logic [1:0]  gen_cls_q;  // 0 ld, 1 ex, 2 st
 
-  // throttle: room in the reservation-station queue, counting the command in the output register
-  logic gen_v_q;
-  logic [1:0] gen_cls_q;  // 0 ld, 1 ex, 2 st
-  logic room_ld, room_ex, room_st;
-  assign room_ld = 32'(rs_ld_i) + ((gen_v_q && gen_cls_q == 2'd0) ? 32'd1 : 32'd0) < RS_LD;
-  assign room_ex = 32'(rs_ex_i) + ((gen_v_q && gen_cls_q == 2'd1) ? 32'd1 : 32'd0) + 32'd2 <= RS_EX;
-  assign room_st = 32'(rs_st_i) + ((gen_v_q && gen_cls_q == 2'd2) ? 32'd1 : 32'd0) < RS_ST;
-
-  logic sp_ok_a, sp_ok_b, acc_ok_a, acc_ok_b, acc_ok_d, acc_ok_e, acc_ok_s;
   always_comb begin
-    sp_ok_a = !younger(sa, pend_q, head_q) || de_q[!sa] || (sp_use_q[sa] & sp_use_q[!sa]) == 2'b00;
-    sp_ok_b = !younger(sb, pend_q, head_q) || de_q[!sb] || (sp_use_q[sb] & sp_use_q[!sb]) == 2'b00;
-    acc_ok_a = !younger(sa, pend_q, head_q) || c_half_q[sa] != c_half_q[!sa];
-    acc_ok_b = !younger(sb, pend_q, head_q) || c_half_q[sb] != c_half_q[!sb];
-    acc_ok_d = !younger(sd, pend_q, head_q) || c_half_q[sd] != c_half_q[!sd];
-    acc_ok_e = !younger(se, pend_q, head_q) || c_half_q[se] != c_half_q[!se];
-    acc_ok_s = !younger(sst, pend_q, head_q) || c_half_q[sst] != c_half_q[!sst];
+    logic sp_ok_a, sp_ok_b, acc_ok_a, acc_ok_b, acc_ok_d, acc_ok_s;
+    sa = 1'b0;
+    sb = 1'b0;
+    sd = 1'b0;
+    se = 1'b0;
+    sst = 1'b0;
+    run_a = 1'b0;
+    run_b = 1'b0;
+    run_d = 1'b0;
+    run_s = 1'b0;
+    acc_ok_e = 1'b0;
+    room_ld = 1'b0;
+    room_ex = 1'b0;
+    room_st = 1'b0;
+    sp_ok_a = 1'b0;
+    sp_ok_b = 1'b0;
+    acc_ok_a = 1'b0;
+    acc_ok_b = 1'b0;
+    acc_ok_d = 1'b0;
+    acc_ok_s = 1'b0;
+    g_a = '0;
+    g_b = '0;
+    g_d = '0;
+    g_s = '0;
+    // (evaluated only while a loop is pending: every combinational block runs every simulated cycle)
+    if (pend_q != 2'b00) begin
+      // each sub-FSM works on the oldest pending loop it has not finished
+      sa = (pend_q[head_q] && !da_q[head_q]) ? head_q : !head_q;
+      sb = (pend_q[head_q] && !db_q[head_q]) ? head_q : !head_q;
+      sd = (pend_q[head_q] && !dd_q[head_q]) ? head_q : !head_q;
+      se = (pend_q[head_q] && !de_q[head_q]) ? head_q : !head_q;
+      sst = (pend_q[head_q] && !ds_q[head_q]) ? head_q : !head_q;
+      // throttle: room in the reservation-station queue, counting the command in the output register
+      room_ld = 32'(rs_ld_i) + ((gen_v_q && gen_cls_q == 2'd0) ? 32'd1 : 32'd0) < RS_LD;
+      room_ex = 32'(rs_ex_i) + ((gen_v_q && gen_cls_q == 2'd1) ? 32'd1 : 32'd0) + 32'd2 <= RS_EX;
+      room_st = 32'(rs_st_i) + ((gen_v_q && gen_cls_q == 2'd2) ? 32'd1 : 32'd0) < RS_ST;
+      // cross-loop order: shared scratchpad halves wait for the older loop's Ex, a shared accumulator half
+      // for the older loop to finish issuing
+      sp_ok_a = !younger(sa, pend_q, head_q) || de_q[!sa] || (dsc_q[sa].sp_use & dsc_q[!sa].sp_use) == 2'b00;
+      sp_ok_b = !younger(sb, pend_q, head_q) || de_q[!sb] || (dsc_q[sb].sp_use & dsc_q[!sb].sp_use) == 2'b00;
+      acc_ok_a = !younger(sa, pend_q, head_q) || dsc_q[sa].c_half != dsc_q[!sa].c_half;
+      acc_ok_b = !younger(sb, pend_q, head_q) || dsc_q[sb].c_half != dsc_q[!sb].c_half;
+      acc_ok_d = !younger(sd, pend_q, head_q) || dsc_q[sd].c_half != dsc_q[!sd].c_half;
+      acc_ok_e = !younger(se, pend_q, head_q) || dsc_q[se].c_half != dsc_q[!se].c_half;
+      acc_ok_s = !younger(sst, pend_q, head_q) || dsc_q[sst].c_half != dsc_q[!sst].c_half;
+      run_a = pend_q[sa] && !da_q[sa] && (dsc_q[sa].resadd ? acc_ok_a : sp_ok_a);
+      run_b = pend_q[sb] && !db_q[sb] && (dsc_q[sb].resadd ? (acc_ok_b && da_q[sb]) : sp_ok_b);
+      run_d = pend_q[sd] && !dd_q[sd] && acc_ok_d;
+      run_s = pend_q[sst] && !ds_q[sst] && da_q[sst] && db_q[sst] && dd_q[sst] && de_q[sst] && acc_ok_s;
+      // A is I x K (stored K x I when transposed); in resadd mode A and B are I x J tiles in the accumulator
+      if (dsc_q[sa].resadd) begin
+        g_a = '{rows: dsc_q[sa].n_i, cols: dsc_q[sa].n_j, pad_r: dsc_q[sa].p_i, pad_c: dsc_q[sa].p_j,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b1, dram: dsc_q[sa].a, stride: dsc_q[sa].astr, wide: 1'b0,
+                lrow: dsc_q[sa].c_row, flags: ACC_BIT};
+      end else if (dsc_q[sa].at) begin
+        g_a = '{rows: dsc_q[sa].n_k, cols: dsc_q[sa].n_i, pad_r: dsc_q[sa].p_k, pad_c: dsc_q[sa].p_i,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b1, dram: dsc_q[sa].a, stride: dsc_q[sa].astr, wide: 1'b0,
+                lrow: dsc_q[sa].a_row, flags: 32'd0};
+      end else begin
+        g_a = '{rows: dsc_q[sa].n_i, cols: dsc_q[sa].n_k, pad_r: dsc_q[sa].p_i, pad_c: dsc_q[sa].p_k,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b0, dram: dsc_q[sa].a, stride: dsc_q[sa].astr, wide: 1'b0,
+                lrow: dsc_q[sa].a_row, flags: 32'd0};
+      end
+      // B is K x J (stored J x K when transposed)
+      if (dsc_q[sb].resadd) begin
+        g_b = '{rows: dsc_q[sb].n_i, cols: dsc_q[sb].n_j, pad_r: dsc_q[sb].p_i, pad_c: dsc_q[sb].p_j,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b1, dram: dsc_q[sb].b, stride: dsc_q[sb].bstr, wide: 1'b0,
+                lrow: dsc_q[sb].c_row, flags: ACC_BIT | ACCUM_BIT};
+      end else if (dsc_q[sb].bt) begin
+        g_b = '{rows: dsc_q[sb].n_j, cols: dsc_q[sb].n_k, pad_r: dsc_q[sb].p_j, pad_c: dsc_q[sb].p_k,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b0, dram: dsc_q[sb].b, stride: dsc_q[sb].bstr, wide: 1'b0,
+                lrow: dsc_q[sb].b_row, flags: 32'd0};
+      end else begin
+        g_b = '{rows: dsc_q[sb].n_k, cols: dsc_q[sb].n_j, pad_r: dsc_q[sb].p_k, pad_c: dsc_q[sb].p_j,
+                max_blocks: 8'(MAX_BLOCK_LEN), row_outer: 1'b1, dram: dsc_q[sb].b, stride: dsc_q[sb].bstr, wide: 1'b0,
+                lrow: dsc_q[sb].b_row, flags: 32'd0};
+      end
+      // D: column blocks (j) outer, the order Ex first needs the bias in
+      g_d = '{rows: dsc_q[sd].n_i, cols: dsc_q[sd].n_j, pad_r: dsc_q[sd].p_i, pad_c: dsc_q[sd].p_j,
+              max_blocks: dsc_q[sd].lowd ? 8'(MAX_BLOCK_LEN) : 8'(MBLA), row_outer: 1'b0, dram: dsc_q[sd].d,
+              stride: dsc_q[sd].dstr, wide: !dsc_q[sd].lowd, lrow: dsc_q[sd].c_row, flags: ACC_BIT};
+      g_s = '{rows: dsc_q[sst].n_i, cols: dsc_q[sst].n_j, pad_r: dsc_q[sst].p_i, pad_c: dsc_q[sst].p_j,
+              max_blocks: dsc_q[sst].fullc ? 8'd1 : 8'(MAX_BLOCK_LEN), row_outer: 1'b1, dram: dsc_q[sst].c,
+              stride: dsc_q[sst].cstr, wide: dsc_q[sst].fullc, lrow: dsc_q[sst].c_row,
+              flags: dsc_q[sst].fullc ? (ACC_BIT | FULL_BIT) : ACC_BIT};
+    end
   end
-  assign run_a = pend_q[sa] && !da_q[sa] && (resadd_q[sa] ? acc_ok_a : sp_ok_a);
-  assign run_b = pend_q[sb] && !db_q[sb] && (resadd_q[sb] ? (acc_ok_b && da_q[sb]) : sp_ok_b);
-  assign run_d = pend_q[sd] && !dd_q[sd] && acc_ok_d;
-  assign run_s = pend_q[sst] && !ds_q[sst] && da_q[sst] && db_q[sst] && dd_q[sst] && de_q[sst] && acc_ok_s;
 
-  // A is I x K (stored K x I when transposed); in resadd mode A and B are I x J tiles in the accumulator.
   gemmini_loop_mover u_lda (
-    .clk_i, .rst_ni, .run_i (run_a), .take_i (take_a),
-    .rows_i       (resadd_q[sa] ? n_i_q[sa] : at_q[sa] ? n_k_q[sa] : n_i_q[sa]),
-    .cols_i       (resadd_q[sa] ? n_j_q[sa] : at_q[sa] ? n_i_q[sa] : n_k_q[sa]),
-    .pad_r_i      (resadd_q[sa] ? p_i_q[sa] : at_q[sa] ? p_k_q[sa] : p_i_q[sa]),
-    .pad_c_i      (resadd_q[sa] ? p_j_q[sa] : at_q[sa] ? p_i_q[sa] : p_k_q[sa]),
-    .max_blocks_i (8'(MAX_BLOCK_LEN)),
-    .row_outer_i  (resadd_q[sa] || at_q[sa]),
-    .dram_i (a_q[sa]), .stride_i (astr_q[sa]), .wide_i (1'b0),
-    .local_i      (resadd_q[sa] ? c_row_q[sa] : a_row_q[sa]),
-    .flags_i      (resadd_q[sa] ? ACC_BIT : 32'd0),
+    .clk_i, .rst_ni, .run_i (run_a), .take_i (take_a), .g_i (g_a),
     .dram_o (dram_a), .op_o (op_a), .last_o (last_a), .outer_o (outer_a)
   );
-  // B is K x J (stored J x K when transposed).
   gemmini_loop_mover u_ldb (
-    .clk_i, .rst_ni, .run_i (run_b), .take_i (take_b),
-    .rows_i       (resadd_q[sb] ? n_i_q[sb] : bt_q[sb] ? n_j_q[sb] : n_k_q[sb]),
-    .cols_i       (resadd_q[sb] ? n_j_q[sb] : bt_q[sb] ? n_k_q[sb] : n_j_q[sb]),
-    .pad_r_i      (resadd_q[sb] ? p_i_q[sb] : bt_q[sb] ? p_j_q[sb] : p_k_q[sb]),
-    .pad_c_i      (resadd_q[sb] ? p_j_q[sb] : bt_q[sb] ? p_k_q[sb] : p_j_q[sb]),
-    .max_blocks_i (8'(MAX_BLOCK_LEN)),
-    .row_outer_i  (resadd_q[sb] || !bt_q[sb]),
-    .dram_i (b_q[sb]), .stride_i (bstr_q[sb]), .wide_i (1'b0),
-    .local_i      (resadd_q[sb] ? c_row_q[sb] : b_row_q[sb]),
-    .flags_i      (resadd_q[sb] ? (ACC_BIT | ACCUM_BIT) : 32'd0),
+    .clk_i, .rst_ni, .run_i (run_b), .take_i (take_b), .g_i (g_b),
     .dram_o (dram_b), .op_o (op_b), .last_o (last_b), .outer_o (outer_b)
   );
   gemmini_loop_mover u_ldd (
-    .clk_i, .rst_ni, .run_i (run_d), .take_i (take_d),
-    .rows_i (n_i_q[sd]), .cols_i (n_j_q[sd]), .pad_r_i (p_i_q[sd]), .pad_c_i (p_j_q[sd]),
-    .max_blocks_i (lowd_q[sd] ? 8'(MAX_BLOCK_LEN) : 8'(MBLA)),
-    .row_outer_i (1'b0),  // column blocks (j) outer: the order Ex first needs the bias in
-    .dram_i (d_q[sd]), .stride_i (dstr_q[sd]), .wide_i (!lowd_q[sd]),
-    .local_i (c_row_q[sd]), .flags_i (ACC_BIT),
+    .clk_i, .rst_ni, .run_i (run_d), .take_i (take_d), .g_i (g_d),
     .dram_o (dram_d), .op_o (op_d), .last_o (last_d), .outer_o (outer_d)
   );
   gemmini_loop_mover u_stc (
-    .clk_i, .rst_ni, .run_i (run_s), .take_i (take_s),
-    .rows_i (n_i_q[sst]), .cols_i (n_j_q[sst]), .pad_r_i (p_i_q[sst]), .pad_c_i (p_j_q[sst]),
-    .max_blocks_i (fullc_q[sst] ? 8'd1 : 8'(MAX_BLOCK_LEN)),
-    .row_outer_i (1'b1),
-    .dram_i (c_q[sst]), .stride_i (cstr_q[sst]), .wide_i (fullc_q[sst]),
-    .local_i (c_row_q[sst]), .flags_i (fullc_q[sst] ? (ACC_BIT | FULL_BIT) : ACC_BIT),
+    .clk_i, .rst_ni, .run_i (run_s), .take_i (take_s), .g_i (g_s),
     .dram_o (dram_s), .op_o (op_s), .last_o (last_s), .outer_o (outer_s_unused)
   );
 
@@ -228,19 +310,19 @@ module gemmini_loop_matmul
       // and the bias of this j (LdD counts column blocks of j in its outer loop)
       raw_d = dd_q[se] || (sd == se && outer_d > ej_q);
       run_e = ephase_q || (acc_ok_e && raw_a && raw_b && raw_d);
-      kd = 16'(DIM) - ((ek_q + 16'd1 == n_k_q[se]) ? p_k_q[se] : 16'd0);
-      jd = 16'(DIM) - ((ej_q + 16'd1 == n_j_q[se]) ? p_j_q[se] : 16'd0);
-      id = 16'(DIM) - ((ei_q + 16'd1 == n_i_q[se]) ? p_i_q[se] : 16'd0);
-      brow = b_row_q[se] + (bt_q[se] ? 32'(ej_q) * 32'(n_k_q[se]) + 32'(ek_q)
-                                     : 32'(ek_q) * 32'(n_j_q[se]) + 32'(ej_q)) * 32'(DIM);
-      arow = a_row_q[se] + (at_q[se] ? 32'(ek_q) * 32'(n_i_q[se]) + 32'(ei_q)
-                                     : 32'(ei_q) * 32'(n_k_q[se]) + 32'(ek_q)) * 32'(DIM);
-      crow = c_row_q[se] + (32'(ei_q) * 32'(n_j_q[se]) + 32'(ej_q)) * 32'(DIM);
-      last_e = ephase_q && ek_q + 16'd1 == n_k_q[se] && ej_q + 16'd1 == n_j_q[se] && ei_q + 16'd1 == n_i_q[se];
+      kd = 16'(DIM) - ((ek_q + 16'd1 == dsc_q[se].n_k) ? dsc_q[se].p_k : 16'd0);
+      jd = 16'(DIM) - ((ej_q + 16'd1 == dsc_q[se].n_j) ? dsc_q[se].p_j : 16'd0);
+      id = 16'(DIM) - ((ei_q + 16'd1 == dsc_q[se].n_i) ? dsc_q[se].p_i : 16'd0);
+      brow = dsc_q[se].b_row + (dsc_q[se].bt ? 32'(ej_q) * 32'(dsc_q[se].n_k) + 32'(ek_q)
+                                     : 32'(ek_q) * 32'(dsc_q[se].n_j) + 32'(ej_q)) * 32'(DIM);
+      arow = dsc_q[se].a_row + (dsc_q[se].at ? 32'(ek_q) * 32'(dsc_q[se].n_i) + 32'(ei_q)
+                                     : 32'(ei_q) * 32'(dsc_q[se].n_k) + 32'(ek_q)) * 32'(DIM);
+      crow = dsc_q[se].c_row + (32'(ei_q) * 32'(dsc_q[se].n_j) + 32'(ej_q)) * 32'(DIM);
+      last_e = ephase_q && ek_q + 16'd1 == dsc_q[se].n_k && ej_q + 16'd1 == dsc_q[se].n_j && ei_q + 16'd1 == dsc_q[se].n_i;
       if (!ephase_q) begin
         funct_e = F_PRELOAD;
         rs1_e = (ei_q == '0) ? {kd, jd, brow} : GARBAGE_OP;
-        rs2_e = {id, jd, ACC_BIT | ((exacc_q[se] || ek_q != '0) ? ACCUM_BIT : 32'd0) | crow};
+        rs2_e = {id, jd, ACC_BIT | ((dsc_q[se].exacc || ek_q != '0) ? ACCUM_BIT : 32'd0) | crow};
       end else begin
         funct_e = (ei_q == '0) ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
         rs1_e = {id, kd, arow};
@@ -259,8 +341,9 @@ module gemmini_loop_matmul
     take_d = 1'b0;
     take_e = 1'b0;
     take_s = 1'b0;
-    a_first = !run_b || (run_a && (sa != sb || outer_a <= outer_b));
-    if (load_out) begin
+    a_first = 1'b0;
+    if (load_out && pend_q != 2'b00) begin
+      a_first = !run_b || (run_a && (sa != sb || outer_a <= outer_b));
       if (run_e && ephase_q) take_e = 1'b1;
       else if (run_s && room_st) take_s = 1'b1;
       else if (run_e && room_ex) take_e = 1'b1;
@@ -273,6 +356,8 @@ module gemmini_loop_matmul
   // ---- state ----
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
+      dsc_q[0] <= '0;
+      dsc_q[1] <= '0;
       pend_q <= '0;
       da_q <= '0;
       db_q <= '0;
@@ -291,67 +376,10 @@ module gemmini_loop_matmul
       ej_q <= '0;
       ei_q <= '0;
       ephase_q <= 1'b0;
-      n_i_q[0] <= '0;
-      n_j_q[0] <= '0;
-      n_k_q[0] <= '0;
-      p_i_q[0] <= '0;
-      p_j_q[0] <= '0;
-      p_k_q[0] <= '0;
-      a_q[0] <= '0;
-      b_q[0] <= '0;
-      c_q[0] <= '0;
-      d_q[0] <= '0;
-      astr_q[0] <= '0;
-      bstr_q[0] <= '0;
-      cstr_q[0] <= '0;
-      dstr_q[0] <= '0;
-      n_i_q[1] <= '0;
-      n_j_q[1] <= '0;
-      n_k_q[1] <= '0;
-      p_i_q[1] <= '0;
-      p_j_q[1] <= '0;
-      p_k_q[1] <= '0;
-      a_q[1] <= '0;
-      b_q[1] <= '0;
-      c_q[1] <= '0;
-      d_q[1] <= '0;
-      astr_q[1] <= '0;
-      bstr_q[1] <= '0;
-      cstr_q[1] <= '0;
-      dstr_q[1] <= '0;
     end else begin
-      // configuration
-      if (cfg_valid_i && cfg_ready_o) begin
-        case (cfg_funct_i)
-          7'd9: begin
-            p_i_q[cs] <= cfg_rs1_i[15:0];
-            p_j_q[cs] <= cfg_rs1_i[31:16];
-            p_k_q[cs] <= cfg_rs1_i[47:32];
-            n_i_q[cs] <= cfg_rs2_i[15:0];
-            n_j_q[cs] <= cfg_rs2_i[31:16];
-            n_k_q[cs] <= cfg_rs2_i[47:32];
-          end
-          7'd10: begin
-            a_q[cs] <= cfg_rs1_i;
-            b_q[cs] <= cfg_rs2_i;
-          end
-          7'd11: begin
-            d_q[cs] <= cfg_rs1_i;
-            c_q[cs] <= cfg_rs2_i;
-          end
-          7'd12: begin
-            astr_q[cs] <= cfg_rs1_i;
-            bstr_q[cs] <= cfg_rs2_i;
-          end
-          7'd13: begin
-            dstr_q[cs] <= cfg_rs1_i;
-            cstr_q[cs] <= cfg_rs2_i;
-          end
-          default: ;
-        endcase
-      end
+      if (cfg_valid_i && cfg_ready_o) dsc_q[cs] <= desc_update(dsc_q[cs], cfg_funct_i, cfg_rs1_i, cfg_rs2_i, cs, acc_half_q);
       // generated-command register
-      if (load_out) begin
+      if (load_out && (gen_v_q || pend_q != 2'b00)) begin
         gen_v_q <= take_a || take_b || take_d || take_e || take_s;
         if (take_e) begin
           gen_cls_q <= 2'd1;
@@ -384,19 +412,19 @@ module gemmini_loop_matmul
       if (take_e) begin
         ephase_q <= !ephase_q;
         if (ephase_q) begin
-          if (ei_q + 16'd1 != n_i_q[se]) ei_q <= ei_q + 16'd1;
+          if (ei_q + 16'd1 != dsc_q[se].n_i) ei_q <= ei_q + 16'd1;
           else begin
             ei_q <= '0;
-            if (ej_q + 16'd1 != n_j_q[se]) ej_q <= ej_q + 16'd1;
+            if (ej_q + 16'd1 != dsc_q[se].n_j) ej_q <= ej_q + 16'd1;
             else begin
               ej_q <= '0;
-              ek_q <= (ek_q + 16'd1 != n_k_q[se]) ? ek_q + 16'd1 : 16'd0;
+              ek_q <= (ek_q + 16'd1 != dsc_q[se].n_k) ? ek_q + 16'd1 : 16'd0;
             end
           end
         end
       end
       // done flags, acceptance and release
-      begin
+      if (pend_q != 2'b00 || accept) begin
         logic [1:0] pend_n, da_n, db_n, dd_n, de_n, ds_n, rel, left;
         da_n = da_q;
         db_n = db_q;
@@ -421,13 +449,13 @@ module gemmini_loop_matmul
         if (accept) begin
           // sub-FSMs with nothing to do in this loop start out done
           pend_n[cs] = 1'b1;
-          da_n[cs] = a_q[cs] == '0;
-          db_n[cs] = b_q[cs] == '0;
-          dd_n[cs] = d_q[cs] == '0 || cfg_rs2_i[2];
+          da_n[cs] = dsc_q[cs].a == '0;
+          db_n[cs] = dsc_q[cs].b == '0;
+          dd_n[cs] = dsc_q[cs].d == '0 || cfg_rs2_i[2];
           de_n[cs] = cfg_rs2_i[2];
-          ds_n[cs] = c_q[cs] == '0;
+          ds_n[cs] = dsc_q[cs].c == '0;
           cfg_slot_q <= !cs;
-          if (c_q[cs] != '0) acc_half_q <= !acc_half_q;
+          if (dsc_q[cs].c != '0) acc_half_q <= !acc_half_q;
         end
         pend_q <= pend_n;
         da_q <= da_n;
@@ -435,22 +463,6 @@ module gemmini_loop_matmul
         dd_q <= dd_n;
         de_q <= de_n;
         ds_q <= ds_n;
-      end
-      if (accept) begin
-        logic a_h, b_h;
-        a_h = (cfg_rs1_i[19:18] == 2'd0) ? cs : cfg_rs1_i[19];
-        b_h = (cfg_rs1_i[17:16] == 2'd0) ? cs : cfg_rs1_i[17];
-        exacc_q[cs] <= cfg_rs1_i[0];
-        fullc_q[cs] <= cfg_rs1_i[1];
-        lowd_q[cs] <= cfg_rs1_i[2];
-        at_q[cs] <= cfg_rs2_i[0];
-        bt_q[cs] <= cfg_rs2_i[1];
-        resadd_q[cs] <= cfg_rs2_i[2];
-        a_row_q[cs] <= a_h ? 32'(SP_HALF) : 32'd0;
-        b_row_q[cs] <= (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(n_k_q[cs]) * 32'(n_j_q[cs]) * 32'(DIM);
-        c_row_q[cs] <= acc_half_q ? 32'(ACC_HALF) : 32'd0;
-        c_half_q[cs] <= acc_half_q;
-        sp_use_q[cs] <= cfg_rs2_i[2] ? 2'b00 : ((2'b01 << a_h) | (2'b01 << b_h));
       end
     end
   end

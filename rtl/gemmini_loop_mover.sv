@@ -1,6 +1,6 @@
 // One data-movement sub-FSM of the LOOP_WS unit (docs/accelerator.md section 6; src/accel/loops.rs `Grid` is
-// the reference): walks a grid of rows_i x cols_i DIM x DIM tiles, one DMA row of up to max_blocks_i tiles
-// along the columns per command, rows outer (row_outer_i) or column blocks outer. It offers the current
+// the reference): walks a grid g_i of rows x cols DIM x DIM tiles, one DMA row of up to max_blocks tiles along
+// the columns per command, rows outer (row_outer) or column blocks outer. It offers the current
 // command's DRAM address and operand word; take_i advances to the next one, and the last one wraps the
 // counters back to zero for the next loop.
 module gemmini_loop_mover
@@ -10,17 +10,7 @@ module gemmini_loop_mover
   input  logic        rst_ni,
   input  logic        run_i,          // this grid has commands left and may issue
   input  logic        take_i,         // the arbiter took the offered command
-  input  logic [15:0] rows_i,
-  input  logic [15:0] cols_i,
-  input  logic [15:0] pad_r_i,
-  input  logic [15:0] pad_c_i,
-  input  logic [7:0]  max_blocks_i,
-  input  logic        row_outer_i,
-  input  logic [63:0] dram_i,
-  input  logic [63:0] stride_i,       // DRAM row stride in elements
-  input  logic        wide_i,         // 4-byte elements
-  input  logic [31:0] local_i,        // first local row
-  input  logic [31:0] flags_i,        // local-address flag bits
+  input  loop_grid_t  g_i,
   output logic [63:0] dram_o,
   output logic [63:0] op_o,
   output logic        last_o,
@@ -43,18 +33,18 @@ module gemmini_loop_mover
     ncols = '0;
     // (computed only while the grid runs: every combinational block runs every simulated cycle)
     if (run_i) begin
-      nb = (cols_i - c_q < 16'(max_blocks_i)) ? cols_i - c_q : 16'(max_blocks_i);
-      row_end = c_q + nb >= cols_i;
-      off = 64'(r_q) * 64'(DIM) * stride_i + 64'(c_q) * 64'(DIM);
-      dram_o = dram_i + (wide_i ? off << 2 : off);
-      row = local_i + (32'(r_q) * 32'(cols_i) + 32'(c_q)) * 32'(DIM);
-      nrows = 16'(DIM) - ((r_q + 16'd1 == rows_i) ? pad_r_i : 16'd0);
-      ncols = nb * 16'(DIM) - (row_end ? pad_c_i : 16'd0);
-      op_o = {nrows, ncols, flags_i | row};
+      nb = (g_i.cols - c_q < 16'(g_i.max_blocks)) ? g_i.cols - c_q : 16'(g_i.max_blocks);
+      row_end = c_q + nb >= g_i.cols;
+      off = 64'(r_q) * 64'(DIM) * g_i.stride + 64'(c_q) * 64'(DIM);
+      dram_o = g_i.dram + (g_i.wide ? off << 2 : off);
+      row = g_i.lrow + (32'(r_q) * 32'(g_i.cols) + 32'(c_q)) * 32'(DIM);
+      nrows = 16'(DIM) - ((r_q + 16'd1 == g_i.rows) ? g_i.pad_r : 16'd0);
+      ncols = nb * 16'(DIM) - (row_end ? g_i.pad_c : 16'd0);
+      op_o = {nrows, ncols, g_i.flags | row};
     end
   end
-  assign last_o = run_i && r_q + 16'd1 == rows_i && row_end;
-  assign outer_o = row_outer_i ? r_q : c_q;
+  assign last_o = run_i && r_q + 16'd1 == g_i.rows && row_end;
+  assign outer_o = g_i.row_outer ? r_q : c_q;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -64,7 +54,7 @@ module gemmini_loop_mover
       if (last_o) begin
         r_q <= '0;
         c_q <= '0;
-      end else if (row_outer_i) begin
+      end else if (g_i.row_outer) begin
         if (row_end) begin
           c_q <= '0;
           r_q <= r_q + 16'd1;
@@ -72,7 +62,7 @@ module gemmini_loop_mover
           c_q <= c_q + nb;
         end
       end else begin
-        if (r_q + 16'd1 == rows_i) begin
+        if (r_q + 16'd1 == g_i.rows) begin
           r_q <= '0;
           c_q <= c_q + nb;
         end else begin
