@@ -535,7 +535,6 @@ fn library_candidates_pass_the_workload_protocol() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs (branch fsm)"]
 fn loop_ws_matmul_matches_on_both_engines() {
     let d = with(
         dims(40, 30, 50),
@@ -575,7 +574,6 @@ fn loop_conv_ws_matches_on_both_engines() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs (branch fsm)"]
 fn loop_ws_resadd_matches_on_both_engines() {
     let d = [
         "MI=40",
