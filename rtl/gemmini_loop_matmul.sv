@@ -105,49 +105,47 @@ module gemmini_loop_matmul
     n = cur;
     a_h = 1'b0;
     b_h = 1'b0;
-    begin
-      case (funct)
-        7'd9: begin
-          n.p_i = rs1[15:0];
-          n.p_j = rs1[31:16];
-          n.p_k = rs1[47:32];
-          n.n_i = rs2[15:0];
-          n.n_j = rs2[31:16];
-          n.n_k = rs2[47:32];
-        end
-        7'd10: begin
-          n.a = rs1;
-          n.b = rs2;
-        end
-        7'd11: begin
-          n.d = rs1;
-          n.c = rs2;
-        end
-        7'd12: begin
-          n.astr = rs1;
-          n.bstr = rs2;
-        end
-        7'd13: begin
-          n.dstr = rs1;
-          n.cstr = rs2;
-        end
-        default: begin  // LOOP_WS: mode bits and placement (spec 4.9)
-          a_h = (rs1[19:18] == 2'd0) ? slot : rs1[19];
-          b_h = (rs1[17:16] == 2'd0) ? slot : rs1[17];
-          n.exacc = rs1[0];
-          n.fullc = rs1[1];
-          n.lowd = rs1[2];
-          n.at = rs2[0];
-          n.bt = rs2[1];
-          n.resadd = rs2[2];
-          n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
-          n.b_row = (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(cur.n_k) * 32'(cur.n_j) * 32'(DIM);
-          n.c_row = acc_half ? 32'(ACC_HALF) : 32'd0;
-          n.c_half = acc_half;
-          n.sp_use = rs2[2] ? 2'b00 : ((2'b01 << a_h) | (2'b01 << b_h));
-        end
-      endcase
-    end
+    case (funct)
+      7'd9: begin
+        n.p_i = rs1[15:0];
+        n.p_j = rs1[31:16];
+        n.p_k = rs1[47:32];
+        n.n_i = rs2[15:0];
+        n.n_j = rs2[31:16];
+        n.n_k = rs2[47:32];
+      end
+      7'd10: begin
+        n.a = rs1;
+        n.b = rs2;
+      end
+      7'd11: begin
+        n.d = rs1;
+        n.c = rs2;
+      end
+      7'd12: begin
+        n.astr = rs1;
+        n.bstr = rs2;
+      end
+      7'd13: begin
+        n.dstr = rs1;
+        n.cstr = rs2;
+      end
+      default: begin  // LOOP_WS: mode bits and placement (spec 4.9)
+        a_h = (rs1[19:18] == 2'd0) ? slot : rs1[19];
+        b_h = (rs1[17:16] == 2'd0) ? slot : rs1[17];
+        n.exacc = rs1[0];
+        n.fullc = rs1[1];
+        n.lowd = rs1[2];
+        n.at = rs2[0];
+        n.bt = rs2[1];
+        n.resadd = rs2[2];
+        n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
+        n.b_row = (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(cur.n_k) * 32'(cur.n_j) * 32'(DIM);
+        n.c_row = acc_half ? 32'(ACC_HALF) : 32'd0;
+        n.c_half = acc_half;
+        n.sp_use = rs2[2] ? 2'b00 : ((2'b01 << a_h) | (2'b01 << b_h));
+      end
+    endcase
     return n;
   endfunction
 

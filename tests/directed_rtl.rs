@@ -1614,6 +1614,45 @@ fn loop_ws_ordinary_commands_after_a_loop_wait_for_it() {
     }
 }
 
+#[test]
+fn loop_ws_fills_but_never_exceeds_the_reservation_station_queues() {
+    // Sample the reservation-station occupancy every cycle while two loops run (dbg_state_o, docs section 5).
+    let c = cfg();
+    let g = gemm(128, 64, 128, true, (4, 4, 8), 17);
+    let mut acc = RtlAccel::new(&c).expect("RTL model");
+    let mut mem = g.mem.clone();
+    let (mut next, mut max) = (0usize, [0u64; 3]);
+    for _ in 0..200_000 {
+        if next < g.cmds.len() {
+            if acc.offer(g.cmds[next], 0, &mut mem).expect("accepted") {
+                next += 1;
+            }
+        } else if !acc.busy() {
+            break;
+        }
+        acc.tick(&mut mem).expect("tick");
+        let s = acc.dbg_state();
+        for (q, m) in max.iter_mut().enumerate() {
+            *m = (*m).max((s >> (12 + 8 * q)) & 0xff);
+        }
+    }
+    assert!(next == g.cmds.len() && !acc.busy(), "the loops finished");
+    let rs = &c.reservation_station;
+    println!(
+        "largest ld/ex/st occupancy {max:?} of {}/{}/{}",
+        rs.ld, rs.ex, rs.st
+    );
+    // the loads and the execute commands run ahead up to the queue sizes, never past them
+    assert_eq!((max[0], max[1]), (rs.ld as u64, rs.ex as u64));
+    assert!((1..=rs.st as u64).contains(&max[2]));
+    let mut out = vec![0u8; g.m * g.n];
+    mem.read(g.c_addr, &mut out).expect("C");
+    assert_eq!(
+        out.into_iter().map(|x| x as i8).collect::<Vec<_>>(),
+        g.expected
+    );
+}
+
 /// The utilization measurement on a large GEMM (run with --ignored --nocapture): 512^3 in the tiles
 /// `tiled_matmul_auto` picks for the default configuration (5 x 6 x 32 blocks).
 #[test]
