@@ -23,6 +23,19 @@ module gemmini_frontend
   output range_t      rs_src0_o,
   output range_t      rs_src1_o,
   output range_t      rs_dst_o,
+  // the LOOP_WS unit: its generated commands take the head before the queue's; the queue's LOOP_WS
+  // configuration commands go to it; ordinary commands wait while a loop is active
+  input  logic        gen_valid_i,
+  output logic        gen_ready_o,
+  input  logic [6:0]  gen_funct_i,
+  input  logic [63:0] gen_rs1_i,
+  input  logic [63:0] gen_rs2_i,
+  input  logic        loop_active_i,
+  output logic        loop_chk_o,
+  output logic        loop_valid_o,
+  input  logic        loop_ready_i,
+  input  logic [7:0]  loop_err_i,
+  output loop_view_t  loop_view_o,
   // to the counter file
   output logic        ctr_valid_o,
   output logic [63:0] ctr_rs1_o,
@@ -57,9 +70,14 @@ module gemmini_frontend
 
   logic [6:0]  f;
   logic [63:0] r1, r2;
-  assign f = q_funct_q[q_head_q];
-  assign r1 = q_rs1_q[q_head_q];
-  assign r2 = q_rs2_q[q_head_q];
+  logic        from_gen, is_loop_cmd, head_valid;
+  assign from_gen = gen_valid_i;
+  assign f = from_gen ? gen_funct_i : q_funct_q[q_head_q];
+  assign r1 = from_gen ? gen_rs1_i : q_rs1_q[q_head_q];
+  assign r2 = from_gen ? gen_rs2_i : q_rs2_q[q_head_q];
+  assign is_loop_cmd = f >= 7'd8 && f <= 7'd13;
+  // A queued command waits while a loop is active, unless it configures or starts the next loop.
+  assign head_valid = err_q == E_NONE && (from_gen || (q_count_q != 2'd0 && (!loop_active_i || is_loop_cmd)));
 
   function automatic logic is_garbage(input logic [31:0] a);
     return a[31:29] == 3'b111 && a[ROW_BITS] && a[ROW_BITS-1:0] == '1;
@@ -96,7 +114,7 @@ module gemmini_frontend
   // ---- decode and check the head command ----
   logic [7:0] err;
   logic [1:0] q;
-  logic       to_rs, to_ctr, is_flush;
+  logic       to_rs, to_ctr, is_flush, to_loop;
   range_t     s0, s1, d;
   always_comb begin
     logic os_new, g1, g2;
@@ -107,6 +125,7 @@ module gemmini_frontend
     to_rs = 1'b0;
     to_ctr = 1'b0;
     is_flush = 1'b0;
+    to_loop = 1'b0;
     s0 = '0;
     s1 = '0;
     d = '0;
@@ -117,7 +136,7 @@ module gemmini_frontend
     lim = 0;
     st = '0;
     // (decoded only when a command waits: every combinational block runs every simulated cycle)
-    if (q_count_q != 2'd0) case (f)
+    if (head_valid) case (f)
       F_CONFIG: begin
         to_rs = 1'b1;
         case (r1[1:0])
@@ -189,16 +208,20 @@ module gemmini_frontend
       end
       F_FLUSH: is_flush = 1'b1;
       F_COUNTER: to_ctr = 1'b1;
+      F_LOOP_WS: begin
+        to_loop = 1'b1;
+        err = loop_err_i;
+      end
       default: begin
-        // loop FSM commands come in a later issue; everything else is not an instruction
-        if ((f >= 7'd8 && f <= 7'd13) || (f >= 7'd15 && f <= 7'd21)) err = E_UNSUPPORTED;
+        // LOOP_WS configuration; the convolution loop (funct 15-21) is not built; the rest is not an instruction
+        if (is_loop_cmd) to_loop = 1'b1;
+        else if (f >= 7'd15 && f <= 7'd21) err = E_UNSUPPORTED;
         else err = E_ILLEGAL_FUNCT;
       end
     endcase
   end
 
-  logic head_valid, pop;
-  assign head_valid = q_count_q != 2'd0 && err_q == E_NONE;
+  logic pop, pop_q;
   assign rs_valid_o = head_valid && err == E_NONE && to_rs;
   assign rs_q_o = q;
   assign rs_funct_o = f;
@@ -210,8 +233,26 @@ module gemmini_frontend
   assign rs_dst_o = (f == F_PRELOAD) ? '0 : (f == F_COMPUTE_PRELOADED || f == F_COMPUTE_ACCUMULATED) ? pend_c_q : d;
   assign ctr_valid_o = head_valid && to_ctr;
   assign ctr_rs1_o = r1;
-  assign ctr_rd_o = q_rd_q[q_head_q];
-  assign pop = head_valid && err == E_NONE && ((to_rs && rs_ready_i) || to_ctr || is_flush);
+  assign ctr_rd_o = q_rd_q[q_head_q];  // counter ops come only from the queue
+  assign pop = head_valid && err == E_NONE && ((to_rs && rs_ready_i) || to_ctr || is_flush
+                                               || (to_loop && loop_ready_i));
+  assign pop_q = pop && !from_gen;
+  assign gen_ready_o = pop && from_gen;
+  assign loop_chk_o = head_valid && !from_gen && f == F_LOOP_WS;
+  assign loop_valid_o = head_valid && !from_gen && to_loop && err == E_NONE;
+  always_comb begin
+    loop_view_o = '0;
+    if (loop_chk_o) begin
+      loop_view_o.ws = !os_q;
+      loop_view_o.at = at_q;
+      loop_view_o.bt = bt_q;
+      loop_view_o.strides_one = a_stride_q == 16'd1 && c_stride_q == 16'd1;
+      loop_view_o.bstride_dim = {ld_bstride_q[2] == 16'(DIM), ld_bstride_q[1] == 16'(DIM), ld_bstride_q[0] == 16'(DIM)};
+      loop_view_o.shrink = {ld_shrink_q[2], ld_shrink_q[1], ld_shrink_q[0]};
+      loop_view_o.pool = pool_q;
+      loop_view_o.pend = expect_comp_q;
+    end
+  end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -246,8 +287,8 @@ module gemmini_frontend
         q_rs2_q[q_tail_q] <= cmd_rs2_i;
         q_tail_q <= !q_tail_q;
       end
-      q_count_q <= q_count_q + 2'(cmd_valid_i && cmd_ready_o) - 2'(pop);
-      if (pop) q_head_q <= !q_head_q;
+      q_count_q <= q_count_q + 2'(cmd_valid_i && cmd_ready_o) - 2'(pop_q);
+      if (pop_q) q_head_q <= !q_head_q;
       if (head_valid && err != E_NONE) begin
         err_q <= err;
         err_funct_o <= f;

@@ -47,6 +47,62 @@ package gemmini_pkg;
     logic [ROW_BITS+1:0] hi;
   } range_t;
 
+  // The configuration a LOOP_WS is checked against (docs/accelerator.md section 6), from the front end's shadow.
+  typedef struct packed {
+    logic       ws;            // config_ex selects WS
+    logic       at;            // config_ex a_transpose
+    logic       bt;            // config_ex b_transpose
+    logic       strides_one;   // config_ex a_stride == 1 and c_stride == 1
+    logic [2:0] bstride_dim;   // config_ld state s has block_stride == DIM
+    logic [2:0] shrink;        // config_ld state s has shrink
+    logic       pool;          // config_st enables pooling
+    logic       pend;          // a preload waits for its compute
+  } loop_view_t;
+
+  // One LOOP_WS descriptor slot: the configuration commands' fields, then what LOOP_WS adds when it accepts it.
+  typedef struct packed {
+    logic [15:0] n_i;
+    logic [15:0] n_j;
+    logic [15:0] n_k;
+    logic [15:0] p_i;
+    logic [15:0] p_j;
+    logic [15:0] p_k;
+    logic [63:0] a;
+    logic [63:0] b;
+    logic [63:0] d;
+    logic [63:0] c;
+    logic [63:0] astr;
+    logic [63:0] bstr;
+    logic [63:0] dstr;
+    logic [63:0] cstr;
+    logic        exacc;
+    logic        fullc;
+    logic        lowd;
+    logic        at;
+    logic        bt;
+    logic        resadd;
+    logic [31:0] a_row;
+    logic [31:0] b_row;
+    logic [31:0] c_row;
+    logic [1:0]  sp_use;   // scratchpad halves the loop's A and B live in
+    logic        c_half;   // accumulator half of C
+  } loop_desc_t;
+
+  // One tile grid a LOOP_WS data-movement sub-FSM walks (gemmini_loop_mover; src/accel/loops.rs Grid).
+  typedef struct packed {
+    logic [15:0] rows;
+    logic [15:0] cols;
+    logic [15:0] pad_r;
+    logic [15:0] pad_c;
+    logic [7:0]  max_blocks;
+    logic        row_outer;   // rows outer, column blocks inner (else column blocks outer)
+    logic [63:0] dram;
+    logic [63:0] stride;      // DRAM row stride in elements
+    logic        wide;        // 4-byte elements
+    logic [31:0] lrow;        // first local row
+    logic [31:0] flags;       // local-address flag bits
+  } loop_grid_t;
+
   // A command as the controllers receive it from the reservation station.
   typedef struct packed {
     logic [6:0]       funct;
@@ -64,6 +120,7 @@ package gemmini_pkg;
   localparam logic [6:0] F_COMPUTE_ACCUMULATED = 7'd5;
   localparam logic [6:0] F_PRELOAD = 7'd6;
   localparam logic [6:0] F_FLUSH = 7'd7;
+  localparam logic [6:0] F_LOOP_WS = 7'd8;
   localparam logic [6:0] F_MVIN3 = 7'd14;
   localparam logic [6:0] F_COUNTER = 7'd126;
 
@@ -77,6 +134,7 @@ package gemmini_pkg;
   localparam logic [7:0] E_BAD_TRANSPOSE = 8'd6;
   localparam logic [7:0] E_PAIRING = 8'd7;
   localparam logic [7:0] E_BAD_ADDRESS = 8'd8;
+  localparam logic [7:0] E_BAD_LOOP = 8'd9;
 
   localparam logic [31:0] FP32_ONE = 32'h3f80_0000;
   localparam int unsigned LG_BEAT = $clog2(BEAT_BYTES);

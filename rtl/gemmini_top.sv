@@ -42,6 +42,14 @@ module gemmini_top
   logic [63:0] fe_rs1, fe_rs2, fe_ctr_rs1;
   logic [4:0]  fe_ctr_rd;
   range_t      fe_src0, fe_src1, fe_dst;
+  // LOOP_WS unit <-> front end
+  logic        gen_valid, gen_ready, loop_active, loop_chk, loop_valid, loop_ready;
+  logic [6:0]  gen_funct;
+  logic [63:0] gen_rs1, gen_rs2;
+  logic [7:0]  loop_err;
+  logic [3:0]  loop_state;
+  loop_view_t  loop_view;
+  logic [7:0]  rs_ld_n, rs_ex_n, rs_st_n;
   gemmini_frontend u_frontend (
     .clk_i, .rst_ni, .cmd_valid_i, .cmd_ready_o, .cmd_funct_i, .cmd_rd_i, .cmd_rs1_i, .cmd_rs2_i,
     .rs_valid_o (fe_rs_valid),
@@ -53,6 +61,9 @@ module gemmini_top
     .rs_src0_o  (fe_src0),
     .rs_src1_o  (fe_src1),
     .rs_dst_o   (fe_dst),
+    .gen_valid_i (gen_valid), .gen_ready_o (gen_ready), .gen_funct_i (gen_funct), .gen_rs1_i (gen_rs1),
+    .gen_rs2_i (gen_rs2), .loop_active_i (loop_active), .loop_chk_o (loop_chk), .loop_valid_o (loop_valid),
+    .loop_ready_i (loop_ready), .loop_err_i (loop_err), .loop_view_o (loop_view),
     .ctr_valid_o(fe_ctr_valid),
     .ctr_rs1_o  (fe_ctr_rs1),
     .ctr_rd_o   (fe_ctr_rd),
@@ -60,12 +71,21 @@ module gemmini_top
     .err_code_o, .err_funct_o, .err_rs1_o, .err_rs2_o
   );
 
+  gemmini_loop_matmul u_loop_matmul (
+    .clk_i, .rst_ni,
+    .chk_i (loop_chk), .cfg_valid_i (loop_valid), .cfg_ready_o (loop_ready), .cfg_funct_i (fe_funct),
+    .cfg_rs1_i (fe_rs1), .cfg_rs2_i (fe_rs2), .view_i (loop_view), .chk_err_o (loop_err),
+    .gen_valid_o (gen_valid), .gen_ready_i (gen_ready), .gen_funct_o (gen_funct), .gen_rs1_o (gen_rs1),
+    .gen_rs2_o (gen_rs2),
+    .rs_ld_i (rs_ld_n), .rs_ex_i (rs_ex_n), .rs_st_i (rs_st_n),
+    .active_o (loop_active), .state_o (loop_state)
+  );
+
   // ---- reservation station ----
   logic ld_valid, ld_ready, ex_valid, ex_ready, st_valid, st_ready;
   cmd_t ld_cmd, ex_cmd, st_cmd;
   logic ld_done, ex_done0, ex_done1, st_done;
   logic [ROB_W-1:0] ld_done_rob, ex_done0_rob, ex_done1_rob, st_done_rob;
-  logic [7:0] rs_ld_n, rs_ex_n, rs_st_n;
   logic rs_busy, rs_full;
   gemmini_rs u_rs (
     .clk_i, .rst_ni,
@@ -238,8 +258,8 @@ module gemmini_top
     else events_o <= events;
   end
 
-  assign busy_o = fe_busy || rs_busy || ld_busy || st_busy || ex_busy || mem_req_valid_o;
-  assign dbg_state_o = {12'd0, writes_n, reads_n, rs_st_n, rs_ex_n, rs_ld_n, st_state, ex_state, ld_state};
+  assign busy_o = fe_busy || loop_active || rs_busy || ld_busy || st_busy || ex_busy || mem_req_valid_o;
+  assign dbg_state_o = {8'd0, loop_state, writes_n, reads_n, rs_st_n, rs_ex_n, rs_ld_n, st_state, ex_state, ld_state};
 
   // ---- back doors (docs/accelerator.md section 5) ----
   export "DPI-C" function gf_sp_word;

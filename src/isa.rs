@@ -481,6 +481,455 @@ impl CounterOp {
     }
 }
 
+/// The LOOP_WS configuration commands (funct 9-13, spec 1.4): each writes part of the loop descriptor
+/// that the next LOOP_WS (funct 8) starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoopWsConfig {
+    /// funct 9: loop bounds in DIM blocks and the padding of the last tile in elements.
+    Bounds {
+        i: u16,
+        j: u16,
+        k: u16,
+        pad_i: u16,
+        pad_j: u16,
+        pad_k: u16,
+    },
+    /// funct 10: DRAM addresses of A and B (0 = do not load).
+    AddrsAb { a: u64, b: u64 },
+    /// funct 11: DRAM addresses of D and C (0 = no bias / do not store).
+    AddrsDc { d: u64, c: u64 },
+    /// funct 12: DRAM row strides of A and B, in elements.
+    StridesAb { a: u64, b: u64 },
+    /// funct 13: DRAM row strides of D and C, in elements.
+    StridesDc { d: u64, c: u64 },
+}
+
+impl LoopWsConfig {
+    /// Decodes funct 9-13; None for any other command.
+    pub fn decode(c: RoccCmd) -> Option<LoopWsConfig> {
+        let f16 = |v: u64, sh: u32| (v >> sh) as u16;
+        Some(match Funct::from_u8(c.funct)? {
+            Funct::LoopWsConfigBounds => LoopWsConfig::Bounds {
+                pad_i: f16(c.rs1, 0),
+                pad_j: f16(c.rs1, 16),
+                pad_k: f16(c.rs1, 32),
+                i: f16(c.rs2, 0),
+                j: f16(c.rs2, 16),
+                k: f16(c.rs2, 32),
+            },
+            Funct::LoopWsConfigAddrsAb => LoopWsConfig::AddrsAb { a: c.rs1, b: c.rs2 },
+            Funct::LoopWsConfigAddrsDc => LoopWsConfig::AddrsDc { d: c.rs1, c: c.rs2 },
+            Funct::LoopWsConfigStridesAb => LoopWsConfig::StridesAb { a: c.rs1, b: c.rs2 },
+            Funct::LoopWsConfigStridesDc => LoopWsConfig::StridesDc { d: c.rs1, c: c.rs2 },
+            _ => return None,
+        })
+    }
+
+    pub fn encode(&self) -> RoccCmd {
+        let (f, rs1, rs2) = match *self {
+            LoopWsConfig::Bounds {
+                i,
+                j,
+                k,
+                pad_i,
+                pad_j,
+                pad_k,
+            } => (
+                Funct::LoopWsConfigBounds,
+                pad_i as u64 | (pad_j as u64) << 16 | (pad_k as u64) << 32,
+                i as u64 | (j as u64) << 16 | (k as u64) << 32,
+            ),
+            LoopWsConfig::AddrsAb { a, b } => (Funct::LoopWsConfigAddrsAb, a, b),
+            LoopWsConfig::AddrsDc { d, c } => (Funct::LoopWsConfigAddrsDc, d, c),
+            LoopWsConfig::StridesAb { a, b } => (Funct::LoopWsConfigStridesAb, a, b),
+            LoopWsConfig::StridesDc { d, c } => (Funct::LoopWsConfigStridesDc, d, c),
+        };
+        RoccCmd {
+            funct: f as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
+/// The LOOP_WS command itself (funct 8, spec 1.4): mode bits; the bounds, addresses and strides come from
+/// the configuration commands before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopWs {
+    pub ex_accumulate: bool,
+    /// C is written as int32 (read-full mvouts).
+    pub full_c: bool,
+    /// D is given as int8 (shrunk into the accumulator).
+    pub low_d: bool,
+    /// 3-bit activation (0 none, 1 ReLU; 2-4 need the normalizer, which is not built).
+    pub act: u8,
+    /// 0: the slot's own scratchpad half; 1 or 2: half 0 or 1 (operand reuse across loops).
+    pub a_spad_id: u8,
+    pub b_spad_id: u8,
+    pub a_transpose: bool,
+    pub b_transpose: bool,
+    /// Residual add: C = A + B through the accumulator, no matmul.
+    pub is_resadd: bool,
+    /// rs2[63:3]: Gemmini's 2025-only extensions (pre-marked sub-FSMs, spad-only output, ...); not built.
+    pub ext: u64,
+}
+
+impl LoopWs {
+    pub fn decode(rs1: u64, rs2: u64) -> LoopWs {
+        LoopWs {
+            ex_accumulate: rs1 & 1 != 0,
+            full_c: (rs1 >> 1) & 1 != 0,
+            low_d: (rs1 >> 2) & 1 != 0,
+            act: ((rs1 >> 8) & 7) as u8,
+            b_spad_id: ((rs1 >> 16) & 3) as u8,
+            a_spad_id: ((rs1 >> 18) & 3) as u8,
+            a_transpose: rs2 & 1 != 0,
+            b_transpose: (rs2 >> 1) & 1 != 0,
+            is_resadd: (rs2 >> 2) & 1 != 0,
+            ext: rs2 >> 3,
+        }
+    }
+
+    pub fn encode(&self) -> RoccCmd {
+        let rs1 = self.ex_accumulate as u64
+            | (self.full_c as u64) << 1
+            | (self.low_d as u64) << 2
+            | (self.act as u64 & 7) << 8
+            | (self.b_spad_id as u64 & 3) << 16
+            | (self.a_spad_id as u64 & 3) << 18;
+        let rs2 = self.a_transpose as u64
+            | (self.b_transpose as u64) << 1
+            | (self.is_resadd as u64) << 2
+            | self.ext << 3;
+        RoccCmd {
+            funct: Funct::LoopWs as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
+/// One LOOP_WS descriptor: what the five configuration commands set (spec 4.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopWsDesc {
+    pub i: u16,
+    pub j: u16,
+    pub k: u16,
+    pub pad_i: u16,
+    pub pad_j: u16,
+    pub pad_k: u16,
+    pub a: u64,
+    pub b: u64,
+    pub d: u64,
+    pub c: u64,
+    pub a_stride: u64,
+    pub b_stride: u64,
+    pub d_stride: u64,
+    pub c_stride: u64,
+}
+
+impl LoopWsDesc {
+    /// Applies one configuration command to the descriptor.
+    pub fn apply(&mut self, c: LoopWsConfig) {
+        match c {
+            LoopWsConfig::Bounds {
+                i,
+                j,
+                k,
+                pad_i,
+                pad_j,
+                pad_k,
+            } => {
+                (self.i, self.j, self.k) = (i, j, k);
+                (self.pad_i, self.pad_j, self.pad_k) = (pad_i, pad_j, pad_k);
+            }
+            LoopWsConfig::AddrsAb { a, b } => (self.a, self.b) = (a, b),
+            LoopWsConfig::AddrsDc { d, c } => (self.d, self.c) = (d, c),
+            LoopWsConfig::StridesAb { a, b } => (self.a_stride, self.b_stride) = (a, b),
+            LoopWsConfig::StridesDc { d, c } => (self.d_stride, self.c_stride) = (d, c),
+        }
+    }
+
+    /// The six instructions `gemmini_loop_ws` issues (funct 9, 10, 11, 12, 13, then 8).
+    pub fn encode(&self, mode: &LoopWs) -> [RoccCmd; 6] {
+        [
+            LoopWsConfig::Bounds {
+                i: self.i,
+                j: self.j,
+                k: self.k,
+                pad_i: self.pad_i,
+                pad_j: self.pad_j,
+                pad_k: self.pad_k,
+            }
+            .encode(),
+            LoopWsConfig::AddrsAb {
+                a: self.a,
+                b: self.b,
+            }
+            .encode(),
+            LoopWsConfig::AddrsDc {
+                d: self.d,
+                c: self.c,
+            }
+            .encode(),
+            LoopWsConfig::StridesAb {
+                a: self.a_stride,
+                b: self.b_stride,
+            }
+            .encode(),
+            LoopWsConfig::StridesDc {
+                d: self.d_stride,
+                c: self.c_stride,
+            }
+            .encode(),
+            mode.encode(),
+        ]
+    }
+}
+
+/// All fields of the LOOP_CONV_WS configuration commands (funct 16-21, spec 1.4), named as in the spec table.
+/// Encoding only: the convolution loop FSM is not built (both engines refuse funct 15-21 as UNSUPPORTED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopConvDesc {
+    pub batch_size: u16,
+    pub in_row_dim: u16,
+    pub in_channels: u16,
+    pub out_channels: u16,
+    pub out_row_dim: u16,
+    pub pool_out_row_dim: u16,
+    pub out_col_dim: u16,
+    pub stride: u16,
+    pub padding: u16,
+    pub pool_padding: u16,
+    pub pool_stride: u16,
+    pub pool_size: u16,
+    pub pool_out_col_dim: u16,
+    pub kernel_dim: u16,
+    pub pochs: u16,
+    pub pocols: u16,
+    pub porows: u16,
+    pub batches: u16,
+    pub lpad: u16,
+    pub kchs: u16,
+    pub kcols: u16,
+    pub krows: u16,
+    pub in_col_dim: u16,
+    pub plpad: u16,
+    pub dpad: u16,
+    pub upad: u16,
+    pub rpad: u16,
+    pub kernel_dilation: u16,
+    pub pdpad: u16,
+    pub pupad: u16,
+    pub prpad: u16,
+    pub orows: u16,
+    pub ocols: u16,
+    pub out_stride: u16,
+    pub weight_stride: u16,
+    pub in_stride: u16,
+    pub weights: u64,
+    pub output: u64,
+    pub bias: u64,
+    pub input: u64,
+}
+
+/// The LOOP_CONV_WS command's mode bits (funct 15, spec 1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LoopConv {
+    pub no_bias: bool,
+    pub wrot180: bool,
+    pub trans_output_1203: bool,
+    pub trans_weight_1203: bool,
+    pub trans_weight_0132: bool,
+    pub trans_input_3120: bool,
+    pub dw: bool,
+    pub max_pixels_per_row: u8,
+    pub b_spad_id: u8,
+    pub a_spad_id: u8,
+    pub no_pool: bool,
+    pub downsample: bool,
+    pub input_dilated: bool,
+    pub activation: u8,
+}
+
+fn field(v: u64, lo: u32, width: u32) -> u64 {
+    if width == 64 {
+        v
+    } else {
+        (v >> lo) & ((1u64 << width) - 1)
+    }
+}
+
+fn put(v: u64, lo: u32, width: u32) -> u64 {
+    if width == 64 {
+        v
+    } else {
+        (v & ((1u64 << width) - 1)) << lo
+    }
+}
+
+impl LoopConvDesc {
+    /// The six configuration commands `gemmini_loop_conv_ws` issues (funct 16-21), then funct 15.
+    pub fn encode(&self, mode: &LoopConv) -> [RoccCmd; 7] {
+        let mut regs = [[0u64; 2]; 6];
+        regs[0][0] |= put(self.batch_size as u64, 0, 16);
+        regs[0][0] |= put(self.in_row_dim as u64, 16, 16);
+        regs[0][0] |= put(self.in_channels as u64, 32, 16);
+        regs[0][0] |= put(self.out_channels as u64, 48, 16);
+        regs[0][1] |= put(self.out_row_dim as u64, 0, 16);
+        regs[0][1] |= put(self.pool_out_row_dim as u64, 16, 16);
+        regs[0][1] |= put(self.out_col_dim as u64, 32, 16);
+        regs[0][1] |= put(self.stride as u64, 48, 8);
+        regs[0][1] |= put(self.padding as u64, 56, 8);
+        regs[1][0] |= put(self.pool_padding as u64, 0, 8);
+        regs[1][0] |= put(self.pool_stride as u64, 8, 8);
+        regs[1][0] |= put(self.pool_size as u64, 16, 16);
+        regs[1][0] |= put(self.pool_out_col_dim as u64, 32, 16);
+        regs[1][0] |= put(self.kernel_dim as u64, 48, 16);
+        regs[1][1] |= put(self.pochs as u64, 0, 16);
+        regs[1][1] |= put(self.pocols as u64, 16, 16);
+        regs[1][1] |= put(self.porows as u64, 32, 16);
+        regs[1][1] |= put(self.batches as u64, 48, 16);
+        regs[2][0] |= put(self.lpad as u64, 0, 16);
+        regs[2][0] |= put(self.kchs as u64, 16, 16);
+        regs[2][0] |= put(self.kcols as u64, 32, 16);
+        regs[2][0] |= put(self.krows as u64, 48, 16);
+        regs[2][1] |= put(self.in_col_dim as u64, 0, 16);
+        regs[2][1] |= put(self.plpad as u64, 16, 8);
+        regs[2][1] |= put(self.dpad as u64, 24, 8);
+        regs[2][1] |= put(self.upad as u64, 32, 16);
+        regs[2][1] |= put(self.rpad as u64, 48, 16);
+        regs[3][0] |= put(self.kernel_dilation as u64, 0, 10);
+        regs[3][0] |= put(self.pdpad as u64, 10, 11);
+        regs[3][0] |= put(self.pupad as u64, 21, 11);
+        regs[3][0] |= put(self.prpad as u64, 32, 16);
+        regs[3][0] |= put(self.orows as u64, 48, 16);
+        regs[3][1] |= put(self.ocols as u64, 0, 16);
+        regs[3][1] |= put(self.out_stride as u64, 16, 16);
+        regs[3][1] |= put(self.weight_stride as u64, 32, 16);
+        regs[3][1] |= put(self.in_stride as u64, 48, 16);
+        regs[4][0] |= put(self.weights, 0, 64);
+        regs[4][1] |= put(self.output, 0, 64);
+        regs[5][0] |= put(self.bias, 0, 64);
+        regs[5][1] |= put(self.input, 0, 64);
+        let mut cmds = [mode.encode(); 7];
+        for (i, [rs1, rs2]) in regs.into_iter().enumerate() {
+            cmds[i] = RoccCmd {
+                funct: Funct::LoopConvWsConfig1 as u8 + i as u8,
+                rs1,
+                rs2,
+            };
+        }
+        cmds
+    }
+
+    /// Applies one configuration command (funct 16-21); false for any other command.
+    pub fn apply(&mut self, c: RoccCmd) -> bool {
+        if !(16..=21).contains(&c.funct) {
+            return false;
+        }
+        let reg = |r: u32| if r == 1 { c.rs1 } else { c.rs2 };
+        if c.funct == 16 {
+            self.batch_size = field(reg(1), 0, 16) as u16;
+            self.in_row_dim = field(reg(1), 16, 16) as u16;
+            self.in_channels = field(reg(1), 32, 16) as u16;
+            self.out_channels = field(reg(1), 48, 16) as u16;
+            self.out_row_dim = field(reg(2), 0, 16) as u16;
+            self.pool_out_row_dim = field(reg(2), 16, 16) as u16;
+            self.out_col_dim = field(reg(2), 32, 16) as u16;
+            self.stride = field(reg(2), 48, 8) as u16;
+            self.padding = field(reg(2), 56, 8) as u16;
+        }
+        if c.funct == 17 {
+            self.pool_padding = field(reg(1), 0, 8) as u16;
+            self.pool_stride = field(reg(1), 8, 8) as u16;
+            self.pool_size = field(reg(1), 16, 16) as u16;
+            self.pool_out_col_dim = field(reg(1), 32, 16) as u16;
+            self.kernel_dim = field(reg(1), 48, 16) as u16;
+            self.pochs = field(reg(2), 0, 16) as u16;
+            self.pocols = field(reg(2), 16, 16) as u16;
+            self.porows = field(reg(2), 32, 16) as u16;
+            self.batches = field(reg(2), 48, 16) as u16;
+        }
+        if c.funct == 18 {
+            self.lpad = field(reg(1), 0, 16) as u16;
+            self.kchs = field(reg(1), 16, 16) as u16;
+            self.kcols = field(reg(1), 32, 16) as u16;
+            self.krows = field(reg(1), 48, 16) as u16;
+            self.in_col_dim = field(reg(2), 0, 16) as u16;
+            self.plpad = field(reg(2), 16, 8) as u16;
+            self.dpad = field(reg(2), 24, 8) as u16;
+            self.upad = field(reg(2), 32, 16) as u16;
+            self.rpad = field(reg(2), 48, 16) as u16;
+        }
+        if c.funct == 19 {
+            self.kernel_dilation = field(reg(1), 0, 10) as u16;
+            self.pdpad = field(reg(1), 10, 11) as u16;
+            self.pupad = field(reg(1), 21, 11) as u16;
+            self.prpad = field(reg(1), 32, 16) as u16;
+            self.orows = field(reg(1), 48, 16) as u16;
+            self.ocols = field(reg(2), 0, 16) as u16;
+            self.out_stride = field(reg(2), 16, 16) as u16;
+            self.weight_stride = field(reg(2), 32, 16) as u16;
+            self.in_stride = field(reg(2), 48, 16) as u16;
+        }
+        if c.funct == 20 {
+            self.weights = field(reg(1), 0, 64);
+            self.output = field(reg(2), 0, 64);
+        }
+        if c.funct == 21 {
+            self.bias = field(reg(1), 0, 64);
+            self.input = field(reg(2), 0, 64);
+        }
+        true
+    }
+}
+
+impl LoopConv {
+    pub fn decode(rs1: u64, rs2: u64) -> LoopConv {
+        let reg = |r: u32| if r == 1 { rs1 } else { rs2 };
+        LoopConv {
+            no_bias: field(reg(1), 0, 1) != 0,
+            wrot180: field(reg(1), 1, 1) != 0,
+            trans_output_1203: field(reg(1), 2, 1) != 0,
+            trans_weight_1203: field(reg(1), 3, 1) != 0,
+            trans_weight_0132: field(reg(1), 4, 1) != 0,
+            trans_input_3120: field(reg(1), 5, 1) != 0,
+            dw: field(reg(1), 6, 1) != 0,
+            max_pixels_per_row: field(reg(1), 8, 8) as u8,
+            b_spad_id: field(reg(1), 16, 2) as u8,
+            a_spad_id: field(reg(1), 18, 2) as u8,
+            no_pool: field(reg(2), 0, 1) != 0,
+            downsample: field(reg(2), 1, 1) != 0,
+            input_dilated: field(reg(2), 2, 1) != 0,
+            activation: field(reg(2), 3, 2) as u8,
+        }
+    }
+
+    pub fn encode(&self) -> RoccCmd {
+        let (mut rs1, mut rs2) = (0u64, 0u64);
+        rs1 |= put(self.no_bias as u64, 0, 1);
+        rs1 |= put(self.wrot180 as u64, 1, 1);
+        rs1 |= put(self.trans_output_1203 as u64, 2, 1);
+        rs1 |= put(self.trans_weight_1203 as u64, 3, 1);
+        rs1 |= put(self.trans_weight_0132 as u64, 4, 1);
+        rs1 |= put(self.trans_input_3120 as u64, 5, 1);
+        rs1 |= put(self.dw as u64, 6, 1);
+        rs1 |= put(self.max_pixels_per_row as u64, 8, 8);
+        rs1 |= put(self.b_spad_id as u64, 16, 2);
+        rs1 |= put(self.a_spad_id as u64, 18, 2);
+        rs2 |= put(self.no_pool as u64, 0, 1);
+        rs2 |= put(self.downsample as u64, 1, 1);
+        rs2 |= put(self.input_dilated as u64, 2, 1);
+        rs2 |= put(self.activation as u64, 3, 2);
+        RoccCmd {
+            funct: Funct::LoopConvWs as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
 /// A decoded command. Decoding never fails: illegal funct values decode to `Illegal`, so the caller
 /// decides how to report them.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -751,6 +1200,111 @@ mod tests {
         let k = CounterOp::configure_code(3, 49);
         assert!(k.external && k.event == 5);
         assert_eq!(CounterOp::decode(k.encode().rs1), k);
+    }
+
+    #[test]
+    fn loop_ws_round_trip() {
+        let desc = LoopWsDesc {
+            i: 5,
+            j: 6,
+            k: 32,
+            pad_i: 3,
+            pad_j: 0,
+            pad_k: 15,
+            a: 0x8000_1000,
+            b: 0x8000_2000,
+            d: 0,
+            c: 0x8000_3000,
+            a_stride: 512,
+            b_stride: 100,
+            d_stride: 7,
+            c_stride: 9,
+        };
+        let mode = LoopWs {
+            ex_accumulate: true,
+            full_c: false,
+            low_d: true,
+            act: 1,
+            a_spad_id: 2,
+            b_spad_id: 1,
+            a_transpose: false,
+            b_transpose: true,
+            is_resadd: false,
+            ext: 0,
+        };
+        let cmds = desc.encode(&mode);
+        assert_eq!(
+            cmds.iter().map(|c| c.funct).collect::<Vec<_>>(),
+            [9, 10, 11, 12, 13, 8]
+        );
+        // spec 1.4 bit positions
+        assert_eq!(cmds[0].rs1, 3 | (15 << 32));
+        assert_eq!(cmds[0].rs2, 5 | (6 << 16) | (32 << 32));
+        assert_eq!(cmds[5].rs1, 1 | (1 << 2) | (1 << 8) | (1 << 16) | (2 << 18));
+        assert_eq!(cmds[5].rs2, 2);
+        let mut back = LoopWsDesc::default();
+        for c in &cmds[..5] {
+            back.apply(LoopWsConfig::decode(*c).expect("a loop config"));
+        }
+        assert_eq!(back, desc);
+        assert_eq!(LoopWs::decode(cmds[5].rs1, cmds[5].rs2), mode);
+        assert!(LoopWsConfig::decode(cmds[5]).is_none());
+    }
+
+    #[test]
+    fn loop_conv_round_trip() {
+        let desc = LoopConvDesc {
+            batch_size: 2,
+            in_row_dim: 9,
+            in_channels: 35,
+            out_channels: 20,
+            out_row_dim: 5,
+            stride: 2,
+            padding: 1,
+            kernel_dim: 3,
+            kernel_dilation: 1,
+            pdpad: 0x5a5,
+            pupad: 0x3ff,
+            plpad: 7,
+            in_stride: 35,
+            weights: 0x8000_1000,
+            input: 0x8000_4000,
+            ..Default::default()
+        };
+        let mode = LoopConv {
+            no_bias: true,
+            dw: true,
+            max_pixels_per_row: 13,
+            a_spad_id: 1,
+            b_spad_id: 2,
+            downsample: true,
+            activation: 3,
+            ..Default::default()
+        };
+        let cmds = desc.encode(&mode);
+        assert_eq!(
+            cmds.iter().map(|c| c.funct).collect::<Vec<_>>(),
+            [16, 17, 18, 19, 20, 21, 15]
+        );
+        // spec 1.4 bit positions
+        assert_eq!(cmds[0].rs1, 2 | (9 << 16) | (35 << 32) | (20 << 48));
+        assert_eq!(cmds[0].rs2, 5 | (2 << 48) | (1 << 56));
+        assert_eq!(
+            cmds[3].rs1 & ((1 << 32) - 1),
+            1 | (0x5a5 << 10) | (0x3ff << 21)
+        );
+        assert_eq!(
+            cmds[6].rs1,
+            1 | (1 << 6) | (13 << 8) | (2 << 16) | (1 << 18)
+        );
+        assert_eq!(cmds[6].rs2, (1 << 1) | (3 << 3));
+        let mut back = LoopConvDesc::default();
+        for c in &cmds[..6] {
+            assert!(back.apply(*c));
+        }
+        assert!(!back.apply(cmds[6]));
+        assert_eq!(back, desc);
+        assert_eq!(LoopConv::decode(cmds[6].rs1, cmds[6].rs2), mode);
     }
 
     #[test]

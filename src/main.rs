@@ -125,7 +125,8 @@ enum Cmd {
         /// Parallel evaluations (default: the available parallelism).
         #[arg(long, default_value_t = 0)]
         jobs: usize,
-        /// Keep the generated programs in DIR.
+        /// Write the generated programs to DIR (default: a fresh gemforge-bench-PID directory under the
+        /// system temp dir; the programs are kept either way, and the JSON names them).
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
         /// Independent input sets checked on the spec engine before each RTL run.

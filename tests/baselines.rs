@@ -84,6 +84,8 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
                 spread: idx % 3 == 1,
                 inner_k_outer: idx % 2 == 0,
                 interleave_store: false,
+                prefetch_a: false,
+                prefetch_b: false,
             };
             let sched = Schedule::Gemm(s);
             let code = sched.emit_c(&hw, &w).unwrap();
@@ -113,6 +115,39 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
         let v = eval_code(&w, &code, &format!("il{ti}{tj}{tk}{order}"), false);
         assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
     }
+    // The prefetch streams of the outer operand's panels (edge tiles, both operands, uneven widths).
+    for (name, ti, tj, tk, order, pf_a, width) in [
+        ("gemm_20x36x24", 1, 2, 2, "ijk", true, 4),
+        ("gemm_64x48x80", 3, 1, 2, "ijk", true, 3),
+        ("gemm_64x48x80", 2, 2, 5, "jik", false, 2),
+        ("gemm_20x36x24", 2, 1, 1, "kij", true, 1),
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let mut s = GemmSchedule::naive();
+        s.ti = ti;
+        s.tj = tj;
+        s.tk = tk;
+        s.order = Order::parse(order).unwrap();
+        s.double_buffer_a = true;
+        s.double_buffer_b = true;
+        s.a_width = width;
+        s.b_width = width;
+        if pf_a {
+            s.a_level = 1;
+            s.prefetch_a = true;
+        } else {
+            s.b_level = 1;
+            s.prefetch_b = true;
+        }
+        let sched = Schedule::Gemm(s);
+        let code = sched.emit_c(&hw, &w).unwrap();
+        let v = eval_code(&w, &code, &format!("pf{ti}{tj}{tk}{order}"), false);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+    let mut s = GemmSchedule::naive();
+    s.prefetch_a = true;
+    let e = s.validate(&hw, 64, 64, 64).unwrap_err().to_string();
+    assert!(e.contains("prefetch_a needs"), "{e}");
     let mut s = GemmSchedule::naive();
     s.interleave_store = true;
     s.double_buffer_c = true;
@@ -179,7 +214,6 @@ fn validation_rejects_overfull_tiles() {
 }
 
 #[test]
-#[ignore = "needs the library (branch lib)"]
 fn library_baseline_is_correct() {
     for name in ["gemm_20x36x24", "conv_b1_8x16"] {
         let w = workload::by_name(name).unwrap();

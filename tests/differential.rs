@@ -11,7 +11,7 @@
 //!
 //! Each test has its own seed range (family base + i), so a seed names one case of one test.
 
-use gemforge::accel::gen::{listing, random_stream, GenCase, GenOpts};
+use gemforge::accel::gen::{listing, loop_ws_stream, random_stream, GenCase, GenOpts};
 use gemforge::accel::harness::{run_stream, HarnessOpts, StreamReport};
 use gemforge::accel::rtl::RtlAccel;
 use gemforge::accel::spec::SpecAccel;
@@ -165,6 +165,12 @@ fn shortest_failing_prefix(cfg: &HwConfig, case: &GenCase) -> usize {
 }
 
 fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
+    family_with(name, base, default_cases, |cfg, seed| {
+        random_stream(cfg, seed, &opts)
+    });
+}
+
+fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig, u64) -> GenCase) {
     let only = env_u64("GEMFORGE_DIFF_SEED");
     let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(default_cases);
     let shift = env_u64("GEMFORGE_DIFF_BASE").unwrap_or(0);
@@ -178,7 +184,7 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
     for &seed in &seeds {
         let mut cfg = HwConfig::default_config();
         cfg.memory = timing_for(seed);
-        let case = random_stream(&cfg, seed, &opts);
+        let case = gen(&cfg, seed);
         total_cmds += case.cmds.len();
         if only.is_some() {
             println!(
@@ -253,6 +259,118 @@ fn diff_tight_windows() {
 #[test]
 fn diff_long_streams() {
     family("diff_long_streams", 6_000_000, 200, GenOpts::long());
+}
+
+/// LOOP_WS streams (docs/accelerator.md section 6): the RTL's sub-FSMs interleave the unrolled commands, the
+/// spec model runs them in the unroller's order; every result must be equal.
+#[test]
+fn diff_loop_ws() {
+    family_with("diff_loop_ws", 7_000_000, 300, loop_ws_stream);
+}
+
+/// Mutated LOOP_WS streams: one field of a loop's bounds, its mode bits, or the config_ex / config_ld before it
+/// is changed at random, often making the descriptor illegal. Both engines must refuse it with the same error
+/// and command (the LOOP_WS, never a generated command), or accept it with equal results.
+#[test]
+fn diff_loop_errors() {
+    let only = env_u64("GEMFORGE_DIFF_SEED");
+    let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(150);
+    let seeds: Vec<u64> = match only {
+        Some(s) => vec![s],
+        None => (0..n).map(|i| 8_000_000 + i).collect(),
+    };
+    let (mut failures, mut refused) = (Vec::new(), 0usize);
+    for &seed in &seeds {
+        let mut cfg = HwConfig::default_config();
+        cfg.memory = timing_for(seed);
+        let mut case = loop_ws_stream(&cfg, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x100b);
+        let targets: Vec<usize> = case
+            .cmds
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.funct, 0 | 8 | 9))
+            .map(|(i, _)| i)
+            .collect();
+        let k = targets[rng.gen_range(0..targets.len())];
+        let c = &mut case.cmds[k];
+        match c.funct {
+            // bounds and pads: small values, zero, or at/over DIM and the half-memory limits
+            9 => {
+                let field = rng.gen_range(0..6u32);
+                let v: u64 = match rng.gen_range(0..3) {
+                    0 => 0,
+                    1 => rng.gen_range(1..20),
+                    _ => rng.gen_range(20..80),
+                };
+                let (reg, sh) = if field < 3 {
+                    (&mut c.rs1, 16 * field)
+                } else {
+                    (&mut c.rs2, 16 * (field - 3))
+                };
+                *reg = (*reg & !(0xffff << sh)) | (v << sh);
+            }
+            // mode bits: flags, act, spad ids, transposes, resadd, the 2025 extension bits
+            8 => {
+                if rng.gen_bool(0.5) {
+                    c.rs1 ^= 1 << [0, 1, 2, 8, 9, 10, 16, 17, 18, 19][rng.gen_range(0..10)];
+                } else {
+                    c.rs2 ^= 1 << [0, 1, 2, 3, 9, 40][rng.gen_range(0..6)];
+                }
+            }
+            // config_ex / config_ld / config_st: dataflow, transposes, strides, block stride, shrink, pooling
+            _ => {
+                let bit = [2, 4, 5, 7, 8, 9, 16, 17, 20, 31][rng.gen_range(0..10)];
+                c.rs1 ^= 1 << bit;
+                // config_ex's c_stride (not config_ld's DRAM stride: a memory fault is not a rule)
+                if c.rs1 & 3 == 0 && rng.gen_bool(0.2) {
+                    c.rs2 ^= 1 << 48;
+                }
+            }
+        }
+        let mutated = case.cmds[k];
+        let mut spec = SpecAccel::new(&cfg);
+        let mut ms = case.mem.clone();
+        let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
+        let mut rtl = RtlAccel::new(&cfg).expect("RTL model");
+        let mut mr = case.mem.clone();
+        let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
+        let problem = match (&es, &er) {
+            (None, None) => compare(&cfg, &case, &case.cmds),
+            (Some(a), Some(b)) if a.kind == b.kind && a.cmd == b.cmd => {
+                refused += 1;
+                None
+            }
+            _ => Some(format!(
+                "spec: {}\n  rtl: {}",
+                es.as_ref()
+                    .map_or("accepted".to_string(), |e| e.to_string()),
+                er.as_ref()
+                    .map_or("accepted".to_string(), |e| e.to_string())
+            )),
+        };
+        if let Some(p) = problem {
+            eprintln!(
+                "=== diff_loop_errors: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test \
+                 --release --test differential diff_loop_errors -- --nocapture)\n{p}\nmutated command #{k}: \
+                 {mutated}\n{}",
+                case.listing()
+            );
+            failures.push(seed);
+            if failures.len() >= 3 {
+                break;
+            }
+        }
+    }
+    println!(
+        "diff_loop_errors: {} cases ({refused} refused by both engines), {} failed",
+        seeds.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "diff_loop_errors: mismatching seeds {failures:?}"
+    );
 }
 
 /// A random mutation of `c` that is often illegal: funct, a rows/cols field, address bits, config bits.

@@ -9,8 +9,8 @@ use gemforge::accel::spec::SpecAccel;
 use gemforge::accel::{Accelerator, ErrorKind};
 use gemforge::config::HwConfig;
 use gemforge::isa::{
-    event, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, Operand, RoccCmd, ACT_RELU,
-    DATAFLOW_OS, DATAFLOW_WS,
+    event, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopWs, LoopWsDesc,
+    Operand, RoccCmd, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS,
 };
 use gemforge::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
@@ -748,9 +748,13 @@ fn os_matmul_matches_reference() {
 // =============================================================================================
 
 fn expect_error(setup: &[Command], bad: RoccCmd, kind: ErrorKind) {
+    expect_error_raw(&enc(setup), bad, kind);
+}
+
+fn expect_error_raw(setup: &[RoccCmd], bad: RoccCmd, kind: ErrorKind) {
     for mut acc in engines() {
         let mut mem = new_mem();
-        let mut cmds = enc(setup);
+        let mut cmds = setup.to_vec();
         cmds.push(bad);
         // a command after the bad one is never executed
         cmds.push(mvin(0, 0, LocalAddr::sp(0), 1, 1).encode());
@@ -791,16 +795,35 @@ fn error_illegal_funct() {
 }
 
 #[test]
-fn error_loop_command_is_unsupported() {
+fn error_unsupported_and_bad_loops() {
+    // the convolution loop FSM is not built
     expect_error(
         &[],
         RoccCmd {
-            funct: 9,
+            funct: 16,
             rs1: 5,
             rs2: 6,
         },
         ErrorKind::Unsupported,
     );
+    // LOOP_WS with Gemmini's 2025-only rs2 bits
+    let ext = LoopWs {
+        ext: 1,
+        ..LoopWs::default()
+    };
+    expect_error(&[], ext.encode(), ErrorKind::Unsupported);
+    // LOOP_WS with zero bounds (the reset descriptor), and a C tile larger than half the accumulator
+    expect_error(&[], LoopWs::default().encode(), ErrorKind::BadLoop);
+    let big = LoopWsDesc {
+        i: 8,
+        j: 8,
+        k: 1,
+        a: IN,
+        b: IN,
+        ..Default::default()
+    }
+    .encode(&LoopWs::default());
+    expect_error_raw(&big[..5], big[5], ErrorKind::BadLoop);
     let mut c = ld(0, 16);
     c.pixel_repeats = 2;
     expect_error(&[], c.encode(), ErrorKind::Unsupported);
@@ -1355,4 +1378,294 @@ fn timing_benchmark_stream_runs_at_full_rate_and_matches_spec() {
     for (i, row) in acc_rtl.iter().enumerate() {
         assert_eq!(&s.read_acc_row(i as u32), row, "acc row {i}");
     }
+}
+
+// =============================================================================================
+// LOOP_WS (docs section 6)
+// =============================================================================================
+
+/// A GEMM `C = sat8(A*B + D)` (A: m x k, B: k x n int8; D: m x n int32 or none) issued like the software
+/// library's `tiled_matmul` in WS mode: configs, then one LOOP_WS per (i0, j0, k0) tile of
+/// `ti x tj x tk` DIM blocks, D only with k0 = 0, C only with the last k0.
+struct Gemm {
+    mem: Memory,
+    cmds: Vec<RoccCmd>,
+    expected: Vec<i8>,
+    c_addr: u64,
+    m: usize,
+    n: usize,
+    k: usize,
+}
+
+fn gemm(m: usize, n: usize, k: usize, bias: bool, tiles: (usize, usize, usize), seed: u64) -> Gemm {
+    let dd = dim();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let a: Vec<i8> = (0..m * k).map(|_| rng.gen()).collect();
+    let b: Vec<i8> = (0..k * n).map(|_| rng.gen()).collect();
+    let d: Vec<i32> = (0..m * n).map(|_| rng.gen_range(-5000..5000)).collect();
+    let a_addr = DEFAULT_BASE + 0x10_0000;
+    let b_addr = a_addr + (m * k) as u64;
+    let d_addr = b_addr + (k * n) as u64;
+    let c_addr = d_addr + (m * n * 4) as u64;
+    let mut mem = Memory::new(DEFAULT_BASE, 1 << 23);
+    let as_u8 = |v: &[i8]| v.iter().map(|&x| x as u8).collect::<Vec<u8>>();
+    mem.write(a_addr, &as_u8(&a)).expect("A");
+    mem.write(b_addr, &as_u8(&b)).expect("B");
+    let dbytes: Vec<u8> = d.iter().flat_map(|x| x.to_le_bytes()).collect();
+    mem.write(d_addr, &dbytes).expect("D");
+    let mut expected = vec![0i8; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc: i64 = if bias { d[i * n + j] as i64 } else { 0 };
+            for x in 0..k {
+                acc += a[i * k + x] as i64 * b[x * n + j] as i64;
+            }
+            expected[i * n + j] = acc.clamp(-128, 127) as i8;
+        }
+    }
+    let mut cmds = vec![
+        Command::ConfigEx(ConfigEx {
+            dataflow: DATAFLOW_WS,
+            ..ConfigEx::default()
+        })
+        .encode(),
+        Command::ConfigSt(ConfigSt::new(n as u32)).encode(),
+        Command::ConfigLd(ld(0, k as u64)).encode(),
+        Command::ConfigLd(ld(1, n as u64)).encode(),
+        Command::ConfigLd(ld(2, 4 * n as u64)).encode(),
+    ];
+    let blocks = |x: usize| x.div_ceil(dd);
+    let (bi, bj, bk) = (blocks(m), blocks(n), blocks(k));
+    let (ti, tj, tk) = tiles;
+    for i0 in (0..bi).step_by(ti) {
+        for j0 in (0..bj).step_by(tj) {
+            for k0 in (0..bk).step_by(tk) {
+                let (ni, nj, nk) = (ti.min(bi - i0), tj.min(bj - j0), tk.min(bk - k0));
+                let pad = |blk: usize, nblk: usize, total: usize| {
+                    if blk + nblk == total.div_ceil(dd) {
+                        (total.div_ceil(dd) * dd - total) as u16
+                    } else {
+                        0
+                    }
+                };
+                let first_k = k0 == 0;
+                let last_k = k0 + nk == bk;
+                let desc = LoopWsDesc {
+                    i: ni as u16,
+                    j: nj as u16,
+                    k: nk as u16,
+                    pad_i: pad(i0, ni, m),
+                    pad_j: pad(j0, nj, n),
+                    pad_k: pad(k0, nk, k),
+                    a: a_addr + (i0 * dd * k + k0 * dd) as u64,
+                    b: b_addr + (k0 * dd * n + j0 * dd) as u64,
+                    d: if bias && first_k {
+                        d_addr + 4 * (i0 * dd * n + j0 * dd) as u64
+                    } else {
+                        0
+                    },
+                    c: if last_k {
+                        c_addr + (i0 * dd * n + j0 * dd) as u64
+                    } else {
+                        0
+                    },
+                    a_stride: k as u64,
+                    b_stride: n as u64,
+                    d_stride: n as u64,
+                    c_stride: n as u64,
+                };
+                let mode = LoopWs {
+                    ex_accumulate: !first_k || bias,
+                    ..LoopWs::default()
+                };
+                cmds.extend(desc.encode(&mode));
+            }
+        }
+    }
+    Gemm {
+        mem,
+        cmds,
+        expected,
+        c_addr,
+        m,
+        n,
+        k,
+    }
+}
+
+/// Runs the GEMM on an engine; returns C and the stream report.
+fn run_gemm(acc: &mut dyn Accelerator, g: &Gemm, extra: &[RoccCmd]) -> (Vec<i8>, StreamReport) {
+    let mut mem = g.mem.clone();
+    let mut cmds = g.cmds.clone();
+    cmds.extend_from_slice(extra);
+    let opts = HarnessOpts {
+        max_cycles: 50_000_000,
+        ..HarnessOpts::default()
+    };
+    let r =
+        run_stream(acc, &mut mem, &cmds, &opts).unwrap_or_else(|e| panic!("{}: {e}", acc.engine()));
+    let mut c = vec![0u8; g.m * g.n];
+    mem.read(g.c_addr, &mut c).expect("C");
+    (c.into_iter().map(|x| x as i8).collect(), r)
+}
+
+/// Useful MACs per cycle over the array's DIM*DIM.
+fn utilization(g: &Gemm, cycles: u64) -> f64 {
+    (g.m * g.n * g.k) as f64 / (dim() * dim()) as f64 / cycles as f64
+}
+
+fn event_total(r: &StreamReport, name: &str) -> u64 {
+    r.events
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|x| x.1)
+        .unwrap_or(0)
+}
+
+#[test]
+fn loop_ws_64_cubed_matches_reference() {
+    let g = gemm(64, 64, 64, true, (4, 4, 4), 11);
+    for mut acc in engines() {
+        let (c, r) = run_gemm(acc.as_mut(), &g, &[]);
+        assert_eq!(c, g.expected, "{}: C", acc.engine());
+        if acc.engine() == "rtl" {
+            // A single loop cannot hide its loads (24 KiB at 16 B/cycle: 1536 cycles, against 1024 cycles of
+            // compute) nor its stores; this documents the number.
+            println!(
+                "LOOP_WS 64x64x64 with int32 bias: {} cycles, utilization {:.1}%",
+                r.cycles,
+                100.0 * utilization(&g, r.cycles)
+            );
+            // the FSM throttles itself: the reservation station never refuses a command
+            assert_eq!(event_total(&r, "reservation_station_full_cycles"), 0);
+        }
+    }
+}
+
+#[test]
+fn loop_ws_256_cubed_reaches_high_utilization() {
+    // the tiles tiled_matmul_auto picks for 256^3 (5 x 6 x 16 blocks): 24 loops, double-buffered
+    let g = gemm(256, 256, 256, false, (5, 6, 16), 16);
+    let mut acc = rtl();
+    let (c, r) = run_gemm(acc.as_mut(), &g, &[]);
+    assert_eq!(c, g.expected);
+    let u = utilization(&g, r.cycles);
+    println!(
+        "LOOP_WS 256^3: {} cycles, utilization {:.1}%",
+        r.cycles,
+        100.0 * u
+    );
+    assert!(u >= 0.9, "utilization {u}");
+    assert_eq!(event_total(&r, "reservation_station_full_cycles"), 0);
+}
+
+#[test]
+fn loop_ws_edges_and_k_tiles_match_reference() {
+    // odd sizes (edge tiles in every dimension) and several K tiles (C = NULL until the last one)
+    let g = gemm(50, 37, 90, true, (2, 2, 2), 12);
+    for mut acc in engines() {
+        let (c, r) = run_gemm(acc.as_mut(), &g, &[]);
+        assert_eq!(c, g.expected, "{}: C", acc.engine());
+        if acc.engine() == "rtl" {
+            assert_eq!(event_total(&r, "reservation_station_full_cycles"), 0);
+        }
+    }
+}
+
+#[test]
+fn loop_ws_back_to_back_loops_overlap() {
+    // 128 x 64 x 64 as two loops (two row tiles): the second loop's loads run under the first's execute
+    let one = gemm(64, 64, 64, false, (4, 4, 4), 13);
+    let two = gemm(128, 64, 64, false, (4, 4, 4), 13);
+    let mut rtl_acc = rtl();
+    let (c1, r1) = run_gemm(rtl_acc.as_mut(), &one, &[]);
+    assert_eq!(c1, one.expected);
+    let mut rtl_acc = rtl();
+    let (c2, r2) = run_gemm(rtl_acc.as_mut(), &two, &[]);
+    assert_eq!(c2, two.expected);
+    println!(
+        "one loop {} cycles, two loops {} cycles",
+        r1.cycles, r2.cycles
+    );
+    assert!(
+        (r2.cycles as f64) < 1.7 * r1.cycles as f64,
+        "two loops {} vs one {}: no overlap",
+        r2.cycles,
+        r1.cycles
+    );
+}
+
+#[test]
+fn loop_ws_ordinary_commands_after_a_loop_wait_for_it() {
+    // Right after LOOP_WS: overwrite A's and B's scratchpad rows with zeros and the accumulator with
+    // zeros. Held back until the loop has issued every command, they cannot change its result.
+    let g = gemm(64, 64, 64, true, (4, 4, 4), 14);
+    let mut extra = Vec::new();
+    for t in 0..16u32 {
+        extra.push(mvin(0, 0, LocalAddr::sp(t * 16), d16() * 4, d16()).encode());
+        extra.push(mvin(1, 0, LocalAddr::sp(8192 - 256 + t * 16), d16(), d16()).encode());
+        extra.push(mvin(2, 0, LocalAddr::acc(t * 16), d16(), d16()).encode());
+    }
+    for mut acc in engines() {
+        let (c, _) = run_gemm(acc.as_mut(), &g, &extra);
+        assert_eq!(c, g.expected, "{}: C", acc.engine());
+        assert_eq!(acc.read_sp_row(0), vec![0; dim()]);
+        assert_eq!(acc.read_acc_row(0), vec![0; dim()]);
+    }
+}
+
+#[test]
+fn loop_ws_fills_but_never_exceeds_the_reservation_station_queues() {
+    // Sample the reservation-station occupancy every cycle while two loops run (dbg_state_o, docs section 5).
+    let c = cfg();
+    let g = gemm(128, 64, 128, true, (4, 4, 8), 17);
+    let mut acc = RtlAccel::new(&c).expect("RTL model");
+    let mut mem = g.mem.clone();
+    let (mut next, mut max) = (0usize, [0u64; 3]);
+    for _ in 0..200_000 {
+        if next < g.cmds.len() {
+            if acc.offer(g.cmds[next], 0, &mut mem).expect("accepted") {
+                next += 1;
+            }
+        } else if !acc.busy() {
+            break;
+        }
+        acc.tick(&mut mem).expect("tick");
+        let s = acc.dbg_state();
+        for (q, m) in max.iter_mut().enumerate() {
+            *m = (*m).max((s >> (12 + 8 * q)) & 0xff);
+        }
+    }
+    assert!(next == g.cmds.len() && !acc.busy(), "the loops finished");
+    let rs = &c.reservation_station;
+    println!(
+        "largest ld/ex/st occupancy {max:?} of {}/{}/{}",
+        rs.ld, rs.ex, rs.st
+    );
+    // the loads and the execute commands run ahead up to the queue sizes, never past them
+    assert_eq!((max[0], max[1]), (rs.ld as u64, rs.ex as u64));
+    assert!((1..=rs.st as u64).contains(&max[2]));
+    let mut out = vec![0u8; g.m * g.n];
+    mem.read(g.c_addr, &mut out).expect("C");
+    assert_eq!(
+        out.into_iter().map(|x| x as i8).collect::<Vec<_>>(),
+        g.expected
+    );
+}
+
+/// The utilization measurement on a large GEMM (run with --ignored --nocapture): 512^3 in the tiles
+/// `tiled_matmul_auto` picks for the default configuration (5 x 6 x 32 blocks).
+#[test]
+#[ignore]
+fn loop_ws_512_cubed_utilization() {
+    let g = gemm(512, 512, 512, false, (5, 6, 32), 15);
+    let mut acc = rtl();
+    let (c, r) = run_gemm(acc.as_mut(), &g, &[]);
+    assert_eq!(c, g.expected);
+    println!(
+        "LOOP_WS 512^3 (tiles 5x6x32): {} cycles, utilization {:.1}%, events {:?}",
+        r.cycles,
+        100.0 * utilization(&g, r.cycles),
+        r.events.iter().filter(|e| e.1 != 0).collect::<Vec<_>>()
+    );
 }

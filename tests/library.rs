@@ -7,7 +7,7 @@
 //! with identical results; the loop-FSM paths (WS) are ignored until the FSMs exist.
 
 use gemforge::accel::arith;
-use gemforge::config::HwConfig;
+use gemforge::config::{HwConfig, DEFAULT_CONFIG_TOML};
 use gemforge::eval::{evaluate, EvalOpts};
 use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use gemforge::workload;
@@ -21,7 +21,11 @@ fn program(name: &str) -> PathBuf {
 
 /// Runs `name` compiled with `defines` ("NAME=VALUE") on `engine`; the run must pass.
 fn run(name: &str, defines: &[&str], engine: Engine) -> RunReport {
-    let cfg = HwConfig::default_config();
+    run_on(&HwConfig::default_config(), name, defines, engine)
+}
+
+/// [`run`] on the hardware configuration `cfg`.
+fn run_on(cfg: &HwConfig, name: &str, defines: &[&str], engine: Engine) -> RunReport {
     let inputs = RunInputs {
         programs: vec![program(name)],
         defines: defines
@@ -38,7 +42,7 @@ fn run(name: &str, defines: &[&str], engine: Engine) -> RunReport {
         max_cycles: 400_000_000,
         ..SocOpts::default()
     };
-    let r = run_files(&cfg, &inputs, &opts)
+    let r = run_files(cfg, &inputs, &opts)
         .unwrap_or_else(|e| panic!("{name} {defines:?} on {}: {e:#}", engine.name()));
     assert_eq!(
         r.error,
@@ -352,6 +356,18 @@ fn cpu_issued_conv_matches_on_both_engines_and_the_host() {
         ],
     );
     assert_eq!(got, prepadded_conv_checksum(2, 8, 16, 16));
+    // Several tiles (output channels split: double-buffered halves, the next tile's loads between the
+    // current tile's products), and kernel-channel tiles accumulating across tiles, with padding.
+    for d in [
+        &["BATCH=2", "IN=10", "CIN=16", "COUT=48", "PAD=1", "STRIDE=1"][..],
+        &["BATCH=2", "IN=8", "CIN=512", "COUT=16", "PAD=1", "STRIDE=1"][..],
+        // stride 2: the A stride of config_ex
+        &["BATCH=1", "IN=11", "CIN=24", "COUT=20", "PAD=1", "STRIDE=2"][..],
+    ] {
+        let mut v = vec!["TYPE=WS_CPU_ISSUED", "KDIM=3", "SCALE=0.01f"];
+        v.extend_from_slice(d);
+        run_both("lib_conv.c", &v);
+    }
     // Padding 1, channel counts that are not multiples of DIM, ReLU.
     run_both(
         "lib_conv.c",
@@ -420,12 +436,77 @@ fn cpu_issued_resadd_matches_on_both_engines() {
 }
 
 #[test]
+fn cpu_issued_paths_work_for_other_array_sizes() {
+    // DIM 8 and 32 change the block sizes, MAX_BLOCK_LEN and the budgets; the functional model follows
+    // the configuration (the RTL is built for the default one).
+    for (dim, bits) in [(8, 20), (32, 21)] {
+        let text = DEFAULT_CONFIG_TOML
+            .replace("dim = 16", &format!("dim = {dim}"))
+            .replace(
+                "spatial_output_bits = 20",
+                &format!("spatial_output_bits = {bits}"),
+            );
+        let cfg = HwConfig::from_toml_str(&text, "dim.toml").expect("config");
+        assert_eq!(cfg.dim(), dim, "the default configuration's text changed");
+        for d in [
+            &[
+                "TYPE=WS_CPU_ISSUED",
+                "MI=40",
+                "MJ=30",
+                "MK=50",
+                "BIAS=1",
+                "ACT=RELU",
+                "SCALE=0.0625f",
+            ][..],
+            &[
+                "TYPE=OS", "MI=40", "MJ=30", "MK=50", "TA=1", "TB=1", "FULLC=1",
+            ][..],
+            &[
+                "TYPE=WS_CPU_ISSUED",
+                "MI=100",
+                "MJ=90",
+                "MK=300",
+                "TB=1",
+                "BIAS=3",
+            ][..],
+        ] {
+            run_on(&cfg, "lib_matmul.c", d, Engine::Spec);
+        }
+        let conv = [
+            "TYPE=WS_CPU_ISSUED",
+            "BATCH=2",
+            "IN=10",
+            "CIN=20",
+            "COUT=40",
+            "KDIM=3",
+            "STRIDE=1",
+            "PAD=1",
+        ];
+        run_on(&cfg, "lib_conv.c", &conv, Engine::Spec);
+        let resadd = [
+            "TYPE=WS_CPU_ISSUED",
+            "MI=40",
+            "MJ=50",
+            "ASCALE=0.5f",
+            "BSCALE=2.0f",
+            "CSCALE=0.75f",
+            "RELU_ON=1",
+        ];
+        run_on(&cfg, "lib_resadd.c", &resadd, Engine::Spec);
+    }
+}
+
+#[test]
 fn unsupported_calls_are_refused() {
     let r = run("lib_errors.c", &[], Engine::Spec);
     for what in [
         "WS cannot transpose both",
         "pooling",
         "OS cannot transpose B",
+        "stride is shorter",
+        "does not fit the",
+        "more than the",
+        "not supported",
     ] {
         assert!(r.stdout.contains(what), "{what}: {}", r.stdout);
     }
@@ -454,7 +535,6 @@ fn library_candidates_pass_the_workload_protocol() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs (branch fsm)"]
 fn loop_ws_matmul_matches_on_both_engines() {
     let d = with(
         dims(40, 30, 50),
@@ -494,7 +574,6 @@ fn loop_conv_ws_matches_on_both_engines() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs (branch fsm)"]
 fn loop_ws_resadd_matches_on_both_engines() {
     let d = [
         "MI=40",

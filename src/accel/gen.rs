@@ -13,8 +13,8 @@
 
 use crate::config::HwConfig;
 use crate::isa::{
-    Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, Operand, RoccCmd, ACT_NONE,
-    ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
+    Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopWs, LoopWsDesc, Operand,
+    RoccCmd, ACT_NONE, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
 };
 use crate::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
@@ -254,6 +254,205 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     }
     GenCase {
         seed: 0,
+        mem,
+        cmds,
+        in_region: (IN_BASE, IN_SIZE),
+        out_region: (OUT_BASE, OUT_SIZE),
+    }
+}
+
+/// A random legal LOOP_WS stream (docs/accelerator.md section 6): 1 to 4 loops with random small bounds, edge
+/// tiles (pads), transposes, NULL D or C, int8 or int32 D and C, accumulation, residual adds, operand reuse
+/// across loops through a_spad_id/b_spad_id, and ordinary commands between and after the loops (which wait
+/// for the loops). A, B and D are read from the input region, C is written to the output region.
+pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
+    let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
+    rng.fill(&mut bytes[..IN_SIZE as usize]);
+    mem.write(IN_BASE, &bytes[..IN_SIZE as usize])
+        .expect("input region is in memory");
+    rng.fill(&mut bytes[..OUT_SIZE as usize]);
+    mem.write(OUT_BASE, &bytes[..OUT_SIZE as usize])
+        .expect("output region is in memory");
+    let dim = cfg.dim() as u64;
+    let d16 = dim as u16;
+    let acc_tiles = (cfg.acc_rows() / 2 / cfg.dim()) as u64;
+    let mut cmds = Vec::new();
+    let mut out_next = OUT_BASE;
+    // (a_spad_id, I, K, pad_I, pad_K, A stride) of the last loop that loaded A into a named half.
+    let mut reuse_a: Option<(u8, u16, u16, u16, u16)> = None;
+    let n_loops = rng.gen_range(1..=4);
+    for _ in 0..n_loops {
+        let resadd = rng.gen_bool(0.15);
+        let bound = |rng: &mut ChaCha8Rng| rng.gen_range(1..=4u16);
+        let mut i = bound(&mut rng);
+        let j = bound(&mut rng).min((acc_tiles / i as u64).max(1) as u16);
+        let mut k = bound(&mut rng);
+        let pad = |rng: &mut ChaCha8Rng| {
+            if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(1..d16)
+            }
+        };
+        let (mut pad_i, pad_j, mut pad_k) = (pad(&mut rng), pad(&mut rng), pad(&mut rng));
+        let mut mode = LoopWs {
+            ex_accumulate: rng.gen_bool(0.5),
+            full_c: rng.gen_bool(0.3),
+            low_d: rng.gen_bool(0.5),
+            act: 0,
+            ..LoopWs::default()
+        };
+        // A: sometimes reuse the A a previous loop left in a named half (A = NULL, same layout).
+        let mut a_null = false;
+        if !resadd {
+            match reuse_a {
+                Some((id, ri, rk, rpi, rpk)) if rng.gen_bool(0.5) => {
+                    (i, k, pad_i, pad_k) = (ri, rk, rpi, rpk);
+                    mode.a_spad_id = id;
+                    a_null = true;
+                }
+                _ => {
+                    if rng.gen_bool(0.3) {
+                        mode.a_spad_id = rng.gen_range(1..=2);
+                    }
+                }
+            }
+            if rng.gen_bool(0.3) {
+                mode.b_spad_id = rng.gen_range(1..=2);
+            }
+            // A and B may share a half only if they fit (they always do at these sizes).
+            match rng.gen_range(0..4) {
+                0 => mode.a_transpose = true,
+                1 => mode.b_transpose = true,
+                _ => {}
+            }
+        }
+        mode.is_resadd = resadd;
+        let (rows_a, cols_a) = if resadd {
+            (i as u64 * dim, j as u64 * dim)
+        } else if mode.a_transpose {
+            (k as u64 * dim, i as u64 * dim)
+        } else {
+            (i as u64 * dim, k as u64 * dim)
+        };
+        let (rows_b, cols_b) = if resadd {
+            (i as u64 * dim, j as u64 * dim)
+        } else if mode.b_transpose {
+            (j as u64 * dim, k as u64 * dim)
+        } else {
+            (k as u64 * dim, j as u64 * dim)
+        };
+        let d_eb = if mode.low_d { 1 } else { 4 };
+        let c_eb = if mode.full_c { 4 } else { 1 };
+        let stride = |rng: &mut ChaCha8Rng, cols: u64| cols + rng.gen_range(0..3u64) * dim;
+        let a_stride = if a_null { 0 } else { stride(&mut rng, cols_a) };
+        let b_stride = stride(&mut rng, cols_b);
+        let d_stride = stride(&mut rng, j as u64 * dim);
+        let c_stride = stride(&mut rng, j as u64 * dim);
+        // input addresses anywhere in the input region where the matrix fits
+        let place_in = |rng: &mut ChaCha8Rng, rows: u64, stride: u64, cols: u64, eb: u64| {
+            let size = ((rows - 1) * stride + cols) * eb;
+            IN_BASE + rng.gen_range(0..IN_SIZE - size)
+        };
+        let a = if a_null || (resadd && rng.gen_bool(0.15)) {
+            0
+        } else {
+            place_in(&mut rng, rows_a, a_stride, cols_a, 1)
+        };
+        let b = if rng.gen_bool(0.1) {
+            0
+        } else {
+            place_in(&mut rng, rows_b, b_stride, cols_b, 1)
+        };
+        let d = if resadd || rng.gen_bool(0.4) {
+            0
+        } else {
+            place_in(&mut rng, i as u64 * dim, d_stride, j as u64 * dim, d_eb)
+        };
+        let c = if rng.gen_bool(0.2) {
+            0
+        } else {
+            let at = out_next;
+            out_next += ((i as u64 * dim - 1) * c_stride + j as u64 * dim) * c_eb;
+            at
+        };
+        if !a_null && !resadd && mode.a_spad_id != 0 {
+            reuse_a = Some((mode.a_spad_id, i, k, pad_i, pad_k));
+        } else if !a_null && !resadd {
+            reuse_a = None;
+        }
+        // The configuration the loop needs (ordinary commands: they wait for the loops before them).
+        cmds.push(
+            ConfigEx {
+                dataflow: DATAFLOW_WS,
+                a_transpose: mode.a_transpose,
+                b_transpose: mode.b_transpose,
+                ..ConfigEx::default()
+            }
+            .encode(),
+        );
+        let ld = |id: u8, stride: u64, shrink: bool, scale: u32| ConfigLd {
+            shrink,
+            scale,
+            ..ConfigLd::new(id, stride, d16)
+        };
+        let scale = |rng: &mut ChaCha8Rng| {
+            if rng.gen_bool(0.7) {
+                SCALE_ONE
+            } else {
+                SPECIAL_SCALES[rng.gen_range(0..6)]
+            }
+        };
+        let sa = scale(&mut rng);
+        let sb = scale(&mut rng);
+        cmds.push(ld(0, a_stride, resadd, sa).encode());
+        cmds.push(ld(1, b_stride, resadd, sb).encode());
+        cmds.push(ld(2, d_stride * d_eb, mode.low_d, SCALE_ONE).encode());
+        let mut st = ConfigSt::new((c_stride * c_eb) as u32);
+        st.act = if rng.gen_bool(0.3) {
+            ACT_RELU
+        } else {
+            ACT_NONE
+        };
+        if rng.gen_bool(0.3) {
+            st.acc_scale = SPECIAL_SCALES[rng.gen_range(0..6)];
+        }
+        cmds.push(st.encode());
+        let desc = LoopWsDesc {
+            i,
+            j,
+            k,
+            pad_i,
+            pad_j,
+            pad_k,
+            a,
+            b,
+            d,
+            c,
+            a_stride,
+            b_stride,
+            d_stride,
+            c_stride,
+        };
+        cmds.extend(desc.encode(&mode));
+    }
+    // An ordinary command after the loops (it must wait for them): read an accumulator tile back out.
+    cmds.push(ConfigSt::new(dim as u32 * 4).encode());
+    cmds.push(
+        Command::Mvout {
+            dram: out_next,
+            op: Operand::new(
+                LocalAddr::acc_full(rng.gen_range(0..cfg.acc_rows() - d16 as u32)),
+                d16,
+                d16,
+            ),
+        }
+        .encode(),
+    );
+    GenCase {
+        seed,
         mem,
         cmds,
         in_region: (IN_BASE, IN_SIZE),
@@ -944,6 +1143,14 @@ mod tests {
                 assert!(case.cmds.len() >= opts.min_cmds, "seed {seed}");
                 accepted(&cfg, &case);
             }
+        }
+    }
+
+    #[test]
+    fn loop_ws_streams_are_legal() {
+        let cfg = HwConfig::default_config();
+        for seed in 0..300 {
+            accepted(&cfg, &loop_ws_stream(&cfg, seed));
         }
     }
 

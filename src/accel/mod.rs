@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod gen;
 pub mod harness;
+pub mod loops;
 pub mod rtl;
 pub mod spec;
 pub mod usage;
@@ -24,6 +25,8 @@ pub enum ErrorKind {
     BadTranspose = 6,
     Pairing = 7,
     BadAddress = 8,
+    /// A LOOP_WS / LOOP_CONV_WS descriptor the loop FSM cannot run (docs/accelerator.md section 6).
+    BadLoop = 9,
     /// Not raised by the hardware: a DMA request outside main memory (reported by the memory side).
     MemoryFault = 100,
     /// Not raised by the hardware: no progress for too long (reported by the harness).
@@ -42,6 +45,7 @@ impl ErrorKind {
             6 => BadTranspose,
             7 => Pairing,
             8 => BadAddress,
+            9 => BadLoop,
             _ => return None,
         })
     }
@@ -56,6 +60,7 @@ impl ErrorKind {
             BadTranspose => "illegal transpose combination for the dataflow",
             Pairing => "execute commands must alternate preload, compute",
             BadAddress => "garbage address where a real address is needed",
+            BadLoop => "illegal loop descriptor",
             MemoryFault => "DMA access outside main memory",
             Watchdog => "no progress",
         }

@@ -250,6 +250,11 @@ impl RtlAccel {
     }
 
     /// Width of the memory data ports in bytes (MAX_BYTES).
+    /// The raw `dbg_state_o` word of the last cycle (docs/accelerator.md section 5).
+    pub fn dbg_state(&self) -> u64 {
+        self.out.dbg_state
+    }
+
     pub fn max_bytes(&self) -> usize {
         self.max_bytes
     }
@@ -535,7 +540,7 @@ impl Accelerator for RtlAccel {
         let f = |lo: u32, bits: u32| (s >> lo) & ((1u64 << bits) - 1);
         let mut t = format!(
             "load FSM {}, execute FSM {}, store FSM {}; reservation station ld {} ex {} st {}; \
-             DMA reads in flight {}, writes in flight {}; cmd_ready {}, busy {}; \
+             DMA reads in flight {}, writes in flight {}; LOOP_WS unit {:04b}; cmd_ready {}, busy {}; \
              memory port {} outstanding (dbg_state 0x{s:016x})",
             f(0, 4),
             f(4, 4),
@@ -545,6 +550,7 @@ impl Accelerator for RtlAccel {
             f(28, 8),
             f(36, 8),
             f(44, 8),
+            f(52, 4),
             self.out.cmd_ready,
             self.out.busy,
             self.dma.outstanding(),

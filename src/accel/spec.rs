@@ -4,11 +4,12 @@
 //! bulk row operations (one `Memory` call per DMA row, no per-element map lookups).
 
 use super::arith;
+use super::loops::{self, ExecView, LoopEnv};
 use super::{AccelError, Accelerator, ErrorKind, RoccResp};
 use crate::config::HwConfig;
 use crate::isa::{
-    self, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, Operand, RoccCmd, ACT_RELU,
-    DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
+    self, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, Funct, LocalAddr, LoopWs, LoopWsConfig,
+    LoopWsDesc, Operand, RoccCmd, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
 };
 use crate::mem::Memory;
 use std::collections::VecDeque;
@@ -106,6 +107,12 @@ pub struct SpecAccel {
     array: ArrayState,
     bufs: Buffers,
     counters: CounterFile,
+    /// The two LOOP_WS descriptors (double-buffered, docs section 6), the one the next configuration
+    /// commands fill, and the accumulator half the next loop's C uses.
+    loops: [LoopWsDesc; 2],
+    loop_slot: u32,
+    acc_half: u32,
+    loop_env: LoopEnv,
     error: Option<AccelError>,
     responses: VecDeque<RoccResp>,
     cycles: u64,
@@ -147,6 +154,10 @@ impl SpecAccel {
                 out: mat(),
             },
             counters: CounterFile::default(),
+            loops: [LoopWsDesc::default(); 2],
+            loop_slot: 0,
+            acc_half: 0,
+            loop_env: LoopEnv::new(cfg),
             error: None,
             responses: VecDeque::new(),
             cycles: 0,
@@ -178,10 +189,11 @@ impl SpecAccel {
                      gating and the external scratchpad, are not built)"
                 ),
             ),
+            // LOOP_WS and its configuration are handled by `offer` before the checks.
             Command::Loop(f) => fail(
                 ErrorKind::Unsupported,
                 format!(
-                    "{} (funct {}) is a loop-FSM command, which this accelerator does not implement",
+                    "{} (funct {}) is a LOOP_CONV_WS command; the convolution loop FSM is not built",
                     f.name(),
                     f as u8
                 ),
@@ -542,6 +554,37 @@ impl SpecAccel {
             Command::Compute { flip, a, bd } => self.compute(flip, a, bd)?,
             // Refused by `check`.
             Command::Illegal(_) | Command::Loop(_) => {}
+        }
+        Ok(())
+    }
+
+    /// LOOP_WS (docs section 6): check the descriptor of the configured slot, then execute the unrolled
+    /// commands in the defined order. An error names the command that caused it: the LOOP_WS, or the
+    /// generated command (which a legal descriptor never produces, except for DMA faults).
+    fn loop_ws(&mut self, cmd: RoccCmd, mem: &mut Memory) -> Result<(), (Fail, RoccCmd)> {
+        let mode = LoopWs::decode(cmd.rs1, cmd.rs2);
+        let slot = self.loop_slot;
+        let d = self.loops[slot as usize];
+        let view = ExecView {
+            dataflow: self.ex.dataflow,
+            a_transpose: self.ex.a_transpose,
+            b_transpose: self.ex.b_transpose,
+            a_stride: self.ex.a_stride,
+            c_stride: self.ex.c_stride,
+            ld: self.ld,
+            pooling: self.st.pool_stride != 0,
+            preload_pending: self.array.pending_c.is_some(),
+        };
+        loops::check_ws(&self.loop_env, &d, &mode, &view, slot).map_err(|f| (f, cmd))?;
+        let plan = loops::unroll_ws(&self.loop_env, &d, &mode, slot, self.acc_half);
+        self.loop_slot ^= 1;
+        if d.c != 0 {
+            self.acc_half ^= 1;
+        }
+        for c in plan.in_order() {
+            self.check(c)
+                .and_then(|()| self.execute(*c, 0, mem))
+                .map_err(|f| (f, c.encode()))?;
         }
         Ok(())
     }
@@ -919,18 +962,25 @@ impl Accelerator for SpecAccel {
             return Err(e.clone());
         }
         let decoded = Command::decode(cmd);
-        match self
-            .check(&decoded)
-            .and_then(|()| self.execute(decoded, rd, mem))
-        {
+        let result = if let Some(c) = LoopWsConfig::decode(cmd) {
+            self.loops[self.loop_slot as usize].apply(c);
+            Ok(())
+        } else if decoded == Command::Loop(Funct::LoopWs) {
+            self.loop_ws(cmd, mem)
+        } else {
+            self.check(&decoded)
+                .and_then(|()| self.execute(decoded, rd, mem))
+                .map_err(|f| (f, cmd))
+        };
+        match result {
             Ok(()) => {
                 self.accepted += 1;
                 Ok(true)
             }
-            Err((kind, detail)) => {
+            Err(((kind, detail), at)) => {
                 let e = AccelError {
                     kind,
-                    cmd: Some(cmd),
+                    cmd: Some(at),
                     detail,
                 };
                 self.error = Some(e.clone());
@@ -2074,10 +2124,7 @@ mod tests {
         let d = 16u16;
         assert_eq!(kind_of(raw(50, 0, 0)), ErrorKind::IllegalFunct);
         assert_eq!(kind_of(raw(22, 0, 0)), ErrorKind::IllegalFunct);
-        assert_eq!(
-            kind_of(raw(Funct::LoopWsConfigBounds as u8, 0, 0)),
-            ErrorKind::Unsupported
-        );
+        assert_eq!(kind_of(raw(Funct::LoopWs as u8, 0, 0)), ErrorKind::BadLoop);
         assert_eq!(
             kind_of(raw(Funct::LoopConvWs as u8, 0, 0)),
             ErrorKind::Unsupported

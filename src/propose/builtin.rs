@@ -236,6 +236,37 @@ fn gemm_changes(
         "double_buffering" => double(&mut out),
         "pipeline" => {
             double(&mut out);
+            for (on, db, level, idx, name, f) in [
+                (
+                    s.prefetch_a,
+                    s.double_buffer_a,
+                    s.a_level,
+                    s.order.0[0] != Dim::J,
+                    "A",
+                    (|x: &mut GemmSchedule| x.prefetch_a = true) as fn(&mut GemmSchedule),
+                ),
+                (
+                    s.prefetch_b,
+                    s.double_buffer_b,
+                    s.b_level,
+                    s.order.0[0] != Dim::I,
+                    "B",
+                    |x: &mut GemmSchedule| x.prefetch_b = true,
+                ),
+            ] {
+                if !on && db && level == 1 && idx {
+                    let mut x = s.clone();
+                    f(&mut x);
+                    out.push((
+                        format!(
+                            "prefetch the next outer iteration's {name} panel into the other half of its \
+                             buffer, a few mvins per weight block, instead of loading it in a burst"
+                        ),
+                        x,
+                        1.5,
+                    ));
+                }
+            }
             if !s.interleave_store {
                 let mut x = s.clone();
                 x.interleave_store = true;

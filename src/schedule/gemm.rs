@@ -131,6 +131,14 @@ pub struct GemmSchedule {
     /// the innermost tile loop, a double-buffered accumulator and `tj <= c_width` (one mvout per row block).
     #[serde(default)]
     pub interleave_store: bool,
+    /// Prefetch the next outer iteration's A (B) panel into the other half of its double buffer, one mvin
+    /// every few block computations of the current iteration, instead of loading it in a burst at the top
+    /// of the iteration. Needs the operand loaded at depth 1, indexed by the outermost loop, and
+    /// double-buffered.
+    #[serde(default)]
+    pub prefetch_a: bool,
+    #[serde(default)]
+    pub prefetch_b: bool,
 }
 
 /// Sizes the generator and the validator share.
@@ -169,6 +177,8 @@ impl GemmSchedule {
             spread: false,
             inner_k_outer: false,
             interleave_store: false,
+            prefetch_a: false,
+            prefetch_b: false,
         }
     }
 
@@ -259,6 +269,30 @@ impl GemmSchedule {
                 self.tj,
                 self.c_width
             );
+        }
+        for (x, on, db, name) in [
+            (
+                Operand::A,
+                self.prefetch_a,
+                self.double_buffer_a,
+                "prefetch_a",
+            ),
+            (
+                Operand::B,
+                self.prefetch_b,
+                self.double_buffer_b,
+                "prefetch_b",
+            ),
+        ] {
+            if on {
+                ensure!(
+                    self.level(x) == 1 && x.indexes(self.order.0[0]) && db,
+                    "{name} needs the operand loaded at depth 1 (level {}), indexed by the outermost loop \
+                     (order {}) and double-buffered ({db})",
+                    self.level(x),
+                    self.order.name()
+                );
+            }
         }
         let e = |x, d| self.ext(x, d, Self::blocks(d, mb, nb, kb));
         let a_size = e(Operand::A, Dim::I) * e(Operand::A, Dim::K) * dim;
@@ -376,6 +410,15 @@ impl GemmSchedule {
             n,
             k,
         };
+        for (on, n) in [(self.prefetch_a, "pfa"), (self.prefetch_b, "pfb")] {
+            if on {
+                // The prefetch stream: the next outer iteration's panel, still to move in.
+                c.line(format!(
+                    "int {n}_left = 0, {n}_rb = 0, {n}_cb = 0, {n}_n = 0;"
+                ));
+                c.line(format!("uint32_t {n}_buf = 0;"));
+            }
+        }
         if self.interleave_store {
             // The store stream: the finished tile's row blocks still to move out.
             c.line("int8_t *st_p = 0;");
@@ -408,6 +451,20 @@ fn var(d: Dim) -> &'static str {
         Dim::I => "i0",
         Dim::J => "j0",
         Dim::K => "k0",
+    }
+}
+
+fn op_name(x: Operand) -> &'static str {
+    match x {
+        Operand::A => "a",
+        Operand::B => "b",
+    }
+}
+
+fn pf_name(x: Operand) -> &'static str {
+    match x {
+        Operand::A => "pfa",
+        Operand::B => "pfb",
     }
 }
 
@@ -456,8 +513,15 @@ impl Emitter<'_> {
     fn level(&self, c: &mut Code, lvl: usize) {
         let kpos = self.s.order.pos(Dim::K);
         for x in [Operand::A, Operand::B] {
-            if self.s.level(x) == lvl {
+            if self.s.level(x) == lvl && !self.prefetched(x) {
                 self.loads(c, x, lvl);
+            }
+        }
+        if lvl == 0 {
+            for x in [Operand::A, Operand::B] {
+                if self.prefetched(x) {
+                    self.first_panel(c, x);
+                }
             }
         }
         if lvl == 3 {
@@ -476,7 +540,25 @@ impl Emitter<'_> {
         if let Expr::Var(ext) = tile_extent(var(d), self.s.tile(d), self.blocks(d)) {
             c.line(format!("const int {} = {ext};", count_var(d)));
         }
+        if lvl == 0 {
+            for x in [Operand::A, Operand::B] {
+                if self.prefetched(x) {
+                    self.prefetch_setup(c, x);
+                }
+            }
+        }
         self.level(c, lvl + 1);
+        if lvl == 0 {
+            for x in [Operand::A, Operand::B] {
+                if self.prefetched(x) {
+                    let n = pf_name(x);
+                    c.open(format!("while ({n}_left > 0)"));
+                    self.prefetch_step(c, x);
+                    c.close();
+                    c.line(format!("{}_cur = {n}_buf;", op_name(x)));
+                }
+            }
+        }
         c.close();
         if lvl == kpos {
             if self.s.interleave_store {
@@ -521,22 +603,7 @@ impl Emitter<'_> {
             }
         }
         let (rd, cd) = x.dims();
-        let (name, mvin, width, ext_r, dram) = match x {
-            Operand::A => (
-                "a",
-                "mvin",
-                self.s.a_width,
-                self.s.ext(x, Dim::I, self.p.mb),
-                "A",
-            ),
-            Operand::B => (
-                "b",
-                "mvin2",
-                self.s.b_width,
-                self.s.ext(x, Dim::K, self.p.kb),
-                "B",
-            ),
-        };
+        let name = op_name(x);
         let what = match x {
             Operand::A => "A",
             Operand::B => "B",
@@ -563,9 +630,27 @@ impl Emitter<'_> {
         }
         let (r0, rn) = self.range(x, rd);
         let (c0, cn) = self.range(x, cd);
+        self.panel(c, x, (&r0, &rn), (&c0, &cn), &self.base(x));
+        c.end(!guard.is_empty());
+    }
+
+    /// The mvins of one buffer-full of `x`: row blocks `r0..r0+rn`, column blocks `c0..c0+cn`, into the
+    /// buffer at `base`.
+    fn panel(
+        &self,
+        c: &mut Code,
+        x: Operand,
+        rows_r: (&Expr, &Expr),
+        cols_r: (&Expr, &Expr),
+        base: &Expr,
+    ) {
+        let (rd, cd) = x.dims();
+        let (r0, rn) = rows_r;
+        let (c0, cn) = cols_r;
+        let (mvin, width, ext_r, dram) = self.mvin_of(x);
         let dim = self.p.dim as i64;
-        let (rb, o_r) = c.for_upto("rb", &rn, 1);
-        let (cb, o_c) = c.for_upto("cb", &cn, i64::from(width));
+        let (rb, o_r) = c.for_upto("rb", rn, 1);
+        let (cb, o_c) = c.for_upto("cb", cn, i64::from(width));
         let rg = r0.add(&rb);
         let cg = c0.add(&cb);
         let rows = span(&rg, &Expr::Const(1), self.p.dim, self.size(rd));
@@ -576,7 +661,7 @@ impl Emitter<'_> {
         };
         let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
         // Layout: column blocks are `ext_r` row blocks apart (the config_ld block stride).
-        let addr = self.base(x).add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
+        let addr = base.add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
         c.line(format!(
             "{mvin}(&{dram}[{}][{}], {}, {}, {});",
             rg.muli(dim).c(),
@@ -587,7 +672,173 @@ impl Emitter<'_> {
         ));
         c.end(o_c);
         c.end(o_r);
-        c.end(!guard.is_empty());
+    }
+
+    fn prefetched(&self, x: Operand) -> bool {
+        match x {
+            Operand::A => self.s.prefetch_a,
+            Operand::B => self.s.prefetch_b,
+        }
+    }
+
+    /// (mvin macro, blocks per mvin, row blocks between column blocks in the buffer, DRAM array).
+    fn mvin_of(&self, x: Operand) -> (&'static str, u32, u64, &'static str) {
+        match x {
+            Operand::A => (
+                "mvin",
+                self.s.a_width,
+                self.s.ext(x, Dim::I, self.p.mb),
+                "A",
+            ),
+            Operand::B => (
+                "mvin2",
+                self.s.b_width,
+                self.s.ext(x, Dim::K, self.p.kb),
+                "B",
+            ),
+        }
+    }
+
+    /// Buffer halves of `x`: (first, second).
+    fn halves(&self, x: Operand) -> (u64, u64) {
+        match x {
+            Operand::A => (self.p.a0, self.p.a0 + self.p.a_size),
+            Operand::B => (self.p.b0, self.p.b0 + self.p.b_size),
+        }
+    }
+
+    /// (start, count) of a prefetched panel along `d`: the outer loop's dimension takes `outer`, the
+    /// other is whole.
+    fn pf_range(&self, d: Dim, outer: (Expr, Expr)) -> (Expr, Expr) {
+        if d == self.s.order.0[0] {
+            outer
+        } else {
+            (Expr::Const(0), Expr::Const(self.blocks(d) as i64))
+        }
+    }
+
+    /// Before the outer loop: the first iteration's panel, in a burst, into the first half.
+    fn first_panel(&self, c: &mut Code, x: Operand) {
+        let d0 = self.s.order.0[0];
+        let (h0, _) = self.halves(x);
+        let n0 = Expr::Const(self.s.tile(d0).min(self.blocks(d0)) as i64);
+        let (rd, cd) = x.dims();
+        let (r0, rn) = self.pf_range(rd, (Expr::Const(0), n0.clone()));
+        let (c0, cn) = self.pf_range(cd, (Expr::Const(0), n0));
+        c.line(format!(
+            "/* move in the first {} panel; later ones are prefetched during computation */",
+            match x {
+                Operand::A => "A",
+                Operand::B => "B",
+            }
+        ));
+        c.line(format!("{}_cur = {h0};", op_name(x)));
+        self.panel(c, x, (&r0, &rn), (&c0, &cn), &Expr::Const(h0 as i64));
+    }
+
+    /// At the top of an outer iteration: queue the next iteration's panel into the other half.
+    fn prefetch_setup(&self, c: &mut Code, x: Operand) {
+        let d0 = self.s.order.0[0];
+        let n = pf_name(x);
+        let (h0, h1) = self.halves(x);
+        let tiles = self.tiles(d0);
+        let next = format!("({} + 1)", var(d0));
+        let next_n = tile_extent(&next, self.s.tile(d0), self.blocks(d0));
+        let (_, width, _, _) = self.mvin_of(x);
+        let (rd, cd) = x.dims();
+        let cn = if cd == d0 {
+            Expr::var(format!("{n}_n"))
+        } else {
+            Expr::Const(self.blocks(cd) as i64)
+        };
+        let rn = if rd == d0 {
+            Expr::var(format!("{n}_n"))
+        } else {
+            Expr::Const(self.blocks(rd) as i64)
+        };
+        c.open(format!("if ({} + 1 < {tiles})", var(d0)));
+        c.line(format!("{n}_n = {};", next_n.c()));
+        c.line(format!(
+            "{n}_left = {} * (({} + {}) / {width});",
+            rn.c(),
+            cn.c(),
+            width - 1
+        ));
+        c.line(format!("{n}_rb = 0; {n}_cb = 0;"));
+        c.line(format!(
+            "{n}_buf = {o}_cur == {h0} ? {h1} : {h0};",
+            o = op_name(x)
+        ));
+        c.close();
+    }
+
+    /// One mvin of the prefetch stream of `x`.
+    fn prefetch_step(&self, c: &mut Code, x: Operand) {
+        let d0 = self.s.order.0[0];
+        let n = pf_name(x);
+        let (mvin, width, ext_r, dram) = self.mvin_of(x);
+        let dim = self.p.dim as i64;
+        let start = Expr::var(format!("({} + 1)", var(d0))).muli(self.s.tile(d0) as i64);
+        let outer = (start, Expr::var(format!("{n}_n")));
+        let (rd, cd) = x.dims();
+        let (r0, _) = self.pf_range(rd, outer.clone());
+        let (c0, cn) = self.pf_range(cd, outer);
+        let rb = Expr::var(format!("{n}_rb"));
+        let cb = Expr::var(format!("{n}_cb"));
+        let rg = r0.add(&rb);
+        let cg = c0.add(&cb);
+        let rows = span(&rg, &Expr::Const(1), self.p.dim, self.size(rd));
+        let nblk = if cn.as_const().is_some_and(|v| v % i64::from(width) == 0) {
+            Expr::Const(i64::from(width))
+        } else {
+            Expr::Const(i64::from(width)).min(&cn.sub(&cb))
+        };
+        let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
+        let addr = Expr::var(format!("{n}_buf")).add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
+        c.line(format!(
+            "{mvin}(&{dram}[{}][{}], {}, {}, {});",
+            rg.muli(dim).c(),
+            cg.muli(dim).c(),
+            addr.c(),
+            cols.c(),
+            rows.c()
+        ));
+        c.line(format!(
+            "{n}_cb += {width}; if ({n}_cb >= {}) {{ {n}_cb = 0; {n}_rb++; }} {n}_left--;",
+            cn.c()
+        ));
+    }
+
+    /// Prefetch mvins per weight block: the panel finishes in about half an outer iteration.
+    fn prefetch_per_group(&self, x: Operand) -> u64 {
+        let d0 = self.s.order.0[0];
+        // Weight blocks (groups of row-block computations) per outer iteration.
+        let groups: u64 = [Dim::I, Dim::J, Dim::K]
+            .iter()
+            .map(|&d| {
+                let e = if d == d0 {
+                    self.s.tile(d)
+                } else {
+                    self.blocks(d)
+                };
+                if d == Dim::I {
+                    e.div_ceil(self.s.tile(Dim::I))
+                } else {
+                    e
+                }
+            })
+            .product();
+        let (_, width, _, _) = self.mvin_of(x);
+        let (rd, cd) = x.dims();
+        let ext = |d: Dim| {
+            if d == d0 {
+                self.s.tile(d)
+            } else {
+                self.blocks(d)
+            }
+        };
+        let mvins = ext(rd) * ext(cd).div_ceil(u64::from(width));
+        (2 * mvins).div_ceil(groups.max(1)).max(1)
     }
 
     /// Offset of block `local` (within the current tile) inside `x`'s buffer along `d`.
@@ -713,6 +964,21 @@ impl Emitter<'_> {
             }
             body(c, &Expr::var("ib"), false);
             c.close();
+        }
+        // The prefetch streams advance once per weight block (not per computation: the hart's time per
+        // block is the scarce resource here).
+        for x in [Operand::A, Operand::B] {
+            if self.prefetched(x) {
+                let n = pf_name(x);
+                let r = self.prefetch_per_group(x);
+                if r == 1 {
+                    c.open(format!("if ({n}_left > 0)"));
+                } else {
+                    c.open(format!("for (int t = 0; t < {r} && {n}_left > 0; t++)"));
+                }
+                self.prefetch_step(c, x);
+                c.close();
+            }
         }
         c.end(o_i);
         c.end(o_o);

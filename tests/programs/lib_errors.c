@@ -28,6 +28,8 @@ int main(void) {
                                           false, 6, 6, 2, false, false, false, false, 0, WS_CPU_ISSUED));
   REFUSED("zero tile", tiled_matmul(32, 32, 32, a, b, NULL, C, 32, 32, 0, 32, 1, 1, 1, NO_ACTIVATION, 1, 0, false,
                                     0, 1, 1, false, false, false, false, 0, WS_CPU_ISSUED));
+  REFUSED("short stride", tiled_matmul_auto(32, 32, 32, a, b, NULL, C, 16, 32, 0, 32, 1, 1, 1, NO_ACTIVATION, 1, 0,
+                                            false, false, false, false, false, 0, WS_CPU_ISSUED));
   REFUSED("empty matrix", tiled_matmul_auto(0, 32, 32, a, b, NULL, C, 32, 32, 0, 32, 1, 1, 1, NO_ACTIVATION, 1, 0,
                                             false, false, false, false, false, 0, WS_CPU_ISSUED));
   REFUSED("unknown type", tiled_matmul_auto(32, 32, 32, a, b, NULL, C, 32, 32, 0, 32, 1, 1, 1, NO_ACTIVATION, 1, 0,

@@ -627,6 +627,11 @@ typedef float scale_acc_t;
 #define GEMMINI_LIB_SP_ROWS ((size_t)BANK_NUM * (size_t)BANK_ROWS)
 #define GEMMINI_LIB_SP_HALF ((size_t)BANK_NUM * (size_t)BANK_ROWS / 2)
 #define GEMMINI_LIB_ACC_HALF ((size_t)ACC_ROWS / 2)
+/* The CPU-issued conv spreads the next tile's loads over the current tile's products at this multiple of
+   the even rate (1 measured best on conv_56x64; 2 and 4 were within 1%). */
+#ifndef GEMMINI_LIB_CONV_LOAD_RATE
+#define GEMMINI_LIB_CONV_LOAD_RATE 1
+#endif
 
 static inline size_t gemmini_lib_min(size_t a, size_t b) { return a < b ? a : b; }
 static inline size_t gemmini_lib_cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
@@ -996,6 +1001,15 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
     if (act != NO_ACTIVATION && act != RELU) {
         printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
         return GEMMINI_LIB_UNSUPPORTED;
+    }
+    /* A stride shorter than a row would make rows overlap: almost certainly swapped arguments. */
+    if (stride_A < (transpose_A ? dim_I : dim_K) || stride_B < (transpose_B ? dim_K : dim_J) || stride_C < dim_J ||
+        (D != NULL && !repeating_bias && stride_D < dim_J)) {
+        printf("tiled_matmul: a stride is shorter than its matrix's rows (stride_A %lu, stride_B %lu, stride_D %lu, "
+               "stride_C %lu for dim_I %lu, dim_J %lu, dim_K %lu)\n",
+               (unsigned long)stride_A, (unsigned long)stride_B, (unsigned long)stride_D, (unsigned long)stride_C,
+               (unsigned long)dim_I, (unsigned long)dim_J, (unsigned long)dim_K);
+        return GEMMINI_LIB_BAD_ARGS;
     }
     if (t == CPU) {
         gemmini_lib_matmul_ref(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
@@ -1447,6 +1461,27 @@ static __attribute__((noinline, unused)) void gemmini_lib_conv_block(const struc
     const size_t nb = w->nb, nor = w->nor, nch = w->nchunks;
     bool fresh = true;
     uint64_t a_img = w->a_word, c_img = w->c_word;
+    if (nch == 1) {
+        /* The common case, one chunk per output row: a tight loop over the rows. */
+        a_img -= adj;
+        c_img -= adj;
+        for (size_t b = 0; b < nb; b++, a_img += a_b, c_img += c_b) {
+            uint64_t a = a_img, c = c_img;
+            size_t r = 0;
+            if (b == 0) {
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, w_word, c, k_PRELOAD);
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a, g, k_COMPUTE_PRELOADED);
+                a += a_r;
+                c += c_r;
+                r = 1;
+            }
+            for (; r < nor; r++, a += a_r, c += c_r) {
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, g, c, k_PRELOAD);
+                ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC, a, g, k_COMPUTE_ACCUMULATE);
+            }
+        }
+        return;
+    }
 #define GEMMINI_LIB_CONV_PAIR(aw, cw)                                                                   \
     do {                                                                                              \
         if (fresh) {                                                                                  \
@@ -1469,63 +1504,130 @@ static __attribute__((noinline, unused)) void gemmini_lib_conv_block(const struc
 #undef GEMMINI_LIB_CONV_PAIR
 }
 
+/* The loads of one conv tile as a resumable sequence, so that they can go out a few at a time between the
+   previous tile's products: the hart issues commands in order and blocks on a full queue, so loads
+   issued after all of a tile's products could not overlap them. Phase 1: the input mvins (runs of up to
+   DIM pixels that are all inside the image or all padding, MAX_BLOCK_LEN channel blocks each); phase 2:
+   the weight mvins; 0: done. */
+struct gemmini_lib_conv_loader {
+    const struct gemmini_lib_conv *c;
+    struct gemmini_lib_conv_tile t;
+    size_t in_base, w_base;
+    bool load_w;
+    int phase;
+    int b, r, col, q, kr, kc, kch, o;
+};
+
+static inline void gemmini_lib_conv_loader_init(struct gemmini_lib_conv_loader *l, const struct gemmini_lib_conv *c,
+                                                const struct gemmini_lib_conv_tile *t, size_t in_base, bool load_in,
+                                                size_t w_base, bool load_w)
+{
+    l->c = c;
+    l->t = *t;
+    l->in_base = in_base;
+    l->w_base = w_base;
+    l->load_w = load_w;
+    l->phase = load_in ? 1 : load_w ? 2 : 0;
+    l->b = l->r = l->col = l->q = l->kr = l->kc = l->kch = l->o = 0;
+}
+
+/* About how many commands the loader will issue (to spread them; padding runs may add a few). */
+static inline size_t gemmini_lib_conv_loader_count(const struct gemmini_lib_conv_loader *l)
+{
+    const struct gemmini_lib_conv_tile *t = &l->t;
+    size_t n = 0;
+    if (l->phase == 1)
+        n += (size_t)t->nb * t->irows * gemmini_lib_cdiv((size_t)t->icols, DIM) *
+             gemmini_lib_cdiv((size_t)t->nkch, MAX_BLOCK_LEN * DIM);
+    if (l->load_w)
+        n += (size_t)t->nkr * t->nkc * gemmini_lib_cdiv((size_t)t->nkch, DIM) *
+             gemmini_lib_cdiv((size_t)t->nochs, MAX_BLOCK_LEN * DIM);
+    return n;
+}
+
+/* Issues the next load; false once all are issued. */
+static inline bool gemmini_lib_conv_loader_step(struct gemmini_lib_conv_loader *l)
+{
+    const struct gemmini_lib_conv *c = l->c;
+    const struct gemmini_lib_conv_tile *t = &l->t;
+    const int mbl = MAX_BLOCK_LEN;
+    if (l->phase == 1) {
+        const int irow = t->irow + l->r, icol = t->icol + l->col;
+        const bool row_in = irow >= 0 && irow < c->in_row_dim;
+        const bool in = row_in && icol >= 0 && icol < c->in_col_dim;
+        int run = 1;
+        while (l->col + run < t->icols && run < DIM) {
+            const int next = icol + run;
+            if ((row_in && next >= 0 && next < c->in_col_dim) != in) break;
+            run++;
+        }
+        const elem_t *src = in ? c->input +
+                                     (((size_t)(t->b0 + l->b) * c->in_row_dim + irow) * c->in_col_dim + icol) *
+                                         c->in_channels +
+                                     t->kch0 + l->q
+                               : (const elem_t *)NULL;
+        gemmini_extended_mvin(src,
+                              l->in_base + (size_t)(l->q / DIM) * c->in_blk +
+                                  ((size_t)l->b * t->irows + l->r) * t->icols + l->col,
+                              gemmini_lib_imin(mbl * DIM, t->nkch - l->q), run);
+        if ((l->q += mbl * DIM) < t->nkch) return true;
+        l->q = 0;
+        if ((l->col += run) < t->icols) return true;
+        l->col = 0;
+        if (++l->r < t->irows) return true;
+        l->r = 0;
+        if (++l->b < t->nb) return true;
+        l->phase = l->load_w ? 2 : 0;
+        return true;
+    }
+    if (l->phase == 2) {
+        const elem_t *src = c->weights +
+                            ((size_t)((t->krow0 + l->kr) * c->kernel_dim + t->kcol0 + l->kc) * c->in_channels +
+                             t->kch0 + l->kch) * c->out_channels +
+                            t->och0 + l->o;
+        gemmini_extended_mvin2(src,
+                               l->w_base + (size_t)(l->o / DIM) * c->w_blk + ((size_t)l->kr * t->nkc + l->kc) * t->nkch +
+                                   l->kch,
+                               gemmini_lib_imin(mbl * DIM, t->nochs - l->o), gemmini_lib_imin(DIM, t->nkch - l->kch));
+        if ((l->o += mbl * DIM) < t->nochs) return true;
+        l->o = 0;
+        if ((l->kch += DIM) < t->nkch) return true;
+        l->kch = 0;
+        if (++l->kc < t->nkc) return true;
+        l->kc = 0;
+        if (++l->kr < t->nkr) return true;
+        l->phase = 0;
+        return true;
+    }
+    return false;
+}
+
 /* One conv tile issued by the CPU (an implicit im2col in the WS dataflow).
    Scratchpad: input pixel (b, r, col) of channel block q at in_base + q*in_blk + (b*irows + r)*icols + col
    (one pixel per row, DIM channels; the padding border is loaded as zeros), weight row (och block o,
    krow, kcol, kch) at w_base + ((o*nkr + krow)*nkc + kcol)*nkch + kch. Accumulator: output pixel
    (o, b, orow, ocol) at c_base + ((o*nb + b)*nor + orow)*noc + ocol. One weight block is preloaded per
    (o, krow, kcol, kch block) and reused for all output pixels; A rows are output pixels, read with the
-   A stride = conv stride (set by config_ex). */
+   A stride = conv stride (set by config_ex). This tile's own loads were issued before (by the previous
+   tile, or up front for the first); the next tile's loads (`next`) go out between this tile's weight
+   blocks. */
 static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
                                                const struct gemmini_lib_conv_tile *t, size_t in_base,
-                                               bool load_in, size_t w_base, bool load_w, size_t c_base)
+                                               size_t w_base, size_t c_base, struct gemmini_lib_conv_loader *next)
 {
-    const int s = c->stride, mbl = MAX_BLOCK_LEN;
+    const int s = c->stride;
     const size_t in_blk = c->in_blk, w_blk = c->w_blk;
     const bool first_k = t->krow0 == 0 && t->kcol0 == 0 && t->kch0 == 0;
     const bool last_k = t->krow0 + t->nkr == c->kernel_dim && t->kcol0 + t->nkc == c->kernel_dim &&
                         t->kch0 + t->nkch == c->in_channels;
     const bool bias = first_k && c->bias != NULL;
+    /* The next tile's loads go out between this tile's weight blocks, GEMMINI_LIB_CONV_LOAD_RATE times
+       the even rate. */
+    const size_t blocks = gemmini_lib_cdiv((size_t)t->nochs, DIM) * t->nkr * t->nkc *
+                          gemmini_lib_cdiv((size_t)t->nkch, DIM);
+    const size_t per_block =
+        gemmini_lib_cdiv(GEMMINI_LIB_CONV_LOAD_RATE * gemmini_lib_conv_loader_count(next) + 1, blocks);
 
-    if (load_in) {
-        for (int b = 0; b < t->nb; b++)
-            for (int r = 0; r < t->irows; r++) {
-                const int irow = t->irow + r;
-                const bool row_in = irow >= 0 && irow < c->in_row_dim;
-                for (int col = 0; col < t->icols;) {
-                    /* A run of pixels that are all inside the image, or all padding, of at most DIM. */
-                    const int icol = t->icol + col;
-                    const bool in = row_in && icol >= 0 && icol < c->in_col_dim;
-                    int run = 1;
-                    while (col + run < t->icols && run < DIM) {
-                        const int next = icol + run;
-                        if ((row_in && next >= 0 && next < c->in_col_dim) != in) break;
-                        run++;
-                    }
-                    for (int q = 0; q < t->nkch; q += mbl * DIM) {
-                        const elem_t *src = in ? c->input + (((size_t)(t->b0 + b) * c->in_row_dim + irow) *
-                                                                 c->in_col_dim + icol) * c->in_channels +
-                                                     t->kch0 + q
-                                               : (const elem_t *)NULL;
-                        gemmini_extended_mvin(src, in_base + (q / DIM) * in_blk + ((size_t)b * t->irows + r) * t->icols + col,
-                                              gemmini_lib_imin(mbl * DIM, t->nkch - q), run);
-                    }
-                    col += run;
-                }
-            }
-    }
-    if (load_w) {
-        for (int kr = 0; kr < t->nkr; kr++)
-            for (int kc = 0; kc < t->nkc; kc++)
-                for (int kch = 0; kch < t->nkch; kch += DIM)
-                    for (int o = 0; o < t->nochs; o += mbl * DIM) {
-                        const elem_t *src = c->weights +
-                                            ((size_t)((t->krow0 + kr) * c->kernel_dim + t->kcol0 + kc) * c->in_channels +
-                                             t->kch0 + kch) * c->out_channels + t->och0 + o;
-                        gemmini_extended_mvin2(src, w_base + (o / DIM) * w_blk + ((size_t)kr * t->nkc + kc) * t->nkch + kch,
-                                               gemmini_lib_imin(mbl * DIM, t->nochs - o), gemmini_lib_imin(DIM, t->nkch - kch));
-                    }
-    }
     for (int o = 0; o < t->nochs; o += DIM) {
         const int jc = gemmini_lib_imin(DIM, t->nochs - o);
         const size_t c_o = c_base + (size_t)(o / DIM) * t->nb * t->nor * t->noc;
@@ -1559,7 +1661,12 @@ static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
                     w.c_r_step = (uint64_t)t->noc;
                     w.last_adj = (uint64_t)(w.nchunks * DIM - (size_t)t->noc) << 48;
                     gemmini_lib_conv_block(&w);
+                    for (size_t n = 0; n < per_block && gemmini_lib_conv_loader_step(next); n++) {
+                    }
                 }
+        if (o + DIM >= t->nochs)
+            while (gemmini_lib_conv_loader_step(next)) {
+            }
         if (last_k)
             for (int b = 0; b < t->nb; b++)
                 for (int orow = 0; orow < t->nor; orow++)
@@ -1688,9 +1795,14 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
         gemmini_extended4_config_ld(0, MVIN_SCALE_IDENTITY, false, DIM, 2); /* bias: one row, repeated */
     }
 
-    /* Keys of the input and weights most recently loaded into each half, for reuse. */
+    /* Keys of the input and weights most recently loaded, for reuse. The CPU-issued path runs one tile
+       behind the loop, so that each tile's products carry the next tile's loads. */
     long in_key = -1, w_key = -1;
     size_t in_half = 1, w_half = 1, out_tiles = 0;
+    bool have_prev = false;
+    struct gemmini_lib_conv_tile prev;
+    size_t prev_in = 0, prev_w = 0, prev_c = 0;
+    struct gemmini_lib_conv_loader loader;
     for (int b0 = 0; b0 < batch_size; b0 += tl[GEMMINI_LIB_CB])
         for (int orow0 = 0; orow0 < out_row_dim; orow0 += tl[GEMMINI_LIB_COROWS])
             for (int ocol0 = 0; ocol0 < out_col_dim; ocol0 += tl[GEMMINI_LIB_COCOLS])
@@ -1713,10 +1825,24 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
                                 if (load_w) w_half ^= 1;
                                 in_key = ik;
                                 w_key = wk;
-                                gemmini_lib_conv_tile_issue(&c, &t, in_half * GEMMINI_LIB_SP_HALF, load_in,
-                                                            (w_half + 1) * GEMMINI_LIB_SP_HALF - w_rows, load_w,
-                                                            (out_tiles % 2) * GEMMINI_LIB_ACC_HALF);
+                                const size_t in_base = in_half * GEMMINI_LIB_SP_HALF;
+                                const size_t w_base = (w_half + 1) * GEMMINI_LIB_SP_HALF - w_rows;
+                                gemmini_lib_conv_loader_init(&loader, &c, &t, in_base, load_in, w_base, load_w);
+                                if (have_prev)
+                                    gemmini_lib_conv_tile_issue(&c, &prev, prev_in, prev_w, prev_c, &loader);
+                                else
+                                    while (gemmini_lib_conv_loader_step(&loader)) {
+                                    }
+                                prev = t;
+                                prev_in = in_base;
+                                prev_w = w_base;
+                                prev_c = (out_tiles % 2) * GEMMINI_LIB_ACC_HALF;
+                                have_prev = true;
                             }
+    if (have_prev) {
+        gemmini_lib_conv_loader_init(&loader, &c, &prev, 0, false, 0, false);
+        gemmini_lib_conv_tile_issue(&c, &prev, prev_in, prev_w, prev_c, &loader);
+    }
     gemmini_fence();
     return GEMMINI_LIB_OK;
 }
