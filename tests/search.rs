@@ -139,6 +139,14 @@ impl Proposer for Script {
             "the menu after dropout is never empty"
         );
         assert!(req.feedback.cycles > 0, "the parent's cycles are fed back");
+        let fb = req.feedback;
+        assert!(
+            fb.sp_rows_used > 0 && fb.sp_rows_used <= fb.sp_rows_total,
+            "{fb:?}"
+        );
+        assert_eq!(fb.sp_rows_total, req.hw.sp_rows());
+        assert!(fb.utilization > 0.0 && fb.utilization < 1.0, "{fb:?}");
+        assert!(fb.bottleneck.contains("bottleneck:"), "{fb:?}");
         self.menus_seen
             .lock()
             .unwrap()
