@@ -312,7 +312,7 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
             "- step {}: {} cycles, `{}`{}",
             a.step,
             a.cycles,
-            &a.code[..a.code.len().min(12)],
+            a.code.chars().take(12).collect::<String>(),
             a.menu_id
                 .as_ref()
                 .map(|id| format!(", option `{id}`"))

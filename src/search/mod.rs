@@ -222,7 +222,8 @@ fn error_class(e: &ProposeError) -> &'static str {
 }
 
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    // Hashes are hex; `get` keeps a malformed one from panicking.
+    hash.get(..12).unwrap_or(hash)
 }
 
 /// Apply `f` to every item on up to `jobs` threads; results in item order.
@@ -358,6 +359,7 @@ impl Drop for RunLock {
 /// budget is spent, or `env.stop` is set; a finished run is not searched again (its report is rebuilt).
 pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
     let cfg = load_config(dir)?;
+    validate(&cfg.params).with_context(|| format!("{}", dir.join(CONFIG_FILE).display()))?;
     let w = workload::by_name(&cfg.workload).with_context(|| {
         format!(
             "{}: unknown workload `{}`",
