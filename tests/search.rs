@@ -953,3 +953,48 @@ fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
     assert_eq!((finish_of(&events(&dir)).0, out.cycles), (best, cycles));
     cleanup(&dir);
 }
+
+#[test]
+fn a_winner_that_fails_the_recheck_falls_back_to_the_next_best() {
+    let stop = AtomicBool::new(false);
+    let dir = new_run("recheck", params(2), &[]);
+    search::run(&dir, &env(&Script::new(&[]), &stop, None)).expect("search");
+    // Pretend a wrong program had passed its evaluation with 1 cycle (as a lucky input set could), and that
+    // the run was killed before its re-check.
+    let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
+    let mut liar = None;
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let mut e: serde_json::Value = serde_json::from_str(line).unwrap();
+        match e["event"].as_str().unwrap() {
+            "recheck" | "finish" | "ledger" => continue,
+            "evaluated" if liar.is_none() && e["verdict"]["failure"] == "wrong_result" => {
+                liar = Some(e["code"].as_str().unwrap().to_string());
+                let v = &mut e["verdict"];
+                v["correct"] = true.into();
+                v["failure"] = serde_json::Value::Null;
+                v["cycles"] = 1.into();
+            }
+            _ => {}
+        }
+        lines.push(e.to_string());
+    }
+    let liar = liar.expect("the scripted run has a wrong program");
+    std::fs::write(dir.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
+    let out = search::run(&dir, &env(&Script::new(&[]), &stop, None)).expect("resume");
+    assert!(out.rechecked);
+    let ev = events(&dir);
+    let rechecked: Vec<(&String, Option<&str>)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Recheck { code, verdict } => Some((code, verdict["failure"].as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rechecked[0], (&liar, Some("wrong_result")));
+    assert_eq!(rechecked.len(), 2);
+    let (best, cycles, _) = finish_of(&ev);
+    assert_eq!(best.as_ref(), Some(rechecked[1].0));
+    assert!(cycles.unwrap() > 1);
+    cleanup(&dir);
+}
