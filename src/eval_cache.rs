@@ -45,6 +45,8 @@ pub fn simulator_version() -> &'static str {
 /// The stored form of a [`Verdict`] (the verdict itself is only `Serialize`).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Entry {
+    /// The key the entry was stored under (absent in journal verdicts).
+    #[serde(default)]
     key: String,
     workload: String,
     correct: bool,
@@ -93,7 +95,7 @@ impl Entry {
 
 /// Converts a verdict to JSON and back (the journal stores verdicts the same way as the cache).
 pub fn verdict_to_json(v: &Verdict) -> serde_json::Value {
-    serde_json::to_value(Entry::from_verdict("", v)).unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
 /// The inverse of [`verdict_to_json`].
@@ -246,6 +248,10 @@ mod tests {
         assert!(cache.get(&k1).is_none());
         cache.put(&k1, &verdict()).expect("put");
         assert_eq!(cache.get(&k1), Some(verdict()));
+        // The journal form is exactly `gemforge eval --json`'s, and it reads back.
+        let j = verdict_to_json(&verdict());
+        assert_eq!(j, serde_json::to_value(verdict()).unwrap());
+        assert_eq!(verdict_from_json(&j).unwrap(), verdict());
         // A corrupt entry is a miss (and is removed), never a wrong verdict.
         std::fs::write(cache.path(&k1), "{\"key\": 12").expect("corrupt");
         assert!(cache.get(&k1).is_none());
