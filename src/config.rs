@@ -449,8 +449,13 @@ impl HwConfig {
     }
 
     /// A stable text identifying everything that determines the generated RTL (for cache keys).
+    /// The package without its comment lines, so a configuration's name does not change it.
     pub fn rtl_fingerprint(&self) -> String {
         self.sv_config_package()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 }
 

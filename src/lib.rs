@@ -11,4 +11,5 @@ pub mod perf;
 pub mod propose;
 pub mod soc;
 pub mod toolchain;
+pub mod vbuild;
 pub mod workload;

@@ -97,6 +97,17 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Manage the RTL variants built on demand for non-default configurations (cached under the user's
+    /// cache directory): `rtl build CONFIG...` builds ahead of time, `rtl list` shows, `rtl clean` removes.
+    Rtl {
+        #[arg(value_enum)]
+        action: gemforge::accel::variant::RtlAction,
+        /// Hardware configurations (TOML), for `build`.
+        configs: Vec<PathBuf>,
+        /// Print one JSON value instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -220,6 +231,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
             println!("{text}");
             return Ok(ExitCode::from(code));
+        }
+        Cmd::Rtl {
+            action,
+            configs,
+            json,
+        } => {
+            print!(
+                "{}",
+                gemforge::accel::variant::rtl_command(action, &configs, json)?
+            );
+            if json {
+                println!();
+            }
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

@@ -8,6 +8,7 @@ pub mod harness;
 pub mod rtl;
 pub mod spec;
 pub mod usage;
+pub mod variant;
 
 use crate::isa::RoccCmd;
 use crate::mem::Memory;
