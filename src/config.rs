@@ -212,6 +212,14 @@ impl HwConfig {
                 "must be a power of two from 4 to 64",
             ));
         }
+        if a.input_type == "fp32" || a.acc_type == "fp32" {
+            return Err(bad(
+                "array.input_type",
+                format!("{:?} / {:?}", a.input_type, a.acc_type),
+                "the fp32 datapath is not implemented in this RTL yet: use input_type = \"int8\" \
+                 with acc_type = \"int32\"",
+            ));
+        }
         if a.input_type != "int8" {
             return Err(bad(
                 "array.input_type",
@@ -704,7 +712,10 @@ mod tests {
         let e = with("input_type = \"fp32\"", "input_type = \"int8\"")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("array.input_type"), "{e}");
+        assert!(
+            e.contains("array.input_type") && e.contains("fp32 datapath"),
+            "{e}"
+        );
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
     }

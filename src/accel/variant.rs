@@ -54,12 +54,16 @@ pub fn sources() -> Result<Vec<(String, Vec<u8>)>> {
             .map(|(p, b)| (p.to_string(), b.to_vec()))
             .collect());
     };
-    let dir = PathBuf::from(dir);
+    sources_from_dir(Path::new(&dir)).with_context(|| format!("reading ${SOURCES_ENV}"))
+}
+
+/// The sources in `dir` (`rtl/*.sv` and `sim/verilator/*`), in the embedded list's order and naming.
+pub fn sources_from_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     for sub in ["rtl", "sim/verilator"] {
         let d = dir.join(sub);
         let mut files: Vec<PathBuf> = fs::read_dir(&d)
-            .with_context(|| format!("listing {} (from ${SOURCES_ENV})", d.display()))?
+            .with_context(|| format!("listing {}", d.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .filter(|p| sub != "rtl" || p.extension().is_some_and(|x| x == "sv"))
@@ -72,10 +76,7 @@ pub fn sources() -> Result<Vec<(String, Vec<u8>)>> {
         }
     }
     if !out.iter().any(|(p, _)| p == "rtl/gemmini_pkg.sv") {
-        bail!(
-            "${SOURCES_ENV} = {}: no rtl/gemmini_pkg.sv there",
-            dir.display()
-        );
+        bail!("{}: no rtl/gemmini_pkg.sv there", dir.display());
     }
     Ok(out)
 }
@@ -125,7 +126,10 @@ pub fn variant_key(cfg: &HwConfig, sources: &[(String, Vec<u8>)], tools: &Tools)
     field(tools.verilator.version.as_bytes());
     field(tools.cxx.to_string_lossy().as_bytes());
     field(tools.cxx_version.as_bytes());
-    for (p, b) in sources {
+    // By path, so the order sources were listed in does not matter.
+    let mut sorted: Vec<&(String, Vec<u8>)> = sources.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, b) in sorted {
         field(p.as_bytes());
         field(b);
     }
