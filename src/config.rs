@@ -468,6 +468,40 @@ impl HwConfig {
 }
 
 impl HwConfig {
+    /// The accelerator's parameters in the words the ISA description of the prompts uses, so that a prompt
+    /// for a variant states its DIM, memories and dataflows (the rest of the ISA text does not change).
+    pub fn prompt_description(&self) -> String {
+        let df = if self.has_os() {
+            "both weight-stationary (WS) and output-stationary (OS) dataflows, selected by config_ex"
+        } else {
+            "the weight-stationary (WS) dataflow only (config_ex must select WS)"
+        };
+        format!(
+            "The accelerator (configuration `{}`) has a {dim}x{dim} systolic array of {} inputs with {} \
+             accumulation, supporting {df}. DIM = {dim}: one scratchpad row holds {dim} {} elements and one \
+             accumulator row holds {dim} {} elements. The scratchpad has {} rows in {} banks of {} rows \
+             ({} KiB); the accumulator has {} rows in {} banks of {} rows ({} KiB). One mvin moves at most \
+             {} blocks of DIM columns (MAX_BLOCK_LEN) into the scratchpad and {} into the accumulator \
+             (MAX_BLOCK_LEN_ACC).",
+            self.name,
+            self.array.input_type,
+            self.array.acc_type,
+            self.array.input_type,
+            self.array.acc_type,
+            self.sp_rows(),
+            self.scratchpad.banks,
+            self.sp_bank_rows(),
+            self.scratchpad.capacity_kib,
+            self.acc_rows(),
+            self.accumulator.banks,
+            self.acc_bank_rows(),
+            self.accumulator.capacity_kib,
+            self.max_block_len(),
+            self.max_block_len_acc(),
+            dim = self.dim(),
+        )
+    }
+
     /// The `gemmini_params.h` for this configuration: every constant of Gemmini's generated parameter header
     /// that applies to this accelerator (spec 2.2, 2.3, 7.7), the C reference models of the accelerator's
     /// rounding (docs/accelerator.md sections 2 and 3), and a few `GEMMINI_`-prefixed extras. Included by
@@ -689,6 +723,16 @@ mod tests {
         );
         assert!(h8.contains("#define MAX_BLOCK_LEN_ACC 2\n"), "{h8}");
         assert!(!h8.contains("GEMMINI_HAS_OUTPUT_STATIONARY"), "{h8}");
+        let p = c.prompt_description();
+        assert!(
+            p.contains("8x8") && p.contains("weight-stationary (WS) dataflow only"),
+            "{p}"
+        );
+        let p = HwConfig::default_config().prompt_description();
+        assert!(
+            p.contains("16x16") && p.contains("16384 rows in 4 banks"),
+            "{p}"
+        );
     }
 
     fn with(edit: &str, from: &str) -> Result<HwConfig, ConfigError> {

@@ -10,6 +10,7 @@ pub mod mem;
 pub mod perf;
 pub mod propose;
 pub mod soc;
+pub mod sweep;
 pub mod toolchain;
 pub mod vbuild;
 pub mod workload;

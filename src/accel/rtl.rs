@@ -416,6 +416,12 @@ fn source_for(cfg: &HwConfig) -> anyhow::Result<Source> {
     Ok(Source::Variant(api))
 }
 
+/// Make the model of `cfg` ready: nothing for the linked configuration, else build its variant (once per
+/// cache, showing progress on a terminal) and load it (once per process).
+pub fn prepare_model(cfg: &HwConfig) -> anyhow::Result<()> {
+    source_for(cfg).map(|_| ())
+}
+
 /// Load a variant's shared library and look up the shim's functions (the untraced set, no suffix).
 pub(crate) fn load_variant(path: &Path) -> anyhow::Result<&'static Api> {
     // SAFETY: the library is one this crate built from its own shim; its initializers only set up
