@@ -342,3 +342,19 @@ fn invalid_configurations_are_named() {
         assert!(e.contains("bad.toml") && e.contains(field), "{to}: {e}");
     }
 }
+
+/// Random streams on any configuration file, for checking a new configuration by hand:
+/// `GEMFORGE_VARIANT_CONFIG=rtl/configs/large_32x32.toml cargo test --release --test variants -- --ignored`
+/// (`GEMFORGE_DIFF_CASES` sets the number of streams; default 100).
+#[test]
+#[ignore = "needs GEMFORGE_VARIANT_CONFIG; builds the variant if it is not cached"]
+fn differential_on_a_configuration_file() {
+    let path = std::env::var("GEMFORGE_VARIANT_CONFIG").expect("set GEMFORGE_VARIANT_CONFIG");
+    let cfg = HwConfig::from_file(Path::new(&path)).expect("valid configuration");
+    let cases = std::env::var("GEMFORGE_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    differential(&cfg, cases, 20_000, &GenOpts::mixed());
+    differential(&cfg, cases / 2, 30_000, &GenOpts::tight());
+}
