@@ -119,7 +119,7 @@ enum Cmd {
         #[arg(long, required = true, num_args = 1..)]
         workloads: Vec<String>,
         /// A candidate C file for the workloads; repeatable.
-        #[arg(long = "program", value_name = "FILE", required = true)]
+        #[arg(long = "program", value_name = "FILE", required = true, num_args = 1..)]
         programs: Vec<String>,
         /// Directory for sweep.csv and sweep.svg.
         #[arg(long, default_value = "sweep-out")]
