@@ -177,6 +177,7 @@ pub fn ensure_built(cfg: &HwConfig, root: &Path, progress: bool) -> Result<(Path
         drop(lock);
         return Ok((dir.join(LIB_FILE), false));
     }
+    remove_stale_builds(&root.join("tmp"));
     let r = build(cfg, root, &key, &srcs, &tools, progress);
     drop(lock);
     r.map(|p| (p, true))
@@ -334,6 +335,23 @@ fn build_in(
         );
     }
     Ok(dest.join(LIB_FILE))
+}
+
+/// Build directories left by processes that were killed mid-build (older than a day: no build takes
+/// that long, so none of them belongs to a running build).
+fn remove_stale_builds(tmp: &Path) {
+    let Ok(rd) = fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+        if old {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Every complete variant in the cache, sorted by configuration name.
