@@ -205,13 +205,11 @@ impl HwConfig {
             rule: rule.to_string(),
         };
         let a = &self.array;
-        // DIM 64 builds, but random streams show accumulator rows losing their upper half (columns
-        // 32-63) in the RTL, so it is refused until that is fixed.
-        if !is_pow2(a.dim) || !(4..=32).contains(&a.dim) {
+        if !is_pow2(a.dim) || !(4..=64).contains(&a.dim) {
             return Err(bad(
                 "array.dim",
                 a.dim.to_string(),
-                "must be a power of two from 4 to 32",
+                "must be a power of two from 4 to 64",
             ));
         }
         if a.input_type == "fp32" || a.acc_type == "fp32" {

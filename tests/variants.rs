@@ -312,7 +312,7 @@ fn invalid_configurations_are_named() {
     for (from, to, field) in [
         ("dim = 16 ", "dim = 2 ", "array.dim"),
         ("dim = 16 ", "dim = 12 ", "array.dim"),
-        ("dim = 16 ", "dim = 64 ", "array.dim"),
+        ("dim = 16 ", "dim = 128 ", "array.dim"),
         (
             "input_type = \"int8\"",
             "input_type = \"fp32\"",
