@@ -49,6 +49,8 @@ module gemmini_load_ctrl
   localparam int unsigned IdW = $clog2(MAX_READS) > 0 ? $clog2(MAX_READS) : 1;
   localparam int unsigned RBW = RB * 8;
   localparam int unsigned WW = RB * 8 + MEM_W;
+  // Byte positions inside a row buffer: 0..RB inclusive (at least 8 bits; 9 for 256-byte rows at DIM 64).
+  localparam int unsigned UW = ($clog2(RB + 1) > 8) ? $clog2(RB + 1) : 8;
 
   typedef struct packed {
     logic [ROW_BITS-1:0] row;
@@ -90,8 +92,8 @@ module gemmini_load_ctrl
   // ---- read ids ----
   logic [MAX_READS-1:0] id_busy_q;
   logic [SW-1:0]        id_slot_q [MAX_READS];
-  logic [8:0]           id_off_q [MAX_READS];  // signed: request base minus row start
-  logic [7:0]           id_u0_q [MAX_READS], id_u1_q [MAX_READS];  // useful bytes of the row
+  logic [UW:0]          id_off_q [MAX_READS];  // signed: request base minus row start
+  logic [UW-1:0]        id_u0_q [MAX_READS], id_u1_q [MAX_READS];  // useful bytes of the row
   // ---- writer ----
   logic [7:0] blk_q, rep_q;
 
@@ -167,7 +169,7 @@ module gemmini_load_ctrl
   logic [RB*8-1:0]  rdata;
   always_comb begin
     logic [WW-1:0] wide_data, wide_mask;
-    logic signed [8:0] off;
+    logic signed [UW:0] off;
     wide_data = '0;
     wide_mask = '0;
     resp_ld = resp_valid_i && !resp_id_i[7];
@@ -289,9 +291,9 @@ module gemmini_load_ctrl
       if (fire) begin
         id_busy_q[free_id] <= 1'b1;
         id_slot_q[free_id] <= row_open_q ? open_slot_q : tail_q;
-        id_off_q[free_id] <= 9'(chunk_base - (row_open_q ? row_start_q : row_addr_q));
-        id_u0_q[free_id] <= 8'(cur - (row_open_q ? row_start_q : row_addr_q));
-        id_u1_q[free_id] <= 8'(chunk_next - (row_open_q ? row_start_q : row_addr_q));
+        id_off_q[free_id] <= (UW+1)'(chunk_base - (row_open_q ? row_start_q : row_addr_q));
+        id_u0_q[free_id] <= UW'(cur - (row_open_q ? row_start_q : row_addr_q));
+        id_u1_q[free_id] <= UW'(chunk_next - (row_open_q ? row_start_q : row_addr_q));
         if (row_open_q && chunk_next == stop) issued_q[open_slot_q] <= 1'b1;
         if (!row_open_q) row_start_q <= row_addr_q;
         cur_q <= chunk_next;

@@ -45,6 +45,8 @@ module gemmini_store_ctrl
   localparam int unsigned RB = ROW_BUF_BYTES;
   localparam int unsigned RBW = RB * 8;
   localparam int unsigned QD = 4;  // converted-row queue depth
+  // Byte counts of one DRAM row: 0..RB inclusive (at least 8 bits; 9 for 256-byte rows at DIM 64).
+  localparam int unsigned UW = ($clog2(RB + 1) > 8) ? $clog2(RB + 1) : 8;
   localparam int unsigned IdW = $clog2(MAX_WRITES) > 0 ? $clog2(MAX_WRITES) : 1;
 
   typedef enum logic [1:0] {
@@ -63,7 +65,7 @@ module gemmini_store_ctrl
     logic             pool_first; // first element of a pooling window
     logic             emit;       // produces a DRAM row
     logic [63:0]      addr;
-    logic [7:0]       nbytes;
+    logic [UW-1:0]    nbytes;
     logic             last;       // last DRAM row of its command
     logic [ROB_W-1:0] rob;
   } item_t;
@@ -93,12 +95,12 @@ module gemmini_store_ctrl
   logic [DIM*8-1:0] pmax_q;
   logic [RBW-1:0]   q_data_q [QD];
   logic [63:0]      q_addr_q [QD];
-  logic [7:0]       q_n_q [QD];
+  logic [UW-1:0]    q_n_q [QD];
   logic             q_last_q [QD];
   logic [ROB_W-1:0] q_rob_q [QD];
   logic [$clog2(QD)-1:0] q_head_q, q_tail_q;
   logic [$clog2(QD):0]   q_count_q;
-  logic [7:0]       q_off_q;  // bytes of the head row already requested
+  logic [UW-1:0]    q_off_q;  // bytes of the head row already requested
   logic [MAX_WRITES-1:0] id_busy_q;
 
   // ---- decode of an incoming command ----
@@ -131,7 +133,7 @@ module gemmini_store_ctrl
       it_last = (i0_q + 8'd1 == s_rows_q) && (i1_q + 8'd1 == s_nblk_q);
       it.addr = s_dram_q + 64'(i0_q) * 64'(s_stride_q)
                 + 64'(32'(i1_q) * DIM * ((s_src_q == SrcAccFull) ? 4 : 1));
-      it.nbytes = (s_src_q == SrcAccFull) ? nb * 8'd4 : nb;
+      it.nbytes = (s_src_q == SrcAccFull) ? UW'(nb) * UW'(4) : UW'(nb);
     end else begin
       orow = 16'(i0_q) * 16'(s_ps_q) + 16'(w0_q) - 16'(s_upad_q);
       ocol = 16'(i1_q) * 16'(s_ps_q) + 16'(w1_q) - 16'(s_lpad_q);
@@ -141,7 +143,7 @@ module gemmini_store_ctrl
       it_emit = (w0_q + 2'd1 == s_psz_q) && (w1_q + 2'd1 == s_psz_q);
       it_last = it_emit && (i0_q + 8'd1 == s_porows_q) && (i1_q + 8'd1 == s_pocols_q);
       it.addr = s_dram_q + (64'(i0_q) * 64'(s_pout_q) + 64'(i1_q)) * 64'(s_stride_q);
-      it.nbytes = s_cols_q;
+      it.nbytes = UW'(s_cols_q);
     end
     it.emit = it_emit;
     it.last = it_last;
@@ -338,7 +340,7 @@ module gemmini_store_ctrl
       // chunker
       if (c_fire) begin
         id_busy_q[free_id] <= 1'b1;
-        q_off_q <= c_done ? 8'd0 : 8'(c_next - q_addr_q[q_head_q]);
+        q_off_q <= c_done ? '0 : UW'(c_next - q_addr_q[q_head_q]);
         if (c_done) begin
           q_head_q <= q_head_q + 1'b1;
           if (q_last_q[q_head_q]) begin

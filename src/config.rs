@@ -212,6 +212,14 @@ impl HwConfig {
                 "must be a power of two from 4 to 64",
             ));
         }
+        if a.input_type == "fp32" || a.acc_type == "fp32" {
+            return Err(bad(
+                "array.input_type",
+                format!("{:?} / {:?}", a.input_type, a.acc_type),
+                "the fp32 datapath is not implemented in this RTL yet: use input_type = \"int8\" \
+                 with acc_type = \"int32\"",
+            ));
+        }
         if a.input_type != "int8" {
             return Err(bad(
                 "array.input_type",
@@ -449,12 +457,51 @@ impl HwConfig {
     }
 
     /// A stable text identifying everything that determines the generated RTL (for cache keys).
+    /// The package without its comment lines, so a configuration's name does not change it.
     pub fn rtl_fingerprint(&self) -> String {
         self.sv_config_package()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 }
 
 impl HwConfig {
+    /// The accelerator's parameters in the words the ISA description of the prompts uses, so that a prompt
+    /// for a variant states its DIM, memories and dataflows (the rest of the ISA text does not change).
+    pub fn prompt_description(&self) -> String {
+        let df = if self.has_os() {
+            "both weight-stationary (WS) and output-stationary (OS) dataflows, selected by config_ex"
+        } else {
+            "the weight-stationary (WS) dataflow only (config_ex must select WS)"
+        };
+        format!(
+            "The accelerator (configuration `{}`) has a {dim}x{dim} systolic array of {} inputs with {} \
+             accumulation, supporting {df}. DIM = {dim}: one scratchpad row holds {dim} {} elements and one \
+             accumulator row holds {dim} {} elements. The scratchpad has {} rows in {} banks of {} rows \
+             ({} KiB); the accumulator has {} rows in {} banks of {} rows ({} KiB). One mvin moves at most \
+             {} blocks of DIM columns (MAX_BLOCK_LEN) into the scratchpad and {} into the accumulator \
+             (MAX_BLOCK_LEN_ACC).",
+            self.name,
+            self.array.input_type,
+            self.array.acc_type,
+            self.array.input_type,
+            self.array.acc_type,
+            self.sp_rows(),
+            self.scratchpad.banks,
+            self.sp_bank_rows(),
+            self.scratchpad.capacity_kib,
+            self.acc_rows(),
+            self.accumulator.banks,
+            self.acc_bank_rows(),
+            self.accumulator.capacity_kib,
+            self.max_block_len(),
+            self.max_block_len_acc(),
+            dim = self.dim(),
+        )
+    }
+
     /// The `gemmini_params.h` for this configuration: every constant of Gemmini's generated parameter header
     /// that applies to this accelerator (spec 2.2, 2.3, 7.7), the C reference models of the accelerator's
     /// rounding (docs/accelerator.md sections 2 and 3), and a few `GEMMINI_`-prefixed extras. Included by
@@ -676,6 +723,16 @@ mod tests {
         );
         assert!(h8.contains("#define MAX_BLOCK_LEN_ACC 2\n"), "{h8}");
         assert!(!h8.contains("GEMMINI_HAS_OUTPUT_STATIONARY"), "{h8}");
+        let p = c.prompt_description();
+        assert!(
+            p.contains("8x8") && p.contains("weight-stationary (WS) dataflow only"),
+            "{p}"
+        );
+        let p = HwConfig::default_config().prompt_description();
+        assert!(
+            p.contains("16x16") && p.contains("16384 rows in 4 banks"),
+            "{p}"
+        );
     }
 
     fn with(edit: &str, from: &str) -> Result<HwConfig, ConfigError> {
@@ -699,7 +756,10 @@ mod tests {
         let e = with("input_type = \"fp32\"", "input_type = \"int8\"")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("array.input_type"), "{e}");
+        assert!(
+            e.contains("array.input_type") && e.contains("fp32 datapath"),
+            "{e}"
+        );
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
     }

@@ -18,5 +18,7 @@ pub mod report;
 pub mod schedule;
 pub mod search;
 pub mod soc;
+pub mod sweep;
 pub mod toolchain;
+pub mod vbuild;
 pub mod workload;

@@ -161,6 +161,43 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Manage the RTL variants built on demand for non-default configurations (cached under the user's
+    /// cache directory): `rtl build CONFIG...` builds ahead of time, `rtl list` shows, `rtl clean` removes.
+    Rtl {
+        #[arg(value_enum)]
+        action: gemforge::accel::variant::RtlAction,
+        /// Hardware configurations (TOML), for `build`.
+        configs: Vec<PathBuf>,
+        /// Print one JSON value instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every (configuration, workload, program) on the RTL in parallel and print one table: cycles,
+    /// utilization and speedup against the first configuration. Also writes sweep.csv and sweep.svg.
+    /// Programs that cannot run on a configuration are reported by their failure class.
+    Sweep {
+        /// Hardware configurations (TOML); the first is the reference for speedups.
+        #[arg(long, required = true, num_args = 1..)]
+        configs: Vec<PathBuf>,
+        /// Workloads (see `gemforge workloads`).
+        #[arg(long, required = true, num_args = 1..)]
+        workloads: Vec<String>,
+        /// A candidate C file for the workloads; repeatable.
+        #[arg(long = "program", value_name = "FILE", required = true, num_args = 1..)]
+        programs: Vec<String>,
+        /// Directory for sweep.csv and sweep.svg.
+        #[arg(long, default_value = "sweep-out")]
+        out: PathBuf,
+        /// Parallel evaluations (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Seed of the inputs (the same data on every configuration).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
         /// The TOML file (default: the bundled rtl/configs/default.toml).
@@ -345,6 +382,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 loop_fsm,
             };
             print!("{}", gemforge::prompts::preview(&cfg, &preview)?);
+        }
+        Cmd::Rtl {
+            action,
+            configs,
+            json,
+        } => {
+            print!(
+                "{}",
+                gemforge::accel::variant::rtl_command(action, &configs, json)?
+            );
+            if json {
+                println!();
+            }
+        }
+        Cmd::Sweep {
+            configs,
+            workloads,
+            programs,
+            out,
+            jobs,
+            seed,
+            json,
+        } => {
+            let args = gemforge::sweep::SweepArgs {
+                configs,
+                workloads,
+                programs,
+                out_dir: out,
+                jobs,
+                seed,
+            };
+            print!("{}", gemforge::sweep::sweep_command(&args, json)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

@@ -738,7 +738,12 @@ impl<'a> Gen<'a> {
                 4 => (dim * 4) as u64,
                 5..=7 => self.rng.gen_range(1..=200),
                 8 | 9 => self.rng.gen_range(1..=64) * 8,
-                _ => self.rng.gen_range(200..=3000),
+                // Capped so DIM rows still fit the input region on large arrays (DIM 32, 64); the
+                // cap is above 3000 for DIM <= 16, so their streams are unchanged.
+                _ => self
+                    .rng
+                    .gen_range(200..=3000)
+                    .min((IN_SIZE - 1024) / (dim as u64 - 1).max(1)),
             }
         };
         let block_stride: u16 = if !rich {

@@ -9,6 +9,7 @@ pub mod loops;
 pub mod rtl;
 pub mod spec;
 pub mod usage;
+pub mod variant;
 
 use crate::isa::RoccCmd;
 use crate::mem::Memory;

@@ -10,15 +10,18 @@
 //! edge where valid and ready are both high; since every output is registered, the driver knows before
 //! the edge whether the accelerator's side of a handshake is ready.
 
+use super::variant;
 use super::{AccelError, Accelerator, ErrorKind, RoccResp};
 use crate::config::HwConfig;
 use crate::isa::{self, RoccCmd};
 use crate::mem::{DmaPort, MemError, Memory};
-use anyhow::{bail, Context};
-use std::collections::VecDeque;
+use anyhow::{anyhow, bail, Context};
+use std::collections::{BTreeMap, VecDeque};
 use std::ffi::{c_char, CStr, CString};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::Mutex;
 
 #[allow(
     non_camel_case_types,
@@ -55,8 +58,8 @@ pub const EXTERNAL_EVENTS: &[(u8, &str)] = &[
     (isa::event::EXT_WDMA_TOTAL_LATENCY, "wdma_total_latency"),
 ];
 
-/// The shim's functions for one of the two models.
-struct Api {
+/// The shim's functions for one model: the linked untraced or traced one, or a loaded variant.
+pub(crate) struct Api {
     new: unsafe extern "C" fn(*mut c_char, usize) -> *mut ffi::gf_model,
     free: unsafe extern "C" fn(*mut ffi::gf_model),
     max_bytes: unsafe extern "C" fn(*const ffi::gf_model) -> u32,
@@ -164,8 +167,9 @@ pub struct RtlAccel {
 impl RtlAccel {
     /// The RTL model for `cfg`, reset and ready for commands.
     ///
-    /// Only the configuration build.rs Verilated (rtl/configs/default.toml) is available: a `cfg` that
-    /// differs from it in anything that shapes the RTL is refused. Memory timing (`cfg.memory`) is free.
+    /// The configuration build.rs Verilated (rtl/configs/default.toml, differing at most in memory and CPU
+    /// timing) uses the linked model; any other is built on first use (see [`super::variant`]), which
+    /// takes about a minute, and is loaded from the cache afterwards.
     pub fn new(cfg: &HwConfig) -> anyhow::Result<RtlAccel> {
         RtlAccel::build(cfg, None)
     }
@@ -177,10 +181,16 @@ impl RtlAccel {
     }
 
     fn build(cfg: &HwConfig, trace: Option<&Path>) -> anyhow::Result<RtlAccel> {
-        check_built_config(cfg)?;
-        let (api, traced) = match trace {
-            Some(_) => (&TRACED, true),
-            None => (&PLAIN, false),
+        let (api, traced) = match (source_for(cfg)?, trace) {
+            (Source::Linked, Some(_)) => (&TRACED, true),
+            (Source::Linked, None) => (&PLAIN, false),
+            (Source::Variant(_), Some(_)) => bail!(
+                "waveform tracing (--trace) is available only for the built-in configuration `{}`; \
+                 configuration `{}` runs as an on-demand variant, which is built without tracing",
+                build_info::BUILT_CONFIG_NAME,
+                cfg.name
+            ),
+            (Source::Variant(api), None) => (api, false),
         };
         let mut model = Model::new(api, traced).context("creating the Verilated accelerator")?;
         // SAFETY: the handle is live; max_bytes only reads a constant.
@@ -378,31 +388,74 @@ fn bytes_to_words(bytes: &[u8], words: &mut [u32]) {
     }
 }
 
-/// Refuse a configuration the linked model was not built for.
-fn check_built_config(cfg: &HwConfig) -> anyhow::Result<()> {
-    let want = cfg.rtl_fingerprint();
-    if want == build_info::BUILT_RTL_FINGERPRINT {
-        return Ok(());
+/// Where the model of a configuration comes from.
+enum Source {
+    /// The default configuration, linked into this binary.
+    Linked,
+    /// Another configuration: a shared library built on demand (accel::variant).
+    Variant(&'static Api),
+}
+
+/// Variants loaded by this process, by RTL fingerprint. A library stays loaded for the life of the
+/// process (its functions are used through plain pointers), which also makes loading it again free.
+static LOADED: Mutex<BTreeMap<String, &'static Api>> = Mutex::new(BTreeMap::new());
+
+/// The model for `cfg`: the linked one when the RTL parameters match it, else its variant, built (once
+/// per cache) and loaded (once per process).
+fn source_for(cfg: &HwConfig) -> anyhow::Result<Source> {
+    let fp = cfg.rtl_fingerprint();
+    if fp == build_info::BUILT_RTL_FINGERPRINT {
+        return Ok(Source::Linked);
     }
-    // Name the differing parameters (the fingerprint is one `NAME = value;` per line).
-    let built: Vec<&str> = build_info::BUILT_RTL_FINGERPRINT.lines().collect();
-    let diff: Vec<String> = want
-        .lines()
-        .filter(|l| !built.contains(l) && l.contains('='))
-        .map(|l| {
-            l.trim()
-                .trim_start_matches("localparam int unsigned ")
-                .trim_end_matches(';')
-                .to_string()
-        })
-        .collect();
-    bail!(
-        "configuration `{}` needs different RTL than the model built into this binary (configuration `{}`): \
-         {}. Only the built-in configuration can be simulated for now; memory timing may differ freely",
-        cfg.name,
-        build_info::BUILT_CONFIG_NAME,
-        if diff.is_empty() { "parameters differ".to_string() } else { diff.join(", ") }
-    )
+    // Held while building, so that threads of one process needing the same variant build it once.
+    let mut loaded = LOADED
+        .lock()
+        .map_err(|_| anyhow!("a thread panicked while loading an RTL variant"))?;
+    if let Some(api) = loaded.get(&fp) {
+        return Ok(Source::Variant(api));
+    }
+    let progress = std::io::stderr().is_terminal();
+    let (lib, _) = variant::ensure_built(cfg, &variant::cache_root(), progress)?;
+    let api = load_variant(&lib)?;
+    loaded.insert(fp, api);
+    Ok(Source::Variant(api))
+}
+
+/// Make the model of `cfg` ready: nothing for the linked configuration, else build its variant (once per
+/// cache, showing progress on a terminal) and load it (once per process).
+pub fn prepare_model(cfg: &HwConfig) -> anyhow::Result<()> {
+    source_for(cfg).map(|_| ())
+}
+
+/// Load a variant's shared library and look up the shim's functions (the untraced set, no suffix).
+pub(crate) fn load_variant(path: &Path) -> anyhow::Result<&'static Api> {
+    // SAFETY: the library is one this crate built from its own shim; its initializers only set up
+    // Verilator's runtime, which is private to the library (linked with -Bsymbolic, loaded RTLD_LOCAL).
+    let lib = unsafe { libloading::Library::new(path) }
+        .with_context(|| format!("loading RTL variant {}", path.display()))?;
+    // The library is never unloaded: the returned table points into it for the rest of the process.
+    let lib: &'static libloading::Library = Box::leak(Box::new(lib));
+    macro_rules! sym {
+        ($name:literal) => {
+            // SAFETY: the symbol is the shim function of that name, whose C signature gf_shim.h declares
+            // and bindgen turned into exactly the field type it is stored in.
+            *unsafe { lib.get(concat!($name, "\0").as_bytes()) }.with_context(|| {
+                format!("RTL variant {} has no function {}", path.display(), $name)
+            })?
+        };
+    }
+    let api = Api {
+        new: sym!("gf_new"),
+        free: sym!("gf_free"),
+        max_bytes: sym!("gf_max_bytes"),
+        scope_name: sym!("gf_scope_name"),
+        reset: sym!("gf_reset"),
+        step: sym!("gf_step"),
+        sp_word: sym!("gf_bd_sp_word"),
+        acc_word: sym!("gf_bd_acc_word"),
+        event: sym!("gf_bd_event"),
+    };
+    Ok(Box::leak(Box::new(api)))
 }
 
 impl Accelerator for RtlAccel {
@@ -829,16 +882,12 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_rtl_configurations() {
+    fn timing_and_name_use_the_linked_model() {
         let mut cfg = HwConfig::default_config();
         cfg.memory.latency = 7; // timing is the memory model's, not the RTL's
         assert!(RtlAccel::new(&cfg).is_ok());
-        cfg.array.dim = 8;
-        cfg.name = "small".into();
-        let e = match RtlAccel::new(&cfg) {
-            Ok(_) => panic!("a dim-8 configuration must be refused"),
-            Err(e) => e.to_string(),
-        };
-        assert!(e.contains("CFG_DIM = 8") && e.contains("small"), "{e}");
+        cfg.cpu.mul = 9;
+        cfg.name = "renamed".into();
+        assert!(matches!(source_for(&cfg), Ok(Source::Linked)));
     }
 }

@@ -1,0 +1,361 @@
+//! RTL variants built on demand (src/accel/variant.rs): non-default configurations agree with the
+//! functional model, cycle counts move the way the hardware change says they must, the build cache
+//! survives two processes building the same variant at once, and a changed RTL source gives a new key.
+//!
+//! The variants are small (DIM 4 and 8, small memories) so that each builds in well under a minute. The
+//! in-process tests use the user's variant cache (so later runs are instant); the process tests use their
+//! own temporary cache directories.
+
+use gemforge::accel::gen::{random_stream, GenCase, GenOpts};
+use gemforge::accel::harness::{run_stream, HarnessOpts};
+use gemforge::accel::rtl::RtlAccel;
+use gemforge::accel::spec::SpecAccel;
+use gemforge::accel::variant::{self, Tools};
+use gemforge::accel::Accelerator;
+use gemforge::config::{HwConfig, MemoryTiming, DEFAULT_CONFIG_TOML};
+use gemforge::eval::{evaluate, EvalOpts};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The default configuration with `edits` (from, to) applied.
+fn edited(name: &str, edits: &[(&str, &str)]) -> HwConfig {
+    let mut text = DEFAULT_CONFIG_TOML.replace("name = \"default\"", &format!("name = \"{name}\""));
+    for (from, to) in edits {
+        assert!(text.contains(from), "edit `{from}` does not apply");
+        text = text.replacen(from, to, 1);
+    }
+    HwConfig::from_toml_str(&text, name).expect("test configuration is valid")
+}
+
+/// DIM 4, 16 KiB scratchpad, 8 KiB accumulator, both dataflows.
+fn dim4() -> HwConfig {
+    edited(
+        "test_dim4",
+        &[
+            ("dim = 16 ", "dim = 4 "),
+            ("capacity_kib = 256 ", "capacity_kib = 16 "),
+            ("capacity_kib = 64 ", "capacity_kib = 8 "),
+        ],
+    )
+}
+
+/// DIM 8, 32 KiB scratchpad in 2 banks, 16 KiB accumulator, weight-stationary only, smaller queues.
+fn dim8_ws() -> HwConfig {
+    edited(
+        "test_dim8_ws",
+        &[
+            ("dim = 16 ", "dim = 8 "),
+            ("dataflows = \"both\"", "dataflows = \"ws\""),
+            ("capacity_kib = 256 ", "capacity_kib = 32 "),
+            ("banks = 4 ", "banks = 2 "),
+            ("capacity_kib = 64 ", "capacity_kib = 16 "),
+            ("ld = 8", "ld = 4"),
+            ("ex = 16", "ex = 8"),
+        ],
+    )
+}
+
+fn candidates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates")
+}
+
+/// Random legal streams on a variant: the RTL ends in exactly the functional model's state.
+fn differential(cfg: &HwConfig, cases: u64, base: u64, opts: &GenOpts) {
+    let t = Instant::now();
+    let hopts = HarnessOpts {
+        watchdog_cycles: 20_000,
+        max_cycles: 5_000_000,
+    };
+    let mut failed = Vec::new();
+    for seed in base..base + cases {
+        let mut cfg = cfg.clone();
+        cfg.memory = MemoryTiming {
+            latency: [40, 1, 7, 100][(seed % 4) as usize],
+            max_in_flight: [32, 1, 4][(seed % 3) as usize],
+            ..MemoryTiming::default()
+        };
+        let case: GenCase = random_stream(&cfg, seed, opts);
+        let run = |acc: &mut dyn Accelerator| {
+            let mut mem = case.mem.clone();
+            let r = run_stream(acc, &mut mem, &case.cmds, &hopts);
+            let sp: Vec<Vec<i8>> = (0..cfg.sp_rows()).map(|r| acc.read_sp_row(r)).collect();
+            let ac: Vec<Vec<i32>> = (0..cfg.acc_rows()).map(|r| acc.read_acc_row(r)).collect();
+            (r.map(|r| r.responses.len()), mem, sp, ac)
+        };
+        let (s_resp, s_mem, s_sp, s_acc) = run(&mut SpecAccel::new(&cfg));
+        let mut rtl = RtlAccel::new(&cfg).expect("RTL variant");
+        let (r_resp, r_mem, r_sp, r_acc) = run(&mut rtl);
+        let s_resp = s_resp.expect("the functional model accepts every generated stream");
+        let what = match r_resp {
+            Err(e) => Some(format!("RTL failed: {e}")),
+            Ok(n) if n != s_resp => Some(format!("responses: spec {s_resp} rtl {n}")),
+            Ok(_) => s_mem
+                .first_difference(&r_mem)
+                .map(|(a, x, y)| format!("memory at 0x{a:x}: spec {x} rtl {y}"))
+                .or_else(|| {
+                    (0..s_sp.len()).find(|&i| s_sp[i] != r_sp[i]).map(|i| {
+                        format!("scratchpad row {i}: spec {:?} rtl {:?}", s_sp[i], r_sp[i])
+                    })
+                })
+                .or_else(|| {
+                    (0..s_acc.len()).find(|&i| s_acc[i] != r_acc[i]).map(|i| {
+                        format!(
+                            "accumulator row {i}: spec {:?} rtl {:?}",
+                            s_acc[i], r_acc[i]
+                        )
+                    })
+                }),
+        };
+        if let Some(w) = what {
+            failed.push(format!("seed {seed}: {w}"));
+        }
+    }
+    eprintln!(
+        "{}: {cases} random streams in {:.1} s",
+        cfg.name,
+        t.elapsed().as_secs_f64()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn dim4_variant_matches_the_functional_model() {
+    differential(&dim4(), 150, 9_000, &GenOpts::mixed());
+    differential(&dim4(), 100, 9_500, &GenOpts::tight());
+}
+
+#[test]
+fn dim8_ws_variant_matches_the_functional_model() {
+    differential(&dim8_ws(), 100, 10_000, &GenOpts::mixed());
+}
+
+fn cycles(cfg: &HwConfig, workload: &str, candidate: &str) -> u64 {
+    let w = gemforge::workload::by_name(workload).expect("workload");
+    let opts = EvalOpts {
+        screen_runs: 1,
+        seed: Some(5),
+        ..EvalOpts::default()
+    };
+    let v = evaluate(cfg, &w, &candidates().join(candidate), &opts);
+    assert!(
+        v.correct,
+        "{candidate} on {}: {:?} {}",
+        cfg.name, v.failure, v.detail
+    );
+    v.cycles.expect("RTL cycles")
+}
+
+#[test]
+fn same_program_on_two_variants_and_cycles_move_as_expected() {
+    let (c4, c8) = (dim4(), dim8_ws());
+    let n4 = cycles(&c4, "gemm_20x36x24", "gemm_tiled.c");
+    let n8 = cycles(&c8, "gemm_20x36x24", "gemm_tiled.c");
+    assert!(
+        n4 > n8,
+        "DIM 4 ({n4} cycles) must be slower than DIM 8 ({n8})"
+    );
+    // The tiled GEMM waits on every mvin: more memory latency can never make it faster.
+    let mut prev = 0;
+    for latency in [1, 40, 200] {
+        let mut c = c4.clone();
+        c.memory.latency = latency;
+        let n = cycles(&c, "gemm_20x36x24", "gemm_tiled.c");
+        assert!(
+            n >= prev,
+            "latency {latency}: {n} cycles, fewer than {prev} at a lower latency"
+        );
+        prev = n;
+    }
+    let mut slow = c4.clone();
+    slow.memory.bytes_per_cycle = 1;
+    let n_slow = cycles(&slow, "gemm_20x36x24", "gemm_tiled.c");
+    assert!(
+        n_slow > n4,
+        "1 byte/cycle ({n_slow}) must be slower than 16 ({n4})"
+    );
+}
+
+#[test]
+fn variants_cannot_record_waveforms() {
+    let dir = std::env::temp_dir().join(format!("gf-var-trace-{}", std::process::id()));
+    let e = match RtlAccel::new_traced(&dim4(), &dir.join("w.fst")) {
+        Ok(_) => panic!("tracing a variant must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("--trace") && e.contains("test_dim4"), "{e}");
+}
+
+fn gemforge(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gemforge"));
+    c.env("GEMFORGE_CACHE_DIR", cache);
+    c
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "gemforge failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn concurrent_builds_share_one_result_and_a_changed_source_rebuilds() {
+    let tmp = std::env::temp_dir().join(format!("gf-var-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cfg_path = tmp.join("small.toml");
+    let text = DEFAULT_CONFIG_TOML
+        .replace("name = \"default\"", "name = \"small\"")
+        .replacen("dim = 16 ", "dim = 4 ", 1)
+        .replacen("capacity_kib = 256 ", "capacity_kib = 16 ", 1)
+        .replacen("capacity_kib = 64 ", "capacity_kib = 8 ", 1)
+        .replacen("st = 4", "st = 2", 1);
+    std::fs::write(&cfg_path, text).unwrap();
+    let cache = tmp.join("cache");
+
+    // Two processes build the same variant at once: both succeed, one builds, the other uses its result.
+    let spawn = || {
+        gemforge(&cache)
+            .args(["rtl", "build", "--json"])
+            .arg(&cfg_path)
+            .output()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(spawn);
+        let b = s.spawn(spawn);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    let (a, b) = (json_of(&a), json_of(&b));
+    let built: Vec<bool> = [&a, &b]
+        .iter()
+        .map(|v| v[0]["built"].as_bool().unwrap())
+        .collect();
+    assert_eq!(built.iter().filter(|&&x| x).count(), 1, "{a} {b}");
+    assert_eq!(a[0]["library"], b[0]["library"]);
+    let list = json_of(
+        &gemforge(&cache)
+            .args(["rtl", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let leftovers = std::fs::read_dir(cache.join("rtl/tmp")).map_or(0, |d| d.count());
+    assert_eq!(leftovers, 0, "build directories left behind");
+    // The variant runs a program.
+    let prog = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/matmul_ws.c");
+    let out = gemforge(&cache)
+        .args(["run", "--json", "--config"])
+        .arg(&cfg_path)
+        .arg(&prog)
+        .output()
+        .unwrap();
+    let run = json_of(&out);
+    assert_eq!(run["exit_code"], 0, "{run}");
+
+    // A changed RTL file (a copy of the sources with one comment added) gives a new key and a new build.
+    let srcs = tmp.join("srcs");
+    for (p, bytes) in variant::sources().unwrap() {
+        let dest = srcs.join(&p);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let mut bytes = bytes.clone();
+        if p == "rtl/gemmini_mesh.sv" {
+            bytes.extend_from_slice(b"\n// edited\n");
+        }
+        std::fs::write(&dest, bytes).unwrap();
+    }
+    let tools = Tools::find().unwrap();
+    let cfg = HwConfig::from_file(&cfg_path).unwrap();
+    let embedded = variant::sources().unwrap();
+    let changed = variant::sources_from_dir(&srcs).unwrap();
+    assert_eq!(embedded.len(), changed.len());
+    assert_ne!(
+        variant::variant_key(&cfg, &embedded, &tools),
+        variant::variant_key(&cfg, &changed, &tools)
+    );
+    let again = json_of(
+        &gemforge(&cache)
+            .env(variant::SOURCES_ENV, &srcs)
+            .args(["rtl", "build", "--json"])
+            .arg(&cfg_path)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(again[0]["built"], true, "{again}");
+    let list = json_of(
+        &gemforge(&cache)
+            .args(["rtl", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let cleaned = json_of(
+        &gemforge(&cache)
+            .args(["rtl", "clean", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(cleaned["removed"], 2);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn invalid_configurations_are_named() {
+    for (from, to, field) in [
+        ("dim = 16 ", "dim = 2 ", "array.dim"),
+        ("dim = 16 ", "dim = 12 ", "array.dim"),
+        ("dim = 16 ", "dim = 128 ", "array.dim"),
+        (
+            "input_type = \"int8\"",
+            "input_type = \"fp32\"",
+            "fp32 datapath",
+        ),
+        (
+            "capacity_kib = 256 ",
+            "capacity_kib = 300 ",
+            "scratchpad.capacity_kib",
+        ),
+        ("banks = 4 ", "banks = 3 ", "scratchpad.banks"),
+        ("ex = 16", "ex = 0", "reservation_station.ex"),
+        ("beat_bytes = 16", "beat_bytes = 12", "dma.beat_bytes"),
+        (
+            "max_reads_in_flight = 16",
+            "max_reads_in_flight = 0",
+            "dma.max_reads_in_flight",
+        ),
+        ("latency = 40", "latency = 0", "memory.latency"),
+        ("dataflows = \"both\"", "dataflows = \"os\"", "dataflows"),
+    ] {
+        let text = DEFAULT_CONFIG_TOML.replacen(from, to, 1);
+        assert_ne!(text, DEFAULT_CONFIG_TOML, "{from}");
+        let e = HwConfig::from_toml_str(&text, "bad.toml")
+            .err()
+            .unwrap_or_else(|| panic!("{to} must be refused"))
+            .to_string();
+        assert!(e.contains("bad.toml") && e.contains(field), "{to}: {e}");
+    }
+}
+
+/// Random streams on any configuration file, for checking a new configuration by hand:
+/// `GEMFORGE_VARIANT_CONFIG=rtl/configs/large_32x32.toml cargo test --release --test variants -- --ignored`
+/// (`GEMFORGE_DIFF_CASES` sets the number of streams; default 100).
+#[test]
+#[ignore = "needs GEMFORGE_VARIANT_CONFIG; builds the variant if it is not cached"]
+fn differential_on_a_configuration_file() {
+    let path = std::env::var("GEMFORGE_VARIANT_CONFIG").expect("set GEMFORGE_VARIANT_CONFIG");
+    let cfg = HwConfig::from_file(Path::new(&path)).expect("valid configuration");
+    let cases = std::env::var("GEMFORGE_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    differential(&cfg, cases, 20_000, &GenOpts::mixed());
+    differential(&cfg, cases / 2, 30_000, &GenOpts::tight());
+}
