@@ -796,15 +796,15 @@ fn error_illegal_funct() {
 
 #[test]
 fn error_unsupported_and_bad_loops() {
-    // the convolution loop FSM is not built
+    // LOOP_CONV_WS with the reset descriptor (no_pool = 0: pooling is refused)
     expect_error(
         &[],
         RoccCmd {
-            funct: 16,
+            funct: 15,
             rs1: 5,
             rs2: 6,
         },
-        ErrorKind::Unsupported,
+        ErrorKind::BadLoop,
     );
     // LOOP_WS with Gemmini's 2025-only rs2 bits
     let ext = LoopWs {
