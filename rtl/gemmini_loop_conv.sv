@@ -1,10 +1,13 @@
-// The LOOP_CONV_WS unit (spec 4.10; docs/accelerator.md section 6; src/accel/loops.rs unroll_conv is the
+// The LOOP_CONV_WS unit (spec 4.10; docs/accelerator.md section 6.1; src/accel/loops.rs unroll_conv is the
 // reference). Two double-buffered descriptor slots, as in the LOOP_WS unit: funct 16-21 fill the configuring
 // slot, LOOP_CONV_WS (checked here against the front end's configuration shadow) marks it pending and fixes its
-// placement. One generator issues the pending loops oldest first, each in exactly the unroller's order (bias,
-// input, weights, execute, output), one command per cycle into an output register that the front end checks
-// like any command. The reservation station overlaps their execution (its dependency tracking orders them as
-// issued); the output register holds while the station has no room, which throttles the generator.
+// placement. Two generators issue the unroller's commands: L the loads (input, weights, bias) and E the
+// execute pairs then the mvouts, each in the unroller's order within its parts, E on the oldest loop once L
+// has issued all of that loop's loads; L may run ahead into the younger loop, whose scratchpad writes wait for
+// the older loop's execute commands when they share a half, and whose bias waits for the older loop to finish
+// when they share an accumulator half. The reservation station orders the rest. An arbiter (E's compute > E
+// > L) moves one command per cycle into an output register that the front end checks like any command; a
+// generator issues only when its reservation-station queue has room (counting that register).
 module gemmini_loop_conv
   import gemmini_pkg::*;
 (
@@ -28,6 +31,10 @@ module gemmini_loop_conv
   output logic [6:0]  gen_funct_o,
   output logic [63:0] gen_rs1_o,
   output logic [63:0] gen_rs2_o,
+  // reservation-station occupancy
+  input  logic [7:0]  rs_ld_i,
+  input  logic [7:0]  rs_ex_i,
+  input  logic [7:0]  rs_st_i,
   output logic        active_o        // a loop is pending (ordinary commands wait)
 );
   localparam int unsigned MBLA = (MAX_BYTES / (4 * DIM)) > 0 ? MAX_BYTES / (4 * DIM) : 1;
@@ -39,10 +46,13 @@ module gemmini_loop_conv
   localparam logic [31:0] D = 32'(DIM);
   localparam logic [31:0] STEP_BIAS = 32'(DIM * MBLA);   // output channels per bias mvin
   localparam logic [31:0] STEP_WIDE = 32'(DIM * MAX_BLOCK_LEN);  // channels per input / weight mvin
-  localparam logic [2:0] P_BIAS = 3'd0, P_IN = 3'd1, P_W = 3'd2, P_EX = 3'd3, P_ST = 3'd4;
+  // L phases (input, weights, bias: they write different memories through different config_ld states, so
+  // this order is equivalent to the unroller's bias, input, weights) and E phases
+  localparam logic [1:0] P_IN = 2'd0, P_W = 2'd1, P_BIAS = 2'd2;
+  localparam logic P_EX = 1'b0, P_ST = 1'b1;
 
   conv_desc_t dsc_q [2];
-  logic [1:0] pend_q;
+  logic [1:0] pend_q, dl_q, de_q;  // pending; L has issued all its loads; E has issued all its execute pairs
   logic       cfg_slot_q, head_q, acc_half_q;
   logic       cs;
   assign cs = cfg_slot_q;
@@ -163,6 +173,8 @@ module gemmini_loop_conv
         n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
         n.b_row = (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(cdiv(64'(cur.pochs))) * w_blk;
         n.c_row = acc_half ? 32'(ACC_HALF) : 32'd0;
+        n.c_half = acc_half;
+        n.sp_use = (2'b01 << a_h) | (2'b01 << b_h);
       end
     endcase
     return n;
@@ -172,282 +184,316 @@ module gemmini_loop_conv
   logic accept;
   assign accept = cfg_valid_i && cfg_ready_o && cfg_funct_i == 7'd15;
 
-  // ---- generator: the loop at head_q, phase by phase ----
-  logic [2:0]  ph_q;
-  logic        cfgd_q;   // this phase's config_ld has been issued
-  logic        ep_q;     // Ex: the compute of the issued preload is next
-  logic [31:0] b_q, r_q, q_q, och_q, kr_q, kc_q, ch_q;
-  logic        gen_v_q, load_out, step;
+  // ---- generators ----
+  logic        gen_v_q, load_out;
+  logic [1:0]  gen_cls_q;  // 0 ld, 1 ex, 2 st
   assign load_out = !gen_v_q || gen_ready_i;
-  assign step = load_out && pend_q[head_q];
 
-  logic        work, emit, last;
-  logic [6:0]  g_funct;
-  logic [63:0] g_rs1, g_rs2;
-  logic [31:0] n_b, n_r, n_q, n_och, n_kr, n_kc, n_ch;
+  // L: input, weights, bias of the oldest loop whose loads are not all issued
+  logic [1:0]  l_ph_q;
+  logic        l_cfgd_q;  // this phase's config_ld has been issued
+  logic [31:0] lb_q, lr_q, lq_q, lo_q, lkr_q, lkc_q, lch_q;
+  logic        sl, l_run, l_work, l_last, take_l;
+  logic [6:0]  l_funct;
+  logic [63:0] l_rs1, l_rs2;
+  logic [31:0] nlb, nlr, nlq, nlo, nlkr, nlkc, nlch;
   always_comb begin
     // (kdil is read by the check only; operand sizes use their low 16 bits)
     // verilator lint_off UNUSEDSIGNAL
     conv_desc_t g;
-    logic [31:0] i, j, k, n, left, row;
+    logic [31:0] j, k, n, left, row;
     // verilator lint_on UNUSEDSIGNAL
-    logic wq, wr, wb, wo, wkr, wkc, wch, zero;
+    logic younger, ok_sp, ok_acc, wq, wr, wb, wo, wkr, wkc, wch, zero;
     g = '0;
-    work = 1'b0;
-    emit = 1'b0;
-    last = 1'b0;
-    g_funct = F_CONFIG;
-    g_rs1 = '0;
-    g_rs2 = '0;
-    n_b = b_q;
-    n_r = r_q;
-    n_q = q_q;
-    n_och = och_q;
-    n_kr = kr_q;
-    n_kc = kc_q;
-    n_ch = ch_q;
-    i = '0;
-    j = '0;
-    k = '0;
-    n = '0;
-    left = '0;
-    row = '0;
-    wq = 1'b0;
-    wr = 1'b0;
-    wb = 1'b0;
-    wo = 1'b0;
-    wkr = 1'b0;
-    wkc = 1'b0;
-    wch = 1'b0;
-    zero = 1'b0;
+    sl = 1'b0;
+    l_run = 1'b0;
+    l_work = 1'b0;
+    l_last = 1'b0;
+    l_funct = F_CONFIG;
+    l_rs1 = '0;
+    l_rs2 = '0;
+    {nlb, nlr, nlq, nlo, nlkr, nlkc, nlch} = {lb_q, lr_q, lq_q, lo_q, lkr_q, lkc_q, lch_q};
+    {j, k, n, left, row} = '0;
+    {younger, ok_sp, ok_acc, wq, wr, wb, wo, wkr, wkc, wch, zero} = '0;
     // (evaluated only while a loop is pending: every combinational block runs every simulated cycle)
-    if (pend_q[head_q]) begin
-      g = dsc_q[head_q];
-      case (ph_q)
-        P_BIAS: begin
-          // one int32 bias row per output-channel block, repeated over the pixels; zeros when no_bias
-          work = g.bias_addr != '0 || g.no_bias;
-          if (work && !cfgd_q) begin
-            emit = 1'b1;
-            g_rs1 = {FP32_ONE, 16'(g.out_blk), 8'd1, 3'd0, 2'd2, 1'b0, 2'd1};
-            g_rs2 = '0;
-          end else if (work) begin
-            emit = 1'b1;
-            j = min32(STEP_BIAS, 32'(g.pochs) - och_q);
-            i = min32(D, 32'(g.ocols) - q_q);
-            wq = q_q + D >= 32'(g.ocols);
-            wr = r_q + 32'd1 >= 32'(g.orows);
-            wb = b_q + 32'd1 >= 32'(g.batches);
-            wo = och_q + STEP_BIAS >= 32'(g.pochs);
-            n_q = wq ? '0 : q_q + D;
-            n_r = wq ? (wr ? '0 : r_q + 32'd1) : r_q;
-            n_b = (wq && wr) ? (wb ? '0 : b_q + 32'd1) : b_q;
-            n_och = (wq && wr && wb) ? och_q + STEP_BIAS : och_q;
-            last = wq && wr && wb && wo;
-            row = g.c_row + (och_q / D) * g.out_blk + (b_q * 32'(g.orows) + r_q) * 32'(g.ocols) + q_q;
-            g_funct = F_MVIN3;
-            g_rs1 = g.no_bias ? 64'd0 : g.bias_addr + 64'(och_q) * 64'd4;
-            g_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
-          end
-        end
+    if (pend_q != 2'b00) begin
+      sl = (pend_q[head_q] && !dl_q[head_q]) ? head_q : !head_q;
+      g = dsc_q[sl];
+      younger = pend_q[!sl] && head_q == !sl;
+      ok_sp = !younger || de_q[!sl] || (g.sp_use & dsc_q[!sl].sp_use) == 2'b00;
+      ok_acc = !younger || g.c_half != dsc_q[!sl].c_half;
+      case (l_ph_q)
         P_IN: begin
           // one pixel per row (r, q count the padded window), the padding border as zeros
-          work = g.in_addr != '0;
-          if (work && !cfgd_q) begin
-            emit = 1'b1;
-            g_rs1 = {FP32_ONE, 16'(g.in_blk), 8'd1, 3'd0, 2'd0, 1'b0, 2'd1};
-            g_rs2 = 64'(g.in_stride);
-          end else if (work) begin
-            emit = 1'b1;
-            if (q_q < 32'(g.lpad)) left = 32'(g.lpad) - q_q;
-            else if (q_q < g.icols - 32'(g.rpad)) left = g.icols - 32'(g.rpad) - q_q;
-            else left = g.icols - q_q;
+          l_work = g.in_addr != '0;
+          l_run = pend_q[sl] && !dl_q[sl] && ok_sp;
+          if (!l_cfgd_q) begin
+            l_rs1 = {FP32_ONE, 16'(g.in_blk), 8'd1, 3'd0, 2'd0, 1'b0, 2'd1};
+            l_rs2 = 64'(g.in_stride);
+          end else begin
+            if (lq_q < 32'(g.lpad)) left = 32'(g.lpad) - lq_q;
+            else if (lq_q < g.icols - 32'(g.rpad)) left = g.icols - 32'(g.rpad) - lq_q;
+            else left = g.icols - lq_q;
             n = min32(D, left);
-            k = min32(STEP_WIDE, 32'(g.kchs) - ch_q);
-            zero = r_q < 32'(g.upad) || r_q >= g.irows - 32'(g.dpad) || q_q < 32'(g.lpad)
-                   || q_q >= g.icols - 32'(g.rpad);
-            wch = ch_q + STEP_WIDE >= 32'(g.kchs);
-            wq = q_q + n >= g.icols;
-            wr = r_q + 32'd1 >= g.irows;
-            wb = b_q + 32'd1 >= 32'(g.batches);
-            n_ch = wch ? '0 : ch_q + STEP_WIDE;
-            n_q = wch ? (wq ? '0 : q_q + n) : q_q;
-            n_r = (wch && wq) ? (wr ? '0 : r_q + 32'd1) : r_q;
-            n_b = (wch && wq && wr) ? b_q + 32'd1 : b_q;
-            last = wch && wq && wr && wb;
-            row = g.a_row + (ch_q / D) * g.in_blk + (b_q * g.irows + r_q) * g.icols + q_q;
-            g_funct = F_MVIN;
-            g_rs1 = zero ? 64'd0
-                         : g.in_addr + ((64'(b_q) * 64'(g.in_row_dim) + 64'(r_q) - 64'(g.upad)) * 64'(g.in_col_dim)
-                                      + 64'(q_q) - 64'(g.lpad)) * 64'(g.in_stride) + 64'(ch_q);
-            g_rs2 = {n[15:0], k[15:0], row};
+            k = min32(STEP_WIDE, 32'(g.kchs) - lch_q);
+            zero = lr_q < 32'(g.upad) || lr_q >= g.irows - 32'(g.dpad) || lq_q < 32'(g.lpad)
+                   || lq_q >= g.icols - 32'(g.rpad);
+            wch = lch_q + STEP_WIDE >= 32'(g.kchs);
+            wq = lq_q + n >= g.icols;
+            wr = lr_q + 32'd1 >= g.irows;
+            wb = lb_q + 32'd1 >= 32'(g.batches);
+            nlch = wch ? '0 : lch_q + STEP_WIDE;
+            nlq = wch ? (wq ? '0 : lq_q + n) : lq_q;
+            nlr = (wch && wq) ? (wr ? '0 : lr_q + 32'd1) : lr_q;
+            nlb = (wch && wq && wr) ? lb_q + 32'd1 : lb_q;
+            l_last = wch && wq && wr && wb;
+            row = g.a_row + (lch_q / D) * g.in_blk + (lb_q * g.irows + lr_q) * g.icols + lq_q;
+            l_funct = F_MVIN;
+            l_rs1 = zero ? 64'd0
+                         : g.in_addr + ((64'(lb_q) * 64'(g.in_row_dim) + 64'(lr_q) - 64'(g.upad)) * 64'(g.in_col_dim)
+                                        + 64'(lq_q) - 64'(g.lpad)) * 64'(g.in_stride) + 64'(lch_q);
+            l_rs2 = {n[15:0], k[15:0], row};
           end
         end
         P_W: begin
-          work = g.w_addr != '0;
-          if (work && !cfgd_q) begin
-            emit = 1'b1;
-            g_rs1 = {FP32_ONE, 16'(g.w_blk), 8'd1, 3'd0, 2'd1, 1'b0, 2'd1};
-            g_rs2 = 64'(g.weight_stride);
-          end else if (work) begin
-            emit = 1'b1;
-            j = min32(STEP_WIDE, 32'(g.pochs) - och_q);
-            k = min32(D, 32'(g.kchs) - ch_q);
-            wch = ch_q + D >= 32'(g.kchs);
-            wkc = kc_q + 32'd1 >= 32'(g.kcols);
-            wkr = kr_q + 32'd1 >= 32'(g.krows);
-            wo = och_q + STEP_WIDE >= 32'(g.pochs);
-            n_ch = wch ? '0 : ch_q + D;
-            n_kc = wch ? (wkc ? '0 : kc_q + 32'd1) : kc_q;
-            n_kr = (wch && wkc) ? (wkr ? '0 : kr_q + 32'd1) : kr_q;
-            n_och = (wch && wkc && wkr) ? och_q + STEP_WIDE : och_q;
-            last = wch && wkc && wkr && wo;
-            row = g.b_row + (och_q / D) * g.w_blk + (kr_q * 32'(g.kcols) + kc_q) * 32'(g.kchs) + ch_q;
-            g_funct = F_MVIN2;
-            g_rs1 = g.w_addr + ((64'(kr_q) * 64'(g.kernel_dim) + 64'(kc_q)) * 64'(g.in_channels) + 64'(ch_q))
-                                * 64'(g.weight_stride) + 64'(och_q);
-            g_rs2 = {k[15:0], j[15:0], row};
-          end
-        end
-        P_EX: begin
-          // och -> krow -> kcol -> kch -> b -> orow -> ocol; weights preloaded with the first pixels
-          work = 1'b1;
-          emit = 1'b1;
-          j = min32(D, 32'(g.pochs) - och_q);
-          k = min32(D, 32'(g.kchs) - ch_q);
-          i = min32(D, 32'(g.ocols) - q_q);
-          wq = q_q + D >= 32'(g.ocols);
-          wr = r_q + 32'd1 >= 32'(g.orows);
-          wb = b_q + 32'd1 >= 32'(g.batches);
-          wch = ch_q + D >= 32'(g.kchs);
-          wkc = kc_q + 32'd1 >= 32'(g.kcols);
-          wkr = kr_q + 32'd1 >= 32'(g.krows);
-          wo = och_q + D >= 32'(g.pochs);
-          if (ep_q) begin
-            n_q = wq ? '0 : q_q + D;
-            n_r = wq ? (wr ? '0 : r_q + 32'd1) : r_q;
-            n_b = (wq && wr) ? (wb ? '0 : b_q + 32'd1) : b_q;
-            n_ch = (wq && wr && wb) ? (wch ? '0 : ch_q + D) : ch_q;
-            n_kc = (wq && wr && wb && wch) ? (wkc ? '0 : kc_q + 32'd1) : kc_q;
-            n_kr = (wq && wr && wb && wch && wkc) ? (wkr ? '0 : kr_q + 32'd1) : kr_q;
-            n_och = (wq && wr && wb && wch && wkc && wkr) ? och_q + D : och_q;
-            last = wq && wr && wb && wch && wkc && wkr && wo;
-            row = g.a_row + (ch_q / D) * g.in_blk + (b_q * g.irows + r_q * 32'(g.stride) + kr_q) * g.icols
-                  + q_q * 32'(g.stride) + kc_q;
-            g_funct = (b_q == '0 && r_q == '0 && q_q == '0) ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
-            g_rs1 = {i[15:0], k[15:0], row};
-            g_rs2 = GARBAGE_OP;
+          l_work = g.w_addr != '0;
+          l_run = pend_q[sl] && !dl_q[sl] && ok_sp;
+          if (!l_cfgd_q) begin
+            l_rs1 = {FP32_ONE, 16'(g.w_blk), 8'd1, 3'd0, 2'd1, 1'b0, 2'd1};
+            l_rs2 = 64'(g.weight_stride);
           end else begin
-            row = g.b_row + (och_q / D) * g.w_blk + (kr_q * 32'(g.kcols) + kc_q) * 32'(g.kchs) + ch_q;
-            g_funct = F_PRELOAD;
-            g_rs1 = (b_q == '0 && r_q == '0 && q_q == '0) ? {k[15:0], j[15:0], row} : GARBAGE_OP;
-            row = g.c_row + (och_q / D) * g.out_blk + (b_q * 32'(g.orows) + r_q) * 32'(g.ocols) + q_q;
-            g_rs2 = {i[15:0], j[15:0], ACC_BIT | ACCUM_BIT | row};
+            j = min32(STEP_WIDE, 32'(g.pochs) - lo_q);
+            k = min32(D, 32'(g.kchs) - lch_q);
+            wch = lch_q + D >= 32'(g.kchs);
+            wkc = lkc_q + 32'd1 >= 32'(g.kcols);
+            wkr = lkr_q + 32'd1 >= 32'(g.krows);
+            wo = lo_q + STEP_WIDE >= 32'(g.pochs);
+            nlch = wch ? '0 : lch_q + D;
+            nlkc = wch ? (wkc ? '0 : lkc_q + 32'd1) : lkc_q;
+            nlkr = (wch && wkc) ? (wkr ? '0 : lkr_q + 32'd1) : lkr_q;
+            nlo = (wch && wkc && wkr) ? lo_q + STEP_WIDE : lo_q;
+            l_last = wch && wkc && wkr && wo;
+            row = g.b_row + (lo_q / D) * g.w_blk + (lkr_q * 32'(g.kcols) + lkc_q) * 32'(g.kchs) + lch_q;
+            l_funct = F_MVIN2;
+            l_rs1 = g.w_addr + ((64'(lkr_q) * 64'(g.kernel_dim) + 64'(lkc_q)) * 64'(g.in_channels) + 64'(lch_q))
+                               * 64'(g.weight_stride) + 64'(lo_q);
+            l_rs2 = {k[15:0], j[15:0], row};
           end
         end
-        default: begin  // P_ST: b -> orow -> ocol -> och
-          work = g.out_addr != '0;
-          if (work) begin
-            emit = 1'b1;
-            j = min32(D, 32'(g.pochs) - och_q);
-            i = min32(D, 32'(g.ocols) - q_q);
-            wo = och_q + D >= 32'(g.pochs);
-            wq = q_q + D >= 32'(g.ocols);
-            wr = r_q + 32'd1 >= 32'(g.orows);
-            wb = b_q + 32'd1 >= 32'(g.batches);
-            n_och = wo ? '0 : och_q + D;
-            n_q = wo ? (wq ? '0 : q_q + D) : q_q;
-            n_r = (wo && wq) ? (wr ? '0 : r_q + 32'd1) : r_q;
-            n_b = (wo && wq && wr) ? b_q + 32'd1 : b_q;
-            last = wo && wq && wr && wb;
-            row = g.c_row + (och_q / D) * g.out_blk + (b_q * 32'(g.orows) + r_q) * 32'(g.ocols) + q_q;
-            g_funct = F_MVOUT;
-            g_rs1 = g.out_addr + ((64'(b_q) * 64'(g.out_row_dim) + 64'(r_q)) * 64'(g.out_col_dim) + 64'(q_q))
-                               * 64'(g.out_stride) + 64'(och_q);
-            g_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
+        default: begin  // P_BIAS: one int32 bias row per output-channel block, repeated over the pixels
+          l_work = g.bias_addr != '0 || g.no_bias;
+          l_run = pend_q[sl] && !dl_q[sl] && ok_acc;
+          if (!l_cfgd_q) begin
+            l_rs1 = {FP32_ONE, 16'(g.out_blk), 8'd1, 3'd0, 2'd2, 1'b0, 2'd1};
+            l_rs2 = '0;
+          end else begin
+            j = min32(STEP_BIAS, 32'(g.pochs) - lo_q);
+            n = min32(D, 32'(g.ocols) - lq_q);
+            wq = lq_q + D >= 32'(g.ocols);
+            wr = lr_q + 32'd1 >= 32'(g.orows);
+            wb = lb_q + 32'd1 >= 32'(g.batches);
+            wo = lo_q + STEP_BIAS >= 32'(g.pochs);
+            nlq = wq ? '0 : lq_q + D;
+            nlr = wq ? (wr ? '0 : lr_q + 32'd1) : lr_q;
+            nlb = (wq && wr) ? (wb ? '0 : lb_q + 32'd1) : lb_q;
+            nlo = (wq && wr && wb) ? lo_q + STEP_BIAS : lo_q;
+            l_last = wq && wr && wb && wo;
+            row = g.c_row + (lo_q / D) * g.out_blk + (lb_q * 32'(g.orows) + lr_q) * 32'(g.ocols) + lq_q;
+            l_funct = F_MVIN3;
+            l_rs1 = g.no_bias ? 64'd0 : g.bias_addr + 64'(lo_q) * 64'd4;
+            l_rs2 = {n[15:0], j[15:0], ACC_BIT | row};
           end
         end
       endcase
     end
   end
 
-  // the phase ends with its last command, or at once when it has no work; the loop ends with its last phase
-  logic ph_end, rel;
-  assign ph_end = step && (!work || (emit && last && (ph_q == P_BIAS || ph_q == P_IN || ph_q == P_W ? cfgd_q : 1'b1)));
-  assign rel = ph_end && ph_q == P_ST;
+  // E: execute pairs then mvouts of the oldest loop, once L has issued its loads
+  logic        e_ph_q, e_pre_q;  // e_pre_q: the compute of the issued preload is next
+  logic [31:0] eb_q, er_q, eq_q, eo_q, ekr_q, ekc_q, ech_q;
+  logic        e_run, e_work, e_last, take_e;
+  logic [6:0]  e_funct;
+  logic [63:0] e_rs1, e_rs2;
+  logic [31:0] neb, ner, neq, neo, nekr, nekc, nech;
+  always_comb begin
+    // verilator lint_off UNUSEDSIGNAL
+    conv_desc_t g;
+    logic [31:0] i, j, k, row;
+    // verilator lint_on UNUSEDSIGNAL
+    logic wq, wr, wb, wo, wkr, wkc, wch, first;
+    g = '0;
+    e_run = 1'b0;
+    e_work = 1'b0;
+    e_last = 1'b0;
+    e_funct = F_PRELOAD;
+    e_rs1 = '0;
+    e_rs2 = '0;
+    {neb, ner, neq, neo, nekr, nekc, nech} = {eb_q, er_q, eq_q, eo_q, ekr_q, ekc_q, ech_q};
+    {i, j, k, row} = '0;
+    {wq, wr, wb, wo, wkr, wkc, wch, first} = '0;
+    if (pend_q[head_q] && dl_q[head_q]) begin
+      g = dsc_q[head_q];
+      e_run = 1'b1;
+      i = min32(D, 32'(g.ocols) - eq_q);
+      j = min32(D, 32'(g.pochs) - eo_q);
+      k = min32(D, 32'(g.kchs) - ech_q);
+      wq = eq_q + D >= 32'(g.ocols);
+      wr = er_q + 32'd1 >= 32'(g.orows);
+      wb = eb_q + 32'd1 >= 32'(g.batches);
+      wo = eo_q + D >= 32'(g.pochs);
+      wch = ech_q + D >= 32'(g.kchs);
+      wkc = ekc_q + 32'd1 >= 32'(g.kcols);
+      wkr = ekr_q + 32'd1 >= 32'(g.krows);
+      if (e_ph_q == P_EX) begin
+        // och -> krow -> kcol -> kch -> b -> orow -> ocol; weights preloaded with the first pixels
+        e_work = 1'b1;
+        first = eb_q == '0 && er_q == '0 && eq_q == '0;
+        if (e_pre_q) begin
+          neq = wq ? '0 : eq_q + D;
+          ner = wq ? (wr ? '0 : er_q + 32'd1) : er_q;
+          neb = (wq && wr) ? (wb ? '0 : eb_q + 32'd1) : eb_q;
+          nech = (wq && wr && wb) ? (wch ? '0 : ech_q + D) : ech_q;
+          nekc = (wq && wr && wb && wch) ? (wkc ? '0 : ekc_q + 32'd1) : ekc_q;
+          nekr = (wq && wr && wb && wch && wkc) ? (wkr ? '0 : ekr_q + 32'd1) : ekr_q;
+          neo = (wq && wr && wb && wch && wkc && wkr) ? eo_q + D : eo_q;
+          e_last = wq && wr && wb && wch && wkc && wkr && wo;
+          row = g.a_row + (ech_q / D) * g.in_blk + (eb_q * g.irows + er_q * 32'(g.stride) + ekr_q) * g.icols
+                + eq_q * 32'(g.stride) + ekc_q;
+          e_funct = first ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
+          e_rs1 = {i[15:0], k[15:0], row};
+          e_rs2 = GARBAGE_OP;
+        end else begin
+          row = g.b_row + (eo_q / D) * g.w_blk + (ekr_q * 32'(g.kcols) + ekc_q) * 32'(g.kchs) + ech_q;
+          e_funct = F_PRELOAD;
+          e_rs1 = first ? {k[15:0], j[15:0], row} : GARBAGE_OP;
+          row = g.c_row + (eo_q / D) * g.out_blk + (eb_q * 32'(g.orows) + er_q) * 32'(g.ocols) + eq_q;
+          e_rs2 = {i[15:0], j[15:0], ACC_BIT | ACCUM_BIT | row};
+        end
+      end else begin
+        // P_ST: b -> orow -> ocol -> och
+        e_work = g.out_addr != '0;
+        neo = wo ? '0 : eo_q + D;
+        neq = wo ? (wq ? '0 : eq_q + D) : eq_q;
+        ner = (wo && wq) ? (wr ? '0 : er_q + 32'd1) : er_q;
+        neb = (wo && wq && wr) ? eb_q + 32'd1 : eb_q;
+        e_last = wo && wq && wr && wb;
+        row = g.c_row + (eo_q / D) * g.out_blk + (eb_q * 32'(g.orows) + er_q) * 32'(g.ocols) + eq_q;
+        e_funct = F_MVOUT;
+        e_rs1 = g.out_addr + ((64'(eb_q) * 64'(g.out_row_dim) + 64'(er_q)) * 64'(g.out_col_dim) + 64'(eq_q))
+                             * 64'(g.out_stride) + 64'(eo_q);
+        e_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
+      end
+    end
+  end
+
+  // ---- arbiter: E's compute, then E (room in its queue), then L ----
+  logic room_ld, room_ex, room_st, l_adv, e_adv, l_end, e_end;
+  always_comb begin
+    room_ld = 1'b0;
+    room_ex = 1'b0;
+    room_st = 1'b0;
+    take_e = 1'b0;
+    take_l = 1'b0;
+    if (pend_q != 2'b00) begin
+      room_ld = 32'(rs_ld_i) + ((gen_v_q && gen_cls_q == 2'd0) ? 32'd1 : 32'd0) < RS_LD;
+      room_ex = 32'(rs_ex_i) + ((gen_v_q && gen_cls_q == 2'd1) ? 32'd1 : 32'd0) + 32'd2 <= RS_EX;
+      room_st = 32'(rs_st_i) + ((gen_v_q && gen_cls_q == 2'd2) ? 32'd1 : 32'd0) < RS_ST;
+      if (load_out) begin
+        if (e_run && e_work && (e_ph_q == P_EX ? (e_pre_q || room_ex) : room_st)) take_e = 1'b1;
+        else if (l_run && l_work && room_ld) take_l = 1'b1;
+      end
+    end
+  end
+  // a generator moves on when its command is taken, or at once through a phase without work
+  assign l_adv = l_run && (!l_work || take_l);
+  assign e_adv = e_run && (!e_work || take_e);
+  assign l_end = l_adv && (!l_work || (l_cfgd_q && l_last));
+  assign e_end = e_adv && (!e_work || e_last);
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       dsc_q[0] <= '0;
       dsc_q[1] <= '0;
       pend_q <= '0;
+      dl_q <= '0;
+      de_q <= '0;
       cfg_slot_q <= 1'b0;
       head_q <= 1'b0;
       acc_half_q <= 1'b0;
-      ph_q <= P_BIAS;
-      cfgd_q <= 1'b0;
-      ep_q <= 1'b0;
-      b_q <= '0;
-      r_q <= '0;
-      q_q <= '0;
-      och_q <= '0;
-      kr_q <= '0;
-      kc_q <= '0;
-      ch_q <= '0;
+      l_ph_q <= P_IN;
+      l_cfgd_q <= 1'b0;
+      {lb_q, lr_q, lq_q, lo_q, lkr_q, lkc_q, lch_q} <= '0;
+      e_ph_q <= P_EX;
+      e_pre_q <= 1'b0;
+      {eb_q, er_q, eq_q, eo_q, ekr_q, ekc_q, ech_q} <= '0;
       gen_v_q <= 1'b0;
+      gen_cls_q <= '0;
       gen_funct_o <= '0;
       gen_rs1_o <= '0;
       gen_rs2_o <= '0;
     end else begin
       if (cfg_valid_i && cfg_ready_o) dsc_q[cs] <= desc_update(dsc_q[cs], cfg_funct_i, cfg_rs1_i, cfg_rs2_i, cs, acc_half_q);
-      if (load_out && (gen_v_q || pend_q[head_q])) begin
-        gen_v_q <= step && emit;
-        if (step && emit) begin
-          gen_funct_o <= g_funct;
-          gen_rs1_o <= g_rs1;
-          gen_rs2_o <= g_rs2;
+      // generated-command register
+      if (load_out && (gen_v_q || pend_q != 2'b00)) begin
+        gen_v_q <= take_e || take_l;
+        if (take_e) begin
+          gen_cls_q <= (e_ph_q == P_EX) ? 2'd1 : 2'd2;
+          gen_funct_o <= e_funct;
+          gen_rs1_o <= e_rs1;
+          gen_rs2_o <= e_rs2;
+        end else if (take_l) begin
+          gen_cls_q <= 2'd0;
+          gen_funct_o <= l_funct;
+          gen_rs1_o <= l_rs1;
+          gen_rs2_o <= l_rs2;
         end
       end
-      if (step) begin
-        if (ph_end) begin
-          ph_q <= (ph_q == P_ST) ? P_BIAS : ph_q + 3'd1;
-          cfgd_q <= 1'b0;
-          ep_q <= 1'b0;
-          b_q <= '0;
-          r_q <= '0;
-          q_q <= '0;
-          och_q <= '0;
-          kr_q <= '0;
-          kc_q <= '0;
-          ch_q <= '0;
-        end else if ((ph_q == P_BIAS || ph_q == P_IN || ph_q == P_W) && !cfgd_q) begin
-          cfgd_q <= 1'b1;
+      // L
+      if (l_adv) begin
+        if (l_end) begin
+          l_ph_q <= (l_ph_q == P_BIAS) ? P_IN : l_ph_q + 2'd1;
+          l_cfgd_q <= 1'b0;
+          {lb_q, lr_q, lq_q, lo_q, lkr_q, lkc_q, lch_q} <= '0;
+        end else if (!l_cfgd_q) begin
+          l_cfgd_q <= 1'b1;
         end else begin
-          if (ph_q == P_EX) ep_q <= !ep_q;
-          if (ph_q != P_EX || ep_q) begin
-            b_q <= n_b;
-            r_q <= n_r;
-            q_q <= n_q;
-            och_q <= n_och;
-            kr_q <= n_kr;
-            kc_q <= n_kc;
-            ch_q <= n_ch;
-          end
+          {lb_q, lr_q, lq_q, lo_q, lkr_q, lkc_q, lch_q} <= {nlb, nlr, nlq, nlo, nlkr, nlkc, nlch};
         end
       end
-      // acceptance and release
-      if (rel || accept) begin
-        logic [1:0] pend_n;
+      // E
+      if (e_adv) begin
+        if (e_end) begin
+          e_ph_q <= (e_ph_q == P_EX) ? P_ST : P_EX;
+          e_pre_q <= 1'b0;
+          {eb_q, er_q, eq_q, eo_q, ekr_q, ekc_q, ech_q} <= '0;
+        end else begin
+          if (e_ph_q == P_EX) e_pre_q <= !e_pre_q;
+          if (e_ph_q == P_ST || e_pre_q) {eb_q, er_q, eq_q, eo_q, ekr_q, ekc_q, ech_q} <= {neb, ner, neq, neo, nekr, nekc, nech};
+        end
+      end
+      // done flags, acceptance and release (a loop leaves when E has issued its last mvout)
+      if (l_end || e_end || accept) begin
+        logic [1:0] pend_n, dl_n, de_n, rel;
         pend_n = pend_q;
-        if (rel) pend_n[head_q] = 1'b0;
+        dl_n = dl_q;
+        de_n = de_q;
+        rel = '0;
+        if (l_end && l_ph_q == P_BIAS) dl_n[sl] = 1'b1;
+        if (e_end && e_ph_q == P_EX) de_n[head_q] = 1'b1;
+        if (e_end && e_ph_q == P_ST) rel[head_q] = 1'b1;
+        pend_n = pend_n & ~rel;
+        dl_n = dl_n & ~rel;
+        de_n = de_n & ~rel;
         if (pend_n == 2'b00) head_q <= cs;
-        else if (rel) head_q <= !head_q;
+        else if (rel != 2'b00) head_q <= !head_q;
         if (accept) begin
           pend_n[cs] = 1'b1;
           cfg_slot_q <= !cs;
           if (dsc_q[cs].out_addr != '0) acc_half_q <= !acc_half_q;
         end
         pend_q <= pend_n;
+        dl_q <= dl_n;
+        de_q <= de_n;
       end
     end
   end

@@ -102,6 +102,8 @@ package gemmini_pkg;
     logic [31:0] in_blk;
     logic [31:0] w_blk;
     logic [31:0] out_blk;
+    logic        c_half;   // the accumulator half of the output
+    logic [1:0]  sp_use;   // the scratchpad halves of the input and weights
   } conv_desc_t;
 
   // One LOOP_WS descriptor slot: the configuration commands' fields, then what LOOP_WS adds when it accepts it.

@@ -98,6 +98,7 @@ module gemmini_top
     .cfg_rs1_i (fe_rs1), .cfg_rs2_i (fe_rs2), .view_i (loop_view), .chk_err_o (conv_err),
     .gen_valid_o (conv_gen_valid), .gen_ready_i (gen_ready), .gen_funct_o (conv_gen_funct),
     .gen_rs1_o (conv_gen_rs1), .gen_rs2_o (conv_gen_rs2),
+    .rs_ld_i (rs_ld_n), .rs_ex_i (rs_ex_n), .rs_st_i (rs_st_n),
     .active_o (conv_active)
   );
 
