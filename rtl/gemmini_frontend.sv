@@ -36,6 +36,13 @@ module gemmini_frontend
   input  logic        loop_ready_i,
   input  logic [7:0]  loop_err_i,
   output loop_view_t  loop_view_o,
+  // the LOOP_CONV_WS unit, likewise for funct 15-21 (its generated commands arrive on gen_*); a loop command of
+  // one unit waits while the other unit is active, so the two never interleave
+  input  logic        conv_active_i,
+  output logic        conv_chk_o,
+  output logic        conv_valid_o,
+  input  logic        conv_ready_i,
+  input  logic [7:0]  conv_err_i,
   // to the counter file
   output logic        ctr_valid_o,
   output logic [63:0] ctr_rs1_o,
@@ -67,17 +74,21 @@ module gemmini_frontend
   logic        pool_q;
   logic [1:0]  psize_q;
   logic [7:0]  porows_q, pocols_q, orows_q, ocols_q;
+  logic [31:0] st_stride_q;
+  logic [1:0]  st_act_q;
 
   logic [6:0]  f;
   logic [63:0] r1, r2;
-  logic        from_gen, is_loop_cmd, head_valid;
+  logic        from_gen, is_loop_cmd, is_conv_cmd, head_valid;
   assign from_gen = gen_valid_i;
   assign f = from_gen ? gen_funct_i : q_funct_q[q_head_q];
   assign r1 = from_gen ? gen_rs1_i : q_rs1_q[q_head_q];
   assign r2 = from_gen ? gen_rs2_i : q_rs2_q[q_head_q];
   assign is_loop_cmd = f >= 7'd8 && f <= 7'd13;
-  // A queued command waits while a loop is active, unless it configures or starts the next loop.
-  assign head_valid = err_q == E_NONE && (from_gen || (q_count_q != 2'd0 && (!loop_active_i || is_loop_cmd)));
+  assign is_conv_cmd = f >= 7'd15 && f <= 7'd21;
+  // A queued command waits while a loop is active, unless it configures or starts the next loop of the same unit.
+  assign head_valid = err_q == E_NONE && (from_gen || (q_count_q != 2'd0 &&
+                      (is_loop_cmd ? !conv_active_i : is_conv_cmd ? !loop_active_i : !(loop_active_i || conv_active_i))));
 
   function automatic logic is_garbage(input logic [31:0] a);
     return a[31:29] == 3'b111 && a[ROW_BITS] && a[ROW_BITS-1:0] == '1;
@@ -114,7 +125,7 @@ module gemmini_frontend
   // ---- decode and check the head command ----
   logic [7:0] err;
   logic [1:0] q;
-  logic       to_rs, to_ctr, is_flush, to_loop;
+  logic       to_rs, to_ctr, is_flush, to_loop, to_conv;
   range_t     s0, s1, d;
   always_comb begin
     logic os_new, g1, g2;
@@ -126,6 +137,7 @@ module gemmini_frontend
     to_ctr = 1'b0;
     is_flush = 1'b0;
     to_loop = 1'b0;
+    to_conv = 1'b0;
     s0 = '0;
     s1 = '0;
     d = '0;
@@ -212,10 +224,14 @@ module gemmini_frontend
         to_loop = 1'b1;
         err = loop_err_i;
       end
+      7'd15: begin
+        to_conv = 1'b1;
+        err = conv_err_i;
+      end
       default: begin
-        // LOOP_WS configuration; the convolution loop (funct 15-21) is not built; the rest is not an instruction
+        // LOOP_WS and LOOP_CONV_WS configuration; the rest is not an instruction
         if (is_loop_cmd) to_loop = 1'b1;
-        else if (f >= 7'd15 && f <= 7'd21) err = E_UNSUPPORTED;
+        else if (is_conv_cmd) to_conv = 1'b1;
         else err = E_ILLEGAL_FUNCT;
       end
     endcase
@@ -235,14 +251,16 @@ module gemmini_frontend
   assign ctr_rs1_o = r1;
   assign ctr_rd_o = q_rd_q[q_head_q];  // counter ops come only from the queue
   assign pop = head_valid && err == E_NONE && ((to_rs && rs_ready_i) || to_ctr || is_flush
-                                               || (to_loop && loop_ready_i));
+                                               || (to_loop && loop_ready_i) || (to_conv && conv_ready_i));
   assign pop_q = pop && !from_gen;
   assign gen_ready_o = pop && from_gen;
   assign loop_chk_o = head_valid && !from_gen && f == F_LOOP_WS;
   assign loop_valid_o = head_valid && !from_gen && to_loop && err == E_NONE;
+  assign conv_chk_o = head_valid && !from_gen && f == 7'd15;
+  assign conv_valid_o = head_valid && !from_gen && to_conv && err == E_NONE;
   always_comb begin
     loop_view_o = '0;
-    if (loop_chk_o) begin
+    if (loop_chk_o || conv_chk_o) begin
       loop_view_o.ws = !os_q;
       loop_view_o.at = at_q;
       loop_view_o.bt = bt_q;
@@ -251,6 +269,10 @@ module gemmini_frontend
       loop_view_o.shrink = {ld_shrink_q[2], ld_shrink_q[1], ld_shrink_q[0]};
       loop_view_o.pool = pool_q;
       loop_view_o.pend = expect_comp_q;
+      loop_view_o.a_stride = a_stride_q;
+      loop_view_o.c_stride_one = c_stride_q == 16'd1;
+      loop_view_o.st_stride = st_stride_q;
+      loop_view_o.st_act = st_act_q;
     end
   end
 
@@ -279,6 +301,8 @@ module gemmini_frontend
       pocols_q <= '0;
       orows_q <= '0;
       ocols_q <= '0;
+      st_stride_q <= '0;
+      st_act_q <= '0;
     end else begin
       if (cmd_valid_i && cmd_ready_o) begin
         q_funct_q[q_tail_q] <= cmd_funct_i;
@@ -316,6 +340,8 @@ module gemmini_frontend
           pocols_q <= r1[47:40];
           orows_q <= r1[55:48];
           ocols_q <= r1[63:56];
+          st_stride_q <= r2[31:0];
+          st_act_q <= r1[3:2];
         end
         if (f == F_PRELOAD) begin
           expect_comp_q <= 1'b1;

@@ -20,7 +20,10 @@ module gemmini_loop_matmul
   input  logic [6:0]  cfg_funct_i,
   input  logic [63:0] cfg_rs1_i,
   input  logic [63:0] cfg_rs2_i,
+  // (the LOOP_CONV_WS-only fields are not read)
+  // verilator lint_off UNUSEDSIGNAL
   input  loop_view_t  view_i,
+  // verilator lint_on UNUSEDSIGNAL
   output logic [7:0]  chk_err_o,      // the error of a LOOP_WS at the head (E_NONE if legal)
   // generated commands
   output logic        gen_valid_o,

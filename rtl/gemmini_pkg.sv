@@ -57,7 +57,54 @@ package gemmini_pkg;
     logic [2:0] shrink;        // config_ld state s has shrink
     logic       pool;          // config_st enables pooling
     logic       pend;          // a preload waits for its compute
+    // read by LOOP_CONV_WS only
+    logic [15:0] a_stride;     // config_ex a_stride
+    logic        c_stride_one; // config_ex c_stride == 1
+    logic [31:0] st_stride;    // config_st DRAM row stride (bytes)
+    logic [1:0]  st_act;       // config_st activation
   } loop_view_t;
+
+  // One LOOP_CONV_WS descriptor slot (spec 1.4 field names): what funct 16-21 set, then what LOOP_CONV_WS adds
+  // when it accepts it (placement and the derived sizes of src/accel/loops.rs ConvShape).
+  typedef struct packed {
+    logic [15:0] in_row_dim;
+    logic [15:0] in_channels;
+    logic [15:0] out_row_dim;
+    logic [15:0] out_col_dim;
+    logic [7:0]  stride;
+    logic [15:0] kernel_dim;
+    logic [15:0] pochs;
+    logic [15:0] batches;
+    logic [15:0] lpad;
+    logic [15:0] kchs;
+    logic [15:0] kcols;
+    logic [15:0] krows;
+    logic [15:0] in_col_dim;
+    logic [7:0]  dpad;
+    logic [15:0] upad;
+    logic [15:0] rpad;
+    logic [9:0]  kdil;
+    logic [15:0] orows;
+    logic [15:0] ocols;
+    logic [15:0] out_stride;
+    logic [15:0] weight_stride;
+    logic [15:0] in_stride;
+    logic [63:0] w_addr;
+    logic [63:0] out_addr;
+    logic [63:0] bias_addr;
+    logic [63:0] in_addr;
+    logic        no_bias;
+    logic [31:0] a_row;
+    logic [31:0] b_row;
+    logic [31:0] c_row;
+    logic [31:0] irows;
+    logic [31:0] icols;
+    logic [31:0] in_blk;
+    logic [31:0] w_blk;
+    logic [31:0] out_blk;
+    logic        c_half;   // the accumulator half of the output
+    logic [1:0]  sp_use;   // the scratchpad halves of the input and weights
+  } conv_desc_t;
 
   // One LOOP_WS descriptor slot: the configuration commands' fields, then what LOOP_WS adds when it accepts it.
   typedef struct packed {

@@ -49,6 +49,15 @@ module gemmini_top
   logic [7:0]  loop_err;
   logic [3:0]  loop_state;
   loop_view_t  loop_view;
+  // LOOP_CONV_WS unit <-> front end (the two units' generated commands share gen_*: one is active at a time)
+  logic        ws_gen_valid, conv_gen_valid, conv_active, conv_chk, conv_valid, conv_ready;
+  logic [6:0]  ws_gen_funct, conv_gen_funct;
+  logic [63:0] ws_gen_rs1, ws_gen_rs2, conv_gen_rs1, conv_gen_rs2;
+  logic [7:0]  conv_err;
+  assign gen_valid = ws_gen_valid || conv_gen_valid;
+  assign gen_funct = conv_gen_valid ? conv_gen_funct : ws_gen_funct;
+  assign gen_rs1 = conv_gen_valid ? conv_gen_rs1 : ws_gen_rs1;
+  assign gen_rs2 = conv_gen_valid ? conv_gen_rs2 : ws_gen_rs2;
   logic [7:0]  rs_ld_n, rs_ex_n, rs_st_n;
   gemmini_frontend u_frontend (
     .clk_i, .rst_ni, .cmd_valid_i, .cmd_ready_o, .cmd_funct_i, .cmd_rd_i, .cmd_rs1_i, .cmd_rs2_i,
@@ -64,6 +73,8 @@ module gemmini_top
     .gen_valid_i (gen_valid), .gen_ready_o (gen_ready), .gen_funct_i (gen_funct), .gen_rs1_i (gen_rs1),
     .gen_rs2_i (gen_rs2), .loop_active_i (loop_active), .loop_chk_o (loop_chk), .loop_valid_o (loop_valid),
     .loop_ready_i (loop_ready), .loop_err_i (loop_err), .loop_view_o (loop_view),
+    .conv_active_i (conv_active), .conv_chk_o (conv_chk), .conv_valid_o (conv_valid), .conv_ready_i (conv_ready),
+    .conv_err_i (conv_err),
     .ctr_valid_o(fe_ctr_valid),
     .ctr_rs1_o  (fe_ctr_rs1),
     .ctr_rd_o   (fe_ctr_rd),
@@ -75,10 +86,20 @@ module gemmini_top
     .clk_i, .rst_ni,
     .chk_i (loop_chk), .cfg_valid_i (loop_valid), .cfg_ready_o (loop_ready), .cfg_funct_i (fe_funct),
     .cfg_rs1_i (fe_rs1), .cfg_rs2_i (fe_rs2), .view_i (loop_view), .chk_err_o (loop_err),
-    .gen_valid_o (gen_valid), .gen_ready_i (gen_ready), .gen_funct_o (gen_funct), .gen_rs1_o (gen_rs1),
-    .gen_rs2_o (gen_rs2),
+    .gen_valid_o (ws_gen_valid), .gen_ready_i (gen_ready && !conv_gen_valid), .gen_funct_o (ws_gen_funct),
+    .gen_rs1_o (ws_gen_rs1), .gen_rs2_o (ws_gen_rs2),
     .rs_ld_i (rs_ld_n), .rs_ex_i (rs_ex_n), .rs_st_i (rs_st_n),
     .active_o (loop_active), .state_o (loop_state)
+  );
+
+  gemmini_loop_conv u_loop_conv (
+    .clk_i, .rst_ni,
+    .chk_i (conv_chk), .cfg_valid_i (conv_valid), .cfg_ready_o (conv_ready), .cfg_funct_i (fe_funct),
+    .cfg_rs1_i (fe_rs1), .cfg_rs2_i (fe_rs2), .view_i (loop_view), .chk_err_o (conv_err),
+    .gen_valid_o (conv_gen_valid), .gen_ready_i (gen_ready), .gen_funct_o (conv_gen_funct),
+    .gen_rs1_o (conv_gen_rs1), .gen_rs2_o (conv_gen_rs2),
+    .rs_ld_i (rs_ld_n), .rs_ex_i (rs_ex_n), .rs_st_i (rs_st_n),
+    .active_o (conv_active)
   );
 
   // ---- reservation station ----
@@ -258,7 +279,7 @@ module gemmini_top
     else events_o <= events;
   end
 
-  assign busy_o = fe_busy || loop_active || rs_busy || ld_busy || st_busy || ex_busy || mem_req_valid_o;
+  assign busy_o = fe_busy || loop_active || conv_active || rs_busy || ld_busy || st_busy || ex_busy || mem_req_valid_o;
   assign dbg_state_o = {8'd0, loop_state, writes_n, reads_n, rs_st_n, rs_ex_n, rs_ld_n, st_state, ex_state, ld_state};
 
   // ---- back doors (docs/accelerator.md section 5) ----

@@ -688,7 +688,7 @@ impl LoopWsDesc {
 }
 
 /// All fields of the LOOP_CONV_WS configuration commands (funct 16-21, spec 1.4), named as in the spec table.
-/// Encoding only: the convolution loop FSM is not built (both engines refuse funct 15-21 as UNSUPPORTED).
+/// The fields the convolution loop reads are listed in docs/accelerator.md section 6 (src/accel/loops.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct LoopConvDesc {
     pub batch_size: u16,

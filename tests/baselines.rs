@@ -223,7 +223,6 @@ fn library_baseline_is_correct() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs"]
 fn hardware_fsm_baseline_is_correct() {
     for name in ["gemm_20x36x24", "conv_b1_8x16"] {
         let w = workload::by_name(name).unwrap();

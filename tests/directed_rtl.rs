@@ -796,15 +796,15 @@ fn error_illegal_funct() {
 
 #[test]
 fn error_unsupported_and_bad_loops() {
-    // the convolution loop FSM is not built
+    // LOOP_CONV_WS with the reset descriptor (no_pool = 0: pooling is refused)
     expect_error(
         &[],
         RoccCmd {
-            funct: 16,
+            funct: 15,
             rs1: 5,
             rs2: 6,
         },
-        ErrorKind::Unsupported,
+        ErrorKind::BadLoop,
     );
     // LOOP_WS with Gemmini's 2025-only rs2 bits
     let ext = LoopWs {
@@ -1668,4 +1668,42 @@ fn loop_ws_512_cubed_utilization() {
         100.0 * utilization(&g, r.cycles),
         r.events.iter().filter(|e| e.1 != 0).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn loop_conv_throttles_itself_and_matches_spec() {
+    // The first loop of a random legal LOOP_CONV_WS stream (config_ex, config_st, funct 16-21, 15), issued
+    // three times back to back (both slots, both accumulator halves): equal results, and the unit never offers
+    // the reservation station a command it has no room for. (Between loops of a generated stream, the CPU's
+    // own config commands may find a queue full: that is not the unit's doing.)
+    for seed in 0..12 {
+        let cfg = HwConfig::default_config();
+        let case = gemforge::accel::gen::loop_conv_stream(&cfg, 77_000 + seed);
+        assert_eq!(
+            case.cmds[8].funct, 15,
+            "seed {seed}: the first loop's layout"
+        );
+        let mut cmds = case.cmds[..9].to_vec();
+        for _ in 0..2 {
+            cmds.extend_from_slice(&case.cmds[2..9]);
+        }
+        let mut outs = Vec::new();
+        for mut acc in engines() {
+            let mut mem = case.mem.clone();
+            let r = run_stream(acc.as_mut(), &mut mem, &cmds, &HarnessOpts::default())
+                .unwrap_or_else(|e| panic!("seed {seed} {}: {e}", acc.engine()));
+            if acc.engine() == "rtl" {
+                assert_eq!(
+                    event_total(&r, "reservation_station_full_cycles"),
+                    0,
+                    "seed {seed}"
+                );
+            }
+            let mut out = vec![0u8; case.out_region.1 as usize];
+            mem.read(case.out_region.0, &mut out)
+                .expect("output region");
+            outs.push(out);
+        }
+        assert!(outs.windows(2).all(|w| w[0] == w[1]), "seed {seed}");
+    }
 }

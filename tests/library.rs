@@ -554,7 +554,6 @@ fn loop_ws_matmul_matches_on_both_engines() {
 }
 
 #[test]
-#[ignore = "needs the loop FSMs (branch fsm)"]
 fn loop_conv_ws_matches_on_both_engines() {
     for d in [
         &[

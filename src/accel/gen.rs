@@ -13,8 +13,8 @@
 
 use crate::config::HwConfig;
 use crate::isa::{
-    Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopWs, LoopWsDesc, Operand,
-    RoccCmd, ACT_NONE, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
+    Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopConv, LoopConvDesc, LoopWs,
+    LoopWsDesc, Operand, RoccCmd, ACT_NONE, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
 };
 use crate::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
@@ -439,6 +439,205 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         cmds.extend(desc.encode(&mode));
     }
     // An ordinary command after the loops (it must wait for them): read an accumulator tile back out.
+    cmds.push(ConfigSt::new(dim as u32 * 4).encode());
+    cmds.push(
+        Command::Mvout {
+            dram: out_next,
+            op: Operand::new(
+                LocalAddr::acc_full(rng.gen_range(0..cfg.acc_rows() - d16 as u32)),
+                d16,
+                d16,
+            ),
+        }
+        .encode(),
+    );
+    GenCase {
+        seed,
+        mem,
+        cmds,
+        in_region: (IN_BASE, IN_SIZE),
+        out_region: (OUT_BASE, OUT_SIZE),
+    }
+}
+
+/// A random legal LOOP_CONV_WS stream (docs/accelerator.md section 6): 1 to 3 convolution tiles with random
+/// small shapes (output columns and channels across DIM, input channels across several DMA blocks), strides
+/// 1-2, padding borders, windows inside larger images and strided DRAM rows, bias / zero bias / accumulate onto
+/// the accumulator, NULL input or weights (reusing what a previous loop left), named scratchpad halves, ReLU
+/// and scales, and an ordinary mvout after the loops (which waits for them). Input, weights and bias are read
+/// from the input region, the output is written to the output region.
+pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
+    let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
+    rng.fill(&mut bytes[..IN_SIZE as usize]);
+    mem.write(IN_BASE, &bytes[..IN_SIZE as usize])
+        .expect("input region is in memory");
+    rng.fill(&mut bytes[..OUT_SIZE as usize]);
+    mem.write(OUT_BASE, &bytes[..OUT_SIZE as usize])
+        .expect("output region is in memory");
+    let dim = cfg.dim() as u64;
+    let mut cmds = Vec::new();
+    let mut out_next = OUT_BASE;
+    let place_in = |rng: &mut ChaCha8Rng, size: u64| IN_BASE + rng.gen_range(0..IN_SIZE - size);
+    for n in 0..rng.gen_range(1..=3) {
+        let batches = rng.gen_range(1..=2u16);
+        let mut orows = rng.gen_range(1..=4u16);
+        let mut ocols = rng.gen_range(1..=2 * dim as u16 + 4);
+        let pochs = rng.gen_range(1..=2 * dim as u16 + 8);
+        let krows = rng.gen_range(1..=3u16);
+        let kcols = rng.gen_range(1..=3u16);
+        let kchs = if rng.gen_bool(0.15) {
+            rng.gen_range(60..=72u16)
+        } else {
+            rng.gen_range(1..=2 * dim as u16 + 8)
+        };
+        let stride = rng.gen_range(1..=2u16);
+        // shrink the output tile until it fits half the accumulator, and its input with the weights half
+        // the scratchpad (whatever halves the spad ids pick)
+        let blocks = |n: u16| (n as u64).div_ceil(dim);
+        loop {
+            let irows = ((orows - 1) * stride + krows) as u64;
+            let icols = ((ocols - 1) * stride + kcols) as u64;
+            let acc = blocks(pochs) * batches as u64 * orows as u64 * ocols as u64;
+            let sp = blocks(kchs) * batches as u64 * irows * icols
+                + blocks(pochs) * krows as u64 * kcols as u64 * kchs as u64;
+            if acc <= cfg.acc_rows() as u64 / 2 && sp <= cfg.sp_rows() as u64 / 2 {
+                break;
+            }
+            if ocols > 1 {
+                ocols -= 1;
+            } else {
+                orows -= 1;
+            }
+        }
+        let irows = (orows - 1) * stride + krows;
+        let icols = (ocols - 1) * stride + kcols;
+        let pad = |rng: &mut ChaCha8Rng, room: u16| {
+            if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(0..=room.min(2))
+            }
+        };
+        let lpad = pad(&mut rng, icols - 1);
+        let rpad = pad(&mut rng, icols - 1 - lpad);
+        let upad = pad(&mut rng, irows - 1);
+        let dpad = pad(&mut rng, irows - 1 - upad);
+        // the window lies inside a larger image with more channels than the tile reads
+        let in_row_dim = irows - upad - dpad + rng.gen_range(0..=2);
+        let in_col_dim = icols - lpad - rpad + rng.gen_range(0..=2);
+        let in_channels = kchs + rng.gen_range(0..=5);
+        let in_stride = in_channels + rng.gen_range(0..=3);
+        let kernel_dim = krows.max(kcols) + rng.gen_range(0..=1);
+        let weight_stride = pochs + rng.gen_range(0..=5);
+        let out_row_dim = orows + rng.gen_range(0..=1);
+        let out_col_dim = ocols + rng.gen_range(0..=2);
+        let out_stride = pochs + rng.gen_range(0..=3);
+        let in_size = batches as u64 * in_row_dim as u64 * in_col_dim as u64 * in_stride as u64;
+        let w_size =
+            (kernel_dim as u64 * kernel_dim as u64 * in_channels as u64) * weight_stride as u64;
+        let reuse = n > 0 && rng.gen_bool(0.15);
+        let input = if reuse && rng.gen_bool(0.5) {
+            0
+        } else {
+            place_in(&mut rng, in_size)
+        };
+        let weights = if reuse && input != 0 {
+            0
+        } else {
+            place_in(&mut rng, w_size)
+        };
+        let (bias, no_bias) = match rng.gen_range(0..10) {
+            0..=5 => (place_in(&mut rng, pochs as u64 * 4), false),
+            6..=7 => (0, true),
+            _ => (0, false),
+        };
+        let output = if rng.gen_bool(0.15) {
+            0
+        } else {
+            let at = out_next;
+            out_next +=
+                batches as u64 * out_row_dim as u64 * out_col_dim as u64 * out_stride as u64;
+            at
+        };
+        let spad_id = |rng: &mut ChaCha8Rng| {
+            if rng.gen_bool(0.7) {
+                0
+            } else {
+                rng.gen_range(1..=2u8)
+            }
+        };
+        let act = if rng.gen_bool(0.3) {
+            ACT_RELU
+        } else {
+            ACT_NONE
+        };
+        let mode = LoopConv {
+            no_bias,
+            max_pixels_per_row: rng.gen_range(0..=1),
+            a_spad_id: spad_id(&mut rng),
+            b_spad_id: spad_id(&mut rng),
+            no_pool: true,
+            activation: act,
+            ..LoopConv::default()
+        };
+        let desc = LoopConvDesc {
+            batch_size: batches,
+            in_row_dim,
+            in_channels,
+            out_channels: pochs,
+            out_row_dim,
+            pool_out_row_dim: out_row_dim,
+            out_col_dim,
+            stride,
+            padding: lpad.max(upad),
+            pool_stride: 1,
+            pool_size: 1,
+            pool_out_col_dim: out_col_dim,
+            kernel_dim,
+            pochs,
+            pocols: ocols,
+            porows: orows,
+            batches,
+            lpad,
+            kchs,
+            kcols,
+            krows,
+            in_col_dim,
+            dpad,
+            upad,
+            rpad,
+            kernel_dilation: 1,
+            orows,
+            ocols,
+            out_stride,
+            weight_stride,
+            in_stride,
+            weights,
+            output,
+            bias,
+            input,
+            ..LoopConvDesc::default()
+        };
+        cmds.push(
+            ConfigEx {
+                dataflow: DATAFLOW_WS,
+                a_stride: stride,
+                ..ConfigEx::default()
+            }
+            .encode(),
+        );
+        let mut st = ConfigSt::new(out_stride as u32);
+        st.act = act;
+        if rng.gen_bool(0.5) {
+            st.acc_scale = SPECIAL_SCALES[rng.gen_range(0..10)];
+        }
+        cmds.push(st.encode());
+        cmds.extend(desc.encode(&mode));
+    }
+    // An ordinary command after the loops (it must wait for them): read an accumulator tile back out.
+    let d16 = dim as u16;
     cmds.push(ConfigSt::new(dim as u32 * 4).encode());
     cmds.push(
         Command::Mvout {

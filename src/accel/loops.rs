@@ -7,7 +7,10 @@
 
 use super::ErrorKind;
 use crate::config::HwConfig;
-use crate::isa::{Command, ConfigLd, LocalAddr, LoopWs, LoopWsDesc, Operand, DATAFLOW_WS};
+use crate::isa::{
+    Command, ConfigLd, LocalAddr, LoopConv, LoopConvDesc, LoopWs, LoopWsDesc, Operand, DATAFLOW_WS,
+    SCALE_ONE,
+};
 
 /// Sizes the unroller needs, from the hardware configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +54,9 @@ pub struct ExecView {
     pub ld: [ConfigLd; 3],
     pub pooling: bool,
     pub preload_pending: bool,
+    /// config_st's DRAM row stride (bytes) and activation (read by LOOP_CONV_WS only).
+    pub st_stride: u32,
+    pub st_act: u8,
 }
 
 /// Local placement of one loop (spec 4.9): first scratchpad row of A and of B, first accumulator row of C.
@@ -465,6 +471,389 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
     plan
 }
 
+/// Derived sizes of one LOOP_CONV_WS (spec 4.10): the input window including its padding border, and the
+/// local strides between channel blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    pub irows: u64,
+    pub icols: u64,
+    /// Scratchpad rows between input channel blocks (batches * irows * icols).
+    pub in_blk: u64,
+    /// Scratchpad rows between weight output-channel blocks (krows * kcols * kchs).
+    pub w_blk: u64,
+    /// Accumulator rows between output-channel blocks (batches * orows * ocols).
+    pub out_blk: u64,
+    pub in_rows: u64,
+    pub w_rows: u64,
+    pub acc_rows: u64,
+}
+
+impl ConvShape {
+    pub fn new(env: &LoopEnv, d: &LoopConvDesc) -> ConvShape {
+        let dim = env.dim as u64;
+        let blocks = |n: u16| (n as u64).div_ceil(dim);
+        let irows = (d.orows as u64).saturating_sub(1) * d.stride as u64 + d.krows as u64;
+        let icols = (d.ocols as u64).saturating_sub(1) * d.stride as u64 + d.kcols as u64;
+        let in_blk = d.batches as u64 * irows * icols;
+        let w_blk = d.krows as u64 * d.kcols as u64 * d.kchs as u64;
+        let out_blk = d.batches as u64 * d.orows as u64 * d.ocols as u64;
+        ConvShape {
+            irows,
+            icols,
+            in_blk,
+            w_blk,
+            out_blk,
+            in_rows: blocks(d.kchs) * in_blk,
+            w_rows: blocks(d.pochs) * w_blk,
+            acc_rows: blocks(d.pochs) * out_blk,
+        }
+    }
+}
+
+/// Local placement of one convolution: first scratchpad row of the input and of the weights (which end at
+/// the end of their half), first accumulator row of the output.
+pub fn place_conv(
+    env: &LoopEnv,
+    d: &LoopConvDesc,
+    mode: &LoopConv,
+    slot: u32,
+    acc_half: u32,
+) -> WsPlace {
+    let pick = |id: u8| if id == 0 { slot } else { id as u32 - 1 };
+    let (a_half, b_half) = (pick(mode.a_spad_id), pick(mode.b_spad_id));
+    let half = env.sp_half();
+    let w_rows = ConvShape::new(env, d).w_rows as u32;
+    WsPlace {
+        a_half,
+        b_half,
+        a_row: a_half * half,
+        b_row: ((b_half + 1) * half).wrapping_sub(w_rows),
+        c_row: acc_half * env.acc_half(),
+    }
+}
+
+/// The LOOP_CONV_WS rules of docs/accelerator.md section 6, in the order both engines check them. A
+/// descriptor that passes produces only commands that pass every per-command check.
+pub fn check_conv(
+    env: &LoopEnv,
+    d: &LoopConvDesc,
+    mode: &LoopConv,
+    v: &ExecView,
+    slot: u32,
+) -> Result<(), Fail> {
+    let refused = [
+        (!mode.no_pool, "pooling (no_pool = 0)"),
+        (mode.downsample, "downsample"),
+        (mode.input_dilated, "input_dilated"),
+        (mode.wrot180, "wrot180"),
+        (mode.trans_output_1203, "trans_output_1203"),
+        (mode.trans_weight_1203, "trans_weight_1203"),
+        (mode.trans_weight_0132, "trans_weight_0132"),
+        (mode.trans_input_3120, "trans_input_3120"),
+        (mode.dw, "dw (depthwise)"),
+        (d.kernel_dilation != 1, "kernel_dilation other than 1"),
+        (mode.max_pixels_per_row > 1, "max_pixels_per_row above 1"),
+        (
+            mode.activation > 1,
+            "activation other than 0 (none) or 1 (ReLU)",
+        ),
+    ];
+    if let Some((_, what)) = refused.iter().find(|r| r.0) {
+        return bad(format!("loop_conv_ws with {what} is not supported"));
+    }
+    if v.preload_pending {
+        return Err((
+            ErrorKind::Pairing,
+            "loop_conv_ws follows a preload that has no compute yet; the loop's first execute command is \
+             a preload"
+                .to_string(),
+        ));
+    }
+    let bounds = [
+        ("batches", d.batches),
+        ("orows", d.orows),
+        ("ocols", d.ocols),
+        ("pochs", d.pochs),
+        ("krows", d.krows),
+        ("kcols", d.kcols),
+        ("kchs", d.kchs),
+        ("stride", d.stride),
+    ];
+    if let Some((name, _)) = bounds.iter().find(|b| b.1 == 0) {
+        return bad(format!("loop_conv_ws {name} = 0; it must be at least 1"));
+    }
+    if mode.a_spad_id > 2 || mode.b_spad_id > 2 {
+        return bad(format!(
+            "loop_conv_ws a_spad_id = {}, b_spad_id = {}: each must be 0, 1 or 2",
+            mode.a_spad_id, mode.b_spad_id
+        ));
+    }
+    let sh = ConvShape::new(env, d);
+    // (bounds the products below, too)
+    if sh.irows > env.sp_half() as u64 || sh.icols > env.sp_half() as u64 {
+        return bad(format!(
+            "loop_conv_ws input window {}x{} is larger than half the scratchpad ({} rows)",
+            sh.irows,
+            sh.icols,
+            env.sp_half()
+        ));
+    }
+    if d.lpad as u64 + d.rpad as u64 > sh.icols || d.upad as u64 + d.dpad as u64 > sh.irows {
+        return bad(format!(
+            "loop_conv_ws padding (left {}, right {}, up {}, down {}) is larger than the {}x{} input window",
+            d.lpad, d.rpad, d.upad, d.dpad, sh.irows, sh.icols
+        ));
+    }
+    if sh.acc_rows > env.acc_half() as u64 {
+        return bad(format!(
+            "loop_conv_ws output tile (ceil(pochs/DIM)*batches*orows*ocols = {} accumulator rows) does not \
+             fit in half the accumulator ({} rows)",
+            sh.acc_rows,
+            env.acc_half()
+        ));
+    }
+    let half = env.sp_half() as u64;
+    let pick = |id: u8| if id == 0 { slot } else { id as u32 - 1 };
+    let (ah, bh) = (pick(mode.a_spad_id), pick(mode.b_spad_id));
+    let fits = if ah == bh {
+        sh.in_rows + sh.w_rows <= half
+    } else {
+        sh.in_rows <= half && sh.w_rows <= half
+    };
+    if !fits {
+        return bad(format!(
+            "loop_conv_ws input ({} rows, scratchpad half {ah}) and weights ({} rows, half {bh}) do not fit \
+             in their halves of {half} rows",
+            sh.in_rows, sh.w_rows
+        ));
+    }
+    if v.dataflow != DATAFLOW_WS || v.a_transpose || v.b_transpose {
+        return bad(
+            "loop_conv_ws needs config_ex to select the WS dataflow without transposes".to_string(),
+        );
+    }
+    if v.a_stride != d.stride || v.c_stride != 1 {
+        return bad(format!(
+            "loop_conv_ws needs config_ex a_stride = the conv stride {} and c_stride = 1 (has {} and {})",
+            d.stride, v.a_stride, v.c_stride
+        ));
+    }
+    if d.output != 0 {
+        if v.pooling {
+            return bad(
+                "loop_conv_ws stores its output, but config_st has max-pooling enabled".to_string(),
+            );
+        }
+        if v.st_stride != d.out_stride as u32 || v.st_act != mode.activation {
+            return bad(format!(
+                "loop_conv_ws stores with out_stride = {} bytes and activation {}, but config_st has stride \
+                 {} and activation {}; they must agree",
+                d.out_stride, mode.activation, v.st_stride, v.st_act
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn conv_config_ld(state: u8, stride: u64, block_stride: u64) -> Command {
+    Command::ConfigLd(ConfigLd {
+        shrink: false,
+        state_id: state,
+        pixel_repeats: 1,
+        block_stride: block_stride as u16,
+        scale: SCALE_ONE,
+        stride,
+    })
+}
+
+/// Unrolls a descriptor that passed [`check_conv`] (spec 4.10; docs/accelerator.md section 6). The plan's
+/// parts: `ld_d` bias, `ld_a` input, `ld_b` weights, `ex` preload/compute pairs, `st` mvouts.
+pub fn unroll_conv(
+    env: &LoopEnv,
+    d: &LoopConvDesc,
+    mode: &LoopConv,
+    slot: u32,
+    acc_half: u32,
+) -> WsPlan {
+    let dim = env.dim as u64;
+    let sh = ConvShape::new(env, d);
+    let p = place_conv(env, d, mode, slot, acc_half);
+    let (a0, b0, c0) = (p.a_row as u64, p.b_row as u64, p.c_row as u64);
+    let (batches, orows, ocols) = (d.batches as u64, d.orows as u64, d.ocols as u64);
+    let (ochs, krows, kcols, kchs) = (
+        d.pochs as u64,
+        d.krows as u64,
+        d.kcols as u64,
+        d.kchs as u64,
+    );
+    let stride = d.stride as u64;
+    let op = |addr: LocalAddr, cols: u64, rows: u64| Operand::new(addr, cols as u16, rows as u16);
+    let out_row = |och: u64, b: u64, orow: u64, ocol: u64| {
+        (c0 + (och / dim) * sh.out_blk + (b * orows + orow) * ocols + ocol) as u32
+    };
+    let w_row = |och: u64, krow: u64, kcol: u64, kch: u64| {
+        (b0 + (och / dim) * sh.w_blk + (krow * kcols + kcol) * kchs + kch) as u32
+    };
+    let mut plan = WsPlan::default();
+    if d.bias != 0 || mode.no_bias {
+        // One int32 bias row per output-channel block, repeated over the pixels (DRAM stride 0); zeros
+        // when no_bias.
+        plan.ld_d.push(conv_config_ld(2, 0, sh.out_blk));
+        let step = dim * env.mbla as u64;
+        for och in (0..ochs).step_by(step as usize) {
+            let j = step.min(ochs - och);
+            let dram = if mode.no_bias {
+                0
+            } else {
+                d.bias.wrapping_add(och * 4)
+            };
+            for b in 0..batches {
+                for orow in 0..orows {
+                    for ocol in (0..ocols).step_by(dim as usize) {
+                        let i = dim.min(ocols - ocol);
+                        let addr = LocalAddr::acc(out_row(och, b, orow, ocol));
+                        plan.ld_d.push(Command::Mvin {
+                            state: 2,
+                            dram,
+                            op: op(addr, j, i),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if d.input != 0 {
+        // One pixel per row, up to DIM pixels and MBL channel blocks per mvin; the padding border is
+        // loaded as zeros (DRAM address 0).
+        plan.ld_a
+            .push(conv_config_ld(0, d.in_stride as u64, sh.in_blk));
+        let (lpad, upad) = (d.lpad as i64, d.upad as i64);
+        let irows_in = sh.irows as i64 - upad - d.dpad as i64;
+        let icols_in = sh.icols as i64 - lpad - d.rpad as i64;
+        let step = dim * env.mbl as u64;
+        for b in 0..batches {
+            for irow in -upad..irows_in + d.dpad as i64 {
+                let mut icol = -lpad;
+                while icol < icols_in + d.rpad as i64 {
+                    let left = if icol < 0 {
+                        -icol
+                    } else if icol < icols_in {
+                        icols_in - icol
+                    } else {
+                        icols_in + d.rpad as i64 - icol
+                    };
+                    let n = (dim as i64).min(left);
+                    let zero = irow < 0 || irow >= irows_in || icol < 0 || icol >= icols_in;
+                    for ich in (0..kchs).step_by(step as usize) {
+                        let k = step.min(kchs - ich);
+                        let dram = if zero {
+                            0
+                        } else {
+                            let px = (b * d.in_row_dim as u64 + irow as u64) * d.in_col_dim as u64
+                                + icol as u64;
+                            d.input
+                                .wrapping_add(px.wrapping_mul(d.in_stride as u64).wrapping_add(ich))
+                        };
+                        let row = a0
+                            + (ich / dim) * sh.in_blk
+                            + (b * sh.irows + (irow + upad) as u64) * sh.icols
+                            + (icol + lpad) as u64;
+                        plan.ld_a.push(Command::Mvin {
+                            state: 0,
+                            dram,
+                            op: op(LocalAddr::sp(row as u32), k, n as u64),
+                        });
+                    }
+                    icol += n;
+                }
+            }
+        }
+    }
+    if d.weights != 0 {
+        plan.ld_b
+            .push(conv_config_ld(1, d.weight_stride as u64, sh.w_blk));
+        let step = dim * env.mbl as u64;
+        for och in (0..ochs).step_by(step as usize) {
+            let j = step.min(ochs - och);
+            for krow in 0..krows {
+                for kcol in 0..kcols {
+                    for kch in (0..kchs).step_by(dim as usize) {
+                        let k = dim.min(kchs - kch);
+                        let wr = (krow * d.kernel_dim as u64 + kcol) * d.in_channels as u64 + kch;
+                        let dram = d.weights.wrapping_add(
+                            wr.wrapping_mul(d.weight_stride as u64).wrapping_add(och),
+                        );
+                        let addr = LocalAddr::sp(w_row(och, krow, kcol, kch));
+                        plan.ld_b.push(Command::Mvin {
+                            state: 1,
+                            dram,
+                            op: op(addr, j, k),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let garbage = Operand::garbage(env.dim as u16);
+    for och in (0..ochs).step_by(dim as usize) {
+        let j = dim.min(ochs - och);
+        for krow in 0..krows {
+            for kcol in 0..kcols {
+                for kch in (0..kchs).step_by(dim as usize) {
+                    let k = dim.min(kchs - kch);
+                    for b in 0..batches {
+                        for orow in 0..orows {
+                            for ocol in (0..ocols).step_by(dim as usize) {
+                                let i = dim.min(ocols - ocol);
+                                let new_weights = b == 0 && orow == 0 && ocol == 0;
+                                let bd = if new_weights {
+                                    op(LocalAddr::sp(w_row(och, krow, kcol, kch)), j, k)
+                                } else {
+                                    garbage
+                                };
+                                let c = LocalAddr::acc_accumulate(out_row(och, b, orow, ocol));
+                                plan.ex.push(Command::Preload { bd, c: op(c, j, i) });
+                                let a_row = a0
+                                    + (kch / dim) * sh.in_blk
+                                    + (b * sh.irows + orow * stride + krow) * sh.icols
+                                    + ocol * stride
+                                    + kcol;
+                                plan.ex.push(Command::Compute {
+                                    flip: new_weights,
+                                    a: op(LocalAddr::sp(a_row as u32), k, i),
+                                    bd: garbage,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if d.output != 0 {
+        for b in 0..batches {
+            for orow in 0..orows {
+                for ocol in (0..ocols).step_by(dim as usize) {
+                    let i = dim.min(ocols - ocol);
+                    for och in (0..ochs).step_by(dim as usize) {
+                        let j = dim.min(ochs - och);
+                        let px = (b * d.out_row_dim as u64 + orow) * d.out_col_dim as u64 + ocol;
+                        let dram = d
+                            .output
+                            .wrapping_add(px.wrapping_mul(d.out_stride as u64).wrapping_add(och));
+                        let addr = LocalAddr::acc(out_row(och, b, orow, ocol));
+                        plan.st.push(Command::Mvout {
+                            dram,
+                            op: op(addr, j, i),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +879,8 @@ mod tests {
             ld: ConfigLd::reset_states(16),
             pooling: false,
             preload_pending: false,
+            st_stride: 0,
+            st_act: 0,
         }
     }
 
@@ -587,5 +978,205 @@ mod tests {
             kind(&desc(1, 1, 1), &ext, &view()),
             Some(ErrorKind::Unsupported)
         );
+    }
+
+    fn conv_desc() -> LoopConvDesc {
+        // 2 images, 3x5 outputs of 20 channels, 3x3 kernel over 40 input channels, stride 1, one padding
+        // column on the left; the window lies in a 4x8 image of 48 channels
+        LoopConvDesc {
+            batch_size: 2,
+            in_row_dim: 4,
+            in_col_dim: 8,
+            in_channels: 48,
+            out_channels: 20,
+            out_row_dim: 3,
+            out_col_dim: 5,
+            stride: 1,
+            kernel_dim: 3,
+            kernel_dilation: 1,
+            batches: 2,
+            orows: 3,
+            ocols: 5,
+            pochs: 20,
+            krows: 3,
+            kcols: 3,
+            kchs: 40,
+            lpad: 1,
+            in_stride: 48,
+            weight_stride: 20,
+            out_stride: 20,
+            weights: 0x1000,
+            output: 0x2000,
+            bias: 0x3000,
+            input: 0x4000,
+            ..Default::default()
+        }
+    }
+
+    fn conv_mode() -> LoopConv {
+        LoopConv {
+            no_pool: true,
+            ..Default::default()
+        }
+    }
+
+    fn conv_view() -> ExecView {
+        ExecView {
+            st_stride: 20,
+            ..view()
+        }
+    }
+
+    #[test]
+    fn conv_placement_order_and_counts() {
+        let e = env();
+        let d = conv_desc();
+        let m = conv_mode();
+        check_conv(&e, &d, &m, &conv_view(), 1).expect("legal");
+        let p = unroll_conv(&e, &d, &m, 1, 1);
+        // window 5x7 (3 rows, 7 columns incl. the padding column), 3 input channel blocks
+        let sh = ConvShape::new(&e, &d);
+        assert_eq!((sh.irows, sh.icols, sh.in_blk, sh.w_blk), (5, 7, 70, 360));
+        // bias: config_ld + 2 och blocks x 2 images x 3 rows (5 pixels each)
+        assert_eq!(p.ld_d.len(), 1 + 2 * 2 * 3);
+        let Command::Mvin { state, dram, op } = p.ld_d[1 + 6] else {
+            panic!("mvin3")
+        };
+        assert_eq!((state, dram), (2, 0x3000 + 16 * 4));
+        assert_eq!(
+            (op.addr, op.cols, op.rows),
+            (LocalAddr::acc(512 + 30), 4, 5)
+        );
+        // input: per image row, the padding column (zeros) then 6 pixels, 40 channels in one mvin
+        assert_eq!(p.ld_a.len(), 1 + 2 * 5 * 2);
+        let Command::ConfigLd(ld) = p.ld_a[0] else {
+            panic!("config_ld")
+        };
+        assert_eq!((ld.state_id, ld.stride, ld.block_stride), (0, 48, 70));
+        let Command::Mvin { dram, op, .. } = p.ld_a[1] else {
+            panic!("mvin")
+        };
+        assert_eq!(
+            (dram, op.addr, op.rows, op.cols),
+            (0, LocalAddr::sp(8192), 1, 40)
+        );
+        let Command::Mvin { dram, op, .. } = p.ld_a[4] else {
+            panic!("mvin")
+        };
+        // image 0, row 1, first real pixel
+        assert_eq!(dram, 0x4000 + 8 * 48);
+        assert_eq!((op.addr, op.rows), (LocalAddr::sp(8192 + 7 + 1), 6));
+        // weights end at the end of half 1: 2 och blocks x 360 rows
+        let Command::Mvin { state, op, .. } = p.ld_b[1] else {
+            panic!("mvin2")
+        };
+        assert_eq!(
+            (state, op.addr, op.cols, op.rows),
+            (1, LocalAddr::sp(16384 - 720), 20, 16)
+        );
+        // execute: 2 och blocks x 9 kernel pixels x 3 kch blocks x 2 images x 3 rows, preload + compute
+        assert_eq!(p.ex.len(), 2 * 2 * 9 * 3 * 2 * 3);
+        let Command::Preload { bd, c } = p.ex[0] else {
+            panic!("preload")
+        };
+        assert!(!bd.addr.is_garbage(14) && c.addr == LocalAddr::acc_accumulate(512));
+        let Command::Preload { bd, .. } = p.ex[2] else {
+            panic!("preload")
+        };
+        assert!(bd.addr.is_garbage(14));
+        let Command::Compute { flip, a, .. } = p.ex[3] else {
+            panic!("compute")
+        };
+        assert!(!flip && a.addr == LocalAddr::sp(8192 + 7) && a.rows == 5);
+        // output: 2 images x 3 rows x 2 och blocks
+        assert_eq!(p.st.len(), 12);
+        let Command::Mvout { dram, op } = p.st[1] else {
+            panic!("mvout")
+        };
+        assert_eq!(
+            (dram, op.addr, op.cols),
+            (0x2000 + 16, LocalAddr::acc(512 + 30), 4)
+        );
+    }
+
+    #[test]
+    fn illegal_conv_descriptors_are_refused() {
+        let e = env();
+        let kind = |d: &LoopConvDesc, m: &LoopConv, v: &ExecView| {
+            check_conv(&e, d, m, v, 0).err().map(|x| x.0)
+        };
+        let (d, m, v) = (conv_desc(), conv_mode(), conv_view());
+        assert_eq!(kind(&d, &m, &v), None);
+        for bad_mode in [
+            LoopConv {
+                no_pool: false,
+                ..m
+            },
+            LoopConv {
+                downsample: true,
+                ..m
+            },
+            LoopConv { wrot180: true, ..m },
+            LoopConv {
+                trans_input_3120: true,
+                ..m
+            },
+            LoopConv {
+                max_pixels_per_row: 2,
+                ..m
+            },
+            LoopConv { activation: 2, ..m },
+            LoopConv { a_spad_id: 3, ..m },
+        ] {
+            assert_eq!(
+                kind(&d, &bad_mode, &v),
+                Some(ErrorKind::BadLoop),
+                "{bad_mode:?}"
+            );
+        }
+        for bad_desc in [
+            LoopConvDesc {
+                kernel_dilation: 2,
+                ..d
+            },
+            LoopConvDesc { kchs: 0, ..d },
+            LoopConvDesc {
+                lpad: 5,
+                rpad: 3,
+                ..d
+            },
+            LoopConvDesc { ocols: 200, ..d },
+            LoopConvDesc { kchs: 1000, ..d },
+        ] {
+            assert_eq!(
+                kind(&bad_desc, &m, &v),
+                Some(ErrorKind::BadLoop),
+                "{bad_desc:?}"
+            );
+        }
+        let pend = ExecView {
+            preload_pending: true,
+            ..v
+        };
+        assert_eq!(kind(&d, &m, &pend), Some(ErrorKind::Pairing));
+        for bad_view in [
+            ExecView { a_stride: 2, ..v },
+            ExecView {
+                b_transpose: true,
+                ..v
+            },
+            ExecView { st_stride: 21, ..v },
+            ExecView { st_act: 1, ..v },
+            ExecView { pooling: true, ..v },
+        ] {
+            assert_eq!(
+                kind(&d, &m, &bad_view),
+                Some(ErrorKind::BadLoop),
+                "{bad_view:?}"
+            );
+        }
+        // without an output, config_st does not matter
+        let no_out = LoopConvDesc { output: 0, ..d };
+        assert_eq!(kind(&no_out, &m, &ExecView { st_stride: 21, ..v }), None);
     }
 }

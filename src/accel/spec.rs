@@ -8,8 +8,9 @@ use super::loops::{self, ExecView, LoopEnv};
 use super::{AccelError, Accelerator, ErrorKind, RoccResp};
 use crate::config::HwConfig;
 use crate::isa::{
-    self, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, Funct, LocalAddr, LoopWs, LoopWsConfig,
-    LoopWsDesc, Operand, RoccCmd, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
+    self, Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, Funct, LocalAddr, LoopConv,
+    LoopConvDesc, LoopWs, LoopWsConfig, LoopWsDesc, Operand, RoccCmd, ACT_RELU, DATAFLOW_OS,
+    DATAFLOW_WS, SCALE_ONE,
 };
 use crate::mem::Memory;
 use std::collections::VecDeque;
@@ -112,6 +113,10 @@ pub struct SpecAccel {
     loops: [LoopWsDesc; 2],
     loop_slot: u32,
     acc_half: u32,
+    /// The same for LOOP_CONV_WS, whose unit keeps its own slots and accumulator half.
+    convs: [LoopConvDesc; 2],
+    conv_slot: u32,
+    conv_acc_half: u32,
     loop_env: LoopEnv,
     error: Option<AccelError>,
     responses: VecDeque<RoccResp>,
@@ -157,6 +162,9 @@ impl SpecAccel {
             loops: [LoopWsDesc::default(); 2],
             loop_slot: 0,
             acc_half: 0,
+            convs: [LoopConvDesc::default(); 2],
+            conv_slot: 0,
+            conv_acc_half: 0,
             loop_env: LoopEnv::new(cfg),
             error: None,
             responses: VecDeque::new(),
@@ -189,14 +197,11 @@ impl SpecAccel {
                      gating and the external scratchpad, are not built)"
                 ),
             ),
-            // LOOP_WS and its configuration are handled by `offer` before the checks.
+            // The loop commands and their configuration are handled by `offer` before the checks; a
+            // loop command reaching here is a bug in the caller, refused rather than ignored.
             Command::Loop(f) => fail(
                 ErrorKind::Unsupported,
-                format!(
-                    "{} (funct {}) is a LOOP_CONV_WS command; the convolution loop FSM is not built",
-                    f.name(),
-                    f as u8
-                ),
+                format!("{} (funct {}) cannot be executed here", f.name(), f as u8),
             ),
             Command::ConfigLd(ld) => {
                 if ld.pixel_repeats > 1 {
@@ -558,14 +563,9 @@ impl SpecAccel {
         Ok(())
     }
 
-    /// LOOP_WS (docs section 6): check the descriptor of the configured slot, then execute the unrolled
-    /// commands in the defined order. An error names the command that caused it: the LOOP_WS, or the
-    /// generated command (which a legal descriptor never produces, except for DMA faults).
-    fn loop_ws(&mut self, cmd: RoccCmd, mem: &mut Memory) -> Result<(), (Fail, RoccCmd)> {
-        let mode = LoopWs::decode(cmd.rs1, cmd.rs2);
-        let slot = self.loop_slot;
-        let d = self.loops[slot as usize];
-        let view = ExecView {
+    /// The configuration state a loop command is checked against.
+    fn exec_view(&self) -> ExecView {
+        ExecView {
             dataflow: self.ex.dataflow,
             a_transpose: self.ex.a_transpose,
             b_transpose: self.ex.b_transpose,
@@ -574,7 +574,39 @@ impl SpecAccel {
             ld: self.ld,
             pooling: self.st.pool_stride != 0,
             preload_pending: self.array.pending_c.is_some(),
-        };
+            st_stride: self.st.stride,
+            st_act: self.st.act,
+        }
+    }
+
+    /// LOOP_CONV_WS (docs section 6): as [`Self::loop_ws`], with the convolution unroller.
+    fn loop_conv(&mut self, cmd: RoccCmd, mem: &mut Memory) -> Result<(), (Fail, RoccCmd)> {
+        let mode = LoopConv::decode(cmd.rs1, cmd.rs2);
+        let slot = self.conv_slot;
+        let d = self.convs[slot as usize];
+        loops::check_conv(&self.loop_env, &d, &mode, &self.exec_view(), slot)
+            .map_err(|f| (f, cmd))?;
+        let plan = loops::unroll_conv(&self.loop_env, &d, &mode, slot, self.conv_acc_half);
+        self.conv_slot ^= 1;
+        if d.output != 0 {
+            self.conv_acc_half ^= 1;
+        }
+        for c in plan.in_order() {
+            self.check(c)
+                .and_then(|()| self.execute(*c, 0, mem))
+                .map_err(|f| (f, c.encode()))?;
+        }
+        Ok(())
+    }
+
+    /// LOOP_WS (docs section 6): check the descriptor of the configured slot, then execute the unrolled
+    /// commands in the defined order. An error names the command that caused it: the LOOP_WS, or the
+    /// generated command (which a legal descriptor never produces, except for DMA faults).
+    fn loop_ws(&mut self, cmd: RoccCmd, mem: &mut Memory) -> Result<(), (Fail, RoccCmd)> {
+        let mode = LoopWs::decode(cmd.rs1, cmd.rs2);
+        let slot = self.loop_slot;
+        let d = self.loops[slot as usize];
+        let view = self.exec_view();
         loops::check_ws(&self.loop_env, &d, &mode, &view, slot).map_err(|f| (f, cmd))?;
         let plan = loops::unroll_ws(&self.loop_env, &d, &mode, slot, self.acc_half);
         self.loop_slot ^= 1;
@@ -967,6 +999,10 @@ impl Accelerator for SpecAccel {
             Ok(())
         } else if decoded == Command::Loop(Funct::LoopWs) {
             self.loop_ws(cmd, mem)
+        } else if self.convs[self.conv_slot as usize].apply(cmd) {
+            Ok(())
+        } else if decoded == Command::Loop(Funct::LoopConvWs) {
+            self.loop_conv(cmd, mem)
         } else {
             self.check(&decoded)
                 .and_then(|()| self.execute(decoded, rd, mem))
@@ -2127,7 +2163,7 @@ mod tests {
         assert_eq!(kind_of(raw(Funct::LoopWs as u8, 0, 0)), ErrorKind::BadLoop);
         assert_eq!(
             kind_of(raw(Funct::LoopConvWs as u8, 0, 0)),
-            ErrorKind::Unsupported
+            ErrorKind::BadLoop
         );
         let mut ld = ConfigLd::new(0, 0, d);
         ld.pixel_repeats = 2;
