@@ -6,7 +6,7 @@
  *  (a) Gemmini's instruction macros, with the same names, arguments and encodings: gemmini_mvin/mvin2/mvin3,
  *      gemmini_mvout, gemmini_preload, gemmini_compute_preloaded/accumulated, every config_ex/ld/st variant,
  *      gemmini_config_norm, gemmini_flush, gemmini_fence, the counter helpers, gemmini_loop_ws and
- *      gemmini_loop_conv_ws (the loop FSM commands: the accelerator currently reports them as unsupported);
+ *      gemmini_loop_conv_ws (the loop FSM commands; docs/accelerator.md section 6 lists what they accept);
  *  (b) the short-form API of the Autocomp prompts: config_ex, config_ld, config_st, mvin, mvin2, mvin3,
  *      preload, compute_preloaded, compute_accumulated, mvout, fence (define GEMMINI_NO_SHORT_API before
  *      including this file to leave those names free);
@@ -524,7 +524,7 @@ GEMMINI_INLINE void counter_reset(void)
 
 /* ---------------------------------------------------------------------------------------------------
  * Loop FSM commands (LOOP_WS: funct 9-13 then 8; LOOP_CONV_WS: funct 16-21 then 15).
- * Encoded as on Gemmini; this accelerator currently reports them as UNSUPPORTED.
+ * Encoded as on Gemmini; docs/accelerator.md section 6 says which descriptors the FSMs accept (others: BAD_LOOP).
  * A, B, D, C: DRAM addresses (0 = skip that load/store); strides in elements; I, J, K in DIM blocks.
  * ------------------------------------------------------------------------------------------------- */
 
