@@ -2,6 +2,8 @@
 //! accelerators. See docs/accelerator.md for the accelerator's contract.
 
 pub mod accel;
+pub mod baseline;
+pub mod bench;
 pub mod config;
 pub mod cpu;
 pub mod eval;
@@ -9,6 +11,7 @@ pub mod isa;
 pub mod mem;
 pub mod perf;
 pub mod propose;
+pub mod schedule;
 pub mod soc;
 pub mod sweep;
 pub mod toolchain;

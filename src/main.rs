@@ -118,10 +118,11 @@ enum Cmd {
         /// Workloads (see `gemforge workloads`).
         #[arg(long, required = true, num_args = 1..)]
         workloads: Vec<String>,
-        /// A candidate C file for the workloads; repeatable.
-        #[arg(long = "program", value_name = "FILE", required = true, num_args = 1..)]
+        /// A candidate C file or a baseline name (naive, library, hand, fsm); several may follow one
+        /// --program, which may be repeated. Default: naive.
+        #[arg(long = "program", value_name = "NAME|FILE", num_args = 1..)]
         programs: Vec<String>,
-        /// Directory for sweep.csv and sweep.svg.
+        /// Directory for sweep.csv, sweep.svg and the generated baseline programs.
         #[arg(long, default_value = "sweep-out")]
         out: PathBuf,
         /// Parallel evaluations (default: one per core).
@@ -133,6 +134,36 @@ enum Cmd {
         /// Print one JSON object instead of the table.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the baseline ladder (naive, library, hand-optimized, hardware FSM) on workloads, each program
+    /// judged by the full protocol (spec screens, then the RTL for cycles), in parallel; print one table of
+    /// cycles, utilization and speedup over the library.
+    Bench {
+        /// Workload names or groups (paper, reuse, conv, test), comma-separated or repeated; default: paper.
+        #[arg(long, num_args = 1..)]
+        workloads: Vec<String>,
+        /// Baselines: naive, library, hand, fsm (comma-separated); default: all.
+        #[arg(long, value_delimiter = ',')]
+        baselines: Vec<String>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Parallel evaluations (default: the available parallelism).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Write the generated programs to DIR (default: a fresh gemforge-bench-PID directory under the
+        /// system temp dir; the programs are kept either way, and the JSON names them).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Independent input sets checked on the spec engine before each RTL run.
+        #[arg(long, default_value_t = 2)]
+        engine_screen_runs: u32,
+        /// Base seed of the inputs (default: fresh).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Hardware configuration (TOML); default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config {
@@ -289,6 +320,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
             };
             print!("{}", gemforge::sweep::sweep_command(&args, json)?);
+        }
+        Cmd::Bench {
+            workloads,
+            baselines,
+            json,
+            jobs,
+            out_dir,
+            engine_screen_runs,
+            seed,
+            config,
+        } => {
+            let cfg = load_config(config.as_ref())?;
+            let opts = gemforge::bench::BenchOpts {
+                workloads,
+                baselines: baselines
+                    .iter()
+                    .map(|b| gemforge::baseline::Baseline::parse(b))
+                    .collect::<anyhow::Result<_>>()?,
+                jobs,
+                out_dir,
+                progress: !json,
+                eval: gemforge::eval::EvalOpts {
+                    screen_runs: engine_screen_runs,
+                    seed,
+                    ..Default::default()
+                },
+            };
+            println!("{}", gemforge::bench::bench_command(&cfg, &opts, json)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

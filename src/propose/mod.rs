@@ -6,6 +6,8 @@
 //! which sample, selection. A proposer only answers one request at a time; it is called from several worker
 //! threads at once, so it must be `Send + Sync` and do its own bounded concurrency if it has any.
 
+pub mod builtin;
+
 use crate::config::HwConfig;
 use crate::workload::Workload;
 

@@ -1,0 +1,262 @@
+//! Baselines and the schedule generator end to end: naive and hand-optimized programs are correct on
+//! GEMM and convolution workloads (shapes that are not multiples of DIM included) under both engines, the
+//! hand-optimized schedule is faster on the RTL, a sweep of schedules is correct on the spec engine, and
+//! the validator rejects schedules that overfill the scratchpad or the accumulator.
+
+use gemforge::baseline::{self, Baseline};
+use gemforge::config::HwConfig;
+use gemforge::eval::{evaluate, EvalOpts, Verdict};
+use gemforge::schedule::{ConvSchedule, GemmSchedule, Order, Schedule};
+use gemforge::workload::{self, Workload};
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gemforge-baselines-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn eval_code(w: &Workload, code: &str, tag: &str, rtl: bool) -> Verdict {
+    let path = dir().join(format!("{}-{tag}.c", w.name));
+    std::fs::write(&path, code).unwrap();
+    let opts = EvalOpts {
+        screen_runs: if rtl { 2 } else { 1 },
+        rtl,
+        seed: Some(0x5eed),
+        ..Default::default()
+    };
+    evaluate(&HwConfig::default_config(), w, &path, &opts)
+}
+
+fn eval_baseline(w: &Workload, b: Baseline) -> Verdict {
+    let code = baseline::program(&HwConfig::default_config(), w, b).unwrap();
+    eval_code(w, &code, b.name(), true)
+}
+
+/// Small conv with channels and pixels that are not multiples of DIM.
+fn odd_conv() -> Workload {
+    Workload::conv("conv_b2_5x20", "test", 2, 5, 20)
+}
+
+#[test]
+fn naive_and_hand_are_correct_and_hand_is_faster() {
+    let mut ws: Vec<Workload> = ["gemm_20x36x24", "gemm_64x48x80", "conv_b1_8x16"]
+        .iter()
+        .map(|n| workload::by_name(n).unwrap())
+        .collect();
+    ws.push(odd_conv());
+    for w in &ws {
+        let naive = eval_baseline(w, Baseline::Naive);
+        let hand = eval_baseline(w, Baseline::HandOptimized);
+        assert!(naive.correct, "naive on {}: {naive:#?}", w.name);
+        assert!(hand.correct, "hand on {}: {hand:#?}", w.name);
+        let (n, h) = (naive.cycles.unwrap(), hand.cycles.unwrap());
+        assert!(
+            h < n,
+            "{}: hand {h} cycles is not faster than naive {n}",
+            w.name
+        );
+    }
+}
+
+#[test]
+fn schedule_sweep_is_correct_on_the_spec_engine() {
+    let hw = HwConfig::default_config();
+    // 64x48x80: 4x3x5 blocks; 20x36x24: edge blocks in every dimension.
+    for name in ["gemm_64x48x80", "gemm_20x36x24"] {
+        let w = workload::by_name(name).unwrap();
+        for (idx, order) in Order::ALL.into_iter().enumerate() {
+            let s = GemmSchedule {
+                ti: [3, 2, 1, 2, 3, 1][idx].min(if name == "gemm_20x36x24" { 2 } else { 4 }),
+                tj: [2, 1, 3, 2, 1, 2][idx].min(3),
+                tk: [2, 3, 1, 2, 1, 2][idx].min(if name == "gemm_20x36x24" { 2 } else { 5 }),
+                order,
+                a_level: (idx % 4) as u8,
+                b_level: ((idx + 2) % 4) as u8,
+                double_buffer_a: idx % 2 == 0,
+                double_buffer_b: idx % 3 == 0,
+                double_buffer_c: idx % 2 == 1,
+                a_width: [1, 2, 3, 4, 4, 2][idx],
+                b_width: [4, 3, 2, 1, 3, 4][idx],
+                c_width: [2, 4, 1, 3, 4, 1][idx],
+                skip_redundant: idx % 2 == 1,
+                unroll: [1, 3, 2, 4, 8, 2][idx],
+                spread: idx % 3 == 1,
+                inner_k_outer: idx % 2 == 0,
+                interleave_store: false,
+                prefetch_a: false,
+                prefetch_b: false,
+            };
+            let sched = Schedule::Gemm(s);
+            let code = sched.emit_c(&hw, &w).unwrap();
+            let v = eval_code(&w, &code, &format!("sweep{idx}"), false);
+            assert!(v.correct, "{} {}: {v:#?}\n{code}", name, sched.to_json());
+        }
+    }
+    // The interleaved store stream, with edge tiles in every dimension and several orders.
+    for (name, ti, tj, tk, order) in [
+        ("gemm_20x36x24", 2, 2, 1, "ijk"),
+        ("gemm_64x48x80", 3, 1, 2, "jik"),
+        ("gemm_64x48x80", 1, 3, 5, "ijk"),
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let mut s = GemmSchedule::naive();
+        s.ti = ti;
+        s.tj = tj;
+        s.tk = tk;
+        s.order = Order::parse(order).unwrap();
+        s.double_buffer_c = true;
+        s.c_width = 4;
+        s.interleave_store = true;
+        s.a_level = 1;
+        s.b_level = 0;
+        let sched = Schedule::Gemm(s);
+        let code = sched.emit_c(&hw, &w).unwrap();
+        let v = eval_code(&w, &code, &format!("il{ti}{tj}{tk}{order}"), false);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+    // The prefetch streams of the outer operand's panels (edge tiles, both operands, uneven widths).
+    for (name, ti, tj, tk, order, pf_a, width) in [
+        ("gemm_20x36x24", 1, 2, 2, "ijk", true, 4),
+        ("gemm_64x48x80", 3, 1, 2, "ijk", true, 3),
+        ("gemm_64x48x80", 2, 2, 5, "jik", false, 2),
+        ("gemm_20x36x24", 2, 1, 1, "kij", true, 1),
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let mut s = GemmSchedule::naive();
+        s.ti = ti;
+        s.tj = tj;
+        s.tk = tk;
+        s.order = Order::parse(order).unwrap();
+        s.double_buffer_a = true;
+        s.double_buffer_b = true;
+        s.a_width = width;
+        s.b_width = width;
+        if pf_a {
+            s.a_level = 1;
+            s.prefetch_a = true;
+        } else {
+            s.b_level = 1;
+            s.prefetch_b = true;
+        }
+        let sched = Schedule::Gemm(s);
+        let code = sched.emit_c(&hw, &w).unwrap();
+        let v = eval_code(&w, &code, &format!("pf{ti}{tj}{tk}{order}"), false);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+    let mut s = GemmSchedule::naive();
+    s.prefetch_a = true;
+    let e = s.validate(&hw, 64, 64, 64).unwrap_err().to_string();
+    assert!(e.contains("prefetch_a needs"), "{e}");
+    let mut s = GemmSchedule::naive();
+    s.interleave_store = true;
+    s.double_buffer_c = true;
+    s.order = Order::parse("ikj").unwrap();
+    let e = s.validate(&hw, 64, 64, 64).unwrap_err().to_string();
+    assert!(
+        e.contains("interleave_store needs K as the innermost"),
+        "{e}"
+    );
+    let w = odd_conv();
+    for idx in 0..4u32 {
+        let s = ConvSchedule {
+            tp: [1, 2, 3, 5][idx as usize],
+            tq: 1,
+            tk: [1, 2, 1, 2][idx as usize],
+            weights_resident: idx % 2 == 1,
+            input_reuse: idx >= 2,
+            double_buffer_in: idx % 2 == 0,
+            double_buffer_w: idx != 1,
+            double_buffer_c: idx % 3 == 0,
+            in_width: [1, 2, 3, 4][idx as usize],
+            w_width: [2, 1, 4, 3][idx as usize],
+        };
+        let sched = Schedule::Conv(s);
+        let code = sched.emit_c(&hw, &w).unwrap();
+        let v = eval_code(&w, &code, &format!("csweep{idx}"), false);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+}
+
+#[test]
+fn validation_rejects_overfull_tiles() {
+    let hw = HwConfig::default_config();
+    let mut s = GemmSchedule::naive();
+    s.ti = 16;
+    s.tj = 16;
+    let e = s.validate(&hw, 512, 512, 512).unwrap_err().to_string();
+    assert!(e.contains("accumulator overfull"), "{e}");
+    let mut s = GemmSchedule::naive();
+    s.a_level = 0; // all of A resident: 512x512 int8 = the whole scratchpad, twice with double buffering
+    s.double_buffer_a = true;
+    let e = s.validate(&hw, 512, 512, 512).unwrap_err().to_string();
+    assert!(e.contains("scratchpad overfull"), "{e}");
+    let mut s = GemmSchedule::naive();
+    s.tk = 3;
+    let e = s.validate(&hw, 16, 16, 32).unwrap_err().to_string();
+    assert!(e.contains("tk = 3"), "{e}");
+    let mut s = GemmSchedule::naive();
+    s.a_width = 5;
+    assert!(s.validate(&hw, 64, 64, 64).is_err());
+    let mut c = ConvSchedule::naive();
+    c.tp = 56;
+    c.tq = 4;
+    c.tk = 4;
+    let w = workload::by_name("conv_56x64").unwrap();
+    let e = Schedule::Conv(c).emit_c(&hw, &w).unwrap_err();
+    assert!(format!("{e:#}").contains("accumulator overfull"), "{e:#}");
+    // The hand-optimized schedules of every catalogue workload fit.
+    for w in workload::all() {
+        baseline::hand_schedule(&hw, &w)
+            .and_then(|s| s.validate(&hw, &w))
+            .unwrap_or_else(|e| panic!("{}: {e:#}", w.name));
+    }
+}
+
+#[test]
+#[ignore = "needs the library (branch lib)"]
+fn library_baseline_is_correct() {
+    for name in ["gemm_20x36x24", "conv_b1_8x16"] {
+        let w = workload::by_name(name).unwrap();
+        let v = eval_baseline(&w, Baseline::Library);
+        assert!(v.correct, "{name}: {v:#?}");
+    }
+}
+
+#[test]
+#[ignore = "needs the loop FSMs"]
+fn hardware_fsm_baseline_is_correct() {
+    for name in ["gemm_20x36x24", "conv_b1_8x16"] {
+        let w = workload::by_name(name).unwrap();
+        let v = eval_baseline(&w, Baseline::HardwareFsm);
+        assert!(v.correct, "{name}: {v:#?}");
+    }
+}
+
+#[test]
+fn bench_reports_failures_as_cells() {
+    use gemforge::bench::{run, BenchOpts};
+    let opts = BenchOpts {
+        workloads: vec!["gemm_16x16x16".into()],
+        baselines: vec![Baseline::Naive, Baseline::HandOptimized],
+        jobs: 2,
+        out_dir: Some(dir().join("bench")),
+        progress: false,
+        eval: EvalOpts {
+            screen_runs: 1,
+            seed: Some(1),
+            ..Default::default()
+        },
+    };
+    let r = run(&HwConfig::default_config(), &opts).unwrap();
+    assert_eq!(r.cells.len(), 2);
+    assert!(
+        r.cells.iter().all(|c| c.correct && c.cycles.is_some()),
+        "{r:#?}"
+    );
+    let t = r.to_text();
+    assert!(t.contains("gemm_16x16x16") && t.contains("naive"), "{t}");
+    let mut bad = opts.clone();
+    bad.workloads = vec!["no_such".into()];
+    assert!(run(&HwConfig::default_config(), &bad).is_err());
+}
