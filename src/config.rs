@@ -11,11 +11,9 @@ use std::path::Path;
 /// A rule a configuration breaks, named by its TOML field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a separate source, so `{:#}` does not print it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: field `{field}` = {value}: {rule}")]
@@ -179,9 +177,9 @@ impl HwConfig {
 
     pub fn from_file(path: &Path) -> Result<HwConfig, ConfigError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
             path: p.clone(),
-            source,
+            error,
         })?;
         HwConfig::from_toml_str(&text, &p)
     }

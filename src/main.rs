@@ -182,10 +182,11 @@ enum Cmd {
         /// Workloads (see `gemforge workloads`).
         #[arg(long, required = true, num_args = 1..)]
         workloads: Vec<String>,
-        /// A candidate C file for the workloads; repeatable.
-        #[arg(long = "program", value_name = "FILE", required = true, num_args = 1..)]
+        /// A candidate C file or a baseline name (naive, library, hand, fsm); several may follow one
+        /// --program, which may be repeated. Default: naive.
+        #[arg(long = "program", value_name = "NAME|FILE", num_args = 1..)]
         programs: Vec<String>,
-        /// Directory for sweep.csv and sweep.svg.
+        /// Directory for sweep.csv, sweep.svg and the generated baseline programs.
         #[arg(long, default_value = "sweep-out")]
         out: PathBuf,
         /// Parallel evaluations (default: one per core).

@@ -1,7 +1,8 @@
 //! `gemforge sweep`: every (configuration, workload, program) judged on the RTL, in parallel, in one
 //! table (cycles, utilization, speedup against the first configuration), a CSV and an SVG chart.
 //!
-//! A program is a candidate C file for the workload, used unchanged on every configuration. A program that cannot
+//! A program is a candidate C file for the workload, or the name of a baseline generated for each
+//! configuration (`naive`, `library`, `hand`, `fsm`; see [`crate::baseline`]). A program that cannot
 //! run on a configuration (a tile that no longer fits the scratchpad, code that needs another DIM) is a
 //! result of the sweep, reported by its class, not a failure of the tool.
 
@@ -25,9 +26,9 @@ type Slot = (usize, usize, usize);
 pub struct SweepArgs {
     pub configs: Vec<PathBuf>,
     pub workloads: Vec<String>,
-    /// Candidate C files.
+    /// Candidate C files or baseline names; none: the `naive` baseline.
     pub programs: Vec<String>,
-    /// Where the CSV and the SVG go.
+    /// Where the CSV, the SVG and generated programs go.
     pub out_dir: PathBuf,
     /// Parallel evaluations; None: one per core.
     pub jobs: Option<usize>,
@@ -40,22 +41,29 @@ pub struct SweepArgs {
 pub enum ProgramSpec {
     /// A candidate C file, used unchanged on every configuration.
     File(PathBuf),
+    /// A baseline, generated for each configuration and workload.
+    Baseline(String),
 }
 
 impl ProgramSpec {
-    /// A path to an existing candidate file.
+    /// A path to an existing file is a file; anything else must be a baseline name.
     pub fn parse(s: &str) -> Result<ProgramSpec> {
         let p = Path::new(s);
         if p.is_file() {
             return Ok(ProgramSpec::File(p.to_path_buf()));
         }
-        bail!("program {s}: no such file")
+        if s.ends_with(".c") || s.contains('/') {
+            bail!("program {s}: no such file");
+        }
+        check_baseline(s)?;
+        Ok(ProgramSpec::Baseline(s.to_string()))
     }
     pub fn label(&self) -> String {
         match self {
             ProgramSpec::File(p) => p
                 .file_name()
                 .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into()),
+            ProgramSpec::Baseline(b) => b.clone(),
         }
     }
 }
@@ -133,6 +141,19 @@ pub struct SweepResult {
     pub wall_s: f64,
 }
 
+fn check_baseline(name: &str) -> Result<()> {
+    baseline_program(&HwConfig::default_config(), None, name).map(|_| ())
+}
+
+/// The C text of baseline `name` for `w` on `hw` (with `w` None: only check that the name is known).
+fn baseline_program(hw: &HwConfig, w: Option<&Workload>, name: &str) -> Result<Option<String>> {
+    let b = crate::baseline::Baseline::parse(name)?;
+    match w {
+        None => Ok(None),
+        Some(w) => crate::baseline::program(hw, w, b).map(Some),
+    }
+}
+
 /// Run the sweep: build the variants first (sequentially; each build uses every core), then judge every
 /// cell on `jobs` threads with a progress bar on a terminal.
 pub fn run(args: &SweepArgs) -> Result<SweepResult> {
@@ -154,16 +175,18 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
         })?;
         wls.push(w);
     }
-    if args.programs.is_empty() {
-        bail!("--program needs at least one candidate C file");
-    }
-    let progs: Vec<ProgramSpec> = args
-        .programs
-        .iter()
-        .map(|s| ProgramSpec::parse(s))
-        .collect::<Result<_>>()?;
+    let progs: Vec<ProgramSpec> = if args.programs.is_empty() {
+        vec![ProgramSpec::Baseline("naive".into())]
+    } else {
+        args.programs
+            .iter()
+            .map(|s| ProgramSpec::parse(s))
+            .collect::<Result<_>>()?
+    };
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
+    let gen_dir = args.out_dir.join("programs");
+    std::fs::create_dir_all(&gen_dir).with_context(|| format!("creating {}", gen_dir.display()))?;
 
     // Variants first: a configuration whose RTL cannot be built is reported in every one of its cells.
     let mut build_error: Vec<Option<String>> = Vec::new();
@@ -209,7 +232,15 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
                 let w = &wls[wi];
                 let prog = &progs[pi];
                 bar.set_message(format!("{} {} {}", cfg.name, w.name, prog.label()));
-                let cell = judge(path, cfg, w, prog, build_error[ci].as_deref(), args.seed);
+                let cell = judge(
+                    path,
+                    cfg,
+                    w,
+                    prog,
+                    build_error[ci].as_deref(),
+                    &gen_dir,
+                    args.seed,
+                );
                 if let Ok(mut r) = results.lock() {
                     r.push(((ci, wi, pi), cell));
                 }
@@ -254,6 +285,7 @@ fn judge(
     w: &Workload,
     prog: &ProgramSpec,
     build_error: Option<&str>,
+    gen_dir: &Path,
     seed: u64,
 ) -> Cell {
     let mut cell = Cell {
@@ -273,8 +305,29 @@ fn judge(
         cell.detail = e.to_string();
         return cell;
     }
-    let ProgramSpec::File(file) = prog;
-    let file = file.clone();
+    let file = match prog {
+        ProgramSpec::File(p) => p.clone(),
+        ProgramSpec::Baseline(b) => match baseline_program(cfg, Some(w), b) {
+            Ok(Some(text)) => {
+                let f = gen_dir.join(format!("{}__{}__{b}.c", cfg.name, w.name));
+                if let Err(e) = std::fs::write(&f, text) {
+                    cell.detail = format!("writing {}: {e}", f.display());
+                    return cell;
+                }
+                f
+            }
+            Ok(None) => {
+                cell.detail = "no program".into();
+                return cell;
+            }
+            Err(e) => {
+                // The generator found no schedule for this configuration: the program does not fit it.
+                cell.status = CellStatus::DoesNotFit;
+                cell.detail = format!("{e:#}");
+                return cell;
+            }
+        },
+    };
     let opts = EvalOpts {
         screen_runs: 1,
         seed: Some(seed),
@@ -292,7 +345,15 @@ fn judge(
     } else {
         None
     };
-    cell.detail = v.detail.lines().next().unwrap_or("").to_string();
+    // The line that says why (a compiler's "error:" line rather than its "In function" preamble).
+    cell.detail = v
+        .detail
+        .lines()
+        .find(|l| l.contains("error"))
+        .or_else(|| v.detail.lines().next())
+        .unwrap_or("")
+        .trim()
+        .to_string();
     cell
 }
 
@@ -547,7 +608,13 @@ mod tests {
     }
 
     #[test]
-    fn programs_are_files() {
+    fn programs_are_files_or_known_baselines() {
+        assert!(matches!(
+            ProgramSpec::parse("naive"),
+            Ok(ProgramSpec::Baseline(_))
+        ));
+        let e = ProgramSpec::parse("nonsense").unwrap_err().to_string();
+        assert!(e.contains("nonsense"), "{e}");
         let e = ProgramSpec::parse("missing.c").unwrap_err().to_string();
         assert!(e.contains("no such file"), "{e}");
         let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/gemm_tiled.c");

@@ -359,3 +359,57 @@ fn differential_on_a_configuration_file() {
     differential(&cfg, cases, 20_000, &GenOpts::mixed());
     differential(&cfg, cases / 2, 30_000, &GenOpts::tight());
 }
+
+#[test]
+fn sweep_reports_every_cell_and_programs_that_do_not_fit() {
+    let tmp = std::env::temp_dir().join(format!("gf-var-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    // The DIM 4 configuration of the in-process tests (same RTL, so the same cached variant).
+    let small = tmp.join("small4.toml");
+    let text = DEFAULT_CONFIG_TOML
+        .replace("name = \"default\"", "name = \"small4\"")
+        .replacen("dim = 16 ", "dim = 4 ", 1)
+        .replacen("capacity_kib = 256 ", "capacity_kib = 16 ", 1)
+        .replacen("capacity_kib = 64 ", "capacity_kib = 8 ", 1);
+    std::fs::write(&small, text).unwrap();
+    // A candidate that hard-codes 16x16 tiles: fine on DIM 16, refused by a DIM 4 array.
+    let tiled = std::fs::read_to_string(candidates().join("gemm_tiled.c")).unwrap();
+    let fixed = tmp.join("fixed16.c");
+    std::fs::write(&fixed, tiled.replace("DIM", "16")).unwrap();
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/default.toml");
+    let out_dir = tmp.join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["sweep", "--json", "--configs"])
+        .arg(&default)
+        .arg(&small)
+        .args(["--workloads", "gemm_20x36x24", "--program"])
+        .arg(candidates().join("gemm_tiled.c"))
+        .arg(&fixed)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "{v}");
+    let cell = |config: &str, program: &str| {
+        cells
+            .iter()
+            .find(|c| c["config"] == config && c["program"] == program)
+            .unwrap_or_else(|| panic!("no cell {config} {program}: {v}"))
+    };
+    assert_eq!(cell("default", "gemm_tiled.c")["speedup"], 1.0);
+    let s = cell("small4", "gemm_tiled.c");
+    assert_eq!(s["status"], "ok", "{s}");
+    assert!(s["speedup"].as_f64().unwrap() < 1.0, "{s}");
+    assert_eq!(cell("default", "fixed16.c")["status"], "ok");
+    let f = cell("small4", "fixed16.c");
+    assert_eq!(f["status"], "does_not_fit", "{f}");
+    assert!(f["cycles"].is_null() && f["speedup"].is_null(), "{f}");
+    let csv = std::fs::read_to_string(out_dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let svg = std::fs::read_to_string(out_dir.join("sweep.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("small4"));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
