@@ -156,6 +156,7 @@ module gemmini_frontend
             q = 2'd1;
             os_new = HAS_OS && !r1[2];
             if (expect_comp_q) err = E_PAIRING;
+            else if (!HAS_OS && !r1[7] && !r1[2]) err = E_UNSUPPORTED;  // OS on a WS-only array
             else if (!r1[7] && ((os_new && !r1[8] && r1[9]) || (!os_new && r1[8] && r1[9]))) err = E_BAD_TRANSPOSE;
           end
           2'd1: begin

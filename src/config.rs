@@ -29,7 +29,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dataflows {
-    /// Weight-stationary only (config_ex's dataflow bit is ignored, as on Gemmini).
+    /// Weight-stationary only (a config_ex selecting OS is refused with UNSUPPORTED; Gemmini ignores the bit).
     Ws,
     /// Runtime-selectable OS or WS.
     Both,

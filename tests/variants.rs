@@ -135,6 +135,30 @@ fn dim8_ws_variant_matches_the_functional_model() {
     differential(&dim8_ws(), 100, 10_000, &GenOpts::mixed());
 }
 
+/// A WS-only array refuses a config_ex selecting OS (Gemmini would silently run WS) in both engines.
+#[test]
+fn ws_only_variant_refuses_output_stationary() {
+    use gemforge::accel::ErrorKind;
+    use gemforge::isa::{Command as Cmd, ConfigEx, DATAFLOW_OS};
+    let cfg = dim8_ws();
+    let os = ConfigEx {
+        dataflow: DATAFLOW_OS,
+        ..ConfigEx::default()
+    };
+    let cmds = vec![Cmd::ConfigEx(os).encode()];
+    let hopts = HarnessOpts {
+        watchdog_cycles: 20_000,
+        max_cycles: 100_000,
+    };
+    let mut spec = SpecAccel::new(&cfg);
+    let mut rtl = RtlAccel::new(&cfg).expect("RTL variant");
+    for acc in [&mut spec as &mut dyn Accelerator, &mut rtl] {
+        let mut mem = gemforge::mem::Memory::new(0x8000_0000, 1 << 20);
+        let e = run_stream(acc, &mut mem, &cmds, &hopts).expect_err("OS must be refused");
+        assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    }
+}
+
 fn cycles(cfg: &HwConfig, workload: &str, candidate: &str) -> u64 {
     let w = gemforge::workload::by_name(workload).expect("workload");
     let opts = EvalOpts {

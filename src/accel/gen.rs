@@ -1064,14 +1064,8 @@ impl<'a> Gen<'a> {
             }
         };
         let dataflow = if os { DATAFLOW_OS } else { DATAFLOW_WS };
-        // On a WS-only array the dataflow bit is ignored: set it at random.
-        let dataflow_bit = if self.has_os {
-            dataflow
-        } else {
-            self.rng.gen_range(0..2)
-        };
         let ex = ConfigEx {
-            dataflow: dataflow_bit,
+            dataflow,
             act: match self.rng.gen_range(0..10) {
                 0..=4 => ACT_NONE,
                 5..=8 => ACT_RELU,

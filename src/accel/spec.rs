@@ -237,7 +237,8 @@ impl SpecAccel {
         }
     }
 
-    /// The dataflow a config_ex selects: its bit on an OS-capable array, WS otherwise (as on Gemmini).
+    /// The dataflow a config_ex selects: its bit on an OS-capable array, WS otherwise (a WS-only array
+    /// refuses a config_ex selecting OS in `check_config_ex`, so this only matters for set_only_strides).
     fn effective_dataflow(&self, ex: &ConfigEx) -> u8 {
         if self.geo.has_os {
             ex.dataflow & 1
@@ -261,6 +262,14 @@ impl SpecAccel {
         // set_only_strides leaves dataflow and transposes unchanged, so there is nothing new to refuse.
         if ex.set_only_strides {
             return Ok(());
+        }
+        // Gemmini's WS-only arrays silently run WS; an OS program would then give wrong numbers.
+        if !self.geo.has_os && ex.dataflow & 1 == DATAFLOW_OS {
+            return fail(
+                ErrorKind::Unsupported,
+                "config_ex selects the output-stationary dataflow, but this array is weight-stationary only"
+                    .to_string(),
+            );
         }
         let df = self.effective_dataflow(ex);
         if df == DATAFLOW_OS && ex.b_transpose && !ex.a_transpose {
@@ -2051,16 +2060,23 @@ mod tests {
     }
 
     #[test]
-    fn ws_only_config_ignores_dataflow_bit_and_small_dim_works() {
+    fn ws_only_config_refuses_os_and_small_dim_works() {
         let text = crate::config::DEFAULT_CONFIG_TOML
             .replace("dim = 16", "dim = 4")
             .replace("dataflows = \"both\"", "dataflows = \"ws\"");
         let cfg = HwConfig::from_toml_str(&text, "dim4.toml").unwrap();
+        let mut refused = Bench::with(&cfg);
+        let os = ConfigEx {
+            dataflow: DATAFLOW_OS,
+            ..ConfigEx::default()
+        };
+        let e = refused.err(Command::ConfigEx(os));
+        assert_eq!(e.kind, ErrorKind::Unsupported);
         let mut t = Bench::with(&cfg);
         assert_eq!(t.dim, 4);
-        // OS + B transposed alone would be refused on an OS-capable array; here it is WS.
+        // WS with B transposed (legal in WS).
         t.config_ex(|ex| {
-            ex.dataflow = DATAFLOW_OS;
+            ex.dataflow = DATAFLOW_WS;
             ex.b_transpose = true;
         });
         let mut rng = ChaCha8Rng::seed_from_u64(9);
