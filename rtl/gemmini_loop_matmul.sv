@@ -143,7 +143,9 @@ module gemmini_loop_matmul
         n.bt = rs2[1];
         n.resadd = rs2[2];
         n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
-        n.b_row = (b_h ? 32'(SP_ROWS) : 32'(SP_HALF)) - 32'(cur.n_k) * 32'(cur.n_j) * 32'(DIM);
+        n.a_end = n.a_row + 32'(cur.n_i) * 32'(cur.n_k) * 32'(DIM);
+        n.b_end = b_h ? 32'(SP_ROWS) : 32'(SP_HALF);
+        n.b_row = n.b_end - 32'(cur.n_k) * 32'(cur.n_j) * 32'(DIM);
         n.c_row = acc_half ? 32'(ACC_HALF) : 32'd0;
         n.c_half = acc_half;
         n.sp_use = rs2[2] ? 2'b00 : ((2'b01 << a_h) | (2'b01 << b_h));
@@ -155,6 +157,12 @@ module gemmini_loop_matmul
   assign cfg_ready_o = !pend_q[cs];
   logic accept;
   assign accept = cfg_valid_i && cfg_ready_o && cfg_funct_i == F_LOOP_WS;
+
+  // half-open row ranges [s1, e1) and [s2, e2) intersect
+  function automatic logic rows_overlap(input logic [31:0] s1, input logic [31:0] e1, input logic [31:0] s2,
+                                        input logic [31:0] e2);
+    return s1 < e2 && s2 < e1;
+  endfunction
 
   // a loop is the younger one while the other slot holds an older pending loop
   function automatic logic younger(input logic s, input logic [1:0] pend, input logic head);
@@ -213,8 +221,14 @@ module gemmini_loop_matmul
       room_st = 32'(rs_st_i) + ((gen_v_q && gen_cls_q == 2'd2) ? 32'd1 : 32'd0) < RS_ST;
       // cross-loop order: shared scratchpad halves wait for the older loop's Ex, a shared accumulator half
       // for the older loop to finish issuing
-      sp_ok_a = !younger(sa, pend_q, head_q) || de_q[!sa] || (dsc_q[sa].sp_use & dsc_q[!sa].sp_use) == 2'b00;
-      sp_ok_b = !younger(sb, pend_q, head_q) || de_q[!sb] || (dsc_q[sb].sp_use & dsc_q[!sb].sp_use) == 2'b00;
+      // (by rows, not halves: with B pinned by b_spad_id, the younger A shares a half with the older B but
+      // not its rows, and waiting would serialize loading with computing)
+      sp_ok_a = !younger(sa, pend_q, head_q) || de_q[!sa] || (dsc_q[sa].sp_use & dsc_q[!sa].sp_use) == 2'b00
+                || (!rows_overlap(dsc_q[sa].a_row, dsc_q[sa].a_end, dsc_q[!sa].a_row, dsc_q[!sa].a_end)
+                    && !rows_overlap(dsc_q[sa].a_row, dsc_q[sa].a_end, dsc_q[!sa].b_row, dsc_q[!sa].b_end));
+      sp_ok_b = !younger(sb, pend_q, head_q) || de_q[!sb] || (dsc_q[sb].sp_use & dsc_q[!sb].sp_use) == 2'b00
+                || (!rows_overlap(dsc_q[sb].b_row, dsc_q[sb].b_end, dsc_q[!sb].a_row, dsc_q[!sb].a_end)
+                    && !rows_overlap(dsc_q[sb].b_row, dsc_q[sb].b_end, dsc_q[!sb].b_row, dsc_q[!sb].b_end));
       acc_ok_a = !younger(sa, pend_q, head_q) || dsc_q[sa].c_half != dsc_q[!sa].c_half;
       acc_ok_b = !younger(sb, pend_q, head_q) || dsc_q[sb].c_half != dsc_q[!sb].c_half;
       acc_ok_d = !younger(sd, pend_q, head_q) || dsc_q[sd].c_half != dsc_q[!sd].c_half;

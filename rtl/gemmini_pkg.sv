@@ -129,7 +129,9 @@ package gemmini_pkg;
     logic        bt;
     logic        resadd;
     logic [31:0] a_row;
+    logic [31:0] a_end;    // A occupies scratchpad rows [a_row, a_end), B [b_row, b_end)
     logic [31:0] b_row;
+    logic [31:0] b_end;
     logic [31:0] c_row;
     logic [1:0]  sp_use;   // scratchpad halves the loop's A and B live in
     logic        c_half;   // accumulator half of C
