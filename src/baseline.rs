@@ -108,7 +108,7 @@ pub fn hand_schedule(hw: &HwConfig, w: &Workload) -> anyhow::Result<Schedule> {
 
 /// Estimated cycles of a GEMM schedule: the larger of compute and DRAM traffic, plus the weight
 /// preloads that row-block reuse does not hide.
-fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
+pub(crate) fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
     let dim = u64::from(hw.dim());
     let (mb, nb, kb) = (m.div_ceil(dim), n.div_ceil(dim), k.div_ceil(dim));
     let tiles = |d: Dim| -> u64 {

@@ -483,6 +483,7 @@ fn changes(id: &str, s: &Schedule, hw: &HwConfig, w: &Workload, fb: &Feedback) -
         if &schedule == s || schedule.validate(hw, w).is_err() {
             continue;
         }
+        let weight = weight * guide(hw, w, s, &schedule);
         if out.iter().any(|c| c.schedule == schedule) {
             continue;
         }
@@ -493,6 +494,27 @@ fn changes(id: &str, s: &Schedule, hw: &HwConfig, w: &Workload, fb: &Feedback) -
         });
     }
     out
+}
+
+/// How strongly the cost model of the hand-optimized baseline (`baseline::gemm_cost`) favours a change:
+/// (parent cost / child cost)^3, clamped, so predicted improvements are drawn far more often while
+/// predicted regressions keep a small chance (the model is rough; the RTL has the last word). Neutral for
+/// convolutions, which have no cost model yet.
+fn guide(hw: &HwConfig, w: &Workload, parent: &Schedule, child: &Schedule) -> f64 {
+    match (parent, child, w.kind) {
+        (Schedule::Gemm(p), Schedule::Gemm(c), Kind::Gemm { m, n, k }) => {
+            let (cp, cc) = (
+                crate::baseline::gemm_cost(hw, p, m, n, k),
+                crate::baseline::gemm_cost(hw, c, m, n, k),
+            );
+            if cp.is_finite() && cc.is_finite() && cp > 0.0 && cc > 0.0 {
+                (cp / cc).powi(3).clamp(0.02, 50.0)
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
 }
 
 /// Index drawn with probability proportional to its weight.
@@ -557,9 +579,13 @@ impl Proposer for BuiltinProposer {
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(req.seed);
+        // An option is worth as much as its most promising change.
         let item_w: Vec<f64> = options
             .iter()
-            .map(|(item, _)| menu_bias(&item.id, req.feedback))
+            .map(|(item, c)| {
+                let best = c.iter().map(|c| c.weight).fold(0.0, f64::max);
+                menu_bias(&item.id, req.feedback) * best
+            })
             .collect();
         let (item, cands) = &options[weighted(&mut rng, &item_w)];
         let change_w: Vec<f64> = cands.iter().map(|c| c.weight).collect();
