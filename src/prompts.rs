@@ -468,7 +468,7 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
         });
     }
     let v = crate::eval::evaluate(hw, &w, p.parent, &crate::eval::EvalOpts::default());
-    let (Some(cycles), true) = (v.cycles, v.correct) else {
+    let (Some(_), true) = (v.cycles, v.correct) else {
         bail!(
             "the parent program {} is not a correct solution of {}: {} {}",
             p.parent.display(),
@@ -477,16 +477,8 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
             v.detail
         );
     };
-    let fb = Feedback {
-        cycles,
-        ideal_cycles: v.ideal_cycles,
-        utilization: v.utilization.unwrap_or(0.0),
-        sp_rows_used: v.sp_rows_used.unwrap_or(0),
-        sp_rows_total: hw.sp_rows(),
-        acc_rows_used: v.acc_rows_used.unwrap_or(0),
-        acc_rows_total: hw.acc_rows(),
-        bottleneck: String::new(),
-    };
+    // The same feedback the search gives its planners, bottleneck summary included.
+    let fb = crate::search::feedback::feedback(hw, &v);
     let menu = t.menu(MenuKind::for_workload(&w))?;
     t.plan_prompt(&PlanRequest {
         workload: &w,

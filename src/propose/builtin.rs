@@ -165,6 +165,22 @@ fn gemm_changes(
             "the output tiles in the accumulator",
             |x| x.double_buffer_c = true,
         );
+        // The whole option at once, as an expert applying it would.
+        let missing = [s.double_buffer_a, s.double_buffer_b, s.double_buffer_c]
+            .iter()
+            .filter(|on| !**on)
+            .count();
+        if missing > 1 {
+            let mut x = s.clone();
+            x.double_buffer_a = true;
+            x.double_buffer_b = true;
+            x.double_buffer_c = true;
+            out.push((
+                "double-buffer A, B and the output tiles: every load and store overlaps computation".to_string(),
+                x,
+                if fb.utilization < 0.5 { 1.5 } else { 1.0 },
+            ));
+        }
     };
     let widths = |out: &mut Vec<(String, GemmSchedule, f64)>| {
         let mbl = hw.max_block_len();
@@ -183,6 +199,65 @@ fn gemm_changes(
         add(s.a_width, "A in with", |x, w| x.a_width = w);
         add(s.b_width, "B in with", |x, w| x.b_width = w);
         add(s.c_width, "C out with", |x, w| x.c_width = w);
+        if [s.a_width, s.b_width, s.c_width]
+            .iter()
+            .filter(|w| **w < mbl)
+            .count()
+            > 1
+        {
+            let mut x = s.clone();
+            x.a_width = mbl;
+            x.b_width = mbl;
+            x.c_width = mbl;
+            out.push((
+                format!(
+                    "move A, B and C {mbl} DIM blocks per instruction (the widest the DMA allows)"
+                ),
+                x,
+                1.0,
+            ));
+        }
+    };
+    // Retile: the tile triples the cost model ranks best, other choices kept (an expert sizes all
+    // three tiles together against the scratchpad and accumulator capacity).
+    let retile = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        let opts = |total: u64| -> Vec<u32> {
+            let mut v: Vec<u32> = [1u64, 2, 4, 8, 12, 16, 24, 32, 48, 64]
+                .iter()
+                .copied()
+                .filter(|&t| t <= total)
+                .map(|t| t as u32)
+                .collect();
+            v.push(total.min(u64::from(u32::MAX)) as u32);
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut ranked: Vec<(f64, GemmSchedule)> = Vec::new();
+        for ti in opts(blocks(Dim::I)) {
+            for tj in opts(blocks(Dim::J)) {
+                for tk in opts(blocks(Dim::K)) {
+                    let mut x = s.clone();
+                    (x.ti, x.tj, x.tk) = (ti, tj, tk);
+                    if x == *s || x.validate(hw, m, n, k).is_err() {
+                        continue;
+                    }
+                    ranked.push((crate::baseline::gemm_cost(hw, &x, m, n, k), x));
+                }
+            }
+        }
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, x) in ranked.into_iter().take(2) {
+            out.push((
+                format!(
+                    "retile to {} x {} x {} DIM blocks (I x J x K) from {} x {} x {}, sized together against \
+                     the scratchpad and accumulator",
+                    x.ti, x.tj, x.tk, s.ti, s.tj, s.tk
+                ),
+                x,
+                grow_bias,
+            ));
+        }
     };
     let unroll = |out: &mut Vec<(String, GemmSchedule, f64)>| {
         for u in [2, 4, 8] {
@@ -201,7 +276,10 @@ fn gemm_changes(
         }
     };
     match id {
-        "tiling" => tiles(&mut out, true, true),
+        "tiling" => {
+            tiles(&mut out, true, true);
+            retile(&mut out);
+        }
         "loop_split" => tiles(&mut out, false, true),
         "loop_fusion" => {
             for d in [Dim::I, Dim::J, Dim::K] {
@@ -266,6 +344,21 @@ fn gemm_changes(
                         1.5,
                     ));
                 }
+            }
+            let all_buffered = s.double_buffer_a && s.double_buffer_b && s.double_buffer_c;
+            if !s.interleave_store && !all_buffered {
+                let mut x = s.clone();
+                x.interleave_store = true;
+                x.double_buffer_a = true;
+                x.double_buffer_b = true;
+                x.double_buffer_c = true;
+                out.push((
+                    "pipeline everything: double-buffer A, B and the output tiles and spread each finished \
+                     tile's stores over the next tile's computations"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
             }
             if !s.interleave_store {
                 let mut x = s.clone();
