@@ -77,6 +77,35 @@ fn run_engine(
 }
 
 /// Runs `cmds` (a prefix of the case's stream) on both engines; None if they agree, else what differs.
+/// Runs a mutated stream on both engines: `Ok(true)` when both refuse it with the same error at the same
+/// command, `Ok(false)` when both accept it and end equal, `Err` with what differs otherwise. With
+/// `fault_may_lack_cmd`, two MEMORY_FAULTs agree on their kind alone (a mutated DRAM geometry may fault,
+/// and the RTL's memory reports it without the command).
+fn judge_mutated(cfg: &HwConfig, case: &GenCase, fault_may_lack_cmd: bool) -> Result<bool, String> {
+    let mut spec = SpecAccel::new(cfg);
+    let mut ms = case.mem.clone();
+    let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
+    let mut rtl = RtlAccel::new(cfg).expect("RTL model");
+    let mut mr = case.mem.clone();
+    let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
+    match (&es, &er) {
+        (None, None) => compare(cfg, case, &case.cmds).map_or(Ok(false), Err),
+        (Some(a), Some(b))
+            if a.kind == b.kind
+                && (a.cmd == b.cmd || (fault_may_lack_cmd && a.kind == ErrorKind::MemoryFault)) =>
+        {
+            Ok(true)
+        }
+        _ => Err(format!(
+            "spec: {}\n  rtl: {}",
+            es.as_ref()
+                .map_or("accepted".to_string(), |e| e.to_string()),
+            er.as_ref()
+                .map_or("accepted".to_string(), |e| e.to_string())
+        )),
+    }
+}
+
 fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[RoccCmd]) -> Option<String> {
     let mut spec = SpecAccel::new(cfg);
     let s = match run_engine(&mut spec, case, cmds, cfg.sp_rows(), cfg.acc_rows()) {
@@ -331,28 +360,12 @@ fn diff_loop_conv_errors() {
             }
         }
         let mutated = case.cmds[k];
-        let mut spec = SpecAccel::new(&cfg);
-        let mut ms = case.mem.clone();
-        let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
-        let mut rtl = RtlAccel::new(&cfg).expect("RTL model");
-        let mut mr = case.mem.clone();
-        let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
-        let problem = match (&es, &er) {
-            (None, None) => compare(&cfg, &case, &case.cmds),
-            // a mutated DRAM geometry may fault: the RTL's memory reports it without the command
-            (Some(a), Some(b))
-                if a.kind == b.kind && (a.cmd == b.cmd || a.kind == ErrorKind::MemoryFault) =>
-            {
-                refused += 1;
+        let problem = match judge_mutated(&cfg, &case, true) {
+            Ok(both_refused) => {
+                refused += usize::from(both_refused);
                 None
             }
-            _ => Some(format!(
-                "spec: {}\n  rtl: {}",
-                es.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string()),
-                er.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string())
-            )),
+            Err(p) => Some(p),
         };
         if let Some(p) = problem {
             eprintln!(
@@ -439,25 +452,12 @@ fn diff_loop_errors() {
             }
         }
         let mutated = case.cmds[k];
-        let mut spec = SpecAccel::new(&cfg);
-        let mut ms = case.mem.clone();
-        let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
-        let mut rtl = RtlAccel::new(&cfg).expect("RTL model");
-        let mut mr = case.mem.clone();
-        let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
-        let problem = match (&es, &er) {
-            (None, None) => compare(&cfg, &case, &case.cmds),
-            (Some(a), Some(b)) if a.kind == b.kind && a.cmd == b.cmd => {
-                refused += 1;
+        let problem = match judge_mutated(&cfg, &case, false) {
+            Ok(both_refused) => {
+                refused += usize::from(both_refused);
                 None
             }
-            _ => Some(format!(
-                "spec: {}\n  rtl: {}",
-                es.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string()),
-                er.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string())
-            )),
+            Err(p) => Some(p),
         };
         if let Some(p) = problem {
             eprintln!(
@@ -599,25 +599,12 @@ fn diff_errors() {
         if only.is_some() {
             println!("diff_errors: seed {seed}\n{}", case.listing());
         }
-        let mut spec = SpecAccel::new(&cfg);
-        let mut ms = case.mem.clone();
-        let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
-        let mut rtl = RtlAccel::new(&cfg).expect("RTL model");
-        let mut mr = case.mem.clone();
-        let er = run_stream(&mut rtl, &mut mr, &case.cmds, &harness_opts()).err();
-        let problem = match (&es, &er) {
-            (None, None) => compare(&cfg, &case, &case.cmds),
-            (Some(a), Some(b)) if a.kind == b.kind && a.cmd == b.cmd => {
-                refused += 1;
+        let problem = match judge_mutated(&cfg, &case, false) {
+            Ok(both_refused) => {
+                refused += usize::from(both_refused);
                 None
             }
-            _ => Some(format!(
-                "spec: {}\n  rtl: {}",
-                es.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string()),
-                er.as_ref()
-                    .map_or("accepted".to_string(), |e| e.to_string())
-            )),
+            Err(p) => Some(p),
         };
         if let Some(p) = problem {
             eprintln!(
