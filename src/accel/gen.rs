@@ -261,12 +261,8 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     }
 }
 
-/// A random legal LOOP_WS stream (docs/accelerator.md section 6): 1 to 4 loops with random small bounds, edge
-/// tiles (pads), transposes, NULL D or C, int8 or int32 D and C, accumulation, residual adds, operand reuse
-/// across loops through a_spad_id/b_spad_id, and ordinary commands between and after the loops (which wait
-/// for the loops). A, B and D are read from the input region, C is written to the output region.
-pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// Memory with random bytes in the input and the output region (input first, so seeds stay stable).
+fn random_regions(rng: &mut impl Rng) -> Memory {
     let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
     let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
     rng.fill(&mut bytes[..IN_SIZE as usize]);
@@ -275,6 +271,16 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
     rng.fill(&mut bytes[..OUT_SIZE as usize]);
     mem.write(OUT_BASE, &bytes[..OUT_SIZE as usize])
         .expect("output region is in memory");
+    mem
+}
+
+/// A random legal LOOP_WS stream (docs/accelerator.md section 6): 1 to 4 loops with random small bounds, edge
+/// tiles (pads), transposes, NULL D or C, int8 or int32 D and C, accumulation, residual adds, operand reuse
+/// across loops through a_spad_id/b_spad_id, and ordinary commands between and after the loops (which wait
+/// for the loops). A, B and D are read from the input region, C is written to the output region.
+pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mem = random_regions(&mut rng);
     let dim = cfg.dim() as u64;
     let d16 = dim as u16;
     let acc_tiles = (cfg.acc_rows() / 2 / cfg.dim()) as u64;
@@ -468,14 +474,7 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
 /// from the input region, the output is written to the output region.
 pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
-    let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
-    rng.fill(&mut bytes[..IN_SIZE as usize]);
-    mem.write(IN_BASE, &bytes[..IN_SIZE as usize])
-        .expect("input region is in memory");
-    rng.fill(&mut bytes[..OUT_SIZE as usize]);
-    mem.write(OUT_BASE, &bytes[..OUT_SIZE as usize])
-        .expect("output region is in memory");
+    let mem = random_regions(&mut rng);
     let dim = cfg.dim() as u64;
     let mut cmds = Vec::new();
     let mut out_next = OUT_BASE;
@@ -711,14 +710,7 @@ struct Gen<'a> {
 impl<'a> Gen<'a> {
     fn new(cfg: &'a HwConfig, seed: u64, opts: &'a GenOpts) -> Gen<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
-        let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
-        rng.fill(&mut bytes[..IN_SIZE as usize]);
-        mem.write(IN_BASE, &bytes[..IN_SIZE as usize])
-            .expect("input region is in memory");
-        rng.fill(&mut bytes[..OUT_SIZE as usize]);
-        mem.write(OUT_BASE, &bytes[..OUT_SIZE as usize])
-            .expect("output region is in memory");
+        let mem = random_regions(&mut rng);
         let dim = cfg.dim();
         let d16 = dim as u16;
         let sp_rows = cfg.sp_rows();
