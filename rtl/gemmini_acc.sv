@@ -1,4 +1,4 @@
-// The accumulator: ACC_BANKS banks of ACC_BANK_ROWS rows of DIM int32 elements, with a read port and a write
+// The accumulator: ACC_BANKS banks of ACC_BANK_ROWS rows of DIM int32 (or binary32) elements, with a read port and a write
 // port per bank (spec 4.6, acc_singleported = false). Accumulating writes add to the stored row (read-modify-
 // write within the cycle). Execute writes never wait; a load write to the same bank waits a cycle. Reads return
 // data one cycle after the request.
@@ -29,12 +29,12 @@ module gemmini_acc
     return BankBits'(row >> $clog2(ACC_BANK_ROWS));
   endfunction
 
-  // New row value: masked elements overwritten, or added to (wrapping int32) when accumulating.
+  // New row value: masked elements overwritten, or added to (wrapping int32, or a binary32 add) when accumulating.
   function automatic logic [ACC_W-1:0] merge(input logic [ACC_W-1:0] old, input logic [ACC_W-1:0] data,
                                             input logic [DIM-1:0] mask, input logic acc);
     logic [ACC_W-1:0] r;
     for (int i = 0; i < DIM; i++) begin
-      r[i*32 +: 32] = !mask[i] ? old[i*32 +: 32] : acc ? old[i*32 +: 32] + data[i*32 +: 32] : data[i*32 +: 32];
+      r[i*32 +: 32] = !mask[i] ? old[i*32 +: 32] : acc ? e_acc_add(old[i*32 +: 32], data[i*32 +: 32]) : data[i*32 +: 32];
     end
     return r;
   endfunction

@@ -117,7 +117,7 @@ module gemmini_ex_ctrl
   endfunction
   function automatic logic [SP_W-1:0] col_mask(input logic [7:0] cols);
     if (cols >= 8'(DIM)) return '1;
-    return SP_W'(((SP_W+1)'(1) << (32'(cols) * 8)) - (SP_W+1)'(1));
+    return SP_W'(((SP_W+1)'(1) << (32'(cols) * EW)) - (SP_W+1)'(1));
   endfunction
   // Do [s0, s0+n0*st0 ...) style ranges overlap? Ranges are [lo, hi) in scratchpad rows.
   function automatic logic overlap(input int unsigned lo0, input int unsigned hi0, input int unsigned lo1,
@@ -251,7 +251,7 @@ module gemmini_ex_ctrl
         f_a = a_buf_q[sl][f_q[DIM_BITS-1:0]] & col_mask(pf_pair.a.cols);
       end else begin
         for (int k = 0; k < DIM; k++) begin
-          if (k < int'(pf_pair.a.cols)) f_a[k*8 +: 8] = a_buf_q[sl][k][32'(f_q) * 8 +: 8];
+          if (k < int'(pf_pair.a.cols)) f_a[k*EW +: EW] = a_buf_q[sl][k][32'(f_q) * EW +: EW];
         end
       end
     end
@@ -319,10 +319,7 @@ module gemmini_ex_ctrl
     o_last = m_out_valid && (os_q ? m_out_row + 8'd1 == ow.c_rows : m_out_row + 8'd1 == ow.n_feed);
     o_row = ow.c_row + ROW_BITS'(32'(m_out_row) * 32'(c_stride_q));
     for (int j = 0; j < DIM; j++) begin
-      logic signed [7:0] v;
-      v = sat8(m_out_data[j*32 +: 32]);
-      if (relu_q && v < 0) v = 8'sd0;
-      spw_data_o[j*8 +: 8] = v;
+      spw_data_o[j*EW +: EW] = e_sp_result(m_out_data[j*32 +: 32], relu_q);
       spw_mask_o[j] = j < int'(ow.c_cols);
     end
     accw_mask_o = spw_mask_o;

@@ -114,7 +114,7 @@ module gemmini_load_ctrl
   always_comb begin
     cur_wide = laddr_q[31] && !cfg_shrink_q[st_q];
     cur_zero = dram_q == 64'd0;
-    row_bytes = cur_wide ? 64'(cols_q) * 64'd4 : 64'(cols_q);
+    row_bytes = cur_wide ? 64'(cols_q) * 64'd4 : 64'(cols_q) * 64'(EB);
     cur = row_open_q ? cur_q : row_addr_q;
     stop = (row_open_q ? row_start_q : row_addr_q) + row_bytes;
     // (the request sizing loops only while a command is being issued: idle units should cost nothing)
@@ -200,7 +200,7 @@ module gemmini_load_ctrl
   logic [ROW_BITS-1:0] wrow;
   always_comb begin
     logic [RB*8-1:0] b8, b32;
-    logic signed [7:0] e;
+    logic [EW-1:0] e;
     b8 = '0;
     b32 = '0;
     e = '0;
@@ -214,9 +214,9 @@ module gemmini_load_ctrl
       b8 = buf_q[head_q] >> (32'(blk_q) * SP_W);
       b32 = buf_q[head_q] >> (32'(blk_q) * ACC_W);
       for (int j = 0; j < DIM; j++) begin
-        e = mvin_scale(b8[j*8 +: 8], hm.scale);
-        blk8[j*8 +: 8] = e;
-        blk32[j*32 +: 32] = hm.wide ? b32[j*32 +: 32] : {{24{e[7]}}, e};
+        e = e_mvin_scale(b8[j*EW +: EW], hm.scale);
+        blk8[j*EW +: EW] = e;
+        blk32[j*32 +: 32] = hm.wide ? b32[j*32 +: 32] : e_widen(e);
         wmask[j] = (32'(blk_q) * DIM + 32'(j)) < 32'(hm.cols);
       end
     end

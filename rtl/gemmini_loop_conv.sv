@@ -251,7 +251,7 @@ module gemmini_loop_conv
             l_funct = F_MVIN;
             l_rs1 = zero ? 64'd0
                          : g.in_addr + ((64'(lb_q) * 64'(g.in_row_dim) + 64'(lr_q) - 64'(g.upad)) * 64'(g.in_col_dim)
-                                        + 64'(lq_q) - 64'(g.lpad)) * 64'(g.in_stride) + 64'(lch_q);
+                                        + 64'(lq_q) - 64'(g.lpad)) * 64'(g.in_stride) + 64'(lch_q) * 64'(EB);
             l_rs2 = {n[15:0], k[15:0], row};
           end
         end
@@ -276,7 +276,7 @@ module gemmini_loop_conv
             row = g.b_row + (lo_q / D) * g.w_blk + (lkr_q * 32'(g.kcols) + lkc_q) * 32'(g.kchs) + lch_q;
             l_funct = F_MVIN2;
             l_rs1 = g.w_addr + ((64'(lkr_q) * 64'(g.kernel_dim) + 64'(lkc_q)) * 64'(g.in_channels) + 64'(lch_q))
-                               * 64'(g.weight_stride) + 64'(lo_q);
+                               * 64'(g.weight_stride) + 64'(lo_q) * 64'(EB);
             l_rs2 = {k[15:0], j[15:0], row};
           end
         end
@@ -380,7 +380,7 @@ module gemmini_loop_conv
         row = g.c_row + (eo_q / D) * g.out_blk + (eb_q * 32'(g.orows) + er_q) * 32'(g.ocols) + eq_q;
         e_funct = F_MVOUT;
         e_rs1 = g.out_addr + ((64'(eb_q) * 64'(g.out_row_dim) + 64'(er_q)) * 64'(g.out_col_dim) + 64'(eq_q))
-                             * 64'(g.out_stride) + 64'(eo_q);
+                             * 64'(g.out_stride) + 64'(eo_q) * 64'(EB);
         e_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
       end
     end

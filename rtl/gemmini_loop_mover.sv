@@ -36,7 +36,7 @@ module gemmini_loop_mover
       nb = (g_i.cols - c_q < 16'(g_i.max_blocks)) ? g_i.cols - c_q : 16'(g_i.max_blocks);
       row_end = c_q + nb >= g_i.cols;
       off = 64'(r_q) * 64'(DIM) * g_i.stride + 64'(c_q) * 64'(DIM);
-      dram_o = g_i.dram + (g_i.wide ? off << 2 : off);
+      dram_o = g_i.dram + (g_i.wide ? off << 2 : off * EB);
       row = g_i.lrow + (32'(r_q) * 32'(g_i.cols) + 32'(c_q)) * 32'(DIM);
       nrows = 16'(DIM) - ((r_q + 16'd1 == g_i.rows) ? g_i.pad_r : 16'd0);
       ncols = nb * 16'(DIM) - (row_end ? g_i.pad_c : 16'd0);

@@ -3,9 +3,11 @@
 // Why rows and not PEs: a systolic array of DIM*DIM PE instances costs the simulator ~40 host instructions per
 // PE per cycle (../shared/notes/verilator-speed.md). Here the per-PE pipeline registers are folded into a delay
 // line of MESH_LAT cycles: an A row fed in cycle t leaves as an output row in cycle t + MESH_LAT, exactly when
-// the skewed systolic array would deliver it, and the array accepts one row per cycle. Arithmetic is the same:
-// WS partial sums never exceed PSUM_BITS (the configuration guarantees it); OS accumulators are int32 and their
-// results pass the rounding shift and the PSUM_BITS clip on the way out.
+// the skewed systolic array would deliver it, and the array accepts one row per cycle. Arithmetic is the same,
+// including its order: a column's partial sum enters at the top as d and passes PE rows k = 0..DIM-1, each
+// doing one e_mac (for binary32 one rounding per PE, so the order is part of the result). int8: WS partial
+// sums never exceed PSUM_BITS (the configuration guarantees it); OS accumulators are int32 and their results
+// pass the rounding shift and the PSUM_BITS clip on the way out (binary32: a division by 2^shift).
 //
 // WS: the shadow rows (preload) become the active weights on flip (transposed if asked). Each fed row computes
 //     out = a * W + d.
@@ -61,8 +63,8 @@ module gemmini_mesh
   localparam int unsigned DlW = $clog2(DL);
 
   logic [SP_W-1:0]   sh_q [DIM];
-  logic signed [7:0] w_q [DIM][DIM];
-  logic signed [31:0] acc_q [DIM][DIM];
+  logic [EW-1:0] w_q [DIM][DIM];
+  logic [31:0]   acc_q [DIM][DIM];
 
   always_ff @(posedge clk_i) begin
     if (sh_we_i) sh_q[sh_row_i] <= sh_data_i;
@@ -101,7 +103,7 @@ module gemmini_mesh
       drain_left_q <= '0;
       drain_wait_q <= '0;
     end else begin
-      logic signed [7:0] wf [DIM][DIM];  // weights a flip installs (also used by the row fed with it)
+      logic [EW-1:0] wf [DIM][DIM];  // weights a flip installs (also used by the row fed with it)
       logic [SP_W-1:0] shr [DIM];
       now_q <= now_q + 1'b1;
       dl_valid_q[now_q] <= 1'b0;
@@ -110,8 +112,8 @@ module gemmini_mesh
         for (int i = 0; i < DIM; i++) shr[i] = sh_row(i);
         for (int k = 0; k < DIM; k++) begin
           for (int j = 0; j < DIM; j++) begin
-            if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) wf[k][j] = 8'sd0;
-            else wf[k][j] = sh_t_i ? shr[j][k*8 +: 8] : shr[k][j*8 +: 8];
+            if (k >= int'(sh_rows_i) || j >= int'(sh_cols_i)) wf[k][j] = '0;
+            else wf[k][j] = sh_t_i ? shr[j][k*EW +: EW] : shr[k][j*EW +: EW];
           end
         end
         w_q <= wf;
@@ -119,14 +121,14 @@ module gemmini_mesh
       if (feed_i) begin
         logic [ACC_W-1:0] o;
         logic [DlW-1:0] at;
-        logic signed [7:0] a [DIM];
-        for (int k = 0; k < DIM; k++) a[k] = feed_a_i[k*8 +: 8];
+        logic [EW-1:0] a [DIM];
+        for (int k = 0; k < DIM; k++) a[k] = feed_a_i[k*EW +: EW];
         for (int j = 0; j < DIM; j++) begin
-          logic signed [31:0] s;
-          s = 32'(signed'(feed_d_i[j*8 +: 8]));
+          logic [31:0] s;
+          s = e_widen(feed_d_i[j*EW +: EW]);
           // the row fed with the flip already uses the new weights
-          if (flip_i) for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * 32'(wf[k][j]);
-          else for (int k = 0; k < DIM; k++) s = s + 32'(a[k]) * 32'(w_q[k][j]);
+          if (flip_i) for (int k = 0; k < DIM; k++) s = e_mac(s, a[k], wf[k][j]);
+          else for (int k = 0; k < DIM; k++) s = e_mac(s, a[k], w_q[k][j]);
           o[j*32 +: 32] = s;
         end
         at = now_q + DlW'(MESH_LAT);
@@ -137,26 +139,26 @@ module gemmini_mesh
       end
       if (os_busy_q != 16'd0) os_busy_q <= os_busy_q - 16'd1;
       if (os_fire_i) begin
-        logic signed [31:0] acc [DIM][DIM];
-        logic signed [7:0] la [DIM][DIM], lb [DIM][DIM];
+        logic [31:0] acc [DIM][DIM];
+        logic [EW-1:0] la [DIM][DIM], lb [DIM][DIM];
         logic [ACC_W-1:0] outr [DIM];
         for (int r = 0; r < DIM; r++) begin
           for (int c = 0; c < DIM; c++) begin
-            if (r >= int'(os_a_rows_i) || c >= int'(os_a_cols_i)) la[r][c] = 8'sd0;
-            else la[r][c] = os_a_t_i ? os_a_i[c][r*8 +: 8] : os_a_i[r][c*8 +: 8];
-            if (r >= int'(os_b_rows_i) || c >= int'(os_b_cols_i)) lb[r][c] = 8'sd0;
-            else lb[r][c] = os_b_t_i ? os_b_i[c][r*8 +: 8] : os_b_i[r][c*8 +: 8];
+            if (r >= int'(os_a_rows_i) || c >= int'(os_a_cols_i)) la[r][c] = '0;
+            else la[r][c] = os_a_t_i ? os_a_i[c][r*EW +: EW] : os_a_i[r][c*EW +: EW];
+            if (r >= int'(os_b_rows_i) || c >= int'(os_b_cols_i)) lb[r][c] = '0;
+            else lb[r][c] = os_b_t_i ? os_b_i[c][r*EW +: EW] : os_b_i[r][c*EW +: EW];
           end
         end
         for (int r = 0; r < DIM; r++) begin
           for (int j = 0; j < DIM; j++) begin
-            logic signed [31:0] s;
+            logic [31:0] s;
             if (!os_flip_i) s = acc_q[r][j];
-            else if (r >= int'(sh_rows_i) || j >= int'(sh_cols_i)) s = 32'sd0;
-            else s = 32'(signed'(sh_q[r][j*8 +: 8]));
-            for (int k = 0; k < DIM; k++) s = s + 32'(la[r][k]) * 32'(lb[k][j]);
+            else if (r >= int'(sh_rows_i) || j >= int'(sh_cols_i)) s = '0;
+            else s = e_widen(sh_q[r][j*EW +: EW]);
+            for (int k = 0; k < DIM; k++) s = e_mac(s, la[r][k], lb[k][j]);
             acc[r][j] = s;
-            outr[r][j*32 +: 32] = clip_psum(rshift_rne(s, os_shift_i));
+            outr[r][j*32 +: 32] = e_os_out(s, os_shift_i);
           end
         end
         acc_q <= acc;

@@ -18,19 +18,22 @@ package gemmini_pkg;
   localparam int unsigned ACC_ROWS = ACC_BANKS * ACC_BANK_ROWS;
   localparam int unsigned ACC_ROW_BITS = $clog2(ACC_ROWS);
   localparam int unsigned ROW_BITS = CFG_ADDR_ROW_BITS;  // row field of a local address
-  localparam int unsigned SP_W = DIM * 8;                // bits in a scratchpad row
+  localparam bit IS_FP = CFG_FP32 != 0;                  // binary32 datapath (else int8/int32)
+  localparam int unsigned EW = IS_FP ? 32 : 8;           // bits in an input element
+  localparam int unsigned EB = EW / 8;                   // bytes in an input element
+  localparam int unsigned SP_W = DIM * EW;               // bits in a scratchpad row
   localparam int unsigned ACC_W = DIM * 32;              // bits in an accumulator row
   localparam bit HAS_OS = CFG_HAS_OS != 0;
 
   // ---- DMA ----
   localparam int unsigned BEAT_BYTES = CFG_BEAT_BYTES;
   localparam int unsigned MAX_BYTES = CFG_MAX_BYTES;
-  localparam int unsigned MAX_BLOCK_LEN = CFG_MAX_BLOCK_LEN;  // DIM-wide int8 blocks per DMA row
+  localparam int unsigned MAX_BLOCK_LEN = CFG_MAX_BLOCK_LEN;  // DIM-wide input-type blocks per DMA row
   localparam int unsigned MAX_READS = CFG_MAX_READS;
   localparam int unsigned MAX_WRITES = CFG_MAX_WRITES;
   localparam int unsigned MEM_W = MAX_BYTES * 8;
-  // Largest DRAM row one mvin/mvout moves: DIM*MAX_BLOCK_LEN int8 or DIM int32 elements.
-  localparam int unsigned ROW_BUF_BYTES = (DIM * MAX_BLOCK_LEN > DIM * 4) ? DIM * MAX_BLOCK_LEN : DIM * 4;
+  // Largest DRAM row one mvin/mvout moves: DIM*MAX_BLOCK_LEN input elements or DIM 4-byte elements.
+  localparam int unsigned ROW_BUF_BYTES = (DIM * MAX_BLOCK_LEN * EB > DIM * 4) ? DIM * MAX_BLOCK_LEN * EB : DIM * 4;
 
   // ---- reservation station ----
   localparam int unsigned RS_LD = CFG_RS_LD;
@@ -185,7 +188,7 @@ package gemmini_pkg;
   localparam logic [7:0] E_BAD_ADDRESS = 8'd8;
   localparam logic [7:0] E_BAD_LOOP = 8'd9;
 
-  localparam logic [31:0] FP32_ONE = 32'h3f80_0000;
+  localparam logic [31:0] FP32_ONE = gemmini_fp32_pkg::FP32_ONE;
   localparam int unsigned LG_BEAT = $clog2(BEAT_BYTES);
   localparam int unsigned LG_MAX = $clog2(MAX_BYTES);
 
@@ -324,5 +327,65 @@ package gemmini_pkg;
     if (x > Hi) return Hi;
     if (x < Lo) return Lo;
     return x;
+  endfunction
+
+  // ---- element arithmetic of the configured datapath (docs/accelerator.md sections 2, 2.1 and 3) ----
+  // int8/int32, or binary32 throughout (gemmini_fp32_pkg). IS_FP is a constant, so each module keeps only
+  // one branch.
+
+  // One PE step: s + a * w (int32 wrapping, or one fused multiply-add).
+  function automatic logic [31:0] e_mac(input logic [31:0] s, input logic [EW-1:0] a, input logic [EW-1:0] w);
+    if (IS_FP) return gemmini_fp32_pkg::fp32_fma(32'(a), 32'(w), s);
+    return s + 32'(signed'(a)) * 32'(signed'(w));
+  endfunction
+
+  // An input element widened to the accumulator type (int8 sign-extended; binary32 unchanged).
+  function automatic logic [31:0] e_widen(input logic [EW-1:0] x);
+    if (IS_FP) return 32'(x);
+    return 32'(signed'(x));
+  endfunction
+
+  // Accumulator addition (int32 wrapping, or binary32 add).
+  function automatic logic [31:0] e_acc_add(input logic [31:0] a, input logic [31:0] b);
+    if (IS_FP) return gemmini_fp32_pkg::fp32_add(a, b);
+    return a + b;
+  endfunction
+
+  // The mvin scaler on one input element; a scale of exactly 1.0 passes the element through.
+  function automatic logic [EW-1:0] e_mvin_scale(input logic [EW-1:0] x, input logic [31:0] s);
+    if (IS_FP) return (s == FP32_ONE) ? x : EW'(gemmini_fp32_pkg::fp32_mul(32'(x), s));
+    return EW'(mvin_scale(8'(x), s));
+  endfunction
+
+  // Accumulator read-out to the input type: optional ReLU, then acc_scale (int8 clip for integers).
+  function automatic logic [EW-1:0] e_acc_readout(input logic [31:0] x, input logic relu, input logic [31:0] s);
+    logic [31:0] v;
+    if (IS_FP) begin
+      v = relu ? gemmini_fp32_pkg::fp32_relu(x) : x;
+      return (s == FP32_ONE) ? EW'(v) : EW'(gemmini_fp32_pkg::fp32_mul(v, s));
+    end
+    return EW'(acc_readout(x, relu, s));
+  endfunction
+
+  // An array result written to the scratchpad: int8 saturation then ReLU, or ReLU on binary32.
+  function automatic logic [EW-1:0] e_sp_result(input logic [31:0] x, input logic relu);
+    logic signed [7:0] v;
+    if (IS_FP) return relu ? EW'(gemmini_fp32_pkg::fp32_relu(x)) : EW'(x);
+    v = sat8(x);
+    if (relu && v < 0) v = 8'sd0;
+    return EW'(v);
+  endfunction
+
+  // An OS result on its way out: the rounding right shift and in-array clip, or for binary32 a division by
+  // 2^shift (a multiply by the exact 2^-shift, rounded to even only when the quotient is subnormal).
+  function automatic logic [31:0] e_os_out(input logic [31:0] x, input logic [4:0] shift);
+    if (IS_FP) return (shift == 5'd0) ? x : gemmini_fp32_pkg::fp32_mul(x, {1'b0, 8'd127 - 8'(shift), 23'd0});
+    return clip_psum(rshift_rne(x, shift));
+  endfunction
+
+  // Max pooling's comparison: v replaces the running maximum m when v > m (signed int8, or IEEE >).
+  function automatic logic e_gt(input logic [EW-1:0] v, input logic [EW-1:0] m);
+    if (IS_FP) return gemmini_fp32_pkg::fp32_gt(32'(v), 32'(m));
+    return signed'(8'(v)) > signed'(8'(m));
   endfunction
 endpackage

@@ -32,7 +32,7 @@ module gemmini_spad
 
   function automatic logic [SP_W-1:0] byte_mask(input logic [DIM-1:0] m);
     logic [SP_W-1:0] r;
-    for (int i = 0; i < DIM; i++) r[i*8 +: 8] = {8{m[i]}};
+    for (int i = 0; i < DIM; i++) r[i*EW +: EW] = {EW{m[i]}};
     return r;
   endfunction
 

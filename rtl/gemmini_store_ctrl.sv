@@ -1,6 +1,6 @@
 // Store controller: config_st and mvout (spec 2.5, 4.4). A sequencer walks the command's (row, block) items,
 // or with max-pooling its output pixels and their windows, and reads the source rows; read data is converted
-// (raw int8, raw int32, or ReLU + acc_scale + int8 clip) into a small queue of DRAM rows, which a chunker
+// (raw input-type rows, raw accumulator rows, or ReLU + acc_scale to the input type) into a small queue of DRAM rows, which a chunker
 // writes with naturally aligned masked requests. A command completes when its last request has been issued;
 // outstanding writes keep busy_o high until acknowledged.
 module gemmini_store_ctrl
@@ -92,7 +92,7 @@ module gemmini_store_ctrl
   // ---- S2 register, queue, pooling max ----
   logic             s2_valid_q;
   item_t            s2_q;
-  logic [DIM*8-1:0] pmax_q;
+  logic [SP_W-1:0]  pmax_q;
   logic [RBW-1:0]   q_data_q [QD];
   logic [63:0]      q_addr_q [QD];
   logic [UW-1:0]    q_n_q [QD];
@@ -132,8 +132,8 @@ module gemmini_store_ctrl
       it_emit = 1'b1;
       it_last = (i0_q + 8'd1 == s_rows_q) && (i1_q + 8'd1 == s_nblk_q);
       it.addr = s_dram_q + 64'(i0_q) * 64'(s_stride_q)
-                + 64'(32'(i1_q) * DIM * ((s_src_q == SrcAccFull) ? 4 : 1));
-      it.nbytes = (s_src_q == SrcAccFull) ? UW'(nb) * UW'(4) : UW'(nb);
+                + 64'(i1_q) * 64'(DIM) * ((s_src_q == SrcAccFull) ? 64'd4 : 64'(EB));
+      it.nbytes = (s_src_q == SrcAccFull) ? UW'(nb) * UW'(4) : UW'(nb) * UW'(EB);
     end else begin
       orow = 16'(i0_q) * 16'(s_ps_q) + 16'(w0_q) - 16'(s_upad_q);
       ocol = 16'(i1_q) * 16'(s_ps_q) + 16'(w1_q) - 16'(s_lpad_q);
@@ -143,7 +143,7 @@ module gemmini_store_ctrl
       it_emit = (w0_q + 2'd1 == s_psz_q) && (w1_q + 2'd1 == s_psz_q);
       it_last = it_emit && (i0_q + 8'd1 == s_porows_q) && (i1_q + 8'd1 == s_pocols_q);
       it.addr = s_dram_q + (64'(i0_q) * 64'(s_pout_q) + 64'(i1_q)) * 64'(s_stride_q);
-      it.nbytes = UW'(s_cols_q);
+      it.nbytes = UW'(s_cols_q) * UW'(EB);
     end
     it.emit = it_emit;
     it.last = it_last;
@@ -158,9 +158,9 @@ module gemmini_store_ctrl
 
   // ---- S2: convert the read data ----
   logic [RBW-1:0]   conv;
-  logic [DIM*8-1:0] pool_next;
+  logic [SP_W-1:0]  pool_next;
   always_comb begin
-    logic signed [7:0] v, m;
+    logic [EW-1:0] v, m;
     conv = '0;
     pool_next = '0;
     v = '0;
@@ -168,14 +168,14 @@ module gemmini_store_ctrl
     // (only when data arrives: every combinational block runs every simulated cycle)
     if (s2_valid_q) for (int j = 0; j < DIM; j++) begin
       case (s2_q.src)
-        SrcSp: v = sprd_data_i[j*8 +: 8];
-        SrcAccScaled: v = acc_readout(accrd_data_i[j*32 +: 32], s2_q.relu, s2_q.scale);
+        SrcSp: v = sprd_data_i[j*EW +: EW];
+        SrcAccScaled: v = e_acc_readout(accrd_data_i[j*32 +: 32], s2_q.relu, s2_q.scale);
         default: v = '0;
       endcase
       if (s2_q.zero) v = '0;
-      m = pmax_q[j*8 +: 8];
-      pool_next[j*8 +: 8] = (s2_q.pool_first || v > m) ? v : m;
-      conv[j*8 +: 8] = s2_q.pool ? pool_next[j*8 +: 8] : v;
+      m = pmax_q[j*EW +: EW];
+      pool_next[j*EW +: EW] = (s2_q.pool_first || e_gt(v, m)) ? v : m;
+      conv[j*EW +: EW] = s2_q.pool ? pool_next[j*EW +: EW] : v;
     end
     if (s2_valid_q && s2_q.src == SrcAccFull) conv = RBW'(accrd_data_i);
   end

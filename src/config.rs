@@ -41,11 +41,12 @@ pub struct ArrayConfig {
     /// Rows and columns of the square array; one local-memory row holds `dim` elements.
     pub dim: u32,
     pub dataflows: Dataflows,
-    /// Input (and weight) element type. Only "int8" is implemented by this RTL.
+    /// Input (and weight) element type: "int8", or "fp32" (with `acc_type = "fp32"`).
     pub input_type: String,
-    /// Accumulator element type. Only "int32" is implemented by this RTL.
+    /// Accumulator element type: "int32" with int8 inputs, "fp32" with fp32 inputs.
     pub acc_type: String,
-    /// Width of the partial sums travelling through the array (Gemmini: SInt(20)).
+    /// Width of the partial sums travelling through the array (Gemmini: SInt(20)); integer
+    /// configurations only (fp32 partial sums are binary32).
     pub spatial_output_bits: u32,
 }
 
@@ -210,39 +211,40 @@ impl HwConfig {
                 "must be a power of two from 4 to 64",
             ));
         }
-        if a.input_type == "fp32" || a.acc_type == "fp32" {
-            return Err(bad(
-                "array.input_type",
-                format!("{:?} / {:?}", a.input_type, a.acc_type),
-                "the fp32 datapath is not implemented in this RTL yet: use input_type = \"int8\" \
-                 with acc_type = \"int32\"",
-            ));
-        }
-        if a.input_type != "int8" {
+        if a.input_type != "int8" && a.input_type != "fp32" {
             return Err(bad(
                 "array.input_type",
                 format!("{:?}", a.input_type),
-                "only \"int8\" is implemented",
+                "must be \"int8\" or \"fp32\"",
             ));
         }
-        if a.acc_type != "int32" {
+        let want_acc = if a.input_type == "fp32" {
+            "fp32"
+        } else {
+            "int32"
+        };
+        if a.acc_type != want_acc {
             return Err(bad(
                 "array.acc_type",
                 format!("{:?}", a.acc_type),
-                "only \"int32\" is implemented",
+                &format!(
+                    "must be \"{want_acc}\" with input_type = {:?} (the two pairs built are \
+                     int8/int32 and fp32/fp32)",
+                    a.input_type
+                ),
             ));
         }
         // The largest partial sum, dim * 2^14 plus an int8 bias, must fit the signed in-array width, so
-        // partial sums never wrap (dim 16 needs exactly Gemmini's 20 bits).
+        // partial sums never wrap (dim 16 needs exactly Gemmini's 20 bits). fp32 sums are binary32.
         let need = 14 + log2(a.dim) + 2;
-        if a.spatial_output_bits < need.min(32) || a.spatial_output_bits > 32 {
+        if !self.is_fp32() && (a.spatial_output_bits < need.min(32) || a.spatial_output_bits > 32) {
             return Err(bad(
                 "array.spatial_output_bits",
                 a.spatial_output_bits.to_string(),
                 &format!("must be between {} and 32 for dim {}", need.min(32), a.dim),
             ));
         }
-        let row_bytes = a.dim; // int8 scratchpad row
+        let row_bytes = a.dim * self.elem_bytes();
         let acc_row_bytes = a.dim * 4;
         for (name_cap, name_banks, m, rb) in [
             (
@@ -312,11 +314,14 @@ impl HwConfig {
                 "must be a power of two, at least dma.beat_bytes, at most 128",
             ));
         }
-        if d.max_bytes < a.dim {
+        if d.max_bytes < a.dim * self.elem_bytes() {
             return Err(bad(
                 "dma.max_bytes",
                 d.max_bytes.to_string(),
-                "must hold at least one int8 scratchpad row (dim bytes)",
+                &format!(
+                    "must hold at least one scratchpad row ({} bytes)",
+                    a.dim * self.elem_bytes()
+                ),
             ));
         }
         for (f, v) in [
@@ -389,14 +394,26 @@ impl HwConfig {
     pub fn dim(&self) -> u32 {
         self.array.dim
     }
-    /// Scratchpad rows (each `dim` int8 elements).
+    /// Whether the datapath is binary32 (fp32 inputs, weights and accumulator) rather than int8/int32.
+    pub fn is_fp32(&self) -> bool {
+        self.array.input_type == "fp32"
+    }
+    /// Bytes of one input element (`sizeof(elem_t)`): 1 for int8, 4 for fp32.
+    pub fn elem_bytes(&self) -> u32 {
+        if self.is_fp32() {
+            4
+        } else {
+            1
+        }
+    }
+    /// Scratchpad rows (each `dim` input elements).
     pub fn sp_rows(&self) -> u32 {
-        self.scratchpad.capacity_kib * 1024 / self.array.dim
+        self.scratchpad.capacity_kib * 1024 / (self.array.dim * self.elem_bytes())
     }
     pub fn sp_bank_rows(&self) -> u32 {
         self.sp_rows() / self.scratchpad.banks
     }
-    /// Accumulator rows (each `dim` int32 elements).
+    /// Accumulator rows (each `dim` 4-byte elements, int32 or fp32).
     pub fn acc_rows(&self) -> u32 {
         self.accumulator.capacity_kib * 1024 / (self.array.dim * 4)
     }
@@ -407,11 +424,11 @@ impl HwConfig {
     pub fn local_addr_row_bits(&self) -> u32 {
         log2(self.sp_rows()).max(log2(self.acc_rows()))
     }
-    /// Blocks of `dim` int8 columns one mvin/mvout row may carry (`MAX_BLOCK_LEN`).
+    /// Blocks of `dim` input-type columns one mvin/mvout row may carry (`MAX_BLOCK_LEN`).
     pub fn max_block_len(&self) -> u32 {
-        (self.dma.max_bytes / self.array.dim).max(1)
+        (self.dma.max_bytes / (self.array.dim * self.elem_bytes())).max(1)
     }
-    /// Blocks of `dim` int32 columns one accumulator mvin row may carry (`MAX_BLOCK_LEN_ACC`).
+    /// Blocks of `dim` accumulator-type columns one accumulator mvin row may carry (`MAX_BLOCK_LEN_ACC`).
     pub fn max_block_len_acc(&self) -> u32 {
         (self.dma.max_bytes / (self.array.dim * 4)).max(1)
     }
@@ -429,8 +446,9 @@ impl HwConfig {
             self.name
         );
         let _ = writeln!(s, "package gemmini_cfg_pkg;");
-        let items: [(&str, u32); 16] = [
+        let items: [(&str, u32); 17] = [
             ("CFG_DIM", self.array.dim),
+            ("CFG_FP32", self.is_fp32() as u32),
             ("CFG_HAS_OS", self.has_os() as u32),
             ("CFG_PSUM_BITS", self.array.spatial_output_bits),
             ("CFG_SP_BANKS", self.scratchpad.banks),
@@ -533,89 +551,11 @@ impl HwConfig {
             self.max_block_len_acc()
         ));
         line("");
-        line("typedef int8_t elem_t;");
-        line("static const elem_t elem_t_max = 127;");
-        line("static const elem_t elem_t_min = -128;");
-        line("typedef int32_t acc_t;");
-        line("typedef int64_t full_t;");
-        line("static const acc_t acc_t_max = 2147483647;");
-        line("static const acc_t acc_t_min = -2147483647 - 1;");
-        line("");
-        line("#define ELEM_T_MAX 127");
-        line("#define ELEM_T_MIN (-128)");
-        line("#define ACC_T_MAX 2147483647");
-        line("#define ACC_T_MIN (-2147483647 - 1)");
-        line("");
-        line("// mvin scaling of int8 data (float32 multiply, round to nearest even, saturate to int8)");
-        line("#define HAS_MVIN_SCALE");
-        line("typedef float scale_t;");
-        line("typedef uint32_t scale_t_bits;");
-        line("// accumulator read-out scaling (float32 multiply, round to nearest even, saturate)");
-        line("typedef float acc_scale_t;");
-        line("typedef uint32_t acc_scale_t_bits;");
-        line("#define ACC_SCALE_T_IS_FLOAT");
-        line("#define ACC_SCALE_EXP_BITS 8");
-        line("#define ACC_SCALE_SIG_BITS 24");
-        line("#define MVIN_SCALE_IDENTITY 1.0");
-        line("#define ACC_SCALE_IDENTITY 1.0");
-        line("");
-        line("// the accumulator can be read as int8 (scaled) and as raw int32 rows (local address bit 29)");
-        line("#define ACC_READ_SMALL_WIDTH");
-        line("#define ACC_READ_FULL_WIDTH");
-        line("// not built: first-layer pixel repeats (HAS_FIRST_LAYER_OPTIMIZATIONS), normalizations");
-        line("");
-        line("static inline scale_t_bits scale_t_to_scale_t_bits(scale_t x) {");
-        line("    union { scale_t f; scale_t_bits b; } v; v.f = x; return v.b;");
-        line("}");
-        line("static inline scale_t scale_t_bits_to_scale_t(scale_t_bits x) {");
-        line("    union { scale_t f; scale_t_bits b; } v; v.b = x; return v.f;");
-        line("}");
-        line("static inline acc_scale_t_bits acc_scale_t_to_acc_scale_t_bits(acc_scale_t x) {");
-        line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.f = x; return v.b;");
-        line("}");
-        line("static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits x) {");
-        line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.b = x; return v.f;");
-        line("}");
-        line("");
-        line("// Round half to even; NaN and infinities are returned unchanged.");
-        line("static inline double gemmini_round_near_even(double x) {");
-        line("    double ax = x < 0 ? -x : x;");
-        line("    if (!(ax < 4503599627370496.0)) return x; // NaN, infinities and |x| >= 2^52 (integral)");
-        line("    int64_t i = (int64_t)x; // truncation toward zero");
-        line("    double rem = x - (double)i; // exact");
-        line("    if (rem < 0) rem = -rem;");
-        line("    if (rem > 0.5 || (rem == 0.5 && (i & 1))) i += x < 0 ? -1 : 1;");
-        line("    return (double)i;");
-        line("}");
-        line("#define ROUND_NEAR_EVEN(x) gemmini_round_near_even((double)(x))");
-        line("");
-        line("// float32 product, rounded half to even to an integer, saturated to [lo, hi]; NaN gives 0.");
-        line("static inline int64_t gemmini_scale_sat(float x, float scale, int64_t lo, int64_t hi) {");
-        line("    float y = x * scale;");
-        line("    if (y != y) return 0;");
-        line("    double r = gemmini_round_near_even(y);");
-        line("    return r > (double)hi ? hi : (r < (double)lo ? lo : (int64_t)r);");
-        line("}");
-        line("// mvin scaler: int8 data times scale, saturated to int8");
-        line("#define MVIN_SCALE(x, scale) ((elem_t)gemmini_scale_sat((float)(x), (float)(scale), ELEM_T_MIN, ELEM_T_MAX))");
-        line("// int32 data moved into the accumulator is not scaled");
-        line("#define MVIN_SCALE_ACC(x, scale) (x)");
-        line("// accumulator read-out: x (after the optional ReLU) times scale, clipped to int8");
-        line("#define ACC_SCALE(x, scale) ((acc_t)gemmini_scale_sat((float)(x), (float)(scale), ELEM_T_MIN, ELEM_T_MAX))");
-        line("");
-        line("// Rounding arithmetic right shift, round half to even on the shifted-out bits (OS results):");
-        line("// (x >> s) + (bit s-1 of x) & ((bits below s-1 nonzero) | bit s of x); s <= 0 shifts left by -s.");
-        line("static inline int64_t gemmini_rounding_right_shift(int64_t x, int shift) {");
-        line("    if (shift <= 0) return (int64_t)((uint64_t)x << (-shift & 63));");
-        line("    if (shift > 63) shift = 63;");
-        line("    int64_t q = x >> shift;");
-        line("    int64_t half = (x >> (shift - 1)) & 1;");
-        line("    int64_t below = (x & (((int64_t)1 << (shift - 1)) - 1)) != 0;");
-        line("    return q + (half & (below | (q & 1)));");
-        line("}");
-        line("#define ROUNDING_RIGHT_SHIFT(x, shift) \\");
-        line("    ({ __typeof__(x) gemmini_x_ = (x); (__typeof__(gemmini_x_))gemmini_rounding_right_shift((int64_t)gemmini_x_, (int)(shift)); })");
-        line("#define ROUNDING_RIGHT_SHIFT_BITS(x, shift) ROUNDING_RIGHT_SHIFT(x, shift)");
+        if self.is_fp32() {
+            fp32_types_h(&mut line);
+        } else {
+            int8_types_h(&mut line);
+        }
         line("");
         line("// gemforge extras");
         line(&format!("#define GEMMINI_SP_ROWS {}", self.sp_rows()));
@@ -646,6 +586,166 @@ impl HwConfig {
         line("#endif // GEMMINI_PARAMS_H");
         s
     }
+}
+
+/// The element types, scalers and rounding helpers of `gemmini_params.h` for the int8/int32 datapath.
+fn int8_types_h(line: &mut impl FnMut(&str)) {
+    line("typedef int8_t elem_t;");
+    line("static const elem_t elem_t_max = 127;");
+    line("static const elem_t elem_t_min = -128;");
+    line("typedef int32_t acc_t;");
+    line("typedef int64_t full_t;");
+    line("static const acc_t acc_t_max = 2147483647;");
+    line("static const acc_t acc_t_min = -2147483647 - 1;");
+    line("");
+    line("#define ELEM_T_MAX 127");
+    line("#define ELEM_T_MIN (-128)");
+    line("#define ACC_T_MAX 2147483647");
+    line("#define ACC_T_MIN (-2147483647 - 1)");
+    line("");
+    line(
+        "// mvin scaling of int8 data (float32 multiply, round to nearest even, saturate to int8)",
+    );
+    line("#define HAS_MVIN_SCALE");
+    line("typedef float scale_t;");
+    line("typedef uint32_t scale_t_bits;");
+    line("// accumulator read-out scaling (float32 multiply, round to nearest even, saturate)");
+    line("typedef float acc_scale_t;");
+    line("typedef uint32_t acc_scale_t_bits;");
+    line("#define ACC_SCALE_T_IS_FLOAT");
+    line("#define ACC_SCALE_EXP_BITS 8");
+    line("#define ACC_SCALE_SIG_BITS 24");
+    line("#define MVIN_SCALE_IDENTITY 1.0");
+    line("#define ACC_SCALE_IDENTITY 1.0");
+    line("");
+    line("// the accumulator can be read as int8 (scaled) and as raw int32 rows (local address bit 29)");
+    line("#define ACC_READ_SMALL_WIDTH");
+    line("#define ACC_READ_FULL_WIDTH");
+    line("// not built: first-layer pixel repeats (HAS_FIRST_LAYER_OPTIMIZATIONS), normalizations");
+    line("");
+    line("static inline scale_t_bits scale_t_to_scale_t_bits(scale_t x) {");
+    line("    union { scale_t f; scale_t_bits b; } v; v.f = x; return v.b;");
+    line("}");
+    line("static inline scale_t scale_t_bits_to_scale_t(scale_t_bits x) {");
+    line("    union { scale_t f; scale_t_bits b; } v; v.b = x; return v.f;");
+    line("}");
+    line("static inline acc_scale_t_bits acc_scale_t_to_acc_scale_t_bits(acc_scale_t x) {");
+    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.f = x; return v.b;");
+    line("}");
+    line("static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits x) {");
+    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.b = x; return v.f;");
+    line("}");
+    line("");
+    line("// Round half to even; NaN and infinities are returned unchanged.");
+    line("static inline double gemmini_round_near_even(double x) {");
+    line("    double ax = x < 0 ? -x : x;");
+    line("    if (!(ax < 4503599627370496.0)) return x; // NaN, infinities and |x| >= 2^52 (integral)");
+    line("    int64_t i = (int64_t)x; // truncation toward zero");
+    line("    double rem = x - (double)i; // exact");
+    line("    if (rem < 0) rem = -rem;");
+    line("    if (rem > 0.5 || (rem == 0.5 && (i & 1))) i += x < 0 ? -1 : 1;");
+    line("    return (double)i;");
+    line("}");
+    line("#define ROUND_NEAR_EVEN(x) gemmini_round_near_even((double)(x))");
+    line("");
+    line("// float32 product, rounded half to even to an integer, saturated to [lo, hi]; NaN gives 0.");
+    line("static inline int64_t gemmini_scale_sat(float x, float scale, int64_t lo, int64_t hi) {");
+    line("    float y = x * scale;");
+    line("    if (y != y) return 0;");
+    line("    double r = gemmini_round_near_even(y);");
+    line("    return r > (double)hi ? hi : (r < (double)lo ? lo : (int64_t)r);");
+    line("}");
+    line("// mvin scaler: int8 data times scale, saturated to int8");
+    line("#define MVIN_SCALE(x, scale) ((elem_t)gemmini_scale_sat((float)(x), (float)(scale), ELEM_T_MIN, ELEM_T_MAX))");
+    line("// int32 data moved into the accumulator is not scaled");
+    line("#define MVIN_SCALE_ACC(x, scale) (x)");
+    line("// accumulator read-out: x (after the optional ReLU) times scale, clipped to int8");
+    line("#define ACC_SCALE(x, scale) ((acc_t)gemmini_scale_sat((float)(x), (float)(scale), ELEM_T_MIN, ELEM_T_MAX))");
+    line("");
+    line("// Rounding arithmetic right shift, round half to even on the shifted-out bits (OS results):");
+    line("// (x >> s) + (bit s-1 of x) & ((bits below s-1 nonzero) | bit s of x); s <= 0 shifts left by -s.");
+    line("static inline int64_t gemmini_rounding_right_shift(int64_t x, int shift) {");
+    line("    if (shift <= 0) return (int64_t)((uint64_t)x << (-shift & 63));");
+    line("    if (shift > 63) shift = 63;");
+    line("    int64_t q = x >> shift;");
+    line("    int64_t half = (x >> (shift - 1)) & 1;");
+    line("    int64_t below = (x & (((int64_t)1 << (shift - 1)) - 1)) != 0;");
+    line("    return q + (half & (below | (q & 1)));");
+    line("}");
+    line("#define ROUNDING_RIGHT_SHIFT(x, shift) \\");
+    line("    ({ __typeof__(x) gemmini_x_ = (x); (__typeof__(gemmini_x_))gemmini_rounding_right_shift((int64_t)gemmini_x_, (int)(shift)); })");
+    line("#define ROUNDING_RIGHT_SHIFT_BITS(x, shift) ROUNDING_RIGHT_SHIFT(x, shift)");
+}
+
+/// The same for the fp32 datapath (docs/accelerator.md section 2.1): binary32 elements and accumulator,
+/// float scalers, OS results divided by 2^shift.
+fn fp32_types_h(line: &mut impl FnMut(&str)) {
+    line("typedef float elem_t;");
+    line("static const elem_t elem_t_max = 3.40282346638528859812e+38f;");
+    line("static const elem_t elem_t_min = -3.40282346638528859812e+38f;");
+    line("typedef float acc_t;");
+    line("typedef double full_t;");
+    line("static const acc_t acc_t_max = 3.40282346638528859812e+38f;");
+    line("static const acc_t acc_t_min = -3.40282346638528859812e+38f;");
+    line("typedef uint32_t elem_t_bits;");
+    line("typedef uint32_t acc_t_bits;");
+    line("");
+    line("#define ELEM_T_IS_FLOAT");
+    line("#define ELEM_T_EXP_BITS 8");
+    line("#define ELEM_T_SIG_BITS 24");
+    line("#define ACC_T_EXP_BITS 8");
+    line("#define ACC_T_SIG_BITS 24");
+    line("#define ELEM_T_MAX elem_t_max");
+    line("#define ELEM_T_MIN elem_t_min");
+    line("#define ACC_T_MAX acc_t_max");
+    line("#define ACC_T_MIN acc_t_min");
+    line("");
+    line("// Every arithmetic step is IEEE binary32, round to nearest even, subnormals kept; the array");
+    line("// multiplies and adds with one rounding per PE (fused multiply-add); any NaN result is 0x7fc00000.");
+    line("#define HAS_MVIN_SCALE");
+    line("typedef float scale_t;");
+    line("typedef uint32_t scale_t_bits;");
+    line("typedef float acc_scale_t;");
+    line("typedef uint32_t acc_scale_t_bits;");
+    line("#define ACC_SCALE_T_IS_FLOAT");
+    line("#define ACC_SCALE_EXP_BITS 8");
+    line("#define ACC_SCALE_SIG_BITS 24");
+    line("#define MVIN_SCALE_IDENTITY 1.0");
+    line("#define ACC_SCALE_IDENTITY 1.0");
+    line("");
+    line(
+        "// the accumulator can be read through the scaler and as raw rows (local address bit 29)",
+    );
+    line("#define ACC_READ_SMALL_WIDTH");
+    line("#define ACC_READ_FULL_WIDTH");
+    line("");
+    line("static inline scale_t_bits scale_t_to_scale_t_bits(scale_t x) {");
+    line("    union { scale_t f; scale_t_bits b; } v; v.f = x; return v.b;");
+    line("}");
+    line("static inline scale_t scale_t_bits_to_scale_t(scale_t_bits x) {");
+    line("    union { scale_t f; scale_t_bits b; } v; v.b = x; return v.f;");
+    line("}");
+    line("static inline acc_scale_t_bits acc_scale_t_to_acc_scale_t_bits(acc_scale_t x) {");
+    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.f = x; return v.b;");
+    line("}");
+    line("static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits x) {");
+    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.b = x; return v.f;");
+    line("}");
+    line("static inline elem_t_bits elem_t_to_elem_t_bits(elem_t x) {");
+    line("    union { elem_t f; elem_t_bits b; } v; v.f = x; return v.b;");
+    line("}");
+    line("static inline elem_t elem_t_bits_to_elem_t(elem_t_bits x) {");
+    line("    union { elem_t f; elem_t_bits b; } v; v.b = x; return v.f;");
+    line("}");
+    line("");
+    line("// mvin scaler: a binary32 multiply (a scale of exactly 1.0 passes data through unchanged)");
+    line("#define MVIN_SCALE(x, scale) ((elem_t)((x) * (scale)))");
+    line("#define MVIN_SCALE_ACC(x, scale) (x)");
+    line("// accumulator read-out: x (after the optional ReLU) times scale, a binary32 multiply");
+    line("#define ACC_SCALE(x, scale) ((acc_t)((x) * (scale)))");
+    line("// OS results are divided by 2^shift (exact unless the quotient is subnormal, then rounded to even)");
+    line("#define ROUNDING_RIGHT_SHIFT(x, shift) ((x) / (float)(1u << ((shift) & 31)))");
+    line("#define ROUNDING_RIGHT_SHIFT_BITS(x, shift) ROUNDING_RIGHT_SHIFT(x, shift)");
 }
 
 #[cfg(test)]
@@ -751,13 +851,15 @@ mod tests {
         assert!(e.contains("scratchpad.capacity_kib"), "{e}");
         let e = with("ld = 0", "ld = 8").unwrap_err().to_string();
         assert!(e.contains("reservation_station.ld"), "{e}");
+        // fp32 inputs need an fp32 accumulator (and int8 an int32 one).
         let e = with("input_type = \"fp32\"", "input_type = \"int8\"")
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("array.input_type") && e.contains("fp32 datapath"),
-            "{e}"
-        );
+        assert!(e.contains("array.acc_type") && e.contains("fp32"), "{e}");
+        let e = with("input_type = \"bf16\"", "input_type = \"int8\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("array.input_type") && e.contains("bf16"), "{e}");
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
     }

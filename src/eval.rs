@@ -418,10 +418,26 @@ fn locate_pc(elf: &Elf, msg: &str) -> Option<String> {
     Some(format!("{name}+0x{off:x}"))
 }
 
+/// The start of a verdict's detail when the workload's element type is not the configuration's.
+pub const WRONG_DATA_TYPE: &str = "data type mismatch";
+
 /// Evaluate one candidate on one workload (never panics on a bad candidate; every failure is classified).
 pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts) -> Verdict {
     let dim = cfg.dim();
     let fail = |f, d: String| Verdict::fail(w, dim, f, truncate(d));
+    if w.input_type() != cfg.array.input_type {
+        return fail(
+            Failure::HostError,
+            format!(
+                "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath",
+                WRONG_DATA_TYPE,
+                w.name,
+                w.input_type(),
+                cfg.name,
+                cfg.array.input_type
+            ),
+        );
+    }
     if !candidate.is_file() {
         return fail(
             Failure::HostError,

@@ -80,6 +80,8 @@ pub enum CellStatus {
     DoesNotFit,
     /// The program does not compile for this configuration (e.g. it assumes another DIM).
     DoesNotCompile,
+    /// The workload's element type is not the configuration's (an int8 workload on an fp32 datapath).
+    OtherDataType,
     Trap,
     Timeout,
     /// The tool could not judge the cell (no compiler, the variant failed to build, ...).
@@ -93,6 +95,7 @@ impl CellStatus {
             CellStatus::WrongResult => "wrong result",
             CellStatus::DoesNotFit => "does not fit",
             CellStatus::DoesNotCompile => "does not compile",
+            CellStatus::OtherDataType => "other data type",
             CellStatus::Trap => "trap",
             CellStatus::Timeout => "timeout",
             CellStatus::ToolError => "tool error",
@@ -303,6 +306,15 @@ fn judge(
     };
     if let Some(e) = build_error {
         cell.detail = e.to_string();
+        return cell;
+    }
+    if w.input_type() != cfg.array.input_type {
+        cell.status = CellStatus::OtherDataType;
+        cell.detail = format!(
+            "{} workload on an {} datapath",
+            w.input_type(),
+            cfg.array.input_type
+        );
         return cell;
     }
     let file = match prog {

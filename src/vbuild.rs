@@ -160,8 +160,8 @@ pub fn plan_compile(
     })
 }
 
-/// rtl/*.sv in compile order: gemmini_pkg.sv, then the other package files, then everything else; each
-/// group sorted by name. A package file is one whose first declaration is `package`.
+/// rtl/*.sv in compile order: gemmini_fp32_pkg.sv, gemmini_pkg.sv, then the other package files, then
+/// everything else; each group sorted by name. A package file is one whose first declaration is `package`.
 pub fn rtl_sources(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for e in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -175,16 +175,20 @@ pub fn rtl_sources(dir: &Path) -> Result<Vec<PathBuf>> {
     for p in files {
         let text = fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
         let is_pkg = first_keyword(&text) == Some("package");
-        let rank = if p.file_name().is_some_and(|n| n == "gemmini_pkg.sv") {
+        // gemmini_fp32_pkg imports nothing and gemmini_pkg imports it, so it goes first.
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let rank = if name == "gemmini_fp32_pkg.sv" {
             0
-        } else if is_pkg {
+        } else if name == "gemmini_pkg.sv" {
             1
-        } else {
+        } else if is_pkg {
             2
+        } else {
+            3
         };
         key.push((rank, p));
     }
-    if !key.iter().any(|(r, _)| *r == 0) {
+    if !key.iter().any(|(r, _)| *r == 1) {
         bail!("{} has no gemmini_pkg.sv", dir.display());
     }
     key.sort();

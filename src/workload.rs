@@ -116,6 +116,12 @@ impl Workload {
     }
 
     /// "512x512x512" or "b4 56x56 c64 k64".
+    /// The element type of the workload's inputs (every workload here is int8: GEMMs and convolutions of
+    /// the paper's int8 ResNet-50). A configuration with another datapath cannot run it.
+    pub fn input_type(&self) -> &'static str {
+        "int8"
+    }
+
     pub fn shape(&self) -> String {
         match self.kind {
             Kind::Gemm { m, n, k } => format!("{m}x{n}x{k} (MxNxK)"),

@@ -53,7 +53,7 @@ fn harness_opts() -> HarnessOpts {
 struct Outcome {
     mem: Memory,
     report: StreamReport,
-    sp: Vec<Vec<i8>>,
+    sp: Vec<Vec<i32>>,
     acc: Vec<Vec<i32>>,
 }
 

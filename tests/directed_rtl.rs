@@ -16,6 +16,17 @@ use gemforge::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Scratchpad rows as int8 (the default configuration's element type).
+trait SpI8 {
+    fn sp_i8(&mut self, row: u32) -> Vec<i8>;
+}
+
+impl<T: Accelerator + ?Sized> SpI8 for T {
+    fn sp_i8(&mut self, row: u32) -> Vec<i8> {
+        self.read_sp_row(row).into_iter().map(|v| v as i8).collect()
+    }
+}
+
 const IN: u64 = DEFAULT_BASE + 0x1_0000;
 const IN2: u64 = DEFAULT_BASE + 0x2_0000;
 const OUT: u64 = DEFAULT_BASE + 0x8_0000;
@@ -143,7 +154,7 @@ fn mvin_mvout_round_trip_with_strides() {
         for r in 0..n {
             let want: Vec<i8> = data[r * 40..r * 40 + n].iter().map(|&b| b as i8).collect();
             assert_eq!(
-                acc.read_sp_row(100 + r as u32),
+                acc.sp_i8(100 + r as u32),
                 want,
                 "{} sp row {r}",
                 acc.engine()
@@ -195,7 +206,7 @@ fn mvin_blocks_with_block_stride_and_partial_cols() {
             for (i, w) in want.iter().enumerate() {
                 if touched[i] {
                     assert_eq!(
-                        &acc.read_sp_row(base + i as u32),
+                        &acc.sp_i8(base + i as u32),
                         w,
                         "{} block_stride {bs} local row {i}",
                         acc.engine()
@@ -231,12 +242,7 @@ fn mvin_of_dram_zero_reads_zeros_and_stride_zero_replicates() {
             if r < 5 {
                 want[..9].fill(0);
             }
-            assert_eq!(
-                acc.read_sp_row(r as u32),
-                want,
-                "{} sp row {r}",
-                acc.engine()
-            );
+            assert_eq!(acc.sp_i8(r as u32), want, "{} sp row {r}", acc.engine());
         }
         for r in 2..5 {
             assert_eq!(
@@ -249,13 +255,13 @@ fn mvin_of_dram_zero_reads_zeros_and_stride_zero_replicates() {
         let row0: Vec<i8> = data[7..7 + n].iter().map(|&b| b as i8).collect();
         for r in 0..7 {
             assert_eq!(
-                acc.read_sp_row(200 + r),
+                acc.sp_i8(200 + r),
                 row0,
                 "{} replicated row {r}",
                 acc.engine()
             );
         }
-        assert_eq!(acc.read_sp_row(207), vec![0; n]);
+        assert_eq!(acc.sp_i8(207), vec![0; n]);
     }
 }
 
@@ -292,7 +298,7 @@ fn mvin_scale_rounds_half_to_even_and_saturates() {
                     .map(|&b| rne_scale_i8(b as i8, scale))
                     .collect();
                 assert_eq!(
-                    acc.read_sp_row(r as u32),
+                    acc.sp_i8(r as u32),
                     want,
                     "{} scale {scale} row {r}",
                     acc.engine()
@@ -608,7 +614,7 @@ fn ws_matmul_matches_reference() {
                 );
                 let sp_want: Vec<i8> = want[i].iter().map(|&v| v.clamp(0, 127) as i8).collect();
                 assert_eq!(
-                    acc.read_sp_row(300 + i as u32),
+                    acc.sp_i8(300 + i as u32),
                     sp_want,
                     "{} WS sp row {i}",
                     acc.engine()
@@ -733,7 +739,7 @@ fn os_matmul_matches_reference() {
                     .map(|&v| clip(rshift_rne(v, shift)).clamp(-128, 127) as i8)
                     .collect();
                 assert_eq!(
-                    acc.read_sp_row(300 + i as u32),
+                    acc.sp_i8(300 + i as u32),
                     w2,
                     "{} OS accumulated row {i}",
                     acc.engine()
@@ -1609,7 +1615,7 @@ fn loop_ws_ordinary_commands_after_a_loop_wait_for_it() {
     for mut acc in engines() {
         let (c, _) = run_gemm(acc.as_mut(), &g, &extra);
         assert_eq!(c, g.expected, "{}: C", acc.engine());
-        assert_eq!(acc.read_sp_row(0), vec![0; dim()]);
+        assert_eq!(acc.sp_i8(0), vec![0; dim()]);
         assert_eq!(acc.read_acc_row(0), vec![0; dim()]);
     }
 }

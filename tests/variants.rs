@@ -6,7 +6,7 @@
 //! in-process tests use the user's variant cache (so later runs are instant); the process tests use their
 //! own temporary cache directories.
 
-use gemforge::accel::gen::{random_stream, GenCase, GenOpts};
+use gemforge::accel::gen::{loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts};
 use gemforge::accel::harness::{run_stream, HarnessOpts};
 use gemforge::accel::rtl::RtlAccel;
 use gemforge::accel::spec::SpecAccel;
@@ -62,6 +62,18 @@ fn candidates() -> PathBuf {
 
 /// Random legal streams on a variant: the RTL ends in exactly the functional model's state.
 fn differential(cfg: &HwConfig, cases: u64, base: u64, opts: &GenOpts) {
+    differential_with(cfg, cases, base, &|cfg, seed| {
+        random_stream(cfg, seed, opts)
+    });
+}
+
+/// The same for streams from any generator.
+fn differential_with(
+    cfg: &HwConfig,
+    cases: u64,
+    base: u64,
+    generate: &dyn Fn(&HwConfig, u64) -> GenCase,
+) {
     let t = Instant::now();
     let hopts = HarnessOpts {
         watchdog_cycles: 20_000,
@@ -75,11 +87,11 @@ fn differential(cfg: &HwConfig, cases: u64, base: u64, opts: &GenOpts) {
             max_in_flight: [32, 1, 4][(seed % 3) as usize],
             ..MemoryTiming::default()
         };
-        let case: GenCase = random_stream(&cfg, seed, opts);
+        let case: GenCase = generate(&cfg, seed);
         let run = |acc: &mut dyn Accelerator| {
             let mut mem = case.mem.clone();
             let r = run_stream(acc, &mut mem, &case.cmds, &hopts);
-            let sp: Vec<Vec<i8>> = (0..cfg.sp_rows()).map(|r| acc.read_sp_row(r)).collect();
+            let sp: Vec<Vec<i32>> = (0..cfg.sp_rows()).map(|r| acc.read_sp_row(r)).collect();
             let ac: Vec<Vec<i32>> = (0..cfg.acc_rows()).map(|r| acc.read_acc_row(r)).collect();
             (r.map(|r| r.responses.len()), mem, sp, ac)
         };
@@ -128,6 +140,21 @@ fn differential(cfg: &HwConfig, cases: u64, base: u64, opts: &GenOpts) {
 fn dim4_variant_matches_the_functional_model() {
     differential(&dim4(), 150, 9_000, &GenOpts::mixed());
     differential(&dim4(), 100, 9_500, &GenOpts::tight());
+}
+
+/// The fp32 4x4 example configuration (binary32 fused multiply-adds, accumulator adds, scalers, pooling
+/// comparisons): bit-identical to the functional model, NaNs, infinities and subnormals included, on random
+/// command streams and on LOOP_WS / LOOP_CONV_WS streams.
+#[test]
+fn fp32_variant_matches_the_functional_model() {
+    let cfg = HwConfig::from_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
+    )
+    .expect("the example configuration is valid");
+    differential(&cfg, 120, 11_000, &GenOpts::mixed());
+    differential(&cfg, 60, 11_500, &GenOpts::tight());
+    differential_with(&cfg, 60, 12_000, &|c, seed| loop_ws_stream(c, seed));
+    differential_with(&cfg, 60, 12_500, &|c, seed| loop_conv_stream(c, seed));
 }
 
 #[test]
@@ -340,7 +367,12 @@ fn invalid_configurations_are_named() {
         (
             "input_type = \"int8\"",
             "input_type = \"fp32\"",
-            "fp32 datapath",
+            "array.acc_type",
+        ),
+        (
+            "acc_type = \"int32\"",
+            "acc_type = \"fp32\"",
+            "array.acc_type",
         ),
         (
             "capacity_kib = 256 ",
@@ -436,4 +468,80 @@ fn sweep_reports_every_cell_and_programs_that_do_not_fit() {
     let svg = std::fs::read_to_string(out_dir.join("sweep.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("small4"));
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// A C program on the fp32 4x4 configuration, under both engines: WS with a bias and two accumulated K
+/// tiles, the ReLU * 0.5 read-out, and OS with in_shift 1. The host recomputes every output bit in the
+/// array's order of fused multiply-adds from the inputs the program prints.
+#[test]
+fn fp32_program_runs_on_both_engines_with_exact_results() {
+    use gemforge::accel::arith::{fp32_add, fp32_fma, fp32_mul, fp32_relu};
+    use gemforge::soc::{run_files, Engine, RunInputs, SocOpts};
+    let cfg = HwConfig::from_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
+    )
+    .expect("the example configuration is valid");
+    let dim = cfg.dim() as usize;
+    let inputs = RunInputs {
+        programs: vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/fp32_matmul.c")],
+        ..RunInputs::default()
+    };
+    let mut outputs = Vec::new();
+    for engine in [Engine::Spec, Engine::Rtl] {
+        let opts = SocOpts {
+            engine,
+            max_cycles: 50_000_000,
+            ..SocOpts::default()
+        };
+        let r = run_files(&cfg, &inputs, &opts).expect("the program runs");
+        assert!(
+            r.error.is_none() && r.exit_code == Some(0),
+            "{engine:?}: {r:?}"
+        );
+        // name -> rows of bit patterns
+        let mut m: std::collections::BTreeMap<String, Vec<Vec<u32>>> = Default::default();
+        for line in r.stdout.lines() {
+            let mut it = line.split_whitespace();
+            let (Some(name), Some(_row)) = (it.next(), it.next()) else {
+                continue;
+            };
+            let row: Vec<u32> = it
+                .map(|h| u32::from_str_radix(h, 16).expect("hex word"))
+                .collect();
+            m.entry(name.to_string()).or_default().push(row);
+        }
+        outputs.push(m);
+    }
+    assert_eq!(outputs[0], outputs[1], "the engines disagree");
+    let m = &outputs[1];
+    let (a, b, d) = (&m["A"], &m["B"], &m["D"]);
+    let k = 2 * dim;
+    assert_eq!((a.len(), a[0].len(), b.len(), d.len()), (dim, k, k, dim));
+    let one_half = 0x3f00_0000;
+    for i in 0..dim {
+        for j in 0..dim {
+            // WS: acc = D; each K tile's column sum starts at +0 and passes the PE rows in order.
+            let mut acc = d[i][j];
+            let mut os = 0u32;
+            for t in 0..2 {
+                let mut s = 0u32;
+                for kk in t * dim..(t + 1) * dim {
+                    s = fp32_fma(a[i][kk], b[kk][j], s);
+                    os = fp32_fma(a[i][kk], b[kk][j], os);
+                }
+                acc = fp32_add(acc, s);
+            }
+            assert_eq!(m["WS"][i][j], acc, "WS ({i}, {j})");
+            assert_eq!(
+                m["RELU"][i][j],
+                fp32_mul(fp32_relu(acc), one_half),
+                "ReLU * 0.5 ({i}, {j})"
+            );
+            assert_eq!(m["OS"][i][j], fp32_mul(os, one_half), "OS ({i}, {j})");
+        }
+    }
+    // The data makes the results non-trivial: some negative values (ReLU had work to do), and the
+    // K-tile sums round (the WS and OS orders give different bits somewhere).
+    assert!(m["WS"].iter().flatten().any(|&x| x >> 31 == 1));
+    assert!((0..dim).any(|i| (0..dim).any(|j| fp32_mul(m["WS"][i][j], one_half) != m["OS"][i][j])));
 }

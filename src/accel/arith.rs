@@ -1,6 +1,7 @@
 //! Bit-exact arithmetic shared by the functional model, the tests and (mirrored) the RTL:
 //! the mvin scaler, the accumulator read-out scaler, the OS rounding right shift and saturation
-//! (docs/accelerator.md sections 2 and 3; spec 2.6).
+//! (docs/accelerator.md sections 2 and 3; spec 2.6), and the [`Datapath`] that picks the int8/int32 or the
+//! binary32 version of every element operation (section 2.1; rtl/gemmini_pkg.sv `e_*`).
 //!
 //! Every function is total: NaN, infinities, extreme shifts and widths all have a defined result, because
 //! the RTL must produce the same bits for any register value a program can write.
@@ -75,6 +76,160 @@ pub fn rshift_rne(x: i32, shift: u32) -> i32 {
     let lsb = shifted & 1;
     // shifted <= i32::MAX >> 1 when s >= 1, so adding 1 cannot overflow.
     shifted + (round_bit & (sticky | lsb))
+}
+
+/// The one NaN the binary32 datapath produces (any NaN result is replaced by it; the RTL does the same).
+pub const FP32_QNAN: u32 = 0x7fc0_0000;
+
+fn fp32_bits(f: f32) -> u32 {
+    if f.is_nan() {
+        FP32_QNAN
+    } else {
+        f.to_bits()
+    }
+}
+
+/// `a * b + c` with one rounding (IEEE fusedMultiplyAdd, round to nearest even, subnormals kept).
+pub fn fp32_fma(a: u32, b: u32, c: u32) -> u32 {
+    fp32_bits(f32::from_bits(a).mul_add(f32::from_bits(b), f32::from_bits(c)))
+}
+
+/// IEEE binary32 addition, round to nearest even.
+pub fn fp32_add(a: u32, b: u32) -> u32 {
+    fp32_bits(f32::from_bits(a) + f32::from_bits(b))
+}
+
+/// IEEE binary32 multiplication, round to nearest even.
+pub fn fp32_mul(a: u32, b: u32) -> u32 {
+    fp32_bits(f32::from_bits(a) * f32::from_bits(b))
+}
+
+/// ReLU on binary32: `x` if `x > 0`, else +0 (so -0 and NaN give +0).
+pub fn fp32_relu(x: u32) -> u32 {
+    if f32::from_bits(x) > 0.0 {
+        x
+    } else {
+        0
+    }
+}
+
+/// The element arithmetic of a configuration. Elements are held as `i32`: an int8 sign-extended, or the
+/// bits of a binary32. Each method is the Rust twin of an `e_*` function of rtl/gemmini_pkg.sv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datapath {
+    /// int8 inputs, int32 accumulation.
+    Int8,
+    /// binary32 everywhere.
+    Fp32,
+}
+
+impl Datapath {
+    pub fn of(cfg: &crate::config::HwConfig) -> Datapath {
+        if cfg.is_fp32() {
+            Datapath::Fp32
+        } else {
+            Datapath::Int8
+        }
+    }
+
+    /// Bytes of an input element in DRAM.
+    pub fn elem_bytes(self) -> usize {
+        match self {
+            Datapath::Int8 => 1,
+            Datapath::Fp32 => 4,
+        }
+    }
+
+    /// An input element from its little-endian DRAM bytes (`elem_bytes` of them).
+    pub fn elem_from_le(self, b: &[u8]) -> i32 {
+        match self {
+            Datapath::Int8 => b[0] as i8 as i32,
+            Datapath::Fp32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        }
+    }
+
+    /// Writes an input element as little-endian DRAM bytes.
+    pub fn elem_to_le(self, x: i32, out: &mut [u8]) {
+        match self {
+            Datapath::Int8 => out[0] = x as u8,
+            Datapath::Fp32 => out[..4].copy_from_slice(&x.to_le_bytes()),
+        }
+    }
+
+    /// One PE step, `s + a * w`: wrapping int32, or one fused multiply-add.
+    pub fn mac(self, s: i32, a: i32, w: i32) -> i32 {
+        match self {
+            Datapath::Int8 => s.wrapping_add(a.wrapping_mul(w)),
+            Datapath::Fp32 => fp32_fma(a as u32, w as u32, s as u32) as i32,
+        }
+    }
+
+    /// Accumulator addition: wrapping int32, or binary32 addition.
+    pub fn acc_add(self, a: i32, b: i32) -> i32 {
+        match self {
+            Datapath::Int8 => a.wrapping_add(b),
+            Datapath::Fp32 => fp32_add(a as u32, b as u32) as i32,
+        }
+    }
+
+    /// The mvin scaler; a scale of exactly 1.0 passes the element through unchanged.
+    pub fn mvin_scale(self, x: i32, scale: u32) -> i32 {
+        match self {
+            Datapath::Int8 => mvin_scale_i8(x as i8, scale) as i32,
+            Datapath::Fp32 if scale == crate::isa::SCALE_ONE => x,
+            Datapath::Fp32 => fp32_mul(x as u32, scale) as i32,
+        }
+    }
+
+    /// Accumulator read-out to an input element: optional ReLU, then acc_scale (1.0 passes through).
+    pub fn acc_readout(self, x: i32, relu: bool, scale: u32) -> i32 {
+        match self {
+            Datapath::Int8 => acc_scale_to_i8(x, relu, scale) as i32,
+            Datapath::Fp32 => {
+                let v = if relu { fp32_relu(x as u32) } else { x as u32 };
+                if scale == crate::isa::SCALE_ONE {
+                    v as i32
+                } else {
+                    fp32_mul(v, scale) as i32
+                }
+            }
+        }
+    }
+
+    /// An array result written to the scratchpad: int8 saturation then ReLU, or ReLU on binary32.
+    pub fn sp_result(self, x: i32, relu: bool) -> i32 {
+        match self {
+            Datapath::Int8 => {
+                let y = sat_i8(x) as i32;
+                if relu {
+                    y.max(0)
+                } else {
+                    y
+                }
+            }
+            Datapath::Fp32 if relu => fp32_relu(x as u32) as i32,
+            Datapath::Fp32 => x,
+        }
+    }
+
+    /// An OS result on its way out: rounding right shift and the in-array clip, or a division by
+    /// 2^shift (a multiply by the exact 2^-shift) for binary32.
+    pub fn os_out(self, x: i32, shift: u32, psum_bits: u32) -> i32 {
+        let s = shift & 31;
+        match self {
+            Datapath::Int8 => clip_bits(rshift_rne(x, s) as i64, psum_bits),
+            Datapath::Fp32 if s == 0 => x,
+            Datapath::Fp32 => fp32_mul(x as u32, (127 - s) << 23) as i32,
+        }
+    }
+
+    /// Max pooling: does `v` replace the running maximum `m` (signed int8, or IEEE `>`)?
+    pub fn gt(self, v: i32, m: i32) -> bool {
+        match self {
+            Datapath::Int8 => (v as i8) > (m as i8),
+            Datapath::Fp32 => f32::from_bits(v as u32) > f32::from_bits(m as u32),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Local addresses are drawn from small windows of the scratchpad and the accumulator so that commands
 //! collide often and the hazard logic is exercised.
 
+use super::arith::Datapath;
 use crate::config::HwConfig;
 use crate::isa::{
     Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopConv, LoopConvDesc, LoopWs,
@@ -176,18 +177,25 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
     let mut bytes = vec![0u8; IN_SIZE as usize];
     rng.fill(&mut bytes[..]);
-    // In range for each of memory and scratchpad: 8 tiles of DIM*DIM bytes.
+    if cfg.is_fp32() {
+        for w in bytes.chunks_exact_mut(4) {
+            let x = fp32_word(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            w.copy_from_slice(&x.to_le_bytes());
+        }
+    }
+    // In range for each of memory and scratchpad: 8 tiles of DIM*DIM elements.
     mem.write(IN_BASE, &bytes)
         .expect("input region is in memory");
-    let tile_bytes = (dim * dim) as u64;
+    let eb = cfg.elem_bytes();
+    let tile_bytes = (dim * dim * eb) as u64;
     let mut cmds = vec![
         ConfigEx {
             dataflow: DATAFLOW_WS,
             ..ConfigEx::default()
         }
         .encode(),
-        ConfigLd::new(0, dim as u64, d).encode(),
-        ConfigSt::new(dim).encode(),
+        ConfigLd::new(0, (dim * eb) as u64, d).encode(),
+        ConfigSt::new(dim * eb).encode(),
     ];
     let b_base = if cfg.scratchpad.banks > 1 && cfg.sp_bank_rows() >= 4 * dim {
         cfg.sp_bank_rows()
@@ -261,11 +269,18 @@ pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
     }
 }
 
-/// Memory with random bytes in the input and the output region (input first, so seeds stay stable).
-fn random_regions(rng: &mut impl Rng) -> Memory {
+/// Memory with random bytes in the input and the output region (input first, so seeds stay stable). For a
+/// binary32 datapath the input words are reshaped by [`fp32_word`].
+fn random_regions(rng: &mut impl Rng, dp: Datapath) -> Memory {
     let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
     let mut bytes = vec![0u8; IN_SIZE.max(OUT_SIZE) as usize];
     rng.fill(&mut bytes[..IN_SIZE as usize]);
+    if dp == Datapath::Fp32 {
+        for w in bytes[..IN_SIZE as usize].chunks_exact_mut(4) {
+            let x = fp32_word(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            w.copy_from_slice(&x.to_le_bytes());
+        }
+    }
     mem.write(IN_BASE, &bytes[..IN_SIZE as usize])
         .expect("input region is in memory");
     rng.fill(&mut bytes[..OUT_SIZE as usize]);
@@ -274,14 +289,45 @@ fn random_regions(rng: &mut impl Rng) -> Memory {
     mem
 }
 
+/// binary32 test data from 32 random bits: 1/16 special values (zeros, infinities, NaNs, the ends of the
+/// subnormal and normal ranges, 1), 1/16 subnormals, and otherwise moderate values in [2^-7, 2^9) of
+/// either sign, where sums cancel and round often.
+fn fp32_word(w: u32) -> u32 {
+    const SPECIAL: [u32; 16] = [
+        0x0000_0000,
+        0x8000_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x7fc0_0000,
+        0x7f80_0001,
+        0x0000_0001,
+        0x8000_0001,
+        0x007f_ffff,
+        0x0080_0000,
+        0x8080_0000,
+        0x7f7f_ffff,
+        0xff7f_ffff,
+        0x3f80_0000,
+        0xbf80_0000,
+        0x3f80_0001,
+    ];
+    let sign = w & 0x8000_0000;
+    match (w >> 27) & 15 {
+        0 => SPECIAL[(w & 15) as usize],
+        1 => sign | (w & 0x007f_ffff),
+        _ => sign | ((120 + ((w >> 23) & 15)) << 23) | (w & 0x007f_ffff),
+    }
+}
+
 /// A random legal LOOP_WS stream (docs/accelerator.md section 6): 1 to 4 loops with random small bounds, edge
 /// tiles (pads), transposes, NULL D or C, int8 or int32 D and C, accumulation, residual adds, operand reuse
 /// across loops through a_spad_id/b_spad_id, and ordinary commands between and after the loops (which wait
 /// for the loops). A, B and D are read from the input region, C is written to the output region.
 pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mem = random_regions(&mut rng);
+    let mem = random_regions(&mut rng, Datapath::of(cfg));
     let dim = cfg.dim() as u64;
+    let eb = cfg.elem_bytes() as u64;
     let d16 = dim as u16;
     let acc_tiles = (cfg.acc_rows() / 2 / cfg.dim()) as u64;
     let mut cmds = Vec::new();
@@ -350,8 +396,8 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         } else {
             (k as u64 * dim, j as u64 * dim)
         };
-        let d_eb = if mode.low_d { 1 } else { 4 };
-        let c_eb = if mode.full_c { 4 } else { 1 };
+        let d_eb = if mode.low_d { eb } else { 4 };
+        let c_eb = if mode.full_c { 4 } else { eb };
         let stride = |rng: &mut ChaCha8Rng, cols: u64| cols + rng.gen_range(0..3u64) * dim;
         let a_stride = if a_null { 0 } else { stride(&mut rng, cols_a) };
         let b_stride = stride(&mut rng, cols_b);
@@ -365,12 +411,12 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         let a = if a_null || (resadd && rng.gen_bool(0.15)) {
             0
         } else {
-            place_in(&mut rng, rows_a, a_stride, cols_a, 1)
+            place_in(&mut rng, rows_a, a_stride, cols_a, eb)
         };
         let b = if rng.gen_bool(0.1) {
             0
         } else {
-            place_in(&mut rng, rows_b, b_stride, cols_b, 1)
+            place_in(&mut rng, rows_b, b_stride, cols_b, eb)
         };
         let d = if resadd || rng.gen_bool(0.4) {
             0
@@ -413,8 +459,8 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         };
         let sa = scale(&mut rng);
         let sb = scale(&mut rng);
-        cmds.push(ld(0, a_stride, resadd, sa).encode());
-        cmds.push(ld(1, b_stride, resadd, sb).encode());
+        cmds.push(ld(0, a_stride * eb, resadd, sa).encode());
+        cmds.push(ld(1, b_stride * eb, resadd, sb).encode());
         cmds.push(ld(2, d_stride * d_eb, mode.low_d, SCALE_ONE).encode());
         let mut st = ConfigSt::new((c_stride * c_eb) as u32);
         st.act = if rng.gen_bool(0.3) {
@@ -474,8 +520,10 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
 /// from the input region, the output is written to the output region.
 pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mem = random_regions(&mut rng);
+    let mem = random_regions(&mut rng, Datapath::of(cfg));
     let dim = cfg.dim() as u64;
+    // DRAM strides are bytes; channels are elements of `eb` bytes.
+    let eb = cfg.elem_bytes() as u16;
     let mut cmds = Vec::new();
     let mut out_next = OUT_BASE;
     let place_in = |rng: &mut ChaCha8Rng, size: u64| IN_BASE + rng.gen_range(0..IN_SIZE - size);
@@ -483,17 +531,17 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         let batches = rng.gen_range(1..=2u16);
         let mut orows = rng.gen_range(1..=4u16);
         let mut ocols = rng.gen_range(1..=2 * dim as u16 + 4);
-        let pochs = rng.gen_range(1..=2 * dim as u16 + 8);
+        let mut pochs = rng.gen_range(1..=2 * dim as u16 + 8);
         let krows = rng.gen_range(1..=3u16);
         let kcols = rng.gen_range(1..=3u16);
-        let kchs = if rng.gen_bool(0.15) {
+        let mut kchs = if rng.gen_bool(0.15) {
             rng.gen_range(60..=72u16)
         } else {
             rng.gen_range(1..=2 * dim as u16 + 8)
         };
         let stride = rng.gen_range(1..=2u16);
         // shrink the output tile until it fits half the accumulator, and its input with the weights half
-        // the scratchpad (whatever halves the spad ids pick)
+        // the scratchpad (whatever halves the spad ids pick); on small memories the channels shrink too
         let blocks = |n: u16| (n as u64).div_ceil(dim);
         loop {
             let irows = ((orows - 1) * stride + krows) as u64;
@@ -501,13 +549,28 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
             let acc = blocks(pochs) * batches as u64 * orows as u64 * ocols as u64;
             let sp = blocks(kchs) * batches as u64 * irows * icols
                 + blocks(pochs) * krows as u64 * kcols as u64 * kchs as u64;
-            if acc <= cfg.acc_rows() as u64 / 2 && sp <= cfg.sp_rows() as u64 / 2 {
+            // the DRAM input and weights below (with their extra rows, columns and channels) must also
+            // fit the input region
+            let in_max = batches as u64 * (irows + 2) * (icols + 2) * (kchs as u64 + 8) * eb as u64;
+            let w_max = (krows.max(kcols) as u64 + 1).pow(2)
+                * (kchs as u64 + 5)
+                * (pochs as u64 + 5)
+                * eb as u64;
+            if acc <= cfg.acc_rows() as u64 / 2
+                && sp <= cfg.sp_rows() as u64 / 2
+                && in_max < IN_SIZE
+                && w_max < IN_SIZE
+            {
                 break;
             }
             if ocols > 1 {
                 ocols -= 1;
-            } else {
+            } else if orows > 1 {
                 orows -= 1;
+            } else if kchs > 1 {
+                kchs -= 1;
+            } else {
+                pochs -= 1;
             }
         }
         let irows = (orows - 1) * stride + krows;
@@ -527,12 +590,12 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         let in_row_dim = irows - upad - dpad + rng.gen_range(0..=2);
         let in_col_dim = icols - lpad - rpad + rng.gen_range(0..=2);
         let in_channels = kchs + rng.gen_range(0..=5);
-        let in_stride = in_channels + rng.gen_range(0..=3);
+        let in_stride = (in_channels + rng.gen_range(0..=3)) * eb;
         let kernel_dim = krows.max(kcols) + rng.gen_range(0..=1);
-        let weight_stride = pochs + rng.gen_range(0..=5);
+        let weight_stride = (pochs + rng.gen_range(0..=5)) * eb;
         let out_row_dim = orows + rng.gen_range(0..=1);
         let out_col_dim = ocols + rng.gen_range(0..=2);
-        let out_stride = pochs + rng.gen_range(0..=3);
+        let out_stride = (pochs + rng.gen_range(0..=3)) * eb;
         let in_size = batches as u64 * in_row_dim as u64 * in_col_dim as u64 * in_stride as u64;
         let w_size =
             (kernel_dim as u64 * kernel_dim as u64 * in_channels as u64) * weight_stride as u64;
@@ -693,6 +756,8 @@ struct Gen<'a> {
     dim: u32,
     mbl: u32,
     mbla: u32,
+    /// Bytes of an input element.
+    eb: u32,
     sp_rows: u32,
     acc_rows: u32,
     row_bits: u32,
@@ -710,7 +775,7 @@ struct Gen<'a> {
 impl<'a> Gen<'a> {
     fn new(cfg: &'a HwConfig, seed: u64, opts: &'a GenOpts) -> Gen<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mem = random_regions(&mut rng);
+        let mem = random_regions(&mut rng, Datapath::of(cfg));
         let dim = cfg.dim();
         let d16 = dim as u16;
         let sp_rows = cfg.sp_rows();
@@ -730,6 +795,7 @@ impl<'a> Gen<'a> {
             dim,
             mbl: cfg.max_block_len(),
             mbla: cfg.max_block_len_acc(),
+            eb: cfg.elem_bytes(),
             sp_rows,
             acc_rows,
             row_bits: cfg.local_addr_row_bits(),
@@ -1150,7 +1216,7 @@ impl<'a> Gen<'a> {
             LocalAddr::sp(row)
         };
         addr = self.noise_bits(addr);
-        let eb = if wide { 4 } else { 1 };
+        let eb = if wide { 4 } else { self.eb };
         let row_bytes = (cols * eb) as u64;
         let dram = if self.opts.rich_loads && self.rng.gen_bool(0.08) {
             0
@@ -1199,7 +1265,7 @@ impl<'a> Gen<'a> {
                 _ => self.rng.gen(),
             };
             let last_pixel = (st.porows as u64 - 1) * st.pool_out_dim as u64 + st.pocols as u64 - 1;
-            let span = last_pixel * st.stride as u64 + cols as u64;
+            let span = last_pixel * st.stride as u64 + (cols * self.eb) as u64;
             assert!(span <= OUT_SIZE, "pooled mvout span {span} too large");
             let dram = OUT_BASE + self.rng.gen_range(0..=OUT_SIZE - span);
             self.push(Command::Mvout {
@@ -1226,7 +1292,7 @@ impl<'a> Gen<'a> {
             LocalAddr::sp(row)
         };
         addr = self.noise_bits(addr);
-        let eb = if full { 4 } else { 1 };
+        let eb = if full { 4 } else { self.eb };
         let span = (rows as u64 - 1) * st.stride as u64 + (cols * eb) as u64;
         assert!(span <= OUT_SIZE, "mvout span {span} too large");
         let off = self.rng.gen_range(0..=OUT_SIZE - span);
@@ -1341,6 +1407,21 @@ mod tests {
         let cfg = HwConfig::default_config();
         for seed in 0..300 {
             accepted(&cfg, &loop_ws_stream(&cfg, seed));
+        }
+    }
+
+    /// The generators on the fp32 example configuration (4-byte elements) stay legal.
+    #[test]
+    fn fp32_streams_are_legal() {
+        let cfg = HwConfig::from_toml_str(
+            include_str!("../../rtl/configs/fp32_4x4.toml"),
+            "fp32_4x4.toml",
+        )
+        .expect("valid");
+        for seed in 0..200 {
+            accepted(&cfg, &random_stream(&cfg, seed, &GenOpts::mixed()));
+            accepted(&cfg, &loop_ws_stream(&cfg, seed));
+            accepted(&cfg, &loop_conv_stream(&cfg, seed));
         }
     }
 

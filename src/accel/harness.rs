@@ -281,7 +281,7 @@ mod tests {
         fn cycles(&self) -> u64 {
             self.cycles
         }
-        fn read_sp_row(&mut self, _row: u32) -> Vec<i8> {
+        fn read_sp_row(&mut self, _row: u32) -> Vec<i32> {
             vec![0; 4]
         }
         fn read_acc_row(&mut self, _row: u32) -> Vec<i32> {

@@ -18,10 +18,12 @@ pub struct LoopEnv {
     pub dim: u32,
     pub sp_rows: u32,
     pub acc_rows: u32,
-    /// Blocks of DIM int8 per DMA row (`MBL`).
+    /// Blocks of DIM input elements per DMA row (`MBL`).
     pub mbl: u32,
-    /// Blocks of DIM int32 per DMA row (`MBLA`).
+    /// Blocks of DIM accumulator elements per DMA row (`MBLA`).
     pub mbla: u32,
+    /// Bytes of one input element (1 int8, 4 fp32); accumulator elements are always 4.
+    pub eb: u64,
 }
 
 impl LoopEnv {
@@ -32,6 +34,7 @@ impl LoopEnv {
             acc_rows: cfg.acc_rows(),
             mbl: cfg.max_block_len(),
             mbla: cfg.max_block_len_acc(),
+            eb: cfg.elem_bytes() as u64,
         }
     }
     /// Rows of one scratchpad half (a loop slot's share).
@@ -354,7 +357,7 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
         let (mb, eb, flags) = if mode.full_c {
             (1, 4, acc | LocalAddr::READ_FULL_BIT)
         } else {
-            (env.mbl, 1, acc)
+            (env.mbl, env.eb, acc)
         };
         plan.st = c_grid(d.c, d.c_stride, eb, mb, flags)
             .moves(dim)
@@ -364,17 +367,23 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
     }
     if mode.is_resadd {
         if d.a != 0 {
-            plan.ld_a = mvins(0, &c_grid(d.a, d.a_stride, 1, env.mbl, acc), dim);
+            plan.ld_a = mvins(0, &c_grid(d.a, d.a_stride, env.eb, env.mbl, acc), dim);
         }
         if d.b != 0 {
-            let g = c_grid(d.b, d.b_stride, 1, env.mbl, acc | LocalAddr::ACCUMULATE_BIT);
+            let g = c_grid(
+                d.b,
+                d.b_stride,
+                env.eb,
+                env.mbl,
+                acc | LocalAddr::ACCUMULATE_BIT,
+            );
             plan.ld_b = mvins(1, &g, dim);
         }
         return plan;
     }
     if d.d != 0 {
         let (mb, eb) = if mode.low_d {
-            (env.mbl, 1)
+            (env.mbl, env.eb)
         } else {
             (env.mbla, 4)
         };
@@ -405,7 +414,7 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
         row_outer: mode.a_transpose,
         dram: d.a,
         stride: d.a_stride,
-        eb: 1,
+        eb: env.eb,
         local: p.a_row,
         flags: 0,
     };
@@ -418,7 +427,7 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
         row_outer: !mode.b_transpose,
         dram: d.b,
         stride: d.b_stride,
-        eb: 1,
+        eb: env.eb,
         local: p.b_row,
         flags: 0,
     };
@@ -751,8 +760,10 @@ pub fn unroll_conv(
                         } else {
                             let px = (b * d.in_row_dim as u64 + irow as u64) * d.in_col_dim as u64
                                 + icol as u64;
-                            d.input
-                                .wrapping_add(px.wrapping_mul(d.in_stride as u64).wrapping_add(ich))
+                            d.input.wrapping_add(
+                                px.wrapping_mul(d.in_stride as u64)
+                                    .wrapping_add(ich * env.eb),
+                            )
                         };
                         let row = a0
                             + (ich / dim) * sh.in_blk
@@ -781,7 +792,8 @@ pub fn unroll_conv(
                         let k = dim.min(kchs - kch);
                         let wr = (krow * d.kernel_dim as u64 + kcol) * d.in_channels as u64 + kch;
                         let dram = d.weights.wrapping_add(
-                            wr.wrapping_mul(d.weight_stride as u64).wrapping_add(och),
+                            wr.wrapping_mul(d.weight_stride as u64)
+                                .wrapping_add(och * env.eb),
                         );
                         let addr = LocalAddr::sp(w_row(och, krow, kcol, kch));
                         plan.ld_b.push(Command::Mvin {
@@ -838,9 +850,10 @@ pub fn unroll_conv(
                     for och in (0..ochs).step_by(dim as usize) {
                         let j = dim.min(ochs - och);
                         let px = (b * d.out_row_dim as u64 + orow) * d.out_col_dim as u64 + ocol;
-                        let dram = d
-                            .output
-                            .wrapping_add(px.wrapping_mul(d.out_stride as u64).wrapping_add(och));
+                        let dram = d.output.wrapping_add(
+                            px.wrapping_mul(d.out_stride as u64)
+                                .wrapping_add(och * env.eb),
+                        );
                         let addr = LocalAddr::acc(out_row(och, b, orow, ocol));
                         plan.st.push(Command::Mvout {
                             dram,
@@ -866,6 +879,7 @@ mod tests {
             acc_rows: 1024,
             mbl: 4,
             mbla: 1,
+            eb: 1,
         }
     }
 

@@ -114,9 +114,10 @@ pub trait Accelerator {
     fn error(&self) -> Option<AccelError>;
     /// Cycles ticked so far.
     fn cycles(&self) -> u64;
-    /// Scratchpad row as DIM int8 values (back door; does not disturb timing).
-    fn read_sp_row(&mut self, row: u32) -> Vec<i8>;
-    /// Accumulator row as DIM int32 values (back door).
+    /// Scratchpad row as DIM input elements: int8 values sign-extended, or binary32 bits (back door;
+    /// does not disturb timing).
+    fn read_sp_row(&mut self, row: u32) -> Vec<i32>;
+    /// Accumulator row as DIM int32 values or binary32 bits (back door).
     fn read_acc_row(&mut self, row: u32) -> Vec<i32>;
     /// Free-running event totals by name (all zero for the spec engine).
     fn events(&mut self) -> Vec<(&'static str, u64)>;

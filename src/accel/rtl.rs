@@ -148,6 +148,8 @@ fn c_message(buf: &[c_char]) -> String {
 pub struct RtlAccel {
     model: Model,
     dim: u32,
+    /// Scratchpad elements are binary32 words (else int8 bytes).
+    fp32: bool,
     max_bytes: usize,
     inp: Box<ffi::gf_inputs>,
     out: Box<ffi::gf_outputs>,
@@ -221,6 +223,7 @@ impl RtlAccel {
         Ok(RtlAccel {
             model,
             dim: cfg.dim(),
+            fp32: cfg.is_fp32(),
             max_bytes,
             inp: Box::default(),
             out,
@@ -557,14 +560,21 @@ impl Accelerator for RtlAccel {
         self.cycles
     }
 
-    fn read_sp_row(&mut self, row: u32) -> Vec<i8> {
+    fn read_sp_row(&mut self, row: u32) -> Vec<i32> {
         let mut v = Vec::with_capacity(self.dim as usize);
-        for w in 0..self.dim.div_ceil(4) {
-            // SAFETY: live handle.
-            let word = unsafe { (self.model.api.sp_word)(self.model.raw(), row, w) };
-            v.extend(word.to_le_bytes().map(|b| b as i8));
+        if self.fp32 {
+            for w in 0..self.dim {
+                // SAFETY: live handle.
+                v.push(unsafe { (self.model.api.sp_word)(self.model.raw(), row, w) } as i32);
+            }
+        } else {
+            for w in 0..self.dim.div_ceil(4) {
+                // SAFETY: live handle.
+                let word = unsafe { (self.model.api.sp_word)(self.model.raw(), row, w) };
+                v.extend(word.to_le_bytes().map(|b| b as i8 as i32));
+            }
+            v.truncate(self.dim as usize);
         }
-        v.truncate(self.dim as usize);
         v
     }
 

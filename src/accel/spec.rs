@@ -3,7 +3,7 @@
 //! against and the fast correctness screen for candidate programs, so it favours clarity first and then
 //! bulk row operations (one `Memory` call per DMA row, no per-element map lookups).
 
-use super::arith;
+use super::arith::Datapath;
 use super::loops::{self, ExecView, LoopEnv};
 use super::{AccelError, Accelerator, ErrorKind, RoccResp};
 use crate::config::HwConfig;
@@ -29,12 +29,14 @@ struct Geometry {
     row_bits: u32,
     sp_rows: u32,
     acc_rows: u32,
-    /// `MBL`: blocks of DIM int8 per DMA row.
+    /// `MBL`: blocks of DIM input elements per DMA row.
     mbl: u32,
-    /// `MBLA`: blocks of DIM int32 per DMA row.
+    /// `MBLA`: blocks of DIM accumulator elements per DMA row.
     mbla: u32,
     has_os: bool,
     psum_bits: u32,
+    /// int8/int32 or binary32 element arithmetic.
+    dp: Datapath,
 }
 
 impl Geometry {
@@ -95,9 +97,9 @@ impl CounterFile {
 #[derive(Debug, Clone)]
 pub struct SpecAccel {
     geo: Geometry,
-    /// Scratchpad, `sp_rows` x DIM int8, row-major.
-    sp: Vec<i8>,
-    /// Accumulator, `acc_rows` x DIM int32, row-major.
+    /// Scratchpad, `sp_rows` x DIM input elements (int8 sign-extended or binary32 bits), row-major.
+    sp: Vec<i32>,
+    /// Accumulator, `acc_rows` x DIM int32 (or binary32 bits), row-major.
     acc: Vec<i32>,
     /// config_ex state; `dataflow` holds the effective dataflow and `in_shift` its 5 used bits.
     ex: ConfigEx,
@@ -136,6 +138,7 @@ impl SpecAccel {
             mbla: cfg.max_block_len_acc(),
             has_os: cfg.has_os(),
             psum_bits: cfg.array.spatial_output_bits,
+            dp: Datapath::of(cfg),
         };
         let mat = || vec![0i32; dim * dim];
         let d16 = dim as u16;
@@ -634,7 +637,12 @@ impl SpecAccel {
         let dim = self.geo.dim;
         let ld = self.ld[state as usize];
         let to_acc = op.addr.is_acc();
-        let eb = if to_acc && !ld.shrink { 4 } else { 1 };
+        let dp = self.geo.dp;
+        let eb = if to_acc && !ld.shrink {
+            4
+        } else {
+            dp.elem_bytes()
+        };
         let rows = op.rows as usize;
         let row_len = op.cols as usize * eb;
         // Read every DRAM row before writing any local row, so a faulting mvin changes nothing.
@@ -655,7 +663,16 @@ impl SpecAccel {
         let accumulate = op.addr.accumulate();
         let scale = ld.scale;
         let write_acc =
-            |dst: &mut i32, v: i32| *dst = if accumulate { dst.wrapping_add(v) } else { v };
+            |dst: &mut i32, v: i32| *dst = if accumulate { dp.acc_add(*dst, v) } else { v };
+        // Both datapaths pass an element through unchanged when the scale is exactly 1.0.
+        let scaled = |b: &[u8]| {
+            let x = dp.elem_from_le(b);
+            if scale == SCALE_ONE {
+                x
+            } else {
+                dp.mvin_scale(x, scale)
+            }
+        };
         // Rows in order, blocks in order within a row: this fixes the result when blocks overlap.
         for (r, src) in data.chunks_exact(row_len).enumerate() {
             for (b, block) in src.chunks(dim * eb).enumerate() {
@@ -663,19 +680,13 @@ impl SpecAccel {
                 let n = block.len() / eb;
                 if !to_acc {
                     let dst = &mut self.sp[lrow * dim..lrow * dim + n];
-                    if scale == SCALE_ONE {
-                        for (d, &s) in dst.iter_mut().zip(block) {
-                            *d = s as i8;
-                        }
-                    } else {
-                        for (d, &s) in dst.iter_mut().zip(block) {
-                            *d = arith::mvin_scale_i8(s as i8, scale);
-                        }
+                    for (d, s) in dst.iter_mut().zip(block.chunks_exact(eb)) {
+                        *d = scaled(s);
                     }
-                } else if eb == 1 {
+                } else if ld.shrink {
                     let dst = &mut self.acc[lrow * dim..lrow * dim + n];
-                    for (d, &s) in dst.iter_mut().zip(block) {
-                        write_acc(d, arith::mvin_scale_i8(s as i8, scale) as i32);
+                    for (d, s) in dst.iter_mut().zip(block.chunks_exact(eb)) {
+                        write_acc(d, scaled(s));
                     }
                 } else {
                     let dst = &mut self.acc[lrow * dim..lrow * dim + n];
@@ -688,25 +699,27 @@ impl SpecAccel {
         Ok(())
     }
 
-    /// Writes `out.len() / eb` elements of local row `lrow` as mvout bytes: int8 as stored (scratchpad),
-    /// raw int32 little-endian (`full`), or converted to int8 by the accumulator scaler.
+    /// Writes `out.len() / eb` elements of local row `lrow` as mvout bytes: input elements as stored
+    /// (scratchpad), raw accumulator words (`full`), or converted to the input type by the accumulator
+    /// scaler.
     fn read_out_row(&self, from_acc: bool, full: bool, lrow: usize, out: &mut [u8]) {
         let dim = self.geo.dim;
+        let dp = self.geo.dp;
+        let eb = dp.elem_bytes();
         let start = lrow * dim;
-        let n = out.len();
         if !from_acc {
-            for (o, &v) in out.iter_mut().zip(&self.sp[start..start + n]) {
-                *o = v as u8;
+            for (o, &v) in out.chunks_exact_mut(eb).zip(&self.sp[start..]) {
+                dp.elem_to_le(v, o);
             }
         } else if full {
-            for (o, v) in out.chunks_exact_mut(4).zip(&self.acc[start..start + n / 4]) {
+            for (o, v) in out.chunks_exact_mut(4).zip(&self.acc[start..]) {
                 o.copy_from_slice(&v.to_le_bytes());
             }
         } else {
             let relu = self.st.act == ACT_RELU;
             let scale = self.st.acc_scale;
-            for (o, &v) in out.iter_mut().zip(&self.acc[start..start + n]) {
-                *o = arith::acc_scale_to_i8(v, relu, scale) as u8;
+            for (o, &v) in out.chunks_exact_mut(eb).zip(&self.acc[start..]) {
+                dp.elem_to_le(dp.acc_readout(v, relu, scale), o);
             }
         }
     }
@@ -718,7 +731,7 @@ impl SpecAccel {
         let dim = self.geo.dim;
         let from_acc = op.addr.is_acc();
         let full = from_acc && op.addr.read_full();
-        let eb = if full { 4 } else { 1 };
+        let eb = if full { 4 } else { self.geo.dp.elem_bytes() };
         let rows = op.rows as usize;
         let cols = op.cols as usize;
         let stride = self.st.stride as u64;
@@ -749,12 +762,15 @@ impl SpecAccel {
         Ok(())
     }
 
-    /// Max-pooling mvout (docs section 2). Output is always int8: for the accumulator the read_full bit
-    /// is ignored and rows are converted by the scaler, as the pooled data path carries int8 only.
+    /// Max-pooling mvout (docs section 2). Output is always the input type: for the accumulator the
+    /// read_full bit is ignored and rows are converted by the scaler, as the pooled data path carries input
+    /// elements only.
     fn mvout_pooled(&mut self, dram: u64, op: Operand, mem: &mut Memory) -> Result<(), Fail> {
         let st = self.st;
         let dim = self.geo.dim;
         let cols = op.cols as usize;
+        let dp = self.geo.dp;
+        let eb = dp.elem_bytes();
         let from_acc = op.addr.is_acc();
         let stride = st.stride as u64;
         let pixel_addr = |pr: u64, pc: u64| {
@@ -762,18 +778,19 @@ impl SpecAccel {
         };
         for pr in 0..st.porows as u64 {
             for pc in 0..st.pocols as u64 {
-                mem.check(pixel_addr(pr, pc), cols as u64).map_err(|e| {
-                    (
-                        ErrorKind::MemoryFault,
-                        format!("pooled mvout DMA write of pixel ({pr}, {pc}): {e}"),
-                    )
-                })?;
+                mem.check(pixel_addr(pr, pc), (cols * eb) as u64)
+                    .map_err(|e| {
+                        (
+                            ErrorKind::MemoryFault,
+                            format!("pooled mvout DMA write of pixel ({pr}, {pc}): {e}"),
+                        )
+                    })?;
             }
         }
         let base = self.geo.row(op.addr);
         let (orows, ocols) = (st.orows as i64, st.ocols as i64);
-        let mut pixel = vec![0u8; cols];
-        let mut row = vec![0u8; cols];
+        let mut pixel = vec![0u8; cols * eb];
+        let mut row = vec![0u8; cols * eb];
         debug_assert!(cols <= dim);
         for pr in 0..st.porows as u64 {
             for pc in 0..st.pocols as u64 {
@@ -791,9 +808,9 @@ impl SpecAccel {
                         } else {
                             row.fill(0);
                         }
-                        for (p, &v) in pixel.iter_mut().zip(&row) {
-                            if first || (v as i8) > (*p as i8) {
-                                *p = v;
+                        for (p, v) in pixel.chunks_exact_mut(eb).zip(row.chunks_exact(eb)) {
+                            if first || dp.gt(dp.elem_from_le(v), dp.elem_from_le(p)) {
+                                p.copy_from_slice(v);
                             }
                         }
                         first = false;
@@ -813,7 +830,7 @@ impl SpecAccel {
     fn preload(&mut self, bd: Operand, c: Operand) {
         let (g, sp) = (&self.geo, &self.sp);
         if self.ex.dataflow == DATAFLOW_OS {
-            // Dp = D, int8 sign-extended, never transposed.
+            // Dp = D, widened to the accumulator type, never transposed.
             load_operand(g, sp, bd, 1, false, &mut self.array.dp);
         } else {
             // Wp = B, the logical rows x cols matrix; with b_transpose it is read from cols stored rows.
@@ -851,20 +868,32 @@ impl SpecAccel {
             if flip {
                 self.array.os_acc.copy_from_slice(&self.array.dp);
             }
-            matmul(
-                dim,
-                dim,
-                dim,
-                &self.bufs.a,
-                &self.bufs.bd,
-                &mut self.bufs.out,
-            );
-            for (acc, &p) in self.array.os_acc.iter_mut().zip(&self.bufs.out) {
-                *acc = acc.wrapping_add(p);
+            if g.dp == Datapath::Int8 {
+                matmul(
+                    dim,
+                    dim,
+                    dim,
+                    &self.bufs.a,
+                    &self.bufs.bd,
+                    &mut self.bufs.out,
+                );
+                for (acc, &p) in self.array.os_acc.iter_mut().zip(&self.bufs.out) {
+                    *acc = acc.wrapping_add(p);
+                }
+            } else {
+                mac_in_order(
+                    g.dp,
+                    dim,
+                    dim,
+                    dim,
+                    &self.bufs.a,
+                    &self.bufs.bd,
+                    &mut self.array.os_acc,
+                );
             }
             let shift = self.ex.in_shift;
             for (o, &acc) in self.bufs.out.iter_mut().zip(&self.array.os_acc) {
-                *o = arith::clip_bits(arith::rshift_rne(acc, shift) as i64, g.psum_bits);
+                *o = g.dp.os_out(acc, shift, g.psum_bits);
             }
         } else {
             // WS: O = A*W + D, exact; only the C block is needed, and nothing at all without a C.
@@ -875,16 +904,30 @@ impl SpecAccel {
                 return Ok(());
             }
             load_operand(&g, &self.sp, bd, 1, false, &mut self.bufs.bd);
-            matmul(
-                crows,
-                ccols,
-                dim,
-                &self.bufs.a,
-                &self.array.w,
-                &mut self.bufs.out,
-            );
-            for (o, &d) in self.bufs.out.iter_mut().zip(&self.bufs.bd) {
-                *o += d;
+            if g.dp == Datapath::Int8 {
+                matmul(
+                    crows,
+                    ccols,
+                    dim,
+                    &self.bufs.a,
+                    &self.array.w,
+                    &mut self.bufs.out,
+                );
+                for (o, &d) in self.bufs.out.iter_mut().zip(&self.bufs.bd) {
+                    *o += d;
+                }
+            } else {
+                // Each column's sum starts at d and passes the PE rows in order (one rounding each).
+                self.bufs.out.copy_from_slice(&self.bufs.bd);
+                mac_in_order(
+                    g.dp,
+                    crows,
+                    ccols,
+                    dim,
+                    &self.bufs.a,
+                    &self.array.w,
+                    &mut self.bufs.out,
+                );
             }
         }
         if c_real {
@@ -900,13 +943,14 @@ impl SpecAccel {
         let c_stride = self.ex.c_stride as usize;
         let cols = c.cols as usize;
         let out = &self.bufs.out;
+        let dp = self.geo.dp;
         if c.addr.is_acc() {
             let accumulate = c.addr.accumulate();
             for r in 0..c.rows as usize {
                 let lrow = base + r * c_stride;
                 let dst = &mut self.acc[lrow * dim..lrow * dim + cols];
                 for (d, &v) in dst.iter_mut().zip(&out[r * dim..]) {
-                    *d = if accumulate { d.wrapping_add(v) } else { v };
+                    *d = if accumulate { dp.acc_add(*d, v) } else { v };
                 }
             }
         } else {
@@ -915,8 +959,7 @@ impl SpecAccel {
                 let lrow = base + r * c_stride;
                 let dst = &mut self.sp[lrow * dim..lrow * dim + cols];
                 for (d, &v) in dst.iter_mut().zip(&out[r * dim..]) {
-                    let y = arith::sat_i8(v);
-                    *d = if relu { y.max(0) } else { y };
+                    *d = dp.sp_result(v, relu);
                 }
             }
         }
@@ -941,7 +984,7 @@ fn stored_rows(op: Operand, transposed: bool) -> u64 {
 /// operand.
 fn load_operand(
     g: &Geometry,
-    sp: &[i8],
+    sp: &[i32],
     op: Operand,
     stride: usize,
     transpose: bool,
@@ -959,7 +1002,7 @@ fn load_operand(
         for c in 0..cols {
             let s = (base + c * stride) * dim;
             for (r, &v) in sp[s..s + rows].iter().enumerate() {
-                out[r * dim + c] = v as i32;
+                out[r * dim + c] = v;
             }
         }
     } else {
@@ -969,8 +1012,31 @@ fn load_operand(
                 .iter_mut()
                 .zip(&sp[s..s + cols])
             {
-                *o = v as i32;
+                *o = v;
             }
+        }
+    }
+}
+
+/// `out[i][j] = mac(...mac(mac(out[i][j], a[i][0], b[0][j]), a[i][1], b[1][j])..., a[i][DIM-1],
+/// b[DIM-1][j])` for i < rows, j < cols: the PE order of the array, every k including zero padding (for
+/// binary32, `0 * x` can be NaN or change the sign of a zero, so no step may be skipped).
+fn mac_in_order(
+    dp: Datapath,
+    rows: usize,
+    cols: usize,
+    dim: usize,
+    a: &[i32],
+    b: &[i32],
+    out: &mut [i32],
+) {
+    for i in 0..rows {
+        for j in 0..cols {
+            let mut s = out[i * dim + j];
+            for k in 0..dim {
+                s = dp.mac(s, a[i * dim + k], b[k * dim + j]);
+            }
+            out[i * dim + j] = s;
         }
     }
 }
@@ -1056,7 +1122,7 @@ impl Accelerator for SpecAccel {
     }
 
     /// Rows outside the scratchpad read as zeros (a back door must not panic).
-    fn read_sp_row(&mut self, row: u32) -> Vec<i8> {
+    fn read_sp_row(&mut self, row: u32) -> Vec<i32> {
         let dim = self.geo.dim;
         if row >= self.geo.sp_rows {
             return vec![0; dim];
@@ -1114,6 +1180,7 @@ impl Accelerator for SpecAccel {
 #[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
+    use crate::accel::arith;
     use crate::isa::{Funct, ACT_NONE};
     use crate::mem::DEFAULT_BASE;
     use rand::{Rng, SeedableRng};
@@ -1237,7 +1304,7 @@ mod tests {
             self.acc.read_acc_row(row)
         }
         fn sp_row(&mut self, row: u32) -> Vec<i8> {
-            self.acc.read_sp_row(row)
+            self.acc.read_sp_row(row).iter().map(|&v| v as i8).collect()
         }
     }
 

@@ -607,9 +607,14 @@ uint64_t read_cycles(void);
  * each use it without clashing, and unused ones cost nothing. Functions that
  * Gemmini declares `void` return an int here: 0 = done, non-zero = the arguments were rejected (a
  * message naming the problem is printed first), so existing code that ignores the result still compiles.
+ *
+ * The library is built for the int8/int32 datapath; on an fp32 configuration (ELEM_T_IS_FLOAT) it is left
+ * out, and programs use the intrinsics above.
  * ------------------------------------------------------------------------------------------------- */
 
 #include <stdio.h>
+
+#ifndef ELEM_T_IS_FLOAT
 
 /* OS / WS: the accelerator's dataflows (WS through the LOOP_WS / LOOP_CONV_WS loop FSMs); CPU: the
    plain C reference; WS_CPU_ISSUED: the WS schedule issued instruction by instruction by the CPU. */
@@ -1846,6 +1851,8 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
     gemmini_fence();
     return GEMMINI_LIB_OK;
 }
+
+#endif /* ELEM_T_IS_FLOAT */
 
 /* ---------------------------------------------------------------------------------------------------
  * (b) The short-form API of the Autocomp prompts
