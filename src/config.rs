@@ -588,6 +588,35 @@ impl HwConfig {
     }
 }
 
+/// The float32 scale types both datapaths share, then bit casts (`T_to_T_bits`, `T_bits_to_T`) for each of
+/// `casts` (each a float type with a `uint32_t` `T_bits` twin).
+fn scale_types_h(line: &mut impl FnMut(&str), casts: &[&str]) {
+    line("#define HAS_MVIN_SCALE");
+    line("typedef float scale_t;");
+    line("typedef uint32_t scale_t_bits;");
+    line("typedef float acc_scale_t;");
+    line("typedef uint32_t acc_scale_t_bits;");
+    line("#define ACC_SCALE_T_IS_FLOAT");
+    line("#define ACC_SCALE_EXP_BITS 8");
+    line("#define ACC_SCALE_SIG_BITS 24");
+    line("#define MVIN_SCALE_IDENTITY 1.0");
+    line("#define ACC_SCALE_IDENTITY 1.0");
+    line("");
+    for t in casts {
+        line(&format!("static inline {t}_bits {t}_to_{t}_bits({t} x) {{"));
+        line(&format!(
+            "    union {{ {t} f; {t}_bits b; }} v; v.f = x; return v.b;"
+        ));
+        line("}");
+        line(&format!("static inline {t} {t}_bits_to_{t}({t}_bits x) {{"));
+        line(&format!(
+            "    union {{ {t} f; {t}_bits b; }} v; v.b = x; return v.f;"
+        ));
+        line("}");
+    }
+    line("");
+}
+
 /// The element types, scalers and rounding helpers of `gemmini_params.h` for the int8/int32 datapath.
 fn int8_types_h(line: &mut impl FnMut(&str)) {
     line("typedef int8_t elem_t;");
@@ -603,38 +632,13 @@ fn int8_types_h(line: &mut impl FnMut(&str)) {
     line("#define ACC_T_MAX 2147483647");
     line("#define ACC_T_MIN (-2147483647 - 1)");
     line("");
-    line(
-        "// mvin scaling of int8 data (float32 multiply, round to nearest even, saturate to int8)",
-    );
-    line("#define HAS_MVIN_SCALE");
-    line("typedef float scale_t;");
-    line("typedef uint32_t scale_t_bits;");
-    line("// accumulator read-out scaling (float32 multiply, round to nearest even, saturate)");
-    line("typedef float acc_scale_t;");
-    line("typedef uint32_t acc_scale_t_bits;");
-    line("#define ACC_SCALE_T_IS_FLOAT");
-    line("#define ACC_SCALE_EXP_BITS 8");
-    line("#define ACC_SCALE_SIG_BITS 24");
-    line("#define MVIN_SCALE_IDENTITY 1.0");
-    line("#define ACC_SCALE_IDENTITY 1.0");
-    line("");
+    line("// mvin scaling of int8 data and accumulator read-out scaling: float32 multiply, round to nearest even,");
+    line("// saturate (to int8)");
+    scale_types_h(line, &["scale_t", "acc_scale_t"]);
     line("// the accumulator can be read as int8 (scaled) and as raw int32 rows (local address bit 29)");
     line("#define ACC_READ_SMALL_WIDTH");
     line("#define ACC_READ_FULL_WIDTH");
     line("// not built: first-layer pixel repeats (HAS_FIRST_LAYER_OPTIMIZATIONS), normalizations");
-    line("");
-    line("static inline scale_t_bits scale_t_to_scale_t_bits(scale_t x) {");
-    line("    union { scale_t f; scale_t_bits b; } v; v.f = x; return v.b;");
-    line("}");
-    line("static inline scale_t scale_t_bits_to_scale_t(scale_t_bits x) {");
-    line("    union { scale_t f; scale_t_bits b; } v; v.b = x; return v.f;");
-    line("}");
-    line("static inline acc_scale_t_bits acc_scale_t_to_acc_scale_t_bits(acc_scale_t x) {");
-    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.f = x; return v.b;");
-    line("}");
-    line("static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits x) {");
-    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.b = x; return v.f;");
-    line("}");
     line("");
     line("// Round half to even; NaN and infinities are returned unchanged.");
     line("static inline double gemmini_round_near_even(double x) {");
@@ -702,41 +706,12 @@ fn fp32_types_h(line: &mut impl FnMut(&str)) {
     line("");
     line("// Every arithmetic step is IEEE binary32, round to nearest even, subnormals kept; the array");
     line("// multiplies and adds with one rounding per PE (fused multiply-add); any NaN result is 0x7fc00000.");
-    line("#define HAS_MVIN_SCALE");
-    line("typedef float scale_t;");
-    line("typedef uint32_t scale_t_bits;");
-    line("typedef float acc_scale_t;");
-    line("typedef uint32_t acc_scale_t_bits;");
-    line("#define ACC_SCALE_T_IS_FLOAT");
-    line("#define ACC_SCALE_EXP_BITS 8");
-    line("#define ACC_SCALE_SIG_BITS 24");
-    line("#define MVIN_SCALE_IDENTITY 1.0");
-    line("#define ACC_SCALE_IDENTITY 1.0");
-    line("");
+    scale_types_h(line, &["scale_t", "acc_scale_t", "elem_t"]);
     line(
         "// the accumulator can be read through the scaler and as raw rows (local address bit 29)",
     );
     line("#define ACC_READ_SMALL_WIDTH");
     line("#define ACC_READ_FULL_WIDTH");
-    line("");
-    line("static inline scale_t_bits scale_t_to_scale_t_bits(scale_t x) {");
-    line("    union { scale_t f; scale_t_bits b; } v; v.f = x; return v.b;");
-    line("}");
-    line("static inline scale_t scale_t_bits_to_scale_t(scale_t_bits x) {");
-    line("    union { scale_t f; scale_t_bits b; } v; v.b = x; return v.f;");
-    line("}");
-    line("static inline acc_scale_t_bits acc_scale_t_to_acc_scale_t_bits(acc_scale_t x) {");
-    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.f = x; return v.b;");
-    line("}");
-    line("static inline acc_scale_t acc_scale_t_bits_to_acc_scale_t(acc_scale_t_bits x) {");
-    line("    union { acc_scale_t f; acc_scale_t_bits b; } v; v.b = x; return v.f;");
-    line("}");
-    line("static inline elem_t_bits elem_t_to_elem_t_bits(elem_t x) {");
-    line("    union { elem_t f; elem_t_bits b; } v; v.f = x; return v.b;");
-    line("}");
-    line("static inline elem_t elem_t_bits_to_elem_t(elem_t_bits x) {");
-    line("    union { elem_t f; elem_t_bits b; } v; v.b = x; return v.f;");
-    line("}");
     line("");
     line("// mvin scaler: a binary32 multiply (a scale of exactly 1.0 passes data through unchanged)");
     line("#define MVIN_SCALE(x, scale) ((elem_t)((x) * (scale)))");

@@ -868,35 +868,22 @@ impl SpecAccel {
             if flip {
                 self.array.os_acc.copy_from_slice(&self.array.dp);
             }
-            if g.dp == Datapath::Int8 {
-                matmul(
-                    dim,
-                    dim,
-                    dim,
-                    &self.bufs.a,
-                    &self.bufs.bd,
-                    &mut self.bufs.out,
-                );
-                for (acc, &p) in self.array.os_acc.iter_mut().zip(&self.bufs.out) {
-                    *acc = acc.wrapping_add(p);
-                }
-            } else {
-                mac_in_order(
-                    g.dp,
-                    dim,
-                    dim,
-                    dim,
-                    &self.bufs.a,
-                    &self.bufs.bd,
-                    &mut self.array.os_acc,
-                );
-            }
+            accumulate_products(
+                g.dp,
+                dim,
+                dim,
+                dim,
+                &self.bufs.a,
+                &self.bufs.bd,
+                &mut self.array.os_acc,
+            );
             let shift = self.ex.in_shift;
             for (o, &acc) in self.bufs.out.iter_mut().zip(&self.array.os_acc) {
                 *o = g.dp.os_out(acc, shift, g.psum_bits);
             }
         } else {
-            // WS: O = A*W + D, exact; only the C block is needed, and nothing at all without a C.
+            // WS: O = A*W + D, each column's sum starting at d; only the C block is needed, and nothing at
+            // all without a C.
             if flip {
                 self.array.w.copy_from_slice(&self.array.wp);
             }
@@ -904,31 +891,16 @@ impl SpecAccel {
                 return Ok(());
             }
             load_operand(&g, &self.sp, bd, 1, false, &mut self.bufs.bd);
-            if g.dp == Datapath::Int8 {
-                matmul(
-                    crows,
-                    ccols,
-                    dim,
-                    &self.bufs.a,
-                    &self.array.w,
-                    &mut self.bufs.out,
-                );
-                for (o, &d) in self.bufs.out.iter_mut().zip(&self.bufs.bd) {
-                    *o += d;
-                }
-            } else {
-                // Each column's sum starts at d and passes the PE rows in order (one rounding each).
-                self.bufs.out.copy_from_slice(&self.bufs.bd);
-                mac_in_order(
-                    g.dp,
-                    crows,
-                    ccols,
-                    dim,
-                    &self.bufs.a,
-                    &self.array.w,
-                    &mut self.bufs.out,
-                );
-            }
+            self.bufs.out.copy_from_slice(&self.bufs.bd);
+            accumulate_products(
+                g.dp,
+                crows,
+                ccols,
+                dim,
+                &self.bufs.a,
+                &self.array.w,
+                &mut self.bufs.out,
+            );
         }
         if c_real {
             self.write_c(c);
@@ -1018,42 +990,43 @@ fn load_operand(
     }
 }
 
-/// `out[i][j] = mac(...mac(mac(out[i][j], a[i][0], b[0][j]), a[i][1], b[1][j])..., a[i][DIM-1],
-/// b[DIM-1][j])` for i < rows, j < cols: the PE order of the array, every k including zero padding (for
-/// binary32, `0 * x` can be NaN or change the sign of a zero, so no step may be skipped).
-fn mac_in_order(
+/// `acc[i][j] = mac(...mac(mac(acc[i][j], a[i][0], b[0][j]), a[i][1], b[1][j])..., a[i][DIM-1],
+/// b[DIM-1][j])` for i < rows, j < cols (DIM x DIM row-major matrices): the PE order of the array. int8
+/// products are exact and int32 sums wrap, so any order gives the same result and zero terms are skipped;
+/// binary32 takes every k in order, zero padding included (`0 * x` can be NaN or change a zero's sign).
+fn accumulate_products(
     dp: Datapath,
     rows: usize,
     cols: usize,
     dim: usize,
     a: &[i32],
     b: &[i32],
-    out: &mut [i32],
+    acc: &mut [i32],
 ) {
-    for i in 0..rows {
-        for j in 0..cols {
-            let mut s = out[i * dim + j];
-            for k in 0..dim {
-                s = dp.mac(s, a[i * dim + k], b[k * dim + j]);
+    match dp {
+        Datapath::Int8 => {
+            for i in 0..rows {
+                let o = &mut acc[i * dim..i * dim + cols];
+                for k in 0..dim {
+                    let x = a[i * dim + k];
+                    if x == 0 {
+                        continue;
+                    }
+                    for (o, &y) in o.iter_mut().zip(&b[k * dim..k * dim + cols]) {
+                        *o = o.wrapping_add(x * y);
+                    }
+                }
             }
-            out[i * dim + j] = s;
         }
-    }
-}
-
-/// `out[i][j] = sum_k a[i][k] * b[k][j]` for i < rows, j < cols (k over DIM); other entries of `out`
-/// are zeroed. Operands are int8 values, so each sum is at most DIM * 2^14 and cannot overflow.
-fn matmul(rows: usize, cols: usize, dim: usize, a: &[i32], b: &[i32], out: &mut [i32]) {
-    out.fill(0);
-    for i in 0..rows {
-        let o = &mut out[i * dim..i * dim + cols];
-        for k in 0..dim {
-            let x = a[i * dim + k];
-            if x == 0 {
-                continue;
-            }
-            for (o, &y) in o.iter_mut().zip(&b[k * dim..k * dim + cols]) {
-                *o += x * y;
+        Datapath::Fp32 => {
+            for i in 0..rows {
+                for j in 0..cols {
+                    let mut s = acc[i * dim + j];
+                    for k in 0..dim {
+                        s = dp.mac(s, a[i * dim + k], b[k * dim + j]);
+                    }
+                    acc[i * dim + j] = s;
+                }
             }
         }
     }
