@@ -33,6 +33,9 @@ enum Cmd {
         /// idle, and whole-system cycles per second on a 256x256x256 tiled int8 matmul.
         #[arg(long)]
         system: bool,
+        /// Hardware configuration (TOML) of the compute-bound stream; default: the bundled Gemmini default.
+        #[arg(long, value_name = "FILE", conflicts_with = "system")]
+        config: Option<PathBuf>,
     },
     /// Run a C program (compiled with riscv64-unknown-elf-gcc and the bundled runtime) or a prebuilt ELF on
     /// the hart and the accelerator; print its output and a summary with the ground-truth cycle count.
@@ -280,18 +283,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        Cmd::Perf { cycles, json, .. } => {
-            let cfg = HwConfig::default_config();
+        Cmd::Perf {
+            cycles,
+            json,
+            config,
+            ..
+        } => {
+            let cfg = load_config(config.as_ref())?;
             let r = gemforge::perf::run(&cfg, cycles)?;
             if json {
                 print_json(&r)?;
             } else {
                 println!(
-                    "simulated {} cycles in {:.3} s: {:.0} cycles/s (DIM={}, compute-bound WS stream, 1 thread)",
+                    "simulated {} cycles in {:.3} s: {:.0} cycles/s (DIM={}, {}, compute-bound WS stream, 1 thread)",
                     r.cycles,
                     r.wall_s,
                     r.cycles_per_s,
-                    cfg.dim()
+                    cfg.dim(),
+                    cfg.array.input_type
                 );
             }
         }
