@@ -397,4 +397,54 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn fp32_datapath_rules() {
+        let dp = Datapath::Fp32;
+        let f = |x: f32| x.to_bits() as i32;
+        let snan = 0x7f80_0001u32 as i32;
+        // One rounding per multiply-add: (1 + 2^-12)^2 - 1 = 2^-11 + 2^-24 exactly when fused; a separate
+        // multiply would round 1 + 2^-11 + 2^-24 (a tie) to 1 + 2^-11 first and give 2^-11.
+        let a = f(1.0 + 2f32.powi(-12));
+        assert_eq!(dp.mac(f(-1.0), a, a), f(2f32.powi(-11) + 2f32.powi(-24)));
+        assert_ne!(f(2f32.powi(-11) + 2f32.powi(-24)), f(2f32.powi(-11)));
+        // Exact cancellation gives +0; -0 + -0 stays -0.
+        assert_eq!(dp.acc_add(f(1.5), f(-1.5)), 0);
+        assert_eq!(dp.acc_add(f(-0.0), f(-0.0)), f(-0.0));
+        // NaNs come out canonical; a 1.0 scale passes even a signalling NaN through unchanged.
+        assert_eq!(dp.acc_add(snan, f(1.0)) as u32, FP32_QNAN);
+        assert_eq!(dp.mac(f(0.0), f(f32::INFINITY), f(0.0)) as u32, FP32_QNAN);
+        assert_eq!(dp.mvin_scale(snan, crate::isa::SCALE_ONE), snan);
+        assert_eq!(dp.mvin_scale(f(3.0), f(0.5) as u32), f(1.5));
+        // ReLU: -0 and NaN give +0; read-out applies ReLU, then the scale.
+        assert_eq!(dp.sp_result(f(-0.0), true), 0);
+        assert_eq!(dp.sp_result(FP32_QNAN as i32, true), 0);
+        assert_eq!(dp.sp_result(f(-2.0), false), f(-2.0));
+        assert_eq!(dp.acc_readout(f(-3.0), true, f(2.0) as u32), 0);
+        assert_eq!(dp.acc_readout(f(3.0), true, f(2.0) as u32), f(6.0));
+        // OS results are divided by 2^shift, rounding only in the subnormal range; no int clip.
+        assert_eq!(dp.os_out(f(3.0), 1, 20), f(1.5));
+        assert_eq!(dp.os_out(f(1e9), 0, 20), f(1e9));
+        assert_eq!(dp.os_out(0x0000_0003, 1, 20), 0x0000_0002); // 1.5 ulp -> 2 ulp (ties to even)
+                                                                // Pooling compares as IEEE floats: -1 < +0, NaN never wins.
+        assert!(dp.gt(f(0.0), f(-1.0)));
+        assert!(!dp.gt(FP32_QNAN as i32, f(-1.0)));
+        assert!(!dp.gt(f(-0.0), f(0.0)));
+        // DRAM bytes round-trip.
+        let mut b = [0u8; 4];
+        dp.elem_to_le(f(-2.5), &mut b);
+        assert_eq!(dp.elem_from_le(&b), f(-2.5));
+    }
+
+    #[test]
+    fn int8_datapath_is_the_integer_arithmetic() {
+        let dp = Datapath::Int8;
+        assert_eq!(dp.mac(5, -3, 4), -7);
+        assert_eq!(dp.acc_add(i32::MAX, 1), i32::MIN);
+        assert_eq!(dp.sp_result(300, false), 127);
+        assert_eq!(dp.sp_result(-300, true), 0);
+        assert_eq!(dp.os_out(7, 1, 20), 4);
+        assert_eq!(dp.os_out(1 << 25, 0, 20), (1 << 19) - 1);
+        assert!(dp.gt(1, -1) && !dp.gt(-128, 127));
+    }
 }
