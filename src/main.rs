@@ -429,9 +429,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(file.as_ref())?;
             println!("configuration `{}` is valid", cfg.name);
             println!(
-                "  DIM {} ({} dataflows)",
+                "  DIM {} ({} dataflows), {} inputs with {} accumulation",
                 cfg.dim(),
-                if cfg.has_os() { "OS and WS" } else { "WS only" }
+                if cfg.has_os() { "OS and WS" } else { "WS only" },
+                cfg.array.input_type,
+                cfg.array.acc_type
             );
             println!(
                 "  scratchpad {} rows in {} banks of {}",
