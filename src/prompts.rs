@@ -7,7 +7,7 @@
 
 use crate::config::{Dataflows, HwConfig};
 use crate::propose::{Feedback, ImplRequest, MenuItem, PlanRequest};
-use crate::workload::{Kind, Workload};
+use crate::workload::{Kind, Workload, MPC_NU, MPC_NX};
 use anyhow::{bail, Context as _};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,7 @@ impl MenuKind {
     pub fn for_workload(w: &Workload) -> MenuKind {
         match w.kind {
             Kind::Gemm { .. } | Kind::Conv { .. } => MenuKind::GemmConv,
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => MenuKind::Linalg,
         }
     }
 }
@@ -551,6 +552,37 @@ fn workload_vars(v: &mut BTreeMap<&'static str, String>, w: &Workload) {
             w.name,
             p + 2,
             q + 2
+        ),
+        Kind::MpcForward { horizon } => format!(
+            "Workload `{}`: the forward rollout of TinyMPC (a model-predictive controller; ADMM primal \
+             update) for a quadrotor with {nx} states and {nu} inputs over a horizon of {horizon} steps, all \
+             fp32 (binary32) in row-major order. Inputs: the dynamics A ({nx}x{nx}) and B ({nx}x{nu}), the \
+             feedback gain K ({nu}x{nx}), the feedforward terms d ({horizon}x{nu}, row t = d_t) and the \
+             initial state x0 ({nx}). Starting from x_0 = x0, for t = 0 .. {last}: u_t = -K x_t - d_t and \
+             x_(t+1) = A x_t + B u_t. Output xu ({horizon}x{w}): row t = (u_t[0..{nu}), x_(t+1)[0..{nx})). \
+             Each step depends on the previous one.",
+            w.name,
+            nx = MPC_NX,
+            nu = MPC_NU,
+            last = horizon.saturating_sub(1),
+            w = MPC_NX + MPC_NU,
+        ),
+        Kind::MpcBackward { horizon } => format!(
+            "Workload `{}`: the backward pass of TinyMPC (a model-predictive controller; ADMM primal \
+             update, Riccati recursion with cached matrices) for a quadrotor with {nx} states and {nu} \
+             inputs, horizon N = {horizon}, all fp32 (binary32) in row-major order. Inputs: Bt ({nu}x{nx}, \
+             B transposed), C1 ({nu}x{nu}, the inverse of Quu), C2 ({nx}x{nx}, (A - B Kinf) transposed), \
+             KinfT ({nx}x{nu}, Kinf transposed), q ({horizon}x{nx}, row k = q_k), r ({horizon}x{nu}, row k \
+             = r_k) and pN ({nx}, = p_{last}). For k = {first} down to 0: d_k = C1 (Bt p_(k+1) + r_k) and \
+             p_k = q_k + C2 p_(k+1) - KinfT r_k. Output dp ({rows}x{w}): row k = (d_k[0..{nu}), \
+             p_k[0..{nx})). Each step depends on the previous one.",
+            w.name,
+            nx = MPC_NX,
+            nu = MPC_NU,
+            last = horizon.saturating_sub(1),
+            first = horizon.saturating_sub(2),
+            rows = horizon.saturating_sub(1),
+            w = MPC_NX + MPC_NU,
         ),
     };
     v.insert(
