@@ -6,26 +6,29 @@
  *   p_k = q_k + C2 p_{k+1} - KinfT r_k      C2 = (A - B Kinf)^T
  * and row k of dp is (d_k[0..4], p_k[0..12]).
  *
- * Vectors are kept as rows (p^T: three scratchpad rows of 4 floats), and C1 Bt is folded into one matrix
- * M1 = C1 Bt, so a step is
- *   d_k^T = p_{k+1}^T M1^T + r_k^T C1^T
+ * Vectors are kept as rows (p^T: three scratchpad rows of 4 floats) and C1 Bt is folded into one matrix
+ * M1 = C1 Bt, so with e_k = C1 r_k
  *   p_k^T = q_k^T + p_{k+1}^T C2^T + r_k^T (-KinfT^T)
- * run on the output-stationary array: one chain of compute_preloaded / compute_accumulated per 4-wide
- * output block, the vector row as A (1 x 4) and a 4x4 tile of the transposed matrix as B, q_k's block
- * preloaded as the chain's starting value, the sums kept in the array across the K tiles and written once,
- * straight into the scratchpad row the next step reads. Nothing goes back to main memory between steps
- * and no fence is needed: the execute queue waits for the rows an older computation writes, and the
- * reservation station orders loads and stores around them.
+ *   d_k^T = e_k^T + p_{k+1}^T M1^T
+ * Only p is a chain of dependent steps; d needs p_{k+1} but nothing needs d, so d is computed for four
+ * steps at once as soon as their p are there.
  *
  * 1. Loads: Bt, C1, C2, -KinfT (mvin scale -1), an identity tile, pN, q and r.
- * 2. On the weight-stationary array, once: the transposed tiles Bt^T, C2^T, -KinfT^T and C1^T (preload the
- *    tile with B transposed, multiply the identity by it), then M1^T = Bt^T C1^T (C1 preloaded transposed).
- * 3. The backward pass on the output-stationary array; each step ends with one 64-byte mvout of dp's row.
+ * 2. On the weight-stationary array, once: the transposed tiles Bt^T, C2^T, -KinfT^T (preload the tile with
+ *    B transposed, multiply the identity by it), then with C1^T preloaded (C1 with B transposed) and kept:
+ *    M1^T = Bt^T C1^T and the rows e_k^T = r_k^T C1^T of every step.
+ * 3. The backward pass on the output-stationary array: per step and 4-wide block of p_k one chain of
+ *    compute_preloaded / compute_accumulated, with q_k's block preloaded as the starting value, p_{k+1}'s
+ *    row blocks (then r_k) as A (1 x 4) and 4x4 tiles of C2^T (then -KinfT^T) as B; the sum stays in the
+ *    array across the tiles and is written once, straight into the scratchpad rows the next step reads.
+ *    Every fourth step one chain makes d for four steps: A is the rows of four p vectors (read 16 rows
+ *    apart), the preloaded e rows the starting value. Each step's p_k and each group of d rows is moved
+ *    out right away; nothing goes back to main memory between steps and no fence is needed (the execute
+ *    queue waits for the rows an older computation writes, and the reservation station orders loads and
+ *    stores around them).
  *
- * Scratchpad rows (banks of 1024): bank 0 the tiles as loaded, bank 1 the operand-B tiles, bank 2 the
- * vectors (operand A and results), bank 3 q and r. Row group k of bank 2 holds d_k at V + 16k and p_k at
- * V + 16k + 4 + 4b (b = 0..2): a mvout of 16 columns reads blocks 4 rows apart, so one mvout writes the
- * whole row k of dp. pN = p_9 sits in group 9. */
+ * Scratchpad rows (banks of 1024): bank 0 the tiles as loaded, bank 1 the operand-B tiles, bank 2 the p
+ * vectors (p_k at V + 16k + 4 + 4b, b = 0..2; pN = p_9), bank 3 q, r, e and d. */
 #if DIM != 4
 #error "tinympc_backward_hand.c is written for a 4x4 array"
 #endif
@@ -38,10 +41,10 @@ void solution(float Bt[4][12], float C1[4][4], float C2[12][12], float KinfT[12]
      SC1; the identity at SI. */
   const uint32_t SBT = 0, SC2 = 12, SKT = 48, SC1 = 60, SI = 64;
   /* bank 1: operand-B tiles. Bt^T tile k at WBT + 4k (only used to make M1^T); C2^T tile (k, i) at
-     WC2 + 12k + 4i; -KinfT^T tile i at WKT + 4i; C1^T at WC1; M1^T tile k at WM1 + 4k. */
-  const uint32_t WBT = 1024, WC2 = 1036, WKT = 1072, WC1 = 1084, WM1 = 1088;
-  /* bank 2: vectors; bank 3: block b of q_k at Q + 16b + k, r_k at R + k. */
-  const uint32_t V = 2048, Q = 3072, R = 3072 + 48;
+     WC2 + 12k + 4i; -KinfT^T tile i at WKT + 4i; M1^T tile k at WM1 + 4k. */
+  const uint32_t WBT = 1024, WC2 = 1036, WKT = 1072, WM1 = 1084;
+  /* bank 2: p vectors; bank 3: block b of q_k at Q + 16b + k, r_k at R + k, e_k at E + k, d_k at D + k. */
+  const uint32_t V = 2048, Q = 3072, R = Q + 48, E = R + 16, D = E + 16;
 
   /* 1. Loads. Loader 0: rows of 12 floats, 3 blocks; loader 1: rows of 4 floats scaled by -1; loader 2:
      rows of 4 floats. */
@@ -67,10 +70,8 @@ void solution(float Bt[4][12], float C1[4][4], float C2[12][12], float KinfT[12]
     mvin(&q[k][0], Q + k, 12, rows);
   }
 
-  /* 2. On the weight-stationary array: W = tile^T (B transposed), O = I * W; then M1^T = Bt^T C1^T. */
+  /* 2. On the weight-stationary array: W = tile^T (B transposed), O = I * W. */
   config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, true);
-  preload(SC1, WC1, 4, 4, 4, 4);
-  compute_preloaded(SI, GARBAGE_ADDR, 4, 4, 4, 4);
   for (int k = 0; k < 3; k++) {
     preload(SBT + 4 * k, WBT + 4 * k, 4, 4, 4, 4);
     compute_preloaded(SI, GARBAGE_ADDR, 4, 4, 4, 4);
@@ -85,28 +86,26 @@ void solution(float Bt[4][12], float C1[4][4], float C2[12][12], float KinfT[12]
       compute_preloaded(SI, GARBAGE_ADDR, 4, 4, 4, 4);
     }
   }
+  /* W = C1^T, kept: M1^T tile k = Bt^T[k] C1^T, then e_k^T = r_k^T C1^T for four steps per product. */
   preload(SC1, WM1, 4, 4, 4, 4);
   compute_preloaded(WBT, GARBAGE_ADDR, 4, 4, 4, 4);
   for (int k = 1; k < 3; k++) {
     preload(GARBAGE_ADDR, WM1 + 4 * k, 4, 4, 4, 4);
     compute_accumulated(WBT + 4 * k, GARBAGE_ADDR, 4, 4, 4, 4);
   }
+  for (int k = 0; k < 9; k += 4) {
+    const int rows = k + 4 <= 9 ? 4 : 9 - k;
+    preload(GARBAGE_ADDR, E + k, 4, 4, 4, rows);
+    compute_accumulated(R + k, GARBAGE_ADDR, 4, rows, 4, 4);
+  }
 
-  /* 3. The backward pass on the output-stationary array (in_shift 0: results are written unscaled). */
-  config_ex(OUTPUT_STATIONARY, NO_ACTIVATION, 1, false, false);
+  /* 3. The backward pass on the output-stationary array (in_shift 0: results are written unscaled; A rows
+     16 apart, for the d chains). */
+  config_ex(OUTPUT_STATIONARY, NO_ACTIVATION, 16, false, false);
   config_st(16 * sizeof(float));
   for (int k = 8; k >= 0; k--) {
     const uint32_t p = V + 16 * (k + 1) + 4; /* p_{k+1}, blocks at p, p + 4, p + 8 */
-    const uint32_t out = V + 16 * k;         /* d_k; p_k at out + 4, out + 8, out + 12 */
-    /* d_k^T = sum_j p_{k+1}[j]^T M1^T[j] + r_k^T C1^T */
-    preload(GARBAGE_ADDR, GARBAGE_ADDR, 4, 4, 4, 4);
-    compute_preloaded(p, WM1, 4, 1, 4, 4);
-    preload(GARBAGE_ADDR, GARBAGE_ADDR, 4, 4, 4, 4);
-    compute_accumulated(p + 4, WM1 + 4, 4, 1, 4, 4);
-    preload(GARBAGE_ADDR, GARBAGE_ADDR, 4, 4, 4, 4);
-    compute_accumulated(p + 8, WM1 + 8, 4, 1, 4, 4);
-    preload(GARBAGE_ADDR, out, 4, 4, 4, 1);
-    compute_accumulated(R + k, WC1, 4, 1, 4, 4);
+    const uint32_t out = V + 16 * k + 4;     /* p_k, blocks at out, out + 4, out + 8 */
     /* p_k[i]^T = q_k[i]^T + sum_j p_{k+1}[j]^T C2^T[j][i] + r_k^T (-KinfT^T)[i] */
     for (int i = 0; i < 3; i++) {
       preload(Q + 16 * i + k, GARBAGE_ADDR, 4, 1, 4, 4);
@@ -115,9 +114,21 @@ void solution(float Bt[4][12], float C1[4][4], float C2[12][12], float KinfT[12]
       compute_accumulated(p + 4, WC2 + 12 + 4 * i, 4, 1, 4, 4);
       preload(GARBAGE_ADDR, GARBAGE_ADDR, 4, 4, 4, 4);
       compute_accumulated(p + 8, WC2 + 24 + 4 * i, 4, 1, 4, 4);
-      preload(GARBAGE_ADDR, out + 4 + 4 * i, 4, 4, 4, 1);
+      preload(GARBAGE_ADDR, out + 4 * i, 4, 4, 4, 1);
       compute_accumulated(R + k, WKT + 4 * i, 4, 1, 4, 4);
     }
-    mvout(&dp[k][0], out, 16, 1);
+    mvout(&dp[k][4], out, 12, 1);
+    /* d_j^T = e_j^T + sum_b p_{j+1}[b]^T M1^T[b] for j = k .. k + n - 1 (k = 8, 4, 0), once p_{k+1} .. p_{k+n}
+       are there: A is n rows of p, 16 apart */
+    if (k % 4 == 0) {
+      const int n = k == 8 ? 1 : 4;
+      preload(E + k, GARBAGE_ADDR, 4, n, 4, 4);
+      compute_preloaded(p, WM1, 4, n, 4, 4);
+      preload(GARBAGE_ADDR, GARBAGE_ADDR, 4, 4, 4, 4);
+      compute_accumulated(p + 4, WM1 + 4, 4, n, 4, 4);
+      preload(GARBAGE_ADDR, D + k, 4, 4, 4, n);
+      compute_accumulated(p + 8, WM1 + 8, 4, n, 4, 4);
+      mvout(&dp[k][0], D + k, 4, n);
+    }
   }
 }
