@@ -476,9 +476,8 @@ impl Workload {
             }
             Reference::Fp32(want) => {
                 let value = |i: usize| -> Option<f32> {
-                    elems
-                        .get(i)
-                        .map(|e| f32::from_le_bytes([e[0], e[1], e[2], e[3]]))
+                    let e: &[u8] = elems.get(i)?;
+                    <[u8; 4]>::try_from(e).ok().map(f32::from_le_bytes)
                 };
                 let bad = |i: usize| value(i).is_none_or(|g| !fp32_close(g, want[i]));
                 let count = (0..want.len()).filter(|&i| bad(i)).count();
