@@ -52,19 +52,107 @@ impl Baseline {
     }
 }
 
+/// Whether baseline `b` exists for workload `w` at all: the software library and the loop FSMs compute
+/// int8 GEMMs and convolutions only, so the TinyMPC kernels have the naive and the hand-written programs
+/// alone. (A baseline that applies may still not fit a configuration: [`program`] says why.)
+pub fn applies(w: &Workload, b: Baseline) -> bool {
+    match w.kind {
+        Kind::Gemm { .. } | Kind::Conv { .. } => true,
+        Kind::MpcForward { .. } | Kind::MpcBackward { .. } => {
+            matches!(b, Baseline::Naive | Baseline::HandOptimized)
+        }
+    }
+}
+
 /// The whole candidate C file of baseline `b` for workload `w`.
 pub fn program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<String> {
-    match b {
-        Baseline::Naive => Schedule::naive(w).emit_c(hw, w),
-        Baseline::HandOptimized => hand_schedule(hw, w)?.emit_c(hw, w),
-        Baseline::Library => Ok(library_program(w, "WS_CPU_ISSUED")),
-        Baseline::HardwareFsm => Ok(library_program(w, "WS")),
+    if !applies(w, b) {
+        anyhow::bail!(
+            "the {} baseline does not apply to {}: the software library and the loop FSMs compute int8 \
+             GEMMs and convolutions; this workload has the naive and hand baselines",
+            b.name(),
+            w.name
+        );
+    }
+    match (w.kind, b) {
+        (Kind::MpcForward { .. } | Kind::MpcBackward { .. }, _) => mpc_program(hw, w, b),
+        (_, Baseline::Naive) => match Schedule::naive(w) {
+            Some(s) => s.emit_c(hw, w),
+            None => anyhow::bail!("{} has no schedule space", w.name),
+        },
+        (_, Baseline::HandOptimized) => hand_schedule(hw, w)?.emit_c(hw, w),
+        (_, Baseline::Library) => library_program(w, "WS_CPU_ISSUED"),
+        (_, Baseline::HardwareFsm) => library_program(w, "WS"),
     }
     .with_context(|| format!("baseline {} for {}", b.name(), w.name))
 }
 
-/// A program calling the software library with the workload's arguments.
-fn library_program(w: &Workload, kind: &str) -> String {
+/// The TinyMPC kernels' baselines: C files in `sim/target/baselines/` (written for the catalogue's
+/// shapes). `naive` runs on the core alone (soft-float) on any fp32 configuration; `hand` uses the
+/// output-stationary 4x4 fp32 array.
+fn mpc_program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<String> {
+    let (file, code) = match (w.kind, b) {
+        (Kind::MpcForward { .. }, Baseline::Naive) => (
+            "tinympc_forward_naive.c",
+            include_str!("../sim/target/baselines/tinympc_forward_naive.c"),
+        ),
+        (Kind::MpcForward { .. }, Baseline::HandOptimized) => (
+            "tinympc_forward_hand.c",
+            include_str!("../sim/target/baselines/tinympc_forward_hand.c"),
+        ),
+        (Kind::MpcBackward { .. }, Baseline::Naive) => (
+            "tinympc_backward_naive.c",
+            include_str!("../sim/target/baselines/tinympc_backward_naive.c"),
+        ),
+        (Kind::MpcBackward { .. }, Baseline::HandOptimized) => (
+            "tinympc_backward_hand.c",
+            include_str!("../sim/target/baselines/tinympc_backward_hand.c"),
+        ),
+        _ => anyhow::bail!("the {} baseline does not apply to {}", b.name(), w.name),
+    };
+    if !code.contains(&w.signature()) {
+        anyhow::bail!(
+            "sim/target/baselines/{file} is written for the catalogue's {} (12 states, 4 inputs), not for \
+             {} ({}): its solution() does not have the signature `{}`",
+            file.trim_end_matches(".c")
+                .trim_end_matches("_naive")
+                .trim_end_matches("_hand"),
+            w.name,
+            w.shape(),
+            w.signature()
+        );
+    }
+    if !hw.is_fp32() {
+        anyhow::bail!(
+            "{} is an fp32 workload; configuration `{}` has an {} datapath",
+            w.name,
+            hw.name,
+            hw.array.input_type
+        );
+    }
+    if b == Baseline::HandOptimized {
+        // The hand-written programs are laid out for a 4x4 array with the output-stationary dataflow; they
+        // put operands in four regions 1024 scratchpad rows apart (the banks of fp32_4x4) and use rows up
+        // to 3 * 1024 + 255.
+        let need_rows = 3 * 1024 + 256;
+        if hw.dim() != 4 || !hw.has_os() || hw.sp_rows() < need_rows {
+            anyhow::bail!(
+                "the hand-written {} program needs a 4x4 fp32 array with the output-stationary dataflow and \
+                 at least {need_rows} scratchpad rows (like rtl/configs/fp32_4x4.toml); configuration `{}` \
+                 has DIM {}{} and {} scratchpad rows",
+                w.name,
+                hw.name,
+                hw.dim(),
+                if hw.has_os() { "" } else { ", weight-stationary only," },
+                hw.sp_rows()
+            );
+        }
+    }
+    Ok(code.to_string())
+}
+
+/// A program calling the software library with the workload's arguments (GEMMs and convolutions).
+fn library_program(w: &Workload, kind: &str) -> anyhow::Result<String> {
     let mut s = format!(
         "/* gemforge baseline: the software library ({kind}) on {} ({}). */\n",
         w.name,
@@ -90,9 +178,12 @@ fn library_program(w: &Workload, kind: &str) -> String {
                 q + 2
             ));
         }
+        Kind::MpcForward { .. } | Kind::MpcBackward { .. } => {
+            anyhow::bail!("the software library has no routine for {}", w.name)
+        }
     }
     s.push_str("  fence();\n}\n");
-    s
+    Ok(s)
 }
 
 /// The expert schedule for a workload: for the paper GEMMs a schedule tuned on the RTL, otherwise the
@@ -102,6 +193,10 @@ pub fn hand_schedule(hw: &HwConfig, w: &Workload) -> anyhow::Result<Schedule> {
     match w.kind {
         Kind::Gemm { m, n, k } => hand_gemm(hw, m, n, k).map(Schedule::Gemm),
         Kind::Conv { batch, p, q, c, k } => hand_conv(hw, batch, p, q, c, k).map(Schedule::Conv),
+        Kind::MpcForward { .. } | Kind::MpcBackward { .. } => Err(anyhow::anyhow!(
+            "{} is not in the GEMM/convolution schedule space (its hand baseline is a C file)",
+            w.name
+        )),
     }
     .with_context(|| format!("no hand-optimized schedule fits {}", w.name))
 }
@@ -402,17 +497,79 @@ fn hand_conv(
 mod tests {
     use super::*;
 
+    fn fp32_config() -> HwConfig {
+        HwConfig::from_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn every_baseline_generates_for_every_workload() {
-        let hw = HwConfig::default_config();
+        let (int8, fp32) = (HwConfig::default_config(), fp32_config());
         for w in crate::workload::all() {
+            let hw = if w.input_type() == "fp32" {
+                &fp32
+            } else {
+                &int8
+            };
             for b in Baseline::ALL {
-                let c = program(&hw, &w, b).unwrap();
-                assert!(c.contains(&w.signature()), "{} {}", w.name, b.name());
+                match program(hw, &w, b) {
+                    Ok(c) => {
+                        assert!(applies(&w, b), "{} {}", w.name, b.name());
+                        assert!(c.contains(&w.signature()), "{} {}", w.name, b.name());
+                        // exactly one definition of solution()
+                        assert_eq!(
+                            c.matches("void solution(").count(),
+                            1,
+                            "{} {}",
+                            w.name,
+                            b.name()
+                        );
+                    }
+                    Err(e) => {
+                        assert!(!applies(&w, b), "{} {}: {e:#}", w.name, b.name());
+                        let msg = format!("{e:#}");
+                        assert!(
+                            msg.contains("does not apply") && msg.contains(&w.name),
+                            "{msg}"
+                        );
+                    }
+                }
             }
         }
         assert_eq!(Baseline::parse("hand").unwrap(), Baseline::HandOptimized);
         assert!(Baseline::parse("best").is_err());
+    }
+
+    #[test]
+    fn mpc_baselines_check_the_configuration() {
+        let w = crate::workload::by_name("tinympc_forward").unwrap();
+        // The hand-written program needs the 4x4 fp32 array; the naive one runs on the core alone.
+        let e = format!(
+            "{:#}",
+            program(&HwConfig::default_config(), &w, Baseline::HandOptimized).unwrap_err()
+        );
+        assert!(e.contains("fp32") && e.contains("int8"), "{e}");
+        let mut wide = fp32_config();
+        wide.array.dim = 8;
+        let e = format!(
+            "{:#}",
+            program(&wide, &w, Baseline::HandOptimized).unwrap_err()
+        );
+        assert!(e.contains("4x4") && e.contains("DIM 8"), "{e}");
+        assert!(program(&wide, &w, Baseline::Naive).is_ok());
+        // A workload of another shape is refused by name, not run with the wrong sizes.
+        let other = Workload::mpc_forward("tinympc_forward_h7", "test", 7);
+        let e = format!(
+            "{:#}",
+            program(&fp32_config(), &other, Baseline::Naive).unwrap_err()
+        );
+        assert!(
+            e.contains("tinympc_forward_h7") && e.contains("signature"),
+            "{e}"
+        );
+        assert!(hand_schedule(&fp32_config(), &w).is_err());
     }
 
     #[test]

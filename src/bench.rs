@@ -51,6 +51,9 @@ pub struct Cell {
     pub speedup_vs_library: Option<f64>,
     /// The failure class when the baseline failed (e.g. `accelerator_error`, `compile_error`).
     pub failure: Option<String>,
+    /// False when the baseline does not exist for the workload (the library and the loop FSMs for the
+    /// TinyMPC kernels): shown as n/a, not run, not a failure.
+    pub applicable: bool,
     pub detail: String,
     /// The generated program.
     pub program: Option<PathBuf>,
@@ -84,7 +87,7 @@ fn resolve(names: &[String]) -> anyhow::Result<Vec<Workload>> {
             match workload::by_name(part) {
                 Some(w) => out.push(w),
                 None => bail!(
-                    "unknown workload or group `{part}` (see `gemforge workloads`; groups: paper, reuse, conv, test)"
+                    "unknown workload or group `{part}` (see `gemforge workloads`; groups: paper, reuse, conv, mpc, test)"
                 ),
             }
         }
@@ -92,9 +95,25 @@ fn resolve(names: &[String]) -> anyhow::Result<Vec<Workload>> {
     Ok(out)
 }
 
-/// Runs the ladder.
+/// Runs the ladder. Every workload must have the configuration's data type (int8 workloads on int8
+/// configurations, the fp32 TinyMPC kernels on fp32 ones); baselines that do not exist for a workload are
+/// n/a cells.
 pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
     let workloads = resolve(&opts.workloads)?;
+    if let Some(w) = workloads
+        .iter()
+        .find(|w| w.input_type() != hw.array.input_type)
+    {
+        bail!(
+            "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath (the mpc group \
+             runs on fp32 configurations such as rtl/configs/fp32_4x4.toml, the others on int8 ones)",
+            eval::WRONG_DATA_TYPE,
+            w.name,
+            w.input_type(),
+            hw.name,
+            hw.array.input_type
+        );
+    }
     let baselines = if opts.baselines.is_empty() {
         Baseline::ALL.to_vec()
     } else {
@@ -109,10 +128,11 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
         }
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // Generate every program first: a generation failure is a cell, not a crash.
+    // Generate every program first: a generation failure is a cell, not a crash. Baselines that do not
+    // exist for a workload are not jobs.
     let mut jobs: Vec<(usize, Workload, Baseline, Result<PathBuf, String>)> = Vec::new();
     for w in &workloads {
-        for &b in &baselines {
+        for &b in baselines.iter().filter(|&&b| baseline::applies(w, b)) {
             let path = dir.join(format!("{}-{}.c", w.name, b.name()));
             let made = baseline::program(hw, w, b)
                 .map_err(|e| format!("{e:#}"))
@@ -198,10 +218,35 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
             utilization: util,
             speedup_vs_library: None,
             failure,
+            applicable: true,
             detail,
             program: made.as_ref().ok().cloned(),
         });
     }
+    for w in &workloads {
+        for &b in baselines.iter().filter(|&&b| !baseline::applies(w, b)) {
+            cells.push(Cell {
+                workload: w.name.clone(),
+                baseline: b,
+                correct: false,
+                cycles: None,
+                utilization: None,
+                speedup_vs_library: None,
+                failure: None,
+                applicable: false,
+                detail: format!("the {} baseline does not exist for {}", b.name(), w.name),
+                program: None,
+            });
+        }
+    }
+    // One cell per (workload, baseline), in the order asked.
+    let pos = |c: &Cell| {
+        (
+            workloads.iter().position(|w| w.name == c.workload),
+            baselines.iter().position(|&b| b == c.baseline),
+        )
+    };
+    cells.sort_by_key(pos);
     for w in &workloads {
         let lib = cells
             .iter()
@@ -263,6 +308,7 @@ impl BenchReport {
                     .iter()
                     .find(|c| c.workload == name && c.baseline == *b);
                 match cell {
+                    Some(c) if !c.applicable => s.push_str(&format!(" | {:>30}", "n/a")),
                     Some(c) if c.correct && c.cycles.is_some() => {
                         let cyc = c.cycles.unwrap_or(0);
                         let u = c
@@ -282,7 +328,11 @@ impl BenchReport {
             }
             s.push('\n');
         }
-        let failed: Vec<&Cell> = self.cells.iter().filter(|c| !c.correct).collect();
+        let failed: Vec<&Cell> = self
+            .cells
+            .iter()
+            .filter(|c| c.applicable && !c.correct)
+            .collect();
         if !failed.is_empty() {
             s.push_str("\nfailures:\n");
             for c in failed {

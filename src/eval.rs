@@ -7,8 +7,9 @@
 //! program and its heap margin), writes fresh full-range random inputs into it, poisons the output with
 //! 0x5A, fills guard bands around the arrays with random bytes, and writes the array addresses into the
 //! harness's private pointer table. The reference is computed on the host and never enters simulated
-//! memory. After the run the host reads the output and compares it exactly, and checks that the guard bands
-//! and the harness's completion flag are as expected.
+//! memory. After the run the host reads the output and compares it (`Workload::check_output`: exactly for
+//! int8 outputs, within a relative tolerance for fp32 ones), and checks that the guard bands and the
+//! harness's completion flag are as expected.
 //!
 //! The functional screen runs on the spec engine with `screen_runs` independent input sets; only if all
 //! pass, one RTL run gives the cycles of the bracketed call (and is checked too).
@@ -23,8 +24,8 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The value every output byte holds before the candidate runs.
-pub const POISON: u8 = 0x5A;
+/// The value every output byte holds before the candidate runs (defined with the output check).
+pub use crate::workload::POISON;
 /// Random guard bytes between and after the arrays.
 const GUARD: u64 = 256;
 const TAIL_GUARD: u64 = 4096;
@@ -366,15 +367,12 @@ fn run_once(
         .map_err(|e| host(e.to_string()))?;
     let cycles = u64::from_le_bytes(word);
 
-    // The output, exactly.
-    let want = w.reference(&inputs);
-    let mut got = vec![0u8; want.len()];
+    // The output: exactly (int8) or within the fp32 tolerance (Workload::check_output).
+    let mut got = vec![0u8; arrays[out_i].bytes() as usize];
     mem.read(lay.addrs[out_i], &mut got)
         .map_err(|e| host(e.to_string()))?;
-    if let Some(i) = (0..want.len()).find(|&i| got[i] as i8 != want[i]) {
-        let wrong = (0..want.len()).filter(|&i| got[i] as i8 != want[i]).count();
-        let poisoned = got.iter().filter(|&&b| b == POISON).count();
-        let note = if got[i] == POISON {
+    if let Err(m) = w.check_output(&inputs, &got) {
+        let note = if m.got_is_poison {
             " (the poison value: never written?)"
         } else {
             ""
@@ -382,11 +380,14 @@ fn run_once(
         return Err((
             Failure::WrongResult,
             format!(
-                "{} = {}{note}, expected {}; {wrong} of {} outputs wrong, {poisoned} still hold the poison 0x{POISON:02X}",
-                w.output_index_str(i),
-                got[i] as i8,
-                want[i],
-                want.len()
+                "{} = {}{note}, expected {}; {} of {} outputs wrong, {} still hold the poison {}",
+                w.output_index_str(m.index),
+                m.got,
+                m.want,
+                m.wrong,
+                m.total,
+                m.poisoned,
+                m.poison_pattern()
             ),
         ));
     }

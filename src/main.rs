@@ -116,7 +116,7 @@ enum Cmd {
     /// judged by the full protocol (spec screens, then the RTL for cycles), in parallel; print one table of
     /// cycles, utilization and speedup over the library.
     Bench {
-        /// Workload names or groups (paper, reuse, conv, test), comma-separated or repeated; default: paper.
+        /// Workload names or groups (paper, reuse, conv, mpc, test), comma-separated or repeated; default: paper.
         #[arg(long, num_args = 1..)]
         workloads: Vec<String>,
         /// Baselines: naive, library, hand, fsm (comma-separated); default: all.

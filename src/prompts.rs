@@ -7,7 +7,7 @@
 
 use crate::config::{Dataflows, HwConfig};
 use crate::propose::{Feedback, ImplRequest, MenuItem, PlanRequest};
-use crate::workload::{Kind, Workload};
+use crate::workload::{Kind, Workload, MPC_NU, MPC_NX};
 use anyhow::{bail, Context as _};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,7 @@ impl MenuKind {
     pub fn for_workload(w: &Workload) -> MenuKind {
         match w.kind {
             Kind::Gemm { .. } | Kind::Conv { .. } => MenuKind::GemmConv,
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => MenuKind::Linalg,
         }
     }
 }
@@ -181,8 +182,11 @@ const HW_VARS: &[&str] = &[
     "RS_ST",
     "SP_HALF_ROWS",
     "ACC_HALF_ROWS",
+    "INPUT_SIZE",
+    "ACC_READOUT",
+    "OS_RESULT",
 ];
-const WORKLOAD_VARS: &[&str] = &["WORKLOAD", "SIGNATURE"];
+const WORKLOAD_VARS: &[&str] = &["WORKLOAD", "SIGNATURE", "EXACTNESS"];
 const PROGRAM_VARS: &[&str] = &["ISA", "RULES", "PARENT_CODE"];
 const PLAN_VARS: &[&str] = &[
     "CYCLES",
@@ -495,7 +499,19 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
 
 fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
     let dim = hw.dim();
-    let vals: [(&'static str, String); 25] = [
+    let eb = hw.elem_bytes();
+    let (readout, os_result) = if hw.is_fp32() {
+        (
+            "as fp32 through config_st's activation and scale (a scale of 1.0 leaves them unchanged)",
+            "results are written as computed (divided by 2^shift; the short-form config_ex uses shift 0)",
+        )
+    } else {
+        (
+            "converted to int8 (scaled, rounded, saturated to -128..127)",
+            "results are rounded and clipped before being written",
+        )
+    };
+    let vals: [(&'static str, String); 28] = [
         ("DIM", dim.to_string()),
         ("INPUT_TYPE", hw.array.input_type.clone()),
         ("ACC_TYPE", hw.array.acc_type.clone()),
@@ -509,7 +525,7 @@ fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
         ("SP_KIB", hw.scratchpad.capacity_kib.to_string()),
         ("SP_ROWS", hw.sp_rows().to_string()),
         ("SP_LAST_ROW", (hw.sp_rows() - 1).to_string()),
-        ("SP_ROW_BYTES", dim.to_string()),
+        ("SP_ROW_BYTES", (dim * eb).to_string()),
         ("SP_BANKS", hw.scratchpad.banks.to_string()),
         ("SP_BANK_ROWS", hw.sp_bank_rows().to_string()),
         ("ACC_KIB", hw.accumulator.capacity_kib.to_string()),
@@ -530,6 +546,16 @@ fn hw_vars(hw: &HwConfig) -> BTreeMap<&'static str, String> {
         ("RS_ST", hw.reservation_station.st.to_string()),
         ("SP_HALF_ROWS", (hw.sp_rows() / 2).to_string()),
         ("ACC_HALF_ROWS", (hw.acc_rows() / 2).to_string()),
+        (
+            "INPUT_SIZE",
+            if eb == 1 {
+                "1 byte".into()
+            } else {
+                format!("{eb} bytes")
+            },
+        ),
+        ("ACC_READOUT", readout.to_string()),
+        ("OS_RESULT", os_result.to_string()),
     ];
     vals.into_iter().collect()
 }
@@ -552,12 +578,65 @@ fn workload_vars(v: &mut BTreeMap<&'static str, String>, w: &Workload) {
             p + 2,
             q + 2
         ),
+        Kind::MpcForward { horizon } => format!(
+            "Workload `{}`: the forward rollout of TinyMPC (a model-predictive controller; ADMM primal \
+             update) for a quadrotor with {nx} states and {nu} inputs over a horizon of {horizon} steps, all \
+             fp32 (binary32) in row-major order. Inputs: the dynamics A ({nx}x{nx}) and B ({nx}x{nu}), the \
+             feedback gain K ({nu}x{nx}), the feedforward terms d ({horizon}x{nu}, row t = d_t) and the \
+             initial state x0 ({nx}). Starting from x_0 = x0, for t = 0 .. {last}: u_t = -K x_t - d_t and \
+             x_(t+1) = A x_t + B u_t. Output xu ({horizon}x{w}): row t = (u_t[0..{nu}), x_(t+1)[0..{nx})). \
+             Each step depends on the previous one.",
+            w.name,
+            nx = MPC_NX,
+            nu = MPC_NU,
+            last = horizon.saturating_sub(1),
+            w = MPC_NX + MPC_NU,
+        ),
+        Kind::MpcBackward { horizon } => format!(
+            "Workload `{}`: the backward pass of TinyMPC (a model-predictive controller; ADMM primal \
+             update, Riccati recursion with cached matrices) for a quadrotor with {nx} states and {nu} \
+             inputs, horizon N = {horizon}, all fp32 (binary32) in row-major order. Inputs: Bt ({nu}x{nx}, \
+             B transposed), C1 ({nu}x{nu}, the inverse of Quu), C2 ({nx}x{nx}, (A - B Kinf) transposed), \
+             KinfT ({nx}x{nu}, Kinf transposed), q ({horizon}x{nx}, row k = q_k), r ({horizon}x{nu}, row k \
+             = r_k) and pN ({nx}, = p_{last}). For k = {first} down to 0: d_k = C1 (Bt p_(k+1) + r_k) and \
+             p_k = q_k + C2 p_(k+1) - KinfT r_k. Output dp ({rows}x{w}): row k = (d_k[0..{nu}), \
+             p_k[0..{nx})). Each step depends on the previous one.",
+            w.name,
+            nx = MPC_NX,
+            nu = MPC_NU,
+            last = horizon.saturating_sub(1),
+            first = horizon.saturating_sub(2),
+            rows = horizon.saturating_sub(1),
+            w = MPC_NX + MPC_NU,
+        ),
+    };
+    let core = if w.input_type() == "fp32" {
+        "\nThe core (RV64IM) has no floating-point unit: float arithmetic written in C runs through software \
+         routines costing tens of cycles per operation, while the array does fused multiply-adds on fp32 \
+         operands."
+    } else {
+        ""
     };
     v.insert(
         "WORKLOAD",
-        format!("{what}\nThe function to write: `{}`.", w.signature()),
+        format!("{what}{core}\nThe function to write: `{}`.", w.signature()),
     );
     v.insert("SIGNATURE", w.signature());
+    v.insert(
+        "EXACTNESS",
+        if w.input_type() == "fp32" {
+            format!(
+                "the same output as the original for every input up to floating-point rounding: each output \
+                 element must be within {} * max(1, |exact value|) of the exact result (another order of \
+                 additions is fine; skipping or approximating work is not)",
+                crate::workload::FP32_REL_TOL
+            )
+        } else {
+            "exactly the same output as the original for every input, bit for bit (same rounding and \
+             saturation)"
+                .to_string()
+        },
+    );
 }
 
 fn kib(rows: u32, row_bytes: u32) -> String {
@@ -571,7 +650,7 @@ fn feedback_vars(v: &mut BTreeMap<&'static str, String>, hw: &HwConfig, f: &Feed
     v.insert("IDEAL_CYCLES", f.ideal_cycles.to_string());
     v.insert("UTILIZATION_PCT", format!("{:.1}", f.utilization * 100.0));
     v.insert("SP_ROWS_USED", f.sp_rows_used.to_string());
-    v.insert("SP_KIB_USED", kib(f.sp_rows_used, dim));
+    v.insert("SP_KIB_USED", kib(f.sp_rows_used, dim * hw.elem_bytes()));
     v.insert("ACC_ROWS_USED", f.acc_rows_used.to_string());
     v.insert("ACC_KIB_USED", kib(f.acc_rows_used, dim * 4));
     // The nudge of the method: point at a memory the program leaves mostly empty.
@@ -612,6 +691,46 @@ mod tests {
         Templates::load(None).unwrap();
         assert_eq!(menu(MenuKind::GemmConv).unwrap().len(), 17);
         assert_eq!(menu(MenuKind::Linalg).unwrap().len(), 14);
+    }
+
+    #[test]
+    fn fp32_workloads_get_the_linalg_menu_and_their_own_wording() {
+        let fp32 = HwConfig::from_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
+        )
+        .unwrap();
+        let t = Templates::builtin();
+        for name in ["tinympc_forward", "tinympc_backward"] {
+            let w = crate::workload::by_name(name).unwrap();
+            assert_eq!(MenuKind::for_workload(&w), MenuKind::Linalg);
+            let rules = t.rules(&fp32, &w).unwrap();
+            assert!(rules.contains("fp32 (4 bytes each)"), "{rules}");
+            assert!(
+                rules.contains("within 0.0001 * max(1, |exact value|)"),
+                "{rules}"
+            );
+            assert!(!rules.contains("bit for bit"), "{rules}");
+            let mut v = BTreeMap::new();
+            workload_vars(&mut v, &w);
+            assert!(
+                v["WORKLOAD"].contains(&w.signature())
+                    && v["WORKLOAD"].contains("no floating-point unit")
+            );
+        }
+        let isa = t.isa(&fp32).unwrap();
+        assert!(
+            isa.contains("(16 bytes)") && !isa.contains("-128..127"),
+            "{isa}"
+        );
+        let int8 = HwConfig::default_config();
+        let g = crate::workload::by_name("gemm_16x16x16").unwrap();
+        assert_eq!(MenuKind::for_workload(&g), MenuKind::GemmConv);
+        let rules = t.rules(&int8, &g).unwrap();
+        assert!(
+            rules.contains("int8 (1 byte each)") && rules.contains("bit for bit"),
+            "{rules}"
+        );
+        assert!(t.isa(&int8).unwrap().contains("saturated to -128..127"));
     }
 
     #[test]

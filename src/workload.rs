@@ -7,8 +7,12 @@
 //! and a completion flag back from private globals. All harness symbols are `static`, so the candidate's
 //! translation unit cannot link against them.
 
+mod mpc;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+pub use mpc::{NU as MPC_NU, NX as MPC_NX};
 
 /// The shape of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -25,13 +29,25 @@ pub enum Kind {
         c: u64,
         k: u64,
     },
+    /// TinyMPC's forward rollout (fp32; `MPC_NX` = 12 states, `MPC_NU` = 4 inputs): inputs `A[12][12]`,
+    /// `B[12][4]`, `K[4][12]`, `d[H][4]`, `x0[12]`; for t = 0 .. H-1, with x_0 = x0:
+    /// `u_t = -K x_t - d_t` and `x_{t+1} = A x_t + B u_t`; output `xu[H][16]` with row t =
+    /// `(u_t[0..4], x_{t+1}[0..12])`.
+    #[serde(rename = "mpc_forward")]
+    MpcForward { horizon: u64 },
+    /// TinyMPC's backward pass with cached matrices (fp32): inputs `Bt[4][12]` (B transposed), `C1[4][4]`
+    /// (Quu^-1), `C2[12][12]` ((A - B Kinf)^T), `KinfT[12][4]`, `q[H][12]`, `r[H][4]`, `pN[12]` (p_{H-1});
+    /// for k = H-2 down to 0: `d_k = C1 (Bt p_{k+1} + r_k)` and `p_k = q_k + C2 p_{k+1} - KinfT r_k`;
+    /// output `dp[H-1][16]` with row k = `(d_k[0..4], p_k[0..12])`.
+    #[serde(rename = "mpc_backward")]
+    MpcBackward { horizon: u64 },
 }
 
 /// One benchmark problem.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Workload {
     pub name: String,
-    /// "paper", "reuse", "conv" or "test".
+    /// "paper", "reuse", "conv", "mpc" or "test".
     pub group: &'static str,
     pub kind: Kind,
 }
@@ -47,7 +63,7 @@ pub const DONE_MAGIC: u32 = 0x600d_c0de;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArrayArg {
     pub name: &'static str,
-    /// C element type ("int8_t" or "int32_t").
+    /// C element type ("int8_t", "int32_t" or "float").
     pub ctype: &'static str,
     pub elem_bytes: u64,
     pub dims: Vec<u64>,
@@ -88,6 +104,84 @@ pub struct Inputs {
     pub arrays: Vec<Vec<u8>>,
 }
 
+impl Inputs {
+    /// The arrays as binary32 values (for the fp32 workloads).
+    pub fn floats(&self) -> Vec<Vec<f32>> {
+        self.arrays
+            .iter()
+            .map(|a| {
+                a.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The byte every output byte holds before the candidate runs (an fp32 element: four of them,
+/// 0x5A5A5A5A).
+pub const POISON: u8 = 0x5A;
+
+/// The relative tolerance of fp32 outputs: `|got - want| <= FP32_REL_TOL * max(1, |want|)`.
+pub const FP32_REL_TOL: f64 = 1e-4;
+
+/// Whether an fp32 output element is close enough to the f64 reference value.
+pub fn fp32_close(got: f32, want: f64) -> bool {
+    got.is_finite()
+        && want.is_finite()
+        && (f64::from(got) - want).abs() <= FP32_REL_TOL * want.abs().max(1.0)
+}
+
+/// The expected output of a workload ([`Workload::reference`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reference {
+    /// int8 values, compared exactly.
+    Int8(Vec<i8>),
+    /// Exact values of an fp32 output, compared with [`FP32_REL_TOL`].
+    Fp32(Vec<f64>),
+}
+
+impl Reference {
+    pub fn len(&self) -> usize {
+        match self {
+            Reference::Int8(v) => v.len(),
+            Reference::Fp32(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why an output is wrong ([`Workload::check_output`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Flat index of the first wrong element ([`Workload::output_index_str`] names it).
+    pub index: usize,
+    /// The first wrong element's value and the expected one (with the tolerance, for fp32), as text.
+    pub got: String,
+    pub want: String,
+    /// The first wrong element still holds the poison.
+    pub got_is_poison: bool,
+    /// Wrong elements, of `total`.
+    pub wrong: usize,
+    pub total: usize,
+    /// Elements that still hold the poison pattern.
+    pub poisoned: usize,
+    /// Bytes per element (the poison pattern of one element is this many [`POISON`] bytes).
+    pub elem_bytes: usize,
+}
+
+impl Mismatch {
+    /// The poison pattern of one element: `0x5A` (int8) or `0x5A5A5A5A` (fp32).
+    pub fn poison_pattern(&self) -> String {
+        format!(
+            "0x{}",
+            format!("{POISON:02X}").repeat(self.elem_bytes.max(1))
+        )
+    }
+}
+
 fn sat8(x: i64) -> i8 {
     x.clamp(-128, 127) as i8
 }
@@ -115,31 +209,59 @@ impl Workload {
         }
     }
 
-    /// "512x512x512" or "b4 56x56 c64 k64".
-    /// The element type of the workload's inputs (every workload here is int8: GEMMs and convolutions of
-    /// the paper's int8 ResNet-50). A configuration with another datapath cannot run it.
-    pub fn input_type(&self) -> &'static str {
-        "int8"
+    pub fn mpc_forward(name: &str, group: &'static str, horizon: u64) -> Workload {
+        Workload {
+            name: name.to_string(),
+            group,
+            kind: Kind::MpcForward { horizon },
+        }
     }
 
+    pub fn mpc_backward(name: &str, group: &'static str, horizon: u64) -> Workload {
+        Workload {
+            name: name.to_string(),
+            group,
+            kind: Kind::MpcBackward { horizon },
+        }
+    }
+
+    /// The element type of the workload's data: "int8" for the GEMMs and convolutions of the paper's int8
+    /// ResNet-50, "fp32" for the TinyMPC kernels. A configuration with another datapath
+    /// (`array.input_type`) cannot run it.
+    pub fn input_type(&self) -> &'static str {
+        match self.kind {
+            Kind::Gemm { .. } | Kind::Conv { .. } => "int8",
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => "fp32",
+        }
+    }
+
+    /// "512x512x512 (MxNxK)", "b4 56x56 c64 k64 (3x3, stride 1)" or "12 states, 4 inputs, horizon 5".
     pub fn shape(&self) -> String {
         match self.kind {
             Kind::Gemm { m, n, k } => format!("{m}x{n}x{k} (MxNxK)"),
             Kind::Conv { batch, p, q, c, k } => {
                 format!("b{batch} {p}x{q} c{c} k{k} (3x3, stride 1)")
             }
+            Kind::MpcForward { horizon } | Kind::MpcBackward { horizon } => {
+                format!("{MPC_NX} states, {MPC_NU} inputs, horizon {horizon}")
+            }
         }
     }
 
-    /// Multiply-accumulates of the problem.
+    /// Multiply-accumulates of the problem (for the TinyMPC kernels, the multiply-adds of their formulas:
+    /// forward `H * (4*12 + 12*12 + 12*4)`, backward `(H-1) * (4*12 + 4*4 + 12*12 + 12*4)`).
     pub fn macs(&self) -> u64 {
         match self.kind {
             Kind::Gemm { m, n, k } => m * n * k,
             Kind::Conv { batch, p, q, c, k } => batch * p * q * k * 9 * c,
+            Kind::MpcForward { horizon } => mpc::forward_macs(horizon),
+            Kind::MpcBackward { horizon } => mpc::backward_macs(horizon),
         }
     }
 
-    /// MACs / DIM^2: the cycles of a fully used DIM x DIM array.
+    /// MACs / DIM^2 rounded up: the cycles of a fully used DIM x DIM array. (For the TinyMPC kernels,
+    /// chains of dependent matrix-vector products, the utilization this gives is not a meaningful target:
+    /// a vector uses one row or column of the array.)
     pub fn ideal_cycles(&self, dim: u32) -> u64 {
         let d2 = u64::from(dim) * u64::from(dim);
         self.macs().div_ceil(d2.max(1))
@@ -166,6 +288,30 @@ impl Workload {
                 a("bias", "int32_t", 4, &[1, k], false),
                 a("output", "int8_t", 1, &[batch, p, q, k], true),
             ],
+            Kind::MpcForward { horizon: h } => {
+                let (nx, nu) = (MPC_NX as u64, MPC_NU as u64);
+                vec![
+                    a("A", "float", 4, &[nx, nx], false),
+                    a("B", "float", 4, &[nx, nu], false),
+                    a("K", "float", 4, &[nu, nx], false),
+                    a("d", "float", 4, &[h, nu], false),
+                    a("x0", "float", 4, &[nx], false),
+                    a("xu", "float", 4, &[h, nu + nx], true),
+                ]
+            }
+            Kind::MpcBackward { horizon: h } => {
+                let (nx, nu) = (MPC_NX as u64, MPC_NU as u64);
+                vec![
+                    a("Bt", "float", 4, &[nu, nx], false),
+                    a("C1", "float", 4, &[nu, nu], false),
+                    a("C2", "float", 4, &[nx, nx], false),
+                    a("KinfT", "float", 4, &[nx, nu], false),
+                    a("q", "float", 4, &[h, nx], false),
+                    a("r", "float", 4, &[h, nu], false),
+                    a("pN", "float", 4, &[nx], false),
+                    a("dp", "float", 4, &[h.saturating_sub(1), nu + nx], true),
+                ]
+            }
         }
     }
 
@@ -180,11 +326,20 @@ impl Workload {
         format!("void solution({})", args.join(", "))
     }
 
-    /// Full-range random inputs from `seed`: int8 values uniform over [-128, 127]; the convolution's
-    /// padding border is zero (the input is "already padded"), its bias uniform over [-65536, 65535].
+    /// Inputs from `seed`. GEMMs and convolutions: full-range random int8 values uniform over [-128, 127];
+    /// the convolution's padding border is zero (the input is "already padded"), its bias uniform over
+    /// [-65536, 65535]. TinyMPC kernels: a seeded quadrotor-like problem (see `workload/mpc.rs`: hover
+    /// dynamics at 50 Hz with seeded constants and a small dense perturbation, TinyMPC's cached LQR
+    /// matrices, random initial state, feedforward and cost terms), binary32 little-endian.
     pub fn generate_inputs(&self, seed: u64) -> Inputs {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut bytes = |n: u64| -> Vec<u8> { (0..n).map(|_| rng.gen::<u8>()).collect() };
+        let floats = |arrays: Vec<Vec<f32>>| Inputs {
+            arrays: arrays
+                .iter()
+                .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+                .collect(),
+        };
         match self.kind {
             Kind::Gemm { m, n, k } => Inputs {
                 arrays: vec![bytes(m * k), bytes(k * n)],
@@ -211,11 +366,15 @@ impl Workload {
                     arrays: vec![inp, weights, bias],
                 }
             }
+            Kind::MpcForward { horizon } => floats(mpc::forward_inputs(seed, horizon as usize)),
+            Kind::MpcBackward { horizon } => floats(mpc::backward_inputs(seed, horizon as usize)),
         }
     }
 
-    /// The expected output (int8 values in row-major order), computed on the host.
-    pub fn reference(&self, inputs: &Inputs) -> Vec<i8> {
+    /// The expected output in row-major order, computed on the host: exact int8 values for the GEMMs and
+    /// convolutions, f64 values for the fp32 kernels (computed from the binary32 inputs without rounding
+    /// in between; an fp32 output must match them within the tolerance of [`Workload::check_output`]).
+    pub fn reference(&self, inputs: &Inputs) -> Reference {
         match self.kind {
             Kind::Gemm { m, n, k } => {
                 let (m, n, k) = (m as usize, n as usize, k as usize);
@@ -234,7 +393,7 @@ impl Workload {
                     }
                     out.extend(acc.iter().map(|&s| sat8(i64::from(s))));
                 }
-                out
+                Reference::Int8(out)
             }
             Kind::Conv { batch, p, q, c, k } => {
                 let (batch, p, q, c, k) = (
@@ -276,8 +435,72 @@ impl Workload {
                         }
                     }
                 }
-                out
+                Reference::Int8(out)
             }
+            Kind::MpcForward { horizon } => {
+                Reference::Fp32(mpc::forward_reference(&inputs.floats(), horizon as usize))
+            }
+            Kind::MpcBackward { horizon } => {
+                Reference::Fp32(mpc::backward_reference(&inputs.floats(), horizon as usize))
+            }
+        }
+    }
+
+    /// Checks the bytes of the output array (`got`, little-endian, the whole array) against the reference
+    /// for `inputs`. int8 outputs must match exactly. fp32 outputs are compared with a tolerance, because
+    /// the accelerator's order of fused multiply-adds differs from any C reference order: element i is
+    /// right when it is finite and `|got - want| <= FP32_REL_TOL * max(1, |want|)` (NaN and infinity are
+    /// always wrong). The error describes the first wrong element and counts the wrong and the poisoned
+    /// ones (an element still holding the [`POISON`] bytes: one byte for int8, four for fp32).
+    pub fn check_output(&self, inputs: &Inputs, got: &[u8]) -> Result<(), Mismatch> {
+        let arrays = self.arrays();
+        let out = &arrays[self.output_index()];
+        let eb = out.elem_bytes as usize;
+        let n = out.len() as usize;
+        let elems: Vec<&[u8]> = got.chunks_exact(eb.max(1)).take(n).collect();
+        let poison = vec![POISON; eb];
+        let poisoned = elems.iter().filter(|e| **e == poison.as_slice()).count();
+        // (index, got, want) of the wrong elements, rendered lazily: only the first is shown.
+        let (wrong, first): (usize, Option<(usize, String, String)>) = match self.reference(inputs)
+        {
+            Reference::Int8(want) => {
+                let bad = |i: usize| elems.get(i).is_none_or(|e| e[0] as i8 != want[i]);
+                let count = (0..want.len()).filter(|&i| bad(i)).count();
+                let first = (0..want.len()).find(|&i| bad(i)).map(|i| {
+                    let g = elems
+                        .get(i)
+                        .map_or("(missing)".to_string(), |e| (e[0] as i8).to_string());
+                    (i, g, want[i].to_string())
+                });
+                (count, first)
+            }
+            Reference::Fp32(want) => {
+                let value = |i: usize| -> Option<f32> {
+                    let e: &[u8] = elems.get(i)?;
+                    <[u8; 4]>::try_from(e).ok().map(f32::from_le_bytes)
+                };
+                let bad = |i: usize| value(i).is_none_or(|g| !fp32_close(g, want[i]));
+                let count = (0..want.len()).filter(|&i| bad(i)).count();
+                let first = (0..want.len()).find(|&i| bad(i)).map(|i| {
+                    let g = value(i).map_or("(missing)".to_string(), |g| format!("{g:e}"));
+                    let tol = FP32_REL_TOL * want[i].abs().max(1.0);
+                    (i, g, format!("{:e} (within {tol:.1e})", want[i]))
+                });
+                (count, first)
+            }
+        };
+        match first {
+            None => Ok(()),
+            Some((index, got_text, want_text)) => Err(Mismatch {
+                index,
+                got: got_text,
+                want: want_text,
+                got_is_poison: elems.get(index).is_some_and(|e| *e == poison.as_slice()),
+                wrong,
+                total: n,
+                poisoned,
+                elem_bytes: eb,
+            }),
         }
     }
 
@@ -353,7 +576,7 @@ fn pointer_decl(a: &ArrayArg) -> String {
 }
 
 /// Every workload: the six paper GEMMs, the nine schedule-reuse GEMMs, the four convolutions (batch 4),
-/// and small ones for tests.
+/// the two TinyMPC kernels (fp32), and small ones for tests.
 pub fn all() -> Vec<Workload> {
     let mut v = Vec::new();
     let g = |m: u64, n: u64, k: u64, group| {
@@ -391,6 +614,8 @@ pub fn all() -> Vec<Workload> {
             ck,
         ));
     }
+    v.push(Workload::mpc_forward("tinympc_forward", "mpc", 5));
+    v.push(Workload::mpc_backward("tinympc_backward", "mpc", 10));
     for (m, n, k) in [
         (16, 16, 16),
         (32, 32, 32),
@@ -473,7 +698,9 @@ mod tests {
         let w = by_name("gemm_20x36x24").unwrap();
         let inp = w.generate_inputs(7);
         let (a, b) = (&inp.arrays[0], &inp.arrays[1]);
-        let r = w.reference(&inp);
+        let Reference::Int8(r) = w.reference(&inp) else {
+            panic!("a GEMM has an int8 reference")
+        };
         for i in 0..20 {
             for j in 0..36 {
                 let s: i64 = (0..24)
@@ -495,9 +722,9 @@ mod tests {
         inp.arrays[0] = vec![0, 0, 0, 0, 2, 0, 0, 0, 0];
         inp.arrays[1] = vec![1, 1, 1, 1, 3, 1, 1, 1, 1];
         inp.arrays[2] = 5i32.to_le_bytes().to_vec();
-        assert_eq!(w.reference(&inp), vec![11]);
+        assert_eq!(w.reference(&inp), Reference::Int8(vec![11]));
         inp.arrays[2] = 1000i32.to_le_bytes().to_vec();
-        assert_eq!(w.reference(&inp), vec![127]);
+        assert_eq!(w.reference(&inp), Reference::Int8(vec![127]));
     }
 
     #[test]
@@ -507,5 +734,55 @@ mod tests {
         assert!(h.contains("void solution(int8_t inp[1][10][10][16], int8_t weights[3][3][16][16], int32_t bias[1][16], int8_t output[1][8][8][16]);"), "{h}");
         assert!(h.contains("int32_t (*bias)[16] = (int32_t (*)[16])"), "{h}");
         assert_eq!(w.output_index_str(8 * 16 + 3), "output[0][1][0][3]");
+    }
+
+    #[test]
+    fn mpc_workloads_are_fp32_with_float_arrays() {
+        for name in ["tinympc_forward", "tinympc_backward"] {
+            let w = by_name(name).unwrap();
+            assert_eq!((w.group, w.input_type()), ("mpc", "fp32"));
+            assert!(w
+                .arrays()
+                .iter()
+                .all(|a| a.ctype == "float" && a.elem_bytes == 4));
+            assert_eq!(w.arrays().iter().filter(|a| a.output).count(), 1);
+            let inp = w.generate_inputs(3);
+            assert_ne!(inp, w.generate_inputs(4), "seeds give fresh inputs");
+            assert_eq!(inp, w.generate_inputs(3), "deterministic");
+            let h = w.harness_c();
+            assert!(h.contains(&format!("{};", w.signature())), "{h}");
+        }
+        let f = by_name("tinympc_forward").unwrap();
+        assert_eq!(
+            f.signature(),
+            "void solution(float A[12][12], float B[12][4], float K[4][12], float d[5][4], float x0[12], \
+             float xu[5][16])"
+        );
+        assert!(f.harness_c().contains("float *x0 = (float *)"));
+        assert_eq!((f.macs(), f.ideal_cycles(4)), (1200, 75));
+        let b = by_name("tinympc_backward").unwrap();
+        assert!(b.signature().ends_with("float pN[12], float dp[9][16])"));
+        assert_eq!((b.macs(), b.ideal_cycles(4)), (2304, 144));
+        assert_eq!(b.output_index_str(16 + 5), "dp[1][5]");
+        assert!(by_name("gemm_16x16x16").unwrap().input_type() == "int8");
+    }
+
+    #[test]
+    fn int8_outputs_are_checked_exactly() {
+        let w = by_name("gemm_16x16x16").unwrap();
+        let inp = w.generate_inputs(2);
+        let Reference::Int8(want) = w.reference(&inp) else {
+            panic!("int8")
+        };
+        let mut got: Vec<u8> = want.iter().map(|&x| x as u8).collect();
+        assert_eq!(w.check_output(&inp, &got), Ok(()));
+        got[33] = got[33].wrapping_add(1);
+        let m = w.check_output(&inp, &got).unwrap_err();
+        assert_eq!((m.index, m.wrong, m.total), (33, 1, 256));
+        assert_eq!(w.output_index_str(m.index), "C[2][1]");
+        assert_eq!(m.poison_pattern(), "0x5A");
+        got.fill(POISON);
+        let m = w.check_output(&inp, &got).unwrap_err();
+        assert_eq!(m.poisoned, 256);
     }
 }

@@ -205,8 +205,12 @@ fn validation_rejects_overfull_tiles() {
     let w = workload::by_name("conv_56x64").unwrap();
     let e = Schedule::Conv(c).emit_c(&hw, &w).unwrap_err();
     assert!(format!("{e:#}").contains("accumulator overfull"), "{e:#}");
-    // The hand-optimized schedules of every catalogue workload fit.
-    for w in workload::all() {
+    // The hand-optimized schedules of every catalogue workload in the schedule space fit (the TinyMPC
+    // kernels' hand baselines are C files, tested in tests/tinympc.rs).
+    for w in workload::all()
+        .into_iter()
+        .filter(|w| Schedule::naive(w).is_some())
+    {
         baseline::hand_schedule(&hw, &w)
             .and_then(|s| s.validate(&hw, &w))
             .unwrap_or_else(|e| panic!("{}: {e:#}", w.name));

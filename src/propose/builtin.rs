@@ -19,6 +19,22 @@ impl BuiltinProposer {
     pub fn new() -> BuiltinProposer {
         BuiltinProposer
     }
+
+    /// The built-in proposer for a search on `w`, or an error when `w` is outside its schedule space (the
+    /// TinyMPC kernels: their programs are not generated from a schedule, so it would have nothing to
+    /// change).
+    pub fn for_workload(w: &Workload) -> anyhow::Result<BuiltinProposer> {
+        if Schedule::naive(w).is_none() {
+            anyhow::bail!(
+                "the built-in proposer has no schedule space for {} (it changes GEMM and convolution \
+                 schedules only); use --proposer llm --model PROVIDER:MODEL, or `gemforge bench --workloads \
+                 {}` for its naive and hand-written baselines",
+                w.name,
+                w.name
+            );
+        }
+        Ok(BuiltinProposer)
+    }
 }
 
 /// One concrete change: what it does (for the plan text), the new schedule, and a weight for the pick.

@@ -34,11 +34,13 @@ pub enum Schedule {
 
 impl Schedule {
     /// The naive schedule of a workload: one DIM x DIM output tile at a time, operands moved in for every
-    /// tile, no reuse across tiles (what a DSL compiler emits before scheduling).
-    pub fn naive(w: &Workload) -> Schedule {
+    /// tile, no reuse across tiles (what a DSL compiler emits before scheduling). None for a workload
+    /// outside the schedule space (the TinyMPC kernels).
+    pub fn naive(w: &Workload) -> Option<Schedule> {
         match w.kind {
-            Kind::Gemm { .. } => Schedule::Gemm(GemmSchedule::naive()),
-            Kind::Conv { .. } => Schedule::Conv(ConvSchedule::naive()),
+            Kind::Gemm { .. } => Some(Schedule::Gemm(GemmSchedule::naive())),
+            Kind::Conv { .. } => Some(Schedule::Conv(ConvSchedule::naive())),
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => None,
         }
     }
 
@@ -110,7 +112,7 @@ mod tests {
         let hw = HwConfig::default_config();
         for name in ["gemm_20x36x24", "conv_b1_8x16"] {
             let w = crate::workload::by_name(name).unwrap();
-            let s = Schedule::naive(&w);
+            let s = Schedule::naive(&w).unwrap();
             let c = s.emit_c(&hw, &w).unwrap();
             assert!(c.starts_with("/* gemforge-schedule: {"), "{c}");
             assert_eq!(Schedule::from_program(&c), Some(s));
@@ -124,7 +126,7 @@ mod tests {
         let hw = HwConfig::default_config();
         let g = crate::workload::by_name("gemm_16x16x16").unwrap();
         let c = crate::workload::by_name("conv_b1_8x16").unwrap();
-        let e = Schedule::naive(&c).validate(&hw, &g).unwrap_err();
+        let e = Schedule::naive(&c).unwrap().validate(&hw, &g).unwrap_err();
         assert!(e.to_string().contains("convolution schedule"), "{e}");
     }
 }

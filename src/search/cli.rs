@@ -124,7 +124,15 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
     let proposer =
         |kind: ProposerKind, cfg: &RunConfig, dir: &Path| -> anyhow::Result<Box<dyn Proposer>> {
             Ok(match kind {
-                ProposerKind::Builtin => Box::new(crate::propose::builtin::BuiltinProposer::new()),
+                ProposerKind::Builtin => {
+                    let w = crate::workload::by_name(&cfg.workload).with_context(|| {
+                        format!(
+                            "unknown workload `{}` in the run's configuration",
+                            cfg.workload
+                        )
+                    })?;
+                    Box::new(crate::propose::builtin::BuiltinProposer::for_workload(&w)?)
+                }
                 ProposerKind::Llm => {
                     use crate::propose::llm::{LlmOptions, LlmProposer};
                     // The ISA text documents the loop instruction exactly when candidates may use it.
@@ -155,6 +163,7 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
         }
         Baseline::ALL
             .iter()
+            .filter(|&&b| baseline::applies(w, b))
             .filter_map(|&b| match baseline::program(hw, w, b) {
                 Ok(code) => Some((b.name().to_string(), code, b == Baseline::HardwareFsm)),
                 Err(e) => {
@@ -228,6 +237,21 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             Some(f) => HwConfig::from_file(f)?,
             None => HwConfig::default_config(),
         };
+        if w.input_type() != hw.array.input_type {
+            bail!(
+                "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath{}",
+                crate::eval::WRONG_DATA_TYPE,
+                w.name,
+                w.input_type(),
+                hw.name,
+                hw.array.input_type,
+                if w.input_type() == "fp32" {
+                    " (use an fp32 configuration such as --config rtl/configs/fp32_4x4.toml)"
+                } else {
+                    ""
+                }
+            );
+        }
         let start = match &args.start {
             Some(f) => std::fs::read_to_string(f)
                 .with_context(|| format!("reading the starting program {}", f.display()))?,
