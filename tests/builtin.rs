@@ -4,6 +4,7 @@
 
 use gemforge::config::HwConfig;
 use gemforge::eval::{evaluate, EvalOpts};
+use gemforge::prompts::{self, MenuKind};
 use gemforge::propose::builtin::BuiltinProposer;
 use gemforge::propose::{
     Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
@@ -11,25 +12,15 @@ use gemforge::propose::{
 use gemforge::schedule::Schedule;
 use gemforge::workload::{self, Workload};
 
-const GEMM_MENU: [&str; 17] = [
-    "tiling",
-    "loop_reorder",
-    "loop_split",
-    "loop_fusion",
-    "simplify_arith",
-    "reorder_compute",
-    "unroll",
-    "double_buffering",
-    "outer_reuse",
-    "spread_spad",
-    "skip_redundant_loads",
-    "hoist",
-    "faster_ops",
-    "pipeline",
-    "min_data_movement",
-    "min_loop_overhead",
-    "other",
-];
+/// The bundled GEMM menu's ids (prompts/menu_gemm.txt), each with a placeholder text.
+fn gemm_menu() -> Vec<MenuItem> {
+    let ids: Vec<String> = prompts::menu(MenuKind::GemmConv)
+        .expect("the bundled GEMM menu parses")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    menu(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+}
 
 fn menu(ids: &[&str]) -> Vec<MenuItem> {
     ids.iter()
@@ -101,7 +92,7 @@ fn seeded_walks_from_naive_stay_correct() {
         workload::by_name("gemm_20x36x24").unwrap(),
         Workload::conv("conv_b2_5x20", "test", 2, 5, 20),
     ];
-    let all = menu(&GEMM_MENU);
+    let all = gemm_menu();
     for w in &ws {
         let mut code = naive(w);
         let mut menu_ids = Vec::new();
@@ -146,7 +137,7 @@ fn deterministic_per_request() {
     let p = BuiltinProposer::new();
     let w = workload::by_name("gemm_64x64x64").unwrap();
     let code = naive(&w);
-    let m = menu(&GEMM_MENU);
+    let m = gemm_menu();
     let fb = Feedback::default();
     let mut texts = std::collections::BTreeSet::new();
     for seed in 0..12 {
@@ -202,7 +193,7 @@ fn declines_foreign_parents_and_inapplicable_menus() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/candidates/gemm_tiled.c"),
     )
     .unwrap();
-    let e = plan_for(&p, &w, &foreign, &Feedback::default(), &menu(&GEMM_MENU), 1).unwrap_err();
+    let e = plan_for(&p, &w, &foreign, &Feedback::default(), &gemm_menu(), 1).unwrap_err();
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
     let code = naive(&w);
     let e = plan_for(
@@ -217,15 +208,7 @@ fn declines_foreign_parents_and_inapplicable_menus() {
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
     // A schedule for another workload kind does not apply either.
     let conv = workload::by_name("conv_b1_8x16").unwrap();
-    let e = plan_for(
-        &p,
-        &w,
-        &naive(&conv),
-        &Feedback::default(),
-        &menu(&GEMM_MENU),
-        1,
-    )
-    .unwrap_err();
+    let e = plan_for(&p, &w, &naive(&conv), &Feedback::default(), &gemm_menu(), 1).unwrap_err();
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
     // implement refuses a plan it did not make.
     let hw = HwConfig::default_config();

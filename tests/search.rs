@@ -53,32 +53,16 @@ fn delay_of(code: &str) -> u64 {
         .expect("a scripted program")
 }
 
+/// The bundled GEMM menu's ids (prompts/menu_gemm.txt), each with a placeholder text.
 fn menu() -> Vec<MenuItem> {
-    [
-        "tiling",
-        "loop_reorder",
-        "loop_split",
-        "loop_fusion",
-        "simplify_arith",
-        "reorder_compute",
-        "unroll",
-        "double_buffering",
-        "outer_reuse",
-        "spread_spad",
-        "skip_redundant_loads",
-        "hoist",
-        "faster_ops",
-        "pipeline",
-        "min_data_movement",
-        "min_loop_overhead",
-        "other",
-    ]
-    .iter()
-    .map(|id| MenuItem {
-        id: id.to_string(),
-        text: format!("apply {id}"),
-    })
-    .collect()
+    gemforge::prompts::menu(gemforge::prompts::MenuKind::GemmConv)
+        .expect("the bundled GEMM menu parses")
+        .into_iter()
+        .map(|m| MenuItem {
+            text: format!("apply {}", m.id),
+            id: m.id,
+        })
+        .collect()
 }
 
 /// Plans and programs as a pure function of the request's seed and parent, so reruns are identical.
