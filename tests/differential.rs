@@ -201,14 +201,20 @@ fn family(name: &str, base: u64, default_cases: u64, opts: GenOpts) {
     });
 }
 
-fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig, u64) -> GenCase) {
-    let only = env_u64("GEMFORGE_DIFF_SEED");
+/// A test's seeds: `GEMFORGE_DIFF_SEED` alone, else `GEMFORGE_DIFF_CASES` (or `default_cases`) seeds from
+/// the family's `base`, shifted by `GEMFORGE_DIFF_BASE`.
+fn seeds(base: u64, default_cases: u64) -> Vec<u64> {
     let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(default_cases);
     let shift = env_u64("GEMFORGE_DIFF_BASE").unwrap_or(0);
-    let seeds: Vec<u64> = match only {
+    match env_u64("GEMFORGE_DIFF_SEED") {
         Some(s) => vec![s],
         None => (0..n).map(|i| base + shift + i).collect(),
-    };
+    }
+}
+
+fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig, u64) -> GenCase) {
+    let only = env_u64("GEMFORGE_DIFF_SEED");
+    let seeds = seeds(base, default_cases);
     let t0 = Instant::now();
     let mut failures = Vec::new();
     let mut total_cmds = 0usize;
@@ -312,12 +318,7 @@ fn diff_loop_conv() {
 /// accept it with equal results.
 #[test]
 fn diff_loop_conv_errors() {
-    let only = env_u64("GEMFORGE_DIFF_SEED");
-    let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(300);
-    let seeds: Vec<u64> = match only {
-        Some(s) => vec![s],
-        None => (0..n).map(|i| 10_000_000 + i).collect(),
-    };
+    let seeds = seeds(10_000_000, 300);
     let (mut failures, mut refused) = (Vec::new(), 0usize);
     for &seed in &seeds {
         let mut cfg = HwConfig::default_config();
@@ -396,12 +397,7 @@ fn diff_loop_conv_errors() {
 /// and command (the LOOP_WS, never a generated command), or accept it with equal results.
 #[test]
 fn diff_loop_errors() {
-    let only = env_u64("GEMFORGE_DIFF_SEED");
-    let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(150);
-    let seeds: Vec<u64> = match only {
-        Some(s) => vec![s],
-        None => (0..n).map(|i| 8_000_000 + i).collect(),
-    };
+    let seeds = seeds(8_000_000, 150);
     let (mut failures, mut refused) = (Vec::new(), 0usize);
     for &seed in &seeds {
         let mut cfg = HwConfig::default_config();
@@ -550,13 +546,7 @@ fn mutate(rng: &mut ChaCha8Rng, c: RoccCmd) -> RoccCmd {
 #[test]
 fn diff_errors() {
     let only = env_u64("GEMFORGE_DIFF_SEED");
-    let n = env_u64("GEMFORGE_DIFF_CASES").unwrap_or(2500);
-    let shift = env_u64("GEMFORGE_DIFF_BASE").unwrap_or(0);
-    let base = 7_000_000;
-    let seeds: Vec<u64> = match only {
-        Some(s) => vec![s],
-        None => (0..n).map(|i| base + shift + i).collect(),
-    };
+    let seeds = seeds(7_000_000, 2500);
     let t0 = Instant::now();
     let (mut failures, mut refused) = (Vec::new(), 0usize);
     for &seed in &seeds {
