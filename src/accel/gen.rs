@@ -490,8 +490,22 @@ pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         };
         cmds.extend(desc.encode(&mode));
     }
-    // An ordinary command after the loops (it must wait for them): read an accumulator tile back out.
-    cmds.push(ConfigSt::new(dim as u32 * 4).encode());
+    finish_loop_case(cfg, &mut rng, seed, mem, cmds, out_next)
+}
+
+/// The end of a loop stream: an ordinary command after the loops (it must wait for them) reads an
+/// accumulator tile back out to `out_next`.
+fn finish_loop_case(
+    cfg: &HwConfig,
+    rng: &mut ChaCha8Rng,
+    seed: u64,
+    mem: Memory,
+    mut cmds: Vec<RoccCmd>,
+    out_next: u64,
+) -> GenCase {
+    let dim = cfg.dim();
+    let d16 = dim as u16;
+    cmds.push(ConfigSt::new(dim * 4).encode());
     cmds.push(
         Command::Mvout {
             dram: out_next,
@@ -698,27 +712,7 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         cmds.push(st.encode());
         cmds.extend(desc.encode(&mode));
     }
-    // An ordinary command after the loops (it must wait for them): read an accumulator tile back out.
-    let d16 = dim as u16;
-    cmds.push(ConfigSt::new(dim as u32 * 4).encode());
-    cmds.push(
-        Command::Mvout {
-            dram: out_next,
-            op: Operand::new(
-                LocalAddr::acc_full(rng.gen_range(0..cfg.acc_rows() - d16 as u32)),
-                d16,
-                d16,
-            ),
-        }
-        .encode(),
-    );
-    GenCase {
-        seed,
-        mem,
-        cmds,
-        in_region: (IN_BASE, IN_SIZE),
-        out_region: (OUT_BASE, OUT_SIZE),
-    }
+    finish_loop_case(cfg, &mut rng, seed, mem, cmds, out_next)
 }
 
 /// Interesting float32 scales (bit patterns): identity, exact powers of two, values that round, ties,
