@@ -342,6 +342,21 @@ fn tuned_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> Option<GemmSchedule> {
     s.validate(hw, m, n, k).ok().map(|()| s)
 }
 
+/// The tile sizes (in DIM blocks) the GEMM tilers try along a dimension of `total` blocks: a fixed ladder
+/// up to `total`, and `total` itself.
+pub(crate) fn tile_options(total: u64) -> Vec<u32> {
+    let mut v: Vec<u32> = [1u64, 2, 4, 8, 12, 16, 24, 32, 48, 64]
+        .iter()
+        .copied()
+        .filter(|&t| t <= total)
+        .map(|t| t as u32)
+        .collect();
+    v.push(total.min(u64::from(u32::MAX)) as u32);
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedule> {
     if let Some(s) = tuned_gemm(hw, m, n, k) {
         return Ok(s);
@@ -350,25 +365,13 @@ fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedu
     let (mb, nb, kb) = (m.div_ceil(dim), n.div_ceil(dim), k.div_ceil(dim));
     let mbl = hw.max_block_len();
     let mut best: Option<(f64, GemmSchedule)> = None;
-    let tile_opts = |total: u64| -> Vec<u32> {
-        let mut v: Vec<u32> = [1u64, 2, 4, 8, 12, 16, 24, 32, 48, 64]
-            .iter()
-            .copied()
-            .filter(|&t| t <= total)
-            .map(|t| t as u32)
-            .collect();
-        v.push(total.min(u64::from(u32::MAX)) as u32);
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
     for order in [
         Order([Dim::I, Dim::J, Dim::K]),
         Order([Dim::J, Dim::I, Dim::K]),
     ] {
-        for ti in tile_opts(mb) {
-            for tj in tile_opts(nb) {
-                for tk in tile_opts(kb) {
+        for ti in tile_options(mb) {
+            for tj in tile_options(nb) {
+                for tk in tile_options(kb) {
                     // The operand of the outer loop stays resident across the middle loop; the other
                     // one per tile, or wholly resident when it is small.
                     let levels: [(u8, u8); 2] = if order.0[0] == Dim::I {

@@ -237,18 +237,7 @@ fn gemm_changes(
     // Retile: the tile triples the cost model ranks best, other choices kept (an expert sizes all
     // three tiles together against the scratchpad and accumulator capacity).
     let retile = |out: &mut Vec<(String, GemmSchedule, f64)>| {
-        let opts = |total: u64| -> Vec<u32> {
-            let mut v: Vec<u32> = [1u64, 2, 4, 8, 12, 16, 24, 32, 48, 64]
-                .iter()
-                .copied()
-                .filter(|&t| t <= total)
-                .map(|t| t as u32)
-                .collect();
-            v.push(total.min(u64::from(u32::MAX)) as u32);
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
+        let opts = crate::baseline::tile_options;
         let mut ranked: Vec<(f64, GemmSchedule)> = Vec::new();
         for ti in opts(blocks(Dim::I)) {
             for tj in opts(blocks(Dim::J)) {
