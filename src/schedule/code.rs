@@ -47,6 +47,34 @@ impl Code {
         (Expr::var(v), true)
     }
 
+    /// `for (int var = 0; var < tiles; var++)` over the tiles of `t` blocks that cover `total` blocks.
+    /// Returns the current tile's extent in blocks (a constant when it is known, else `n`, a `const int`
+    /// declared in the loop from [`tile_extent`]) and the tile's origin, `var * scale` (0 for one tile).
+    pub(crate) fn open_tile_loop(
+        &mut self,
+        var: &str,
+        n: &str,
+        t: u64,
+        total: u64,
+        scale: i64,
+    ) -> (Expr, Expr) {
+        let tiles = total.div_ceil(t);
+        self.open(format!("for (int {var} = 0; {var} < {tiles}; {var}++)"));
+        let extent = match tile_extent(var, t, total) {
+            Expr::Var(e) => {
+                self.line(format!("const int {n} = {e};"));
+                Expr::var(n)
+            }
+            c => c,
+        };
+        let origin = if tiles == 1 {
+            Expr::Const(0)
+        } else {
+            Expr::var(var).muli(scale)
+        };
+        (extent, origin)
+    }
+
     /// Closes a loop opened by [`Code::for_upto`].
     pub(crate) fn end(&mut self, opened: bool) {
         if opened {

@@ -202,7 +202,7 @@ impl ConvSchedule {
         let z = self.sizes(hw, batch, p, q, c, k)?;
         let dim = z.dim as i64;
         let (tp, tq, tk) = (u64::from(self.tp), u64::from(self.tq), u64::from(self.tk));
-        let (p_tiles, q_tiles, k_tiles) = (p.div_ceil(tp), z.qb.div_ceil(tq), z.kb.div_ceil(tk));
+        let q_tiles = z.qb.div_ceil(tq);
         let mut o = Code::new();
         o.open(signature);
         o.line("config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);");
@@ -240,24 +240,8 @@ impl ConvSchedule {
         } else {
             Expr::Const(0)
         };
-        let extent =
-            |v: &str, t: u64, total: u64| -> Expr { super::code::tile_extent(v, t, total) };
         // Output-channel tiles.
-        o.open(format!("for (int kt = 0; kt < {k_tiles}; kt++)"));
-        let nk = extent("kt", tk, z.kb);
-        if let Expr::Var(e) = &nk {
-            o.line(format!("const int nk = {e};"));
-        }
-        let nk = if nk.as_const().is_some() {
-            nk
-        } else {
-            Expr::var("nk")
-        };
-        let k0 = if k_tiles == 1 {
-            Expr::Const(0)
-        } else {
-            Expr::var("kt").muli(tk as i64)
-        };
+        let (nk, k0) = o.open_tile_loop("kt", "nk", tk, z.kb, tk as i64);
         let ww = i64::from(self.w_width);
         let w_cols = |kb: &Expr, n: &Expr| -> Expr {
             let nblk = if n.as_const().is_some_and(|v| v % ww == 0) {
@@ -294,36 +278,8 @@ impl ConvSchedule {
             o.close();
         }
         o.open(format!("for (int b = 0; b < {batch}; b++)"));
-        o.open(format!("for (int pt = 0; pt < {p_tiles}; pt++)"));
-        let np = extent("pt", tp, p);
-        if let Expr::Var(e) = &np {
-            o.line(format!("const int np = {e};"));
-        }
-        let np = if np.as_const().is_some() {
-            np
-        } else {
-            Expr::var("np")
-        };
-        let p0 = if p_tiles == 1 {
-            Expr::Const(0)
-        } else {
-            Expr::var("pt").muli(tp as i64)
-        };
-        o.open(format!("for (int qt = 0; qt < {q_tiles}; qt++)"));
-        let nq = extent("qt", tq, z.qb);
-        if let Expr::Var(e) = &nq {
-            o.line(format!("const int nq = {e};"));
-        }
-        let nq = if nq.as_const().is_some() {
-            nq
-        } else {
-            Expr::var("nq")
-        };
-        let q0 = if q_tiles == 1 {
-            Expr::Const(0)
-        } else {
-            Expr::var("qt").muli((tq * z.dim) as i64)
-        };
+        let (np, p0) = o.open_tile_loop("pt", "np", tp, p, tp as i64);
+        let (nq, q0) = o.open_tile_loop("qt", "nq", tq, z.qb, (tq * z.dim) as i64);
         // Pixels in pixel block `qb` of the tile.
         let px = |qbv: &Expr| -> Expr {
             if q % z.dim == 0 {
