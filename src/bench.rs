@@ -100,19 +100,8 @@ fn resolve(names: &[String]) -> anyhow::Result<Vec<Workload>> {
 /// n/a cells.
 pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
     let workloads = resolve(&opts.workloads)?;
-    if let Some(w) = workloads
-        .iter()
-        .find(|w| w.input_type() != hw.array.input_type)
-    {
-        bail!(
-            "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath (the mpc group \
-             runs on fp32 configurations such as rtl/configs/fp32_4x4.toml, the others on int8 ones)",
-            eval::WRONG_DATA_TYPE,
-            w.name,
-            w.input_type(),
-            hw.name,
-            hw.array.input_type
-        );
+    for w in &workloads {
+        eval::check_data_type(hw, w).map_err(anyhow::Error::msg)?;
     }
     let baselines = if opts.baselines.is_empty() {
         Baseline::ALL.to_vec()

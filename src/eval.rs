@@ -422,22 +422,32 @@ fn locate_pc(elf: &Elf, msg: &str) -> Option<String> {
 /// The start of a verdict's detail when the workload's element type is not the configuration's.
 pub const WRONG_DATA_TYPE: &str = "data type mismatch";
 
+/// Whether workload `w` can run on configuration `cfg`: its element type must be the datapath's. The error
+/// starts with [`WRONG_DATA_TYPE`] and says which kind of configuration to use instead.
+pub fn check_data_type(cfg: &HwConfig, w: &Workload) -> Result<(), String> {
+    if w.input_type() == cfg.array.input_type {
+        return Ok(());
+    }
+    let instead = if w.input_type() == "fp32" {
+        "an fp32 configuration such as rtl/configs/fp32_4x4.toml"
+    } else {
+        "an int8 configuration such as rtl/configs/default.toml"
+    };
+    Err(format!(
+        "{WRONG_DATA_TYPE}: workload `{}` has {} data, but configuration `{}` has an {} datapath (use {instead})",
+        w.name,
+        w.input_type(),
+        cfg.name,
+        cfg.array.input_type
+    ))
+}
+
 /// Evaluate one candidate on one workload (never panics on a bad candidate; every failure is classified).
 pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts) -> Verdict {
     let dim = cfg.dim();
     let fail = |f, d: String| Verdict::fail(w, dim, f, truncate(d));
-    if w.input_type() != cfg.array.input_type {
-        return fail(
-            Failure::HostError,
-            format!(
-                "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath",
-                WRONG_DATA_TYPE,
-                w.name,
-                w.input_type(),
-                cfg.name,
-                cfg.array.input_type
-            ),
-        );
+    if let Err(e) = check_data_type(cfg, w) {
+        return fail(Failure::HostError, e);
     }
     if !candidate.is_file() {
         return fail(

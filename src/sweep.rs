@@ -308,7 +308,7 @@ fn judge(
         cell.detail = e.to_string();
         return cell;
     }
-    if w.input_type() != cfg.array.input_type {
+    if crate::eval::check_data_type(cfg, w).is_err() {
         cell.status = CellStatus::OtherDataType;
         cell.detail = format!(
             "{} workload on an {} datapath",

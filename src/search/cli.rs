@@ -237,21 +237,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             Some(f) => HwConfig::from_file(f)?,
             None => HwConfig::default_config(),
         };
-        if w.input_type() != hw.array.input_type {
-            bail!(
-                "{}: workload `{}` has {} data, but configuration `{}` has an {} datapath{}",
-                crate::eval::WRONG_DATA_TYPE,
-                w.name,
-                w.input_type(),
-                hw.name,
-                hw.array.input_type,
-                if w.input_type() == "fp32" {
-                    " (use an fp32 configuration such as --config rtl/configs/fp32_4x4.toml)"
-                } else {
-                    ""
-                }
-            );
-        }
+        crate::eval::check_data_type(&hw, &w).map_err(anyhow::Error::msg)?;
         let start = match &args.start {
             Some(f) => std::fs::read_to_string(f)
                 .with_context(|| format!("reading the starting program {}", f.display()))?,
