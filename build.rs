@@ -1,19 +1,19 @@
 //! Build script: Verilates rtl/ for the bundled default configuration, compiles the generated C++ together
 //! with the C ABI shim (sim/verilator/), links the result statically, and generates Rust bindings for the
-//! shim (src/accel/rtl.rs includes them).
+//! shim (src/sim/accel/rtl.rs includes them).
 //!
 //! Two models are built from the same RTL: `Vgemmini` (untraced, used by every normal run) and
 //! `VgemminiTr` (--trace-fst, used only for waveform runs), so tracing costs untraced runs nothing. The
 //! shim is compiled once per model; its functions carry the suffix `_tr` for the traced one.
 //!
-//! Verilating and compiling live in src/vbuild.rs, shared with the run-time builder of other
-//! configurations (src/accel/variant.rs); this script compiles in parallel (NUM_JOBS) with a
+//! Verilating and compiling live in src/sim/vbuild.rs, shared with the run-time builder of other
+//! configurations (src/sim/accel/variant.rs); this script compiles in parallel (NUM_JOBS) with a
 //! content-addressed object cache in OUT_DIR, and embeds the RTL and shim sources for that builder.
 
-#[path = "src/config.rs"]
+#[path = "src/sim/config.rs"]
 #[allow(dead_code)]
 mod config;
-#[path = "src/vbuild.rs"]
+#[path = "src/sim/vbuild.rs"]
 #[allow(dead_code)]
 mod vbuild;
 
@@ -63,8 +63,8 @@ fn main() -> Result<()> {
         "rtl/configs/default.toml",
         "sim/verilator",
         "build.rs",
-        "src/config.rs",
-        "src/vbuild.rs",
+        "src/sim/config.rs",
+        "src/sim/vbuild.rs",
     ] {
         println!("cargo:rerun-if-changed={p}");
     }
@@ -220,7 +220,7 @@ fn main() -> Result<()> {
     );
     write_if_changed(&out.join("gf_build_info.rs"), info.as_bytes())?;
     // The RTL and shim sources, embedded so that an installed binary can build variants
-    // (src/accel/variant.rs) without the source tree.
+    // (src/sim/accel/variant.rs) without the source tree.
     let mut embedded: Vec<PathBuf> = rtl_files.clone();
     let shim_dir = root.join("sim/verilator");
     let mut shim_files: Vec<PathBuf> = fs::read_dir(&shim_dir)

@@ -1,4 +1,4 @@
-// The LOOP_CONV_WS unit (spec 4.10; docs/accelerator.md section 6.1; src/accel/loops.rs unroll_conv is the
+// The LOOP_CONV_WS unit (spec 4.10; docs/accelerator.md section 6.1; src/sim/accel/loops.rs unroll_conv is the
 // reference). Two double-buffered descriptor slots, as in the LOOP_WS unit: funct 16-21 fill the configuring
 // slot, LOOP_CONV_WS (checked here against the front end's configuration shadow) marks it pending and fixes its
 // placement. Two generators issue the unroller's commands: L the loads (input, weights, bias) and E the
@@ -64,7 +64,7 @@ module gemmini_loop_conv
     return a < b ? a : b;
   endfunction
 
-  // ---- the LOOP_CONV_WS check (order and rules of src/accel/loops.rs check_conv) ----
+  // ---- the LOOP_CONV_WS check (order and rules of src/sim/accel/loops.rs check_conv) ----
   always_comb begin
     logic [63:0] irows, icols, in_rows, w_rows, acc_rows;
     logic a_h, b_h;

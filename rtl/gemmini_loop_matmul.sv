@@ -1,4 +1,4 @@
-// The LOOP_WS unit (spec 4.9; docs/accelerator.md section 6; src/accel/loops.rs is the reference). Two
+// The LOOP_WS unit (spec 4.9; docs/accelerator.md section 6; src/sim/accel/loops.rs is the reference). Two
 // double-buffered descriptors: funct 9-13 fill the configuring slot, LOOP_WS (checked here against the front
 // end's configuration shadow) marks it pending. Five sub-FSMs (LdA, LdB, LdD, Ex, StC) each issue the
 // commands of their part of the oldest loop they have work in, in the unroller's order; a priority arbiter
@@ -55,7 +55,7 @@ module gemmini_loop_matmul
   logic cs;
   assign cs = cfg_slot_q;
 
-  // ---- the LOOP_WS check (order and rules of src/accel/loops.rs check_ws) ----
+  // ---- the LOOP_WS check (order and rules of src/sim/accel/loops.rs check_ws) ----
   always_comb begin
     logic resadd, a_t, b_t;
     logic [1:0] a_id, b_id;

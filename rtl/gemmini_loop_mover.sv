@@ -1,4 +1,4 @@
-// One data-movement sub-FSM of the LOOP_WS unit (docs/accelerator.md section 6; src/accel/loops.rs `Grid` is
+// One data-movement sub-FSM of the LOOP_WS unit (docs/accelerator.md section 6; src/sim/accel/loops.rs `Grid` is
 // the reference): walks a grid g_i of rows x cols DIM x DIM tiles, one DMA row of up to max_blocks tiles along
 // the columns per command, rows outer (row_outer) or column blocks outer. It offers the current
 // command's DRAM address and operand word; take_i advances to the next one, and the last one wraps the

@@ -68,7 +68,7 @@ package gemmini_pkg;
   } loop_view_t;
 
   // One LOOP_CONV_WS descriptor slot (spec 1.4 field names): what funct 16-21 set, then what LOOP_CONV_WS adds
-  // when it accepts it (placement and the derived sizes of src/accel/loops.rs ConvShape).
+  // when it accepts it (placement and the derived sizes of src/sim/accel/loops.rs ConvShape).
   typedef struct packed {
     logic [15:0] in_row_dim;
     logic [15:0] in_channels;
@@ -140,7 +140,7 @@ package gemmini_pkg;
     logic        c_half;   // accumulator half of C
   } loop_desc_t;
 
-  // One tile grid a LOOP_WS data-movement sub-FSM walks (gemmini_loop_mover; src/accel/loops.rs Grid).
+  // One tile grid a LOOP_WS data-movement sub-FSM walks (gemmini_loop_mover; src/sim/accel/loops.rs Grid).
   typedef struct packed {
     logic [15:0] rows;
     logic [15:0] cols;
@@ -163,7 +163,7 @@ package gemmini_pkg;
     logic [ROB_W-1:0] rob;
   } cmd_t;
 
-  // ---- ISA (spec 1.2); the Rust side's src/isa.rs is the reference ----
+  // ---- ISA (spec 1.2); the Rust side's src/sim/isa.rs is the reference ----
   localparam logic [6:0] F_CONFIG = 7'd0;
   localparam logic [6:0] F_MVIN2 = 7'd1;
   localparam logic [6:0] F_MVIN = 7'd2;
@@ -176,7 +176,7 @@ package gemmini_pkg;
   localparam logic [6:0] F_MVIN3 = 7'd14;
   localparam logic [6:0] F_COUNTER = 7'd126;
 
-  // Sticky error codes (docs/accelerator.md section 1; src/accel/mod.rs ErrorKind).
+  // Sticky error codes (docs/accelerator.md section 1; src/sim/accel/mod.rs ErrorKind).
   localparam logic [7:0] E_NONE = 8'd0;
   localparam logic [7:0] E_ILLEGAL_FUNCT = 8'd1;
   localparam logic [7:0] E_UNSUPPORTED = 8'd2;
@@ -213,7 +213,7 @@ package gemmini_pkg;
     return best;
   endfunction
 
-  // ---- arithmetic (docs/accelerator.md sections 2-3; src/accel/arith.rs is the reference) ----
+  // ---- arithmetic (docs/accelerator.md sections 2-3; src/sim/accel/arith.rs is the reference) ----
 
   // Round m * 2^e (m != 0) to 24 significant bits, ties to even: binary32 precision.
   function automatic void round_sig24(inout logic [63:0] m, inout int e);

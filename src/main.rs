@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gemforge::config::HwConfig;
-use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
+use gemforge::sim::config::HwConfig;
+use gemforge::sim::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -103,7 +103,7 @@ enum Cmd {
     /// Optimize a workload's program: Autocomp's plan-then-implement beam search with the built-in
     /// proposer or LLMs, every candidate judged on the RTL; the run directory survives kills (--resume).
     /// Exit status 0 with a result, 1 without, 130 when interrupted (resumable).
-    Search(gemforge::search::cli::SearchArgs),
+    Search(gemforge::opt::search::cli::SearchArgs),
     /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
     Report {
         /// The run directory of `gemforge search`.
@@ -168,7 +168,7 @@ enum Cmd {
     /// cache directory): `rtl build CONFIG...` builds ahead of time, `rtl list` shows, `rtl clean` removes.
     Rtl {
         #[arg(value_enum)]
-        action: gemforge::accel::variant::RtlAction,
+        action: gemforge::sim::accel::variant::RtlAction,
         /// Hardware configurations (TOML), for `build`.
         configs: Vec<PathBuf>,
         /// Print one JSON value instead of text.
@@ -269,7 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Perf {
             system: true, json, ..
         } => {
-            let r = gemforge::perf::run_system(&HwConfig::default_config())?;
+            let r = gemforge::bench::perf::run_system(&HwConfig::default_config())?;
             if json {
                 print_json(&r)?;
             } else {
@@ -290,7 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         } => {
             let cfg = load_config(config.as_ref())?;
-            let r = gemforge::perf::run(&cfg, cycles)?;
+            let r = gemforge::bench::perf::run(&cfg, cycles)?;
             if json {
                 print_json(&r)?;
             } else {
@@ -306,7 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Workloads { json, config } => {
             let cfg = load_config(config.as_ref())?;
-            print!("{}", gemforge::workload::list(cfg.dim(), json));
+            print!("{}", gemforge::bench::workload::list(cfg.dim(), json));
             if json {
                 println!();
             }
@@ -321,24 +321,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let cfg = load_config(config.as_ref())?;
-            let opts = gemforge::eval::EvalOpts {
+            let opts = gemforge::bench::eval::EvalOpts {
                 screen_runs: engine_screen_runs,
                 seed,
                 max_cycles,
                 ..Default::default()
             };
             let (text, code) =
-                gemforge::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
+                gemforge::bench::eval::eval_command(&cfg, &workload, &candidate, &opts, json);
             println!("{text}");
             return Ok(ExitCode::from(code));
         }
         Cmd::Search(args) => {
-            let (text, code) = gemforge::search::cli::run_cli(&args)?;
+            let (text, code) = gemforge::opt::search::cli::run_cli(&args)?;
             println!("{text}");
             return Ok(ExitCode::from(code));
         }
         Cmd::Report { run_dir, json } => {
-            println!("{}", gemforge::search::cli::report_command(&run_dir, json)?);
+            println!(
+                "{}",
+                gemforge::opt::search::cli::report_command(&run_dir, json)?
+            );
         }
         Cmd::Bench {
             workloads,
@@ -351,22 +354,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let cfg = load_config(config.as_ref())?;
-            let opts = gemforge::bench::BenchOpts {
+            let opts = gemforge::bench::ladder::BenchOpts {
                 workloads,
                 baselines: baselines
                     .iter()
-                    .map(|b| gemforge::baseline::Baseline::parse(b))
+                    .map(|b| gemforge::bench::baseline::Baseline::parse(b))
                     .collect::<anyhow::Result<_>>()?,
                 jobs,
                 out_dir,
                 progress: !json,
-                eval: gemforge::eval::EvalOpts {
+                eval: gemforge::bench::eval::EvalOpts {
                     screen_runs: engine_screen_runs,
                     seed,
                     ..Default::default()
                 },
             };
-            println!("{}", gemforge::bench::bench_command(&cfg, &opts, json)?);
+            println!(
+                "{}",
+                gemforge::bench::ladder::bench_command(&cfg, &opts, json)?
+            );
         }
         Cmd::Prompt {
             workload,
@@ -384,14 +390,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            let preview = gemforge::prompts::PromptPreview {
+            let preview = gemforge::opt::prompts::PromptPreview {
                 workload: &workload,
                 parent: &parent,
                 plan,
                 prompts_dir: prompts.as_deref(),
                 loop_fsm,
             };
-            print!("{}", gemforge::prompts::preview(&cfg, &preview)?);
+            print!("{}", gemforge::opt::prompts::preview(&cfg, &preview)?);
         }
         Cmd::Rtl {
             action,
@@ -400,7 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             print!(
                 "{}",
-                gemforge::accel::variant::rtl_command(action, &configs, json)?
+                gemforge::sim::accel::variant::rtl_command(action, &configs, json)?
             );
             if json {
                 println!();
@@ -415,7 +421,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             json,
         } => {
-            let args = gemforge::sweep::SweepArgs {
+            let args = gemforge::bench::sweep::SweepArgs {
                 configs,
                 workloads,
                 programs,
@@ -423,7 +429,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 jobs,
                 seed,
             };
-            print!("{}", gemforge::sweep::sweep_command(&args, json)?);
+            print!("{}", gemforge::bench::sweep::sweep_command(&args, json)?);
         }
         Cmd::Config { file } => {
             let cfg = load_config(file.as_ref())?;

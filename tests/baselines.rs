@@ -3,11 +3,11 @@
 //! hand-optimized schedule is faster on the RTL, a sweep of schedules is correct on the spec engine, and
 //! the validator rejects schedules that overfill the scratchpad or the accumulator.
 
-use gemforge::baseline::{self, Baseline};
-use gemforge::config::HwConfig;
-use gemforge::eval::{evaluate, EvalOpts, Verdict};
-use gemforge::schedule::{ConvSchedule, GemmSchedule, Order, Schedule};
-use gemforge::workload::{self, Workload};
+use gemforge::bench::baseline::{self, Baseline};
+use gemforge::bench::eval::{evaluate, EvalOpts, Verdict};
+use gemforge::bench::schedule::{ConvSchedule, GemmSchedule, Order, Schedule};
+use gemforge::bench::workload::{self, Workload};
+use gemforge::sim::config::HwConfig;
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -237,7 +237,7 @@ fn hardware_fsm_baseline_is_correct() {
 
 #[test]
 fn bench_reports_failures_as_cells() {
-    use gemforge::bench::{run, BenchOpts};
+    use gemforge::bench::ladder::{run, BenchOpts};
     let opts = BenchOpts {
         workloads: vec!["gemm_16x16x16".into()],
         baselines: vec![Baseline::Naive, Baseline::HandOptimized],

@@ -2,15 +2,15 @@
 //! correct (spec engine), it is deterministic, it biases towards bigger tiles when the scratchpad is
 //! under-used, and it declines parents it did not write and menus with nothing applicable.
 
-use gemforge::config::HwConfig;
-use gemforge::eval::{evaluate, EvalOpts};
-use gemforge::prompts::{self, MenuKind};
-use gemforge::propose::builtin::BuiltinProposer;
-use gemforge::propose::{
+use gemforge::bench::eval::{evaluate, EvalOpts};
+use gemforge::bench::schedule::Schedule;
+use gemforge::bench::workload::{self, Workload};
+use gemforge::opt::prompts::{self, MenuKind};
+use gemforge::opt::propose::builtin::BuiltinProposer;
+use gemforge::opt::propose::{
     Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
 };
-use gemforge::schedule::Schedule;
-use gemforge::workload::{self, Workload};
+use gemforge::sim::config::HwConfig;
 
 /// The bundled GEMM menu's ids (prompts/menu_gemm.txt), each with a placeholder text.
 fn gemm_menu() -> Vec<MenuItem> {
@@ -67,10 +67,10 @@ fn implement(p: &BuiltinProposer, w: &Workload, code: &str, plan: &Plan, seed: u
 }
 
 fn naive(w: &Workload) -> String {
-    gemforge::baseline::program(
+    gemforge::bench::baseline::program(
         &HwConfig::default_config(),
         w,
-        gemforge::baseline::Baseline::Naive,
+        gemforge::bench::baseline::Baseline::Naive,
     )
     .unwrap()
 }

@@ -2,8 +2,8 @@
 //! accelerator, under both engines; results are checked inside the programs (CPU references) and here
 //! on the host, and failures are classified.
 
-use gemforge::config::HwConfig;
-use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
+use gemforge::sim::config::HwConfig;
+use gemforge::sim::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use std::path::PathBuf;
 use std::process::Command;
 

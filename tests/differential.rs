@@ -11,16 +11,16 @@
 //!
 //! Each test has its own seed range (family base + i), so a seed names one case of one test.
 
-use gemforge::accel::gen::{
+use gemforge::sim::accel::gen::{
     listing, loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts,
 };
-use gemforge::accel::harness::{run_stream, HarnessOpts, StreamReport};
-use gemforge::accel::rtl::RtlAccel;
-use gemforge::accel::spec::SpecAccel;
-use gemforge::accel::{AccelError, Accelerator, ErrorKind};
-use gemforge::config::{HwConfig, MemoryTiming};
-use gemforge::isa::{Command, RoccCmd};
-use gemforge::mem::Memory;
+use gemforge::sim::accel::harness::{run_stream, HarnessOpts, StreamReport};
+use gemforge::sim::accel::rtl::RtlAccel;
+use gemforge::sim::accel::spec::SpecAccel;
+use gemforge::sim::accel::{AccelError, Accelerator, ErrorKind};
+use gemforge::sim::config::{HwConfig, MemoryTiming};
+use gemforge::sim::isa::{Command, RoccCmd};
+use gemforge::sim::mem::Memory;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -506,9 +506,9 @@ fn mutate(rng: &mut ChaCha8Rng, c: RoccCmd) -> RoccCmd {
             // an mvout writes the output region only, an mvin reads the input region only (or zeros)
             let to_mvin = matches!(f, 1 | 2 | 14);
             if f == 3 && c.funct != 3 {
-                c.rs1 = gemforge::accel::gen::OUT_BASE;
+                c.rs1 = gemforge::sim::accel::gen::OUT_BASE;
             } else if to_mvin && !matches!(c.funct, 1 | 2 | 14) {
-                c.rs1 = gemforge::accel::gen::IN_BASE;
+                c.rs1 = gemforge::sim::accel::gen::IN_BASE;
             }
             c.funct = f;
         }
@@ -576,7 +576,7 @@ fn diff_errors() {
             }
         }
         if pending {
-            let g = gemforge::isa::Operand::garbage(cfg.dim() as u16);
+            let g = gemforge::sim::isa::Operand::garbage(cfg.dim() as u16);
             case.cmds.push(
                 Command::Compute {
                     flip: false,

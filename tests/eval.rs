@@ -3,9 +3,9 @@
 //! output buffer, exiting from inside solution) and classifies failures (compile error, trap, timeout,
 //! accelerator error). Also the `gemforge eval` and `gemforge workloads` commands.
 
-use gemforge::config::HwConfig;
-use gemforge::eval::{evaluate, EvalOpts, Failure, Verdict};
-use gemforge::workload;
+use gemforge::bench::eval::{evaluate, EvalOpts, Failure, Verdict};
+use gemforge::bench::workload;
+use gemforge::sim::config::HwConfig;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -124,7 +124,7 @@ fn failures_are_classified() {
 fn default_timeout_scales_with_the_workload() {
     let w = workload::by_name("gemm_512x512x512").unwrap();
     assert_eq!(
-        gemforge::eval::default_max_cycles(&w, 16),
+        gemforge::bench::eval::default_max_cycles(&w, 16),
         50 * 512 * 512 * 2 + 10_000_000
     );
 }

@@ -2,19 +2,19 @@
 //!
 //! - Encodings: `sim/target/tests/all_macros.c` calls every macro and function of `gemmini.h` (both the
 //!   Gemmini macro API and the short-form API). Compiled for the host with `-DGEMMINI_HOST_CAPTURE`, each
-//!   instruction is recorded as (xd, funct, rs1, rs2) and must equal the encoding built with `gemforge::isa`
+//!   instruction is recorded as (xd, funct, rs1, rs2) and must equal the encoding built with `gemforge::sim::isa`
 //!   (the loop-FSM words, which `isa` does not model field by field, are built here from the spec tables).
 //!   Compiled for the hart, the custom-3 words of `all_macros` must carry the same funct7 sequence, with
 //!   funct3 = 3 / rd = x0 for commands and funct3 = 7 / rd != x0 for the counter command.
 //! - Arithmetic: `MVIN_SCALE`, `ACC_SCALE` and `ROUNDING_RIGHT_SHIFT` of the generated `gemmini_params.h`
-//!   agree with `gemforge::accel::arith` on extremes, NaN/infinite scales and every shift.
+//!   agree with `gemforge::sim::accel::arith` on extremes, NaN/infinite scales and every shift.
 
-use gemforge::accel::arith;
-use gemforge::config::HwConfig;
-use gemforge::isa::{
+use gemforge::sim::accel::arith;
+use gemforge::sim::config::HwConfig;
+use gemforge::sim::isa::{
     Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, Funct, LocalAddr, Operand, RoccCmd, SCALE_ONE,
 };
-use gemforge::toolchain::Toolchain;
+use gemforge::sim::toolchain::Toolchain;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command as Proc;

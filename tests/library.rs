@@ -6,11 +6,11 @@
 //! host recomputes here for some of them. The CPU-issued paths (WS_CPU_ISSUED, OS) run on both engines
 //! with identical results; the loop-FSM paths (WS) are ignored until the FSMs exist.
 
-use gemforge::accel::arith;
-use gemforge::config::{HwConfig, DEFAULT_CONFIG_TOML};
-use gemforge::eval::{evaluate, EvalOpts};
-use gemforge::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
-use gemforge::workload;
+use gemforge::bench::eval::{evaluate, EvalOpts};
+use gemforge::bench::workload;
+use gemforge::sim::accel::arith;
+use gemforge::sim::config::{HwConfig, DEFAULT_CONFIG_TOML};
+use gemforge::sim::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
 use std::path::PathBuf;
 
 fn program(name: &str) -> PathBuf {

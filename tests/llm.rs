@@ -4,12 +4,12 @@
 #[path = "support/llm_server.rs"]
 mod llm_server;
 
-use gemforge::config::{HwConfig, DEFAULT_CONFIG_TOML};
-use gemforge::llm::{ClientOptions, LlmError, ModelSpec, Prices};
-use gemforge::prompts::{self, MenuKind, Templates};
-use gemforge::propose::llm::{LlmOptions, LlmProposer};
-use gemforge::propose::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
-use gemforge::workload::Workload;
+use gemforge::bench::workload::Workload;
+use gemforge::opt::llm::{ClientOptions, LlmError, ModelSpec, Prices};
+use gemforge::opt::prompts::{self, MenuKind, Templates};
+use gemforge::opt::propose::llm::{LlmOptions, LlmProposer};
+use gemforge::opt::propose::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
+use gemforge::sim::config::{HwConfig, DEFAULT_CONFIG_TOML};
 use llm_server::{Reply, ScriptedServer};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -274,7 +274,7 @@ fn server_errors_exhaust_retries_and_are_errors_not_plans() {
     let (given, model) = spec(&m);
     let p = proposer(&[&given], dir.path(), options());
     // The typed error from the client...
-    let req = gemforge::llm::ChatRequest {
+    let req = gemforge::opt::llm::ChatRequest {
         system: None,
         prompt: "hi".into(),
         max_tokens: 5,
@@ -348,7 +348,7 @@ fn slow_responses_time_out_and_are_retried() {
     o.client.max_retries = 1;
     let p = proposer(&[&m], dir.path(), o);
     let (_, model) = spec(&m);
-    let req = gemforge::llm::ChatRequest {
+    let req = gemforge::opt::llm::ChatRequest {
         system: None,
         prompt: "hi".into(),
         max_tokens: 5,

@@ -8,12 +8,12 @@
 #[path = "support/llm_server.rs"]
 mod llm_server;
 
-use gemforge::config::HwConfig;
-use gemforge::eval::{evaluate, EvalOpts, Failure};
-use gemforge::eval_cache::EvalCache;
-use gemforge::propose::{ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer};
-use gemforge::search::journal::{read_journal, Event};
-use gemforge::search::{self, RunConfig, SearchEnv, SearchParams};
+use gemforge::bench::eval::{evaluate, EvalOpts, Failure};
+use gemforge::bench::eval_cache::EvalCache;
+use gemforge::opt::propose::{ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer};
+use gemforge::opt::search::journal::{read_journal, Event};
+use gemforge::opt::search::{self, RunConfig, SearchEnv, SearchParams};
+use gemforge::sim::config::HwConfig;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -55,7 +55,7 @@ fn delay_of(code: &str) -> u64 {
 
 /// The bundled GEMM menu's ids (prompts/menu_gemm.txt), each with a placeholder text.
 fn menu() -> Vec<MenuItem> {
-    gemforge::prompts::menu(gemforge::prompts::MenuKind::GemmConv)
+    gemforge::opt::prompts::menu(gemforge::opt::prompts::MenuKind::GemmConv)
         .expect("the bundled GEMM menu parses")
         .into_iter()
         .map(|m| MenuItem {
@@ -192,7 +192,7 @@ fn new_run_with(
 ) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gf-search-{}-{name}", std::process::id()));
     cleanup(&dir);
-    let w = gemforge::workload::by_name(WORKLOAD).expect("workload");
+    let w = gemforge::bench::workload::by_name(WORKLOAD).expect("workload");
     let cfg = RunConfig {
         gemforge_version: "test".into(),
         workload: w.name.clone(),
@@ -355,7 +355,7 @@ fn scripted_search_journals_selects_and_reports() {
     assert!(menus.iter().collect::<HashSet<_>>().len() > menus.len() / 2);
 
     // The report, rebuilt from the directory alone.
-    let s = gemforge::report::write(&dir).expect("report");
+    let s = gemforge::opt::report::write(&dir).expect("report");
     assert_eq!(s.best, best);
     assert_eq!(s.best_cycles, cycles);
     assert!(!s.schedule.is_empty());
@@ -442,7 +442,7 @@ fn budget_stops_the_search_cleanly_across_a_resume() {
     let (best, _, reason) = finish_of(&ev);
     assert_eq!(reason, "budget");
     assert!(best.is_some(), "the best so far is reported");
-    let s = gemforge::report::write(&dir).expect("report");
+    let s = gemforge::opt::report::write(&dir).expect("report");
     assert_eq!(s.spent_usd, 3.0);
     cleanup(&dir);
 }
@@ -673,7 +673,7 @@ fn loop_fsm_instructions_are_refused() {
     );
     let path = dir.join("fsm.c");
     std::fs::write(&path, code).unwrap();
-    let w = gemforge::workload::by_name(WORKLOAD).unwrap();
+    let w = gemforge::bench::workload::by_name(WORKLOAD).unwrap();
     let opts = EvalOpts {
         screen_runs: 1,
         forbidden_functs: search::loop_functs(),
@@ -693,17 +693,17 @@ fn loop_fsm_instructions_are_refused() {
 #[derive(clap::Parser)]
 struct Cli {
     #[command(flatten)]
-    args: gemforge::search::cli::SearchArgs,
+    args: gemforge::opt::search::cli::SearchArgs,
 }
 
-fn parse(args: &[&str]) -> gemforge::search::cli::SearchArgs {
+fn parse(args: &[&str]) -> gemforge::opt::search::cli::SearchArgs {
     use clap::Parser;
     Cli::parse_from(std::iter::once("search").chain(args.iter().copied())).args
 }
 
 #[test]
 fn cli_runs_resumes_reports_and_reuses() {
-    use gemforge::search::cli::{report_command, search_command, ProposerKind, Providers};
+    use gemforge::opt::search::cli::{report_command, search_command, ProposerKind, Providers};
     let base = std::env::temp_dir().join(format!("gf-search-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
@@ -887,11 +887,13 @@ fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
     p.plans = 1;
     let dir = new_run("llm", p, &[model.as_str()]);
     let run = |dir: &Path| {
-        let llm = gemforge::propose::llm::LlmProposer::new(
+        let llm = gemforge::opt::propose::llm::LlmProposer::new(
             std::slice::from_ref(&model),
             &dir.join("llm"),
-            gemforge::prompts::Templates::builtin().prices().unwrap(),
-            gemforge::propose::llm::LlmOptions::default(),
+            gemforge::opt::prompts::Templates::builtin()
+                .prices()
+                .unwrap(),
+            gemforge::opt::propose::llm::LlmOptions::default(),
         )
         .expect("llm proposer");
         let stop = AtomicBool::new(false);
@@ -921,7 +923,7 @@ fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
     let start_cycles = out.start_cycles.unwrap().to_string();
     assert!(srv.requests()[0].body.to_string().contains(&start_cycles));
 
-    let s = gemforge::report::write(&dir).expect("report");
+    let s = gemforge::opt::report::write(&dir).expect("report");
     assert_eq!(s.ledgers.len(), 1, "the proposer's ledger is journaled");
     assert!(std::fs::read_to_string(dir.join("report.md"))
         .unwrap()

@@ -8,11 +8,11 @@
 #[path = "support/llm_server.rs"]
 mod llm_server;
 
-use gemforge::baseline::{self, Baseline};
-use gemforge::bench::{self, BenchOpts};
-use gemforge::config::HwConfig;
-use gemforge::eval::{evaluate, EvalOpts, Failure, WRONG_DATA_TYPE};
-use gemforge::workload::{self, Inputs, Reference, Workload, POISON};
+use gemforge::bench::baseline::{self, Baseline};
+use gemforge::bench::eval::{evaluate, EvalOpts, Failure, WRONG_DATA_TYPE};
+use gemforge::bench::ladder::{self, BenchOpts};
+use gemforge::bench::workload::{self, Inputs, Reference, Workload, POISON};
+use gemforge::sim::config::HwConfig;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -37,7 +37,7 @@ fn baseline_code(w: &str, b: Baseline) -> String {
 }
 
 /// Evaluates `code` on `workload` on the fp32 configuration (spec screens only unless `rtl`).
-fn eval_code(workload: &str, name: &str, code: &str, rtl: bool) -> gemforge::eval::Verdict {
+fn eval_code(workload: &str, name: &str, code: &str, rtl: bool) -> gemforge::bench::eval::Verdict {
     let dir = scratch(name);
     let file = dir.join(format!("{name}.c"));
     std::fs::write(&file, code).expect("write the candidate");
@@ -68,7 +68,7 @@ fn baselines_pass_on_both_engines_and_hand_beats_naive() {
             ..EvalOpts::default()
         },
     };
-    let r = bench::run(&fp32(), &opts).expect("bench");
+    let r = ladder::run(&fp32(), &opts).expect("bench");
     let cell = |w: &str, b: Baseline| {
         r.cells
             .iter()
@@ -174,7 +174,7 @@ fn data_types_must_match() {
     };
     let e = format!(
         "{:#}",
-        bench::run(&HwConfig::default_config(), &bopts).unwrap_err()
+        ladder::run(&HwConfig::default_config(), &bopts).unwrap_err()
     );
     assert!(
         e.contains(WRONG_DATA_TYPE) && e.contains("tinympc_forward"),
@@ -257,7 +257,7 @@ fn the_builtin_proposer_refuses_and_the_llm_proposer_searches() {
         run.to_str().unwrap(),
         "--json",
     ];
-    let (text, code) = gemforge::search::cli::run_cli(&parse(&args)).expect("search");
+    let (text, code) = gemforge::opt::search::cli::run_cli(&parse(&args)).expect("search");
     assert_eq!(code, 0, "{text}");
     let s: serde_json::Value = serde_json::from_str(&text).expect("summary JSON");
     let (start, best) = (
@@ -293,10 +293,10 @@ fn the_builtin_proposer_refuses_and_the_llm_proposer_searches() {
 #[derive(clap::Parser)]
 struct Cli {
     #[command(flatten)]
-    args: gemforge::search::cli::SearchArgs,
+    args: gemforge::opt::search::cli::SearchArgs,
 }
 
-fn parse(args: &[&str]) -> gemforge::search::cli::SearchArgs {
+fn parse(args: &[&str]) -> gemforge::opt::search::cli::SearchArgs {
     use clap::Parser;
     Cli::parse_from(args.iter().copied()).args
 }

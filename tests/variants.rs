@@ -1,4 +1,4 @@
-//! RTL variants built on demand (src/accel/variant.rs): non-default configurations agree with the
+//! RTL variants built on demand (src/sim/accel/variant.rs): non-default configurations agree with the
 //! functional model, cycle counts move the way the hardware change says they must, the build cache
 //! survives two processes building the same variant at once, and a changed RTL source gives a new key.
 //!
@@ -6,14 +6,16 @@
 //! in-process tests use the user's variant cache (so later runs are instant); the process tests use their
 //! own temporary cache directories.
 
-use gemforge::accel::gen::{loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts};
-use gemforge::accel::harness::{run_stream, HarnessOpts};
-use gemforge::accel::rtl::RtlAccel;
-use gemforge::accel::spec::SpecAccel;
-use gemforge::accel::variant::{self, Tools};
-use gemforge::accel::Accelerator;
-use gemforge::config::{HwConfig, MemoryTiming, DEFAULT_CONFIG_TOML};
-use gemforge::eval::{evaluate, EvalOpts};
+use gemforge::bench::eval::{evaluate, EvalOpts};
+use gemforge::sim::accel::gen::{
+    loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts,
+};
+use gemforge::sim::accel::harness::{run_stream, HarnessOpts};
+use gemforge::sim::accel::rtl::RtlAccel;
+use gemforge::sim::accel::spec::SpecAccel;
+use gemforge::sim::accel::variant::{self, Tools};
+use gemforge::sim::accel::Accelerator;
+use gemforge::sim::config::{HwConfig, MemoryTiming, DEFAULT_CONFIG_TOML};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -165,8 +167,8 @@ fn dim8_ws_variant_matches_the_functional_model() {
 /// A WS-only array refuses a config_ex selecting OS (Gemmini would silently run WS) in both engines.
 #[test]
 fn ws_only_variant_refuses_output_stationary() {
-    use gemforge::accel::ErrorKind;
-    use gemforge::isa::{Command as Cmd, ConfigEx, DATAFLOW_OS};
+    use gemforge::sim::accel::ErrorKind;
+    use gemforge::sim::isa::{Command as Cmd, ConfigEx, DATAFLOW_OS};
     let cfg = dim8_ws();
     let os = ConfigEx {
         dataflow: DATAFLOW_OS,
@@ -180,14 +182,14 @@ fn ws_only_variant_refuses_output_stationary() {
     let mut spec = SpecAccel::new(&cfg);
     let mut rtl = RtlAccel::new(&cfg).expect("RTL variant");
     for acc in [&mut spec as &mut dyn Accelerator, &mut rtl] {
-        let mut mem = gemforge::mem::Memory::new(0x8000_0000, 1 << 20);
+        let mut mem = gemforge::sim::mem::Memory::new(0x8000_0000, 1 << 20);
         let e = run_stream(acc, &mut mem, &cmds, &hopts).expect_err("OS must be refused");
         assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
     }
 }
 
 fn cycles(cfg: &HwConfig, workload: &str, candidate: &str) -> u64 {
-    let w = gemforge::workload::by_name(workload).expect("workload");
+    let w = gemforge::bench::workload::by_name(workload).expect("workload");
     let opts = EvalOpts {
         screen_runs: 1,
         seed: Some(5),
@@ -475,8 +477,8 @@ fn sweep_reports_every_cell_and_programs_that_do_not_fit() {
 /// array's order of fused multiply-adds from the inputs the program prints.
 #[test]
 fn fp32_program_runs_on_both_engines_with_exact_results() {
-    use gemforge::accel::arith::{fp32_add, fp32_fma, fp32_mul, fp32_relu};
-    use gemforge::soc::{run_files, Engine, RunInputs, SocOpts};
+    use gemforge::sim::accel::arith::{fp32_add, fp32_fma, fp32_mul, fp32_relu};
+    use gemforge::sim::soc::{run_files, Engine, RunInputs, SocOpts};
     let cfg = HwConfig::from_file(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
     )

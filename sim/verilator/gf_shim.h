@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-/* Widest memory port the C ABI carries: dma.max_bytes is at most 256 (src/config.rs). */
+/* Widest memory port the C ABI carries: dma.max_bytes is at most 256 (src/sim/config.rs). */
 #define GF_MAX_PORT_BYTES 256
 #define GF_PORT_WORDS (GF_MAX_PORT_BYTES / 4)
 #define GF_MASK_WORDS (GF_MAX_PORT_BYTES / 64)

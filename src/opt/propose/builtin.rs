@@ -1,0 +1,714 @@
+//! The built-in offline proposer: the search's default. It reads the parent's schedule from its
+//! `gemforge-schedule` comment, maps the offered menu options to concrete changes of that schedule
+//! (several options may map to the same kind of change; options with no meaning in the schedule space are
+//! skipped), picks one deterministically from the request's seed, biased by the hardware feedback, and
+//! emits the changed schedule's program. Same request, same answer.
+
+use super::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
+use crate::bench::schedule::{ConvSchedule, Dim, GemmSchedule, Order, Schedule};
+use crate::bench::workload::{Kind, Workload};
+use crate::sim::config::HwConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The built-in proposer (stateless).
+#[derive(Debug, Clone, Default)]
+pub struct BuiltinProposer;
+
+impl BuiltinProposer {
+    pub fn new() -> BuiltinProposer {
+        BuiltinProposer
+    }
+
+    /// The built-in proposer for a search on `w`, or an error when `w` is outside its schedule space (the
+    /// TinyMPC kernels: their programs are not generated from a schedule, so it would have nothing to
+    /// change).
+    pub fn for_workload(w: &Workload) -> anyhow::Result<BuiltinProposer> {
+        if Schedule::naive(w).is_none() {
+            anyhow::bail!(
+                "the built-in proposer has no schedule space for {} (it changes GEMM and convolution \
+                 schedules only); use --proposer llm --model PROVIDER:MODEL, or `gemforge bench --workloads \
+                 {}` for its naive and hand-written baselines",
+                w.name,
+                w.name
+            );
+        }
+        Ok(BuiltinProposer)
+    }
+}
+
+/// One concrete change: what it does (for the plan text), the new schedule, and a weight for the pick.
+struct Change {
+    text: String,
+    schedule: Schedule,
+    weight: f64,
+}
+
+fn dim_name(d: Dim) -> &'static str {
+    match d {
+        Dim::I => "I (rows of A and C)",
+        Dim::J => "J (columns of B and C)",
+        Dim::K => "K (the reduction)",
+    }
+}
+
+/// Room the feedback says is left: true when less than half of the scratchpad was used.
+fn spad_underused(fb: &Feedback) -> bool {
+    fb.sp_rows_total > 0 && u64::from(fb.sp_rows_used) * 2 < u64::from(fb.sp_rows_total)
+}
+
+fn gemm_changes(
+    id: &str,
+    s: &GemmSchedule,
+    hw: &HwConfig,
+    dims: (u64, u64, u64),
+    fb: &Feedback,
+) -> Vec<(String, GemmSchedule, f64)> {
+    let (m, n, k) = dims;
+    let dim = u64::from(hw.dim());
+    let blocks = |d: Dim| match d {
+        Dim::I => m.div_ceil(dim),
+        Dim::J => n.div_ceil(dim),
+        Dim::K => k.div_ceil(dim),
+    };
+    let grow_bias = if spad_underused(fb) { 2.0 } else { 1.0 };
+    let mut out: Vec<(String, GemmSchedule, f64)> = Vec::new();
+    let set_tile = |s: &GemmSchedule, d: Dim, t: u64| -> GemmSchedule {
+        let mut x = s.clone();
+        let t = t as u32;
+        match d {
+            Dim::I => x.ti = t,
+            Dim::J => x.tj = t,
+            Dim::K => x.tk = t,
+        }
+        x
+    };
+    let tiles = |out: &mut Vec<(String, GemmSchedule, f64)>, grow: bool, shrink: bool| {
+        for d in [Dim::I, Dim::J, Dim::K] {
+            let t = s.tile(d);
+            let total = blocks(d);
+            if grow && t < total {
+                for nt in [(t * 2).min(total), total] {
+                    out.push((
+                        format!(
+                            "grow the tile along {} from {t} to {nt} DIM blocks, spreading the larger tile over \
+                             more scratchpad rows so each loaded block is reused by more computations",
+                            dim_name(d)
+                        ),
+                        set_tile(s, d, nt),
+                        grow_bias,
+                    ));
+                }
+            }
+            if shrink && t > 1 {
+                let nt = t / 2;
+                out.push((
+                    format!(
+                        "split the loop along {}: shrink its tile from {t} to {nt} DIM blocks",
+                        dim_name(d)
+                    ),
+                    set_tile(s, d, nt),
+                    1.0,
+                ));
+            }
+        }
+    };
+    let orders = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        for o in Order::ALL {
+            if o != s.order {
+                let mut x = s.clone();
+                x.order = o;
+                out.push((
+                    format!(
+                        "reorder the tile loops from {} to {} (outermost first)",
+                        s.order.name(),
+                        o.name()
+                    ),
+                    x,
+                    1.0,
+                ));
+            }
+        }
+    };
+    let hoist = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        if s.a_level > 0 {
+            let mut x = s.clone();
+            x.a_level -= 1;
+            out.push((
+                format!(
+                    "hoist the loads of A one loop outward (load depth {} -> {}) and keep A resident in the \
+                     scratchpad across the inner loops",
+                    s.a_level, x.a_level
+                ),
+                x,
+                grow_bias,
+            ));
+        }
+        if s.b_level > 0 {
+            let mut x = s.clone();
+            x.b_level -= 1;
+            out.push((
+                format!(
+                    "hoist the loads of B one loop outward (load depth {} -> {}) and keep B resident in the \
+                     scratchpad across the inner loops",
+                    s.b_level, x.b_level
+                ),
+                x,
+                grow_bias,
+            ));
+        }
+    };
+    let double = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        let mut add = |on: bool, name: &str, f: fn(&mut GemmSchedule)| {
+            if !on {
+                let mut x = s.clone();
+                f(&mut x);
+                out.push((
+                    format!("double-buffer {name}: alternate two halves so the next load overlaps the current computation"),
+                    x,
+                    if fb.utilization < 0.5 { 1.5 } else { 1.0 },
+                ));
+            }
+        };
+        add(s.double_buffer_a, "the A tiles in the scratchpad", |x| {
+            x.double_buffer_a = true
+        });
+        add(s.double_buffer_b, "the B tiles in the scratchpad", |x| {
+            x.double_buffer_b = true
+        });
+        add(
+            s.double_buffer_c,
+            "the output tiles in the accumulator",
+            |x| x.double_buffer_c = true,
+        );
+        // The whole option at once, as an expert applying it would.
+        let missing = [s.double_buffer_a, s.double_buffer_b, s.double_buffer_c]
+            .iter()
+            .filter(|on| !**on)
+            .count();
+        if missing > 1 {
+            let mut x = s.clone();
+            x.double_buffer_a = true;
+            x.double_buffer_b = true;
+            x.double_buffer_c = true;
+            out.push((
+                "double-buffer A, B and the output tiles: every load and store overlaps computation".to_string(),
+                x,
+                if fb.utilization < 0.5 { 1.5 } else { 1.0 },
+            ));
+        }
+    };
+    let widths = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        let mbl = hw.max_block_len();
+        let mut add = |w: u32, name: &str, f: fn(&mut GemmSchedule, u32)| {
+            if w < mbl {
+                let nw = (w * 2).min(mbl);
+                let mut x = s.clone();
+                f(&mut x, nw);
+                out.push((
+                    format!("move {name} {nw} DIM blocks per instruction instead of {w} (fewer, larger DMA requests)"),
+                    x,
+                    1.0,
+                ));
+            }
+        };
+        add(s.a_width, "A in with", |x, w| x.a_width = w);
+        add(s.b_width, "B in with", |x, w| x.b_width = w);
+        add(s.c_width, "C out with", |x, w| x.c_width = w);
+        if [s.a_width, s.b_width, s.c_width]
+            .iter()
+            .filter(|w| **w < mbl)
+            .count()
+            > 1
+        {
+            let mut x = s.clone();
+            x.a_width = mbl;
+            x.b_width = mbl;
+            x.c_width = mbl;
+            out.push((
+                format!(
+                    "move A, B and C {mbl} DIM blocks per instruction (the widest the DMA allows)"
+                ),
+                x,
+                1.0,
+            ));
+        }
+    };
+    // Retile: the tile triples the cost model ranks best, other choices kept (an expert sizes all
+    // three tiles together against the scratchpad and accumulator capacity).
+    let retile = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        let opts = crate::bench::baseline::tile_options;
+        let mut ranked: Vec<(f64, GemmSchedule)> = Vec::new();
+        for ti in opts(blocks(Dim::I)) {
+            for tj in opts(blocks(Dim::J)) {
+                for tk in opts(blocks(Dim::K)) {
+                    let mut x = s.clone();
+                    (x.ti, x.tj, x.tk) = (ti, tj, tk);
+                    if x == *s || x.validate(hw, m, n, k).is_err() {
+                        continue;
+                    }
+                    ranked.push((crate::bench::baseline::gemm_cost(hw, &x, m, n, k), x));
+                }
+            }
+        }
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, x) in ranked.into_iter().take(2) {
+            out.push((
+                format!(
+                    "retile to {} x {} x {} DIM blocks (I x J x K) from {} x {} x {}, sized together against \
+                     the scratchpad and accumulator",
+                    x.ti, x.tj, x.tk, s.ti, s.tj, s.tk
+                ),
+                x,
+                grow_bias,
+            ));
+        }
+    };
+    let unroll = |out: &mut Vec<(String, GemmSchedule, f64)>| {
+        for u in [2, 4, 8] {
+            if u != s.unroll {
+                let mut x = s.clone();
+                x.unroll = u;
+                out.push((
+                    format!(
+                        "unroll the row-block loop (preload + compute per block) by {u} instead of {}",
+                        s.unroll
+                    ),
+                    x,
+                    1.0,
+                ));
+            }
+        }
+    };
+    match id {
+        "tiling" => {
+            tiles(&mut out, true, true);
+            retile(&mut out);
+        }
+        "loop_split" => tiles(&mut out, false, true),
+        "loop_fusion" => {
+            for d in [Dim::I, Dim::J, Dim::K] {
+                if s.tile(d) < blocks(d) {
+                    out.push((
+                        format!(
+                            "fuse the tile loop along {} into the block loop: one tile spans all {} blocks",
+                            dim_name(d),
+                            blocks(d)
+                        ),
+                        set_tile(s, d, blocks(d)),
+                        grow_bias,
+                    ));
+                }
+            }
+        }
+        "loop_reorder" => orders(&mut out),
+        "reorder_compute" => {
+            let mut x = s.clone();
+            x.inner_k_outer = !s.inner_k_outer;
+            out.push((
+                format!(
+                    "reorder the block computations of a tile: {} blocks outside {} blocks",
+                    if x.inner_k_outer { "K" } else { "J" },
+                    if x.inner_k_outer { "J" } else { "K" }
+                ),
+                x,
+                1.0,
+            ));
+        }
+        "unroll" => unroll(&mut out),
+        "double_buffering" => double(&mut out),
+        "pipeline" => {
+            double(&mut out);
+            for (on, db, level, idx, name, f) in [
+                (
+                    s.prefetch_a,
+                    s.double_buffer_a,
+                    s.a_level,
+                    s.order.0[0] != Dim::J,
+                    "A",
+                    (|x: &mut GemmSchedule| x.prefetch_a = true) as fn(&mut GemmSchedule),
+                ),
+                (
+                    s.prefetch_b,
+                    s.double_buffer_b,
+                    s.b_level,
+                    s.order.0[0] != Dim::I,
+                    "B",
+                    |x: &mut GemmSchedule| x.prefetch_b = true,
+                ),
+            ] {
+                if !on && db && level == 1 && idx {
+                    let mut x = s.clone();
+                    f(&mut x);
+                    out.push((
+                        format!(
+                            "prefetch the next outer iteration's {name} panel into the other half of its \
+                             buffer, a few mvins per weight block, instead of loading it in a burst"
+                        ),
+                        x,
+                        1.5,
+                    ));
+                }
+            }
+            let all_buffered = s.double_buffer_a && s.double_buffer_b && s.double_buffer_c;
+            if !s.interleave_store && !all_buffered {
+                let mut x = s.clone();
+                x.interleave_store = true;
+                x.double_buffer_a = true;
+                x.double_buffer_b = true;
+                x.double_buffer_c = true;
+                out.push((
+                    "pipeline everything: double-buffer A, B and the output tiles and spread each finished \
+                     tile's stores over the next tile's computations"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
+            }
+            if !s.interleave_store {
+                let mut x = s.clone();
+                x.interleave_store = true;
+                out.push((
+                    "pipeline the stores: move a finished output tile out one row block at a time, spread \
+                     over the next tile's computations, instead of in a burst after the tile"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
+            }
+        }
+        "outer_reuse" | "hoist" => hoist(&mut out),
+        "spread_spad" => {
+            if !s.spread {
+                let mut x = s.clone();
+                x.spread = true;
+                out.push((
+                    "place B in its own scratchpad banks, away from A, so operand reads do not collide"
+                        .to_string(),
+                    x,
+                    1.0,
+                ));
+            }
+            tiles(&mut out, true, false);
+        }
+        "skip_redundant_loads" if !s.skip_redundant => {
+            let mut x = s.clone();
+            x.skip_redundant = true;
+            out.push((
+                "guard each operand's loads with `if` on the loops that do not index it, so data \
+                 already in the scratchpad is not moved in again"
+                    .to_string(),
+                x,
+                1.5,
+            ));
+        }
+        "min_data_movement" => {
+            widths(&mut out);
+            hoist(&mut out);
+        }
+        "min_loop_overhead" => {
+            unroll(&mut out);
+            widths(&mut out);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A tile field of a convolution schedule: (name, current, limit, setter).
+type ConvTile = (&'static str, u32, u64, fn(&mut ConvSchedule, u32));
+/// A buffering flag: (already on, what it buffers, setter).
+type ConvFlag = (bool, &'static str, fn(&mut ConvSchedule));
+
+fn conv_changes(
+    id: &str,
+    s: &ConvSchedule,
+    dims: (u64, u64, u64, u64),
+    hw: &HwConfig,
+    fb: &Feedback,
+) -> Vec<(String, ConvSchedule, f64)> {
+    let (p, qb, kb, _cb) = dims;
+    let grow_bias = if spad_underused(fb) { 2.0 } else { 1.0 };
+    let mut out: Vec<(String, ConvSchedule, f64)> = Vec::new();
+    let tiles = |out: &mut Vec<(String, ConvSchedule, f64)>, grow: bool, shrink: bool| {
+        let fields: [ConvTile; 3] = [
+            ("output rows", s.tp, p, |x, v| x.tp = v),
+            ("pixel blocks", s.tq, qb, |x, v| x.tq = v),
+            ("output-channel blocks", s.tk, kb, |x, v| x.tk = v),
+        ];
+        for (name, t, total, f) in fields {
+            let t64 = u64::from(t);
+            if grow && t64 < total {
+                let nt = (t64 * 2).min(total) as u32;
+                let mut x = s.clone();
+                f(&mut x, nt);
+                out.push((
+                    format!("grow the tile from {t} to {nt} {name} so each weight preload serves more pixels"),
+                    x,
+                    grow_bias,
+                ));
+            }
+            if shrink && t > 1 {
+                let mut x = s.clone();
+                f(&mut x, t / 2);
+                out.push((
+                    format!(
+                        "split the loop: shrink the tile from {t} to {} {name}",
+                        t / 2
+                    ),
+                    x,
+                    1.0,
+                ));
+            }
+        }
+    };
+    let reuse = |out: &mut Vec<(String, ConvSchedule, f64)>| {
+        if !s.weights_resident {
+            let mut x = s.clone();
+            x.weights_resident = true;
+            out.push((
+                "keep the weights of an output-channel tile resident: load them once before the batch, \
+                 row and pixel loops"
+                    .to_string(),
+                x,
+                grow_bias,
+            ));
+        }
+        if !s.input_reuse {
+            let mut x = s.clone();
+            x.input_reuse = true;
+            out.push((
+                "load each tile's input window (rows plus the halo) once and read all 9 taps from shifted \
+                 views of it"
+                    .to_string(),
+                x,
+                grow_bias,
+            ));
+        }
+    };
+    let double = |out: &mut Vec<(String, ConvSchedule, f64)>| {
+        let opts: [ConvFlag; 3] = [
+            (s.double_buffer_in, "the input loads", |x| {
+                x.double_buffer_in = true
+            }),
+            (
+                s.double_buffer_w || s.weights_resident,
+                "the weight loads",
+                |x| x.double_buffer_w = true,
+            ),
+            (
+                s.double_buffer_c,
+                "the output tiles in the accumulator",
+                |x| x.double_buffer_c = true,
+            ),
+        ];
+        for (on, name, f) in opts {
+            if !on {
+                let mut x = s.clone();
+                f(&mut x);
+                out.push((
+                    format!("double-buffer {name} so the next transfer overlaps the current computation"),
+                    x,
+                    1.0,
+                ));
+            }
+        }
+    };
+    let widths = |out: &mut Vec<(String, ConvSchedule, f64)>| {
+        let mbl = hw.max_block_len();
+        if s.input_reuse && s.in_width < mbl {
+            let mut x = s.clone();
+            x.in_width = (s.in_width * 2).min(mbl);
+            out.push((
+                format!(
+                    "move the input window in with {} channel blocks per mvin",
+                    x.in_width
+                ),
+                x,
+                1.0,
+            ));
+        }
+        if s.w_width < mbl {
+            let mut x = s.clone();
+            x.w_width = (s.w_width * 2).min(mbl);
+            out.push((
+                format!(
+                    "move the weights in with {} output-channel blocks per mvin",
+                    x.w_width
+                ),
+                x,
+                1.0,
+            ));
+        }
+    };
+    match id {
+        "tiling" | "spread_spad" => tiles(&mut out, true, true),
+        "loop_split" => tiles(&mut out, false, true),
+        "outer_reuse" | "hoist" | "skip_redundant_loads" => reuse(&mut out),
+        "double_buffering" | "pipeline" => double(&mut out),
+        "min_data_movement" => {
+            reuse(&mut out);
+            widths(&mut out);
+        }
+        "min_loop_overhead" => widths(&mut out),
+        _ => {}
+    }
+    out
+}
+
+/// The concrete changes one menu option allows on this schedule (only valid, different schedules).
+fn changes(id: &str, s: &Schedule, hw: &HwConfig, w: &Workload, fb: &Feedback) -> Vec<Change> {
+    let dim = u64::from(hw.dim());
+    let raw: Vec<(String, Schedule, f64)> = match (s, w.kind) {
+        (Schedule::Gemm(g), Kind::Gemm { m, n, k }) => gemm_changes(id, g, hw, (m, n, k), fb)
+            .into_iter()
+            .map(|(t, x, wt)| (t, Schedule::Gemm(x), wt))
+            .collect(),
+        (Schedule::Conv(c), Kind::Conv { p, q, c: ch, k, .. }) => conv_changes(
+            id,
+            c,
+            (p, q.div_ceil(dim), k.div_ceil(dim), ch.div_ceil(dim)),
+            hw,
+            fb,
+        )
+        .into_iter()
+        .map(|(t, x, wt)| (t, Schedule::Conv(x), wt))
+        .collect(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<Change> = Vec::new();
+    for (text, schedule, weight) in raw {
+        if &schedule == s || schedule.validate(hw, w).is_err() {
+            continue;
+        }
+        let weight = weight * guide(hw, w, s, &schedule);
+        if out.iter().any(|c| c.schedule == schedule) {
+            continue;
+        }
+        out.push(Change {
+            text,
+            schedule,
+            weight,
+        });
+    }
+    out
+}
+
+/// How strongly the cost model of the hand-optimized baseline (`baseline::gemm_cost`) favours a change:
+/// (parent cost / child cost)^3, clamped, so predicted improvements are drawn far more often while
+/// predicted regressions keep a small chance (the model is rough; the RTL has the last word). Neutral for
+/// convolutions, which have no cost model yet.
+fn guide(hw: &HwConfig, w: &Workload, parent: &Schedule, child: &Schedule) -> f64 {
+    match (parent, child, w.kind) {
+        (Schedule::Gemm(p), Schedule::Gemm(c), Kind::Gemm { m, n, k }) => {
+            let (cp, cc) = (
+                crate::bench::baseline::gemm_cost(hw, p, m, n, k),
+                crate::bench::baseline::gemm_cost(hw, c, m, n, k),
+            );
+            if cp.is_finite() && cc.is_finite() && cp > 0.0 && cc > 0.0 {
+                (cp / cc).powi(3).clamp(0.02, 50.0)
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
+}
+
+/// Index drawn with probability proportional to its weight.
+fn weighted(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return 0;
+    }
+    let mut x = rng.gen::<f64>() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.len() - 1
+}
+
+fn menu_bias(id: &str, fb: &Feedback) -> f64 {
+    match id {
+        "tiling" | "outer_reuse" | "hoist" if spad_underused(fb) => 2.0,
+        "double_buffering" | "pipeline" if fb.utilization > 0.0 && fb.utilization < 0.3 => 1.5,
+        _ => 1.0,
+    }
+}
+
+impl Proposer for BuiltinProposer {
+    fn name(&self) -> String {
+        "builtin".to_string()
+    }
+
+    fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError> {
+        let parent = Schedule::from_program(req.parent_code).ok_or_else(|| {
+            ProposeError::NotApplicable(
+                "the parent program has no gemforge-schedule record (it was not written by the schedule \
+                 generator)"
+                    .to_string(),
+            )
+        })?;
+        parent.validate(req.hw, req.workload).map_err(|e| {
+            ProposeError::NotApplicable(format!(
+                "the parent's schedule does not fit {}: {e:#}",
+                req.workload.name
+            ))
+        })?;
+        let options: Vec<(&super::MenuItem, Vec<Change>)> = req
+            .menu
+            .iter()
+            .map(|item| {
+                (
+                    item,
+                    changes(&item.id, &parent, req.hw, req.workload, req.feedback),
+                )
+            })
+            .filter(|(_, c)| !c.is_empty())
+            .collect();
+        if options.is_empty() {
+            let ids: Vec<&str> = req.menu.iter().map(|m| m.id.as_str()).collect();
+            return Err(ProposeError::NotApplicable(format!(
+                "none of the offered options ({}) has an applicable change to this schedule",
+                ids.join(", ")
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(req.seed);
+        // An option is worth as much as its most promising change.
+        let item_w: Vec<f64> = options
+            .iter()
+            .map(|(item, c)| {
+                let best = c.iter().map(|c| c.weight).fold(0.0, f64::max);
+                menu_bias(&item.id, req.feedback) * best
+            })
+            .collect();
+        let (item, cands) = &options[weighted(&mut rng, &item_w)];
+        let change_w: Vec<f64> = cands.iter().map(|c| c.weight).collect();
+        let change = &cands[weighted(&mut rng, &change_w)];
+        let meta = serde_json::to_value(&change.schedule)
+            .map_err(|e| ProposeError::Unusable(format!("encoding the schedule: {e}")))?;
+        Ok(Plan {
+            text: format!(
+                "Option: {}.\nConcretely: {}.\nNew schedule: {}",
+                item.text.trim_end_matches('.'),
+                change.text,
+                change.schedule.to_json()
+            ),
+            menu_id: Some(item.id.clone()),
+            meta,
+        })
+    }
+
+    fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError> {
+        let s: Schedule = serde_json::from_value(req.plan.meta.clone()).map_err(|e| {
+            ProposeError::NotApplicable(format!(
+                "the plan carries no schedule of the built-in proposer: {e}"
+            ))
+        })?;
+        s.emit_c(req.hw, req.workload)
+            .map_err(|e| ProposeError::Unusable(format!("{e:#}")))
+    }
+}

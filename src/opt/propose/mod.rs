@@ -1,0 +1,116 @@
+//! Proposers: who writes the plans and the programs of the search (the `Proposer` trait).
+//!
+//! Two implementations: the built-in offline proposer (schedule space of the `schedule` module, seeded and
+//! deterministic, the default) and the LLM proposer (the `llm` module's providers, prompts from `prompts/`).
+//! The search (`search`) owns the policy: which parent, which menu options survive dropout, which model gets
+//! which sample, selection. A proposer only answers one request at a time; it is called from several worker
+//! threads at once, so it must be `Send + Sync` and do its own bounded concurrency if it has any.
+
+pub mod builtin;
+pub mod llm;
+
+use crate::bench::workload::Workload;
+use crate::sim::config::HwConfig;
+
+/// One option of an optimization menu (`prompts/menu_*.txt`). `id` is a stable slug (e.g. `tiling`,
+/// `double_buffering`) that the built-in proposer and schedule reuse key on; `text` is what a prompt shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MenuItem {
+    pub id: String,
+    pub text: String,
+}
+
+/// What the hardware said about the parent program: shown in the planning prompt.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Feedback {
+    pub cycles: u64,
+    pub ideal_cycles: u64,
+    /// ideal_cycles / cycles.
+    pub utilization: f64,
+    pub sp_rows_used: u32,
+    pub sp_rows_total: u32,
+    pub acc_rows_used: u32,
+    pub acc_rows_total: u32,
+    /// A few lines derived from the performance counters: which unit is busy or waiting, for what share of
+    /// the cycles. Empty when no counters were available.
+    pub bottleneck: String,
+}
+
+/// A request for one plan for one parent program.
+#[derive(Debug, Clone)]
+pub struct PlanRequest<'a> {
+    pub workload: &'a Workload,
+    pub hw: &'a HwConfig,
+    /// The parent program (a whole candidate C file).
+    pub parent_code: &'a str,
+    pub feedback: &'a Feedback,
+    /// The menu after dropout, freshly sampled for this request (never empty).
+    pub menu: &'a [MenuItem],
+    /// 1-based iteration and the total number of iterations ("this is phase i out of T").
+    pub iteration: u32,
+    pub iterations: u32,
+    /// The model that must answer (one of [`Proposer::models`]); None for a proposer without models.
+    pub model: Option<&'a str>,
+    /// A seed unique to this request; deterministic proposers derive all their randomness from it.
+    pub seed: u64,
+}
+
+/// A plan: prose for prompts and reports, plus the menu option it applies if known.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    pub text: String,
+    /// The menu option's id, when the proposer knows which option the plan applies.
+    pub menu_id: Option<String>,
+    /// Proposer-private data that `implement` needs (the built-in proposer puts the changed schedule here).
+    #[serde(default)]
+    pub meta: serde_json::Value,
+}
+
+/// A request for one implementation of a plan.
+#[derive(Debug, Clone)]
+pub struct ImplRequest<'a> {
+    pub workload: &'a Workload,
+    pub hw: &'a HwConfig,
+    pub parent_code: &'a str,
+    pub plan: &'a Plan,
+    pub model: Option<&'a str>,
+    pub seed: u64,
+}
+
+/// Why a proposer produced nothing. The search records it and moves on; it never becomes a plan or a program.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProposeError {
+    /// The provider failed after all retries (HTTP status, timeout, connection), or the answer was malformed.
+    #[error("LLM call failed: {0}")]
+    Llm(String),
+    /// The answer arrived but holds no usable plan or program (e.g. no fenced C block).
+    #[error("unusable answer: {0}")]
+    Unusable(String),
+    /// The proposer cannot work on this parent or plan (e.g. the built-in proposer on a program it did not
+    /// write, or no menu option applies).
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+    /// The cost budget is spent: the search stops cleanly.
+    #[error("budget exhausted: {0}")]
+    Budget(String),
+}
+
+/// Something that writes plans and programs.
+pub trait Proposer: Send + Sync {
+    /// A short name for journals and reports ("builtin", "llm").
+    fn name(&self) -> String;
+    /// The models an ensemble spreads samples over (empty for a proposer without models).
+    fn models(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError>;
+    fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError>;
+    /// Money spent so far, in US dollars (0 for offline proposers).
+    fn spent_usd(&self) -> f64 {
+        0.0
+    }
+    /// Token and cost ledger per phase and model, for the report (JSON; `null` when there is none).
+    fn ledger_json(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+}

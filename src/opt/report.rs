@@ -1,0 +1,432 @@
+//! A search run's report, rebuilt from its run directory (config, journal and store) alone: `report.md`,
+//! `plot.svg` (best cycles per iteration with the baselines as horizontal lines), `best.c` and
+//! `summary.json`. `gemforge report RUN_DIR` calls [`write`]; the search calls it when it finishes.
+
+use crate::bench::eval_cache::verdict_from_json;
+use crate::opt::search::journal::{self, Event, Store, JOURNAL_FILE, STORE_DIR};
+use crate::opt::search::select::Contender;
+use crate::opt::search::{load_config, RunConfig};
+use anyhow::Context;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What a run's journal says, digested.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub workload: String,
+    pub proposer: String,
+    pub models: Vec<String>,
+    /// "running" when the journal has no finish event yet (interrupted or still going).
+    pub status: String,
+    pub start_cycles: Option<u64>,
+    pub best: Option<String>,
+    pub best_cycles: Option<u64>,
+    pub ideal_cycles: Option<u64>,
+    pub speedup_over_start: Option<f64>,
+    /// (step, phase, best cycles after the step's selection); step 0 is the starting program.
+    pub steps: Vec<(u32, String, u64)>,
+    /// The menu ids along the winner's ancestry, oldest first: what `--reuse-from` replays.
+    pub schedule: Vec<String>,
+    pub ancestry: Vec<Ancestor>,
+    pub baselines: Vec<BaselineResult>,
+    pub plans_requested: usize,
+    pub plans_failed: usize,
+    pub programs_requested: usize,
+    pub programs_failed: usize,
+    pub evaluations: usize,
+    pub cached_evaluations: usize,
+    /// Failures by class: evaluation failures (`compile_error`, `wrong_result`, ...) and proposer failures
+    /// (`plan:llm`, `program:unusable`, ...).
+    pub failures: BTreeMap<String, usize>,
+    pub spent_usd: f64,
+    /// The proposer's ledger of each process of the run, oldest first (a killed process has none; its
+    /// spend is still in `spent_usd`).
+    pub ledgers: Vec<serde_json::Value>,
+}
+
+/// A baseline's verdict: cycles when correct, else the failure class.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BaselineResult {
+    pub name: String,
+    pub cycles: Option<u64>,
+    pub failure: Option<String>,
+}
+
+/// One program on the winner's line of descent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ancestor {
+    pub code: String,
+    pub step: u32,
+    pub cycles: u64,
+    pub menu_id: Option<String>,
+    pub plan: Option<String>,
+}
+
+/// Digest a run directory.
+pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
+    let cfg = load_config(dir)?;
+    let replay = journal::read_journal(&dir.join(JOURNAL_FILE))?;
+    let store = Store::new(dir.join(STORE_DIR));
+    let mut s = Summary {
+        workload: cfg.workload.clone(),
+        proposer: cfg.proposer.clone(),
+        models: cfg.models.clone(),
+        status: "running".into(),
+        start_cycles: None,
+        best: None,
+        best_cycles: None,
+        ideal_cycles: None,
+        speedup_over_start: None,
+        steps: Vec::new(),
+        schedule: Vec::new(),
+        ancestry: Vec::new(),
+        baselines: Vec::new(),
+        plans_requested: 0,
+        plans_failed: 0,
+        programs_requested: 0,
+        programs_failed: 0,
+        evaluations: 0,
+        cached_evaluations: 0,
+        failures: BTreeMap::new(),
+        spent_usd: 0.0,
+        ledgers: Vec::new(),
+    };
+    let mut phases: HashMap<u32, String> = HashMap::new();
+    let mut known: HashMap<String, Contender> = HashMap::new();
+    for ev in &replay.events {
+        match ev {
+            Event::IterationStart { step, phase, .. } => {
+                phases.insert(*step, phase.clone());
+            }
+            Event::PlanRequested { .. } => s.plans_requested += 1,
+            Event::PlanFailed { class, .. } => {
+                s.plans_failed += 1;
+                *s.failures.entry(format!("plan:{class}")).or_default() += 1;
+            }
+            Event::ProgramRequested { .. } => s.programs_requested += 1,
+            Event::ProgramFailed { class, .. } => {
+                s.programs_failed += 1;
+                *s.failures.entry(format!("program:{class}")).or_default() += 1;
+            }
+            Event::Evaluated {
+                code,
+                verdict,
+                cached,
+            } => {
+                let v = verdict_from_json(verdict)?;
+                if let Some(name) = code.strip_prefix("baseline:") {
+                    s.baselines.push(BaselineResult {
+                        name: name.to_string(),
+                        cycles: v.cycles.filter(|_| v.correct),
+                        failure: v
+                            .failure
+                            .map(|f| f.name().to_string())
+                            .or_else(|| (!v.correct).then(|| "incorrect".to_string())),
+                    });
+                    continue;
+                }
+                s.evaluations += 1;
+                s.cached_evaluations += usize::from(*cached);
+                if code == &cfg.start {
+                    s.start_cycles = v.cycles.filter(|_| v.correct);
+                    s.ideal_cycles = Some(v.ideal_cycles);
+                    if let Some(c) = s.start_cycles {
+                        s.steps.push((0, "start".into(), c));
+                    }
+                }
+                if let Some(f) = v.failure {
+                    *s.failures.entry(f.name().to_string()).or_default() += 1;
+                }
+            }
+            Event::Selection {
+                step,
+                beam,
+                best_cycles,
+            } => {
+                let phase = phases.get(step).cloned().unwrap_or_default();
+                s.steps.push((*step, phase, *best_cycles));
+                for c in beam {
+                    known.entry(c.code.clone()).or_insert_with(|| c.clone());
+                }
+            }
+            Event::Ledger { ledger } => s.ledgers.push(ledger.clone()),
+            Event::Finish {
+                best,
+                cycles,
+                reason,
+                spent_usd,
+            } => {
+                s.status = reason.clone();
+                s.best = best.clone();
+                s.best_cycles = *cycles;
+                s.spent_usd = *spent_usd;
+            }
+            _ => {}
+        }
+    }
+    // The winner's line of descent (the starting program has no parent).
+    let mut at = s.best.clone();
+    while let Some(code) = at {
+        let Some(c) = known.get(&code) else { break };
+        let plan = c.plan.as_ref().map(|h| {
+            store
+                .get(h, "json")
+                .ok()
+                .and_then(|t| serde_json::from_str::<crate::opt::propose::Plan>(&t).ok())
+                .map(|p| p.text)
+                .unwrap_or_else(|| format!("(plan {h} missing from the store)"))
+        });
+        s.ancestry.push(Ancestor {
+            code: code.clone(),
+            step: c.step,
+            cycles: c.cycles,
+            menu_id: c.menu_id.clone(),
+            plan,
+        });
+        at = c.parent.clone();
+    }
+    s.ancestry.reverse();
+    s.schedule = s
+        .ancestry
+        .iter()
+        .filter_map(|a| a.menu_id.clone())
+        .collect();
+    if let (Some(a), Some(b)) = (s.start_cycles, s.best_cycles) {
+        s.speedup_over_start = Some(a as f64 / b.max(1) as f64);
+    }
+    Ok((cfg, s))
+}
+
+/// Rebuild `report.md`, `plot.svg`, `best.c` and `summary.json` in `dir`.
+pub fn write(dir: &Path) -> anyhow::Result<Summary> {
+    let (cfg, s) = summarize(dir)?;
+    let put = |name: &str, text: &str| {
+        crate::bench::eval_cache::write_atomic(&dir.join(name), text.as_bytes())
+    };
+    put("summary.json", &serde_json::to_string_pretty(&s)?)?;
+    if let Some(b) = &s.best {
+        let code = Store::new(dir.join(STORE_DIR)).get(b, "c")?;
+        put("best.c", &code)?;
+    }
+    put("plot.svg", &plot_svg(&s).context("drawing plot.svg")?)?;
+    put("report.md", &markdown(&cfg, &s))?;
+    Ok(s)
+}
+
+fn markdown(cfg: &RunConfig, s: &Summary) -> String {
+    let p = &cfg.params;
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "# gemforge search: {} ({})\n",
+        cfg.workload, cfg.workload_shape
+    );
+    let _ = writeln!(m, "Status: {}\n", s.status);
+    let _ = writeln!(m, "## Parameters\n");
+    let _ = writeln!(m, "| parameter | value |\n|---|---|");
+    let models = if cfg.models.is_empty() {
+        "-".to_string()
+    } else {
+        cfg.models.join(", ")
+    };
+    for (k, v) in [
+        ("proposer", cfg.proposer.clone()),
+        ("models", models),
+        ("hardware", cfg.hw.name.clone()),
+        ("iterations T", p.iterations.to_string()),
+        ("beam B", p.beam.to_string()),
+        ("plans per entry N", p.plans.to_string()),
+        ("programs per plan K", p.impls.to_string()),
+        ("menu keep probability p", p.keep_prob.to_string()),
+        ("seed", p.seed.to_string()),
+        (
+            "regression allowance",
+            format!(
+                "{:.0}% in the first {} iterations",
+                p.regression_allowance * 100.0,
+                p.allowance_iterations
+            ),
+        ),
+        (
+            "early stop",
+            p.early_stop
+                .map_or("off".into(), |e| format!("after {e} iterations")),
+        ),
+        (
+            "budget",
+            p.budget_usd.map_or("none".into(), |b| format!("${b:.2}")),
+        ),
+        ("loop FSM allowed", p.allow_loop_fsm.to_string()),
+        (
+            "guided phase",
+            if p.guided.is_empty() {
+                "none".into()
+            } else {
+                p.guided.join(" -> ")
+            },
+        ),
+    ] {
+        let _ = writeln!(m, "| {k} | {v} |");
+    }
+    let _ = writeln!(m, "\n## Result\n");
+    match (s.best_cycles, s.start_cycles) {
+        (Some(b), Some(a)) => {
+            let _ = writeln!(
+                m,
+                "Best: {b} cycles (start {a}, {:.2}x){}; re-checked on fresh inputs. Program: `best.c`.\n",
+                a as f64 / b.max(1) as f64,
+                s.ideal_cycles
+                    .map(|i| format!(", utilization {:.1}%", i as f64 / b.max(1) as f64 * 100.0))
+                    .unwrap_or_default()
+            );
+        }
+        _ => {
+            let _ = writeln!(m, "No finished result yet.\n");
+        }
+    }
+    if !s.baselines.is_empty() {
+        let _ = writeln!(m, "| baseline | cycles |\n|---|---|");
+        for b in &s.baselines {
+            let _ = writeln!(
+                m,
+                "| {} | {} |",
+                b.name,
+                match (b.cycles, &b.failure) {
+                    (Some(c), _) => c.to_string(),
+                    (None, Some(f)) => format!("failed: {f}"),
+                    (None, None) => "failed".into(),
+                }
+            );
+        }
+        let _ = writeln!(m);
+    }
+    let _ = writeln!(m, "## Best cycles per iteration\n\n![plot](plot.svg)\n");
+    let _ = writeln!(m, "| step | phase | best cycles |\n|---|---|---|");
+    for (step, phase, c) in &s.steps {
+        let _ = writeln!(m, "| {step} | {phase} | {c} |");
+    }
+    let _ = writeln!(m, "\n## The winner's ancestry\n");
+    for a in &s.ancestry {
+        let _ = writeln!(
+            m,
+            "- step {}: {} cycles, `{}`{}",
+            a.step,
+            a.cycles,
+            a.code.chars().take(12).collect::<String>(),
+            a.menu_id
+                .as_ref()
+                .map(|id| format!(", option `{id}`"))
+                .unwrap_or_default()
+        );
+        if let Some(p) = &a.plan {
+            for line in p.lines().take(12) {
+                let _ = writeln!(m, "  > {line}");
+            }
+        }
+    }
+    let _ = writeln!(
+        m,
+        "\nSchedule (for --reuse-from): {}\n",
+        s.schedule.join(" -> ")
+    );
+    let _ = writeln!(m, "## Requests and evaluations\n");
+    let _ = writeln!(
+        m,
+        "{} plans requested ({} failed), {} programs requested ({} failed), {} evaluations ({} from the cache).\n",
+        s.plans_requested, s.plans_failed, s.programs_requested, s.programs_failed, s.evaluations,
+        s.cached_evaluations
+    );
+    if !s.failures.is_empty() {
+        let _ = writeln!(m, "| failure | count |\n|---|---|");
+        for (k, v) in &s.failures {
+            let _ = writeln!(m, "| {k} | {v} |");
+        }
+        let _ = writeln!(m);
+    }
+    if !s.ledgers.is_empty() {
+        let _ = writeln!(
+            m,
+            "## Ledger\n\nSpent ${:.4} in total. The proposer's ledger of each process of the run:\n",
+            s.spent_usd
+        );
+        for l in &s.ledgers {
+            let _ = writeln!(
+                m,
+                "```json\n{}\n```",
+                serde_json::to_string_pretty(l).unwrap_or_default()
+            );
+        }
+    }
+    m
+}
+
+/// Best cycles per step, with the baselines as horizontal lines.
+fn plot_svg(s: &Summary) -> anyhow::Result<String> {
+    use plotters::prelude::*;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let points: Vec<(u32, u64)> = s.steps.iter().map(|(st, _, c)| (*st, *c)).collect();
+        let base: Vec<(String, u64)> = s
+            .baselines
+            .iter()
+            .filter_map(|b| b.cycles.map(|c| (b.name.clone(), c)))
+            .collect();
+        let last = points.iter().map(|p| p.0).max().unwrap_or(0).max(1);
+        let ymax = points
+            .iter()
+            .map(|p| p.1)
+            .chain(base.iter().map(|b| b.1))
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64
+            * 1.1;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{}: best cycles per iteration", s.workload),
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..f64::from(last), 0f64..ymax)?;
+        chart
+            .configure_mesh()
+            .x_labels((last as usize + 1).min(20))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_desc("iteration (0 = starting program)")
+            .y_desc("cycles")
+            .draw()?;
+        let palette = [&RED, &GREEN, &MAGENTA, &CYAN, &BLACK];
+        for (i, (name, c)) in base.iter().enumerate() {
+            let color = palette[i % palette.len()];
+            let y = *c as f64;
+            chart
+                .draw_series(LineSeries::new(
+                    [(0.0, y), (f64::from(last), y)],
+                    color.stroke_width(1),
+                ))?
+                .label(format!("{name}: {c}"))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+        }
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(x, y)| (f64::from(x), y as f64))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))?
+            .label("search best")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE));
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}

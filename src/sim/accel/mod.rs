@@ -1,0 +1,126 @@
+//! The accelerator behind one trait, with two engines: `spec` (the functional model: instant, exact) and
+//! `rtl` (the Verilated RTL: cycle-accurate, the ground truth for cycles). `harness` drives either one with a
+//! stream of RoCC commands against a main-memory image.
+
+pub mod arith;
+pub mod gen;
+pub mod harness;
+pub mod loops;
+pub mod rtl;
+pub mod spec;
+pub mod usage;
+pub mod variant;
+
+use crate::sim::isa::RoccCmd;
+use crate::sim::mem::Memory;
+use std::fmt;
+
+/// Sticky error codes shared by both engines (docs/accelerator.md section 1; mirrored in rtl/gemmini_pkg.sv).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ErrorKind {
+    IllegalFunct = 1,
+    Unsupported = 2,
+    BadRowsCols = 3,
+    SpRange = 4,
+    AccRange = 5,
+    BadTranspose = 6,
+    Pairing = 7,
+    BadAddress = 8,
+    /// A LOOP_WS / LOOP_CONV_WS descriptor the loop FSM cannot run (docs/accelerator.md section 6).
+    BadLoop = 9,
+    /// Not raised by the hardware: a DMA request outside main memory (reported by the memory side).
+    MemoryFault = 100,
+    /// Not raised by the hardware: no progress for too long (reported by the harness).
+    Watchdog = 101,
+}
+
+impl ErrorKind {
+    pub fn from_code(code: u8) -> Option<ErrorKind> {
+        use ErrorKind::*;
+        Some(match code {
+            1 => IllegalFunct,
+            2 => Unsupported,
+            3 => BadRowsCols,
+            4 => SpRange,
+            5 => AccRange,
+            6 => BadTranspose,
+            7 => Pairing,
+            8 => BadAddress,
+            9 => BadLoop,
+            _ => return None,
+        })
+    }
+    pub fn describe(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            IllegalFunct => "illegal funct",
+            Unsupported => "command not supported by this accelerator",
+            BadRowsCols => "rows or columns out of limits",
+            SpRange => "scratchpad row out of range",
+            AccRange => "accumulator row out of range",
+            BadTranspose => "illegal transpose combination for the dataflow",
+            Pairing => "execute commands must alternate preload, compute",
+            BadAddress => "garbage address where a real address is needed",
+            BadLoop => "illegal loop descriptor",
+            MemoryFault => "DMA access outside main memory",
+            Watchdog => "no progress",
+        }
+    }
+}
+
+/// An accelerator error with the command that caused it (when one did).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct AccelError {
+    pub kind: ErrorKind,
+    pub cmd: Option<RoccCmd>,
+    pub detail: String,
+}
+
+impl fmt::Display for AccelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "accelerator error: {}", self.kind.describe())?;
+        if let Some(c) = &self.cmd {
+            write!(f, " at command {c}")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// A RoCC response (only the counter op produces one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoccResp {
+    pub rd: u8,
+    pub data: u64,
+}
+
+/// One accelerator, either engine. A cycle is one call to `tick`; the spec engine executes each command
+/// when it is accepted and its `tick` only counts cycles.
+pub trait Accelerator {
+    /// "spec" or "rtl".
+    fn engine(&self) -> &'static str;
+    /// Offer a command in the current cycle. Returns Ok(true) if it was accepted (the hart may move on),
+    /// Ok(false) if the command queue is full (offer it again after a tick).
+    fn offer(&mut self, cmd: RoccCmd, rd: u8, mem: &mut Memory) -> Result<bool, AccelError>;
+    /// Advance one clock cycle, serving the memory port from `mem`.
+    fn tick(&mut self, mem: &mut Memory) -> Result<(), AccelError>;
+    /// Commands queued or executing, or memory writes outstanding.
+    fn busy(&self) -> bool;
+    /// A response produced since the last call.
+    fn take_response(&mut self) -> Option<RoccResp>;
+    /// The sticky error, if one was raised.
+    fn error(&self) -> Option<AccelError>;
+    /// Cycles ticked so far.
+    fn cycles(&self) -> u64;
+    /// Scratchpad row as DIM input elements: int8 values sign-extended, or binary32 bits (back door;
+    /// does not disturb timing).
+    fn read_sp_row(&mut self, row: u32) -> Vec<i32>;
+    /// Accumulator row as DIM int32 values or binary32 bits (back door).
+    fn read_acc_row(&mut self, row: u32) -> Vec<i32>;
+    /// Free-running event totals by name (all zero for the spec engine).
+    fn events(&mut self) -> Vec<(&'static str, u64)>;
+    /// Controller states, for watchdog reports.
+    fn debug_state(&mut self) -> String;
+}

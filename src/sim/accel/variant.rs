@@ -1,0 +1,517 @@
+//! RTL variants: any valid configuration, Verilated and compiled on first use into a shared library (the
+//! same C ABI shim as the linked default model), cached by a hash of everything that determines it.
+//!
+//! Cache layout under `<cache>/rtl/` (`<cache>` is [`crate::sim::toolchain::default_cache_dir`]):
+//! - `<key>/libgemforge_rtl.so` and `<key>/variant.toml` (what was built, from what): one published
+//!   variant. `variant.toml` is written before the directory is renamed into place, so a directory
+//!   under its final name is always complete.
+//! - `locks/<key>.lock`: held (flock) while a process builds `<key>`; a second process building the same
+//!   key waits, then finds the first one's result and uses it.
+//! - `objcache/`: Verilator's runtime library objects, shared by all variants.
+//! - `tmp/`: build directories (one per build, unique to the process), removed after the build.
+//!
+//! The key covers the configuration's RTL parameters ([`HwConfig::rtl_fingerprint`]), every RTL and shim
+//! source file (embedded in the binary at build time, so an installed binary needs no source tree; the
+//! directory named by `$GEMFORGE_RTL_SOURCES` replaces them, for RTL development), the Verilator version
+//! and the C++ compiler's identity.
+
+use crate::sim::config::HwConfig;
+use crate::sim::vbuild::{self, ModelSpec, ObjCache, Verilator, SETUP_HINT};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/gf_sources.rs"));
+}
+
+/// A directory with `rtl/*.sv` and `sim/verilator/*` used instead of the embedded sources.
+pub const SOURCES_ENV: &str = "GEMFORGE_RTL_SOURCES";
+/// The shared library of one variant.
+pub const LIB_FILE: &str = "libgemforge_rtl.so";
+/// What a variant was built from.
+pub const META_FILE: &str = "variant.toml";
+/// Changes whenever the layout or the build recipe changes, so old entries are never reused.
+const RECIPE: &str = "gemforge-rtl-variant-1 untraced -O2 -shared -Bsymbolic";
+/// The Verilated model's class prefix inside a variant.
+const PREFIX: &str = "Vgemmini";
+
+/// The cache root for variants: `<cache>/rtl`.
+pub fn cache_root() -> PathBuf {
+    crate::sim::toolchain::default_cache_dir().join("rtl")
+}
+
+/// The RTL and shim sources: (path relative to the crate root, content).
+pub fn sources() -> Result<Vec<(String, Vec<u8>)>> {
+    let Some(dir) = std::env::var_os(SOURCES_ENV).filter(|d| !d.is_empty()) else {
+        return Ok(embedded::SOURCES
+            .iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect());
+    };
+    sources_from_dir(Path::new(&dir)).with_context(|| format!("reading ${SOURCES_ENV}"))
+}
+
+/// The sources in `dir` (`rtl/*.sv` and `sim/verilator/*`), in the embedded list's order and naming.
+pub fn sources_from_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for sub in ["rtl", "sim/verilator"] {
+        let d = dir.join(sub);
+        let mut files: Vec<PathBuf> = fs::read_dir(&d)
+            .with_context(|| format!("listing {}", d.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter(|p| sub != "rtl" || p.extension().is_some_and(|x| x == "sv"))
+            .collect();
+        files.sort();
+        for p in files {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            let bytes = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            out.push((format!("{sub}/{}", name.unwrap_or_default()), bytes));
+        }
+    }
+    if !out.iter().any(|(p, _)| p == "rtl/gemmini_pkg.sv") {
+        bail!("{}: no rtl/gemmini_pkg.sv there", dir.display());
+    }
+    Ok(out)
+}
+
+/// The tools a variant is built with.
+pub struct Tools {
+    pub verilator: Verilator,
+    pub cxx: PathBuf,
+    /// First line of `cxx --version`.
+    pub cxx_version: String,
+}
+
+impl Tools {
+    pub fn find() -> Result<Tools> {
+        let verilator = Verilator::find()?;
+        let cxx = PathBuf::from(
+            std::env::var_os("CXX")
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "c++".into()),
+        );
+        let out = Command::new(&cxx)
+            .arg("--version")
+            .output()
+            .with_context(|| format!("cannot run `{} --version`: {SETUP_HINT}", cxx.display()))?;
+        let cxx_version = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        Ok(Tools {
+            verilator,
+            cxx,
+            cxx_version,
+        })
+    }
+}
+
+/// The cache key of `cfg` built from `sources` with `tools` (64 hex digits).
+pub fn variant_key(cfg: &HwConfig, sources: &[(String, Vec<u8>)], tools: &Tools) -> String {
+    let mut h = Sha256::new();
+    let mut field = |b: &[u8]| {
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    };
+    field(RECIPE.as_bytes());
+    field(cfg.rtl_fingerprint().as_bytes());
+    field(tools.verilator.version.as_bytes());
+    field(tools.cxx.to_string_lossy().as_bytes());
+    field(tools.cxx_version.as_bytes());
+    // By path, so the order sources were listed in does not matter.
+    let mut sorted: Vec<&(String, Vec<u8>)> = sources.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, b) in sorted {
+        field(p.as_bytes());
+        field(b);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a cached variant was built from (`variant.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VariantMeta {
+    pub key: String,
+    /// Name of the configuration that first needed it (others with the same RTL share it).
+    pub config_name: String,
+    pub dim: u32,
+    pub fingerprint: String,
+    pub verilator: String,
+    pub compiler: String,
+    pub built_unix_secs: u64,
+    pub build_seconds: f64,
+}
+
+/// One variant in the cache.
+#[derive(Debug, Clone)]
+pub struct CachedVariant {
+    pub dir: PathBuf,
+    pub meta: VariantMeta,
+    pub bytes: u64,
+}
+
+/// The shared library of `cfg`'s variant: from the cache, or built now (showing progress on a terminal
+/// when `progress` is set). Returns the library's path and whether it was built by this call.
+pub fn ensure_built(cfg: &HwConfig, root: &Path, progress: bool) -> Result<(PathBuf, bool)> {
+    let srcs = sources()?;
+    let tools = Tools::find()?;
+    let key = variant_key(cfg, &srcs, &tools);
+    let dir = root.join(&key);
+    if dir.join(META_FILE).is_file() {
+        return Ok((dir.join(LIB_FILE), false));
+    }
+    let locks = root.join("locks");
+    fs::create_dir_all(&locks).with_context(|| format!("creating {}", locks.display()))?;
+    let lock_path = locks.join(format!("{key}.lock"));
+    let lock = FileLock::acquire(&lock_path)?;
+    // Another process may have built it while this one waited for the lock.
+    if dir.join(META_FILE).is_file() {
+        drop(lock);
+        return Ok((dir.join(LIB_FILE), false));
+    }
+    remove_stale_builds(&root.join("tmp"));
+    let r = build(cfg, root, &key, &srcs, &tools, progress);
+    drop(lock);
+    r.map(|p| (p, true))
+}
+
+fn build(
+    cfg: &HwConfig,
+    root: &Path,
+    key: &str,
+    srcs: &[(String, Vec<u8>)],
+    tools: &Tools,
+    progress: bool,
+) -> Result<PathBuf> {
+    let t0 = Instant::now();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = root
+        .join("tmp")
+        .join(format!("{}-{}-{nanos}", &key[..16], std::process::id()));
+    fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let r = build_in(cfg, root, key, srcs, tools, progress, &tmp, t0);
+    let _ = fs::remove_dir_all(&tmp);
+    r.with_context(|| {
+        format!(
+            "building the RTL variant for configuration `{}` (dim {})",
+            cfg.name,
+            cfg.dim()
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_in(
+    cfg: &HwConfig,
+    root: &Path,
+    key: &str,
+    srcs: &[(String, Vec<u8>)],
+    tools: &Tools,
+    progress: bool,
+    tmp: &Path,
+    t0: Instant,
+) -> Result<PathBuf> {
+    let bar = if progress {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} RTL variant `{prefix}`: {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(cfg.name.clone());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    if progress {
+        eprintln!(
+            "gemforge: building the RTL for configuration `{}` (first use; about a minute, cached in {})",
+            cfg.name,
+            root.display()
+        );
+    }
+
+    // Sources and the configuration package.
+    bar.set_message("writing sources");
+    let src_dir = tmp.join("src");
+    for (p, b) in srcs {
+        let dest = src_dir.join(p);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        fs::write(&dest, b).with_context(|| format!("writing {}", dest.display()))?;
+    }
+    let rtl_dir = src_dir.join("rtl");
+    let shim_dir = src_dir.join("sim/verilator");
+    let cfg_pkg = src_dir.join("gemmini_cfg_pkg.sv");
+    fs::write(&cfg_pkg, cfg.sv_config_package())
+        .with_context(|| format!("writing {}", cfg_pkg.display()))?;
+    let mut sources = vec![shim_dir.join("lint.vlt"), cfg_pkg];
+    sources.extend(vbuild::rtl_sources(&rtl_dir)?);
+
+    // Verilate.
+    bar.set_message("verilating");
+    let model = ModelSpec {
+        prefix: PREFIX.into(),
+        traced: false,
+        suffix: String::new(),
+        opt_fast: "-O2".into(),
+    };
+    let v = &tools.verilator;
+    let vdir = v.verilate(&model, &sources, &rtl_dir, &tmp.join("vobj"))?;
+
+    // Compile.
+    let cache = ObjCache::new(root.join("objcache"), &tools.cxx, &v.version)?;
+    let base = v.base_args(vec!["-ffunction-sections".into(), "-fdata-sections".into()]);
+    let plan = vbuild::plan_compile(v, &base, &[(&model, vdir)], &shim_dir, &cache)?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    bar.set_message("compiling");
+    let report = |done: usize, total: usize| {
+        bar.set_message(format!("compiling C++ {done}/{total}"));
+    };
+    vbuild::compile_all(&tools.cxx, &plan.jobs, jobs, &report)?;
+
+    // Link.
+    bar.set_message("linking");
+    let out_dir = tmp.join("out");
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let lib = out_dir.join(LIB_FILE);
+    let mut cmd = Command::new(&tools.cxx);
+    // -Bsymbolic: the library's references to its own (Verilator runtime) symbols stay inside it, even
+    // though the binary that loads it links another copy of that runtime for the default model.
+    cmd.args(["-shared", "-pthread", "-Wl,-Bsymbolic", "-o"])
+        .arg(&lib);
+    for j in &plan.jobs {
+        cmd.arg(&j.obj);
+    }
+    for l in &plan.link_libs {
+        cmd.arg(format!("-l{l}"));
+    }
+    vbuild::run_checked(&mut cmd, "linking the RTL variant")?;
+    // The model's own objects are inside the library now and never reused: keep only the runtime's.
+    for j in &plan.jobs {
+        if j.src.starts_with(tmp) {
+            let _ = fs::remove_file(&j.obj);
+        }
+    }
+
+    // Publish: complete the directory, then rename it into place.
+    let meta = VariantMeta {
+        key: key.to_string(),
+        config_name: cfg.name.clone(),
+        dim: cfg.dim(),
+        fingerprint: cfg.rtl_fingerprint(),
+        verilator: v.version.clone(),
+        compiler: format!("{} ({})", tools.cxx.display(), tools.cxx_version),
+        built_unix_secs: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        build_seconds: t0.elapsed().as_secs_f64(),
+    };
+    let text = toml::to_string(&meta).context("serializing variant.toml")?;
+    fs::write(out_dir.join(META_FILE), text).context("writing variant.toml")?;
+    let dest = root.join(key);
+    if let Err(e) = fs::rename(&out_dir, &dest) {
+        // Only a finished variant is ever renamed into place, so one that exists is as good as ours.
+        if !dest.join(META_FILE).is_file() {
+            return Err(e).with_context(|| format!("publishing {}", dest.display()));
+        }
+    }
+    bar.finish_and_clear();
+    if progress {
+        eprintln!(
+            "gemforge: built the RTL for `{}` in {:.0} s",
+            cfg.name,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(dest.join(LIB_FILE))
+}
+
+/// Build directories left by processes that were killed mid-build (older than a day: no build takes
+/// that long, so none of them belongs to a running build).
+fn remove_stale_builds(tmp: &Path) {
+    let Ok(rd) = fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+        if old {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Every complete variant in the cache, sorted by configuration name.
+pub fn list(root: &Path) -> Result<Vec<CachedVariant>> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(root) else {
+        return Ok(out);
+    };
+    for e in rd {
+        let dir = e?.path();
+        let meta_path = dir.join(META_FILE);
+        if !meta_path.is_file() {
+            continue;
+        }
+        let text = fs::read_to_string(&meta_path)
+            .with_context(|| format!("reading {}", meta_path.display()))?;
+        let meta: VariantMeta =
+            toml::from_str(&text).with_context(|| format!("parsing {}", meta_path.display()))?;
+        let bytes = fs::metadata(dir.join(LIB_FILE)).map_or(0, |m| m.len());
+        out.push(CachedVariant { dir, meta, bytes });
+    }
+    out.sort_by(|a, b| (&a.meta.config_name, &a.meta.key).cmp(&(&b.meta.config_name, &b.meta.key)));
+    Ok(out)
+}
+
+/// Remove every cached variant, the shared objects and leftovers of interrupted builds. Returns how many
+/// variants were removed. (A process that has a variant loaded keeps working: the mapping stays valid.)
+pub fn clean(root: &Path) -> Result<usize> {
+    let n = list(root)?.len();
+    if root.exists() {
+        fs::remove_dir_all(root).with_context(|| format!("removing {}", root.display()))?;
+    }
+    Ok(n)
+}
+
+/// An exclusive advisory lock on a file, released on drop (or when the process dies).
+struct FileLock {
+    _file: fs::File,
+}
+
+impl FileLock {
+    fn acquire(path: &Path) -> Result<FileLock> {
+        use std::os::fd::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening lock file {}", path.display()))?;
+        loop {
+            // SAFETY: flock on a descriptor this function owns; no memory is involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(FileLock { _file: file });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+    }
+}
+
+/// What `gemforge rtl` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RtlAction {
+    /// Build the variants of the given configurations now (each at most once; cached ones are skipped).
+    Build,
+    /// List the cached variants.
+    List,
+    /// Remove every cached variant.
+    Clean,
+}
+
+/// `gemforge rtl ACTION [CONFIG...]`: the text to print.
+pub fn rtl_command(action: RtlAction, configs: &[PathBuf], json: bool) -> Result<String> {
+    let root = cache_root();
+    let mut out = String::new();
+    match action {
+        RtlAction::Build => {
+            if configs.is_empty() {
+                bail!("`gemforge rtl build` needs at least one configuration file");
+            }
+            let mut rows = Vec::new();
+            for p in configs {
+                let cfg = HwConfig::from_file(p)?;
+                let linked = cfg.rtl_fingerprint()
+                    == crate::sim::accel::rtl::build_info::BUILT_RTL_FINGERPRINT;
+                let (lib, built) = if linked {
+                    (None, false)
+                } else {
+                    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                    let (lib, built) = ensure_built(&cfg, &root, progress)
+                        .with_context(|| format!("configuration {}", p.display()))?;
+                    (Some(lib), built)
+                };
+                rows.push((p.display().to_string(), cfg.name.clone(), lib, built));
+            }
+            if json {
+                let v: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(p, name, lib, built)| {
+                        serde_json::json!({"config": p, "name": name, "linked": lib.is_none(),
+                            "library": lib.as_ref().map(|l| l.display().to_string()), "built": built})
+                    })
+                    .collect();
+                out = serde_json::Value::Array(v).to_string();
+            } else {
+                for (p, name, lib, built) in rows {
+                    let what = match (lib, built) {
+                        (None, _) => "linked into this binary (nothing to build)".to_string(),
+                        (Some(l), true) => format!("built {}", l.display()),
+                        (Some(l), false) => format!("cached {}", l.display()),
+                    };
+                    out.push_str(&format!("{p} (`{name}`): {what}\n"));
+                }
+            }
+        }
+        RtlAction::List => {
+            let vs = list(&root)?;
+            if json {
+                let v: Vec<serde_json::Value> = vs
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({"key": c.meta.key, "config_name": c.meta.config_name,
+                            "dim": c.meta.dim, "dir": c.dir.display().to_string(), "bytes": c.bytes,
+                            "build_seconds": c.meta.build_seconds, "verilator": c.meta.verilator})
+                    })
+                    .collect();
+                out = serde_json::Value::Array(v).to_string();
+            } else if vs.is_empty() {
+                out = format!("no RTL variants cached in {}\n", root.display());
+            } else {
+                out.push_str(&format!("RTL variants in {}:\n", root.display()));
+                out.push_str("key               config               DIM   size MB  built in\n");
+                for c in vs {
+                    out.push_str(&format!(
+                        "{:<17} {:<20} {:>3} {:>9.1} {:>7.0} s\n",
+                        &c.meta.key[..16],
+                        c.meta.config_name,
+                        c.meta.dim,
+                        c.bytes as f64 / 1e6,
+                        c.meta.build_seconds
+                    ));
+                }
+            }
+        }
+        RtlAction::Clean => {
+            if !configs.is_empty() {
+                bail!(
+                    "`gemforge rtl clean` takes no configuration files (it removes every variant)"
+                );
+            }
+            let n = clean(&root)?;
+            out = if json {
+                serde_json::json!({"removed": n}).to_string()
+            } else {
+                format!("removed {n} RTL variant(s) from {}\n", root.display())
+            };
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,425 @@
+//! Fetch, execute and trap handling.
+
+use super::decode::{decode, Inst, Op, SEMIHOST_POST, SEMIHOST_PRE};
+use super::{
+    Hart, Pending, Slot, Step, TrapCause, EMPTY_SLOT, ICACHE_SIZE, MSTATUS_MIE, MSTATUS_MPIE,
+    MSTATUS_MPP,
+};
+use crate::sim::isa::RoccCmd;
+use crate::sim::mem::Memory;
+
+/// Unwrap a `Result<T, Step>`, returning the `Step` from the caller.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(step) => return step,
+        }
+    };
+}
+
+#[inline(always)]
+fn slot_index(addr: u64) -> usize {
+    ((addr >> 2) as usize) & (ICACHE_SIZE - 1)
+}
+
+impl Hart {
+    /// Execute the instruction at `pc`. `now_cycle` is the current cycle (what `rdcycle` returns).
+    #[inline]
+    pub fn step(&mut self, mem: &mut Memory, now_cycle: u64) -> Step {
+        let pc = self.pc;
+        let slot = self.icache[slot_index(pc)];
+        let inst = if slot.tag == pc {
+            slot.inst
+        } else {
+            tri!(self.refill(mem, pc))
+        };
+        self.execute(inst, mem, now_cycle)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self, mem: &Memory, pc: u64) -> Result<Inst, Step> {
+        if pc & 3 != 0 {
+            return Err(self.exception(
+                mem,
+                TrapCause::InstructionMisaligned,
+                pc,
+                format!("fetch from 0x{pc:x}, which is not 4-byte aligned"),
+            ));
+        }
+        let mut b = [0u8; 4];
+        if let Err(e) = mem.read(pc, &mut b) {
+            return Err(self.exception(
+                mem,
+                TrapCause::InstructionAccessFault,
+                pc,
+                format!("instruction fetch: {e}"),
+            ));
+        }
+        let inst = decode(u32::from_le_bytes(b));
+        self.icache[slot_index(pc)] = Slot { tag: pc, inst };
+        Ok(inst)
+    }
+
+    /// Raise an exception at the current `pc`: take it to `mtvec`, or end the run if there is no handler
+    /// (or if the handler itself cannot be fetched, which would loop forever).
+    #[cold]
+    #[inline(never)]
+    fn exception(&mut self, mem: &Memory, cause: TrapCause, tval: u64, detail: String) -> Step {
+        let vector = self.mtvec & !3;
+        let handler_unfetchable = cause == TrapCause::InstructionAccessFault && self.pc == vector;
+        if self.mtvec == 0 || handler_unfetchable {
+            let detail = if self.mtvec == 0 {
+                format!("{detail} (no trap handler installed: mtvec = 0)")
+            } else {
+                format!("{detail} (the trap handler at mtvec itself cannot be fetched)")
+            };
+            return Step::Trap(Box::new(self.report_tval(mem, cause, tval, detail)));
+        }
+        self.mepc = self.pc;
+        self.mcause = cause.mcause().unwrap_or(0);
+        self.mtval = tval;
+        let mie = self.mstatus & MSTATUS_MIE != 0;
+        self.mstatus = MSTATUS_MPP | if mie { MSTATUS_MPIE } else { 0 };
+        self.pc = vector;
+        self.pending = Pending::None;
+        Step::Exception {
+            cause,
+            cycles: self.timing.branch_taken,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn illegal(&mut self, mem: &Memory, why: &str) -> Step {
+        let word = self.fetch_word(mem).unwrap_or(0);
+        self.exception(
+            mem,
+            TrapCause::IllegalInstruction,
+            word as u64,
+            why.to_string(),
+        )
+    }
+
+    #[inline(always)]
+    fn advance(&mut self, cycles: u32) -> Step {
+        self.pc = self.pc.wrapping_add(4);
+        self.instret = self.instret.wrapping_add(1);
+        Step::Retired { cycles }
+    }
+
+    #[inline(always)]
+    fn jump_to(&mut self, mem: &Memory, target: u64) -> Result<(), Step> {
+        if target & 3 != 0 {
+            return Err(self.exception(
+                mem,
+                TrapCause::InstructionMisaligned,
+                target,
+                format!("jump or branch target 0x{target:x} is not 4-byte aligned"),
+            ));
+        }
+        self.pc = target;
+        self.instret = self.instret.wrapping_add(1);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn load(&mut self, mem: &Memory, addr: u64, n: usize) -> Result<u64, Step> {
+        if addr & (n as u64 - 1) != 0 {
+            return Err(self.exception(
+                mem,
+                TrapCause::LoadMisaligned,
+                addr,
+                format!("load of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
+            ));
+        }
+        let mut b = [0u8; 8];
+        match mem.read(addr, &mut b[..n]) {
+            Ok(()) => Ok(u64::from_le_bytes(b)),
+            Err(e) => {
+                Err(self.exception(mem, TrapCause::LoadAccessFault, addr, format!("load: {e}")))
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn store(&mut self, mem: &mut Memory, addr: u64, n: usize, v: u64) -> Step {
+        if addr & (n as u64 - 1) != 0 {
+            return self.exception(
+                mem,
+                TrapCause::StoreMisaligned,
+                addr,
+                format!("store of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
+            );
+        }
+        if let Err(e) = mem.write(addr, &v.to_le_bytes()[..n]) {
+            return self.exception(
+                mem,
+                TrapCause::StoreAccessFault,
+                addr,
+                format!("store: {e}"),
+            );
+        }
+        // Invalidate cached instructions in the (at most one, as the store is aligned) word written.
+        let word = addr & !3;
+        let slot = &mut self.icache[slot_index(word)];
+        if slot.tag == word {
+            *slot = EMPTY_SLOT;
+        }
+        let cycles = self.timing.store;
+        if let Some(t) = self.tohost {
+            if addr < t.wrapping_add(8) && t < addr + n as u64 {
+                let mut b = [0u8; 8];
+                if mem.read(t, &mut b).is_ok() {
+                    let value = u64::from_le_bytes(b);
+                    if value != 0 {
+                        self.advance(cycles);
+                        return Step::Htif { value, cycles };
+                    }
+                }
+            }
+        }
+        self.advance(cycles)
+    }
+
+    #[inline(always)]
+    fn execute(&mut self, i: Inst, mem: &mut Memory, now: u64) -> Step {
+        let a = self.x[(i.rs1 & 31) as usize];
+        let b = self.x[(i.rs2 & 31) as usize];
+        let imm = i.imm as i64 as u64;
+        let pc = self.pc;
+        let t = &self.timing;
+        let (alu, mul, div, load) = (t.alu, t.mul, t.div, t.load);
+        let (branch_taken, branch_not_taken, jump) = (t.branch_taken, t.branch_not_taken, t.jump);
+        let sext32 = |v: u64| v as i32 as i64 as u64;
+        let (v, cycles): (u64, u32) = match i.op {
+            Op::Lui => (imm, alu),
+            Op::Auipc => (pc.wrapping_add(imm), alu),
+            Op::Addi => (a.wrapping_add(imm), alu),
+            Op::Slti => (((a as i64) < (imm as i64)) as u64, alu),
+            Op::Sltiu => ((a < imm) as u64, alu),
+            Op::Xori => (a ^ imm, alu),
+            Op::Ori => (a | imm, alu),
+            Op::Andi => (a & imm, alu),
+            Op::Slli => (a << (imm & 63), alu),
+            Op::Srli => (a >> (imm & 63), alu),
+            Op::Srai => (((a as i64) >> (imm & 63)) as u64, alu),
+            Op::Add => (a.wrapping_add(b), alu),
+            Op::Sub => (a.wrapping_sub(b), alu),
+            Op::Sll => (a << (b & 63), alu),
+            Op::Slt => (((a as i64) < (b as i64)) as u64, alu),
+            Op::Sltu => ((a < b) as u64, alu),
+            Op::Xor => (a ^ b, alu),
+            Op::Srl => (a >> (b & 63), alu),
+            Op::Sra => (((a as i64) >> (b & 63)) as u64, alu),
+            Op::Or => (a | b, alu),
+            Op::And => (a & b, alu),
+            Op::Addiw => (sext32(a.wrapping_add(imm)), alu),
+            Op::Slliw => (sext32(((a as u32) << (imm & 31)) as u64), alu),
+            Op::Srliw => (sext32(((a as u32) >> (imm & 31)) as u64), alu),
+            Op::Sraiw => (((a as i32) >> (imm & 31)) as i64 as u64, alu),
+            Op::Addw => (sext32(a.wrapping_add(b)), alu),
+            Op::Subw => (sext32(a.wrapping_sub(b)), alu),
+            Op::Sllw => (sext32(((a as u32) << (b & 31)) as u64), alu),
+            Op::Srlw => (sext32(((a as u32) >> (b & 31)) as u64), alu),
+            Op::Sraw => (((a as i32) >> (b & 31)) as i64 as u64, alu),
+            Op::Mul => (a.wrapping_mul(b), mul),
+            Op::Mulh => (
+                (((a as i64 as i128) * (b as i64 as i128)) >> 64) as u64,
+                mul,
+            ),
+            Op::Mulhsu => (
+                (((a as i64 as i128) * (b as u128 as i128)) >> 64) as u64,
+                mul,
+            ),
+            Op::Mulhu => ((((a as u128) * (b as u128)) >> 64) as u64, mul),
+            Op::Mulw => (sext32(a.wrapping_mul(b)), mul),
+            Op::Div => {
+                let v = if b == 0 {
+                    u64::MAX
+                } else {
+                    (a as i64).wrapping_div(b as i64) as u64
+                };
+                (v, div)
+            }
+            Op::Divu => (a.checked_div(b).unwrap_or(u64::MAX), div),
+            Op::Rem => {
+                let v = if b == 0 {
+                    a
+                } else {
+                    (a as i64).wrapping_rem(b as i64) as u64
+                };
+                (v, div)
+            }
+            Op::Remu => (a.checked_rem(b).unwrap_or(a), div),
+            Op::Divw => {
+                let (x, y) = (a as i32, b as i32);
+                let v = if y == 0 { -1 } else { x.wrapping_div(y) };
+                (v as i64 as u64, div)
+            }
+            Op::Divuw => {
+                let (x, y) = (a as u32, b as u32);
+                let v = x.checked_div(y).unwrap_or(u32::MAX);
+                (sext32(v as u64), div)
+            }
+            Op::Remw => {
+                let (x, y) = (a as i32, b as i32);
+                let v = if y == 0 { x } else { x.wrapping_rem(y) };
+                (v as i64 as u64, div)
+            }
+            Op::Remuw => {
+                let (x, y) = (a as u32, b as u32);
+                let v = x.checked_rem(y).unwrap_or(x);
+                (sext32(v as u64), div)
+            }
+            Op::Lb => (
+                tri!(self.load(mem, a.wrapping_add(imm), 1)) as i8 as i64 as u64,
+                load,
+            ),
+            Op::Lh => (
+                tri!(self.load(mem, a.wrapping_add(imm), 2)) as i16 as i64 as u64,
+                load,
+            ),
+            Op::Lw => (
+                tri!(self.load(mem, a.wrapping_add(imm), 4)) as i32 as i64 as u64,
+                load,
+            ),
+            Op::Ld => (tri!(self.load(mem, a.wrapping_add(imm), 8)), load),
+            Op::Lbu => (tri!(self.load(mem, a.wrapping_add(imm), 1)), load),
+            Op::Lhu => (tri!(self.load(mem, a.wrapping_add(imm), 2)), load),
+            Op::Lwu => (tri!(self.load(mem, a.wrapping_add(imm), 4)), load),
+            Op::Sb => return self.store(mem, a.wrapping_add(imm), 1, b),
+            Op::Sh => return self.store(mem, a.wrapping_add(imm), 2, b),
+            Op::Sw => return self.store(mem, a.wrapping_add(imm), 4, b),
+            Op::Sd => return self.store(mem, a.wrapping_add(imm), 8, b),
+            Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
+                let taken = match i.op {
+                    Op::Beq => a == b,
+                    Op::Bne => a != b,
+                    Op::Blt => (a as i64) < (b as i64),
+                    Op::Bge => (a as i64) >= (b as i64),
+                    Op::Bltu => a < b,
+                    _ => a >= b,
+                };
+                return if taken {
+                    let cycles = branch_taken;
+                    tri!(self.jump_to(mem, pc.wrapping_add(imm)));
+                    Step::Retired { cycles }
+                } else {
+                    let cycles = branch_not_taken;
+                    self.advance(cycles)
+                };
+            }
+            Op::Jal => {
+                let cycles = jump;
+                tri!(self.jump_to(mem, pc.wrapping_add(imm)));
+                self.write_rd(i.rd, pc.wrapping_add(4));
+                return Step::Retired { cycles };
+            }
+            Op::Jalr => {
+                let cycles = jump;
+                tri!(self.jump_to(mem, a.wrapping_add(imm) & !1));
+                self.write_rd(i.rd, pc.wrapping_add(4));
+                return Step::Retired { cycles };
+            }
+            Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {
+                return self.csr_op(i, a, mem, now);
+            }
+            Op::Fence => {
+                self.pending = Pending::Fence;
+                return Step::Fence;
+            }
+            Op::FenceI => {
+                self.flush_icache();
+                return self.advance(alu);
+            }
+            Op::Wfi => return self.advance(alu),
+            Op::Ecall => {
+                return self.exception(
+                    mem,
+                    TrapCause::EnvironmentCall,
+                    0,
+                    format!("ecall with a7 = {}", self.x[17] as i64),
+                )
+            }
+            Op::Ebreak => return self.ebreak(mem),
+            Op::Mret => {
+                let cycles = jump;
+                let mpie = self.mstatus & MSTATUS_MPIE != 0;
+                self.mstatus = MSTATUS_MPP | MSTATUS_MPIE | if mpie { MSTATUS_MIE } else { 0 };
+                tri!(self.jump_to(mem, self.mepc));
+                return Step::Retired { cycles };
+            }
+            Op::Rocc => {
+                let f3 = (i.imm >> 8) & 7;
+                let xd = f3 & 4 != 0;
+                let cmd = RoccCmd {
+                    funct: (i.imm & 0x7f) as u8,
+                    rs1: if f3 & 2 != 0 { a } else { 0 },
+                    rs2: if f3 & 1 != 0 { b } else { 0 },
+                };
+                self.pending = Pending::Rocc { rd: i.rd, xd };
+                return Step::Rocc { cmd, rd: i.rd, xd };
+            }
+            Op::Illegal => return self.illegal(mem, "not an RV64IM/Zicsr/custom-3 instruction"),
+        };
+        self.write_rd(i.rd, v);
+        self.advance(cycles)
+    }
+
+    #[inline(always)]
+    fn write_rd(&mut self, rd: u8, v: u64) {
+        self.x[(rd & 31) as usize] = v;
+        self.x[0] = 0;
+    }
+
+    fn csr_op(&mut self, i: Inst, rs1_value: u64, mem: &Memory, now: u64) -> Step {
+        let csr = (i.imm as u32 & 0xfff) as u16;
+        let immediate = matches!(i.op, Op::Csrrwi | Op::Csrrsi | Op::Csrrci);
+        let src = if immediate { i.rs1 as u64 } else { rs1_value };
+        let Some(old) = self.read_csr(csr, now) else {
+            return self.illegal(mem, &format!("CSR 0x{csr:03x} is not implemented"));
+        };
+        let (new, writes) = match i.op {
+            Op::Csrrw | Op::Csrrwi => (src, true),
+            Op::Csrrs | Op::Csrrsi => (old | src, i.rs1 != 0),
+            _ => (old & !src, i.rs1 != 0),
+        };
+        if writes {
+            if csr >> 10 == 3 {
+                return self.illegal(mem, &format!("CSR 0x{csr:03x} is read-only"));
+            }
+            if !self.write_csr(csr, new, now) {
+                return self.illegal(mem, &format!("CSR 0x{csr:03x} is not writable"));
+            }
+        }
+        self.write_rd(i.rd, old);
+        self.advance(self.timing.csr)
+    }
+
+    /// `ebreak`: a semihosting call when it is the middle of the exact sequence
+    /// `slli x0, x0, 0x1f; ebreak; srai x0, x0, 7`, a breakpoint trap otherwise.
+    fn ebreak(&mut self, mem: &Memory) -> Step {
+        let pc = self.pc;
+        let word = |addr: u64| {
+            let mut b = [0u8; 4];
+            mem.read(addr, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        };
+        if word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
+            && word(pc.wrapping_add(4)) == Some(SEMIHOST_POST)
+        {
+            self.pending = Pending::Semihost;
+            return Step::Semihost {
+                op: self.x[10],
+                arg: self.x[11],
+            };
+        }
+        self.exception(
+            mem,
+            TrapCause::Breakpoint,
+            pc,
+            "ebreak outside the semihosting sequence".to_string(),
+        )
+    }
+}

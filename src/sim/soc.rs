@@ -1,0 +1,415 @@
+//! The co-simulation loop: one hart, one accelerator (RTL or functional model) and main memory, cycle by
+//! cycle. The hart issues at most one instruction per cycle and is then busy for that instruction's latency;
+//! a custom-3 instruction is offered to the accelerator until its command queue takes it (and, with xd, the
+//! hart waits for the response); `fence` waits until the accelerator is idle with no memory write
+//! outstanding. While the accelerator is idle and no command is pending, its clock is not ticked: the hart's
+//! latencies are skipped in one step, which changes no count (an idle accelerator's state does not change).
+
+use crate::sim::accel::rtl::RtlAccel;
+use crate::sim::accel::spec::SpecAccel;
+use crate::sim::accel::usage::RowUsage;
+use crate::sim::accel::{AccelError, Accelerator};
+use crate::sim::config::HwConfig;
+use crate::sim::cpu::semihost::{htif_write, semihost, Console, HostAction, HostError, HtifAction};
+use crate::sim::cpu::{Hart, Step, TrapReport};
+use crate::sim::isa::RoccCmd;
+use crate::sim::mem::Memory;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Which accelerator model answers the hart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The Verilated RTL: the ground truth for cycles.
+    Rtl,
+    /// The functional model: exact results, every command completes at once (cycles are not meaningful).
+    Spec,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Rtl => "rtl",
+            Engine::Spec => "spec",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SocOpts {
+    pub engine: Engine,
+    /// The run ends with a timeout error after this many cycles.
+    pub max_cycles: u64,
+    /// Record an FST waveform of the accelerator (RTL engine only).
+    pub trace: Option<PathBuf>,
+    /// Copy the program's output to this process's stdout/stderr as it is produced.
+    pub echo: bool,
+}
+
+impl Default for SocOpts {
+    fn default() -> Self {
+        SocOpts {
+            engine: Engine::Rtl,
+            max_cycles: 10_000_000_000,
+            trace: None,
+            echo: false,
+        }
+    }
+}
+
+/// Where a loaded program starts and where its HTIF mailboxes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    pub entry: u64,
+    pub tohost: Option<u64>,
+    pub fromhost: Option<u64>,
+}
+
+/// Why a run ended without the program exiting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunError {
+    /// "trap", "accelerator", "timeout", "host", "forbidden" (see [`run_restricted`]).
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub exit_code: Option<i64>,
+    pub cycles: u64,
+    pub instret: u64,
+    pub stdout: String,
+    pub stderr: String,
+    /// Accelerator event totals (all zero for the spec engine).
+    pub events: Vec<(&'static str, u64)>,
+    pub sp_rows_used: u32,
+    pub acc_rows_used: u32,
+    pub engine: Engine,
+    pub wall_s: f64,
+    pub error: Option<RunError>,
+}
+
+impl RunReport {
+    pub fn cycles_per_s(&self) -> f64 {
+        self.cycles as f64 / self.wall_s.max(1e-9)
+    }
+
+    /// The run as one JSON object: `{"exit_code", "cycles", "instret", "stdout", "accel": {...counters,
+    /// "sp_rows_used", "acc_rows_used"}, "sim": {"engine", "wall_s", "cycles_per_s"}, "error"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut accel = serde_json::Map::new();
+        for &(name, v) in &self.events {
+            accel.insert(name.to_string(), v.into());
+        }
+        accel.insert("sp_rows_used".into(), self.sp_rows_used.into());
+        accel.insert("acc_rows_used".into(), self.acc_rows_used.into());
+        serde_json::json!({
+            "exit_code": self.exit_code,
+            "cycles": self.cycles,
+            "instret": self.instret,
+            "stdout": self.stdout,
+            "accel": accel,
+            "sim": {
+                "engine": self.engine.name(),
+                "wall_s": self.wall_s,
+                "cycles_per_s": self.cycles_per_s(),
+            },
+            "error": self.error,
+        })
+    }
+}
+
+/// What the hart is doing.
+enum HartState {
+    Running,
+    /// A custom-3 instruction: not yet taken by the accelerator, or (with xd) waiting for its response.
+    Rocc {
+        cmd: RoccCmd,
+        rd: u8,
+        xd: bool,
+        accepted: bool,
+    },
+    Fence,
+}
+
+/// Build the chosen accelerator.
+pub fn make_accel(cfg: &HwConfig, opts: &SocOpts) -> anyhow::Result<Box<dyn Accelerator>> {
+    Ok(match (opts.engine, &opts.trace) {
+        (Engine::Rtl, None) => Box::new(RtlAccel::new(cfg)?),
+        (Engine::Rtl, Some(p)) => Box::new(RtlAccel::new_traced(cfg, p)?),
+        (Engine::Spec, None) => Box::new(SpecAccel::new(cfg)),
+        (Engine::Spec, Some(_)) => anyhow::bail!("--trace records the RTL; it needs --engine rtl"),
+    })
+}
+
+/// Run a loaded program to its exit (or to an error) and report.
+pub fn run(
+    cfg: &HwConfig,
+    mem: &mut Memory,
+    prog: Program,
+    opts: &SocOpts,
+) -> anyhow::Result<RunReport> {
+    run_restricted(cfg, mem, prog, opts, &[])
+}
+
+/// [`run`], except that the run ends with a `forbidden` error when the hart issues a RoCC command whose
+/// funct is in `forbidden` (e.g. the search keeps candidates off the loop FSMs, so that the hardware FSM
+/// stays an independent upper bound). The command is refused before the accelerator sees it.
+pub fn run_restricted(
+    cfg: &HwConfig,
+    mem: &mut Memory,
+    prog: Program,
+    opts: &SocOpts,
+    forbidden: &[u8],
+) -> anyhow::Result<RunReport> {
+    let mut accel = make_accel(cfg, opts).context("building the accelerator model")?;
+    let mut hart = Hart::new(prog.entry, cfg.cpu.clone());
+    hart.set_tohost(prog.tohost);
+    let mut console = Console {
+        echo: opts.echo,
+        ..Console::default()
+    };
+    let mut usage = RowUsage::new(cfg);
+    let start = Instant::now();
+    let mut now: u64 = 0;
+    let mut ready_at: u64 = 0; // the hart may start its next instruction at this cycle
+    let mut state = HartState::Running;
+    let mut exit_code = None;
+    let mut error: Option<RunError> = None;
+
+    let trap = |r: &TrapReport| RunError {
+        kind: "trap",
+        message: r.to_string(),
+    };
+    let accel_err = |e: AccelError| RunError {
+        kind: "accelerator",
+        message: e.to_string(),
+    };
+    let host_err = |e: HostError| RunError {
+        kind: "host",
+        message: e.to_string(),
+    };
+
+    'run: loop {
+        if now >= opts.max_cycles {
+            let waiting = match state {
+                HartState::Running => String::new(),
+                HartState::Rocc { cmd, .. } => {
+                    format!(" while waiting for the accelerator to take or answer {cmd}")
+                }
+                HartState::Fence => {
+                    " while waiting at a fence for the accelerator to finish".into()
+                }
+            };
+            error = Some(RunError {
+                kind: "timeout",
+                message: format!(
+                    "no exit after {} cycles (--max-cycles){waiting}; pc 0x{:x}; accelerator: {}",
+                    opts.max_cycles,
+                    hart.pc(),
+                    accel.debug_state()
+                ),
+            });
+            break;
+        }
+        // ---- the hart ----
+        match state {
+            HartState::Running if now >= ready_at => match hart.step(mem, now) {
+                Step::Retired { cycles } | Step::Exception { cycles, .. } => {
+                    ready_at = now + u64::from(cycles)
+                }
+                Step::Rocc { cmd, .. } if forbidden.contains(&cmd.funct) => {
+                    error = Some(RunError {
+                        kind: "forbidden",
+                        message: format!(
+                            "the program issued {cmd} at pc 0x{:x}: this instruction is not allowed here",
+                            hart.pc()
+                        ),
+                    });
+                    break 'run;
+                }
+                Step::Rocc { cmd, rd, xd } => {
+                    state = HartState::Rocc {
+                        cmd,
+                        rd,
+                        xd,
+                        accepted: false,
+                    }
+                }
+                Step::Fence => state = HartState::Fence,
+                Step::Semihost { op, arg } => match semihost(&mut console, mem, op, arg, now) {
+                    Ok(HostAction::Return(v)) => {
+                        ready_at = now + u64::from(hart.complete_semihost(v))
+                    }
+                    Ok(HostAction::Exit(code)) => {
+                        exit_code = Some(code);
+                        hart.complete_semihost(0);
+                        break 'run;
+                    }
+                    Err(e) => {
+                        error = Some(host_err(e));
+                        break 'run;
+                    }
+                },
+                Step::Htif { value, cycles } => {
+                    ready_at = now + u64::from(cycles);
+                    match htif_write(&mut console, mem, value) {
+                        Ok(HtifAction::Exit(code)) => {
+                            exit_code = Some(code);
+                            break 'run;
+                        }
+                        Ok(a) => {
+                            let reply = match a {
+                                HtifAction::Reply(v) => Some(v),
+                                _ => None,
+                            };
+                            let done = prog
+                                .tohost
+                                .map(|t| mem.write(t, &0u64.to_le_bytes()))
+                                .transpose()
+                                .and_then(|_| match (reply, prog.fromhost) {
+                                    (Some(v), Some(f)) => mem.write(f, &v.to_le_bytes()),
+                                    _ => Ok(()),
+                                });
+                            if let Err(e) = done {
+                                error = Some(RunError {
+                                    kind: "host",
+                                    message: format!("HTIF mailbox: {e}"),
+                                });
+                                break 'run;
+                            }
+                        }
+                        Err(e) => {
+                            error = Some(host_err(e));
+                            break 'run;
+                        }
+                    }
+                }
+                Step::Trap(r) => {
+                    error = Some(trap(&r));
+                    break 'run;
+                }
+            },
+            HartState::Running => {}
+            HartState::Rocc {
+                cmd,
+                rd,
+                xd,
+                accepted: false,
+            } => match accel.offer(cmd, rd, mem) {
+                Ok(true) => {
+                    usage.observe(cmd);
+                    if xd {
+                        state = HartState::Rocc {
+                            cmd,
+                            rd,
+                            xd,
+                            accepted: true,
+                        };
+                    } else {
+                        ready_at = now + u64::from(hart.complete_rocc(None));
+                        state = HartState::Running;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    error = Some(accel_err(e));
+                    break 'run;
+                }
+            },
+            HartState::Rocc { accepted: true, .. } => {
+                if let Some(r) = accel.take_response() {
+                    ready_at = now + u64::from(hart.complete_rocc(Some(r.data)));
+                    state = HartState::Running;
+                }
+            }
+            HartState::Fence => {
+                if !accel.busy() {
+                    ready_at = now + u64::from(hart.complete_fence());
+                    state = HartState::Running;
+                }
+            }
+        }
+        // ---- time ----
+        let waiting = !matches!(state, HartState::Running);
+        if accel.busy() || waiting {
+            if let Err(e) = accel.tick(mem) {
+                error = Some(accel_err(e));
+                break;
+            }
+            now += 1;
+        } else {
+            // The accelerator is idle: nothing happens until the hart's next instruction.
+            now = (now + 1).max(ready_at);
+        }
+    }
+    // Responses of counter reads the program never waited for are dropped with the run.
+    if let (None, Some(e)) = (&error, accel.error()) {
+        error = Some(accel_err(e));
+    }
+    let wall_s = start.elapsed().as_secs_f64();
+    Ok(RunReport {
+        exit_code,
+        cycles: now,
+        instret: hart.instret(),
+        stdout: console.stdout_lossy(),
+        stderr: console.stderr_lossy(),
+        events: accel.events(),
+        sp_rows_used: usage.sp_rows_used(),
+        acc_rows_used: usage.acc_rows_used(),
+        engine: opts.engine,
+        wall_s,
+        error,
+    })
+}
+
+/// What `gemforge run` is given: C sources to compile, or one prebuilt ELF.
+#[derive(Debug, Clone, Default)]
+pub struct RunInputs {
+    pub programs: Vec<PathBuf>,
+    pub include_dirs: Vec<PathBuf>,
+    pub defines: Vec<(String, Option<String>)>,
+}
+
+fn is_elf(path: &std::path::Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
+}
+
+/// Compile (or load) the program, place it in a fresh main memory and run it: `gemforge run`.
+pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::Result<RunReport> {
+    use crate::sim::toolchain::{load_elf, Toolchain};
+    anyhow::ensure!(
+        !inputs.programs.is_empty(),
+        "no program given: name C sources or one ELF file"
+    );
+    let elf = if inputs.programs.len() == 1 && is_elf(&inputs.programs[0]) {
+        load_elf(&inputs.programs[0])?
+    } else {
+        if let Some(p) = inputs.programs.iter().find(|p| is_elf(p)) {
+            anyhow::bail!(
+                "{} is an ELF file: give either C sources or one ELF file",
+                p.display()
+            );
+        }
+        let tc = Toolchain::new()?;
+        tc.compile(&inputs.programs, &inputs.include_dirs, &inputs.defines, cfg)?
+    };
+    let mut mem = Memory::new(
+        crate::sim::mem::DEFAULT_BASE,
+        u64::from(cfg.memory.size_mib) << 20,
+    );
+    elf.load_into(&mut mem)?;
+    let prog = Program {
+        entry: elf.entry,
+        tohost: elf.tohost,
+        fromhost: elf.fromhost,
+    };
+    run(cfg, &mut mem, prog, opts)
+}
