@@ -338,13 +338,3 @@ impl BenchReport {
         s
     }
 }
-
-/// `gemforge bench`: run and render (text table or JSON).
-pub fn bench_command(hw: &HwConfig, opts: &BenchOpts, json: bool) -> anyhow::Result<String> {
-    let r = run(hw, opts)?;
-    if json {
-        serde_json::to_string_pretty(&r).context("encoding the report")
-    } else {
-        Ok(r.to_text())
-    }
-}

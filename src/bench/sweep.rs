@@ -539,31 +539,6 @@ pub fn to_svg(cells: &[Cell], configs: &[String]) -> Result<String> {
     Ok(svg)
 }
 
-/// `gemforge sweep`: the text (table, or one JSON object) to print.
-pub fn sweep_command(args: &SweepArgs, json: bool) -> Result<String> {
-    let r = run(args)?;
-    if json {
-        return Ok(serde_json::json!({
-            "cells": r.cells,
-            "csv": args.out_dir.join("sweep.csv").display().to_string(),
-            "svg": args.out_dir.join("sweep.svg").display().to_string(),
-            "wall_s": r.wall_s,
-        })
-        .to_string()
-            + "\n");
-    }
-    let mut s = to_table(&r.cells);
-    let _ = writeln!(
-        s,
-        "\n{} cells in {:.0} s; wrote {} and {}",
-        r.cells.len(),
-        r.wall_s,
-        args.out_dir.join("sweep.csv").display(),
-        args.out_dir.join("sweep.svg").display()
-    );
-    Ok(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

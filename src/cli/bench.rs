@@ -1,0 +1,68 @@
+//! `gemforge bench`: the baseline ladder's table or JSON (the ladder itself lives in bench::ladder).
+
+use super::load_config;
+use crate::bench::baseline::Baseline;
+use crate::bench::eval::EvalOpts;
+use crate::bench::ladder::{self, BenchOpts};
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Workload names or groups (paper, reuse, conv, mpc, test), comma-separated or repeated; default: paper.
+    #[arg(long, num_args = 1..)]
+    pub workloads: Vec<String>,
+    /// Baselines: naive, library, hand, fsm (comma-separated); default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub baselines: Vec<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Parallel evaluations (default: the available parallelism).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Write the generated programs to DIR (default: a fresh gemforge-bench-PID directory under the
+    /// system temp dir; the programs are kept either way, and the JSON names them).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Independent input sets checked on the spec engine before each RTL run.
+    #[arg(long, default_value_t = 2)]
+    pub engine_screen_runs: u32,
+    /// Base seed of the inputs (default: fresh).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(a.config.as_ref())?;
+    let opts = BenchOpts {
+        workloads: a.workloads,
+        baselines: a
+            .baselines
+            .iter()
+            .map(|b| Baseline::parse(b))
+            .collect::<anyhow::Result<_>>()?,
+        jobs: a.jobs,
+        out_dir: a.out_dir,
+        progress: !a.json,
+        eval: EvalOpts {
+            screen_runs: a.engine_screen_runs,
+            seed: a.seed,
+            ..Default::default()
+        },
+    };
+    let r = ladder::run(&cfg, &opts)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).context("encoding the report")?
+        );
+    } else {
+        println!("{}", r.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}

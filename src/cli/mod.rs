@@ -1,0 +1,112 @@
+//! The command line: one file per subcommand, each owning its arguments (a clap `Args` struct), its text
+//! and its JSON output, and calling into the library for the work. `src/main.rs` only parses and
+//! dispatches. This is the top of the dependency order: cli -> opt -> bench -> sim.
+//!
+//! Exit statuses follow one convention: 0 success; 1 a negative answer (an incorrect candidate, a search
+//! without a result); 2 the command itself failed (bad input, setup); 130 interrupted. `run` exits with the
+//! simulated program's own exit code instead (see [`run`]).
+
+pub mod bench;
+pub mod config;
+pub mod eval;
+pub mod perf;
+pub mod prompt;
+pub mod report;
+pub mod rtl;
+pub mod run;
+pub mod search;
+pub mod sweep;
+pub mod workloads;
+
+use crate::sim::config::HwConfig;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `gemforge`: the parsed command line.
+#[derive(Parser)]
+#[command(
+    name = "gemforge",
+    version,
+    about = "Cycle-accurate co-simulation of Gemmini-compatible accelerators"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// The subcommands, in the order `--help` lists them.
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Measure simulated cycles per wall-clock second of the RTL on a compute-bound stream
+    /// (weight-stationary DIMxDIMxDIM matmuls back to back on resident data, single-threaded).
+    Perf(perf::PerfArgs),
+    /// Run a C program (compiled with riscv64-unknown-elf-gcc and the bundled runtime) or a prebuilt ELF on
+    /// the hart and the accelerator; print its output and a summary with the ground-truth cycle count.
+    /// The exit status is the program's exit code, or 2 when the simulation fails.
+    Run(run::RunArgs),
+    /// List the workloads: name, shape, MACs and ideal cycles (MACs / DIM^2).
+    Workloads(workloads::WorkloadsArgs),
+    /// Judge one candidate C file defining the workload's solution(...): functional screen on the spec
+    /// engine with fresh random inputs, then one RTL run for the cycles of the call. Exit status 0 if
+    /// correct, 1 if incorrect, 2 when the evaluation itself failed (e.g. unknown workload).
+    Eval(eval::EvalArgs),
+    /// Optimize a workload's program: Autocomp's plan-then-implement beam search with the built-in
+    /// proposer or LLMs, every candidate judged on the RTL; the run directory survives kills (--resume).
+    /// Exit status 0 with a result, 1 without, 130 when interrupted (resumable).
+    Search(search::SearchArgs),
+    /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
+    Report(report::ReportArgs),
+    /// Run the baseline ladder (naive, library, hand-optimized, hardware FSM) on workloads, each program
+    /// judged by the full protocol (spec screens, then the RTL for cycles), in parallel; print one table of
+    /// cycles, utilization and speedup over the library.
+    Bench(bench::BenchArgs),
+    /// Print the planning prompt (or, with --plan, the implementation prompt) an LLM would receive for a
+    /// workload and a parent program, rendered from the bundled templates or a directory of edited ones.
+    /// The planning prompt shows the parent's measured cycles and memory use. Nothing is sent.
+    Prompt(prompt::PromptArgs),
+    /// Manage the RTL variants built on demand for non-default configurations (cached under the user's
+    /// cache directory): `rtl build CONFIG...` builds ahead of time, `rtl list` shows, `rtl clean` removes.
+    Rtl(rtl::RtlArgs),
+    /// Run every (configuration, workload, program) on the RTL in parallel and print one table: cycles,
+    /// utilization and speedup against the first configuration. Also writes sweep.csv and sweep.svg.
+    /// Programs that cannot run on a configuration are reported by their failure class.
+    Sweep(sweep::SweepCliArgs),
+    /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
+    Config(config::ConfigArgs),
+}
+
+/// Run one parsed command line; the error of a command that failed is the caller's to print.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.cmd {
+        Cmd::Perf(a) => perf::run(a),
+        Cmd::Run(a) => Ok(run::run(a)),
+        Cmd::Workloads(a) => workloads::run(a),
+        Cmd::Eval(a) => eval::run(a),
+        Cmd::Search(a) => search::run(a),
+        Cmd::Report(a) => report::run(a),
+        Cmd::Bench(a) => bench::run(a),
+        Cmd::Prompt(a) => prompt::run(a),
+        Cmd::Rtl(a) => rtl::run(a),
+        Cmd::Sweep(a) => sweep::run(a),
+        Cmd::Config(a) => config::run(a),
+    }
+}
+
+/// The hardware configuration of `--config FILE`, or the bundled default.
+pub(crate) fn load_config(file: Option<&PathBuf>) -> anyhow::Result<HwConfig> {
+    match file {
+        Some(p) => Ok(HwConfig::from_file(p)?),
+        None => Ok(HwConfig::default_config()),
+    }
+}
+
+/// Print one value as a single line of JSON.
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string(v).context("encoding the result")?
+    );
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `gemforge sweep`: the sweep's table (or one JSON object) and the files it wrote.
+
+use crate::bench::sweep::{self, SweepArgs};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct SweepCliArgs {
+    /// Hardware configurations (TOML); the first is the reference for speedups.
+    #[arg(long, required = true, num_args = 1..)]
+    pub configs: Vec<PathBuf>,
+    /// Workloads (see `gemforge workloads`).
+    #[arg(long, required = true, num_args = 1..)]
+    pub workloads: Vec<String>,
+    /// A candidate C file or a baseline name (naive, library, hand, fsm); several may follow one
+    /// --program, which may be repeated. Default: naive.
+    #[arg(long = "program", value_name = "NAME|FILE", num_args = 1..)]
+    pub programs: Vec<String>,
+    /// Directory for sweep.csv, sweep.svg and the generated baseline programs.
+    #[arg(long, default_value = "sweep-out")]
+    pub out: PathBuf,
+    /// Parallel evaluations (default: one per core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Seed of the inputs (the same data on every configuration).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: SweepCliArgs) -> anyhow::Result<ExitCode> {
+    let args = SweepArgs {
+        configs: a.configs,
+        workloads: a.workloads,
+        programs: a.programs,
+        out_dir: a.out,
+        jobs: a.jobs,
+        seed: a.seed,
+    };
+    print!("{}", render(&args, a.json)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run the sweep and render it: the table, or one JSON object.
+fn render(args: &SweepArgs, json: bool) -> anyhow::Result<String> {
+    let r = sweep::run(args)?;
+    let csv = args.out_dir.join("sweep.csv");
+    let svg = args.out_dir.join("sweep.svg");
+    if json {
+        return Ok(serde_json::json!({
+            "cells": r.cells,
+            "csv": csv.display().to_string(),
+            "svg": svg.display().to_string(),
+            "wall_s": r.wall_s,
+        })
+        .to_string()
+            + "\n");
+    }
+    let mut s = sweep::to_table(&r.cells);
+    let _ = writeln!(
+        s,
+        "\n{} cells in {:.0} s; wrote {} and {}",
+        r.cells.len(),
+        r.wall_s,
+        csv.display(),
+        svg.display()
+    );
+    Ok(s)
+}
