@@ -272,3 +272,25 @@ fn cli_json_and_exit_status() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README's hello-world program runs on the RTL, checks its own result and reports the cycles of the
+/// accelerated call.
+#[test]
+fn the_readme_example_runs_and_checks_its_result() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello_matmul.c");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json"])
+        .arg(&example)
+        .output()
+        .expect("gemforge runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    let stdout = v["stdout"].as_str().expect("stdout");
+    assert!(
+        stdout.starts_with("64x64x64 matmul on the accelerator: ")
+            && stdout.contains("cycles, result checked"),
+        "{stdout}"
+    );
+    // The accelerator read at least both 4 KiB inputs.
+    assert!(v["accel"]["rdma_bytes_rec"].as_u64() >= Some(8192), "{v}");
+}
