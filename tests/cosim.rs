@@ -250,7 +250,7 @@ fn cli_json_and_exit_status() {
         .arg(program("illegal.c"))
         .output()
         .expect("gemforge runs");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125), "a failed simulation is 125");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["error"]["kind"], "trap");
 
@@ -264,7 +264,7 @@ fn cli_json_and_exit_status() {
         .arg(&bad)
         .output()
         .expect("gemforge runs");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("undefined_name") && err.contains("bad.c:1"),
@@ -293,4 +293,56 @@ fn the_readme_example_runs_and_checks_its_result() {
     );
     // The accelerator read at least both 4 KiB inputs.
     assert!(v["accel"]["rdma_bytes_rec"].as_u64() >= Some(8192), "{v}");
+}
+
+/// Exit statuses never wrap (256 is not success), a program's own 2 stays 2, the full code is in the JSON,
+/// a file that is neither ELF nor source is refused by name, and a closed stdout ends the run without a
+/// panic.
+#[test]
+fn cli_exit_statuses_bad_files_and_closed_pipes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str], file: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_gemforge"))
+            .arg("run")
+            .args(args)
+            .arg(file)
+            .output()
+            .expect("gemforge runs")
+    };
+    let e256 = dir.path().join("e256.c");
+    std::fs::write(&e256, "#include <stdlib.h>\nint main(void) { exit(256); }\n").expect("write");
+    assert_eq!(run(&["--engine", "spec"], &e256).status.code(), Some(255));
+    let out = run(&["--engine", "spec", "--json"], &e256);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["exit_code"], 256);
+
+    let e2 = dir.path().join("e2.c");
+    std::fs::write(&e2, "int main(void) { return 2; }\n").expect("write");
+    assert_eq!(run(&["--engine", "spec"], &e2).status.code(), Some(2));
+
+    let fake = dir.path().join("prog.elf");
+    std::fs::write(&fake, "not an executable\n").expect("write");
+    let out = run(&[], &fake);
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("prog.elf") && err.contains("neither an ELF executable"),
+        "{err}"
+    );
+
+    // stdout closed before the program prints: no panic, no "Broken pipe" error.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--engine", "spec"])
+        .arg(program("exit_code.c"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gemforge runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("gemforge ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
 }

@@ -7,7 +7,8 @@ use crate::bench::workload::{Kind, Workload};
 use crate::sim::config::HwConfig;
 use anyhow::Context;
 
-/// One rung of the ladder.
+/// One rung of the ladder. JSON names it as the command line does (`naive`, `library`, `hand`, `fsm`);
+/// the long names older run directories wrote still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Baseline {
@@ -17,8 +18,10 @@ pub enum Baseline {
     /// issued by the CPU.
     Library,
     /// The best expert schedule of the schedule space for the workload.
+    #[serde(rename = "hand", alias = "hand_optimized")]
     HandOptimized,
     /// `tiled_matmul_auto` / `tiled_conv_auto` with `WS`: the loop FSMs unroll the tiles in hardware.
+    #[serde(rename = "fsm", alias = "hardware_fsm")]
     HardwareFsm,
 }
 
@@ -505,6 +508,21 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/fp32_4x4.toml"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn json_names_are_the_command_line_names() {
+        for b in Baseline::ALL {
+            let json = serde_json::to_string(&b).unwrap();
+            assert_eq!(json, format!("\"{}\"", b.name()));
+            assert_eq!(Baseline::parse(b.name()).unwrap(), b);
+            assert_eq!(serde_json::from_str::<Baseline>(&json).unwrap(), b);
+        }
+        // Run directories written before the names were unified still read.
+        let old: Baseline = serde_json::from_str("\"hand_optimized\"").unwrap();
+        assert_eq!(old, Baseline::HandOptimized);
+        let old: Baseline = serde_json::from_str("\"hardware_fsm\"").unwrap();
+        assert_eq!(old, Baseline::HardwareFsm);
     }
 
     #[test]

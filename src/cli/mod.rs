@@ -4,7 +4,7 @@
 //!
 //! Exit statuses follow one convention: 0 success; 1 a negative answer (an incorrect candidate, a search
 //! without a result); 2 the command itself failed (bad input, setup); 130 interrupted. `run` exits with the
-//! simulated program's own exit code instead (see [`run`]).
+//! simulated program's own exit code instead, and 125 when the simulation failed (see [`run`]).
 
 pub mod bench;
 pub mod config;
@@ -44,7 +44,8 @@ pub enum Cmd {
     Perf(perf::PerfArgs),
     /// Run a C program (compiled with riscv64-unknown-elf-gcc and the bundled runtime) or a prebuilt ELF on
     /// the hart and the accelerator; print its output and a summary with the ground-truth cycle count.
-    /// The exit status is the program's exit code, or 2 when the simulation fails.
+    /// The exit status is the program's exit code (255 when it is outside 0-255; --json has the full
+    /// code), or 125 when the simulation fails.
     Run(run::RunArgs),
     /// List the workloads: name, shape, MACs and ideal cycles (MACs / DIM^2).
     Workloads(workloads::WorkloadsArgs),

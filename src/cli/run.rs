@@ -1,6 +1,10 @@
 //! `gemforge run`: compile (or load) a program, run it on the hart and the accelerator, and print its
-//! output and a summary (or one JSON object). The exit status is the program's exit code, or 2 when the
-//! simulation itself failed.
+//! output and a summary (or one JSON object).
+//!
+//! Exit status: the program's exit code when it is 0-255; 255 when the program exited with a code outside
+//! that range (the JSON's `exit_code` has the full value); [`SIM_FAILED`] (125) when the simulation itself
+//! failed (setup, compile error, trap, accelerator error, timeout). 125 is the status container runtimes
+//! use for "the tool failed", so it is not mistaken for the small codes programs return.
 
 use super::load_config;
 use crate::sim::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
@@ -9,7 +13,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// C source files (compiled together), or one RISC-V ELF executable.
+    /// C or assembly sources (.c, .S, .s; compiled together), or one RISC-V ELF executable.
     #[arg(required = true)]
     pub programs: Vec<PathBuf>,
     /// Add an include directory (searched before the bundled gemmini.h and gemmini_params.h).
@@ -35,6 +39,15 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// The exit status of a run whose simulation failed (see the module documentation).
+pub const SIM_FAILED: u8 = 125;
+
+/// The exit status of a program that exited with `code`: the code itself when a shell can carry it,
+/// else 255, so that no failing code wraps around to success (256 would be 0).
+pub fn program_status(code: i64) -> u8 {
+    u8::try_from(code).unwrap_or(255)
+}
+
 /// The accelerator model, as the command line names it.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum EngineArg {
@@ -43,11 +56,11 @@ pub enum EngineArg {
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
+    if let Err(e) = check_program_files(&a.programs) {
+        return report_run(Err(e), a.json, engine_of(a.engine));
+    }
     let opts = SocOpts {
-        engine: match a.engine {
-            EngineArg::Rtl => Engine::Rtl,
-            EngineArg::Spec => Engine::Spec,
-        },
+        engine: engine_of(a.engine),
         max_cycles: a.max_cycles,
         trace: a.trace,
         echo: !a.json,
@@ -68,8 +81,39 @@ pub fn run(a: RunArgs) -> ExitCode {
     report_run(result, a.json, opts.engine)
 }
 
-/// Print a run's result (text or one JSON object) and choose the exit status: the program's exit code,
-/// or 2 when the simulation failed.
+fn engine_of(e: EngineArg) -> Engine {
+    match e {
+        EngineArg::Rtl => Engine::Rtl,
+        EngineArg::Spec => Engine::Spec,
+    }
+}
+
+/// Every program file is an ELF executable or a source the compiler takes by its extension; anything else
+/// (say, a text file named `prog.elf`) is refused here, naming it, instead of failing later in the linker.
+fn check_program_files(programs: &[PathBuf]) -> anyhow::Result<()> {
+    const SOURCES: [&str; 3] = ["c", "S", "s"];
+    for p in programs {
+        let mut head = Vec::with_capacity(4);
+        std::fs::File::open(p)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4), &mut head))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        let is_source = p
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| SOURCES.contains(&x));
+        if head != b"\x7fELF" && !is_source {
+            anyhow::bail!(
+                "{}: neither an ELF executable (it does not start with the ELF magic bytes) nor a source \
+                 file (.c, .S, .s); gemforge run takes C or assembly sources, or one RISC-V ELF executable",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Print a run's result (text or one JSON object) and choose the exit status (see the module
+/// documentation).
 fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> ExitCode {
     let r = match result {
         Ok(r) => r,
@@ -84,7 +128,7 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
             } else {
                 eprintln!("error: {e:#}");
             }
-            return ExitCode::from(2);
+            return ExitCode::from(SIM_FAILED);
         }
     };
     if json {
@@ -114,7 +158,7 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
         );
     }
     match (&r.error, r.exit_code) {
-        (None, Some(c)) => ExitCode::from((c & 0xff) as u8),
-        _ => ExitCode::from(2),
+        (None, Some(c)) => ExitCode::from(program_status(c)),
+        _ => ExitCode::from(SIM_FAILED),
     }
 }

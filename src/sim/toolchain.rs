@@ -70,18 +70,19 @@ pub enum ToolchainError {
     /// The compiler's or linker's messages, verbatim.
     #[error("{}", compile_message(.stderr, .status))]
     Compile { stderr: String, status: String },
-    #[error("{path}: {source}")]
+    // The cause is part of the message and deliberately not a `source`: error chains print it once.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{what}: not a usable ELF file: {reason}")]
     BadElf { what: String, reason: String },
-    #[error("ELF segment at 0x{vaddr:x} ({memsz} bytes) does not fit main memory: {source}")]
+    #[error("ELF segment at 0x{vaddr:x} ({memsz} bytes) does not fit main memory: {cause}")]
     Load {
         vaddr: u64,
         memsz: u64,
-        source: MemError,
+        cause: MemError,
     },
 }
 
@@ -96,9 +97,9 @@ fn compile_message(stderr: &str, status: &str) -> String {
 pub type Result<T, E = ToolchainError> = std::result::Result<T, E>;
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ToolchainError + '_ {
-    move |source| ToolchainError::Io {
+    move |cause| ToolchainError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -511,7 +512,7 @@ impl Toolchain {
                 Err(_) if dir.join("complete").is_file() => Ok(()),
                 Err(e) => Err(ToolchainError::Io {
                     path: dir.clone(),
-                    source: e,
+                    cause: e,
                 }),
             }
         })();
@@ -625,7 +626,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         ToolchainError::Io {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         }
     })
 }
@@ -901,10 +902,10 @@ impl Elf {
     /// Writes every segment into `mem`, zero-filling each segment's memory beyond its file bytes.
     pub fn load_into(&self, mem: &mut Memory) -> Result<()> {
         for s in &self.segments {
-            let err = |source| ToolchainError::Load {
+            let err = |cause| ToolchainError::Load {
                 vaddr: s.vaddr,
                 memsz: s.memsz,
-                source,
+                cause,
             };
             mem.check(s.vaddr, s.memsz).map_err(err)?;
             mem.write(s.vaddr, &s.data).map_err(err)?;
