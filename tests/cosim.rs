@@ -310,7 +310,11 @@ fn cli_exit_statuses_bad_files_and_closed_pipes() {
             .expect("gemforge runs")
     };
     let e256 = dir.path().join("e256.c");
-    std::fs::write(&e256, "#include <stdlib.h>\nint main(void) { exit(256); }\n").expect("write");
+    std::fs::write(
+        &e256,
+        "#include <stdlib.h>\nint main(void) { exit(256); }\n",
+    )
+    .expect("write");
     assert_eq!(run(&["--engine", "spec"], &e256).status.code(), Some(255));
     let out = run(&["--engine", "spec", "--json"], &e256);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

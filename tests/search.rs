@@ -809,7 +809,7 @@ fn cli_runs_resumes_reports_and_reuses() {
     );
     let err = search_command(&parse(&["--resume"]), &providers).unwrap_err();
     assert!(
-        format!("{err:#}").contains("--resume needs --run-dir"),
+        format!("{err:#}").contains("--resume needs --out-dir"),
         "{err:#}"
     );
     cleanup(&base);

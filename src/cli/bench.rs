@@ -10,34 +10,39 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Workload names or groups (paper, reuse, conv, mpc, test), comma-separated or repeated; default: paper.
+    /// Workload names or groups (paper, reuse, conv, mpc, test), comma-separated or repeated [default: paper]
     #[arg(long, num_args = 1..)]
     pub workloads: Vec<String>,
-    /// Baselines: naive, library, hand, fsm (comma-separated); default: all.
+    /// Baselines: naive, library, hand, fsm (comma-separated) [default: all]
     #[arg(long, value_delimiter = ',')]
     pub baselines: Vec<String>,
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Parallel evaluations (default: the available parallelism).
-    #[arg(long, default_value_t = 0)]
-    pub jobs: usize,
+    /// Parallel evaluations [default: one per core]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Write the generated programs to DIR (default: a fresh gemforge-bench-PID directory under the
     /// system temp dir; the programs are kept either way, and the JSON names them).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", visible_alias = "out")]
     pub out_dir: Option<PathBuf>,
     /// Independent input sets checked on the spec engine before each RTL run.
-    #[arg(long, default_value_t = 2)]
-    pub engine_screen_runs: u32,
-    /// Base seed of the inputs (default: fresh).
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_name = "N",
+        alias = "engine-screen-runs"
+    )]
+    pub screen_runs: u32,
+    /// Base seed of the inputs [default: fresh]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
 
-pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let cfg = load_config(a.config.as_ref())?;
     let opts = BenchOpts {
         workloads: a.workloads,
@@ -46,11 +51,11 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|b| Baseline::parse(b))
             .collect::<anyhow::Result<_>>()?,
-        jobs: a.jobs,
+        jobs: a.jobs.unwrap_or(0),
         out_dir: a.out_dir,
-        progress: !a.json,
+        progress: !a.json && !quiet,
         eval: EvalOpts {
-            screen_runs: a.engine_screen_runs,
+            screen_runs: a.screen_runs,
             seed: a.seed,
             ..Default::default()
         },

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct ConfigArgs {
-    /// The TOML file (default: the bundled rtl/configs/default.toml).
+    /// The TOML file [default: the bundled rtl/configs/default.toml]
     pub file: Option<PathBuf>,
 }
 

@@ -16,15 +16,20 @@ pub struct EvalArgs {
     #[arg(long)]
     pub json: bool,
     /// Independent input sets checked on the spec engine before the RTL run.
-    #[arg(long, default_value_t = 3)]
-    pub engine_screen_runs: u32,
-    /// Base seed of the inputs (default: fresh).
-    #[arg(long)]
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "N",
+        alias = "engine-screen-runs"
+    )]
+    pub screen_runs: u32,
+    /// Base seed of the inputs [default: fresh]
+    #[arg(long, value_name = "SEED")]
     pub seed: Option<u64>,
-    /// Cycle limit of each run (default: 50 x ideal cycles + 10 M).
-    #[arg(long)]
+    /// Cycle limit of each run [default: 50 x ideal cycles + 10 M]
+    #[arg(long, value_name = "N")]
     pub max_cycles: Option<u64>,
-    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -32,7 +37,7 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let cfg = load_config(a.config.as_ref())?;
     let opts = EvalOpts {
-        screen_runs: a.engine_screen_runs,
+        screen_runs: a.screen_runs,
         seed: a.seed,
         max_cycles: a.max_cycles,
         ..Default::default()

@@ -32,6 +32,9 @@ use std::process::ExitCode;
     about = "Cycle-accurate co-simulation of Gemmini-compatible accelerators"
 )]
 pub struct Cli {
+    /// Show no progress bars or status lines on stderr; results and errors still print.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -76,10 +79,17 @@ pub enum Cmd {
     Sweep(sweep::SweepCliArgs),
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config(config::ConfigArgs),
+    /// Print a shell completion script, e.g. `gemforge completions bash > ~/.local/share/bash-completion/completions/gemforge`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Run one parsed command line; the error of a command that failed is the caller's to print.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let quiet = cli.quiet;
     match cli.cmd {
         Cmd::Perf(a) => perf::run(a),
         Cmd::Run(a) => Ok(run::run(a)),
@@ -87,11 +97,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Eval(a) => eval::run(a),
         Cmd::Search(a) => search::run(a),
         Cmd::Report(a) => report::run(a),
-        Cmd::Bench(a) => bench::run(a),
+        Cmd::Bench(a) => bench::run(a, quiet),
         Cmd::Prompt(a) => prompt::run(a),
-        Cmd::Rtl(a) => rtl::run(a),
+        Cmd::Rtl(a) => rtl::run(a, quiet),
         Cmd::Sweep(a) => sweep::run(a),
         Cmd::Config(a) => config::run(a),
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "gemforge", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -110,4 +126,43 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
         serde_json::to_string(v).context("encoding the result")?
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand explains itself in --help.
+    #[test]
+    fn every_option_has_help_text() {
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && arg.get_help().is_none() {
+                    missing.push(format!("{} {id}", sub.get_name()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
+
+    /// The output folder is --out-dir and the screens are --screen-runs on every subcommand that has them.
+    #[test]
+    fn option_names_are_consistent() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let long = arg.get_long().unwrap_or_default();
+                assert!(
+                    !matches!(long, "out" | "engine-screen-runs" | "run-dir"),
+                    "{} --{long}: use --out-dir / --screen-runs (old names stay as aliases)",
+                    sub.get_name()
+                );
+            }
+        }
+        Cli::command().debug_assert();
+    }
 }

@@ -17,7 +17,7 @@ pub struct PerfArgs {
     /// idle, and whole-system cycles per second on a 256x256x256 tiled int8 matmul.
     #[arg(long)]
     pub system: bool,
-    /// Hardware configuration (TOML) of the compute-bound stream; default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) of the compute-bound stream [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE", conflicts_with = "system")]
     pub config: Option<PathBuf>,
 }

@@ -22,7 +22,7 @@ pub struct PromptArgs {
     /// Document the matmul loop instruction (gemmini_loop_ws) in the ISA description.
     #[arg(long)]
     pub loop_fsm: bool,
-    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct RtlArgs {
+    /// build: build the given configurations' variants now; list: show the cached variants; clean: remove
+    /// them all.
     #[arg(value_enum)]
     pub action: RtlAction,
     /// Hardware configurations (TOML), for `build`.
@@ -18,8 +20,8 @@ pub struct RtlArgs {
     pub json: bool,
 }
 
-pub fn run(a: RtlArgs) -> Result<ExitCode> {
-    print!("{}", render(a.action, &a.configs, a.json)?);
+pub fn run(a: RtlArgs, quiet: bool) -> Result<ExitCode> {
+    print!("{}", render(a.action, &a.configs, a.json, quiet)?);
     if a.json {
         println!();
     }
@@ -38,7 +40,7 @@ pub enum RtlAction {
 }
 
 /// The text (or JSON) to print for one action.
-fn render(action: RtlAction, configs: &[PathBuf], json: bool) -> Result<String> {
+fn render(action: RtlAction, configs: &[PathBuf], json: bool, quiet: bool) -> Result<String> {
     let root = cache_root();
     let mut out = String::new();
     match action {
@@ -54,7 +56,7 @@ fn render(action: RtlAction, configs: &[PathBuf], json: bool) -> Result<String> 
                 let (lib, built) = if linked {
                     (None, false)
                 } else {
-                    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                    let progress = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
                     let (lib, built) = ensure_built(&cfg, &root, progress)
                         .with_context(|| format!("configuration {}", p.display()))?;
                     (Some(lib), built)

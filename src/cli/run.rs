@@ -22,7 +22,7 @@ pub struct RunArgs {
     /// Define a preprocessor macro: NAME or NAME=VALUE.
     #[arg(short = 'D', value_name = "NAME[=VAL]")]
     pub define: Vec<String>,
-    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Stop with a timeout error after this many cycles.

@@ -18,10 +18,15 @@ pub struct SweepCliArgs {
     #[arg(long = "program", value_name = "NAME|FILE", num_args = 1..)]
     pub programs: Vec<String>,
     /// Directory for sweep.csv, sweep.svg and the generated baseline programs.
-    #[arg(long, default_value = "sweep-out")]
-    pub out: PathBuf,
-    /// Parallel evaluations (default: one per core).
-    #[arg(long)]
+    #[arg(
+        long,
+        default_value = "sweep-out",
+        value_name = "DIR",
+        visible_alias = "out"
+    )]
+    pub out_dir: PathBuf,
+    /// Parallel evaluations [default: one per core]
+    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Seed of the inputs (the same data on every configuration).
     #[arg(long, default_value_t = 1)]
@@ -36,7 +41,7 @@ pub fn run(a: SweepCliArgs) -> anyhow::Result<ExitCode> {
         configs: a.configs,
         workloads: a.workloads,
         programs: a.programs,
-        out_dir: a.out,
+        out_dir: a.out_dir,
         jobs: a.jobs,
         seed: a.seed,
     };

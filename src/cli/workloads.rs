@@ -9,7 +9,7 @@ pub struct WorkloadsArgs {
     /// Print one JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Hardware configuration (TOML) whose DIM gives the ideal cycles; default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) whose DIM gives the ideal cycles [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

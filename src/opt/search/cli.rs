@@ -33,6 +33,7 @@ pub struct SearchArgs {
     /// The workload (see `gemforge workloads`); not needed with --resume.
     #[arg(long)]
     pub workload: Option<String>,
+    /// Who writes plans and programs: the built-in offline proposer or LLMs (--model).
     #[arg(long, value_enum, default_value_t = ProposerKind::Builtin)]
     pub proposer: ProposerKind,
     /// A model of the ensemble (repeat for several; plans and programs are spread round-robin).
@@ -53,6 +54,7 @@ pub struct SearchArgs {
     /// p: probability of keeping each menu option in one planning prompt.
     #[arg(long, default_value_t = 0.25)]
     pub keep_prob: f64,
+    /// Seed of the search's random choices (menu dropout, the built-in proposer's picks).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Accepted regression of a child over its parent in the first two iterations (0.1 = 10%).
@@ -61,10 +63,10 @@ pub struct SearchArgs {
     /// Stop after this many iterations without a better program.
     #[arg(long, value_name = "E")]
     pub early_stop: Option<u32>,
-    /// The run directory (default: runs/<workload>-<unix time>).
-    #[arg(long, value_name = "D")]
+    /// The run directory [default: runs/<workload>-<unix time>]
+    #[arg(long = "out-dir", value_name = "DIR", visible_alias = "run-dir")]
     pub run_dir: Option<PathBuf>,
-    /// Continue the run in --run-dir (its config.json wins over the other options, except --budget-usd).
+    /// Continue the run in --out-dir (its config.json wins over the other options, except --budget-usd).
     #[arg(long)]
     pub resume: bool,
     /// Stop asking the proposer once this many US dollars are spent.
@@ -74,10 +76,10 @@ pub struct SearchArgs {
     /// then run the full search.
     #[arg(long, value_name = "D")]
     pub reuse_from: Option<PathBuf>,
-    /// The starting program (default: the naive baseline).
+    /// The starting program [default: the naive baseline]
     #[arg(long, value_name = "FILE")]
     pub start: Option<PathBuf>,
-    /// Hardware configuration (TOML); default: the bundled Gemmini default.
+    /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Let candidates use the loop-FSM instructions (funct 8-13, 15-21).
@@ -86,9 +88,9 @@ pub struct SearchArgs {
     /// Spec-engine input sets per candidate before its RTL run.
     #[arg(long, default_value_t = 3)]
     pub screen_runs: u32,
-    /// Concurrent evaluations (default: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub jobs: usize,
+    /// Concurrent evaluations [default: one per core]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Do not evaluate the baselines (naive, library, hand-optimized, hardware FSM) for the report.
     #[arg(long)]
     pub no_baselines: bool,
@@ -189,7 +191,7 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
 pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(String, u8)> {
     let dir = match (&args.run_dir, args.resume) {
         (Some(d), _) => d.clone(),
-        (None, true) => bail!("--resume needs --run-dir"),
+        (None, true) => bail!("--resume needs --out-dir"),
         (None, false) => {
             let w = args.workload.as_deref().unwrap_or("run");
             let t = std::time::SystemTime::now()
@@ -275,7 +277,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             screen_runs: args.screen_runs,
             allow_loop_fsm: args.allow_loop_fsm,
             guided,
-            eval_jobs: args.jobs,
+            eval_jobs: args.jobs.unwrap_or(0),
             ..SearchParams::default()
         };
         let cfg = RunConfig {
@@ -293,7 +295,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
         };
         if dir.join(super::journal::CONFIG_FILE).exists() {
             bail!(
-                "{} already holds a run; resume it with --resume or choose another --run-dir",
+                "{} already holds a run; resume it with --resume or choose another --out-dir",
                 dir.display()
             );
         }
@@ -323,7 +325,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
 fn render(dir: &Path, out: &Outcome, json: bool) -> anyhow::Result<(String, u8)> {
     if out.status == "interrupted" {
         let msg = format!(
-            "interrupted; continue with: gemforge search --resume --run-dir {}",
+            "interrupted; continue with: gemforge search --resume --out-dir {}",
             dir.display()
         );
         return Ok(if json {

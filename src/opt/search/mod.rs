@@ -145,7 +145,7 @@ pub fn create(
 ) -> anyhow::Result<()> {
     if dir.join(CONFIG_FILE).exists() {
         bail!(
-            "{} already holds a run; resume it with --resume or choose another --run-dir",
+            "{} already holds a run; resume it with --resume or choose another --out-dir",
             dir.display()
         );
     }
