@@ -1,7 +1,7 @@
 //! RTL variants: any valid configuration, Verilated and compiled on first use into a shared library (the
 //! same C ABI shim as the linked default model), cached by a hash of everything that determines it.
 //!
-//! Cache layout under `<cache>/rtl/` (`<cache>` is [`crate::sim::toolchain::default_cache_dir`]):
+//! Cache layout under `<cache>/rtl/` (`<cache>` is [`crate::store::cache_dir`]):
 //! - `<key>/libgemforge_rtl.so` and `<key>/variant.toml` (what was built, from what): one published
 //!   variant. `variant.toml` is written before the directory is renamed into place, so a directory
 //!   under its final name is always complete.
@@ -17,10 +17,10 @@
 
 use crate::sim::config::HwConfig;
 use crate::sim::vbuild::{self, ModelSpec, ObjCache, Verilator, SETUP_HINT};
+use crate::store::{self, FileLock};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,7 +43,7 @@ const PREFIX: &str = "Vgemmini";
 
 /// The cache root for variants: `<cache>/rtl`.
 pub fn cache_root() -> PathBuf {
-    crate::sim::toolchain::default_cache_dir().join("rtl")
+    store::cache_dir().join("rtl")
 }
 
 /// The RTL and shim sources: (path relative to the crate root, content).
@@ -116,24 +116,19 @@ impl Tools {
 
 /// The cache key of `cfg` built from `sources` with `tools` (64 hex digits).
 pub fn variant_key(cfg: &HwConfig, sources: &[(String, Vec<u8>)], tools: &Tools) -> String {
-    let mut h = Sha256::new();
-    let mut field = |b: &[u8]| {
-        h.update((b.len() as u64).to_le_bytes());
-        h.update(b);
-    };
-    field(RECIPE.as_bytes());
-    field(cfg.rtl_fingerprint().as_bytes());
-    field(tools.verilator.version.as_bytes());
-    field(tools.cxx.to_string_lossy().as_bytes());
-    field(tools.cxx_version.as_bytes());
+    let mut h = store::KeyHasher::new();
+    h.field(RECIPE)
+        .field(cfg.rtl_fingerprint())
+        .field(&tools.verilator.version)
+        .field(tools.cxx.to_string_lossy().as_bytes())
+        .field(&tools.cxx_version);
     // By path, so the order sources were listed in does not matter.
     let mut sorted: Vec<&(String, Vec<u8>)> = sources.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     for (p, b) in sorted {
-        field(p.as_bytes());
-        field(b);
+        h.field(p).field(b);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.finish()
 }
 
 /// What a cached variant was built from (`variant.toml`).
@@ -171,7 +166,8 @@ pub fn ensure_built(cfg: &HwConfig, root: &Path, progress: bool) -> Result<(Path
     let locks = root.join("locks");
     fs::create_dir_all(&locks).with_context(|| format!("creating {}", locks.display()))?;
     let lock_path = locks.join(format!("{key}.lock"));
-    let lock = FileLock::acquire(&lock_path)?;
+    let lock =
+        FileLock::acquire(&lock_path).context("waiting for another build of this variant")?;
     // Another process may have built it while this one waited for the lock.
     if dir.join(META_FILE).is_file() {
         drop(lock);
@@ -320,12 +316,8 @@ fn build_in(
     let text = toml::to_string(&meta).context("serializing variant.toml")?;
     fs::write(out_dir.join(META_FILE), text).context("writing variant.toml")?;
     let dest = root.join(key);
-    if let Err(e) = fs::rename(&out_dir, &dest) {
-        // Only a finished variant is ever renamed into place, so one that exists is as good as ours.
-        if !dest.join(META_FILE).is_file() {
-            return Err(e).with_context(|| format!("publishing {}", dest.display()));
-        }
-    }
+    // Only a finished variant is ever renamed into place, so one that exists is as good as ours.
+    store::publish_dir(&out_dir, &dest, META_FILE).context("publishing the variant")?;
     bar.finish_and_clear();
     if progress {
         eprintln!(
@@ -385,32 +377,4 @@ pub fn clean(root: &Path) -> Result<usize> {
         fs::remove_dir_all(root).with_context(|| format!("removing {}", root.display()))?;
     }
     Ok(n)
-}
-
-/// An exclusive advisory lock on a file, released on drop (or when the process dies).
-struct FileLock {
-    _file: fs::File,
-}
-
-impl FileLock {
-    fn acquire(path: &Path) -> Result<FileLock> {
-        use std::os::fd::AsRawFd;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("opening lock file {}", path.display()))?;
-        loop {
-            // SAFETY: flock on a descriptor this function owns; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(FileLock { _file: file });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(err).with_context(|| format!("locking {}", path.display()));
-            }
-        }
-    }
 }
