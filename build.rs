@@ -13,6 +13,9 @@
 #[path = "src/sim/config.rs"]
 #[allow(dead_code)]
 mod config;
+#[path = "src/sim/isa.rs"]
+#[allow(dead_code)]
+mod isa;
 #[path = "src/sim/vbuild.rs"]
 #[allow(dead_code)]
 mod vbuild;
@@ -64,6 +67,7 @@ fn main() -> Result<()> {
         "sim/verilator",
         "build.rs",
         "src/sim/config.rs",
+        "src/sim/isa.rs",
         "src/sim/vbuild.rs",
     ] {
         println!("cargo:rerun-if-changed={p}");
@@ -90,6 +94,8 @@ fn main() -> Result<()> {
         .with_context(|| format!("reading {}", cfg_path.display()))?;
     let cfg_pkg = out.join("gemmini_cfg_pkg.sv");
     write_if_changed(&cfg_pkg, cfg.sv_config_package().as_bytes())?;
+    let isa_pkg = out.join("gemmini_isa_pkg.sv");
+    write_if_changed(&isa_pkg, isa::sv_isa_package().as_bytes())?;
 
     // ---- Verilate ----
     let verilator = Verilator::find()?;
@@ -98,7 +104,7 @@ fn main() -> Result<()> {
     }
     let rtl_dir = root.join("rtl");
     let lint_cfg = root.join("sim/verilator/lint.vlt");
-    let mut sources = vec![lint_cfg, cfg_pkg];
+    let mut sources = vec![lint_cfg, cfg_pkg, isa_pkg];
     let rtl_files = vbuild::rtl_sources(&rtl_dir)?;
     sources.extend(rtl_files.iter().cloned());
     let vobj = out.join("vobj");

@@ -84,8 +84,25 @@ module gemmini_frontend
   assign f = from_gen ? gen_funct_i : q_funct_q[q_head_q];
   assign r1 = from_gen ? gen_rs1_i : q_rs1_q[q_head_q];
   assign r2 = from_gen ? gen_rs2_i : q_rs2_q[q_head_q];
-  assign is_loop_cmd = f >= 7'd8 && f <= 7'd13;
-  assign is_conv_cmd = f >= 7'd15 && f <= 7'd21;
+  // The command words read by field (gemmini_isa_pkg, generated from src/sim/isa.rs); each command uses
+  // the views of its own words.
+  // verilator lint_off UNUSEDSIGNAL
+  operand_t       op1, op2;
+  config_ex_rs1_t ex1;
+  config_ex_rs2_t ex2;
+  config_ld_rs1_t ld1;
+  config_st_rs1_t st1;
+  config_st_rs2_t st2;
+  // verilator lint_on UNUSEDSIGNAL
+  assign op1 = operand_t'(r1);
+  assign op2 = operand_t'(r2);
+  assign ex1 = config_ex_rs1_t'(r1);
+  assign ex2 = config_ex_rs2_t'(r2);
+  assign ld1 = config_ld_rs1_t'(r1);
+  assign st1 = config_st_rs1_t'(r1);
+  assign st2 = config_st_rs2_t'(r2);
+  assign is_loop_cmd = f >= F_LOOP_WS && f <= F_LOOP_WS_CONFIG_STRIDES_DC;
+  assign is_conv_cmd = f >= F_LOOP_CONV_WS && f <= F_LOOP_CONV_WS_CONFIG_6;
   // A queued command waits while a loop is active, unless it configures or starts the next loop of the same unit.
   assign head_valid = err_q == E_NONE && (from_gen || (q_count_q != 2'd0 &&
                       (is_loop_cmd ? !conv_active_i : is_conv_cmd ? !loop_active_i : !(loop_active_i || conv_active_i))));
@@ -112,14 +129,14 @@ module gemmini_frontend
     return (32'(r.hi) > SP_ROWS) ? E_SP_RANGE : E_NONE;
   endfunction
   // verilator lint_off UNUSEDSIGNAL
-  function automatic logic dims_bad(input logic [63:0] w, input int unsigned max_rows, input int unsigned max_cols);
+  function automatic logic dims_bad(input operand_t w, input int unsigned max_rows, input int unsigned max_cols);
   // verilator lint_on UNUSEDSIGNAL
-    return w[63:48] == 16'd0 || 32'(w[63:48]) > max_rows || w[47:32] == 16'd0 || 32'(w[47:32]) > max_cols;
+    return w.rows == 16'd0 || 32'(w.rows) > max_rows || w.cols == 16'd0 || 32'(w.cols) > max_cols;
   endfunction
   // verilator lint_off UNUSEDSIGNAL
-  function automatic int unsigned blocks(input logic [63:0] w);
+  function automatic int unsigned blocks(input operand_t w);
   // verilator lint_on UNUSEDSIGNAL
-    return (32'(w[47:32]) + DIM - 1) / DIM;
+    return (32'(w.cols) + DIM - 1) / DIM;
   endfunction
 
   // ---- decode and check the head command ----
@@ -141,8 +158,8 @@ module gemmini_frontend
     s0 = '0;
     s1 = '0;
     d = '0;
-    g1 = is_garbage(r1[31:0]);
-    g2 = is_garbage(r2[31:0]);
+    g1 = is_garbage(op1.addr);
+    g2 = is_garbage(op2.addr);
     os_new = 1'b0;
     n = 0;
     lim = 0;
@@ -151,17 +168,19 @@ module gemmini_frontend
     if (head_valid) case (f)
       F_CONFIG: begin
         to_rs = 1'b1;
-        case (r1[1:0])
-          2'd0: begin
+        case (ex1.cmd)
+          CONFIG_EX: begin
             q = 2'd1;
-            os_new = HAS_OS && !r1[2];
+            os_new = HAS_OS && !ex1.dataflow;
             if (expect_comp_q) err = E_PAIRING;
-            else if (!HAS_OS && !r1[7] && !r1[2]) err = E_UNSUPPORTED;  // OS on a WS-only array
-            else if (!r1[7] && ((os_new && !r1[8] && r1[9]) || (!os_new && r1[8] && r1[9]))) err = E_BAD_TRANSPOSE;
+            // OS on a WS-only array
+            else if (!HAS_OS && !ex1.set_only_strides && !ex1.dataflow) err = E_UNSUPPORTED;
+            else if (!ex1.set_only_strides && ex1.b_transpose && (os_new ? !ex1.a_transpose : ex1.a_transpose))
+              err = E_BAD_TRANSPOSE;
           end
-          2'd1: begin
+          CONFIG_LD: begin
             q = 2'd0;
-            if (r1[15:8] > 8'd1 || r1[4:3] == 2'd3) err = E_UNSUPPORTED;
+            if (ld1.pixel_repeats > 8'd1 || ld1.state_id == 2'd3) err = E_UNSUPPORTED;
           end
           default: q = 2'd2;  // config_st, config_norm
         endcase
@@ -170,52 +189,52 @@ module gemmini_frontend
         to_rs = 1'b1;
         q = 2'd0;
         st = (f == F_MVIN) ? 2'd0 : (f == F_MVIN2) ? 2'd1 : 2'd2;
-        lim = (r2[31] && !ld_shrink_q[st]) ? DIM * MBLA : DIM * MAX_BLOCK_LEN;
-        d = mk_range(r2[31:0], (blocks(r2) - 1) * 32'(ld_bstride_q[st]) + 32'(r2[63:48]));
+        lim = (op2.addr.is_acc && !ld_shrink_q[st]) ? DIM * MBLA : DIM * MAX_BLOCK_LEN;
+        d = mk_range(op2.addr, (blocks(op2) - 1) * 32'(ld_bstride_q[st]) + 32'(op2.rows));
         if (g2) err = E_BAD_ADDRESS;
-        else if (dims_bad(r2, DIM, lim)) err = E_BAD_ROWS_COLS;
+        else if (dims_bad(op2, DIM, lim)) err = E_BAD_ROWS_COLS;
         else err = range_err(d);
       end
       F_MVOUT: begin
         to_rs = 1'b1;
         q = 2'd2;
         if (pool_q) begin
-          s0 = mk_range(r2[31:0], 32'(orows_q) * 32'(ocols_q));
+          s0 = mk_range(op2.addr, 32'(orows_q) * 32'(ocols_q));
           lim = DIM;
         end else begin
-          s0 = mk_range(r2[31:0], (blocks(r2) - 1) * DIM + 32'(r2[63:48]));
-          lim = (r2[31] && r2[29]) ? DIM : DIM * MAX_BLOCK_LEN;
+          s0 = mk_range(op2.addr, (blocks(op2) - 1) * DIM + 32'(op2.rows));
+          lim = (op2.addr.is_acc && op2.addr.read_full) ? DIM : DIM * MAX_BLOCK_LEN;
         end
         if (g2) err = E_BAD_ADDRESS;
-        else if (pool_q && (r2[47:32] == 16'd0 || 32'(r2[47:32]) > DIM || psize_q == 2'd0 || porows_q == 8'd0
+        else if (pool_q && (op2.cols == 16'd0 || 32'(op2.cols) > DIM || psize_q == 2'd0 || porows_q == 8'd0
                             || pocols_q == 8'd0 || orows_q == 8'd0 || ocols_q == 8'd0)) err = E_BAD_ROWS_COLS;
-        else if (!pool_q && dims_bad(r2, DIM, lim)) err = E_BAD_ROWS_COLS;
+        else if (!pool_q && dims_bad(op2, DIM, lim)) err = E_BAD_ROWS_COLS;
         else err = range_err(s0);
       end
       F_PRELOAD: begin
         to_rs = 1'b1;
         q = 2'd1;
-        n = (!os_q && bt_q) ? 32'(r1[47:32]) : 32'(r1[63:48]);
-        if (!g1) s0 = mk_range(r1[31:0], n);
-        if (!g2) d = mk_range(r2[31:0], (32'(r2[63:48]) - 1) * 32'(c_stride_q) + 1);
-        if (!g1 && r1[31]) err = E_UNSUPPORTED;
+        n = (!os_q && bt_q) ? 32'(op1.cols) : 32'(op1.rows);
+        if (!g1) s0 = mk_range(op1.addr, n);
+        if (!g2) d = mk_range(op2.addr, (32'(op2.rows) - 1) * 32'(c_stride_q) + 1);
+        if (!g1 && op1.addr.is_acc) err = E_UNSUPPORTED;
         else if (expect_comp_q) err = E_PAIRING;
-        else if (!g1 && dims_bad(r1, DIM, DIM)) err = E_BAD_ROWS_COLS;
-        else if (!g2 && dims_bad(r2, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g1 && dims_bad(op1, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g2 && dims_bad(op2, DIM, DIM)) err = E_BAD_ROWS_COLS;
         else if (!g1 && range_err(s0) != E_NONE) err = range_err(s0);
         else if (!g2) err = range_err(d);
       end
       F_COMPUTE_PRELOADED, F_COMPUTE_ACCUMULATED: begin
         to_rs = 1'b1;
         q = 2'd1;
-        n = at_q ? 32'(r1[47:32]) : 32'(r1[63:48]);
-        if (!g1) s0 = mk_range(r1[31:0], (n - 1) * 32'(a_stride_q) + 1);
-        n = (os_q && bt_q) ? 32'(r2[47:32]) : 32'(r2[63:48]);
-        if (!g2) s1 = mk_range(r2[31:0], n);
-        if ((!g1 && r1[31]) || (!g2 && r2[31])) err = E_UNSUPPORTED;
+        n = at_q ? 32'(op1.cols) : 32'(op1.rows);
+        if (!g1) s0 = mk_range(op1.addr, (n - 1) * 32'(a_stride_q) + 1);
+        n = (os_q && bt_q) ? 32'(op2.cols) : 32'(op2.rows);
+        if (!g2) s1 = mk_range(op2.addr, n);
+        if ((!g1 && op1.addr.is_acc) || (!g2 && op2.addr.is_acc)) err = E_UNSUPPORTED;
         else if (!expect_comp_q) err = E_PAIRING;
-        else if (!g1 && dims_bad(r1, DIM, DIM)) err = E_BAD_ROWS_COLS;
-        else if (!g2 && dims_bad(r2, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g1 && dims_bad(op1, DIM, DIM)) err = E_BAD_ROWS_COLS;
+        else if (!g2 && dims_bad(op2, DIM, DIM)) err = E_BAD_ROWS_COLS;
         else if (!g1 && range_err(s0) != E_NONE) err = range_err(s0);
         else if (!g2) err = range_err(s1);
       end
@@ -225,7 +244,7 @@ module gemmini_frontend
         to_loop = 1'b1;
         err = loop_err_i;
       end
-      7'd15: begin
+      F_LOOP_CONV_WS: begin
         to_conv = 1'b1;
         err = conv_err_i;
       end
@@ -257,7 +276,7 @@ module gemmini_frontend
   assign gen_ready_o = pop && from_gen;
   assign loop_chk_o = head_valid && !from_gen && f == F_LOOP_WS;
   assign loop_valid_o = head_valid && !from_gen && to_loop && err == E_NONE;
-  assign conv_chk_o = head_valid && !from_gen && f == 7'd15;
+  assign conv_chk_o = head_valid && !from_gen && f == F_LOOP_CONV_WS;
   assign conv_valid_o = head_valid && !from_gen && to_conv && err == E_NONE;
   always_comb begin
     loop_view_o = '0;
@@ -321,28 +340,28 @@ module gemmini_frontend
         err_rs2_o <= r2;
       end
       if (pop) begin
-        if (f == F_CONFIG && r1[1:0] == 2'd0) begin
-          if (!r1[7]) begin
-            os_q <= HAS_OS && !r1[2];
-            at_q <= r1[8];
-            bt_q <= r1[9];
+        if (f == F_CONFIG && ex1.cmd == CONFIG_EX) begin
+          if (!ex1.set_only_strides) begin
+            os_q <= HAS_OS && !ex1.dataflow;
+            at_q <= ex1.a_transpose;
+            bt_q <= ex1.b_transpose;
           end
-          a_stride_q <= r1[31:16];
-          c_stride_q <= r2[63:48];
+          a_stride_q <= ex1.a_stride;
+          c_stride_q <= ex2.c_stride;
         end
-        if (f == F_CONFIG && r1[1:0] == 2'd1) begin
-          ld_bstride_q[r1[4:3]] <= r1[31:16];
-          ld_shrink_q[r1[4:3]] <= r1[2];
+        if (f == F_CONFIG && ld1.cmd == CONFIG_LD) begin
+          ld_bstride_q[ld1.state_id] <= ld1.block_stride;
+          ld_shrink_q[ld1.state_id] <= ld1.shrink;
         end
-        if (f == F_CONFIG && r1[1:0] == 2'd2) begin
-          pool_q <= r1[5:4] != 2'd0;
-          psize_q <= r1[7:6];
-          porows_q <= r1[39:32];
-          pocols_q <= r1[47:40];
-          orows_q <= r1[55:48];
-          ocols_q <= r1[63:56];
-          st_stride_q <= r2[31:0];
-          st_act_q <= r1[3:2];
+        if (f == F_CONFIG && st1.cmd == CONFIG_ST) begin
+          pool_q <= st1.pool_stride != 2'd0;
+          psize_q <= st1.pool_size;
+          porows_q <= st1.porows;
+          pocols_q <= st1.pocols;
+          orows_q <= st1.orows;
+          ocols_q <= st1.ocols;
+          st_stride_q <= st2.stride;
+          st_act_q <= st1.act;
         end
         if (f == F_PRELOAD) begin
           expect_comp_q <= 1'b1;

@@ -109,7 +109,7 @@ module gemmini_loop_matmul
     a_h = 1'b0;
     b_h = 1'b0;
     case (funct)
-      7'd9: begin
+      F_LOOP_WS_CONFIG_BOUNDS: begin
         n.p_i = rs1[15:0];
         n.p_j = rs1[31:16];
         n.p_k = rs1[47:32];
@@ -117,19 +117,19 @@ module gemmini_loop_matmul
         n.n_j = rs2[31:16];
         n.n_k = rs2[47:32];
       end
-      7'd10: begin
+      F_LOOP_WS_CONFIG_ADDRS_AB: begin
         n.a = rs1;
         n.b = rs2;
       end
-      7'd11: begin
+      F_LOOP_WS_CONFIG_ADDRS_DC: begin
         n.d = rs1;
         n.c = rs2;
       end
-      7'd12: begin
+      F_LOOP_WS_CONFIG_STRIDES_AB: begin
         n.astr = rs1;
         n.bstr = rs2;
       end
-      7'd13: begin
+      F_LOOP_WS_CONFIG_STRIDES_DC: begin
         n.dstr = rs1;
         n.cstr = rs2;
       end
@@ -170,20 +170,21 @@ module gemmini_loop_matmul
   endfunction
 
   // ---- grant signals (from the arbiter below) ----
-  logic take_a, take_b, take_d, take_e, take_s;
+  logic take_a, take_b, take_bias, take_e, take_s;
 
-  // ---- LdA / LdB / LdD / StC: tile movers ----
+  // ---- LdA / LdB / LdD / StC: tile movers (signals suffixed _a, _b, _bias, _s; _d/_q stay the register
+  // convention) ----
   logic        sa, sb, sd, se, sst;  // the slot each sub-FSM works on
-  logic        run_a, run_b, run_d, run_s, acc_ok_e, room_ld, room_ex, room_st;
-  loop_grid_t  g_a, g_b, g_d, g_s;
-  logic [63:0] dram_a, dram_b, dram_d, dram_s, op_a, op_b, op_d, op_s;
-  logic        last_a, last_b, last_d, last_s;
-  logic [15:0] outer_a, outer_b, outer_d, outer_s_unused;
+  logic        run_a, run_b, run_bias, run_s, acc_ok_e, room_ld, room_ex, room_st;
+  loop_grid_t  g_a, g_b, g_bias, g_s;
+  logic [63:0] dram_a, dram_b, dram_bias, dram_s, op_a, op_b, op_bias, op_s;
+  logic        last_a, last_b, last_bias, last_s;
+  logic [15:0] outer_a, outer_b, outer_bias, outer_s_unused;
   logic        gen_v_q;
   logic [1:0]  gen_cls_q;  // 0 ld, 1 ex, 2 st
 
   always_comb begin
-    logic sp_ok_a, sp_ok_b, acc_ok_a, acc_ok_b, acc_ok_d, acc_ok_s;
+    logic sp_ok_a, sp_ok_b, acc_ok_a, acc_ok_b, acc_ok_bias, acc_ok_s;
     sa = 1'b0;
     sb = 1'b0;
     sd = 1'b0;
@@ -191,7 +192,7 @@ module gemmini_loop_matmul
     sst = 1'b0;
     run_a = 1'b0;
     run_b = 1'b0;
-    run_d = 1'b0;
+    run_bias = 1'b0;
     run_s = 1'b0;
     acc_ok_e = 1'b0;
     room_ld = 1'b0;
@@ -201,11 +202,11 @@ module gemmini_loop_matmul
     sp_ok_b = 1'b0;
     acc_ok_a = 1'b0;
     acc_ok_b = 1'b0;
-    acc_ok_d = 1'b0;
+    acc_ok_bias = 1'b0;
     acc_ok_s = 1'b0;
     g_a = '0;
     g_b = '0;
-    g_d = '0;
+    g_bias = '0;
     g_s = '0;
     // (evaluated only while a loop is pending: every combinational block runs every simulated cycle)
     if (pend_q != 2'b00) begin
@@ -231,12 +232,12 @@ module gemmini_loop_matmul
                     && !rows_overlap(dsc_q[sb].b_row, dsc_q[sb].b_end, dsc_q[!sb].b_row, dsc_q[!sb].b_end));
       acc_ok_a = !younger(sa, pend_q, head_q) || dsc_q[sa].c_half != dsc_q[!sa].c_half;
       acc_ok_b = !younger(sb, pend_q, head_q) || dsc_q[sb].c_half != dsc_q[!sb].c_half;
-      acc_ok_d = !younger(sd, pend_q, head_q) || dsc_q[sd].c_half != dsc_q[!sd].c_half;
+      acc_ok_bias = !younger(sd, pend_q, head_q) || dsc_q[sd].c_half != dsc_q[!sd].c_half;
       acc_ok_e = !younger(se, pend_q, head_q) || dsc_q[se].c_half != dsc_q[!se].c_half;
       acc_ok_s = !younger(sst, pend_q, head_q) || dsc_q[sst].c_half != dsc_q[!sst].c_half;
       run_a = pend_q[sa] && !da_q[sa] && (dsc_q[sa].resadd ? acc_ok_a : sp_ok_a);
       run_b = pend_q[sb] && !db_q[sb] && (dsc_q[sb].resadd ? (acc_ok_b && da_q[sb]) : sp_ok_b);
-      run_d = pend_q[sd] && !dd_q[sd] && acc_ok_d;
+      run_bias = pend_q[sd] && !dd_q[sd] && acc_ok_bias;
       run_s = pend_q[sst] && !ds_q[sst] && da_q[sst] && db_q[sst] && dd_q[sst] && de_q[sst] && acc_ok_s;
       // A is I x K (stored K x I when transposed); in resadd mode A and B are I x J tiles in the accumulator
       if (dsc_q[sa].resadd) begin
@@ -267,7 +268,7 @@ module gemmini_loop_matmul
                 lrow: dsc_q[sb].b_row, flags: 32'd0};
       end
       // D: column blocks (j) outer, the order Ex first needs the bias in
-      g_d = '{rows: dsc_q[sd].n_i, cols: dsc_q[sd].n_j, pad_r: dsc_q[sd].p_i, pad_c: dsc_q[sd].p_j,
+      g_bias = '{rows: dsc_q[sd].n_i, cols: dsc_q[sd].n_j, pad_r: dsc_q[sd].p_i, pad_c: dsc_q[sd].p_j,
               max_blocks: dsc_q[sd].lowd ? 8'(MAX_BLOCK_LEN) : 8'(MBLA), row_outer: 1'b0, dram: dsc_q[sd].d,
               stride: dsc_q[sd].dstr, wide: !dsc_q[sd].lowd, lrow: dsc_q[sd].c_row, flags: ACC_BIT};
       g_s = '{rows: dsc_q[sst].n_i, cols: dsc_q[sst].n_j, pad_r: dsc_q[sst].p_i, pad_c: dsc_q[sst].p_j,
@@ -286,8 +287,8 @@ module gemmini_loop_matmul
     .dram_o (dram_b), .op_o (op_b), .last_o (last_b), .outer_o (outer_b)
   );
   gemmini_loop_mover u_ldd (
-    .clk_i, .rst_ni, .run_i (run_d), .take_i (take_d), .g_i (g_d),
-    .dram_o (dram_d), .op_o (op_d), .last_o (last_d), .outer_o (outer_d)
+    .clk_i, .rst_ni, .run_i (run_bias), .take_i (take_bias), .g_i (g_bias),
+    .dram_o (dram_bias), .op_o (op_bias), .last_o (last_bias), .outer_o (outer_bias)
   );
   gemmini_loop_mover u_stc (
     .clk_i, .rst_ni, .run_i (run_s), .take_i (take_s), .g_i (g_s),
@@ -298,15 +299,15 @@ module gemmini_loop_matmul
   logic [15:0] ek_q, ej_q, ei_q;
   logic        ephase_q;  // 1: the compute of the issued preload is next
   logic        run_e, last_e;
-  logic [6:0]  funct_e;
+  logic [6:0]  ex_funct;
   logic [63:0] rs1_e, rs2_e;
   always_comb begin
     logic [31:0] arow, brow, crow;
     logic [15:0] kd, jd, id;
-    logic raw_a, raw_b, raw_d;
+    logic raw_a, raw_b, raw_bias;
     run_e = 1'b0;
     last_e = 1'b0;
-    funct_e = F_PRELOAD;
+    ex_funct = F_PRELOAD;
     rs1_e = '0;
     rs2_e = '0;
     arow = '0;
@@ -317,14 +318,14 @@ module gemmini_loop_matmul
     id = '0;
     raw_a = 1'b0;
     raw_b = 1'b0;
-    raw_d = 1'b0;
+    raw_bias = 1'b0;
     if (pend_q[se] && !de_q[se]) begin
       // the A and B tiles of this k have been issued (the movers count k in their outer loop)
       raw_a = da_q[se] || (sa == se && outer_a > ek_q);
       raw_b = db_q[se] || (sb == se && outer_b > ek_q);
       // and the bias of this j (LdD counts column blocks of j in its outer loop)
-      raw_d = dd_q[se] || (sd == se && outer_d > ej_q);
-      run_e = ephase_q || (acc_ok_e && raw_a && raw_b && raw_d);
+      raw_bias = dd_q[se] || (sd == se && outer_bias > ej_q);
+      run_e = ephase_q || (acc_ok_e && raw_a && raw_b && raw_bias);
       kd = 16'(DIM) - ((ek_q + 16'd1 == dsc_q[se].n_k) ? dsc_q[se].p_k : 16'd0);
       jd = 16'(DIM) - ((ej_q + 16'd1 == dsc_q[se].n_j) ? dsc_q[se].p_j : 16'd0);
       id = 16'(DIM) - ((ei_q + 16'd1 == dsc_q[se].n_i) ? dsc_q[se].p_i : 16'd0);
@@ -335,11 +336,11 @@ module gemmini_loop_matmul
       crow = dsc_q[se].c_row + (32'(ei_q) * 32'(dsc_q[se].n_j) + 32'(ej_q)) * 32'(DIM);
       last_e = ephase_q && ek_q + 16'd1 == dsc_q[se].n_k && ej_q + 16'd1 == dsc_q[se].n_j && ei_q + 16'd1 == dsc_q[se].n_i;
       if (!ephase_q) begin
-        funct_e = F_PRELOAD;
+        ex_funct = F_PRELOAD;
         rs1_e = (ei_q == '0) ? {kd, jd, brow} : GARBAGE_OP;
         rs2_e = {id, jd, ACC_BIT | ((dsc_q[se].exacc || ek_q != '0) ? ACCUM_BIT : 32'd0) | crow};
       end else begin
-        funct_e = (ei_q == '0) ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
+        ex_funct = (ei_q == '0) ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
         rs1_e = {id, kd, arow};
         rs2_e = GARBAGE_OP;
       end
@@ -353,7 +354,7 @@ module gemmini_loop_matmul
     logic a_first;
     take_a = 1'b0;
     take_b = 1'b0;
-    take_d = 1'b0;
+    take_bias = 1'b0;
     take_e = 1'b0;
     take_s = 1'b0;
     a_first = 1'b0;
@@ -364,7 +365,7 @@ module gemmini_loop_matmul
       else if (run_e && room_ex) take_e = 1'b1;
       else if (run_a && a_first && room_ld) take_a = 1'b1;
       else if (run_b && room_ld) take_b = 1'b1;
-      else if (run_d && room_ld) take_d = 1'b1;
+      else if (run_bias && room_ld) take_bias = 1'b1;
     end
   end
 
@@ -395,10 +396,10 @@ module gemmini_loop_matmul
       if (cfg_valid_i && cfg_ready_o) dsc_q[cs] <= desc_update(dsc_q[cs], cfg_funct_i, cfg_rs1_i, cfg_rs2_i, cs, acc_half_q);
       // generated-command register
       if (load_out && (gen_v_q || pend_q != 2'b00)) begin
-        gen_v_q <= take_a || take_b || take_d || take_e || take_s;
+        gen_v_q <= take_a || take_b || take_bias || take_e || take_s;
         if (take_e) begin
           gen_cls_q <= 2'd1;
-          gen_funct_o <= funct_e;
+          gen_funct_o <= ex_funct;
           gen_rs1_o <= rs1_e;
           gen_rs2_o <= rs2_e;
         end else if (take_s) begin
@@ -406,11 +407,11 @@ module gemmini_loop_matmul
           gen_funct_o <= F_MVOUT;
           gen_rs1_o <= dram_s;
           gen_rs2_o <= op_s;
-        end else if (take_d) begin
+        end else if (take_bias) begin
           gen_cls_q <= 2'd0;
           gen_funct_o <= F_MVIN3;
-          gen_rs1_o <= dram_d;
-          gen_rs2_o <= op_d;
+          gen_rs1_o <= dram_bias;
+          gen_rs2_o <= op_bias;
         end else if (take_a) begin
           gen_cls_q <= 2'd0;
           gen_funct_o <= F_MVIN;
@@ -448,7 +449,7 @@ module gemmini_loop_matmul
         ds_n = ds_q;
         if (take_a && last_a) da_n[sa] = 1'b1;
         if (take_b && last_b) db_n[sb] = 1'b1;
-        if (take_d && last_d) dd_n[sd] = 1'b1;
+        if (take_bias && last_bias) dd_n[sd] = 1'b1;
         if (take_e && last_e) de_n[se] = 1'b1;
         if (take_s && last_s) ds_n[sst] = 1'b1;
         rel = pend_q & da_n & db_n & dd_n & de_n & ds_n;

@@ -3,6 +3,7 @@
 // here is derived from them.
 package gemmini_pkg;
   import gemmini_cfg_pkg::*;
+  import gemmini_isa_pkg::*;
 
   // ---- array and local memories ----
   localparam int unsigned DIM = CFG_DIM;
@@ -163,30 +164,9 @@ package gemmini_pkg;
     logic [ROB_W-1:0] rob;
   } cmd_t;
 
-  // ---- ISA (spec 1.2); the Rust side's src/sim/isa.rs is the reference ----
-  localparam logic [6:0] F_CONFIG = 7'd0;
-  localparam logic [6:0] F_MVIN2 = 7'd1;
-  localparam logic [6:0] F_MVIN = 7'd2;
-  localparam logic [6:0] F_MVOUT = 7'd3;
-  localparam logic [6:0] F_COMPUTE_PRELOADED = 7'd4;
-  localparam logic [6:0] F_COMPUTE_ACCUMULATED = 7'd5;
-  localparam logic [6:0] F_PRELOAD = 7'd6;
-  localparam logic [6:0] F_FLUSH = 7'd7;
-  localparam logic [6:0] F_LOOP_WS = 7'd8;
-  localparam logic [6:0] F_MVIN3 = 7'd14;
-  localparam logic [6:0] F_COUNTER = 7'd126;
-
-  // Sticky error codes (docs/accelerator.md section 1; src/sim/accel/mod.rs ErrorKind).
-  localparam logic [7:0] E_NONE = 8'd0;
-  localparam logic [7:0] E_ILLEGAL_FUNCT = 8'd1;
-  localparam logic [7:0] E_UNSUPPORTED = 8'd2;
-  localparam logic [7:0] E_BAD_ROWS_COLS = 8'd3;
-  localparam logic [7:0] E_SP_RANGE = 8'd4;
-  localparam logic [7:0] E_ACC_RANGE = 8'd5;
-  localparam logic [7:0] E_BAD_TRANSPOSE = 8'd6;
-  localparam logic [7:0] E_PAIRING = 8'd7;
-  localparam logic [7:0] E_BAD_ADDRESS = 8'd8;
-  localparam logic [7:0] E_BAD_LOOP = 8'd9;
+  // ---- ISA (spec 1.2): funct_e, err_e, the config sub-commands and the command-word structs, generated
+  // from src/sim/isa.rs into gemmini_isa_pkg; re-exported so every module's `import gemmini_pkg::*` sees them.
+  export gemmini_isa_pkg::*;
 
   localparam logic [31:0] FP32_ONE = gemmini_fp32_pkg::FP32_ONE;
   localparam int unsigned LG_BEAT = $clog2(BEAT_BYTES);

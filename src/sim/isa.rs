@@ -117,9 +117,62 @@ impl Funct {
         }
     }
 
-    /// The loop-FSM commands (funct 8-13, 15-21), not yet implemented by this accelerator.
+    /// The loop-FSM commands (funct 8-13, 15-21): LOOP_WS and LOOP_CONV_WS and their configuration words.
     pub fn is_loop(self) -> bool {
         matches!(self as u8, 8..=13 | 15..=21)
+    }
+}
+
+/// Sticky error codes shared by both engines (docs/accelerator.md section 1); the RTL's `err_e` is generated from [`ErrorKind::HARDWARE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ErrorKind {
+    IllegalFunct = 1,
+    Unsupported = 2,
+    BadRowsCols = 3,
+    SpRange = 4,
+    AccRange = 5,
+    BadTranspose = 6,
+    Pairing = 7,
+    BadAddress = 8,
+    /// A LOOP_WS / LOOP_CONV_WS descriptor the loop FSM cannot run (docs/accelerator.md section 6).
+    BadLoop = 9,
+    /// Not raised by the hardware: a DMA request outside main memory (reported by the memory side).
+    MemoryFault = 100,
+    /// Not raised by the hardware: no progress for too long (reported by the harness).
+    Watchdog = 101,
+}
+
+impl ErrorKind {
+    pub fn from_code(code: u8) -> Option<ErrorKind> {
+        use ErrorKind::*;
+        Some(match code {
+            1 => IllegalFunct,
+            2 => Unsupported,
+            3 => BadRowsCols,
+            4 => SpRange,
+            5 => AccRange,
+            6 => BadTranspose,
+            7 => Pairing,
+            8 => BadAddress,
+            9 => BadLoop,
+            _ => return None,
+        })
+    }
+    pub fn describe(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            IllegalFunct => "illegal funct",
+            Unsupported => "command not supported by this accelerator",
+            BadRowsCols => "rows or columns out of limits",
+            SpRange => "scratchpad row out of range",
+            AccRange => "accumulator row out of range",
+            BadTranspose => "illegal transpose combination for the dataflow",
+            Pairing => "execute commands must alternate preload, compute",
+            BadAddress => "garbage address where a real address is needed",
+            BadLoop => "illegal loop descriptor",
+            MemoryFault => "DMA access outside main memory",
+            Watchdog => "no progress",
+        }
     }
 }
 
@@ -1144,9 +1197,393 @@ pub mod event {
     ];
 }
 
+// -------------------------------------------------------------------------------------------------
+// The SystemVerilog view of this ISA: build.rs (and the variant builder) write `gemmini_isa_pkg.sv`
+// from the definitions below, so the RTL reads funct codes, error codes and command-word fields by name
+// from the same source as the Rust side. A unit test checks every layout against encode/decode.
+// -------------------------------------------------------------------------------------------------
+
+impl Funct {
+    /// Every funct, in code order.
+    pub const ALL: [Funct; 23] = [
+        Funct::Config,
+        Funct::Mvin2,
+        Funct::Mvin,
+        Funct::Mvout,
+        Funct::ComputePreloaded,
+        Funct::ComputeAccumulated,
+        Funct::Preload,
+        Funct::Flush,
+        Funct::LoopWs,
+        Funct::LoopWsConfigBounds,
+        Funct::LoopWsConfigAddrsAb,
+        Funct::LoopWsConfigAddrsDc,
+        Funct::LoopWsConfigStridesAb,
+        Funct::LoopWsConfigStridesDc,
+        Funct::Mvin3,
+        Funct::LoopConvWs,
+        Funct::LoopConvWsConfig1,
+        Funct::LoopConvWsConfig2,
+        Funct::LoopConvWsConfig3,
+        Funct::LoopConvWsConfig4,
+        Funct::LoopConvWsConfig5,
+        Funct::LoopConvWsConfig6,
+        Funct::Counter,
+    ];
+}
+
+impl ErrorKind {
+    /// The codes the hardware raises (the others are reported by the host side).
+    pub const HARDWARE: [ErrorKind; 9] = [
+        ErrorKind::IllegalFunct,
+        ErrorKind::Unsupported,
+        ErrorKind::BadRowsCols,
+        ErrorKind::SpRange,
+        ErrorKind::AccRange,
+        ErrorKind::BadTranspose,
+        ErrorKind::Pairing,
+        ErrorKind::BadAddress,
+        ErrorKind::BadLoop,
+    ];
+
+    /// The SystemVerilog name of the code (`E_` and the variant in upper snake case).
+    pub fn sv_name(self) -> String {
+        format!("E_{}", upper_snake(&format!("{self:?}")))
+    }
+}
+
+/// `BadRowsCols` -> `BAD_ROWS_COLS`.
+fn upper_snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// One field of a command word: its name in the RTL, its lowest bit and its width.
+#[derive(Debug, Clone, Copy)]
+pub struct WordField {
+    pub name: &'static str,
+    pub lsb: u32,
+    pub width: u32,
+}
+
+const fn wf(name: &'static str, lsb: u32, width: u32) -> WordField {
+    WordField { name, lsb, width }
+}
+
+/// A command word as the RTL sees it: a packed struct named `name`, `bits` wide. Bits no field names are
+/// ignored by the hardware and appear as `unused_<lsb>` fields.
+#[derive(Debug, Clone, Copy)]
+pub struct WordLayout {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub bits: u32,
+    pub fields: &'static [WordField],
+}
+
+/// The command words the RTL decodes field by field (spec 1.3, 1.4, 2.1). `local_addr_t` is nested in
+/// `operand_t` as its `addr` field; its low 26 bits are the row field and the garbage bit, whose split
+/// depends on the configuration (`ROW_BITS` in gemmini_pkg).
+pub const WORD_LAYOUTS: [WordLayout; 7] = [
+    WordLayout {
+        name: "local_addr_t",
+        doc: "a local (scratchpad/accumulator) address",
+        bits: 32,
+        fields: &[
+            wf("is_acc", 31, 1),
+            wf("accumulate", 30, 1),
+            wf("read_full", 29, 1),
+            wf("norm_cmd", 26, 3),
+            wf("low", 0, 26),
+        ],
+    },
+    WordLayout {
+        name: "operand_t",
+        doc: "rs1/rs2 of mvin, mvout, preload and compute",
+        bits: 64,
+        fields: &[wf("rows", 48, 16), wf("cols", 32, 16), wf("addr", 0, 32)],
+    },
+    WordLayout {
+        name: "config_ex_rs1_t",
+        doc: "rs1 of CONFIG_EX",
+        bits: 64,
+        fields: &[
+            wf("acc_scale", 32, 32),
+            wf("a_stride", 16, 16),
+            wf("b_transpose", 9, 1),
+            wf("a_transpose", 8, 1),
+            wf("set_only_strides", 7, 1),
+            wf("act", 3, 2),
+            wf("dataflow", 2, 1),
+            wf("cmd", 0, 2),
+        ],
+    },
+    WordLayout {
+        name: "config_ex_rs2_t",
+        doc: "rs2 of CONFIG_EX",
+        bits: 64,
+        fields: &[wf("c_stride", 48, 16), wf("in_shift", 0, 32)],
+    },
+    WordLayout {
+        name: "config_ld_rs1_t",
+        doc: "rs1 of CONFIG_LD (rs2 is the DRAM stride)",
+        bits: 64,
+        fields: &[
+            wf("scale", 32, 32),
+            wf("block_stride", 16, 16),
+            wf("pixel_repeats", 8, 8),
+            wf("state_id", 3, 2),
+            wf("shrink", 2, 1),
+            wf("cmd", 0, 2),
+        ],
+    },
+    WordLayout {
+        name: "config_st_rs1_t",
+        doc: "rs1 of CONFIG_ST",
+        bits: 64,
+        fields: &[
+            wf("ocols", 56, 8),
+            wf("orows", 48, 8),
+            wf("pocols", 40, 8),
+            wf("porows", 32, 8),
+            wf("pool_out_dim", 24, 8),
+            wf("lpad", 10, 2),
+            wf("upad", 8, 2),
+            wf("pool_size", 6, 2),
+            wf("pool_stride", 4, 2),
+            wf("act", 2, 2),
+            wf("cmd", 0, 2),
+        ],
+    },
+    WordLayout {
+        name: "config_st_rs2_t",
+        doc: "rs2 of CONFIG_ST",
+        bits: 64,
+        fields: &[wf("acc_scale", 32, 32), wf("stride", 0, 32)],
+    },
+];
+
+/// The SystemVerilog package `gemmini_isa_pkg`: funct codes (`funct_e`), error codes (`err_e`), config
+/// sub-commands and the command-word structs of [`WORD_LAYOUTS`].
+pub fn sv_isa_package() -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// Generated from src/sim/isa.rs by build.rs: the ISA for the RTL. Do not edit.\n\
+         // verilator lint_off UNUSEDPARAM\npackage gemmini_isa_pkg;\n"
+    );
+    let _ = writeln!(s, "  // funct7 of each RoCC command (spec 1.2)");
+    let _ = writeln!(s, "  typedef enum logic [6:0] {{");
+    for (i, f) in Funct::ALL.iter().enumerate() {
+        let sep = if i + 1 == Funct::ALL.len() { "" } else { "," };
+        let _ = writeln!(
+            s,
+            "    F_{} = 7'd{}{sep}",
+            f.name().to_ascii_uppercase(),
+            *f as u8
+        );
+    }
+    let _ = writeln!(s, "  }} funct_e;\n");
+    let _ = writeln!(s, "  // sticky error codes (docs/accelerator.md section 1)");
+    let _ = writeln!(s, "  typedef enum logic [7:0] {{\n    E_NONE = 8'd0,");
+    for (i, e) in ErrorKind::HARDWARE.iter().enumerate() {
+        let sep = if i + 1 == ErrorKind::HARDWARE.len() {
+            ""
+        } else {
+            ","
+        };
+        let _ = writeln!(s, "    {} = 8'd{}{sep}", e.sv_name(), *e as u8);
+    }
+    let _ = writeln!(s, "  }} err_e;\n");
+    let _ = writeln!(s, "  // config sub-commands (rs1[1:0] of funct 0)");
+    for (name, v) in [
+        ("CONFIG_EX", CONFIG_EX),
+        ("CONFIG_LD", CONFIG_LD),
+        ("CONFIG_ST", CONFIG_ST),
+        ("CONFIG_NORM", CONFIG_NORM),
+    ] {
+        let _ = writeln!(s, "  localparam logic [1:0] {name} = 2'd{v};");
+    }
+    for w in &WORD_LAYOUTS {
+        let _ = writeln!(s, "\n  // {}", w.doc);
+        let _ = writeln!(s, "  typedef struct packed {{");
+        let mut fields: Vec<&WordField> = w.fields.iter().collect();
+        fields.sort_by(|a, b| b.lsb.cmp(&a.lsb));
+        let mut next = w.bits; // the bit above the next field to write
+        for f in fields {
+            let top = f.lsb + f.width;
+            if top < next {
+                let _ = writeln!(s, "    logic [{}:0] unused_{top};", next - top - 1);
+            }
+            let ty = if f.name == "addr" && w.name == "operand_t" {
+                "local_addr_t".to_string()
+            } else if f.width == 1 {
+                "logic".to_string()
+            } else {
+                format!("logic [{}:0]", f.width - 1)
+            };
+            let _ = writeln!(s, "    {ty} {};", f.name);
+            next = f.lsb;
+        }
+        if next > 0 {
+            let _ = writeln!(s, "    logic [{}:0] unused_0;", next - 1);
+        }
+        let _ = writeln!(s, "  }} {};", w.name);
+    }
+    let _ = writeln!(s, "\nendpackage\n// verilator lint_on UNUSEDPARAM");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The field values the Rust decoders give for word `w` of `layout`, by the RTL's field names.
+    fn rust_fields(layout: &str, w: u64) -> Vec<(&'static str, u64)> {
+        let b = |v: bool| u64::from(v);
+        match layout {
+            "local_addr_t" => {
+                let a = LocalAddr(w as u32);
+                vec![
+                    ("is_acc", b(a.is_acc())),
+                    ("accumulate", b(a.accumulate())),
+                    ("read_full", b(a.read_full())),
+                    ("norm_cmd", a.norm_cmd().into()),
+                    ("low", a.row(26).into()),
+                ]
+            }
+            "operand_t" => {
+                let o = Operand::decode(w);
+                vec![
+                    ("rows", o.rows.into()),
+                    ("cols", o.cols.into()),
+                    ("addr", o.addr.0.into()),
+                ]
+            }
+            "config_ex_rs1_t" => {
+                let c = ConfigEx::decode(w, 0);
+                vec![
+                    ("acc_scale", c.acc_scale.into()),
+                    ("a_stride", c.a_stride.into()),
+                    ("b_transpose", b(c.b_transpose)),
+                    ("a_transpose", b(c.a_transpose)),
+                    ("set_only_strides", b(c.set_only_strides)),
+                    ("act", c.act.into()),
+                    ("dataflow", c.dataflow.into()),
+                    ("cmd", w & 3),
+                ]
+            }
+            "config_ex_rs2_t" => {
+                let c = ConfigEx::decode(0, w);
+                vec![
+                    ("c_stride", c.c_stride.into()),
+                    ("in_shift", c.in_shift.into()),
+                ]
+            }
+            "config_ld_rs1_t" => {
+                let c = ConfigLd::decode(w, 0);
+                vec![
+                    ("scale", c.scale.into()),
+                    ("block_stride", c.block_stride.into()),
+                    ("pixel_repeats", c.pixel_repeats.into()),
+                    ("state_id", c.state_id.into()),
+                    ("shrink", b(c.shrink)),
+                    ("cmd", w & 3),
+                ]
+            }
+            "config_st_rs1_t" => {
+                let c = ConfigSt::decode(w, 0);
+                vec![
+                    ("ocols", c.ocols.into()),
+                    ("orows", c.orows.into()),
+                    ("pocols", c.pocols.into()),
+                    ("porows", c.porows.into()),
+                    ("pool_out_dim", c.pool_out_dim.into()),
+                    ("lpad", c.lpad.into()),
+                    ("upad", c.upad.into()),
+                    ("pool_size", c.pool_size.into()),
+                    ("pool_stride", c.pool_stride.into()),
+                    ("act", c.act.into()),
+                    ("cmd", w & 3),
+                ]
+            }
+            "config_st_rs2_t" => {
+                let c = ConfigSt::decode(0, w);
+                vec![
+                    ("acc_scale", c.acc_scale.into()),
+                    ("stride", c.stride.into()),
+                ]
+            }
+            other => panic!("no Rust decoder listed for {other}"),
+        }
+    }
+
+    /// Every field of every RTL word layout is exactly the bits the Rust decoder reads for it, and bits no
+    /// field names are ignored by the decoder too.
+    #[test]
+    fn sv_word_layouts_match_the_decoders() {
+        for w in &WORD_LAYOUTS {
+            let mut named = 0u64;
+            for f in w.fields {
+                let ones = if f.width == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << f.width) - 1
+                };
+                named |= ones << f.lsb;
+                for (name, v) in rust_fields(w.name, ones << f.lsb) {
+                    let want = if name == f.name { ones } else { 0 };
+                    assert_eq!(v, want, "{}.{} set: decoder field {name}", w.name, f.name);
+                }
+            }
+            assert_eq!(
+                rust_fields(w.name, 0).len(),
+                w.fields.len(),
+                "{}: one decoder field per layout field",
+                w.name
+            );
+            let width_mask = if w.bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << w.bits) - 1
+            };
+            let unused = !named & width_mask;
+            for (name, v) in rust_fields(w.name, unused) {
+                assert_eq!(v, 0, "{}: unused bits {unused:#x} reach {name}", w.name);
+            }
+        }
+    }
+
+    #[test]
+    fn sv_package_names_every_funct_and_error() {
+        let pkg = sv_isa_package();
+        for f in Funct::ALL {
+            assert!(
+                pkg.contains(&format!(
+                    "F_{} = 7'd{},",
+                    f.name().to_ascii_uppercase(),
+                    f as u8
+                )) || pkg.contains(&format!(
+                    "F_{} = 7'd{}\n",
+                    f.name().to_ascii_uppercase(),
+                    f as u8
+                ))
+            );
+        }
+        assert!(pkg.contains("E_BAD_ROWS_COLS = 8'd3,") && pkg.contains("E_BAD_LOOP = 8'd9\n"));
+        for v in 0..=255u8 {
+            assert_eq!(
+                Funct::from_u8(v).is_some(),
+                Funct::ALL.iter().any(|f| *f as u8 == v)
+            );
+        }
+    }
 
     #[test]
     fn local_addr_bits() {

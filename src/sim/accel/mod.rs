@@ -15,58 +15,7 @@ use crate::sim::isa::RoccCmd;
 use crate::sim::mem::Memory;
 use std::fmt;
 
-/// Sticky error codes shared by both engines (docs/accelerator.md section 1; mirrored in rtl/gemmini_pkg.sv).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum ErrorKind {
-    IllegalFunct = 1,
-    Unsupported = 2,
-    BadRowsCols = 3,
-    SpRange = 4,
-    AccRange = 5,
-    BadTranspose = 6,
-    Pairing = 7,
-    BadAddress = 8,
-    /// A LOOP_WS / LOOP_CONV_WS descriptor the loop FSM cannot run (docs/accelerator.md section 6).
-    BadLoop = 9,
-    /// Not raised by the hardware: a DMA request outside main memory (reported by the memory side).
-    MemoryFault = 100,
-    /// Not raised by the hardware: no progress for too long (reported by the harness).
-    Watchdog = 101,
-}
-
-impl ErrorKind {
-    pub fn from_code(code: u8) -> Option<ErrorKind> {
-        use ErrorKind::*;
-        Some(match code {
-            1 => IllegalFunct,
-            2 => Unsupported,
-            3 => BadRowsCols,
-            4 => SpRange,
-            5 => AccRange,
-            6 => BadTranspose,
-            7 => Pairing,
-            8 => BadAddress,
-            9 => BadLoop,
-            _ => return None,
-        })
-    }
-    pub fn describe(self) -> &'static str {
-        use ErrorKind::*;
-        match self {
-            IllegalFunct => "illegal funct",
-            Unsupported => "command not supported by this accelerator",
-            BadRowsCols => "rows or columns out of limits",
-            SpRange => "scratchpad row out of range",
-            AccRange => "accumulator row out of range",
-            BadTranspose => "illegal transpose combination for the dataflow",
-            Pairing => "execute commands must alternate preload, compute",
-            BadAddress => "garbage address where a real address is needed",
-            BadLoop => "illegal loop descriptor",
-            MemoryFault => "DMA access outside main memory",
-            Watchdog => "no progress",
-        }
-    }
-}
+pub use crate::sim::isa::ErrorKind;
 
 /// An accelerator error with the command that caused it (when one did).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

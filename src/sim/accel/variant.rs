@@ -121,7 +121,8 @@ pub fn variant_key(cfg: &HwConfig, sources: &[(String, Vec<u8>)], tools: &Tools)
         .field(cfg.rtl_fingerprint())
         .field(&tools.verilator.version)
         .field(tools.cxx.to_string_lossy().as_bytes())
-        .field(&tools.cxx_version);
+        .field(&tools.cxx_version)
+        .field(crate::sim::isa::sv_isa_package());
     // By path, so the order sources were listed in does not matter.
     let mut sorted: Vec<&(String, Vec<u8>)> = sources.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
@@ -251,7 +252,10 @@ fn build_in(
     let cfg_pkg = src_dir.join("gemmini_cfg_pkg.sv");
     fs::write(&cfg_pkg, cfg.sv_config_package())
         .with_context(|| format!("writing {}", cfg_pkg.display()))?;
-    let mut sources = vec![shim_dir.join("lint.vlt"), cfg_pkg];
+    let isa_pkg = src_dir.join("gemmini_isa_pkg.sv");
+    fs::write(&isa_pkg, crate::sim::isa::sv_isa_package())
+        .with_context(|| format!("writing {}", isa_pkg.display()))?;
+    let mut sources = vec![shim_dir.join("lint.vlt"), cfg_pkg, isa_pkg];
     sources.extend(vbuild::rtl_sources(&rtl_dir)?);
 
     // Verilate.
