@@ -65,6 +65,12 @@ enum Cmd {
         /// Print exactly one JSON object on stdout instead of the output and summary.
         #[arg(long)]
         json: bool,
+        /// ISA to compile C sources for (gcc's -march; default rv64gc, as gemmini-rocc-tests).
+        #[arg(long, value_name = "ISA")]
+        march: Option<String>,
+        /// ABI to compile C sources for (gcc's -mabi; default lp64d).
+        #[arg(long, value_name = "ABI")]
+        mabi: Option<String>,
     },
     /// List the workloads: name, shape, MACs and ideal cycles (MACs / DIM^2).
     Workloads {
@@ -241,6 +247,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine,
             trace,
             json,
+            march,
+            mabi,
         } => {
             let opts = SocOpts {
                 engine: match engine {
@@ -261,6 +269,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         None => (d.clone(), None),
                     })
                     .collect(),
+                march,
+                mabi,
             };
             let result =
                 load_config(config.as_ref()).and_then(|cfg| run_files(&cfg, &inputs, &opts));

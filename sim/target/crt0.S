@@ -1,5 +1,5 @@
 /*
- * gemforge target start-up: bare-metal, machine mode, one hart, RV64IM.
+ * gemforge target start-up: bare-metal, machine mode, one hart, RV64GC (or a subset: -march chooses).
  *
  * _start: sets gp and sp from the linker script, points tp at the thread-local block (picolibc keeps errno
  * there), zeroes .tbss/.sbss/.bss, runs the constructors, calls main(argc = 1, argv = {"main", NULL}) and
@@ -16,6 +16,9 @@
     .globl _start
     .type _start, @function
 _start:
+    /* Turn the FPU on (mstatus.FS = Initial; it resets to Off): rv64gc code may use FP registers. */
+    li      t0, 1 << 13
+    csrs    mstatus, t0
     .option push
     .option norelax
     la      gp, __global_pointer$
