@@ -16,9 +16,13 @@
     .globl _start
     .type _start, @function
 _start:
-    /* Turn the FPU on (mstatus.FS = Initial; it resets to Off): rv64gc code may use FP registers. */
+    /* Turn the FPU on (mstatus.FS = Initial; it resets to Off): rv64gc code may use FP registers.
+     * Zicsr is named explicitly, as -march strings without it (rv64im) do not imply it. */
+    .option push
+    .option arch, +zicsr
     li      t0, 1 << 13
     csrs    mstatus, t0
+    .option pop
     .option push
     .option norelax
     la      gp, __global_pointer$
