@@ -5,7 +5,9 @@
 //! bytes it read; SC.W/D stores and writes 0 to rd only if the reservation is still held for the same
 //! address and size, else writes 1 and stores nothing; either way SC clears the reservation. A hart store
 //! overlapping the reserved bytes (including another SC's store, or an AMO) clears it too, as does a trap.
-//! The aq/rl bits change nothing with one in-order hart. Unlike plain loads and stores, LR/SC/AMOs must be
+//! Writes by the accelerator's DMA do not clear a reservation (they are not hart stores; a program that
+//! shares memory with the accelerator orders its accesses with `fence`). The aq/rl bits change nothing
+//! with one in-order hart. Unlike plain loads and stores, LR/SC/AMOs must be
 //! naturally aligned: a misaligned LR raises "load address misaligned", a misaligned SC or AMO
 //! "store/AMO address misaligned" (as Spike does); an AMO whose address cannot be read or written raises
 //! a store/AMO access fault.
