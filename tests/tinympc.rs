@@ -273,7 +273,7 @@ fn the_builtin_proposer_refuses_and_the_llm_proposer_searches() {
     for needle in [
         "tinympc_forward",
         "u_t = -K x_t - d_t",
-        "no floating-point unit",
+        "has an FPU",
         "within 0.0001",
         "move_to_accel",
         "bias_addsub",
