@@ -435,6 +435,14 @@ impl HwConfig {
             ("cpu.jump", c.jump),
             ("cpu.csr", c.csr),
             ("cpu.rocc", c.rocc),
+            ("cpu.fma_s", c.fma_s),
+            ("cpu.fma_d", c.fma_d),
+            ("cpu.fpu_misc", c.fpu_misc),
+            ("cpu.fdiv_s", c.fdiv_s),
+            ("cpu.fdiv_d", c.fdiv_d),
+            ("cpu.fsqrt_s", c.fsqrt_s),
+            ("cpu.fsqrt_d", c.fsqrt_d),
+            ("cpu.amo", c.amo),
         ] {
             if v == 0 || v > 1000 {
                 return Err(bad(f, v.to_string(), "must be between 1 and 1000 cycles"));
@@ -896,5 +904,24 @@ mod tests {
         assert!(e.contains("array.input_type") && e.contains("bf16"), "{e}");
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
+    }
+
+    #[test]
+    fn fpu_and_amo_timing_default_and_are_checked() {
+        // The bundled files name none of the classes the A, F and D extensions brought: defaults apply.
+        let c = HwConfig::default_config().cpu;
+        assert_eq!((c.fma_s, c.fma_d, c.fpu_misc, c.amo), (4, 5, 2, 3));
+        assert_eq!((c.fdiv_s, c.fdiv_d, c.fsqrt_s, c.fsqrt_d), (27, 56, 26, 55));
+        let c = with("rocc = 1\nfma_s = 6\nfdiv_d = 60", "rocc = 1")
+            .unwrap()
+            .cpu;
+        assert_eq!((c.fma_s, c.fdiv_d, c.fma_d), (6, 60, 5));
+        let e = with("rocc = 1\nfsqrt_s = 0", "rocc = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cpu.fsqrt_s") && e.contains("between 1 and 1000"),
+            "{e}"
+        );
     }
 }

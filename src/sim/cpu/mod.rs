@@ -152,6 +152,7 @@ impl fmt::Display for TrapReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at pc 0x{:x}: ", self.cause, self.pc)?;
         match self.inst {
+            Some(w) if w & 3 != 3 => write!(f, "`{}` (0x{w:04x}, compressed)", self.disasm)?,
             Some(w) => write!(f, "`{}` (0x{w:08x})", self.disasm)?,
             None => write!(f, "<instruction not fetchable>")?,
         }

@@ -128,6 +128,12 @@ fn rvc_reserved_encodings_are_illegal() {
         (r.cause, r.tval, r.inst),
         (TrapCause::IllegalInstruction, 0, Some(0))
     );
+    // The report says it is a 16-bit instruction.
+    assert!(
+        r.to_string()
+            .contains("`.insn 0x0000` (0x0000, compressed)"),
+        "{r}"
+    );
 }
 
 // ---- Harness ----
