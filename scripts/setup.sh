@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev           # FST waveforms (traced model)
   liblz4-dev           # FST waveforms with Verilator releases after 5.006
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  cmake                # the c99 crate's build script (used by softfloat-sys, the hart's FPU)
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -451,10 +451,21 @@ fn target_build_issues_the_same_instruction_sequence() {
             .find(|g| g.vaddr <= s.addr && s.addr + s.size <= g.vaddr + g.data.len() as u64)
             .unwrap();
         let off = (s.addr - seg.vaddr) as usize;
-        seg.data[off..off + s.size as usize]
-            .chunks(4)
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-            .collect()
+        // The 32-bit instructions, walking by instruction length (the default rv64gc build mixes in
+        // 16-bit compressed ones, whose low two bits are not 11).
+        let code = &seg.data[off..off + s.size as usize];
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + 2 <= code.len() {
+            if code[i] & 3 != 3 {
+                i += 2;
+                continue;
+            }
+            let w = &code[i..i + 4];
+            out.push(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            i += 4;
+        }
+        out
     };
     // (funct7 or FENCE) of each custom-3 instruction and fence, in program order.
     let mut seq = Vec::new();

@@ -1,6 +1,6 @@
 //! The TinyMPC kernels (fp32, group `mpc`) end to end on the 4x4 fp32 configuration: the naive and hand
 //! baselines of both kernels pass the full evaluation protocol (spec-engine screens, then the checked RTL
-//! run) and the hand-written accelerator programs are much faster than the soft-float ones; wrong programs
+//! run) and the hand-written accelerator programs are much faster than the naive ones on the hart's FPU; wrong programs
 //! are wrong results; workloads and configurations of different data types are refused; the built-in
 //! proposer refuses the kernels while the LLM proposer path runs a search on them; the host references
 //! (small cases checked by hand) and the fp32 tolerance check.
@@ -91,7 +91,8 @@ fn baselines_pass_on_both_engines_and_hand_beats_naive() {
             );
         }
         let (n, h) = (naive.cycles.unwrap(), hand.cycles.unwrap());
-        assert!(h * 100 < n, "{w}: hand {h} cycles, naive {n}");
+        // The naive program runs on the hart's FPU (about 20x slower than the array's chains).
+        assert!(h * 10 < n, "{w}: hand {h} cycles, naive {n}");
         for b in [Baseline::Library, Baseline::HardwareFsm] {
             let c = cell(w, b);
             assert!(
@@ -264,7 +265,7 @@ fn the_builtin_proposer_refuses_and_the_llm_proposer_searches() {
         s["start_cycles"].as_u64().unwrap(),
         s["best_cycles"].as_u64().unwrap(),
     );
-    assert!(best * 100 < start, "start {start}, best {best}: {s:#}");
+    assert!(best * 10 < start, "start {start}, best {best}: {s:#}");
     // The planning prompt described the kernel and offered the linear-algebra menu.
     let reqs = srv.requests();
     assert_eq!(reqs.len(), 2);
@@ -272,7 +273,7 @@ fn the_builtin_proposer_refuses_and_the_llm_proposer_searches() {
     for needle in [
         "tinympc_forward",
         "u_t = -K x_t - d_t",
-        "no floating-point unit",
+        "has an FPU",
         "within 0.0001",
         "move_to_accel",
         "bias_addsub",

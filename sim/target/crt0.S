@@ -1,5 +1,5 @@
 /*
- * gemforge target start-up: bare-metal, machine mode, one hart, RV64IM.
+ * gemforge target start-up: bare-metal, machine mode, one hart, RV64GC (or a subset: -march chooses).
  *
  * _start: sets gp and sp from the linker script, points tp at the thread-local block (picolibc keeps errno
  * there), zeroes .tbss/.sbss/.bss, runs the constructors, calls main(argc = 1, argv = {"main", NULL}) and
@@ -16,6 +16,13 @@
     .globl _start
     .type _start, @function
 _start:
+    /* Turn the FPU on (mstatus.FS = Initial; it resets to Off): rv64gc code may use FP registers.
+     * Zicsr is named explicitly, as -march strings without it (rv64im) do not imply it. */
+    .option push
+    .option arch, +zicsr
+    li      t0, 1 << 13
+    csrs    mstatus, t0
+    .option pop
     .option push
     .option norelax
     la      gp, __global_pointer$

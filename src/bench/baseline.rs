@@ -91,7 +91,7 @@ pub fn program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<Strin
 }
 
 /// The TinyMPC kernels' baselines: C files in `sim/target/baselines/` (written for the catalogue's
-/// shapes). `naive` runs on the core alone (soft-float) on any fp32 configuration; `hand` uses the
+/// shapes). `naive` runs on the core alone (its FPU) on any fp32 configuration; `hand` uses the
 /// output-stationary 4x4 fp32 array.
 fn mpc_program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<String> {
     let (file, code) = match (w.kind, b) {

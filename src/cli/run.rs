@@ -37,6 +37,12 @@ pub struct RunArgs {
     /// Print exactly one JSON object on stdout instead of the output and summary.
     #[arg(long)]
     pub json: bool,
+    /// ISA to compile C sources for (gcc's -march) [default: rv64gc, as gemmini-rocc-tests]
+    #[arg(long, value_name = "ISA")]
+    pub march: Option<String>,
+    /// ABI to compile C sources for (gcc's -mabi) [default: lp64d]
+    #[arg(long, value_name = "ABI")]
+    pub mabi: Option<String>,
 }
 
 /// The exit status of a run whose simulation failed (see the module documentation).
@@ -76,6 +82,8 @@ pub fn run(a: RunArgs) -> ExitCode {
                 None => (d.clone(), None),
             })
             .collect(),
+        march: a.march,
+        mabi: a.mabi,
     };
     let result = load_config(a.config.as_ref()).and_then(|cfg| run_files(&cfg, &inputs, &opts));
     report_run(result, a.json, opts.engine)

@@ -122,6 +122,57 @@ pub struct CpuTiming {
     pub csr: u32,
     /// Cycles to hand a custom-3 instruction to the accelerator once its command queue has room.
     pub rocc: u32,
+    // The classes below came with the A, F and D extensions; a configuration file written before them
+    // gets the defaults. Sources: rocket-chip's FPUParams (sfmaLatency = 3, dfmaLatency = 4 pipeline
+    // stages, plus the register-file write-back cycle), its FPToInt / IntToFP / FPToFP units (two-stage
+    // pipes), and hardfloat's DivSqrtRecFN_small (iterative: about one quotient or root bit per cycle,
+    // 24 / 53 significand bits plus setup and rounding); an AMO is a load-hit plus the AMO ALU's cycle in
+    // the L1 data cache.
+    /// Single-precision add, subtract, multiply and fused multiply-add.
+    #[serde(default = "default_fma_s")]
+    pub fma_s: u32,
+    /// Double-precision add, subtract, multiply and fused multiply-add.
+    #[serde(default = "default_fma_d")]
+    pub fma_d: u32,
+    /// FP compare, min/max, sign injection, classify, moves and conversions.
+    #[serde(default = "default_fpu_misc")]
+    pub fpu_misc: u32,
+    #[serde(default = "default_fdiv_s")]
+    pub fdiv_s: u32,
+    #[serde(default = "default_fdiv_d")]
+    pub fdiv_d: u32,
+    #[serde(default = "default_fsqrt_s")]
+    pub fsqrt_s: u32,
+    #[serde(default = "default_fsqrt_d")]
+    pub fsqrt_d: u32,
+    /// Atomic memory operations (AMO*.W/.D); LR costs `load` and SC costs `store`.
+    #[serde(default = "default_amo")]
+    pub amo: u32,
+}
+
+fn default_fma_s() -> u32 {
+    4
+}
+fn default_fma_d() -> u32 {
+    5
+}
+fn default_fpu_misc() -> u32 {
+    2
+}
+fn default_fdiv_s() -> u32 {
+    27
+}
+fn default_fdiv_d() -> u32 {
+    56
+}
+fn default_fsqrt_s() -> u32 {
+    26
+}
+fn default_fsqrt_d() -> u32 {
+    55
+}
+fn default_amo() -> u32 {
+    3
 }
 
 impl Default for CpuTiming {
@@ -137,6 +188,14 @@ impl Default for CpuTiming {
             jump: 2,
             csr: 1,
             rocc: 1,
+            fma_s: default_fma_s(),
+            fma_d: default_fma_d(),
+            fpu_misc: default_fpu_misc(),
+            fdiv_s: default_fdiv_s(),
+            fdiv_d: default_fdiv_d(),
+            fsqrt_s: default_fsqrt_s(),
+            fsqrt_d: default_fsqrt_d(),
+            amo: default_amo(),
         }
     }
 }
@@ -376,6 +435,14 @@ impl HwConfig {
             ("cpu.jump", c.jump),
             ("cpu.csr", c.csr),
             ("cpu.rocc", c.rocc),
+            ("cpu.fma_s", c.fma_s),
+            ("cpu.fma_d", c.fma_d),
+            ("cpu.fpu_misc", c.fpu_misc),
+            ("cpu.fdiv_s", c.fdiv_s),
+            ("cpu.fdiv_d", c.fdiv_d),
+            ("cpu.fsqrt_s", c.fsqrt_s),
+            ("cpu.fsqrt_d", c.fsqrt_d),
+            ("cpu.amo", c.amo),
         ] {
             if v == 0 || v > 1000 {
                 return Err(bad(f, v.to_string(), "must be between 1 and 1000 cycles"));
@@ -837,5 +904,24 @@ mod tests {
         assert!(e.contains("array.input_type") && e.contains("bf16"), "{e}");
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
+    }
+
+    #[test]
+    fn fpu_and_amo_timing_default_and_are_checked() {
+        // The bundled files name none of the classes the A, F and D extensions brought: defaults apply.
+        let c = HwConfig::default_config().cpu;
+        assert_eq!((c.fma_s, c.fma_d, c.fpu_misc, c.amo), (4, 5, 2, 3));
+        assert_eq!((c.fdiv_s, c.fdiv_d, c.fsqrt_s, c.fsqrt_d), (27, 56, 26, 55));
+        let c = with("rocc = 1\nfma_s = 6\nfdiv_d = 60", "rocc = 1")
+            .unwrap()
+            .cpu;
+        assert_eq!((c.fma_s, c.fdiv_d, c.fma_d), (6, 60, 5));
+        let e = with("rocc = 1\nfsqrt_s = 0", "rocc = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cpu.fsqrt_s") && e.contains("between 1 and 1000"),
+            "{e}"
+        );
     }
 }

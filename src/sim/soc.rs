@@ -372,6 +372,9 @@ pub struct RunInputs {
     pub programs: Vec<PathBuf>,
     pub include_dirs: Vec<PathBuf>,
     pub defines: Vec<(String, Option<String>)>,
+    /// `-march` / `-mabi` for C sources (None: rv64gc / lp64d).
+    pub march: Option<String>,
+    pub mabi: Option<String>,
 }
 
 fn is_elf(path: &std::path::Path) -> bool {
@@ -390,6 +393,11 @@ pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::
         "no program given: name C sources or one ELF file"
     );
     let elf = if inputs.programs.len() == 1 && is_elf(&inputs.programs[0]) {
+        anyhow::ensure!(
+            inputs.march.is_none() && inputs.mabi.is_none(),
+            "--march / --mabi choose how C sources are compiled; {} is already an ELF file",
+            inputs.programs[0].display()
+        );
         load_elf(&inputs.programs[0])?
     } else {
         if let Some(p) = inputs.programs.iter().find(|p| is_elf(p)) {
@@ -398,7 +406,14 @@ pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::
                 p.display()
             );
         }
-        let tc = Toolchain::new()?;
+        use crate::sim::toolchain::{DEFAULT_MABI, DEFAULT_MARCH};
+        let mut tc = Toolchain::new()?;
+        if inputs.march.is_some() || inputs.mabi.is_some() {
+            tc = tc.with_arch(
+                inputs.march.as_deref().unwrap_or(DEFAULT_MARCH),
+                inputs.mabi.as_deref().unwrap_or(DEFAULT_MABI),
+            )?;
+        }
         tc.compile(&inputs.programs, &inputs.include_dirs, &inputs.defines, cfg)?
     };
     let mut mem = Memory::new(

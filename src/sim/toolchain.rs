@@ -1,8 +1,10 @@
 //! Compiling C for the simulated hart, and loading ELF files.
 //!
-//! [`Toolchain::compile`] builds one RV64IM bare-metal executable from C (or assembly) sources with
-//! `riscv64-unknown-elf-gcc -march=rv64im -mabi=lp64 -mcmodel=medany -O2`, picolibc (Debian's
-//! `picolibc-riscv64-unknown-elf`, multilib `rv64im/lp64`) and gemforge's own runtime from `sim/target/`:
+//! [`Toolchain::compile`] builds one bare-metal executable from C (or assembly) sources with
+//! `riscv64-unknown-elf-gcc -march=rv64gc -mabi=lp64d -mcmodel=medany -O2` (the ISA Chipyard's Rocket
+//! and gemmini-rocc-tests use; [`Toolchain::with_arch`] chooses another `-march`/`-mabi`, e.g.
+//! `rv64im`/`lp64`), picolibc (Debian's `picolibc-riscv64-unknown-elf`, whose multilib for the flags gcc
+//! selects: `rv64imafdc/lp64d` by default) and gemforge's own runtime from `sim/target/`:
 //! `crt0.S` (start-up, semihosting exit), `syscalls.c` (stdio over semihosting), `link.ld` (RAM at
 //! 0x8000_0000) and `include/gemmini.h`, plus the `gemmini_params.h` generated from the hardware
 //! configuration. The runtime is embedded in the binary, so an installed `gemforge` works from any
@@ -13,7 +15,7 @@
 //! `gemmini_params.h` wins), then picolibc's headers.
 //!
 //! Compiles are cached by content. A first key hashes everything known before compiling (compiler
-//! identity, flags, defines, extra arguments, source paths and bytes, runtime files, the generated params
+//! identity, flags (so `-march`/`-mabi`), defines, extra arguments, source paths and bytes, runtime files, the generated params
 //! header, memory size); under it a manifest records every header the compile read (from gcc's `-MMD`
 //! dependency files) with its hash, and the ELF is stored as `elf/<key>.elf`, where `<key>` also covers
 //! those headers. A lookup re-hashes the recorded headers, so editing an included file recompiles. Files
@@ -34,8 +36,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The cross compiler's name on `PATH` (override with `$GEMFORGE_RISCV_GCC`).
 pub const GCC_NAME: &str = "riscv64-unknown-elf-gcc";
 
-/// Code-generation flags of every compile (the hart is RV64IM; code lives at 0x8000_0000, hence medany).
-pub const ARCH_FLAGS: &[&str] = &["-march=rv64im", "-mabi=lp64", "-mcmodel=medany"];
+/// The default `-march` and `-mabi`: RV64GC with the hard-float double ABI, as gemmini-rocc-tests build.
+pub const DEFAULT_MARCH: &str = "rv64gc";
+pub const DEFAULT_MABI: &str = "lp64d";
+/// Code model of every compile (code lives at 0x8000_0000, beyond medlow's reach, hence medany).
+pub const CMODEL_FLAGS: &[&str] = &["-mcmodel=medany"];
 /// Optimization of every compile.
 pub const OPT_FLAGS: &[&str] = &["-O2"];
 /// picolibc: headers and libc through its specs file; the OS layer (open, lseek, ...) from libsemihost.
@@ -45,7 +50,7 @@ const SETUP_HINT: &str =
     "run scripts/setup.sh (it installs gcc-riscv64-unknown-elf and picolibc-riscv64-unknown-elf)";
 
 /// Bumped whenever the way a compile is made changes, so old cache entries are not reused.
-const CACHE_VERSION: &str = "gemforge-toolchain-1";
+const CACHE_VERSION: &str = "gemforge-toolchain-2";
 
 /// The runtime files, embedded: (path inside the runtime directory, contents).
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
@@ -70,6 +75,13 @@ pub enum ToolchainError {
     /// The compiler's or linker's messages, verbatim.
     #[error("{}", compile_message(.stderr, .status))]
     Compile { stderr: String, status: String },
+    /// A `--march` / `--mabi` value that is not a plain RV64 ISA or LP64 ABI string.
+    #[error("{flag} {value:?}: expected {expected}")]
+    BadArch {
+        flag: &'static str,
+        value: String,
+        expected: &'static str,
+    },
     // The cause is part of the message and deliberately not a `source`: error chains print it once.
     #[error("{path}: {cause}")]
     Io {
@@ -111,6 +123,8 @@ pub struct Toolchain {
     identity: String,
     cache_dir: PathBuf,
     extra_args: Vec<String>,
+    march: String,
+    mabi: String,
 }
 
 /// The result of a compile: the loaded ELF, where it is stored, and how it was obtained.
@@ -178,7 +192,48 @@ impl Toolchain {
             identity,
             cache_dir: default_cache_dir(),
             extra_args: Vec::new(),
+            march: DEFAULT_MARCH.to_string(),
+            mabi: DEFAULT_MABI.to_string(),
         })
+    }
+
+    /// Compile for `-march=<march> -mabi=<mabi>` instead of rv64gc/lp64d (part of every cache key, and
+    /// of the runtime's). Both must be plain ISA / ABI strings (`rv64...`, `lp64...`); gcc rejects
+    /// combinations it does not know. The hart runs RV64GC, so any RV64 subset of it works; picolibc
+    /// links the multilib gcc maps the pair to (`riscv64-unknown-elf-gcc -print-multi-lib`).
+    pub fn with_arch(mut self, march: &str, mabi: &str) -> Result<Toolchain> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        };
+        if !plain(march) || !march.starts_with("rv64") {
+            return Err(ToolchainError::BadArch {
+                flag: "--march",
+                value: march.to_string(),
+                expected: "an RV64 ISA string such as rv64gc, rv64imac or rv64im",
+            });
+        }
+        if !plain(mabi) || !mabi.starts_with("lp64") {
+            return Err(ToolchainError::BadArch {
+                flag: "--mabi",
+                value: mabi.to_string(),
+                expected: "lp64, lp64f or lp64d",
+            });
+        }
+        self.march = march.to_string();
+        self.mabi = mabi.to_string();
+        Ok(self)
+    }
+
+    /// `-march=... -mabi=... -mcmodel=medany`: the code-generation flags of every compile and link.
+    pub fn arch_flags(&self) -> Vec<String> {
+        let mut f = vec![
+            format!("-march={}", self.march),
+            format!("-mabi={}", self.mabi),
+        ];
+        f.extend(CMODEL_FLAGS.iter().map(|s| s.to_string()));
+        f
     }
 
     /// Stores compiled ELF files (and the runtime) under `dir` instead of the default cache directory.
@@ -244,7 +299,7 @@ impl Toolchain {
 
         // Everything known before compiling.
         let mut flags: Vec<String> = Vec::new();
-        flags.extend(ARCH_FLAGS.iter().map(|s| s.to_string()));
+        flags.extend(self.arch_flags());
         flags.extend(OPT_FLAGS.iter().map(|s| s.to_string()));
         flags.extend(LIBC_FLAGS.iter().map(|s| s.to_string()));
         for d in include_dirs {
@@ -400,7 +455,7 @@ impl Toolchain {
         // Link: runtime objects first, then the program's.
         let out = work.join("program.elf");
         let mut cmd = Command::new(&self.gcc);
-        cmd.args(ARCH_FLAGS)
+        cmd.args(self.arch_flags())
             .args(OPT_FLAGS)
             .args(LIBC_FLAGS)
             .arg("-nostartfiles")
@@ -475,6 +530,10 @@ impl Toolchain {
             hash_field(&mut h, text.as_bytes());
         }
         hash_field(&mut h, params_h.as_bytes());
+        // The runtime's objects are compiled for the chosen ISA and ABI.
+        for f in self.arch_flags() {
+            hash_field(&mut h, f.as_bytes());
+        }
         let key = hex(&h.finalize());
         let dir = self.cache_dir.join("runtime").join(&key[..32]);
         if dir.join("complete").is_file() {
@@ -493,7 +552,7 @@ impl Toolchain {
             // which is harmless.
             for src in RUNTIME_SOURCES {
                 let mut cmd = Command::new(&self.gcc);
-                cmd.args(ARCH_FLAGS)
+                cmd.args(self.arch_flags())
                     .args(OPT_FLAGS)
                     .args(LIBC_FLAGS)
                     .arg("-c")
@@ -935,8 +994,7 @@ impl Elf {
             .map(|s| (s.name.as_str(), addr - s.addr))
     }
 
-    /// True if the file says it may contain compressed (RVC) instructions, which the RV64IM hart
-    /// does not execute.
+    /// True if the file says it may contain compressed (RVC) instructions.
     pub fn uses_compressed(&self) -> bool {
         self.e_flags & object::elf::EF_RISCV_RVC != 0
     }
@@ -1054,10 +1112,10 @@ int main(void) {
     }
 
     #[test]
-    fn hello_world_compiles_to_rv64im() {
+    fn hello_world_compiles_to_rv64im_when_asked() {
         let d = TempDir::new("hello");
         let src = d.write("hello.c", HELLO);
-        let tc = toolchain(&d);
+        let tc = toolchain(&d).with_arch("rv64im", "lp64").unwrap();
         let out = tc
             .compile_cached(&[src], &[], &[], &HwConfig::default_config())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1102,6 +1160,53 @@ int main(void) {
     }
 
     #[test]
+    fn default_is_rv64gc_lp64d_and_the_arch_is_in_the_cache_key() {
+        let d = TempDir::new("gc");
+        let src = d.write("hello.c", HELLO);
+        let map = d.0.join("map.txt");
+        let tc = toolchain(&d);
+        let gc = tc
+            .clone()
+            .with_extra_args([format!("-Wl,-Map={}", map.display())])
+            .compile_cached(
+                std::slice::from_ref(&src),
+                &[],
+                &[],
+                &HwConfig::default_config(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(gc.elf.uses_compressed(), "e_flags 0x{:x}", gc.elf.e_flags);
+        // EF_RISCV_FLOAT_ABI_DOUBLE.
+        assert_eq!(gc.elf.e_flags & 0x6, 0x4, "e_flags 0x{:x}", gc.elf.e_flags);
+        let map = fs::read_to_string(map).unwrap();
+        assert!(
+            map.contains("/rv64imafdc/lp64d/libc.a"),
+            "picolibc's rv64imafdc/lp64d multilib"
+        );
+        // Another ISA is another cache entry.
+        let im = tc
+            .with_arch("rv64imac", "lp64")
+            .unwrap()
+            .compile_cached(&[src], &[], &[], &HwConfig::default_config())
+            .unwrap();
+        assert!(!im.cache_hit);
+        assert_ne!(im.key, gc.key);
+        assert_eq!(im.elf.e_flags & 0x6, 0, "soft-float ABI");
+        // Flags that are not plain ISA / ABI strings are refused before gcc runs.
+        for (march, mabi) in [
+            ("rv64gc -O0", "lp64d"),
+            ("rv32gc", "ilp32d"),
+            ("rv64gc", "-lp64"),
+        ] {
+            let e = toolchain(&d)
+                .with_arch(march, mabi)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--march") || e.contains("--mabi"), "{e}");
+        }
+    }
+
+    #[test]
     fn every_gemmini_macro_compiles_and_links() {
         let d = TempDir::new("macros");
         let src = d.write(
@@ -1116,7 +1221,13 @@ int main(void) {
             .compile_cached(&[src], &[], &[], &HwConfig::default_config())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(out.warnings.is_empty(), "{}", out.warnings);
-        assert_rv64im_only(&out.elf);
+        let im = toolchain(&d)
+            .with_arch("rv64im", "lp64")
+            .unwrap()
+            .with_extra_args(["-Wall", "-Wextra", "-Werror"])
+            .compile_cached(&[d.0.join("all.c")], &[], &[], &HwConfig::default_config())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_rv64im_only(&im.elf);
     }
 
     #[test]
@@ -1231,7 +1342,7 @@ int main(void) {
         };
         // The same message gcc prints when run by hand.
         let by_hand = Command::new(tc.gcc())
-            .args(ARCH_FLAGS)
+            .args(tc.arch_flags())
             .args(LIBC_FLAGS)
             .args(["-O2", "-fsyntax-only"])
             .arg(&src)
@@ -1372,7 +1483,7 @@ int main(void) {
         assert!(err.contains("no ELF magic"), "{err}");
         let obj = d.0.join("o.o");
         let st = Command::new(tc.gcc())
-            .args(ARCH_FLAGS)
+            .args(tc.arch_flags())
             .args(["-c", "-x", "c", "-", "-o"])
             .arg(&obj)
             .stdin(std::process::Stdio::piped())

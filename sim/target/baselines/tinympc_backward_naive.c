@@ -6,8 +6,8 @@
  *   p_k = q_k + C2 p_{k+1} - KinfT r_k      C2 = (A - B Kinf)^T
  * and row k of dp is (d_k[0..4], p_k[0..12]).
  *
- * Straightforward loops in float. The core is RV64IM (no F extension), so every multiply and add is a
- * call into the compiler's soft-float routines; the accelerator is not used. */
+ * Straightforward loops in float on the core's FPU (RV64GC: gcc contracts a * b + c into fmadd.s); the
+ * accelerator is not used. */
 void solution(float Bt[4][12], float C1[4][4], float C2[12][12], float KinfT[12][4], float q[10][12], float r[10][4], float pN[12], float dp[9][16]) {
   float p[12];
   for (int i = 0; i < 12; i++) p[i] = pN[i];

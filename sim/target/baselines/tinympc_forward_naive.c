@@ -5,8 +5,8 @@
  *   x_{t+1} = A x_t + B u_t
  * and row t of xu is (u_t[0..4], x_{t+1}[0..12]).
  *
- * Straightforward loops in float. The core is RV64IM (no F extension), so every multiply and add is a
- * call into the compiler's soft-float routines; the accelerator is not used. */
+ * Straightforward loops in float on the core's FPU (RV64GC: gcc contracts a * b + c into fmadd.s); the
+ * accelerator is not used. */
 void solution(float A[12][12], float B[12][4], float K[4][12], float d[5][4], float x0[12], float xu[5][16]) {
   float x[12];
   for (int i = 0; i < 12; i++) x[i] = x0[i];

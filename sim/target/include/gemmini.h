@@ -663,7 +663,7 @@ static inline int32_t gemmini_lib_mvin_scaled(elem_t x, scale_t scale, bool iden
     return identity ? (int32_t)x : (int32_t)MVIN_SCALE(x, scale);
 }
 
-/* The mvin scaler as a table over all 256 int8 values (the soft-float multiply once per value, not once
+/* The mvin scaler as a table over all 256 int8 values (the float multiply once per value, not once
    per use). */
 static inline void gemmini_lib_mvin_table(scale_t scale, elem_t table[256])
 {

@@ -416,7 +416,7 @@ mod tests {
     }
 
     /// f32 matrix-vector product, summing k in `order` with fused multiply-adds (like the array) or with
-    /// separate multiplies and adds (like soft-float C).
+    /// separate multiplies and adds (like C compiled without FMA contraction).
     fn mv32(
         m: &[f32],
         x: &[f32],

@@ -1,6 +1,7 @@
-//! Instruction decoding: one 32-bit word into a compact [`Inst`] (operation, register numbers and one
-//! immediate). The hart caches decoded instructions, and the disassembler prints them, so there is exactly
-//! one decoder.
+//! Instruction decoding: one 32-bit word, or one 16-bit compressed word (expanded by [`super::rvc`] into
+//! the 32-bit instruction it stands for), into a compact [`Inst`] (operation, register numbers, one
+//! immediate and the instruction's length). The hart caches decoded instructions, and the disassembler
+//! prints them, so there is exactly one decoder.
 
 /// Every operation the hart implements, plus `Illegal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,16 +88,60 @@ pub(crate) enum Op {
     Csrrci,
     /// custom-3: `imm` = funct7 | xs2 << 8 | xs1 << 9 | xd << 10 (that is, funct3 << 8).
     Rocc,
+    // A: LR/SC and the AMOs, word (`W`) or doubleword (`D`); for the AMOs `imm` is funct5 (the aq/rl
+    // bits are dropped: with one hart every access is already sequentially consistent).
+    LrW,
+    ScW,
+    AmoW,
+    LrD,
+    ScD,
+    AmoD,
+    // F and D. Loads and stores carry their offset in `imm`. Every other FP operation carries
+    // `imm` = rm | rs3 << 3 | double << 8 (rm: the 3-bit rounding-mode field; double: the D format).
+    Flw,
+    Fld,
+    Fsw,
+    Fsd,
+    Fmadd,
+    Fmsub,
+    Fnmsub,
+    Fnmadd,
+    Fadd,
+    Fsub,
+    Fmul,
+    Fdiv,
+    Fsqrt,
+    Fsgnj,
+    Fsgnjn,
+    Fsgnjx,
+    Fmin,
+    Fmax,
+    /// Float to integer: `rs2` selects W (0), WU (1), L (2), LU (3).
+    FcvtIntF,
+    /// Integer to float: `rs2` selects W (0), WU (1), L (2), LU (3).
+    FcvtFInt,
+    /// fcvt.s.d (double = 0: the result is single) and fcvt.d.s (double = 1).
+    FcvtFF,
+    /// fmv.x.w / fmv.x.d.
+    FmvXF,
+    /// fmv.w.x / fmv.d.x.
+    FmvFX,
+    Fclass,
+    Feq,
+    Flt,
+    Fle,
 }
 
 /// A decoded instruction. Shift instructions carry the shift amount in `imm`; fences carry the raw
-/// pred/succ field (bits 27:20) in `imm`.
+/// pred/succ field (bits 27:20) in `imm`. `len` is the instruction's size in bytes: 4, or 2 for a
+/// compressed instruction (the next pc, and the link address of a jump, is `pc + len`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Inst {
     pub op: Op,
     pub rd: u8,
     pub rs1: u8,
     pub rs2: u8,
+    pub len: u8,
     pub imm: i32,
 }
 
@@ -105,8 +150,26 @@ pub(crate) const ILLEGAL: Inst = Inst {
     rd: 0,
     rs1: 0,
     rs2: 0,
+    len: 4,
     imm: 0,
 };
+
+/// Decode the instruction at the start of `word` (the 32 bits at its address, little-endian): when its
+/// low two bits are not 11 it is a 16-bit compressed instruction (the upper halfword is ignored), which
+/// is expanded first and gets `len` 2.
+pub(crate) fn decode_parcel(word: u32) -> Inst {
+    if word & 3 != 3 {
+        match super::rvc::expand(word as u16) {
+            Some(w) => Inst {
+                len: 2,
+                ..decode(w)
+            },
+            None => Inst { len: 2, ..ILLEGAL },
+        }
+    } else {
+        decode(word)
+    }
+}
 
 /// The exact words of the semihosting sequence around `ebreak`.
 pub(crate) const SEMIHOST_PRE: u32 = 0x01f0_1013; // slli x0, x0, 0x1f
@@ -144,8 +207,8 @@ fn j_imm(w: u32) -> i32 {
         | (((w >> 21) & 0x3ff) << 1) as i32
 }
 
-/// Decode one instruction word. Anything the hart does not implement (including every 16-bit compressed
-/// encoding and reserved shift encodings) decodes to `Op::Illegal`.
+/// Decode one 32-bit instruction word. Anything the hart does not implement (including reserved shift
+/// and rounding-mode encodings) decodes to `Op::Illegal`; 16-bit words go through [`decode_parcel`].
 pub(crate) fn decode(w: u32) -> Inst {
     let rd = ((w >> 7) & 31) as u8;
     let rs1 = ((w >> 15) & 31) as u8;
@@ -157,6 +220,7 @@ pub(crate) fn decode(w: u32) -> Inst {
         rd,
         rs1,
         rs2,
+        len: 4,
         imm,
     };
     match w & 0x7f {
@@ -290,6 +354,112 @@ pub(crate) fn decode(w: u32) -> Inst {
             }
         }
         0x7b => mk(Op::Rocc, (f7 | (f3 << 8)) as i32),
+        0x2f => decode_amo(w, f3, mk),
+        0x07 => match f3 {
+            2 => mk(Op::Flw, i_imm(w)),
+            3 => mk(Op::Fld, i_imm(w)),
+            _ => ILLEGAL,
+        },
+        0x27 => match f3 {
+            2 => mk(Op::Fsw, s_imm(w)),
+            3 => mk(Op::Fsd, s_imm(w)),
+            _ => ILLEGAL,
+        },
+        0x43 | 0x47 | 0x4b | 0x4f => {
+            let fmt = (w >> 25) & 3;
+            if fmt > 1 || !rm_valid(f3) {
+                return ILLEGAL;
+            }
+            let op = match w & 0x7f {
+                0x43 => Op::Fmadd,
+                0x47 => Op::Fmsub,
+                0x4b => Op::Fnmsub,
+                _ => Op::Fnmadd,
+            };
+            mk(op, (f3 | (w >> 27) << 3 | fmt << 8) as i32)
+        }
+        0x53 => decode_fp(w, f3, rs2, mk),
+        _ => ILLEGAL,
+    }
+}
+
+/// The rounding-mode field: 5 and 6 are reserved (7 is dynamic: frm decides when executed).
+fn rm_valid(rm: u32) -> bool {
+    rm != 5 && rm != 6
+}
+
+fn decode_amo(w: u32, f3: u32, mk: impl Fn(Op, i32) -> Inst) -> Inst {
+    let f5 = w >> 27;
+    let rs2 = (w >> 20) & 31;
+    let (lr, sc, amo) = match f3 {
+        2 => (Op::LrW, Op::ScW, Op::AmoW),
+        3 => (Op::LrD, Op::ScD, Op::AmoD),
+        _ => return ILLEGAL,
+    };
+    match f5 {
+        0b00010 if rs2 == 0 => mk(lr, 0),
+        0b00011 => mk(sc, 0),
+        0b00001 | 0b00000 | 0b00100 | 0b01100 | 0b01000 | 0b10000 | 0b10100 | 0b11000 | 0b11100 => {
+            mk(amo, f5 as i32)
+        }
+        _ => ILLEGAL,
+    }
+}
+
+/// OP-FP (opcode 0x53): funct7 = funct5 | fmt, with fmt 0 (S) or 1 (D).
+fn decode_fp(w: u32, f3: u32, rs2: u8, mk: impl Fn(Op, i32) -> Inst) -> Inst {
+    let f5 = w >> 27;
+    let fmt = (w >> 25) & 3;
+    if fmt > 1 {
+        return ILLEGAL;
+    }
+    let rm = |op: Op| {
+        if rm_valid(f3) {
+            mk(op, (f3 | fmt << 8) as i32)
+        } else {
+            ILLEGAL
+        }
+    };
+    let fixed = |op: Op, want_f3: u32| {
+        if f3 == want_f3 {
+            mk(op, (f3 | fmt << 8) as i32)
+        } else {
+            ILLEGAL
+        }
+    };
+    match f5 {
+        0x00 => rm(Op::Fadd),
+        0x01 => rm(Op::Fsub),
+        0x02 => rm(Op::Fmul),
+        0x03 => rm(Op::Fdiv),
+        0x0b if rs2 == 0 => rm(Op::Fsqrt),
+        0x04 => match f3 {
+            0 => fixed(Op::Fsgnj, 0),
+            1 => fixed(Op::Fsgnjn, 1),
+            2 => fixed(Op::Fsgnjx, 2),
+            _ => ILLEGAL,
+        },
+        0x05 => match f3 {
+            0 => fixed(Op::Fmin, 0),
+            1 => fixed(Op::Fmax, 1),
+            _ => ILLEGAL,
+        },
+        // fcvt.s.d (fmt S, rs2 = 1) and fcvt.d.s (fmt D, rs2 = 0).
+        0x08 if u32::from(rs2) == 1 - fmt => rm(Op::FcvtFF),
+        0x14 => match f3 {
+            0 => fixed(Op::Fle, 0),
+            1 => fixed(Op::Flt, 1),
+            2 => fixed(Op::Feq, 2),
+            _ => ILLEGAL,
+        },
+        0x18 if rs2 < 4 => rm(Op::FcvtIntF),
+        0x1a if rs2 < 4 => rm(Op::FcvtFInt),
+        0x1c if rs2 == 0 => match f3 {
+            0 => fixed(Op::FmvXF, 0),
+            1 => fixed(Op::Fclass, 1),
+            _ => ILLEGAL,
+        },
+        0x1e if rs2 == 0 => fixed(Op::FmvFX, 0),
         _ => ILLEGAL,
     }
 }

@@ -1,8 +1,9 @@
 //! A compact disassembler for every instruction the hart implements, in the standard assembler syntax with
-//! ABI register names (`addi a0, a0, 1`, `ld ra, 8(sp)`, `csrrs a0, mcycle, zero`). Branch and jump targets
-//! are printed as absolute addresses; words the hart does not implement print as `.insn 0x...`.
+//! ABI register names (`addi a0, a0, 1`, `ld ra, 8(sp)`, `csrrs a0, mcycle, zero`, `fmadd.s fa0, fa1,
+//! fa2, fa3`). A compressed instruction prints as the 32-bit instruction it expands to. Branch and jump
+//! targets are printed as absolute addresses; words the hart does not implement print as `.insn 0x...`.
 
-use super::decode::{decode, Op};
+use super::decode::{decode_parcel, Op};
 use crate::sim::isa::Funct;
 
 /// ABI names of the integer registers.
@@ -12,9 +13,19 @@ pub const REG_NAMES: [&str; 32] = [
     "t5", "t6",
 ];
 
+/// ABI names of the floating-point registers.
+pub const FREG_NAMES: [&str; 32] = [
+    "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2",
+    "fa3", "fa4", "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9",
+    "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
+];
+
 /// The name of a CSR the hart knows (None for any other number).
 pub fn csr_name(csr: u16) -> Option<&'static str> {
     Some(match csr {
+        0x001 => "fflags",
+        0x002 => "frm",
+        0x003 => "fcsr",
         0xc00 => "cycle",
         0xc01 => "time",
         0xc02 => "instret",
@@ -32,6 +43,10 @@ pub fn csr_name(csr: u16) -> Option<&'static str> {
         0x342 => "mcause",
         0x343 => "mtval",
         0x344 => "mip",
+        0x7a0 => "tselect",
+        0x7a1 => "tdata1",
+        0x7a2 => "tdata2",
+        0x7a3 => "tdata3",
         0xf11 => "mvendorid",
         0xf12 => "marchid",
         0xf13 => "mimpid",
@@ -43,6 +58,10 @@ pub fn csr_name(csr: u16) -> Option<&'static str> {
 
 fn r(i: u8) -> &'static str {
     REG_NAMES[(i & 31) as usize]
+}
+
+fn fr(i: u8) -> &'static str {
+    FREG_NAMES[(i & 31) as usize]
 }
 
 fn mnemonic(op: Op) -> &'static str {
@@ -124,6 +143,62 @@ fn mnemonic(op: Op) -> &'static str {
         Csrrsi => "csrrsi",
         Csrrci => "csrrci",
         Rocc => "custom3",
+        LrW => "lr.w",
+        ScW => "sc.w",
+        LrD => "lr.d",
+        ScD => "sc.d",
+        AmoW | AmoD => "amo",
+        Flw => "flw",
+        Fld => "fld",
+        Fsw => "fsw",
+        Fsd => "fsd",
+        Fmadd => "fmadd",
+        Fmsub => "fmsub",
+        Fnmsub => "fnmsub",
+        Fnmadd => "fnmadd",
+        Fadd => "fadd",
+        Fsub => "fsub",
+        Fmul => "fmul",
+        Fdiv => "fdiv",
+        Fsqrt => "fsqrt",
+        Fsgnj => "fsgnj",
+        Fsgnjn => "fsgnjn",
+        Fsgnjx => "fsgnjx",
+        Fmin => "fmin",
+        Fmax => "fmax",
+        FcvtIntF | FcvtFInt | FcvtFF => "fcvt",
+        FmvXF | FmvFX => "fmv",
+        Fclass => "fclass",
+        Feq => "feq",
+        Flt => "flt",
+        Fle => "fle",
+    }
+}
+
+/// The AMO mnemonic of funct5 `f5`.
+fn amo_name(f5: i32) -> &'static str {
+    match f5 {
+        0b00001 => "amoswap",
+        0b00000 => "amoadd",
+        0b00100 => "amoxor",
+        0b01100 => "amoand",
+        0b01000 => "amoor",
+        0b10000 => "amomin",
+        0b10100 => "amomax",
+        0b11000 => "amominu",
+        _ => "amomaxu",
+    }
+}
+
+/// The assembler's name of a static rounding mode ("" for dynamic).
+fn rm_suffix(rm: i32) -> &'static str {
+    match rm & 7 {
+        0 => ", rne",
+        1 => ", rtz",
+        2 => ", rdn",
+        3 => ", rup",
+        4 => ", rmm",
+        _ => "",
     }
 }
 
@@ -140,14 +215,77 @@ fn fence_set(bits: u32) -> String {
     s
 }
 
-/// Disassemble one instruction word located at `pc` (used for branch and jump targets).
+/// Disassemble the instruction at `pc` (used for branch and jump targets) whose first bytes are `word`
+/// (a compressed instruction is its low 16 bits).
 pub fn disassemble(word: u32, pc: u64) -> String {
     use Op::*;
-    let i = decode(word);
+    let i = decode_parcel(word);
     let m = mnemonic(i.op);
     let target = |off: i32| pc.wrapping_add(off as i64 as u64);
+    let fmt = if (i.imm >> 8) & 1 == 1 { "d" } else { "s" };
+    let int_fmt = ["w", "wu", "l", "lu"][(i.rs2 & 3) as usize];
     match i.op {
+        Illegal if i.len == 2 => format!(".insn 0x{:04x}", word & 0xffff),
         Illegal => format!(".insn 0x{word:08x}"),
+        LrW | LrD => format!("{m} {}, ({})", r(i.rd), r(i.rs1)),
+        ScW | ScD => format!("{m} {}, {}, ({})", r(i.rd), r(i.rs2), r(i.rs1)),
+        AmoW | AmoD => {
+            let w = if i.op == AmoW { "w" } else { "d" };
+            let name = amo_name(i.imm);
+            format!("{name}.{w} {}, {}, ({})", r(i.rd), r(i.rs2), r(i.rs1))
+        }
+        Flw | Fld => format!("{m} {}, {}({})", fr(i.rd), i.imm, r(i.rs1)),
+        Fsw | Fsd => format!("{m} {}, {}({})", fr(i.rs2), i.imm, r(i.rs1)),
+        Fmadd | Fmsub | Fnmsub | Fnmadd => format!(
+            "{m}.{fmt} {}, {}, {}, {}{}",
+            fr(i.rd),
+            fr(i.rs1),
+            fr(i.rs2),
+            fr(((i.imm >> 3) & 31) as u8),
+            rm_suffix(i.imm)
+        ),
+        Fadd | Fsub | Fmul | Fdiv => format!(
+            "{m}.{fmt} {}, {}, {}{}",
+            fr(i.rd),
+            fr(i.rs1),
+            fr(i.rs2),
+            rm_suffix(i.imm)
+        ),
+        Fsqrt => format!("{m}.{fmt} {}, {}{}", fr(i.rd), fr(i.rs1), rm_suffix(i.imm)),
+        Fsgnj | Fsgnjn | Fsgnjx | Fmin | Fmax => {
+            format!("{m}.{fmt} {}, {}, {}", fr(i.rd), fr(i.rs1), fr(i.rs2))
+        }
+        Feq | Flt | Fle => format!("{m}.{fmt} {}, {}, {}", r(i.rd), fr(i.rs1), fr(i.rs2)),
+        FcvtIntF => format!(
+            "fcvt.{int_fmt}.{fmt} {}, {}{}",
+            r(i.rd),
+            fr(i.rs1),
+            rm_suffix(i.imm)
+        ),
+        FcvtFInt => format!(
+            "fcvt.{fmt}.{int_fmt} {}, {}{}",
+            fr(i.rd),
+            r(i.rs1),
+            rm_suffix(i.imm)
+        ),
+        FcvtFF => {
+            let src = if fmt == "d" { "s" } else { "d" };
+            format!(
+                "fcvt.{fmt}.{src} {}, {}{}",
+                fr(i.rd),
+                fr(i.rs1),
+                rm_suffix(i.imm)
+            )
+        }
+        FmvXF => {
+            let w = if fmt == "d" { "d" } else { "w" };
+            format!("fmv.x.{w} {}, {}", r(i.rd), fr(i.rs1))
+        }
+        FmvFX => {
+            let w = if fmt == "d" { "d" } else { "w" };
+            format!("fmv.{w}.x {}, {}", fr(i.rd), r(i.rs1))
+        }
+        Fclass => format!("{m}.{fmt} {}, {}", r(i.rd), fr(i.rs1)),
         Lui | Auipc => format!("{m} {}, 0x{:x}", r(i.rd), (i.imm as u32) >> 12),
         Jal => format!("{m} {}, 0x{:x}", r(i.rd), target(i.imm)),
         Jalr => format!("{m} {}, {}({})", r(i.rd), i.imm, r(i.rs1)),

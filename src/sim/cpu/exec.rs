@@ -1,26 +1,18 @@
-//! Fetch, execute and trap handling.
+//! Fetch, execute and trap handling. The integer instructions execute here; the A extension in
+//! [`super::amo`], F and D in [`super::fpu`].
 
-use super::decode::{decode, Inst, Op, SEMIHOST_POST, SEMIHOST_PRE};
+use super::decode::{decode_parcel, Inst, Op, SEMIHOST_POST, SEMIHOST_PRE};
 use super::{
-    Hart, Pending, Slot, Step, TrapCause, EMPTY_SLOT, ICACHE_SIZE, MSTATUS_MIE, MSTATUS_MPIE,
-    MSTATUS_MPP,
+    fetch_parcel, Hart, Pending, Slot, Step, TrapCause, EMPTY_SLOT, ICACHE_SIZE, MSTATUS_FS,
+    MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP,
 };
 use crate::sim::isa::RoccCmd;
 use crate::sim::mem::Memory;
 
-/// Unwrap a `Result<T, Step>`, returning the `Step` from the caller.
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(step) => return step,
-        }
-    };
-}
-
+/// The cache slot of the instruction at `addr` (2-byte aligned: compressed code fills every slot).
 #[inline(always)]
 fn slot_index(addr: u64) -> usize {
-    ((addr >> 2) as usize) & (ICACHE_SIZE - 1)
+    ((addr >> 1) as usize) & (ICACHE_SIZE - 1)
 }
 
 impl Hart {
@@ -40,25 +32,29 @@ impl Hart {
     #[cold]
     #[inline(never)]
     fn refill(&mut self, mem: &Memory, pc: u64) -> Result<Inst, Step> {
-        if pc & 3 != 0 {
+        if pc & 1 != 0 {
             return Err(self.exception(
                 mem,
                 TrapCause::InstructionMisaligned,
                 pc,
-                format!("fetch from 0x{pc:x}, which is not 4-byte aligned"),
+                format!("fetch from 0x{pc:x}, which is not 2-byte aligned"),
             ));
         }
-        let mut b = [0u8; 4];
-        if let Err(e) = mem.read(pc, &mut b) {
-            return Err(self.exception(
-                mem,
-                TrapCause::InstructionAccessFault,
-                pc,
-                format!("instruction fetch: {e}"),
-            ));
-        }
-        let inst = decode(u32::from_le_bytes(b));
+        let word = match fetch_parcel(mem, pc) {
+            Ok(w) => w,
+            Err((addr, e)) => {
+                return Err(self.exception(
+                    mem,
+                    TrapCause::InstructionAccessFault,
+                    addr,
+                    format!("instruction fetch: {e}"),
+                ))
+            }
+        };
+        let inst = decode_parcel(word);
         self.icache[slot_index(pc)] = Slot { tag: pc, inst };
+        self.code_lo = self.code_lo.min(pc);
+        self.code_hi = self.code_hi.max(pc + u64::from(inst.len));
         Ok(inst)
     }
 
@@ -66,7 +62,13 @@ impl Hart {
     /// (or if the handler itself cannot be fetched, which would loop forever).
     #[cold]
     #[inline(never)]
-    fn exception(&mut self, mem: &Memory, cause: TrapCause, tval: u64, detail: String) -> Step {
+    pub(super) fn exception(
+        &mut self,
+        mem: &Memory,
+        cause: TrapCause,
+        tval: u64,
+        detail: String,
+    ) -> Step {
         let vector = self.mtvec & !3;
         let handler_unfetchable = cause == TrapCause::InstructionAccessFault && self.pc == vector;
         if self.mtvec == 0 || handler_unfetchable {
@@ -80,8 +82,10 @@ impl Hart {
         self.mepc = self.pc;
         self.mcause = cause.mcause().unwrap_or(0);
         self.mtval = tval;
+        self.reservation = None;
         let mie = self.mstatus & MSTATUS_MIE != 0;
-        self.mstatus = MSTATUS_MPP | if mie { MSTATUS_MPIE } else { 0 };
+        self.mstatus =
+            (self.mstatus & MSTATUS_FS) | MSTATUS_MPP | if mie { MSTATUS_MPIE } else { 0 };
         self.pc = vector;
         self.pending = Pending::None;
         Step::Exception {
@@ -92,7 +96,7 @@ impl Hart {
 
     #[cold]
     #[inline(never)]
-    fn illegal(&mut self, mem: &Memory, why: &str) -> Step {
+    pub(super) fn illegal(&mut self, mem: &Memory, why: &str) -> Step {
         let word = self.fetch_word(mem).unwrap_or(0);
         self.exception(
             mem,
@@ -102,21 +106,24 @@ impl Hart {
         )
     }
 
+    /// Retire the instruction (of `len` bytes) at `pc` and move to the next one.
     #[inline(always)]
-    fn advance(&mut self, cycles: u32) -> Step {
-        self.pc = self.pc.wrapping_add(4);
+    pub(super) fn advance(&mut self, len: u8, cycles: u32) -> Step {
+        self.pc = self.pc.wrapping_add(u64::from(len));
         self.instret = self.instret.wrapping_add(1);
         Step::Retired { cycles }
     }
 
     #[inline(always)]
     fn jump_to(&mut self, mem: &Memory, target: u64) -> Result<(), Step> {
-        if target & 3 != 0 {
+        // With C, instructions are 2-byte aligned: jalr clears bit 0 and branch offsets are even, so
+        // only mret to a bad mepc could get here, and mepc[0] is hard-wired to 0; kept as a guard.
+        if target & 1 != 0 {
             return Err(self.exception(
                 mem,
                 TrapCause::InstructionMisaligned,
                 target,
-                format!("jump or branch target 0x{target:x} is not 4-byte aligned"),
+                format!("jump or branch target 0x{target:x} is not 2-byte aligned"),
             ));
         }
         self.pc = target;
@@ -124,16 +131,10 @@ impl Hart {
         Ok(())
     }
 
+    /// Read `n` bytes at `addr`, zero-extended. Misaligned addresses are performed (as Spike does for
+    /// the `p` test environment), not trapped.
     #[inline(always)]
-    fn load(&mut self, mem: &Memory, addr: u64, n: usize) -> Result<u64, Step> {
-        if addr & (n as u64 - 1) != 0 {
-            return Err(self.exception(
-                mem,
-                TrapCause::LoadMisaligned,
-                addr,
-                format!("load of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
-            ));
-        }
+    pub(super) fn load(&mut self, mem: &Memory, addr: u64, n: usize) -> Result<u64, Step> {
         let mut b = [0u8; 8];
         match mem.read(addr, &mut b[..n]) {
             Ok(()) => Ok(u64::from_le_bytes(b)),
@@ -143,44 +144,73 @@ impl Hart {
         }
     }
 
+    /// A store instruction of `len` bytes: write, then retire (reporting a store to `tohost`).
     #[inline(always)]
-    fn store(&mut self, mem: &mut Memory, addr: u64, n: usize, v: u64) -> Step {
-        if addr & (n as u64 - 1) != 0 {
-            return self.exception(
-                mem,
-                TrapCause::StoreMisaligned,
-                addr,
-                format!("store of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
-            );
+    pub(super) fn store(&mut self, mem: &mut Memory, addr: u64, n: usize, v: u64, len: u8) -> Step {
+        let htif = tri!(self.write_mem(mem, addr, n, v));
+        let cycles = self.timing.store;
+        self.advance(len, cycles);
+        match htif {
+            Some(value) => Step::Htif { value, cycles },
+            None => Step::Retired { cycles },
         }
+    }
+
+    /// Write the low `n` bytes of `v` at `addr` (misaligned addresses are performed) with every side
+    /// effect of a hart store: cached instructions it overlaps are dropped, an overlapped LR reservation
+    /// is cleared, and Ok(Some(value)) reports a nonzero value left in `tohost`.
+    #[inline(always)]
+    pub(super) fn write_mem(
+        &mut self,
+        mem: &mut Memory,
+        addr: u64,
+        n: usize,
+        v: u64,
+    ) -> Result<Option<u64>, Step> {
         if let Err(e) = mem.write(addr, &v.to_le_bytes()[..n]) {
-            return self.exception(
+            return Err(self.exception(
                 mem,
                 TrapCause::StoreAccessFault,
                 addr,
                 format!("store: {e}"),
-            );
+            ));
         }
-        // Invalidate cached instructions in the (at most one, as the store is aligned) word written.
-        let word = addr & !3;
-        let slot = &mut self.icache[slot_index(word)];
-        if slot.tag == word {
-            *slot = EMPTY_SLOT;
+        let end = addr + n as u64;
+        if addr < self.code_hi && self.code_lo < end {
+            self.invalidate(addr, end);
         }
-        let cycles = self.timing.store;
+        if let Some((ra, rn)) = self.reservation {
+            if addr < ra + rn && ra < end {
+                self.reservation = None;
+            }
+        }
         if let Some(t) = self.tohost {
-            if addr < t.wrapping_add(8) && t < addr + n as u64 {
+            if addr < t.wrapping_add(8) && t < end {
                 let mut b = [0u8; 8];
                 if mem.read(t, &mut b).is_ok() {
                     let value = u64::from_le_bytes(b);
                     if value != 0 {
-                        self.advance(cycles);
-                        return Step::Htif { value, cycles };
+                        return Ok(Some(value));
                     }
                 }
             }
         }
-        self.advance(cycles)
+        Ok(None)
+    }
+
+    /// Drop every cached instruction that overlaps [addr, end): those starting at each halfword of the
+    /// range, and a 32-bit one starting the halfword before it.
+    #[cold]
+    #[inline(never)]
+    fn invalidate(&mut self, addr: u64, end: u64) {
+        let mut h = (addr & !1).saturating_sub(2);
+        while h < end {
+            let slot = &mut self.icache[slot_index(h)];
+            if slot.tag == h {
+                *slot = EMPTY_SLOT;
+            }
+            h += 2;
+        }
     }
 
     #[inline(always)]
@@ -289,10 +319,10 @@ impl Hart {
             Op::Lbu => (tri!(self.load(mem, a.wrapping_add(imm), 1)), load),
             Op::Lhu => (tri!(self.load(mem, a.wrapping_add(imm), 2)), load),
             Op::Lwu => (tri!(self.load(mem, a.wrapping_add(imm), 4)), load),
-            Op::Sb => return self.store(mem, a.wrapping_add(imm), 1, b),
-            Op::Sh => return self.store(mem, a.wrapping_add(imm), 2, b),
-            Op::Sw => return self.store(mem, a.wrapping_add(imm), 4, b),
-            Op::Sd => return self.store(mem, a.wrapping_add(imm), 8, b),
+            Op::Sb => return self.store(mem, a.wrapping_add(imm), 1, b, i.len),
+            Op::Sh => return self.store(mem, a.wrapping_add(imm), 2, b, i.len),
+            Op::Sw => return self.store(mem, a.wrapping_add(imm), 4, b, i.len),
+            Op::Sd => return self.store(mem, a.wrapping_add(imm), 8, b, i.len),
             Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
                 let taken = match i.op {
                     Op::Beq => a == b,
@@ -308,19 +338,19 @@ impl Hart {
                     Step::Retired { cycles }
                 } else {
                     let cycles = branch_not_taken;
-                    self.advance(cycles)
+                    self.advance(i.len, cycles)
                 };
             }
             Op::Jal => {
                 let cycles = jump;
                 tri!(self.jump_to(mem, pc.wrapping_add(imm)));
-                self.write_rd(i.rd, pc.wrapping_add(4));
+                self.write_rd(i.rd, pc.wrapping_add(u64::from(i.len)));
                 return Step::Retired { cycles };
             }
             Op::Jalr => {
                 let cycles = jump;
                 tri!(self.jump_to(mem, a.wrapping_add(imm) & !1));
-                self.write_rd(i.rd, pc.wrapping_add(4));
+                self.write_rd(i.rd, pc.wrapping_add(u64::from(i.len)));
                 return Step::Retired { cycles };
             }
             Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {
@@ -332,9 +362,9 @@ impl Hart {
             }
             Op::FenceI => {
                 self.flush_icache();
-                return self.advance(alu);
+                return self.advance(i.len, alu);
             }
-            Op::Wfi => return self.advance(alu),
+            Op::Wfi => return self.advance(i.len, alu),
             Op::Ecall => {
                 return self.exception(
                     mem,
@@ -343,11 +373,14 @@ impl Hart {
                     format!("ecall with a7 = {}", self.x[17] as i64),
                 )
             }
-            Op::Ebreak => return self.ebreak(mem),
+            Op::Ebreak => return self.ebreak(mem, i.len),
             Op::Mret => {
                 let cycles = jump;
                 let mpie = self.mstatus & MSTATUS_MPIE != 0;
-                self.mstatus = MSTATUS_MPP | MSTATUS_MPIE | if mpie { MSTATUS_MIE } else { 0 };
+                self.mstatus = (self.mstatus & MSTATUS_FS)
+                    | MSTATUS_MPP
+                    | MSTATUS_MPIE
+                    | if mpie { MSTATUS_MIE } else { 0 };
                 tri!(self.jump_to(mem, self.mepc));
                 return Step::Retired { cycles };
             }
@@ -362,14 +395,23 @@ impl Hart {
                 self.pending = Pending::Rocc { rd: i.rd, xd };
                 return Step::Rocc { cmd, rd: i.rd, xd };
             }
-            Op::Illegal => return self.illegal(mem, "not an RV64IM/Zicsr/custom-3 instruction"),
+            Op::LrW | Op::ScW | Op::AmoW | Op::LrD | Op::ScD | Op::AmoD => {
+                return self.exec_amo(i, a, b, mem)
+            }
+            Op::Illegal => {
+                return self.illegal(
+                    mem,
+                    "not an RV64GC, Zicsr, Zifencei or custom-3 instruction",
+                )
+            }
+            _ => return self.exec_fp(i, a, mem),
         };
         self.write_rd(i.rd, v);
-        self.advance(cycles)
+        self.advance(i.len, cycles)
     }
 
     #[inline(always)]
-    fn write_rd(&mut self, rd: u8, v: u64) {
+    pub(super) fn write_rd(&mut self, rd: u8, v: u64) {
         self.x[(rd & 31) as usize] = v;
         self.x[0] = 0;
     }
@@ -378,6 +420,12 @@ impl Hart {
         let csr = (i.imm as u32 & 0xfff) as u16;
         let immediate = matches!(i.op, Op::Csrrwi | Op::Csrrsi | Op::Csrrci);
         let src = if immediate { i.rs1 as u64 } else { rs1_value };
+        if (0x001..=0x003).contains(&csr) && self.mstatus & MSTATUS_FS == 0 {
+            return self.illegal(
+                mem,
+                &format!("CSR 0x{csr:03x} (FP state) with mstatus.FS = Off: enable the FPU first"),
+            );
+        }
         let Some(old) = self.read_csr(csr, now) else {
             return self.illegal(mem, &format!("CSR 0x{csr:03x} is not implemented"));
         };
@@ -395,18 +443,19 @@ impl Hart {
             }
         }
         self.write_rd(i.rd, old);
-        self.advance(self.timing.csr)
+        self.advance(i.len, self.timing.csr)
     }
 
-    /// `ebreak`: a semihosting call when it is the middle of the exact sequence
-    /// `slli x0, x0, 0x1f; ebreak; srai x0, x0, 7`, a breakpoint trap otherwise.
-    fn ebreak(&mut self, mem: &Memory) -> Step {
+    /// `ebreak`: a semihosting call when it is the middle of the exact sequence of 32-bit instructions
+    /// `slli x0, x0, 0x1f; ebreak; srai x0, x0, 7`, a breakpoint trap otherwise (always for c.ebreak).
+    fn ebreak(&mut self, mem: &Memory, len: u8) -> Step {
         let pc = self.pc;
         let word = |addr: u64| {
             let mut b = [0u8; 4];
             mem.read(addr, &mut b).ok().map(|_| u32::from_le_bytes(b))
         };
-        if word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
+        if len == 4
+            && word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
             && word(pc.wrapping_add(4)) == Some(SEMIHOST_POST)
         {
             self.pending = Pending::Semihost;

@@ -1,5 +1,11 @@
-//! The RISC-V hart: RV64IM + Zicsr, little-endian, machine mode only, with a Rocket-like timing model and
-//! a RoCC port.
+//! The RISC-V hart: RV64GC (RV64IMAFDC + Zicsr + Zifencei), little-endian, machine mode only, with a
+//! Rocket-like timing model and a RoCC port. Compressed instructions are expanded in [`rvc`], the F and
+//! D extensions execute in [`fpu`] (Berkeley SoftFloat with its RISC-V specialisation, the library Spike
+//! uses, so results, NaNs and exception flags match Spike bit for bit), the A extension in [`amo`].
+//! Misaligned loads and stores are performed, as Spike does for the `p` test environment; misaligned
+//! LR/SC/AMOs trap. mstatus.FS is implemented as on Rocket and Spike: it resets to Off, where every FP
+//! instruction and fflags/frm/fcsr access is illegal (start-up code sets it, as riscv-tests' and
+//! gemforge's crt0 do), and any change of FP state makes it Dirty (mstatus.SD reads FS == Dirty).
 //!
 //! The hart is an instruction-set simulator driven one instruction at a time by the co-simulation loop:
 //! [`Hart::step`] fetches, decodes and executes the instruction at `pc` and returns a [`Step`] saying what
@@ -21,23 +27,43 @@
 //!
 //! Timing classes (cycles come from the `[cpu]` section of the hardware configuration): `alu` for integer
 //! ALU operations, lui/auipc, wfi, fence.i and a completed fence or semihosting call; `mul` for
-//! mul/mulh/mulhsu/mulhu/mulw; `div` for all divisions and remainders; `load`; `store`; `branch_taken` /
-//! `branch_not_taken`; `jump` for jal, jalr and mret; `csr` for the six CSR instructions; `rocc` for a
-//! completed custom-3 instruction (the caller adds the cycles it stalls while the accelerator's queue is
-//! full); a trap taken to `mtvec` costs `branch_taken` (a pipeline redirect).
+//! mul/mulh/mulhsu/mulhu/mulw; `div` for all divisions and remainders; `load` (also FP loads and LR);
+//! `store` (also FP stores and SC); `amo`; `branch_taken` / `branch_not_taken`; `jump` for jal, jalr and
+//! mret; `csr` for the six CSR instructions; `fpu_fma` for FP add/sub/mul/fused multiply-add, `fpu_misc`
+//! for FP compare, min/max, sign injection, classify, moves and conversions, `fdiv_s`/`fdiv_d` and
+//! `fsqrt_s`/`fsqrt_d` for the iterative divide and square root; `rocc` for a completed custom-3
+//! instruction (the caller adds the cycles it stalls while the accelerator's queue is full); a trap taken
+//! to `mtvec` costs `branch_taken` (a pipeline redirect). Compressed instructions cost what their 32-bit
+//! expansion costs.
 //!
-//! Fetches go through a direct-mapped cache of decoded instructions (8192 entries), so the hot loop does
-//! no hash lookups and no decoding. Hart stores invalidate the words they overwrite; `fence.i` flushes
-//! the whole cache. Memory written by anything else (the accelerator's DMA, the caller) is not seen by the
-//! cache: a caller that rewrites code after execution started must call [`Hart::flush_icache`] (as a
-//! program on Rocket must execute `fence.i`).
+//! Fetches go through a direct-mapped cache of decoded instructions (16384 entries indexed by
+//! `pc / 2`, so 2-byte-aligned compressed code caches as well as 4-byte code), so the hot loop does no
+//! hash lookups and no decoding. Hart stores that fall in the range of cached code invalidate the
+//! instructions they overlap; `fence.i` flushes the whole cache. Memory written by anything else (the
+//! accelerator's DMA, the caller) is not seen by the cache: a caller that rewrites code after execution
+//! started must call [`Hart::flush_icache`] (as a program on Rocket must execute `fence.i`).
 
+/// Unwrap a `Result<T, Step>`, returning the `Step` from the caller (a trap or an unhandled exception).
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(step) => return step,
+        }
+    };
+}
+
+mod amo;
 mod decode;
 pub mod disasm;
 mod exec;
+mod fpu;
+mod rvc;
 pub mod semihost;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gc;
 
 use crate::sim::config::CpuTiming;
 use crate::sim::isa::RoccCmd;
@@ -126,6 +152,7 @@ impl fmt::Display for TrapReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} at pc 0x{:x}: ", self.cause, self.pc)?;
         match self.inst {
+            Some(w) if w & 3 != 3 => write!(f, "`{}` (0x{w:04x}, compressed)", self.disasm)?,
             Some(w) => write!(f, "`{}` (0x{w:08x})", self.disasm)?,
             None => write!(f, "<instruction not fetchable>")?,
         }
@@ -182,30 +209,45 @@ enum Pending {
 }
 
 /// One entry of the decoded-instruction cache: `tag` is the instruction's address (never matches when
-/// `u64::MAX`, which is not 4-byte aligned).
+/// `u64::MAX`, which is odd and so never a pc).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     tag: u64,
     inst: Inst,
 }
 
-const ICACHE_BITS: u32 = 13;
+const ICACHE_BITS: u32 = 14;
 const ICACHE_SIZE: usize = 1 << ICACHE_BITS;
 const EMPTY_SLOT: Slot = Slot {
     tag: u64::MAX,
     inst: ILLEGAL,
 };
 
-/// mstatus bits the hart implements: MIE, MPIE, and MPP hardwired to M.
+/// mstatus bits the hart implements: MIE, MPIE, MPP hardwired to M, FS (Off 0, Initial 1, Clean 2,
+/// Dirty 3), and SD, which reads 1 when FS is Dirty (computed on read, not stored).
 const MSTATUS_MIE: u64 = 1 << 3;
 const MSTATUS_MPIE: u64 = 1 << 7;
 const MSTATUS_MPP: u64 = 3 << 11;
-/// misa: MXL = 64, extensions I and M.
-const MISA: u64 = (2 << 62) | (1 << 8) | (1 << 12);
+const MSTATUS_FS: u64 = 3 << 13;
+const MSTATUS_SD: u64 = 1 << 63;
+/// misa: MXL = 64, extensions A, C, D, F, I, M.
+const MISA: u64 = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12);
 
-/// One RV64IM + Zicsr hart in machine mode.
+/// One RV64GC + Zicsr hart in machine mode.
 pub struct Hart {
     x: [u64; 32],
+    /// The FP registers (singles NaN-boxed: upper 32 bits all ones).
+    f: [u64; 32],
+    /// fcsr: accrued exception flags (NV DZ OF UF NX, bits 4..0) and the dynamic rounding mode.
+    fflags: u8,
+    frm: u8,
+    /// The LR reservation: the reserved address and its size (cleared by SC, by a hart store that
+    /// overlaps it, and by a trap).
+    reservation: Option<(u64, u64)>,
+    /// The address range [lo, hi) of every instruction in the decoded-instruction cache: a store outside
+    /// it cannot hit cached code, so it skips the invalidation probe.
+    code_lo: u64,
+    code_hi: u64,
     pc: u64,
     timing: CpuTiming,
     instret: u64,
@@ -220,6 +262,22 @@ pub struct Hart {
     tohost: Option<u64>,
     pending: Pending,
     icache: Box<[Slot; ICACHE_SIZE]>,
+}
+
+/// Read the instruction at `pc` (2-byte aligned): the first halfword, and the second one only when the
+/// first says the instruction is 32 bits long (so a compressed instruction at the last halfword of memory
+/// is fetchable). Err carries the address that could not be read.
+pub(crate) fn fetch_parcel(mem: &Memory, pc: u64) -> Result<u32, (u64, crate::sim::mem::MemError)> {
+    let mut lo = [0u8; 2];
+    mem.read(pc, &mut lo).map_err(|e| (pc, e))?;
+    let lo = u16::from_le_bytes(lo) as u32;
+    if lo & 3 != 3 {
+        return Ok(lo);
+    }
+    let a = pc.wrapping_add(2);
+    let mut hi = [0u8; 2];
+    mem.read(a, &mut hi).map_err(|e| (a, e))?;
+    Ok(lo | (u16::from_le_bytes(hi) as u32) << 16)
 }
 
 impl fmt::Debug for Hart {
@@ -241,6 +299,12 @@ impl Hart {
             .expect("icache size");
         Hart {
             x: [0; 32],
+            f: [0; 32],
+            fflags: 0,
+            frm: 0,
+            reservation: None,
+            code_lo: u64::MAX,
+            code_hi: 0,
             pc: entry_pc,
             timing,
             instret: 0,
@@ -277,6 +341,18 @@ impl Hart {
     pub fn regs(&self) -> &[u64; 32] {
         &self.x
     }
+    /// FP register `i` (0-31), raw 64 bits (a single is NaN-boxed).
+    pub fn freg(&self, i: usize) -> u64 {
+        self.f[i & 31]
+    }
+    /// Set FP register `i` to raw 64 bits.
+    pub fn set_freg(&mut self, i: usize, v: u64) {
+        self.f[i & 31] = v;
+    }
+    /// fcsr: frm << 5 | fflags.
+    pub fn fcsr(&self) -> u64 {
+        u64::from(self.frm) << 5 | u64::from(self.fflags)
+    }
     /// Instructions retired so far (minstret).
     pub fn instret(&self) -> u64 {
         self.instret
@@ -298,6 +374,8 @@ impl Hart {
     /// Forget every cached decoded instruction (after the caller rewrote code in memory).
     pub fn flush_icache(&mut self) {
         self.icache.fill(EMPTY_SLOT);
+        self.code_lo = u64::MAX;
+        self.code_hi = 0;
     }
 
     /// Read a CSR as the program would at cycle `now_cycle` (None for a CSR the hart does not implement).
@@ -306,7 +384,13 @@ impl Hart {
             0xc00 | 0xb00 => now_cycle.wrapping_add(self.cycle_offset),
             0xc01 => now_cycle,
             0xc02 | 0xb02 => self.instret,
-            0x300 => self.mstatus,
+            0x001 => u64::from(self.fflags),
+            0x002 => u64::from(self.frm),
+            0x003 => self.fcsr(),
+            0x300 => {
+                let dirty = self.mstatus & MSTATUS_FS == MSTATUS_FS;
+                self.mstatus | if dirty { MSTATUS_SD } else { 0 }
+            }
             0x301 => MISA,
             0x302..=0x304 | 0x320 | 0x344 => 0,
             0x305 => self.mtvec,
@@ -315,6 +399,9 @@ impl Hart {
             0x342 => self.mcause,
             0x343 => self.mtval,
             0xf11..=0xf15 => 0,
+            // Sdtrig with no triggers: tselect is hard-wired to 0 and tdata1 reads type 0 (no trigger),
+            // so debuggers and riscv-tests' breakpoint test see that none are implemented.
+            0x7a0..=0x7a3 => 0,
             _ => return None,
         })
     }
@@ -326,12 +413,27 @@ impl Hart {
             0xb00 => self.cycle_offset = v.wrapping_sub(now_cycle),
             // The writing instruction's own retirement increments instret afterwards.
             0xb02 => self.instret = v.wrapping_sub(1),
-            0x300 => self.mstatus = (v & (MSTATUS_MIE | MSTATUS_MPIE)) | MSTATUS_MPP,
-            0x301..=0x304 | 0x320 | 0x344 => {}
+            // (csr_op has checked that FS is not Off.) Writing FP state makes it Dirty.
+            0x001 => {
+                self.fflags = (v & 0x1f) as u8;
+                self.mstatus |= MSTATUS_FS;
+            }
+            0x002 => {
+                self.frm = (v & 7) as u8;
+                self.mstatus |= MSTATUS_FS;
+            }
+            0x003 => {
+                self.fflags = (v & 0x1f) as u8;
+                self.frm = ((v >> 5) & 7) as u8;
+                self.mstatus |= MSTATUS_FS;
+            }
+            0x300 => self.mstatus = (v & (MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_FS)) | MSTATUS_MPP,
+            0x301..=0x304 | 0x320 | 0x344 | 0x7a0..=0x7a3 => {}
             // Direct (0) or vectored (1) mode; reserved modes 2/3 are legalized to direct/vectored.
             0x305 => self.mtvec = v & !2,
             0x340 => self.mscratch = v,
-            0x341 => self.mepc = v & !3,
+            // IALIGN is 16 with C: mepc[0] is always zero.
+            0x341 => self.mepc = v & !1,
             0x342 => self.mcause = v,
             0x343 => self.mtval = v,
             _ => return false,
@@ -388,14 +490,10 @@ impl Hart {
         self.instret = self.instret.wrapping_add(1);
     }
 
-    /// The instruction word at `pc`, read from memory (None if not fetchable).
+    /// The instruction at `pc`, read from memory (None if not fetchable): a 32-bit word, or a 16-bit
+    /// compressed instruction zero-extended (its low two bits are not 11).
     pub fn fetch_word(&self, mem: &Memory) -> Option<u32> {
-        let mut b = [0u8; 4];
-        if self.pc & 3 != 0 {
-            return None;
-        }
-        mem.read(self.pc, &mut b).ok()?;
-        Some(u32::from_le_bytes(b))
+        fetch_parcel(mem, self.pc).ok()
     }
 
     /// A report of the hart's current state, for a fatal error at the current `pc`: used by the hart for
