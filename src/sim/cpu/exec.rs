@@ -1,9 +1,9 @@
 //! Fetch, execute and trap handling.
 
 use super::decode::{decode, Inst, Op, SEMIHOST_POST, SEMIHOST_PRE};
+use super::privilege::{Access, Mode};
 use super::{
     Hart, Pending, Slot, Step, TrapCause, EMPTY_SLOT, ICACHE_SIZE, MSTATUS_MIE, MSTATUS_MPIE,
-    MSTATUS_MPP,
 };
 use crate::sim::isa::RoccCmd;
 use crate::sim::mem::Memory;
@@ -29,7 +29,8 @@ impl Hart {
     pub fn step(&mut self, mem: &mut Memory, now_cycle: u64) -> Step {
         let pc = self.pc;
         let slot = self.icache[slot_index(pc)];
-        let inst = if slot.tag == pc {
+        // Tags carry the fetch mode in bit 0 (priv.rs), so U-mode never reuses an M-mode fetch.
+        let inst = if slot.tag == pc ^ self.pv.fetch_key {
             slot.inst
         } else {
             tri!(self.refill(mem, pc))
@@ -48,6 +49,7 @@ impl Hart {
                 format!("fetch from 0x{pc:x}, which is not 4-byte aligned"),
             ));
         }
+        self.pmp(mem, pc, 4, Access::Fetch)?;
         let mut b = [0u8; 4];
         if let Err(e) = mem.read(pc, &mut b) {
             return Err(self.exception(
@@ -58,7 +60,10 @@ impl Hart {
             ));
         }
         let inst = decode(u32::from_le_bytes(b));
-        self.icache[slot_index(pc)] = Slot { tag: pc, inst };
+        self.icache[slot_index(pc)] = Slot {
+            tag: pc ^ self.pv.fetch_key,
+            inst,
+        };
         Ok(inst)
     }
 
@@ -66,7 +71,17 @@ impl Hart {
     /// (or if the handler itself cannot be fetched, which would loop forever).
     #[cold]
     #[inline(never)]
-    fn exception(&mut self, mem: &Memory, cause: TrapCause, tval: u64, detail: String) -> Step {
+    pub(super) fn exception(
+        &mut self,
+        mem: &Memory,
+        cause: TrapCause,
+        tval: u64,
+        detail: String,
+    ) -> Step {
+        if self.pv.supervised && self.pv.mode == Mode::User {
+            let detail = format!("{detail} (in U-mode, supervised: the run ends)");
+            return Step::Trap(Box::new(self.report_tval(mem, cause, tval, detail)));
+        }
         let vector = self.mtvec & !3;
         let handler_unfetchable = cause == TrapCause::InstructionAccessFault && self.pc == vector;
         if self.mtvec == 0 || handler_unfetchable {
@@ -81,7 +96,7 @@ impl Hart {
         self.mcause = cause.mcause().unwrap_or(0);
         self.mtval = tval;
         let mie = self.mstatus & MSTATUS_MIE != 0;
-        self.mstatus = MSTATUS_MPP | if mie { MSTATUS_MPIE } else { 0 };
+        self.mstatus = self.enter_machine_mode() | if mie { MSTATUS_MPIE } else { 0 };
         self.pc = vector;
         self.pending = Pending::None;
         Step::Exception {
@@ -92,7 +107,7 @@ impl Hart {
 
     #[cold]
     #[inline(never)]
-    fn illegal(&mut self, mem: &Memory, why: &str) -> Step {
+    pub(super) fn illegal(&mut self, mem: &Memory, why: &str) -> Step {
         let word = self.fetch_word(mem).unwrap_or(0);
         self.exception(
             mem,
@@ -134,6 +149,7 @@ impl Hart {
                 format!("load of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
             ));
         }
+        self.pmp(mem, addr, n as u64, Access::Load)?;
         let mut b = [0u8; 8];
         match mem.read(addr, &mut b[..n]) {
             Ok(()) => Ok(u64::from_le_bytes(b)),
@@ -153,6 +169,9 @@ impl Hart {
                 format!("store of {n} bytes at 0x{addr:x}, which is not {n}-byte aligned"),
             );
         }
+        if let Err(step) = self.pmp(mem, addr, n as u64, Access::Store) {
+            return step;
+        }
         if let Err(e) = mem.write(addr, &v.to_le_bytes()[..n]) {
             return self.exception(
                 mem,
@@ -164,7 +183,7 @@ impl Hart {
         // Invalidate cached instructions in the (at most one, as the store is aligned) word written.
         let word = addr & !3;
         let slot = &mut self.icache[slot_index(word)];
-        if slot.tag == word {
+        if slot.tag & !1 == word {
             *slot = EMPTY_SLOT;
         }
         let cycles = self.timing.store;
@@ -338,7 +357,7 @@ impl Hart {
             Op::Ecall => {
                 return self.exception(
                     mem,
-                    TrapCause::EnvironmentCall,
+                    self.ecall_cause(),
                     0,
                     format!("ecall with a7 = {}", self.x[17] as i64),
                 )
@@ -346,9 +365,8 @@ impl Hart {
             Op::Ebreak => return self.ebreak(mem),
             Op::Mret => {
                 let cycles = jump;
-                let mpie = self.mstatus & MSTATUS_MPIE != 0;
-                self.mstatus = MSTATUS_MPP | MSTATUS_MPIE | if mpie { MSTATUS_MIE } else { 0 };
-                tri!(self.jump_to(mem, self.mepc));
+                let target = tri!(self.do_mret(mem));
+                tri!(self.jump_to(mem, target));
                 return Step::Retired { cycles };
             }
             Op::Rocc => {
@@ -376,6 +394,9 @@ impl Hart {
 
     fn csr_op(&mut self, i: Inst, rs1_value: u64, mem: &Memory, now: u64) -> Step {
         let csr = (i.imm as u32 & 0xfff) as u16;
+        if let Err(why) = self.pv.csr_allowed(csr) {
+            return self.illegal(mem, &why);
+        }
         let immediate = matches!(i.op, Op::Csrrwi | Op::Csrrsi | Op::Csrrci);
         let src = if immediate { i.rs1 as u64 } else { rs1_value };
         let Some(old) = self.read_csr(csr, now) else {
@@ -406,7 +427,9 @@ impl Hart {
             let mut b = [0u8; 4];
             mem.read(addr, &mut b).ok().map(|_| u32::from_le_bytes(b))
         };
-        if word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
+        // Semihosting is a machine-mode service; in U-mode the sequence is an ordinary breakpoint.
+        if self.pv.mode == Mode::Machine
+            && word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
             && word(pc.wrapping_add(4)) == Some(SEMIHOST_POST)
         {
             self.pending = Pending::Semihost;

@@ -1,5 +1,6 @@
-//! The RISC-V hart: RV64IM + Zicsr, little-endian, machine mode only, with a Rocket-like timing model and
-//! a RoCC port.
+//! The RISC-V hart: RV64IM + Zicsr, little-endian, machine and user mode with PMP (`priv.rs`), with a
+//! Rocket-like timing model and a RoCC port (custom-3 instructions are legal in both modes, as on Rocket with
+//! `mstatus.XS` set).
 //!
 //! The hart is an instruction-set simulator driven one instruction at a time by the co-simulation loop:
 //! [`Hart::step`] fetches, decodes and executes the instruction at `pc` and returns a [`Step`] saying what
@@ -35,6 +36,8 @@
 mod decode;
 pub mod disasm;
 mod exec;
+#[path = "priv.rs"]
+mod privilege;
 pub mod semihost;
 #[cfg(test)]
 mod tests;
@@ -45,6 +48,9 @@ use crate::sim::mem::Memory;
 use std::fmt;
 
 pub use disasm::disassemble;
+pub use privilege::{
+    Mode, PMP_ENTRIES, PMP_L, PMP_NA4, PMP_NAPOT, PMP_OFF, PMP_R, PMP_TOR, PMP_W, PMP_X,
+};
 pub use semihost::{htif_write, semihost, Console, HostAction, HostError, HtifAction};
 
 use decode::{Inst, ILLEGAL};
@@ -63,6 +69,8 @@ pub enum TrapCause {
     StoreAccessFault,
     /// `ecall` from machine mode.
     EnvironmentCall,
+    /// `ecall` from user mode.
+    EnvironmentCallFromU,
     /// Not an architectural trap: a service error (semihosting, HTIF), a cycle limit, etc.
     Host,
 }
@@ -80,6 +88,7 @@ impl TrapCause {
             LoadAccessFault => 5,
             StoreMisaligned => 6,
             StoreAccessFault => 7,
+            EnvironmentCallFromU => 8,
             EnvironmentCall => 11,
             Host => return None,
         })
@@ -99,6 +108,7 @@ impl fmt::Display for TrapCause {
             StoreMisaligned => "store address misaligned",
             StoreAccessFault => "store access fault",
             EnvironmentCall => "environment call from M-mode",
+            EnvironmentCallFromU => "environment call from U-mode",
             Host => "simulation error",
         })
     }
@@ -196,14 +206,14 @@ const EMPTY_SLOT: Slot = Slot {
     inst: ILLEGAL,
 };
 
-/// mstatus bits the hart implements: MIE, MPIE, and MPP hardwired to M.
+/// mstatus bits the hart implements: MIE, MPIE, and MPP (M or U).
 const MSTATUS_MIE: u64 = 1 << 3;
 const MSTATUS_MPIE: u64 = 1 << 7;
 const MSTATUS_MPP: u64 = 3 << 11;
 /// misa: MXL = 64, extensions I and M.
 const MISA: u64 = (2 << 62) | (1 << 8) | (1 << 12);
 
-/// One RV64IM + Zicsr hart in machine mode.
+/// One RV64IM + Zicsr hart (M and U mode, PMP).
 pub struct Hart {
     x: [u64; 32],
     pc: u64,
@@ -219,6 +229,8 @@ pub struct Hart {
     mscratch: u64,
     tohost: Option<u64>,
     pending: Pending,
+    /// Privilege mode, PMP and counter enables (priv.rs).
+    pv: privilege::PrivState,
     icache: Box<[Slot; ICACHE_SIZE]>,
 }
 
@@ -233,7 +245,8 @@ impl fmt::Debug for Hart {
 }
 
 impl Hart {
-    /// A hart in reset state at `entry_pc`: registers zero, mtvec 0 (no trap handler), mstatus.MPP = M.
+    /// A hart in reset state at `entry_pc`: M-mode, registers zero, mtvec 0 (no trap handler), mstatus.MPP =
+    /// M, PMP off.
     pub fn new(entry_pc: u64, timing: CpuTiming) -> Hart {
         let icache: Box<[Slot; ICACHE_SIZE]> = vec![EMPTY_SLOT; ICACHE_SIZE]
             .into_boxed_slice()
@@ -253,6 +266,7 @@ impl Hart {
             mscratch: 0,
             tohost: None,
             pending: Pending::None,
+            pv: privilege::PrivState::new(),
             icache,
         }
     }
@@ -315,7 +329,7 @@ impl Hart {
             0x342 => self.mcause,
             0x343 => self.mtval,
             0xf11..=0xf15 => 0,
-            _ => return None,
+            _ => return self.pv.read_csr(csr),
         })
     }
 
@@ -326,7 +340,7 @@ impl Hart {
             0xb00 => self.cycle_offset = v.wrapping_sub(now_cycle),
             // The writing instruction's own retirement increments instret afterwards.
             0xb02 => self.instret = v.wrapping_sub(1),
-            0x300 => self.mstatus = (v & (MSTATUS_MIE | MSTATUS_MPIE)) | MSTATUS_MPP,
+            0x300 => self.mstatus = (v & (MSTATUS_MIE | MSTATUS_MPIE)) | privilege::legal_mpp(v),
             0x301..=0x304 | 0x320 | 0x344 => {}
             // Direct (0) or vectored (1) mode; reserved modes 2/3 are legalized to direct/vectored.
             0x305 => self.mtvec = v & !2,
@@ -334,7 +348,15 @@ impl Hart {
             0x341 => self.mepc = v & !3,
             0x342 => self.mcause = v,
             0x343 => self.mtval = v,
-            _ => return false,
+            // mcounteren, pmpcfg*, pmpaddr*: a PMP change also forgets cached fetches (checked once).
+            _ => {
+                if !self.pv.write_csr(csr, v) {
+                    return false;
+                }
+                if csr != 0x306 {
+                    self.flush_icache();
+                }
+            }
         }
         true
     }
