@@ -190,12 +190,23 @@ fn returning_before_the_accelerator_is_done_pays_for_the_drain() {
         let fenced = eval_path(workload, &sized(workload, "honest/gemm_tiled_n.c", false));
         let early = eval_path(workload, &sized(workload, "cheats/no_fence.c", false));
         assert!(fenced.correct, "{workload}: {fenced:#?}");
-        // Accepted (its output is complete once the accelerator drained), but not faster: the clock ran
-        // until the accelerator was idle. Without the fence only the fence's own few cycles are saved.
+        // Accepted (its output is complete once the accelerator drained), and the drain is in its cycles:
+        // it saves only what the hart did after the fence while the array still worked (the fence and the
+        // function's epilogue, a few dozen cycles), not the accelerator's remaining work.
         assert!(early.correct, "{workload}: {early:#?}");
+        assert!(
+            early.detail.contains("cycles of drain included"),
+            "{}",
+            early.detail
+        );
+        assert!(
+            !fenced.detail.contains("drain included"),
+            "{}",
+            fenced.detail
+        );
         let (f, e) = (fenced.cycles.unwrap(), early.cycles.unwrap());
         assert!(
-            e + 8 >= f,
+            e + 64 >= f,
             "{workload}: no fence {e} cycles, with fence {f}"
         );
         assert!(
@@ -239,10 +250,19 @@ fn honest_controls_are_accepted_with_honest_cycles() {
         (20 * 24 + 24 * 36 + 20 * 36u64).div_ceil(24)
     );
     assert_eq!(j["ideal_cycles"], (20 * 36 * 24u64).div_ceil(256));
-    assert_eq!(
-        j["cycles"], cpu_cycles[0],
-        "the same program, the same cycles"
+    // The same program on other inputs: within 1% (the saturation branches depend on the data).
+    let again = j["cycles"].as_u64().unwrap();
+    assert!(
+        again.abs_diff(cpu_cycles[0]) * 100 <= cpu_cycles[0],
+        "{again} vs {cpu_cycles:?}"
     );
+    // Every control does the same work in its own way: the same order of cycles as the plain one.
+    for &c in &cpu_cycles {
+        assert!(
+            c * 2 >= cpu_cycles[0] && c <= 3 * cpu_cycles[0],
+            "{cpu_cycles:?}"
+        );
+    }
 }
 
 #[test]
@@ -279,7 +299,7 @@ fn a_search_that_starts_from_a_cheat_is_refused() {
             "--json",
             "--start",
         ])
-        .arg(candidates().join("cheats/exit_forged_done.c"))
+        .arg(candidates().join("exit_early.c"))
         .arg("--run-dir")
         .arg(&dir)
         .output()
