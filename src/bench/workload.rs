@@ -881,7 +881,17 @@ mod tests {
         let w = by_name("conv_b1_8x16").unwrap();
         let h = w.harness_c();
         assert!(h.contains("void solution(int8_t inp[1][10][10][16], int8_t weights[3][3][16][16], int32_t bias[1][16], int8_t output[1][8][8][16]);"), "{h}");
-        assert!(h.contains("int32_t (*bias)[16] = (int32_t (*)[16])"), "{h}");
+        // The call passes the host's four addresses in argument order, in U-mode, after PMP is set.
+        assert!(
+            h.contains("long rc = __gf_call_user(__gemforge_harness_args[0], __gemforge_harness_args[1], __gemforge_harness_args[2], __gemforge_harness_args[3]);"),
+            "{h}"
+        );
+        let pmp = h.find("GF_CSRW(0x3a0").expect("pmpcfg0 written");
+        assert!(pmp < h.find("long rc = __gf_call_user").unwrap(), "{h}");
+        assert!(
+            h.contains(".gf_machine.text.main") && h.contains("la ra, __gf_user_return"),
+            "{h}"
+        );
         assert_eq!(w.output_index_str(8 * 16 + 3), "output[0][1][0][3]");
     }
 
