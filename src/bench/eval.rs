@@ -59,7 +59,6 @@ pub const FORBIDDEN_SYMBOLS: &[&str] = &[
     "_exit",
     "_Exit",
     "quick_exit",
-    "abort_exit",
     "atexit",
     "at_quick_exit",
     "on_exit",
