@@ -559,3 +559,107 @@ pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::
     };
     run(cfg, &mut mem, prog, opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::mem::DEFAULT_BASE;
+
+    const T0: u32 = 5;
+    const T1: u32 = 6;
+    const T2: u32 = 7;
+    const RA: u32 = 1;
+
+    fn i_type(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+        ((imm as u32 & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    }
+    fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
+        i_type(imm, rs1, 0, rd, 0x13)
+    }
+    fn slli(rd: u32, rs1: u32, sh: i32) -> u32 {
+        i_type(sh, rs1, 1, rd, 0x13)
+    }
+    fn srli(rd: u32, rs1: u32, sh: i32) -> u32 {
+        i_type(sh, rs1, 5, rd, 0x13)
+    }
+    fn csrw(csr: u16, rs1: u32) -> u32 {
+        i_type(i32::from(csr), rs1, 1, 0, 0x73)
+    }
+    const AUIPC_T0: u32 = (T0 << 7) | 0x17;
+    const MRET: u32 = 0x3020_0073;
+    const RET: u32 = 0x0000_8067; // jalr x0, 0(ra)
+
+    /// M code at BASE: PMP gives U-mode R/X on [BASE + 0x100, BASE + 0x200), mepc = BASE + 0x100,
+    /// MPP = U, ra = BASE + 0x40 (machine-only), mret. U code at BASE + 0x100: `user`.
+    fn program(user: &[u32]) -> Memory {
+        let mut m = vec![
+            AUIPC_T0,
+            addi(T1, T0, 0x100),
+            csrw(0x341, T1), // mepc
+            srli(T2, T1, 2),
+            csrw(0x3b0, T2), // pmpaddr0 = user code start (OFF)
+            addi(T1, T1, 0x100),
+            srli(T2, T1, 2),
+            csrw(0x3b1, T2), // pmpaddr1 = user code end (TOR)
+            addi(T2, 0, 0x680),
+            slli(T2, T2, 1), // 0xd00: entry 1 = TOR | X | R
+            csrw(0x3a0, T2),
+            csrw(0x300, 0), // MPP = U
+            addi(RA, T0, 0x40),
+            MRET,
+        ];
+        // Up to the user code: nops, including the return address BASE + 0x40 (U-mode cannot fetch it).
+        m.resize(0x100 / 4, 0x13);
+        m.extend_from_slice(user);
+        let mut mem = Memory::new(DEFAULT_BASE, 1 << 20);
+        let bytes: Vec<u8> = m.iter().flat_map(|w| w.to_le_bytes()).collect();
+        mem.write(DEFAULT_BASE, &bytes).expect("program fits");
+        mem
+    }
+
+    fn call(user: &[u32]) -> RunReport {
+        let cfg = HwConfig::default_config();
+        let mut mem = program(user);
+        let prog = Program {
+            entry: DEFAULT_BASE,
+            tohost: None,
+            fromhost: None,
+        };
+        let opts = SocOpts {
+            engine: Engine::Spec,
+            max_cycles: 10_000,
+            ..SocOpts::default()
+        };
+        let window = CallWindow {
+            entry: DEFAULT_BASE + 0x100,
+            ret: DEFAULT_BASE + 0x40,
+        };
+        run_call(&cfg, &mut mem, prog, &opts, &[], window).expect("simulate")
+    }
+
+    #[test]
+    fn the_host_measures_exactly_the_calls_instructions() {
+        let cpu = HwConfig::default_config().cpu;
+        let r = call(&[addi(T0, T0, 1), addi(T0, T0, 1), addi(T0, T0, 1), RET]);
+        assert_eq!(r.error, None);
+        let c = r.call.expect("the call returned");
+        assert_eq!(c.cycles(), u64::from(3 * cpu.alu + cpu.jump), "{c:?}");
+        assert_eq!(c.returned_at, c.drained_at); // the accelerator was idle
+        assert!(c.entered_at > 0);
+        assert_eq!(r.cycles, c.drained_at); // nothing runs after the measurement
+    }
+
+    #[test]
+    fn a_trap_in_the_call_ends_the_run_with_its_report() {
+        // A store: U-mode has no W anywhere.
+        let sd = (T0 << 20) | (T0 << 15) | (3 << 12) | 0x23;
+        let r = call(&[sd, RET]);
+        assert_eq!(r.call, None);
+        let e = r.error.expect("an error");
+        assert_eq!(e.kind, "trap");
+        let t = e.trap.expect("the report");
+        assert_eq!(t.cause, TrapCause::StoreAccessFault);
+        assert_eq!(t.tval, DEFAULT_BASE);
+        assert!(e.message.contains("U-mode"), "{}", e.message);
+    }
+}

@@ -110,6 +110,8 @@ pub(super) struct PrivState {
     pub(super) fetch_key: u64,
     /// Exceptions in U-mode end the run instead of entering the handler.
     pub(super) supervised: bool,
+    /// Entries at and above this index are OFF: a check stops here.
+    used: usize,
 }
 
 impl PrivState {
@@ -122,6 +124,7 @@ impl PrivState {
             pmp_on: false,
             fetch_key: 0,
             supervised: false,
+            used: 0,
         }
     }
 
@@ -131,6 +134,11 @@ impl PrivState {
             .iter()
             .any(|&c| c & PMP_L != 0 && c & PMP_A != PMP_OFF);
         self.pmp_on = self.mode == Mode::User || locked;
+        self.used = self
+            .cfg
+            .iter()
+            .rposition(|&c| c & PMP_A != PMP_OFF)
+            .map_or(0, |i| i + 1);
         self.fetch_key = u64::from(self.mode == Mode::User);
     }
 
@@ -164,7 +172,7 @@ impl PrivState {
     /// Check an access of `n` bytes at `addr`: Ok, or why it is denied.
     pub(super) fn check(&self, addr: u64, n: u64, access: Access) -> Result<(), String> {
         let end = addr.saturating_add(n);
-        for i in 0..PMP_ENTRIES {
+        for i in 0..self.used {
             let Some((lo, hi)) = self.range(i) else {
                 continue;
             };
