@@ -1,7 +1,8 @@
 //! The correctness protocol end to end: a correct candidate passes on both engines with real cycles, and
 //! the checker rejects cheating (writing nothing, a constant, returning early, reading or writing past the
 //! output buffer, exiting from inside solution) and classifies failures (compile error, trap, timeout,
-//! accelerator error). Also the `gemforge eval` and `gemforge workloads` commands.
+//! accelerator error). Also the `gemforge eval` and `gemforge workloads` commands. The cheat corpus about
+//! forged timing is in tests/integrity.rs.
 
 use gemforge::bench::eval::{evaluate, EvalOpts, Failure, Verdict};
 use gemforge::bench::workload;
@@ -54,12 +55,19 @@ fn correct_tiled_gemm_passes_on_both_engines() {
             "detail",
             "failure",
             "ideal_cycles",
+            "memory_floor_cycles",
             "sp_rows_used",
             "utilization",
             "workload"
         ]
     );
     assert!(j["failure"].is_null());
+    // The cycles are the host's measurement, at or above both floors, and the detail says so.
+    assert!(
+        cycles >= v.memory_floor_cycles && v.memory_floor_cycles > 0,
+        "{v:#?}"
+    );
+    assert!(v.detail.contains("measured by the host"), "{}", v.detail);
 }
 
 #[test]
@@ -72,19 +80,42 @@ fn cpu_convolution_is_correct() {
 
 #[test]
 fn checker_rejects_cheating() {
-    for (file, needle) in [
-        ("nothing.c", "poison"),
-        ("constant.c", "expected"),
-        ("early_return.c", "C[16][0]"),
-        ("oob_read.c", "expected"),
-        ("oob_write.c", "outside the arrays"),
-        ("exit_early.c", "before solution() returned"),
+    for (file, failure, needles) in [
+        ("nothing.c", Failure::WrongResult, &["poison"][..]),
+        ("constant.c", Failure::WrongResult, &["expected"]),
+        (
+            "early_return.c",
+            Failure::WrongResult,
+            &["C[16][0]", "still hold the poison"],
+        ),
+        // Past the output is a guard band the candidate may not touch: an access fault names it.
+        (
+            "oob_read.c",
+            Failure::Trap,
+            &[
+                "load access fault",
+                "the guard band after array C",
+                "solution+0x",
+            ],
+        ),
+        (
+            "oob_write.c",
+            Failure::Trap,
+            &[
+                "store access fault",
+                "the guard band after array C, at offset 0x0",
+            ],
+        ),
+        // An exit from inside solution() is refused before linking.
+        ("exit_early.c", Failure::ForbiddenSymbol, &["`exit`"]),
     ] {
         let v = eval("gemm_20x36x24", file);
         assert!(!v.correct, "{file}: {v:#?}");
-        assert_eq!(v.failure, Some(Failure::WrongResult), "{file}: {v:#?}");
+        assert_eq!(v.failure, Some(failure), "{file}: {v:#?}");
         assert_eq!(v.cycles, None, "{file}");
-        assert!(v.detail.contains(needle), "{file}: {}", v.detail);
+        for n in needles {
+            assert!(v.detail.contains(n), "{file}: `{n}` not in {}", v.detail);
+        }
     }
 }
 

@@ -52,6 +52,9 @@ struct Entry {
     correct: bool,
     cycles: Option<u64>,
     ideal_cycles: u64,
+    /// Absent in entries written before the floor existed.
+    #[serde(default)]
+    memory_floor_cycles: u64,
     utilization: Option<f64>,
     failure: Option<Failure>,
     detail: String,
@@ -68,6 +71,7 @@ impl Entry {
             correct: v.correct,
             cycles: v.cycles,
             ideal_cycles: v.ideal_cycles,
+            memory_floor_cycles: v.memory_floor_cycles,
             utilization: v.utilization,
             failure: v.failure,
             detail: v.detail.clone(),
@@ -83,6 +87,7 @@ impl Entry {
             correct: self.correct,
             cycles: self.cycles,
             ideal_cycles: self.ideal_cycles,
+            memory_floor_cycles: self.memory_floor_cycles,
             utilization: self.utilization,
             failure: self.failure,
             detail: self.detail,
@@ -223,6 +228,7 @@ mod tests {
             correct: true,
             cycles: Some(123),
             ideal_cycles: 16,
+            memory_floor_cycles: 8,
             utilization: Some(16.0 / 123.0),
             failure: None,
             detail: "ok".into(),

@@ -258,6 +258,7 @@ fn not_generated(hw: &HwConfig, w: &Workload) -> Verdict {
         correct: false,
         cycles: None,
         ideal_cycles: w.ideal_cycles(hw.dim()),
+        memory_floor_cycles: eval::memory_floor_cycles(hw, w),
         utilization: None,
         failure: Some(eval::Failure::HostError),
         detail: String::new(),

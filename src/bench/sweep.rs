@@ -113,6 +113,10 @@ impl CellStatus {
             Some(Failure::HostError) => CellStatus::ToolError,
             // Sweeps forbid nothing today; should a caller restrict the ISA, report it as a trap-like refusal.
             Some(Failure::ForbiddenInstruction) => CellStatus::Trap,
+            // Refused integrity checks: a program no correct cell can come from.
+            Some(Failure::ForbiddenSymbol) => CellStatus::DoesNotCompile,
+            Some(Failure::ImpossibleTiming) => CellStatus::WrongResult,
+            Some(Failure::OutOfMemory) => CellStatus::Trap,
         }
     }
 }

@@ -1,11 +1,15 @@
 //! Workloads: the GEMMs and convolutions candidates are judged on (autocomp-method.md section 4, plus small
 //! ones for tests), each with seeded full-range random inputs, a host-side reference, and a generated C
-//! harness that calls the candidate's `solution(...)` between `fence(); read_cycles()` brackets.
+//! harness that calls the candidate's `solution(...)` in U-mode (docs/integrity.md).
 //!
 //! The harness never holds data: the host places the arrays in an I/O region of simulated memory (see
-//! `eval`), writes their addresses into the harness's private pointer table, and reads the measured cycles
-//! and a completion flag back from private globals. All harness symbols are `static`, so the candidate's
-//! translation unit cannot link against them.
+//! `eval`) and writes their addresses, the candidate's PMP regions and its stack pointer into the
+//! harness's private machine-mode tables. The harness programs PMP and `mcounteren` from them and enters
+//! `solution` in U-mode with `mret`; the candidate returns to an address it may not execute, which the host
+//! takes as the return (the host, not the harness, measures the call). The harness also gives the
+//! candidate a scratch heap (`malloc` and friends, `sbrk`) whose state lives in the candidate's own
+//! writable data. All harness symbols the host uses are `static`, so the candidate cannot link against
+//! them.
 
 mod mpc;
 
@@ -54,10 +58,25 @@ pub struct Workload {
 
 /// The symbols of the generated harness the host reads and writes.
 pub const SYM_ARGS: &str = "__gemforge_harness_args";
-pub const SYM_CYCLES: &str = "__gemforge_harness_cycles";
+/// The candidate's context ([`CTX_WORDS`] words, machine-only): [`CTX_SP`], [`CTX_COUNTEREN`],
+/// [`CTX_PMPCFG0`], [`CTX_PMPCFG2`], then `pmpaddr0`-`pmpaddr15` from [`CTX_PMPADDR`].
+pub const SYM_CTX: &str = "__gemforge_harness_ctx";
+pub const CTX_SP: usize = 0;
+pub const CTX_COUNTEREN: usize = 1;
+pub const CTX_PMPCFG0: usize = 2;
+pub const CTX_PMPCFG2: usize = 3;
+pub const CTX_PMPADDR: usize = 4;
+pub const CTX_WORDS: usize = CTX_PMPADDR + 16;
+/// The scratch heap's state (three words in the candidate's writable data: start, next, end).
+pub const SYM_HEAP: &str = "__gemforge_heap";
+/// The return address the candidate gets (machine-only code: fetching it in U-mode is the return).
+pub const SYM_USER_RETURN: &str = "__gf_user_return";
+/// The completion flag (machine-only), written by the harness if the call returns with no host watching.
 pub const SYM_DONE: &str = "__gemforge_harness_done";
-/// The value the harness writes to [`SYM_DONE`] after the bracketed call returned.
+/// The value the harness writes to [`SYM_DONE`] after the call returned.
 pub const DONE_MAGIC: u32 = 0x600d_c0de;
+/// `a7` of the harness's `ecall` when the scratch heap is exhausted (`a0` = the bytes asked for).
+pub const OOM_ECALL: u64 = 0x6f6f6d;
 
 /// One array the solution takes, in argument order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,15 +104,6 @@ impl ArrayArg {
     pub fn declaration(&self) -> String {
         let dims: String = self.dims.iter().map(|d| format!("[{d}]")).collect();
         format!("{} {}{}", self.ctype, self.name, dims)
-    }
-    /// The C type of a pointer to the first element of the outer dimension: `int8_t (*)[48]`.
-    fn pointer_type(&self) -> String {
-        let inner: String = self.dims[1..].iter().map(|d| format!("[{d}]")).collect();
-        if inner.is_empty() {
-            format!("{} *", self.ctype)
-        } else {
-            format!("{} (*){}", self.ctype, inner)
-        }
     }
 }
 
@@ -519,9 +529,12 @@ impl Workload {
     }
 
     /// The generated harness translation unit. It is compiled with `gemmini.h`, `stdint.h` and
-    /// `stdbool.h` force-included (like the candidate), declares the solution, takes the array addresses
-    /// from a pointer table the host fills, brackets the call with `fence(); read_cycles()`, stores the
-    /// difference and a completion flag, and returns 0.
+    /// `stdbool.h` force-included (like the candidate), declares the solution, and in `main` (M-mode)
+    /// programs PMP and `mcounteren` from the context table the host fills, then enters the solution in
+    /// U-mode through `__gf_call_user` with the array addresses from the pointer table. The scratch-heap
+    /// allocator it defines (`malloc`, `free`, `calloc`, `realloc`, `aligned_alloc`, `memalign`,
+    /// `posix_memalign`, `malloc_usable_size`, `sbrk`) runs in U-mode with its state in the candidate's
+    /// writable data; exhausting the heap ends the run with an `ecall` ([`OOM_ECALL`]).
     pub fn harness_c(&self) -> String {
         let arrays = self.arrays();
         let n = arrays.len();
@@ -531,49 +544,185 @@ impl Workload {
             self.name,
             self.shape()
         ));
-        s.push_str("#include <stdint.h>\n#include \"gemmini.h\"\n\n");
+        s.push_str("#include <stdint.h>\n#include <stddef.h>\n#include <string.h>\n#include \"gemmini.h\"\n\n");
         s.push_str(&format!("{};\n\n", self.signature()));
-        s.push_str("/* Written by the host after loading: the addresses of the arrays, in argument order. */\n");
+        s.push_str("/* Written by the host after loading (machine-only data): the addresses of the arrays in argument\n   order, and the candidate's context (stack pointer, mcounteren, pmpcfg0, pmpcfg2, pmpaddr0-15). */\n");
         s.push_str(&format!(
             "static volatile uint64_t {SYM_ARGS}[{n}] __attribute__((used, aligned(8))) = {{{}}};\n",
             vec!["1"; n].join(", ")
         ));
         s.push_str(&format!(
-            "static volatile uint64_t {SYM_CYCLES} __attribute__((used, aligned(8))) = UINT64_MAX;\n"
+            "static volatile uint64_t {SYM_CTX}[{CTX_WORDS}] __attribute__((used, aligned(8))) = {{{}}};\n",
+            vec!["1"; CTX_WORDS].join(", ")
         ));
         s.push_str(&format!(
             "static volatile uint32_t {SYM_DONE} __attribute__((used, aligned(8))) = 1;\n\n"
         ));
-        s.push_str("int main(void) {\n");
-        for (i, a) in arrays.iter().enumerate() {
-            let pt = a.pointer_type();
+        s.push_str(HARNESS_HEAP);
+        s.push_str(HARNESS_CALL);
+        let params: Vec<String> = (0..n).map(|_| "uint64_t".to_string()).collect();
+        s.push_str(&format!("long __gf_call_user({});\n\n", params.join(", ")));
+        s.push_str("__attribute__((section(\".gf_machine.text.main\"))) int main(void) {\n");
+        s.push_str(
+            "  /* PMP, counters: the candidate's view of the machine (machine-mode only). */\n",
+        );
+        for i in 0..16 {
             s.push_str(&format!(
-                "  {pt_decl} = ({pt})(uintptr_t){SYM_ARGS}[{i}];\n",
-                pt_decl = pointer_decl(a),
+                "  GF_CSRW(0x{:x}, {SYM_CTX}[{}]);\n",
+                0x3b0 + i,
+                CTX_PMPADDR + i
             ));
         }
-        let names: Vec<&str> = arrays.iter().map(|a| a.name).collect();
-        s.push_str("  gemmini_fence();\n");
-        s.push_str("  uint64_t t0 = read_cycles();\n");
-        s.push_str(&format!("  solution({});\n", names.join(", ")));
-        s.push_str("  gemmini_fence();\n");
-        s.push_str("  uint64_t t1 = read_cycles();\n");
-        s.push_str(&format!("  {SYM_CYCLES} = t1 - t0;\n"));
-        s.push_str(&format!("  {SYM_DONE} = 0x{DONE_MAGIC:x}u;\n"));
-        s.push_str("  return 0;\n}\n");
+        s.push_str(&format!("  GF_CSRW(0x3a0, {SYM_CTX}[{CTX_PMPCFG0}]);\n"));
+        s.push_str(&format!("  GF_CSRW(0x3a2, {SYM_CTX}[{CTX_PMPCFG2}]);\n"));
+        s.push_str(&format!("  GF_CSRW(0x306, {SYM_CTX}[{CTX_COUNTEREN}]);\n"));
+        let args: Vec<String> = (0..n).map(|i| format!("{SYM_ARGS}[{i}]")).collect();
+        s.push_str(&format!(
+            "  long rc = __gf_call_user({});\n",
+            args.join(", ")
+        ));
+        s.push_str(&format!(
+            "  {SYM_DONE} = rc == 0 ? 0x{DONE_MAGIC:x}u : (uint32_t)rc;\n"
+        ));
+        s.push_str("  return rc == 0 ? 0 : 3;\n}\n");
         s
     }
 }
 
-/// `int8_t (*A)[48]`
-fn pointer_decl(a: &ArrayArg) -> String {
-    let inner: String = a.dims[1..].iter().map(|d| format!("[{d}]")).collect();
-    if inner.is_empty() {
-        format!("{} *{}", a.ctype, a.name)
-    } else {
-        format!("{} (*{}){}", a.ctype, a.name, inner)
-    }
+/// The harness's scratch-heap allocator (U-mode code, state in the candidate's writable data; the host
+/// writes start, next and end). A bump allocator with a 16-byte header holding each block's size: `free`
+/// of the most recent block gives its space back, other frees keep it; blocks are 16-byte aligned.
+const HARNESS_HEAP: &str = r#"/* The candidate's scratch heap: [start, end), next = the first free byte (written by the host). */
+static char *__gemforge_heap[3] __attribute__((used, aligned(8), section(".gf_user.data.gemforge_heap")));
+#define GF_USER __attribute__((section(".gf_user.text.gemforge_heap")))
+#define GF_OOM 0x6f6f6d
+
+GF_USER __attribute__((noreturn, noinline)) static void gf_out_of_memory(size_t n) {
+  register size_t a0 __asm__("a0") = n;
+  register long a7 __asm__("a7") = GF_OOM;
+  __asm__ volatile("ecall" :: "r"(a0), "r"(a7) : "memory");
+  for (;;) {}
 }
+
+GF_USER static void *gf_alloc(size_t align, size_t n) {
+  if (align < 16) align = 16;
+  if (align & (align - 1)) return NULL;
+  uintptr_t next = (uintptr_t)__gemforge_heap[1], end = (uintptr_t)__gemforge_heap[2];
+  uintptr_t p = (next + 16 + align - 1) & ~(uintptr_t)(align - 1);
+  size_t rounded = (n + 15) & ~(size_t)15;
+  if (p < next || rounded < n || p > end || end - p < rounded) gf_out_of_memory(n);
+  ((size_t *)p)[-2] = rounded;
+  __gemforge_heap[1] = (char *)(p + rounded);
+  return (void *)p;
+}
+
+GF_USER void *malloc(size_t n) { return gf_alloc(16, n); }
+GF_USER void *aligned_alloc(size_t align, size_t n) { return gf_alloc(align, n); }
+GF_USER void *memalign(size_t align, size_t n) { return gf_alloc(align, n); }
+GF_USER int posix_memalign(void **out, size_t align, size_t n) {
+  void *p = gf_alloc(align, n);
+  if (!p) return 22;
+  *out = p;
+  return 0;
+}
+GF_USER size_t malloc_usable_size(void *p) { return p ? ((size_t *)p)[-2] : 0; }
+GF_USER void free(void *p) {
+  if (p && (char *)p + ((size_t *)p)[-2] == __gemforge_heap[1]) __gemforge_heap[1] = (char *)p - 16;
+}
+GF_USER void *calloc(size_t a, size_t b) {
+  size_t n = a * b;
+  if (b && n / b != a) gf_out_of_memory(SIZE_MAX);
+  void *p = gf_alloc(16, n);
+  memset(p, 0, n);
+  return p;
+}
+GF_USER void *realloc(void *p, size_t n) {
+  if (!p) return gf_alloc(16, n);
+  size_t old = ((size_t *)p)[-2];
+  if (n <= old) return p;
+  if ((char *)p + old == __gemforge_heap[1]) {
+    size_t rounded = (n + 15) & ~(size_t)15;
+    if (rounded < n || (size_t)(__gemforge_heap[2] - (char *)p) < rounded) gf_out_of_memory(n);
+    ((size_t *)p)[-2] = rounded;
+    __gemforge_heap[1] = (char *)p + rounded;
+    return p;
+  }
+  void *q = gf_alloc(16, n);
+  memcpy(q, p, old);
+  return q;
+}
+GF_USER void *sbrk(ptrdiff_t incr) {
+  char *old = __gemforge_heap[1];
+  if (incr > __gemforge_heap[2] - old || incr < __gemforge_heap[0] - old) gf_out_of_memory((size_t)incr);
+  __gemforge_heap[1] = old + incr;
+  return old;
+}
+
+"#;
+
+/// The harness's privilege switch (machine-only code). `__gf_call_user(args...)` saves the harness's
+/// registers on its own stack (kept in mscratch), points mtvec at `__gf_user_trap`, and `mret`s into
+/// `solution` in U-mode with the candidate's stack pointer and `ra = __gf_user_return`, which U-mode may
+/// not execute. Under the host's supervision the run ends at that fetch fault. Without it, the fault
+/// enters `__gf_user_trap`, which restores the harness and returns 0 for that return, mcause + 1 for any
+/// other trap.
+const HARNESS_CALL: &str = r#"/* csrw under -march=rv64im: Zicsr is enabled for the one instruction. */
+#define GF_CSRW(csr, v) \
+  __asm__ volatile(".option push\n.option arch, +zicsr\ncsrw " #csr ", %0\n.option pop" :: "r"(v))
+
+__asm__(
+  "  .pushsection .gf_machine.text.gf_call_user, \"ax\", @progbits\n"
+  "  .option push\n"
+  "  .option arch, +zicsr\n"
+  "  .globl __gf_call_user\n"
+  "  .type __gf_call_user, @function\n"
+  "  .balign 16\n"
+  "__gf_call_user:\n"
+  "  addi sp, sp, -128\n"
+  "  sd ra, 0(sp)\n  sd gp, 8(sp)\n  sd tp, 16(sp)\n  sd s0, 24(sp)\n  sd s1, 32(sp)\n"
+  "  sd s2, 40(sp)\n  sd s3, 48(sp)\n  sd s4, 56(sp)\n  sd s5, 64(sp)\n  sd s6, 72(sp)\n"
+  "  sd s7, 80(sp)\n  sd s8, 88(sp)\n  sd s9, 96(sp)\n  sd s10, 104(sp)\n  sd s11, 112(sp)\n"
+  "  csrw mscratch, sp\n"
+  "  la t0, __gf_user_trap\n"
+  "  csrw mtvec, t0\n"
+  "  la t0, solution\n"
+  "  csrw mepc, t0\n"
+  "  li t0, 0x1800\n"
+  "  csrc mstatus, t0\n"
+  "  la t0, __gemforge_harness_ctx\n"
+  "  ld sp, 0(t0)\n"
+  "  la ra, __gf_user_return\n"
+  "  li t0, 0\n  li t1, 0\n  li t2, 0\n  li s0, 0\n  li s1, 0\n  li s2, 0\n  li s3, 0\n"
+  "  li s4, 0\n  li s5, 0\n  li s6, 0\n  li s7, 0\n  li s8, 0\n  li s9, 0\n  li s10, 0\n  li s11, 0\n"
+  "  mret\n"
+  "  .size __gf_call_user, . - __gf_call_user\n"
+  "  .globl __gf_user_return\n"
+  "  .balign 16\n"
+  "__gf_user_return:\n"
+  "  j __gf_user_return\n"
+  "  .balign 16\n"
+  "__gf_user_trap:\n"
+  "  csrr sp, mscratch\n"
+  "  ld ra, 0(sp)\n  ld gp, 8(sp)\n  ld tp, 16(sp)\n  ld s0, 24(sp)\n  ld s1, 32(sp)\n"
+  "  ld s2, 40(sp)\n  ld s3, 48(sp)\n  ld s4, 56(sp)\n  ld s5, 64(sp)\n  ld s6, 72(sp)\n"
+  "  ld s7, 80(sp)\n  ld s8, 88(sp)\n  ld s9, 96(sp)\n  ld s10, 104(sp)\n  ld s11, 112(sp)\n"
+  "  addi sp, sp, 128\n"
+  "  csrr a0, mcause\n"
+  "  csrr t0, mepc\n"
+  "  la t1, __gf_user_return\n"
+  "  bne t0, t1, 1f\n"
+  "  li t1, 1\n"
+  "  bne a0, t1, 1f\n"
+  "  li a0, 0\n"
+  "  ret\n"
+  "1:\n"
+  "  addi a0, a0, 1\n"
+  "  ret\n"
+  "  .option pop\n"
+  "  .popsection\n"
+);
+
+"#;
 
 /// Every workload: the six paper GEMMs, the nine schedule-reuse GEMMs, the four convolutions (batch 4),
 /// the two TinyMPC kernels (fp32), and small ones for tests.
@@ -732,7 +881,17 @@ mod tests {
         let w = by_name("conv_b1_8x16").unwrap();
         let h = w.harness_c();
         assert!(h.contains("void solution(int8_t inp[1][10][10][16], int8_t weights[3][3][16][16], int32_t bias[1][16], int8_t output[1][8][8][16]);"), "{h}");
-        assert!(h.contains("int32_t (*bias)[16] = (int32_t (*)[16])"), "{h}");
+        // The call passes the host's four addresses in argument order, in U-mode, after PMP is set.
+        assert!(
+            h.contains("long rc = __gf_call_user(__gemforge_harness_args[0], __gemforge_harness_args[1], __gemforge_harness_args[2], __gemforge_harness_args[3]);"),
+            "{h}"
+        );
+        let pmp = h.find("GF_CSRW(0x3a0").expect("pmpcfg0 written");
+        assert!(pmp < h.find("long rc = __gf_call_user").unwrap(), "{h}");
+        assert!(
+            h.contains(".gf_machine.text.main") && h.contains("la ra, __gf_user_return"),
+            "{h}"
+        );
         assert_eq!(w.output_index_str(8 * 16 + 3), "output[0][1][0][3]");
     }
 
@@ -758,7 +917,9 @@ mod tests {
             "void solution(float A[12][12], float B[12][4], float K[4][12], float d[5][4], float x0[12], \
              float xu[5][16])"
         );
-        assert!(f.harness_c().contains("float *x0 = (float *)"));
+        assert!(f
+            .harness_c()
+            .contains("__gf_call_user(__gemforge_harness_args[0], __gemforge_harness_args[1]"));
         assert_eq!((f.macs(), f.ideal_cycles(4)), (1200, 75));
         let b = by_name("tinympc_backward").unwrap();
         assert!(b.signature().ends_with("float pN[12], float dp[9][16])"));

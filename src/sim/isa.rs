@@ -1414,7 +1414,7 @@ pub fn sv_isa_package() -> String {
         let _ = writeln!(s, "\n  // {}", w.doc);
         let _ = writeln!(s, "  typedef struct packed {{");
         let mut fields: Vec<&WordField> = w.fields.iter().collect();
-        fields.sort_by(|a, b| b.lsb.cmp(&a.lsb));
+        fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
         let mut next = w.bits; // the bit above the next field to write
         for f in fields {
             let top = f.lsb + f.width;

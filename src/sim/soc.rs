@@ -4,6 +4,14 @@
 //! hart waits for the response); `fence` waits until the accelerator is idle with no memory write
 //! outstanding. While the accelerator is idle and no command is pending, its clock is not ticked: the hart's
 //! latencies are skipped in one step, which changes no count (an idle accelerator's state does not change).
+//!
+//! A measured call ([`run_call`], used by the evaluation harness): the host, not the program, times one
+//! call of a function that runs in U-mode. The clock starts when the hart first enters U-mode, at the
+//! function's entry (the cycle its first instruction may issue); the function returns by jumping to a
+//! return address that U-mode may not execute, and the resulting instruction fetch fault is the return.
+//! The clock then runs on until the accelerator is idle with no memory write outstanding (a function that
+//! returns without a fence pays for the drain), and the run ends there: nothing after the return executes.
+//! Every other exception in U-mode ends the run as a trap (the hart is supervised), and HTIF is off.
 
 use crate::sim::accel::rtl::RtlAccel;
 use crate::sim::accel::spec::SpecAccel;
@@ -11,7 +19,7 @@ use crate::sim::accel::usage::RowUsage;
 use crate::sim::accel::{AccelError, Accelerator};
 use crate::sim::config::HwConfig;
 use crate::sim::cpu::semihost::{htif_write, semihost, Console, HostAction, HostError, HtifAction};
-use crate::sim::cpu::{Hart, Step, TrapReport};
+use crate::sim::cpu::{Hart, Mode, Step, TrapCause, TrapReport};
 use crate::sim::isa::RoccCmd;
 use crate::sim::mem::Memory;
 use anyhow::Context;
@@ -73,6 +81,34 @@ pub struct RunError {
     /// "trap", "accelerator", "timeout", "host", "forbidden" (see [`run_restricted`]).
     pub kind: &'static str,
     pub message: String,
+    /// For a trap: the hart's report (the cause, the faulting address in `tval`, the registers).
+    #[serde(skip)]
+    pub trap: Option<Box<TrapReport>>,
+}
+
+/// The call [`run_call`] measures: the function's entry and the return address its caller gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallWindow {
+    pub entry: u64,
+    pub ret: u64,
+}
+
+/// What the host measured of a call ([`run_call`]); all in cycles since the start of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CallTiming {
+    /// The first instruction of the function may issue.
+    pub entered_at: u64,
+    /// The function returned (jumped to the return address).
+    pub returned_at: u64,
+    /// The accelerator was idle with no memory write outstanding: the end of the measurement.
+    pub drained_at: u64,
+}
+
+impl CallTiming {
+    /// The measured cycles: entry to drain.
+    pub fn cycles(&self) -> u64 {
+        self.drained_at - self.entered_at
+    }
 }
 
 /// Everything a run produced.
@@ -90,6 +126,8 @@ pub struct RunReport {
     pub engine: Engine,
     pub wall_s: f64,
     pub error: Option<RunError>,
+    /// The measured call of [`run_call`] (None for other runs, or if the call never returned).
+    pub call: Option<CallTiming>,
 }
 
 impl RunReport {
@@ -165,9 +203,58 @@ pub fn run_restricted(
     opts: &SocOpts,
     forbidden: &[u8],
 ) -> anyhow::Result<RunReport> {
+    simulate(cfg, mem, prog, opts, forbidden, None)
+}
+
+/// [`run_restricted`], timing one U-mode call as the host (see the module documentation): the run ends
+/// when the call has returned and the accelerator has drained ([`RunReport::call`] is then set), or
+/// earlier with an error. A trap in U-mode, including a PMP access fault, is an error of kind "trap"
+/// whose [`RunError::trap`] holds the report. HTIF is off (`prog.tohost` is ignored).
+pub fn run_call(
+    cfg: &HwConfig,
+    mem: &mut Memory,
+    prog: Program,
+    opts: &SocOpts,
+    forbidden: &[u8],
+    window: CallWindow,
+) -> anyhow::Result<RunReport> {
+    let prog = Program {
+        tohost: None,
+        fromhost: None,
+        ..prog
+    };
+    simulate(cfg, mem, prog, opts, forbidden, Some(window))
+}
+
+/// Where a measured call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No call is measured.
+    Off,
+    /// Before the call: the hart is in M-mode.
+    Before,
+    /// In the call since this cycle.
+    Inside(u64),
+}
+
+fn simulate(
+    cfg: &HwConfig,
+    mem: &mut Memory,
+    prog: Program,
+    opts: &SocOpts,
+    forbidden: &[u8],
+    window: Option<CallWindow>,
+) -> anyhow::Result<RunReport> {
     let mut accel = make_accel(cfg, opts).context("building the accelerator model")?;
     let mut hart = Hart::new(prog.entry, cfg.cpu.clone());
     hart.set_tohost(prog.tohost);
+    hart.set_supervised(window.is_some());
+    let mut phase = if window.is_some() {
+        Phase::Before
+    } else {
+        Phase::Off
+    };
+    let mut call: Option<CallTiming> = None;
     let mut console = Console {
         echo: opts.echo,
         ..Console::default()
@@ -180,17 +267,20 @@ pub fn run_restricted(
     let mut exit_code = None;
     let mut error: Option<RunError> = None;
 
-    let trap = |r: &TrapReport| RunError {
+    let trap = |r: Box<TrapReport>| RunError {
         kind: "trap",
         message: r.to_string(),
+        trap: Some(r),
     };
     let accel_err = |e: AccelError| RunError {
         kind: "accelerator",
         message: e.to_string(),
+        trap: None,
     };
     let host_err = |e: HostError| RunError {
         kind: "host",
         message: e.to_string(),
+        trap: None,
     };
 
     'run: loop {
@@ -212,6 +302,7 @@ pub fn run_restricted(
                     hart.pc(),
                     accel.debug_state()
                 ),
+                trap: None,
             });
             break;
         }
@@ -219,7 +310,24 @@ pub fn run_restricted(
         match state {
             HartState::Running if now >= ready_at => match hart.step(mem, now) {
                 Step::Retired { cycles } | Step::Exception { cycles, .. } => {
-                    ready_at = now + u64::from(cycles)
+                    ready_at = now + u64::from(cycles);
+                    if phase == Phase::Before && hart.mode() == Mode::User {
+                        let w = window.unwrap_or(CallWindow { entry: 0, ret: 0 });
+                        if hart.pc() != w.entry {
+                            error = Some(RunError {
+                                kind: "host",
+                                message: format!(
+                                    "the harness entered U-mode at pc 0x{:x}, not at the measured function \
+                                     (0x{:x})",
+                                    hart.pc(),
+                                    w.entry
+                                ),
+                                trap: None,
+                            });
+                            break 'run;
+                        }
+                        phase = Phase::Inside(ready_at);
+                    }
                 }
                 Step::Rocc { cmd, .. } if forbidden.contains(&cmd.funct) => {
                     error = Some(RunError {
@@ -228,6 +336,7 @@ pub fn run_restricted(
                             "the program issued {cmd} at pc 0x{:x}: this instruction is not allowed here",
                             hart.pc()
                         ),
+                        trap: None,
                     });
                     break 'run;
                 }
@@ -278,6 +387,7 @@ pub fn run_restricted(
                                 error = Some(RunError {
                                     kind: "host",
                                     message: format!("HTIF mailbox: {e}"),
+                                    trap: None,
                                 });
                                 break 'run;
                             }
@@ -289,7 +399,42 @@ pub fn run_restricted(
                     }
                 }
                 Step::Trap(r) => {
-                    error = Some(trap(&r));
+                    if let (Phase::Inside(entered_at), Some(w)) = (phase, window) {
+                        if r.cause == TrapCause::InstructionAccessFault && r.pc == w.ret {
+                            // The call returned: the clock runs until the accelerator has drained.
+                            let returned_at = now;
+                            while accel.busy() {
+                                if now >= opts.max_cycles {
+                                    break;
+                                }
+                                if let Err(e) = accel.tick(mem) {
+                                    error = Some(accel_err(e));
+                                    break 'run;
+                                }
+                                now += 1;
+                            }
+                            if accel.busy() {
+                                error = Some(RunError {
+                                    kind: "timeout",
+                                    message: format!(
+                                        "the call returned at cycle {returned_at}, but the accelerator \
+                                         was still busy after {} cycles (--max-cycles); accelerator: {}",
+                                        opts.max_cycles,
+                                        accel.debug_state()
+                                    ),
+                                    trap: None,
+                                });
+                                break 'run;
+                            }
+                            call = Some(CallTiming {
+                                entered_at,
+                                returned_at,
+                                drained_at: now,
+                            });
+                            break 'run;
+                        }
+                    }
+                    error = Some(trap(r));
                     break 'run;
                 }
             },
@@ -363,6 +508,7 @@ pub fn run_restricted(
         engine: opts.engine,
         wall_s,
         error,
+        call,
     })
 }
 
@@ -427,4 +573,108 @@ pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::
         fromhost: elf.fromhost,
     };
     run(cfg, &mut mem, prog, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::mem::DEFAULT_BASE;
+
+    const T0: u32 = 5;
+    const T1: u32 = 6;
+    const T2: u32 = 7;
+    const RA: u32 = 1;
+
+    fn i_type(imm: i32, rs1: u32, f3: u32, rd: u32, op: u32) -> u32 {
+        ((imm as u32 & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | op
+    }
+    fn addi(rd: u32, rs1: u32, imm: i32) -> u32 {
+        i_type(imm, rs1, 0, rd, 0x13)
+    }
+    fn slli(rd: u32, rs1: u32, sh: i32) -> u32 {
+        i_type(sh, rs1, 1, rd, 0x13)
+    }
+    fn srli(rd: u32, rs1: u32, sh: i32) -> u32 {
+        i_type(sh, rs1, 5, rd, 0x13)
+    }
+    fn csrw(csr: u16, rs1: u32) -> u32 {
+        i_type(i32::from(csr), rs1, 1, 0, 0x73)
+    }
+    const AUIPC_T0: u32 = (T0 << 7) | 0x17;
+    const MRET: u32 = 0x3020_0073;
+    const RET: u32 = 0x0000_8067; // jalr x0, 0(ra)
+
+    /// M code at BASE: PMP gives U-mode R/X on [BASE + 0x100, BASE + 0x200), mepc = BASE + 0x100,
+    /// MPP = U, ra = BASE + 0x40 (machine-only), mret. U code at BASE + 0x100: `user`.
+    fn program(user: &[u32]) -> Memory {
+        let mut m = vec![
+            AUIPC_T0,
+            addi(T1, T0, 0x100),
+            csrw(0x341, T1), // mepc
+            srli(T2, T1, 2),
+            csrw(0x3b0, T2), // pmpaddr0 = user code start (OFF)
+            addi(T1, T1, 0x100),
+            srli(T2, T1, 2),
+            csrw(0x3b1, T2), // pmpaddr1 = user code end (TOR)
+            addi(T2, 0, 0x680),
+            slli(T2, T2, 1), // 0xd00: entry 1 = TOR | X | R
+            csrw(0x3a0, T2),
+            csrw(0x300, 0), // MPP = U
+            addi(RA, T0, 0x40),
+            MRET,
+        ];
+        // Up to the user code: nops, including the return address BASE + 0x40 (U-mode cannot fetch it).
+        m.resize(0x100 / 4, 0x13);
+        m.extend_from_slice(user);
+        let mut mem = Memory::new(DEFAULT_BASE, 1 << 20);
+        let bytes: Vec<u8> = m.iter().flat_map(|w| w.to_le_bytes()).collect();
+        mem.write(DEFAULT_BASE, &bytes).expect("program fits");
+        mem
+    }
+
+    fn call(user: &[u32]) -> RunReport {
+        let cfg = HwConfig::default_config();
+        let mut mem = program(user);
+        let prog = Program {
+            entry: DEFAULT_BASE,
+            tohost: None,
+            fromhost: None,
+        };
+        let opts = SocOpts {
+            engine: Engine::Spec,
+            max_cycles: 10_000,
+            ..SocOpts::default()
+        };
+        let window = CallWindow {
+            entry: DEFAULT_BASE + 0x100,
+            ret: DEFAULT_BASE + 0x40,
+        };
+        run_call(&cfg, &mut mem, prog, &opts, &[], window).expect("simulate")
+    }
+
+    #[test]
+    fn the_host_measures_exactly_the_calls_instructions() {
+        let cpu = HwConfig::default_config().cpu;
+        let r = call(&[addi(T0, T0, 1), addi(T0, T0, 1), addi(T0, T0, 1), RET]);
+        assert_eq!(r.error, None);
+        let c = r.call.expect("the call returned");
+        assert_eq!(c.cycles(), u64::from(3 * cpu.alu + cpu.jump), "{c:?}");
+        assert_eq!(c.returned_at, c.drained_at); // the accelerator was idle
+        assert!(c.entered_at > 0);
+        assert_eq!(r.cycles, c.drained_at); // nothing runs after the measurement
+    }
+
+    #[test]
+    fn a_trap_in_the_call_ends_the_run_with_its_report() {
+        // A store: U-mode has no W anywhere.
+        let sd = (T0 << 20) | (T0 << 15) | (3 << 12) | 0x23;
+        let r = call(&[sd, RET]);
+        assert_eq!(r.call, None);
+        let e = r.error.expect("an error");
+        assert_eq!(e.kind, "trap");
+        let t = e.trap.expect("the report");
+        assert_eq!(t.cause, TrapCause::StoreAccessFault);
+        assert_eq!(t.tval, DEFAULT_BASE);
+        assert!(e.message.contains("U-mode"), "{}", e.message);
+    }
 }

@@ -265,7 +265,8 @@ impl Toolchain {
 
     /// Compiles and links `sources` into one executable for the configuration `cfg` (its
     /// `gemmini_params.h` and memory size), or returns the cached result of an identical compile.
-    /// `defines` are `-D NAME` / `-D NAME=VALUE`. Compiler errors come back verbatim in
+    /// `defines` are `-D NAME` / `-D NAME=VALUE`; sources ending in `.o` are prebuilt objects, linked
+    /// after the compiled ones. Compiler errors come back verbatim in
     /// [`ToolchainError::Compile`].
     pub fn compile(
         &self,
@@ -386,9 +387,12 @@ impl Toolchain {
         key1: &str,
         manifest_path: &Path,
     ) -> Result<CompileOutput> {
-        // Compile each source to an object (in parallel), with its dependency file.
+        // Objects (`.o`) are linked as given (their bytes are in the cache key).
+        let prebuilt: Vec<&PathBuf> = sources.iter().filter(|s| is_object(s)).collect();
+        // Compile each other source to an object (in parallel), with its dependency file.
         let jobs: Vec<(PathBuf, PathBuf, PathBuf)> = sources
             .iter()
+            .filter(|s| !is_object(s))
             .enumerate()
             .map(|(i, s)| {
                 let stem = s
@@ -466,6 +470,9 @@ impl Toolchain {
             cmd.arg(runtime.join(object_name(r)));
         }
         for (_, obj, _) in &jobs {
+            cmd.arg(obj);
+        }
+        for obj in &prebuilt {
             cmd.arg(obj);
         }
         cmd.args(self.extra_link_args()).arg("-o").arg(&out);
@@ -593,6 +600,11 @@ impl Toolchain {
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         Ok(dir)
     }
+}
+
+/// A prebuilt object file (linked, not compiled).
+fn is_object(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "o")
 }
 
 fn object_name(src: &str) -> String {

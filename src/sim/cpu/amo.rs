@@ -60,6 +60,8 @@ impl Hart {
                 }
             }
             _ => {
+                // An AMO reads and writes: PMP must allow the store before anything is read.
+                tri!(self.pmp(mem, a, n, super::privilege::Access::Store));
                 let mut buf = [0u8; 8];
                 if let Err(e) = mem.read(a, &mut buf[..n as usize]) {
                     return self.exception(

@@ -2,9 +2,10 @@
 //! [`super::amo`], F and D in [`super::fpu`].
 
 use super::decode::{decode_parcel, Inst, Op, SEMIHOST_POST, SEMIHOST_PRE};
+use super::privilege::{Access, Mode};
 use super::{
     fetch_parcel, Hart, Pending, Slot, Step, TrapCause, EMPTY_SLOT, ICACHE_SIZE, MSTATUS_FS,
-    MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP,
+    MSTATUS_MIE, MSTATUS_MPIE,
 };
 use crate::sim::isa::RoccCmd;
 use crate::sim::mem::Memory;
@@ -21,7 +22,8 @@ impl Hart {
     pub fn step(&mut self, mem: &mut Memory, now_cycle: u64) -> Step {
         let pc = self.pc;
         let slot = self.icache[slot_index(pc)];
-        let inst = if slot.tag == pc {
+        // Tags carry the fetch mode in bit 0 (priv.rs), so U-mode never reuses an M-mode fetch.
+        let inst = if slot.tag == pc ^ self.pv.fetch_key {
             slot.inst
         } else {
             tri!(self.refill(mem, pc))
@@ -52,7 +54,12 @@ impl Hart {
             }
         };
         let inst = decode_parcel(word);
-        self.icache[slot_index(pc)] = Slot { tag: pc, inst };
+        self.pmp(mem, pc, u64::from(inst.len), Access::Fetch)?;
+        // Bit 0 of a tag (always 0 in a 2-byte-aligned pc) holds the mode of the fetch.
+        self.icache[slot_index(pc)] = Slot {
+            tag: pc ^ self.pv.fetch_key,
+            inst,
+        };
         self.code_lo = self.code_lo.min(pc);
         self.code_hi = self.code_hi.max(pc + u64::from(inst.len));
         Ok(inst)
@@ -69,6 +76,10 @@ impl Hart {
         tval: u64,
         detail: String,
     ) -> Step {
+        if self.pv.supervised && self.pv.mode == Mode::User {
+            let detail = format!("{detail} (in U-mode, supervised: the run ends)");
+            return Step::Trap(Box::new(self.report_tval(mem, cause, tval, detail)));
+        }
         let vector = self.mtvec & !3;
         let handler_unfetchable = cause == TrapCause::InstructionAccessFault && self.pc == vector;
         if self.mtvec == 0 || handler_unfetchable {
@@ -84,8 +95,9 @@ impl Hart {
         self.mtval = tval;
         self.reservation = None;
         let mie = self.mstatus & MSTATUS_MIE != 0;
-        self.mstatus =
-            (self.mstatus & MSTATUS_FS) | MSTATUS_MPP | if mie { MSTATUS_MPIE } else { 0 };
+        self.mstatus = (self.mstatus & MSTATUS_FS)
+            | self.enter_machine_mode()
+            | if mie { MSTATUS_MPIE } else { 0 };
         self.pc = vector;
         self.pending = Pending::None;
         Step::Exception {
@@ -135,6 +147,7 @@ impl Hart {
     /// the `p` test environment), not trapped.
     #[inline(always)]
     pub(super) fn load(&mut self, mem: &Memory, addr: u64, n: usize) -> Result<u64, Step> {
+        self.pmp(mem, addr, n as u64, Access::Load)?;
         let mut b = [0u8; 8];
         match mem.read(addr, &mut b[..n]) {
             Ok(()) => Ok(u64::from_le_bytes(b)),
@@ -157,8 +170,8 @@ impl Hart {
     }
 
     /// Write the low `n` bytes of `v` at `addr` (misaligned addresses are performed) with every side
-    /// effect of a hart store: cached instructions it overlaps are dropped, an overlapped LR reservation
-    /// is cleared, and Ok(Some(value)) reports a nonzero value left in `tohost`.
+    /// effect of a hart store: PMP is checked, cached instructions it overlaps are dropped, an overlapped
+    /// LR reservation is cleared, and Ok(Some(value)) reports a nonzero value left in `tohost`.
     #[inline(always)]
     pub(super) fn write_mem(
         &mut self,
@@ -167,6 +180,7 @@ impl Hart {
         n: usize,
         v: u64,
     ) -> Result<Option<u64>, Step> {
+        self.pmp(mem, addr, n as u64, Access::Store)?;
         if let Err(e) = mem.write(addr, &v.to_le_bytes()[..n]) {
             return Err(self.exception(
                 mem,
@@ -206,7 +220,7 @@ impl Hart {
         let mut h = (addr & !1).saturating_sub(2);
         while h < end {
             let slot = &mut self.icache[slot_index(h)];
-            if slot.tag == h {
+            if slot.tag & !1 == h {
                 *slot = EMPTY_SLOT;
             }
             h += 2;
@@ -368,7 +382,7 @@ impl Hart {
             Op::Ecall => {
                 return self.exception(
                     mem,
-                    TrapCause::EnvironmentCall,
+                    self.ecall_cause(),
                     0,
                     format!("ecall with a7 = {}", self.x[17] as i64),
                 )
@@ -376,12 +390,8 @@ impl Hart {
             Op::Ebreak => return self.ebreak(mem, i.len),
             Op::Mret => {
                 let cycles = jump;
-                let mpie = self.mstatus & MSTATUS_MPIE != 0;
-                self.mstatus = (self.mstatus & MSTATUS_FS)
-                    | MSTATUS_MPP
-                    | MSTATUS_MPIE
-                    | if mpie { MSTATUS_MIE } else { 0 };
-                tri!(self.jump_to(mem, self.mepc));
+                let target = tri!(self.do_mret(mem));
+                tri!(self.jump_to(mem, target));
                 return Step::Retired { cycles };
             }
             Op::Rocc => {
@@ -418,6 +428,9 @@ impl Hart {
 
     fn csr_op(&mut self, i: Inst, rs1_value: u64, mem: &Memory, now: u64) -> Step {
         let csr = (i.imm as u32 & 0xfff) as u16;
+        if let Err(why) = self.pv.csr_allowed(csr) {
+            return self.illegal(mem, &why);
+        }
         let immediate = matches!(i.op, Op::Csrrwi | Op::Csrrsi | Op::Csrrci);
         let src = if immediate { i.rs1 as u64 } else { rs1_value };
         if (0x001..=0x003).contains(&csr) && self.mstatus & MSTATUS_FS == 0 {
@@ -454,7 +467,9 @@ impl Hart {
             let mut b = [0u8; 4];
             mem.read(addr, &mut b).ok().map(|_| u32::from_le_bytes(b))
         };
+        // Semihosting is a machine-mode service; in U-mode the sequence is an ordinary breakpoint.
         if len == 4
+            && self.pv.mode == Mode::Machine
             && word(pc.wrapping_sub(4)) == Some(SEMIHOST_PRE)
             && word(pc.wrapping_add(4)) == Some(SEMIHOST_POST)
         {

@@ -1,7 +1,8 @@
-//! The RISC-V hart: RV64GC (RV64IMAFDC + Zicsr + Zifencei), little-endian, machine mode only, with a
-//! Rocket-like timing model and a RoCC port. Compressed instructions are expanded in [`rvc`], the F and
-//! D extensions execute in [`fpu`] (Berkeley SoftFloat with its RISC-V specialisation, the library Spike
-//! uses, so results, NaNs and exception flags match Spike bit for bit), the A extension in [`amo`].
+//! The RISC-V hart: RV64GC (RV64IMAFDC + Zicsr + Zifencei), little-endian, machine and user mode with PMP
+//! ([`privilege`], in priv.rs), with a Rocket-like timing model and a RoCC port (custom-3 instructions are
+//! legal in both modes, as on Rocket with `mstatus.XS` set). Compressed instructions are expanded in [`rvc`],
+//! the F and D extensions execute in [`fpu`] (Berkeley SoftFloat with its RISC-V specialisation, the library
+//! Spike uses, so results, NaNs and exception flags match Spike bit for bit), the A extension in [`amo`].
 //! Misaligned loads and stores are performed, as Spike does for the `p` test environment; misaligned
 //! LR/SC/AMOs trap. mstatus.FS is implemented as on Rocket and Spike: it resets to Off, where every FP
 //! instruction and fflags/frm/fcsr access is illegal (start-up code sets it, as riscv-tests' and
@@ -58,6 +59,8 @@ mod decode;
 pub mod disasm;
 mod exec;
 mod fpu;
+#[path = "priv.rs"]
+mod privilege;
 mod rvc;
 pub mod semihost;
 #[cfg(test)]
@@ -71,6 +74,9 @@ use crate::sim::mem::Memory;
 use std::fmt;
 
 pub use disasm::disassemble;
+pub use privilege::{
+    Mode, PMP_ENTRIES, PMP_L, PMP_NA4, PMP_NAPOT, PMP_OFF, PMP_R, PMP_TOR, PMP_W, PMP_X,
+};
 pub use semihost::{htif_write, semihost, Console, HostAction, HostError, HtifAction};
 
 use decode::{Inst, ILLEGAL};
@@ -89,6 +95,8 @@ pub enum TrapCause {
     StoreAccessFault,
     /// `ecall` from machine mode.
     EnvironmentCall,
+    /// `ecall` from user mode.
+    EnvironmentCallFromU,
     /// Not an architectural trap: a service error (semihosting, HTIF), a cycle limit, etc.
     Host,
 }
@@ -106,6 +114,7 @@ impl TrapCause {
             LoadAccessFault => 5,
             StoreMisaligned => 6,
             StoreAccessFault => 7,
+            EnvironmentCallFromU => 8,
             EnvironmentCall => 11,
             Host => return None,
         })
@@ -125,6 +134,7 @@ impl fmt::Display for TrapCause {
             StoreMisaligned => "store address misaligned",
             StoreAccessFault => "store access fault",
             EnvironmentCall => "environment call from M-mode",
+            EnvironmentCallFromU => "environment call from U-mode",
             Host => "simulation error",
         })
     }
@@ -223,8 +233,8 @@ const EMPTY_SLOT: Slot = Slot {
     inst: ILLEGAL,
 };
 
-/// mstatus bits the hart implements: MIE, MPIE, MPP hardwired to M, FS (Off 0, Initial 1, Clean 2,
-/// Dirty 3), and SD, which reads 1 when FS is Dirty (computed on read, not stored).
+/// mstatus bits the hart implements: MIE, MPIE, MPP (M or U), FS (Off 0, Initial 1, Clean 2, Dirty 3),
+/// and SD, which reads 1 when FS is Dirty (computed on read, not stored).
 const MSTATUS_MIE: u64 = 1 << 3;
 const MSTATUS_MPIE: u64 = 1 << 7;
 const MSTATUS_MPP: u64 = 3 << 11;
@@ -233,7 +243,7 @@ const MSTATUS_SD: u64 = 1 << 63;
 /// misa: MXL = 64, extensions A, C, D, F, I, M.
 const MISA: u64 = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12);
 
-/// One RV64GC + Zicsr hart in machine mode.
+/// One RV64GC + Zicsr hart (M and U mode, PMP).
 pub struct Hart {
     x: [u64; 32],
     /// The FP registers (singles NaN-boxed: upper 32 bits all ones).
@@ -261,6 +271,8 @@ pub struct Hart {
     mscratch: u64,
     tohost: Option<u64>,
     pending: Pending,
+    /// Privilege mode, PMP and counter enables (priv.rs).
+    pv: privilege::PrivState,
     icache: Box<[Slot; ICACHE_SIZE]>,
 }
 
@@ -291,7 +303,8 @@ impl fmt::Debug for Hart {
 }
 
 impl Hart {
-    /// A hart in reset state at `entry_pc`: registers zero, mtvec 0 (no trap handler), mstatus.MPP = M.
+    /// A hart in reset state at `entry_pc`: M-mode, registers zero, mtvec 0 (no trap handler), mstatus.MPP =
+    /// M, PMP off.
     pub fn new(entry_pc: u64, timing: CpuTiming) -> Hart {
         let icache: Box<[Slot; ICACHE_SIZE]> = vec![EMPTY_SLOT; ICACHE_SIZE]
             .into_boxed_slice()
@@ -317,6 +330,7 @@ impl Hart {
             mscratch: 0,
             tohost: None,
             pending: Pending::None,
+            pv: privilege::PrivState::new(),
             icache,
         }
     }
@@ -402,7 +416,7 @@ impl Hart {
             // Sdtrig with no triggers: tselect is hard-wired to 0 and tdata1 reads type 0 (no trigger),
             // so debuggers and riscv-tests' breakpoint test see that none are implemented.
             0x7a0..=0x7a3 => 0,
-            _ => return None,
+            _ => return self.pv.read_csr(csr),
         })
     }
 
@@ -427,7 +441,10 @@ impl Hart {
                 self.frm = ((v >> 5) & 7) as u8;
                 self.mstatus |= MSTATUS_FS;
             }
-            0x300 => self.mstatus = (v & (MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_FS)) | MSTATUS_MPP,
+            0x300 => {
+                self.mstatus =
+                    (v & (MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_FS)) | privilege::legal_mpp(v)
+            }
             0x301..=0x304 | 0x320 | 0x344 | 0x7a0..=0x7a3 => {}
             // Direct (0) or vectored (1) mode; reserved modes 2/3 are legalized to direct/vectored.
             0x305 => self.mtvec = v & !2,
@@ -436,7 +453,15 @@ impl Hart {
             0x341 => self.mepc = v & !1,
             0x342 => self.mcause = v,
             0x343 => self.mtval = v,
-            _ => return false,
+            // mcounteren, pmpcfg*, pmpaddr*: a PMP change also forgets cached fetches (checked once).
+            _ => {
+                if !self.pv.write_csr(csr, v) {
+                    return false;
+                }
+                if csr != 0x306 {
+                    self.flush_icache();
+                }
+            }
         }
         true
     }

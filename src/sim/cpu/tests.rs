@@ -712,7 +712,8 @@ fn trap_handler_and_mret() {
     assert_eq!((m.x(A1), m.x(A2), m.x(A3)), (11, 0, 0x1880));
     m.run(1); // mret
     assert_eq!(m.hart.pc(), BASE + 20);
-    assert_eq!(m.hart.read_csr(0x300, 0), Some(0x1888)); // MIE restored, MPIE set
+    // MIE restored, MPIE set, MPP = U (the least-privileged mode, after mret).
+    assert_eq!(m.hart.read_csr(0x300, 0), Some(0x0088));
     m.run(1);
     assert_eq!(m.x(A0), 1);
     // The illegal instruction: mcause 2, mtval = the instruction word.
@@ -1239,4 +1240,187 @@ fn hart_speed() {
         steps as f64 / s / 1e6
     );
     assert_eq!(steps, 9 * n);
+}
+
+// ---- Privilege: U-mode, PMP, counters (priv.rs) ----
+
+/// A machine whose M code at BASE is `mret` into U-mode code at BASE + 0x100 (`user`), with PMP: code
+/// [BASE, BASE + 0x1000) R/X, DATA [DATA, DATA + 0x100) R, [DATA + 0x100, DATA + 0x200) R/W, nothing else;
+/// mtvec = BASE + 0x800; t0 = DATA.
+fn user_machine(user: &[u32], mcounteren: u64) -> M {
+    let mut prog = vec![MRET];
+    prog.resize(0x40, NOP);
+    prog.extend_from_slice(user);
+    let mut m = M::new(&prog);
+    let h = &mut m.hart;
+    assert!(h.write_csr(0x3b0, BASE >> 2, 0));
+    assert!(h.write_csr(0x3b1, (BASE + 0x1000) >> 2, 0));
+    assert!(h.write_csr(0x3b2, (DATA + 0x100) >> 2, 0));
+    assert!(h.write_csr(0x3b3, (DATA + 0x200) >> 2, 0));
+    let cfg = u64::from(PMP_TOR | PMP_R | PMP_X) << 8
+        | u64::from(PMP_TOR | PMP_R) << 16
+        | u64::from(PMP_TOR | PMP_R | PMP_W) << 24;
+    assert!(h.write_csr(0x3a0, cfg, 0));
+    assert!(h.write_csr(0x306, mcounteren, 0));
+    assert!(h.write_csr(0x305, BASE + 0x800, 0));
+    assert!(h.write_csr(0x341, BASE + 0x100, 0));
+    assert!(h.write_csr(0x300, 0, 0)); // MPP = U
+    m.set(T0, DATA);
+    m.run(1); // mret
+    assert_eq!(m.hart.mode(), Mode::User);
+    assert_eq!(m.hart.pc(), BASE + 0x100);
+    m
+}
+
+#[test]
+fn mret_enters_user_mode_and_traps_return_to_machine_mode() {
+    let mut m = user_machine(&[load(3, A0, T0, 0), ECALL], 0);
+    m.run(1); // a load of read-only data is allowed
+    let s = m.step();
+    assert_eq!(
+        s,
+        Step::Exception {
+            cause: TrapCause::EnvironmentCallFromU,
+            cycles: timing().branch_taken
+        }
+    );
+    assert_eq!(m.hart.mode(), Mode::Machine);
+    assert_eq!(m.hart.read_csr(0x342, 0), Some(8));
+    assert_eq!(m.hart.read_csr(0x300, 0).unwrap() & 0x1800, 0); // MPP = U: the trap came from U
+    assert_eq!(m.hart.pc(), BASE + 0x800);
+}
+
+#[test]
+fn pmp_denies_user_accesses_outside_its_regions() {
+    // A store to read-only data, supervised: the run ends with the report.
+    let mut m = user_machine(&[store(3, A0, T0, 0x100), store(3, A0, T0, 0)], 0);
+    m.hart.set_supervised(true);
+    m.run(1); // the read/write region
+    let r = m.trap();
+    assert_eq!((r.cause, r.tval), (TrapCause::StoreAccessFault, DATA));
+    assert!(
+        r.detail.contains("PMP entry 2") && r.detail.contains("grants R-- only"),
+        "{}",
+        r.detail
+    );
+    assert!(r.detail.contains("U-mode"), "{}", r.detail);
+    // A load no entry matches.
+    let mut m = user_machine(&[load(3, A0, T0, 0x200)], 0);
+    m.hart.set_supervised(true);
+    let r = m.trap();
+    assert_eq!(
+        (r.cause, r.tval),
+        (TrapCause::LoadAccessFault, DATA + 0x200)
+    );
+    assert!(r.detail.contains("no PMP entry"), "{}", r.detail);
+    // Executing data: an instruction access fault at the jump target.
+    let mut m = user_machine(&[jalr(ZERO, T0, 0)], 0);
+    m.hart.set_supervised(true);
+    m.run(1);
+    let r = m.trap();
+    assert_eq!((r.cause, r.pc), (TrapCause::InstructionAccessFault, DATA));
+    // Without supervision the same fault enters the handler in M-mode.
+    let mut m = user_machine(&[store(3, A0, T0, 0)], 0);
+    assert!(matches!(
+        m.step(),
+        Step::Exception {
+            cause: TrapCause::StoreAccessFault,
+            ..
+        }
+    ));
+    assert_eq!(m.hart.mode(), Mode::Machine);
+    assert_eq!(m.hart.read_csr(0x343, 0), Some(DATA));
+}
+
+#[test]
+fn user_mode_reads_enabled_counters_and_writes_none() {
+    let mut m = user_machine(&[csr(2, A0, 0xc00, 0), csr(2, A1, 0xc02, 0)], 0b001);
+    m.hart.set_supervised(true);
+    m.run(1); // rdcycle: enabled
+    let r = m.trap(); // rdinstret: mcounteren bit 2 clear
+    assert_eq!(r.cause, TrapCause::IllegalInstruction);
+    assert!(r.detail.contains("mcounteren bit 2"), "{}", r.detail);
+    for (inst, what) in [
+        (csr(1, ZERO, 0xb00, A0), "mcycle"),
+        (csr(1, ZERO, 0xb02, A0), "minstret"),
+        (csr(1, ZERO, 0x320, A0), "mcountinhibit"),
+        (csr(1, ZERO, 0x305, A0), "mtvec"),
+        (csr(1, ZERO, 0x3a0, A0), "pmpcfg0"),
+        (csr(2, A0, 0x300, 0), "mstatus (read)"),
+        (csr(1, ZERO, 0xc00, A0), "cycle (write)"),
+    ] {
+        let mut m = user_machine(&[inst], 0b111);
+        m.hart.set_supervised(true);
+        let r = m.trap();
+        assert_eq!(r.cause, TrapCause::IllegalInstruction, "{what}");
+    }
+    // mret in U-mode is illegal; the semihosting sequence is a plain breakpoint.
+    let mut m = user_machine(&[MRET], 0);
+    m.hart.set_supervised(true);
+    assert_eq!(m.trap().cause, TrapCause::IllegalInstruction);
+    let mut m = user_machine(&[slli(ZERO, ZERO, 0x1f), EBREAK, srai(ZERO, ZERO, 7)], 0);
+    m.hart.set_supervised(true);
+    m.run(1);
+    assert_eq!(m.trap().cause, TrapCause::Breakpoint);
+}
+
+#[test]
+fn user_mode_does_not_reuse_machine_mode_fetches() {
+    // The code at DATA runs in M-mode first (and is cached), then in U-mode, where PMP gives it no X.
+    let mut m = user_machine(&[NOP], 0);
+    m.hart.set_supervised(true);
+    load_prog(&mut m.mem, DATA, &[NOP, NOP]);
+    m.hart.pv.set_mode(Mode::Machine);
+    m.hart.set_pc(DATA);
+    m.run(1);
+    m.hart.pv.set_mode(Mode::User);
+    m.hart.set_pc(DATA);
+    assert_eq!(m.trap().cause, TrapCause::InstructionAccessFault);
+}
+
+#[test]
+fn pmp_matching_modes_priority_and_locks() {
+    let mut h = Hart::new(BASE, timing());
+    // NAPOT of 64 bytes at DATA, R/W; NA4 at DATA + 0x100, R; TOR from there (entry 1's address) up to
+    // DATA + 0x1000, X.
+    assert!(h.write_csr(0x3b0, (DATA >> 2) | 0b111, 0));
+    assert!(h.write_csr(0x3b1, (DATA + 0x100) >> 2, 0));
+    assert!(h.write_csr(0x3b2, (DATA + 0x1000) >> 2, 0));
+    let cfg = u64::from(PMP_NAPOT | PMP_R | PMP_W)
+        | u64::from(PMP_NA4 | PMP_R) << 8
+        | u64::from(PMP_TOR | PMP_X) << 16;
+    assert!(h.write_csr(0x3a0, cfg, 0));
+    h.pv.set_mode(Mode::User);
+    let ok = |h: &Hart, a: u64, n: u64, acc| h.pv.check(a, n, acc).is_ok();
+    use privilege::Access::*;
+    assert!(ok(&h, DATA, 8, Store) && ok(&h, DATA + 56, 8, Load));
+    assert!(!ok(&h, DATA + 64, 4, Load) && !ok(&h, DATA + 64, 4, Fetch)); // past NAPOT: no entry
+    assert!(ok(&h, DATA + 0x200, 4, Fetch) && !ok(&h, DATA + 0x200, 4, Load));
+    // An access only partly inside the matching entry fails.
+    let e = h.pv.check(DATA + 0x100, 8, Load).unwrap_err();
+    assert!(e.contains("only part"), "{e}");
+    assert!(ok(&h, DATA + 0x100, 4, Load) && !ok(&h, DATA + 0x100, 4, Store));
+    // Priority: DATA+0x100 is also inside the TOR range, but NA4 (entry 1) decides: no X.
+    assert!(!ok(&h, DATA + 0x100, 4, Fetch));
+    assert!(!ok(&h, DATA + 0x1000, 4, Fetch));
+    // M-mode ignores unlocked entries; a locked one binds M-mode too and cannot be rewritten.
+    h.pv.set_mode(Mode::Machine);
+    assert!(ok(&h, DATA + 0x100, 4, Store));
+    assert!(!h.pv.pmp_on);
+    assert!(h.write_csr(0x3a0, cfg | u64::from(PMP_L) << 8, 0));
+    assert!(h.pv.pmp_on);
+    assert!(!ok(&h, DATA + 0x100, 4, Store));
+    assert!(h.write_csr(0x3a0, 0, 0));
+    assert!(h.write_csr(0x3b1, 0, 0));
+    assert_eq!(h.read_csr(0x3b1, 0), Some((DATA + 0x100) >> 2));
+    assert_eq!(
+        (h.read_csr(0x3a0, 0).unwrap() >> 8) as u8,
+        PMP_NA4 | PMP_R | PMP_L
+    );
+    // W without R is reserved: W reads back clear.
+    assert!(h.write_csr(0x3a2, u64::from(PMP_TOR | PMP_W), 0));
+    assert_eq!(h.read_csr(0x3a2, 0), Some(u64::from(PMP_TOR)));
+    // MPP is WARL: S (1) becomes U.
+    assert!(h.write_csr(0x300, 1 << 11, 0));
+    assert_eq!(h.read_csr(0x300, 0), Some(0));
 }
