@@ -776,7 +776,14 @@ fn cli_runs_resumes_reports_and_reuses() {
     assert!(report_command(&run1, false).unwrap().contains("report.md"));
     // Schedule reuse takes the winner's menu sequence.
     let run2 = base.join("run2");
+    // Four plans and programs, so the guided phase asks two of each per iteration and the script's
+    // failures (seed % 7 == 0, seed % 6 == 5) do not fail a whole guided iteration, which would stop the
+    // run (that is tested in tests/llm.rs).
     let mut a: Vec<&str> = common.to_vec();
+    for opt in ["--plans", "--impls"] {
+        let at = a.iter().position(|&x| x == opt).unwrap() + 1;
+        a[at] = "4";
+    }
     a.extend([
         "--run-dir",
         run2.to_str().unwrap(),
