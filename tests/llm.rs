@@ -1,5 +1,8 @@
 //! The LLM providers, the proposer and the prompts, against scripted OpenAI-compatible and Anthropic
-//! servers on loopback (real HTTP).
+//! servers on loopback (real HTTP); `gemforge search` against failing providers (every failure shown,
+//! reported, and a whole failed iteration stops the search with exit status 3) and with its LLM settings
+//! from a file and the command line; and, ignored by default, a one-iteration search through a real local
+//! llama.cpp server (`llm_local`, scripts/llm-local.sh).
 
 #[path = "support/llm_server.rs"]
 mod llm_server;
@@ -799,8 +802,14 @@ fn search_run_directory_proposer() {
     );
     // The workload's menu is the GEMM/conv one.
     assert_eq!(prompts::menu_for(&workload()).unwrap().len(), 17);
-    // A run without a model is refused when it starts.
-    assert!(LlmProposer::for_run_dir(&[], run.path()).is_err());
+    // A run without a model is refused when it starts, saying so.
+    let e = format!(
+        "{:#}",
+        LlmProposer::for_run_dir(&[], run.path())
+            .err()
+            .expect("refused")
+    );
+    assert!(e.contains("needs at least one model"), "{e}");
 }
 
 // ---- `gemforge search` against failing and configured providers (the binary, real HTTP) ----

@@ -105,8 +105,9 @@ pub struct SearchArgs {
     /// Print one JSON object (the summary) instead of text; no progress bars.
     #[arg(long)]
     pub json: bool,
+    /// Boxed: with these options inline, `gemforge`'s command enum grows past clippy's variant-size limit.
     #[command(flatten)]
-    pub llm: LlmArgs,
+    pub llm: Box<LlmArgs>,
 }
 
 /// The LLM proposer's settings on the command line (over `--llm-config`, over the defaults).

@@ -278,7 +278,7 @@ fn proposer_failure(
             None => distinct.push((line, 1)),
         }
     }
-    distinct.sort_by(|a, b| b.1.cmp(&a.1));
+    distinct.sort_by_key(|d| std::cmp::Reverse(d.1));
     let plans_failed = faults.iter().filter(|f| f.0 == "plan").count();
     let progs_failed = faults.len() - plans_failed;
     let list: Vec<String> = distinct
@@ -444,9 +444,22 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("opening the run directory's lock {}", path.display()))?;
-        match file.try_lock() {
+        // libc's flock rather than File::try_lock: the crate's MSRV (1.82) predates the latter.
+        let locked = loop {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor this function owns; no memory is involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break Ok(());
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                break Err(err);
+            }
+        };
+        match locked {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 let holder = std::fs::read_to_string(&path).unwrap_or_default();
                 let holder = holder.trim();
                 bail!(
@@ -455,9 +468,7 @@ impl RunLock {
                     if holder.is_empty() { "holder unknown" } else { holder }
                 );
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()))
-            }
+            Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
         }
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
