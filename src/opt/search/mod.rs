@@ -444,7 +444,11 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("opening the run directory's lock {}", path.display()))?;
-        // libc's flock rather than File::try_lock: the crate's MSRV (1.82) predates the latter.
+        // libc's flock rather than File::try_lock: the crate's MSRV (1.82) predates the latter. A lock
+        // found held is tried again for a short while: a process that just released it may still be shared
+        // by a child between fork and exec (which closes the descriptor), and a holder that just took it
+        // has not written its name yet.
+        let patience = std::time::Instant::now();
         let locked = loop {
             use std::os::fd::AsRawFd;
             // SAFETY: flock on a descriptor this function owns; no memory is involved.
@@ -453,8 +457,14 @@ impl RunLock {
                 break Ok(());
             }
             let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                break Err(err);
+            match err.kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock
+                    if patience.elapsed() < std::time::Duration::from_secs(1) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                _ => break Err(err),
             }
         };
         match locked {
@@ -465,7 +475,11 @@ impl RunLock {
                 bail!(
                     "{} is in use by another search ({}); wait for it to end, or choose another --run-dir",
                     dir.display(),
-                    if holder.is_empty() { "holder unknown" } else { holder }
+                    if holder.is_empty() {
+                        "a process that has not written its name yet"
+                    } else {
+                        holder
+                    }
                 );
             }
             Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
