@@ -1,5 +1,8 @@
 //! The LLM providers, the proposer and the prompts, against scripted OpenAI-compatible and Anthropic
-//! servers on loopback (real HTTP).
+//! servers on loopback (real HTTP); `gemforge search` against failing providers (every failure shown,
+//! reported, and a whole failed iteration stops the search with exit status 3) and with its LLM settings
+//! from a file and the command line; and, ignored by default, a one-iteration search through a real local
+//! llama.cpp server (`llm_local`, scripts/llm-local.sh).
 
 #[path = "support/llm_server.rs"]
 mod llm_server;
@@ -799,6 +802,434 @@ fn search_run_directory_proposer() {
     );
     // The workload's menu is the GEMM/conv one.
     assert_eq!(prompts::menu_for(&workload()).unwrap().len(), 17);
-    // A run without a model is refused when it starts.
-    assert!(LlmProposer::for_run_dir(&[], run.path()).is_err());
+    // A run without a model is refused when it starts, saying so.
+    let e = format!(
+        "{:#}",
+        LlmProposer::for_run_dir(&[], run.path())
+            .err()
+            .expect("refused")
+    );
+    assert!(e.contains("needs at least one model"), "{e}");
+}
+
+// ---- `gemforge search` against failing and configured providers (the binary, real HTTP) ----
+
+/// What a `gemforge search` process did.
+struct SearchRun {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    dir: tempfile::TempDir,
+}
+
+impl SearchRun {
+    fn run_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("run")
+    }
+    /// The stderr lines that report a proposer error as it happened.
+    fn error_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| {
+                l.starts_with("error: plan request") || l.starts_with("error: program request")
+            })
+            .collect()
+    }
+    fn journal_events(&self, kind: &str) -> usize {
+        std::fs::read_to_string(self.run_dir().join("journal.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("\"event\":\"{kind}\"")))
+            .count()
+    }
+    fn report(&self) -> String {
+        std::fs::read_to_string(self.run_dir().join("report.md")).unwrap_or_default()
+    }
+}
+
+/// `gemforge search --proposer llm` on gemm_32x32x32 with one beam entry, two plans of one program each,
+/// three iterations and one retry, unless `extra` gives these options otherwise.
+fn search_bin(model: &str, extra: &[&str]) -> SearchRun {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        ("--workload", "gemm_32x32x32"),
+        ("--iterations", "3"),
+        ("--beam", "1"),
+        ("--plans", "2"),
+        ("--impls", "1"),
+        ("--screen-runs", "1"),
+        ("--llm-retries", "1"),
+    ];
+    let mut args: Vec<&str> = vec![
+        "search",
+        "--proposer",
+        "llm",
+        "--model",
+        model,
+        "--no-baselines",
+    ];
+    for (opt, value) in base {
+        if !extra.contains(&opt) {
+            args.extend([opt, value]);
+        }
+    }
+    args.extend(extra);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(&args)
+        .arg("--run-dir")
+        .arg(dir.path().join("run"))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("GEMFORGE_PROMPTS_DIR")
+        .env("GEMFORGE_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .expect("running gemforge search");
+    SearchRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        dir,
+    }
+}
+
+/// The checks every search that its provider failed must pass: exit status 3, one terminal line for the
+/// one distinct error (naming the model and `want`), a report listing it, status proposer_failed, and
+/// no second iteration.
+fn assert_stopped_by_the_proposer(r: &SearchRun, want: &str) {
+    let all = format!("stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(3), "{all}");
+    let lines = r.error_lines();
+    assert_eq!(lines.len(), 1, "one line per distinct error: {all}");
+    assert!(lines[0].contains("openai:test-model"), "{all}");
+    assert!(lines[0].contains(want), "{all}");
+    assert!(
+        r.stderr
+            .contains("error: the search stopped because the proposer failed"),
+        "{all}"
+    );
+    assert!(
+        r.stdout
+            .contains("status         proposer_failed: full iteration 1"),
+        "{all}"
+    );
+    assert_eq!(r.journal_events("iteration_start"), 1, "{all}");
+    let md = r.report();
+    assert!(md.contains("Status: proposer_failed"), "{md}");
+    assert!(md.contains("## Proposer errors"), "{md}");
+    assert!(md.contains(want), "{md}");
+}
+
+#[test]
+fn a_search_whose_calls_all_fail_with_500_stops_with_exit_3() {
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::error(500));
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(&m, &[]);
+    assert_stopped_by_the_proposer(&r, "HTTP 500 after 2 attempt(s): scripted failure 500");
+    // Two plans, each tried twice; nothing more after the first iteration.
+    assert_eq!(srv.requests().len(), 4);
+    assert!(r.report().contains("| plan | llm | 2 |"), "{}", r.report());
+}
+
+#[test]
+fn the_same_4xx_on_every_call_stops_after_the_first_iteration() {
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::raw(
+        400,
+        r#"{"error":{"message":"max_tokens must be at most 4096","type":"invalid_request_error"}}"#,
+    ));
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(&m, &[]);
+    assert_stopped_by_the_proposer(
+        &r,
+        "HTTP 400 after 1 attempt(s): max_tokens must be at most 4096",
+    );
+    assert_eq!(srv.requests().len(), 2, "a 400 is not retried");
+}
+
+#[test]
+fn wrong_port_malformed_json_empty_answers_and_timeouts_stop_the_search() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = search_bin(
+        &format!("openai:test-model@http://127.0.0.1:{port}/v1"),
+        &[],
+    );
+    assert_stopped_by_the_proposer(&r, "transport error after 2 attempt(s)");
+
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::raw(200, "{\"choices\": [ {\"message\": "));
+    let r = search_bin(&format!("openai:test-model@{}", srv.base_url()), &[]);
+    assert_stopped_by_the_proposer(&r, "malformed response: body is not JSON");
+
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::openai("", 50, 0));
+    let r = search_bin(&format!("openai:test-model@{}", srv.base_url()), &[]);
+    assert_stopped_by_the_proposer(&r, "unusable answer: the plan is empty");
+
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::openai("Option: tiling\nlate", 1, 1).delayed(Duration::from_secs(3)));
+    let r = search_bin(
+        &format!("openai:test-model@{}", srv.base_url()),
+        &["--llm-timeout", "0.3", "--llm-retries", "0"],
+    );
+    assert_stopped_by_the_proposer(&r, "no response within 300ms after 1 attempt(s)");
+}
+
+#[test]
+fn programs_that_all_fail_stop_the_search_too() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: tiling\nTile by 32.", 10, 10),
+        Reply::openai("Option: tiling\nTile by 16.", 10, 10),
+    ]);
+    srv.always(Reply::error(503));
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(&m, &[]);
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(3), "{all}");
+    let lines = r.error_lines();
+    assert_eq!(lines.len(), 1, "{all}");
+    assert!(
+        lines[0].starts_with("error: program request to openai:test-model"),
+        "{all}"
+    );
+    assert!(lines[0].contains("HTTP 503"), "{all}");
+    assert!(
+        r.report().contains("| program | llm | 2 |"),
+        "{}",
+        r.report()
+    );
+    // 2 plans + 2 programs x 2 attempts.
+    assert_eq!(srv.requests().len(), 6);
+}
+
+#[test]
+fn a_partly_failing_iteration_goes_on() {
+    // One plan fails, the other is implemented (a program that does not compile: evaluated and
+    // rejected), so the iteration had a candidate and the run completes its single iteration.
+    let srv = ScriptedServer::start(vec![
+        Reply::error(400),
+        Reply::openai("Option: tiling\nTile by 32.", 10, 10),
+        Reply::openai(&fenced(BROKEN_PROGRAM), 10, 10),
+    ]);
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(&m, &["--iterations", "1", "--llm-concurrency", "1"]);
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{all}");
+    assert!(r.stdout.contains("status         completed"), "{all}");
+    // The failure was still shown and reported.
+    assert_eq!(r.error_lines().len(), 1, "{all}");
+    assert!(
+        r.report().contains("scripted failure 400"),
+        "{}",
+        r.report()
+    );
+    assert_eq!(
+        r.journal_events("evaluated"),
+        2,
+        "the start and the candidate: {all}"
+    );
+}
+
+#[test]
+fn llm_settings_come_from_a_file_and_the_command_line() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: tiling\nTile by 32.", 10, 10).delayed(Duration::from_millis(150)),
+        Reply::openai("Option: tiling\nTile by 16.", 10, 10).delayed(Duration::from_millis(150)),
+        Reply::openai(&fenced(BROKEN_PROGRAM), 10, 10),
+        Reply::openai(&fenced(BROKEN_PROGRAM), 10, 10),
+    ]);
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("llm.toml");
+    std::fs::write(
+        &file,
+        "[llm]\nmax_tokens = 500\nplan_max_tokens = 77\ntemperature = 0.25\nconcurrency = 4\n",
+    )
+    .unwrap();
+    let r = search_bin(
+        &m,
+        &[
+            "--iterations",
+            "1",
+            "--llm-config",
+            file.to_str().unwrap(),
+            "--implement-max-tokens",
+            "99",
+            "--llm-concurrency",
+            "1",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 4);
+    let limits: Vec<u64> = reqs
+        .iter()
+        .map(|q| q.body["max_tokens"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        limits,
+        [77, 77, 99, 99],
+        "plans from the file, programs from the command line"
+    );
+    assert!(reqs.iter().all(|q| q.body["temperature"] == 0.25));
+    assert_eq!(
+        srv.max_in_flight(),
+        1,
+        "the command line's concurrency wins over the file's"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.run_dir().join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["llm"]["plan_max_tokens"], 77);
+    assert_eq!(cfg["llm"]["implement_max_tokens"], 99);
+    assert_eq!(cfg["llm"]["concurrency"], 1);
+
+    // Bad settings are refused before anything is written.
+    for (args, want) in [
+        (vec!["--temperature", "5"], "temperature = 5"),
+        (vec!["--max-tokens", "0"], "plan_max_tokens = 0"),
+        (
+            vec!["--llm-config", "/nonexistent/llm.toml"],
+            "/nonexistent/llm.toml",
+        ),
+    ] {
+        let r = search_bin(&m, &args);
+        assert_eq!(r.code, Some(2), "{}", r.stderr);
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+        assert!(!r.run_dir().exists(), "nothing written for {args:?}");
+    }
+}
+
+/// Stops the local server the test started (through the script, which kills the pid it recorded).
+struct LocalServer {
+    script: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.script)
+            .arg("stop")
+            .env("GEMFORGE_LLM_LOCAL_DIR", &self.dir)
+            .status();
+    }
+}
+
+/// A one-iteration search through a real OpenAI-compatible server: llama-cpp-python's, with the Gemma 3
+/// 270M model from PyPI (scripts/llm-local.sh). `$GEMFORGE_LLM_LOCAL_URL` points at a running one;
+/// otherwise the script starts one on a free port (installing it first if needed, which takes long).
+#[test]
+#[ignore = "needs scripts/llm-local.sh (llama-cpp-python and a GGUF model from PyPI): cargo test --release --test llm -- --ignored llm_local"]
+fn llm_local_one_iteration_search() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (url, _server) = match std::env::var("GEMFORGE_LLM_LOCAL_URL") {
+        Ok(u) => (u, None),
+        Err(_) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let script = root.join("scripts/llm-local.sh");
+            let dir = std::env::var_os("GEMFORGE_LLM_LOCAL_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(&std::env::var_os("HOME").expect("HOME"))
+                        .join(".cache/gemforge/llm-local")
+                });
+            let st = std::process::Command::new(&script)
+                .args(["start", &port.to_string()])
+                .env("GEMFORGE_LLM_LOCAL_DIR", &dir)
+                .status()
+                .expect("running scripts/llm-local.sh");
+            assert!(
+                st.success(),
+                "scripts/llm-local.sh start failed; see its output above"
+            );
+            (
+                format!("http://127.0.0.1:{port}/v1"),
+                Some(LocalServer { script, dir }),
+            )
+        }
+    };
+    let model = format!("openai:gemma-3-270m@{url}");
+    let r = search_bin(
+        &model,
+        &[
+            "--iterations",
+            "1",
+            "--plans",
+            "1",
+            "--max-tokens",
+            "768",
+            "--llm-timeout",
+            "900",
+            "--llm-concurrency",
+            "1",
+            "--json",
+        ],
+    );
+    let all = format!("stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    eprintln!("{all}");
+    // A truthful status: completed (something was evaluated) or proposer_failed with exit status 3.
+    let s: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect(&all);
+    let status = s["status"].as_str().unwrap_or_default().to_string();
+    let evaluated = r.journal_events("evaluated");
+    match r.code {
+        Some(0) => {
+            assert_eq!(status, "completed", "{all}");
+            assert_eq!(r.journal_events("program_received") + 1, evaluated, "{all}");
+        }
+        Some(3) => {
+            assert!(status.starts_with("proposer_failed"), "{all}");
+            assert_eq!(r.journal_events("program_received"), 0, "{all}");
+            assert!(!r.error_lines().is_empty(), "the failure was shown: {all}");
+        }
+        other => panic!("exit status {other:?}: {all}"),
+    }
+    // Every request is classified: a plan or a named failure, a program or a named failure; every
+    // program was evaluated to a verdict.
+    let journal = std::fs::read_to_string(r.run_dir().join("journal.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kind = |k: &str| events.iter().filter(|e| e["event"] == k).count();
+    assert_eq!(kind("plan_requested"), 1, "{journal}");
+    assert_eq!(kind("plan_received") + kind("plan_failed"), 1, "{journal}");
+    assert_eq!(
+        kind("program_requested"),
+        kind("program_received") + kind("program_failed"),
+        "{journal}"
+    );
+    for e in &events {
+        if e["event"] == "plan_failed" || e["event"] == "program_failed" {
+            let class = e["class"].as_str().unwrap();
+            assert!(["llm", "unusable"].contains(&class), "{e}");
+            assert!(!e["detail"].as_str().unwrap().is_empty(), "{e}");
+        }
+        if e["event"] == "evaluated" {
+            let v = &e["verdict"];
+            assert!(v["correct"] == true || v["failure"].is_string(), "{e}");
+        }
+    }
+    // Tokens are counted from the server's usage (not estimated) for every answered call.
+    let ledger = events
+        .iter()
+        .find(|e| e["event"] == "ledger")
+        .expect("the ledger is journaled");
+    let total = &ledger["ledger"]["total"];
+    let answered = total["calls"].as_u64().unwrap();
+    assert!(answered >= 1, "the server answered at least once: {ledger}");
+    assert!(total["input_tokens"].as_u64().unwrap() > 1000, "{ledger}");
+    assert!(total["output_tokens"].as_u64().unwrap() > 0, "{ledger}");
+    for e in ledger["ledger"]["entries"].as_array().unwrap() {
+        assert_eq!(
+            e["estimated_calls"], 0,
+            "llama.cpp's server sends usage: {e}"
+        );
+    }
 }

@@ -3,7 +3,9 @@
 //! with SIGKILL resumes to the same result without repeating a proposer call or an evaluation, the journal
 //! reader tolerates a truncated last line and rejects other malformed lines, the report is rebuilt from the
 //! run directory, the verdict cache answers a second run, and the guided phase of schedule reuse offers
-//! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation.
+//! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation; the run directory's
+//! lock is atomic (of two searches started together on one new directory exactly one runs); `--resume`
+//! refuses options that contradict the run.
 
 #[path = "support/llm_server.rs"]
 mod llm_server;
@@ -205,6 +207,7 @@ fn new_run_with(
         start: String::new(),
         reuse_from: None,
         baselines: Vec::new(),
+        llm: Default::default(),
     };
     search::create(&dir, cfg, &program(START_DELAY, false), baselines).expect("create the run");
     dir
@@ -373,14 +376,17 @@ fn scripted_search_journals_selects_and_reports() {
     assert!(std::fs::read_to_string(dir.join("plot.svg"))
         .unwrap()
         .contains("<svg"));
-    // One process at a time: a lock held by a live process (pid 1) refuses the run.
-    std::fs::write(dir.join("lock"), "1").unwrap();
+    // One process at a time: while the lock is held, the run is refused, naming the holder.
+    let held = search::RunLock::take(&dir).expect("the lock is free after the run");
     let err = search::run(&dir, &env(&script, &stop, None)).unwrap_err();
     assert!(
-        format!("{err:#}").contains("in use by process 1"),
+        format!("{err:#}").contains(&format!(
+            "in use by another search (process {}",
+            std::process::id()
+        )),
         "{err:#}"
     );
-    std::fs::remove_file(dir.join("lock")).unwrap();
+    drop(held);
     // A finished run is not searched again.
     let again = search::run(&dir, &env(&script, &stop, None)).expect("rerun");
     assert_eq!(again.status, "already_finished");
@@ -506,7 +512,8 @@ fn verdict_cache_answers_a_second_run() {
             .collect();
         match &first {
             None => {
-                assert!(cached.iter().all(|c| !c));
+                // Not vacuous: the first run evaluated something, and nothing of it came from the cache.
+                assert!(!cached.is_empty() && cached.iter().all(|c| !c));
                 first = Some(out.cycles);
             }
             Some(c) => {
@@ -772,7 +779,14 @@ fn cli_runs_resumes_reports_and_reuses() {
     assert!(report_command(&run1, false).unwrap().contains("report.md"));
     // Schedule reuse takes the winner's menu sequence.
     let run2 = base.join("run2");
+    // Four plans and programs, so the guided phase asks two of each per iteration and the script's
+    // failures (seed % 7 == 0, seed % 6 == 5) do not fail a whole guided iteration, which would stop the
+    // run (that is tested in tests/llm.rs).
     let mut a: Vec<&str> = common.to_vec();
+    for opt in ["--plans", "--impls"] {
+        let at = a.iter().position(|&x| x == opt).unwrap() + 1;
+        a[at] = "4";
+    }
     a.extend([
         "--run-dir",
         run2.to_str().unwrap(),
@@ -806,6 +820,82 @@ fn cli_runs_resumes_reports_and_reuses() {
     assert!(
         format!("{err:#}").contains("--model is for --proposer llm"),
         "{err:#}"
+    );
+    // --resume refuses options that contradict the run, naming each difference; options equal to the
+    // run's, and the budget, are accepted.
+    let err = search_command(
+        &parse(&[
+            "--resume",
+            "--run-dir",
+            run1_s,
+            "--workload",
+            "gemm_64x64x64",
+            "--iterations",
+            "3",
+            "--beam",
+            "2",
+            "--temperature",
+            "0.7",
+        ]),
+        &providers,
+    )
+    .unwrap_err();
+    let e = format!("{err:#}");
+    assert!(
+        e.contains("--workload gemm_64x64x64 (the run has gemm_20x36x24)"),
+        "{e}"
+    );
+    assert!(e.contains("--iterations 3 (the run has 2)"), "{e}");
+    assert!(!e.contains("--beam"), "the same beam is no conflict: {e}");
+    assert!(
+        e.contains("temperature 0.7 (the run has the provider's default)"),
+        "{e}"
+    );
+    let other_start = base.join("other.c");
+    std::fs::write(&other_start, program(START_DELAY + 1, false)).unwrap();
+    let err = search_command(
+        &parse(&[
+            "--resume",
+            "--run-dir",
+            run1_s,
+            "--start",
+            other_start.to_str().unwrap(),
+            "--model",
+            "a",
+        ]),
+        &providers,
+    )
+    .unwrap_err();
+    let e = format!("{err:#}");
+    assert!(
+        e.contains("--start") && e.contains("another program"),
+        "{e}"
+    );
+    assert!(e.contains("--model a (the run has a, b)"), "{e}");
+    let (_, code) = search_command(
+        &parse(&[
+            "--resume",
+            "--run-dir",
+            run1_s,
+            "--iterations",
+            "2",
+            "--budget-usd",
+            "5",
+            "--json",
+        ]),
+        &providers,
+    )
+    .expect("resume with the run's own values");
+    assert_eq!(code, 0);
+    let err = search_command(
+        &parse(&["--resume", "--run-dir", base.join("none").to_str().unwrap()]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("holds no run"), "{err:#}");
+    assert!(
+        !base.join("none").exists(),
+        "a refused resume writes nothing"
     );
     let err = search_command(&parse(&["--resume"]), &providers).unwrap_err();
     assert!(
@@ -983,4 +1073,102 @@ fn a_winner_that_fails_the_recheck_falls_back_to_the_next_best() {
     assert_eq!(best.as_ref(), Some(rechecked[1].0));
     assert!(cycles.unwrap() > 1);
     cleanup(&dir);
+}
+
+#[test]
+fn the_run_directory_lock_is_atomic_and_names_its_holder() {
+    let dir = std::env::temp_dir().join(format!("gf-search-lock-{}", std::process::id()));
+    cleanup(&dir);
+    // Sixteen takers released at once on a directory that does not exist yet: exactly one wins.
+    let gate = std::sync::Barrier::new(16);
+    let results: Vec<Result<search::RunLock, String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..16)
+            .map(|_| {
+                s.spawn(|| {
+                    gate.wait();
+                    search::RunLock::take(&dir).map_err(|e| format!("{e:#}"))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    let me = format!("process {}", std::process::id());
+    for r in &results {
+        if let Err(e) = r {
+            assert!(
+                e.contains("in use by another search") && e.contains(&me),
+                "{e}"
+            );
+        }
+    }
+    let note = std::fs::read_to_string(dir.join(search::LOCK_FILE)).unwrap();
+    assert!(note.starts_with(&me), "{note}");
+    // Released with its holder: the next taker gets it (a killed holder's lock goes the same way).
+    drop(results);
+    drop(search::RunLock::take(&dir).expect("free again"));
+    cleanup(&dir);
+}
+
+#[test]
+fn two_searches_started_together_on_one_new_run_dir_never_both_run() {
+    let bin = env!("CARGO_BIN_EXE_gemforge");
+    for trial in 0..3 {
+        let dir =
+            std::env::temp_dir().join(format!("gf-search-race-{}-{trial}", std::process::id()));
+        cleanup(&dir);
+        let spawn = || {
+            std::process::Command::new(bin)
+                .args([
+                    "search",
+                    "--workload",
+                    "gemm_32x32x32",
+                    "--iterations",
+                    "1",
+                    "--beam",
+                    "1",
+                    "--plans",
+                    "1",
+                    "--impls",
+                    "1",
+                    "--screen-runs",
+                    "1",
+                    "--no-baselines",
+                    "--json",
+                    "--run-dir",
+                ])
+                .arg(&dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("gemforge search")
+        };
+        let (a, b) = (spawn(), spawn());
+        let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let ok: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
+        let failed: Vec<_> = outs.iter().filter(|o| !o.status.success()).collect();
+        let all: Vec<String> = outs
+            .iter()
+            .map(|o| format!("{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr)))
+            .collect();
+        assert_eq!((ok.len(), failed.len()), (1, 1), "trial {trial}: {all:?}");
+        let e = String::from_utf8_lossy(&failed[0].stderr);
+        // Refused while the other runs, or (if it started late) because the directory holds a run.
+        assert!(
+            e.contains("is in use by another search (process") || e.contains("already holds a run"),
+            "trial {trial}: {e}"
+        );
+        // The journal was written by one process only.
+        let ev = events(&dir);
+        let starts = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Start { .. }))
+            .count();
+        let finishes = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Finish { .. }))
+            .count();
+        assert_eq!((starts, finishes), (1, 1), "trial {trial}");
+        cleanup(&dir);
+    }
 }

@@ -39,10 +39,48 @@ pub struct Summary {
     /// Failures by class: evaluation failures (`compile_error`, `wrong_result`, ...) and proposer failures
     /// (`plan:llm`, `program:unusable`, ...).
     pub failures: BTreeMap<String, usize>,
+    /// The proposer's failed requests, one entry per distinct error (provider errors with the model, HTTP
+    /// status and the server's message; unusable answers), in order of first appearance.
+    pub proposer_errors: Vec<ProposerErrorCount>,
     pub spent_usd: f64,
     /// The proposer's ledger of each process of the run, oldest first (a killed process has none; its
     /// spend is still in `spent_usd`).
     pub ledgers: Vec<serde_json::Value>,
+}
+
+/// One distinct proposer error and how often it occurred.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProposerErrorCount {
+    /// "plan" or "program".
+    pub request: String,
+    /// The failure class (`llm`, `unusable`, `not_applicable`, `budget`).
+    pub class: String,
+    pub detail: String,
+    pub count: usize,
+    /// The first request slot that failed so.
+    pub first_slot: String,
+}
+
+fn count_error(
+    list: &mut Vec<ProposerErrorCount>,
+    request: &str,
+    class: &str,
+    detail: &str,
+    slot: &str,
+) {
+    match list
+        .iter_mut()
+        .find(|e| e.request == request && e.class == class && e.detail == detail)
+    {
+        Some(e) => e.count += 1,
+        None => list.push(ProposerErrorCount {
+            request: request.into(),
+            class: class.into(),
+            detail: detail.into(),
+            count: 1,
+            first_slot: slot.into(),
+        }),
+    }
 }
 
 /// A baseline's verdict: cycles when correct, else the failure class.
@@ -89,6 +127,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
         evaluations: 0,
         cached_evaluations: 0,
         failures: BTreeMap::new(),
+        proposer_errors: Vec::new(),
         spent_usd: 0.0,
         ledgers: Vec::new(),
     };
@@ -100,14 +139,30 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
                 phases.insert(*step, phase.clone());
             }
             Event::PlanRequested { .. } => s.plans_requested += 1,
-            Event::PlanFailed { class, .. } => {
+            Event::PlanFailed {
+                class,
+                detail,
+                slot,
+                ..
+            } => {
                 s.plans_failed += 1;
                 *s.failures.entry(format!("plan:{class}")).or_default() += 1;
+                if class != "not_applicable" {
+                    count_error(&mut s.proposer_errors, "plan", class, detail, slot);
+                }
             }
             Event::ProgramRequested { .. } => s.programs_requested += 1,
-            Event::ProgramFailed { class, .. } => {
+            Event::ProgramFailed {
+                class,
+                detail,
+                slot,
+                ..
+            } => {
                 s.programs_failed += 1;
                 *s.failures.entry(format!("program:{class}")).or_default() += 1;
+                if class != "not_applicable" {
+                    count_error(&mut s.proposer_errors, "program", class, detail, slot);
+                }
             }
             Event::Evaluated {
                 code,
@@ -341,6 +396,29 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
         let _ = writeln!(m, "| failure | count |\n|---|---|");
         for (k, v) in &s.failures {
             let _ = writeln!(m, "| {k} | {v} |");
+        }
+        let _ = writeln!(m);
+    }
+    if !s.proposer_errors.is_empty() {
+        let _ = writeln!(
+            m,
+            "## Proposer errors\n\nEach distinct error of the proposer (its provider's HTTP status and message, \
+             or what made an answer unusable), with how often it occurred and the first request it hit:\n"
+        );
+        let _ = writeln!(
+            m,
+            "| request | class | count | first slot | error |\n|---|---|---|---|---|"
+        );
+        for e in &s.proposer_errors {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {} | `{}` | {} |",
+                e.request,
+                e.class,
+                e.count,
+                e.first_slot,
+                e.detail.replace('|', "\\|").replace('\n', " ")
+            );
         }
         let _ = writeln!(m);
     }

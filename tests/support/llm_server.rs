@@ -101,6 +101,8 @@ impl Recorded {
 
 struct State {
     script: Mutex<VecDeque<Reply>>,
+    /// The answer once the script is used up (None: HTTP 418).
+    fallback: Mutex<Option<Reply>>,
     requests: Mutex<Vec<Recorded>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -128,6 +130,7 @@ impl ScriptedServer {
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             script: Mutex::new(script.into()),
+            fallback: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -161,6 +164,11 @@ impl ScriptedServer {
 
     pub fn push(&self, reply: Reply) {
         self.state.script.lock().unwrap().push_back(reply);
+    }
+
+    /// Answer every request after the script with `reply` (a server that always fails the same way).
+    pub fn always(&self, reply: Reply) {
+        *self.state.fallback.lock().unwrap() = Some(reply);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -214,6 +222,7 @@ async fn handle(
         .lock()
         .unwrap()
         .pop_front()
+        .or_else(|| st.fallback.lock().unwrap().clone())
         .unwrap_or_else(|| Reply::raw(418, r#"{"error":"script exhausted"}"#));
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;

@@ -192,7 +192,7 @@ impl LlmClient {
                         model: mid.clone(),
                         status,
                         attempts: attempt,
-                        body: excerpt(&bytes),
+                        body: server_message(&bytes),
                     };
                     if status != 429 && status < 500 {
                         return Err(err);
@@ -285,6 +285,29 @@ fn excerpt(bytes: &[u8]) -> String {
     match s.char_indices().nth(300) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
+    }
+}
+
+/// What an error response says, for people: the `message` of the JSON error shapes that OpenAI, Anthropic,
+/// vLLM, llama.cpp's server and FastAPI-based servers send (`{"error": {"message": ...}}`,
+/// `{"message": ...}`, `{"error": "..."}`, `{"detail": ...}`), else an excerpt of the raw body.
+pub fn server_message(bytes: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        for ptr in ["/error/message", "/message", "/error", "/detail"] {
+            match v.pointer(ptr) {
+                Some(Value::String(s)) if !s.trim().is_empty() => return excerpt(s.as_bytes()),
+                Some(d @ (Value::Array(_) | Value::Object(_))) if ptr == "/detail" => {
+                    return excerpt(d.to_string().as_bytes())
+                }
+                _ => {}
+            }
+        }
+    }
+    let e = excerpt(bytes);
+    if e.is_empty() {
+        "(empty body)".to_string()
+    } else {
+        e
     }
 }
 
@@ -457,6 +480,23 @@ mod tests {
                 Duration::from_secs(2)
             );
         }
+    }
+
+    #[test]
+    fn server_messages_are_extracted_from_every_error_shape() {
+        let cases: [(&[u8], &str); 6] = [
+            (br#"{"error":{"message":"max_tokens is too large","type":"invalid"}}"#, "max_tokens is too large"),
+            (br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, "Overloaded"),
+            (br#"{"object":"error","message":"This model's maximum context length is 4096","code":400}"#, "This model's maximum context length is 4096"),
+            (br#"{"error":"model not loaded"}"#, "model not loaded"),
+            (br#"{"detail":[{"loc":["body","messages"],"msg":"field required"}]}"#, "field required"),
+            (b"<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
+        ];
+        for (body, want) in cases {
+            let got = server_message(body);
+            assert!(got.contains(want), "{got} lacks {want}");
+        }
+        assert_eq!(server_message(b""), "(empty body)");
     }
 
     #[test]

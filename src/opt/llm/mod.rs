@@ -8,10 +8,12 @@
 
 mod client;
 mod ledger;
+mod settings;
 mod store;
 
-pub use client::{ChatRequest, ChatResponse, ClientOptions, LlmClient, Usage};
+pub use client::{server_message, ChatRequest, ChatResponse, ClientOptions, LlmClient, Usage};
 pub use ledger::{Ledger, LedgerEntry, Price, Prices};
+pub use settings::{LlmOverrides, LlmSettings};
 pub use store::{ResponseStore, StoredResponse};
 
 use std::time::Duration;

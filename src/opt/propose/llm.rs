@@ -7,8 +7,8 @@
 
 use super::{ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
 use crate::opt::llm::{
-    ChatRequest, ClientOptions, Ledger, LlmClient, LlmError, ModelSpec, Prices, ResponseStore,
-    StoredResponse,
+    ChatRequest, ClientOptions, Ledger, LlmClient, LlmError, LlmSettings, ModelSpec, Prices,
+    ResponseStore, StoredResponse,
 };
 use crate::opt::prompts::Templates;
 use anyhow::{bail, Context as _};
@@ -33,17 +33,31 @@ pub struct LlmOptions {
 
 impl Default for LlmOptions {
     fn default() -> Self {
+        let s = LlmSettings::default();
         LlmOptions {
             client: ClientOptions::default(),
             budget_usd: None,
             templates: Templates::builtin(),
-            plan_max_tokens: 4096,
-            implement_max_tokens: 16384,
-            temperature: None,
+            plan_max_tokens: s.plan_max_tokens,
+            implement_max_tokens: s.implement_max_tokens,
+            temperature: s.temperature,
             system: Some(
                 "You are an expert in optimizing code for tensor accelerators. Follow the rules exactly."
                     .to_string(),
             ),
+        }
+    }
+}
+
+impl LlmOptions {
+    /// The defaults with a run's token limits, temperature, timeout, retries and concurrency.
+    pub fn from_settings(s: &LlmSettings) -> LlmOptions {
+        LlmOptions {
+            client: s.client_options(),
+            plan_max_tokens: s.plan_max_tokens,
+            implement_max_tokens: s.implement_max_tokens,
+            temperature: s.temperature,
+            ..LlmOptions::default()
         }
     }
 }

@@ -1,8 +1,12 @@
 //! `gemforge search` and `gemforge report`: argument parsing and the glue around [`super::run`] (run
 //! directory creation or resume, Ctrl-C, the final report). The proposer is built by the caller.
 
-use super::{create, load_config, run, Outcome, RunConfig, SearchEnv, SearchParams};
+use super::{
+    create, load_config, run_locked, Outcome, RunConfig, RunLock, SearchEnv, SearchParams,
+    EXIT_PROPOSER_FAILED, STATUS_PROPOSER_FAILED,
+};
 use crate::bench::eval_cache::EvalCache;
+use crate::opt::llm::{LlmOverrides, LlmSettings};
 use crate::opt::propose::{MenuItem, Proposer};
 use crate::sim::config::HwConfig;
 use anyhow::{bail, Context};
@@ -27,46 +31,50 @@ impl ProposerKind {
     }
 }
 
-/// `gemforge search` arguments.
+/// `gemforge search` arguments. The search parameters are options without a built-in value here (the
+/// defaults are filled in for a new run), so that `--resume` can tell an option given on the command line
+/// from a default and refuse one that contradicts the run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs {
     /// The workload (see `gemforge workloads`); not needed with --resume.
     #[arg(long)]
     pub workload: Option<String>,
-    /// Who writes plans and programs: the built-in offline proposer or LLMs (--model).
-    #[arg(long, value_enum, default_value_t = ProposerKind::Builtin)]
-    pub proposer: ProposerKind,
+    /// Who writes plans and programs [default: builtin].
+    #[arg(long, value_enum)]
+    pub proposer: Option<ProposerKind>,
     /// A model of the ensemble (repeat for several; plans and programs are spread round-robin).
     #[arg(long = "model", value_name = "M")]
     pub models: Vec<String>,
-    /// T: iterations of the full search.
-    #[arg(long, default_value_t = 8)]
-    pub iterations: u32,
-    /// B: beam width.
-    #[arg(long, default_value_t = 4)]
-    pub beam: usize,
-    /// N: plans per beam entry and iteration.
-    #[arg(long, default_value_t = 4)]
-    pub plans: u32,
-    /// K: programs per plan.
-    #[arg(long, default_value_t = 2)]
-    pub impls: u32,
-    /// p: probability of keeping each menu option in one planning prompt.
-    #[arg(long, default_value_t = 0.25)]
-    pub keep_prob: f64,
-    /// Seed of the search's random choices (menu dropout, the built-in proposer's picks).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Accepted regression of a child over its parent in the first two iterations (0.1 = 10%).
-    #[arg(long, default_value_t = 0.1)]
-    pub regression_allowance: f64,
-    /// Stop after this many iterations without a better program.
+    /// T: iterations of the full search [default: 8].
+    #[arg(long)]
+    pub iterations: Option<u32>,
+    /// B: beam width [default: 4].
+    #[arg(long)]
+    pub beam: Option<usize>,
+    /// N: plans per beam entry and iteration [default: 4].
+    #[arg(long)]
+    pub plans: Option<u32>,
+    /// K: programs per plan [default: 2].
+    #[arg(long)]
+    pub impls: Option<u32>,
+    /// p: probability of keeping each menu option in one planning prompt [default: 0.25].
+    #[arg(long)]
+    pub keep_prob: Option<f64>,
+    /// Seed of the search's random choices (menu dropout, the built-in proposer's picks) [default: 1]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Accepted regression of a child over its parent in the first two iterations (0.1 = 10%)
+    /// [default: 0.1].
+    #[arg(long)]
+    pub regression_allowance: Option<f64>,
+    /// Stop after this many iterations without a better program [default: never].
     #[arg(long, value_name = "E")]
     pub early_stop: Option<u32>,
     /// The run directory [default: runs/<workload>-<unix time>]
     #[arg(long = "out-dir", value_name = "DIR", visible_alias = "run-dir")]
     pub run_dir: Option<PathBuf>,
-    /// Continue the run in --out-dir (its config.json wins over the other options, except --budget-usd).
+    /// Continue the run in --out-dir with its config.json. Options that contradict the run are refused;
+    /// --budget-usd, --jobs, --llm-timeout, --llm-retries and --llm-concurrency may change.
     #[arg(long)]
     pub resume: bool,
     /// Stop asking the proposer once this many US dollars are spent.
@@ -85,9 +93,9 @@ pub struct SearchArgs {
     /// Let candidates use the loop-FSM instructions (funct 8-13, 15-21).
     #[arg(long)]
     pub allow_loop_fsm: bool,
-    /// Spec-engine input sets per candidate before its RTL run.
-    #[arg(long, default_value_t = 3)]
-    pub screen_runs: u32,
+    /// Spec-engine input sets per candidate before its RTL run [default: 3].
+    #[arg(long)]
+    pub screen_runs: Option<u32>,
     /// Concurrent evaluations [default: one per core]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -97,6 +105,58 @@ pub struct SearchArgs {
     /// Print one JSON object (the summary) instead of text; no progress bars.
     #[arg(long)]
     pub json: bool,
+    /// Boxed: with these options inline, `gemforge`'s command enum grows past clippy's variant-size limit.
+    #[command(flatten)]
+    pub llm: Box<LlmArgs>,
+}
+
+/// The LLM proposer's settings on the command line (over `--llm-config`, over the defaults).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LlmArgs {
+    /// LLM settings file: TOML with an [llm] table (docs/llm.md); the options below override it.
+    #[arg(long, value_name = "FILE")]
+    pub llm_config: Option<PathBuf>,
+    /// Token limit of every answer, plans and programs [default: 4096 for plans, 16384 for programs].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// Token limit of a plan (over --max-tokens) [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub plan_max_tokens: Option<u32>,
+    /// Token limit of a program (over --max-tokens) [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub implement_max_tokens: Option<u32>,
+    /// Sampling temperature, 0 to 2 [default: the provider's].
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// Limit for one HTTP attempt, in seconds [default: 600].
+    #[arg(long = "llm-timeout", value_name = "SECS")]
+    pub timeout_secs: Option<f64>,
+    /// Retries of a failed call (HTTP 429, 5xx, timeouts, connection errors) [default: 5].
+    #[arg(long = "llm-retries", value_name = "N")]
+    pub retries: Option<u32>,
+    /// LLM requests in flight at once [default: 8].
+    #[arg(long = "llm-concurrency", value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+impl LlmArgs {
+    /// The file's values with the command line's over them.
+    pub fn overrides(&self) -> anyhow::Result<LlmOverrides> {
+        let file = match &self.llm_config {
+            Some(f) => LlmOverrides::from_file(f)?,
+            None => LlmOverrides::default(),
+        };
+        let cli = LlmOverrides {
+            max_tokens: self.max_tokens,
+            plan_max_tokens: self.plan_max_tokens,
+            implement_max_tokens: self.implement_max_tokens,
+            temperature: self.temperature,
+            timeout_secs: self.timeout_secs,
+            retries: self.retries,
+            concurrency: self.concurrency,
+        };
+        Ok(cli.over(&file))
+    }
 }
 
 /// Builds the proposer: (kind, the run's configuration, run directory) -> proposer.
@@ -145,7 +205,7 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
                     let prices = templates.prices()?;
                     let opts = LlmOptions {
                         templates,
-                        ..LlmOptions::default()
+                        ..LlmOptions::from_settings(&cfg.llm)
                     };
                     // Answers live in RUN_DIR/llm, so a resumed run pays for nothing twice.
                     Box::new(LlmProposer::new(
@@ -187,7 +247,10 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
 }
 
 /// Run `gemforge search`; returns the text to print and the exit status (0 finished, 1 no correct result,
-/// 130 interrupted).
+/// 3 the proposer failed a whole iteration ([`EXIT_PROPOSER_FAILED`]), 130 interrupted).
+///
+/// The run directory's lock is taken before anything is written to it, so two searches started on one
+/// directory cannot both run: the second fails naming the first.
 pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(String, u8)> {
     let dir = match (&args.run_dir, args.resume) {
         (Some(d), _) => d.clone(),
@@ -208,102 +271,77 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
             dir.join(super::journal::CONFIG_FILE).display()
         )),
     };
-    let proposer = if args.resume {
+    let llm_over = args.llm.overrides()?;
+    let (lock, proposer) = if args.resume {
+        if !dir.join(super::journal::CONFIG_FILE).is_file() {
+            bail!(
+                "--resume: {} holds no run (no {}); start one without --resume",
+                dir.display(),
+                super::journal::CONFIG_FILE
+            );
+        }
+        let lock = RunLock::take(&dir)?;
         let mut cfg = load_config(&dir)?;
+        let conflicts = resume_conflicts(args, &cfg, &llm_over)?;
+        if !conflicts.is_empty() {
+            bail!(
+                "--resume: {} was started with other settings; these options contradict its {}:\n  {}\n\
+                 drop them to continue the run as it was started, or start a new run in another --out-dir",
+                dir.display(),
+                super::journal::CONFIG_FILE,
+                conflicts.join("\n  ")
+            );
+        }
+        // What may change on resume: the budget, evaluation jobs and the LLM calls' timeout, retries and
+        // concurrency (none of them changes what is asked or what an answer is worth).
+        let before = cfg.clone();
         if let Some(b) = args.budget_usd {
             cfg.params.budget_usd = Some(b);
+        }
+        if let Some(j) = args.jobs {
+            cfg.params.eval_jobs = j;
+        }
+        cfg.llm = cfg.llm.with(&llm_over)?;
+        if llm_over.concurrency.is_some() {
+            cfg.params.proposer_jobs = cfg.llm.concurrency;
+        }
+        if cfg != before {
             let text = serde_json::to_string_pretty(&cfg)?;
             crate::bench::eval_cache::write_atomic(
                 &dir.join(super::journal::CONFIG_FILE),
                 text.as_bytes(),
             )?;
         }
-        (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?
+        let proposer = (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?;
+        (lock, proposer)
     } else {
-        let name = args
-            .workload
-            .as_deref()
-            .context("--workload is required (unless --resume)")?;
-        match (args.proposer, args.models.is_empty()) {
-            (ProposerKind::Builtin, false) => {
-                bail!("--model is for --proposer llm; the built-in proposer has no models")
-            }
-            (ProposerKind::Llm, true) => {
-                bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)")
-            }
-            _ => {}
-        }
-        let w = crate::bench::workload::by_name(name).with_context(|| {
-            let names: Vec<String> = crate::bench::workload::all()
-                .into_iter()
-                .map(|w| w.name)
-                .collect();
-            format!("unknown workload `{name}`; known: {}", names.join(", "))
-        })?;
-        let hw = match &args.config {
-            Some(f) => HwConfig::from_file(f)?,
-            None => HwConfig::default_config(),
-        };
-        crate::bench::eval::check_data_type(&hw, &w).map_err(anyhow::Error::msg)?;
-        let start = match &args.start {
-            Some(f) => std::fs::read_to_string(f)
-                .with_context(|| format!("reading the starting program {}", f.display()))?,
-            None => (p.start)(&hw, &w)?,
-        };
-        let guided = match &args.reuse_from {
-            Some(d) => {
-                let (_, s) = crate::opt::report::summarize(d)
-                    .with_context(|| format!("reading the run to reuse, {}", d.display()))?;
-                if s.best.is_none() {
-                    bail!(
-                        "--reuse-from {}: that run has no finished result",
-                        d.display()
-                    );
-                }
-                s.schedule
-            }
-            None => Vec::new(),
-        };
-        let params = SearchParams {
-            iterations: args.iterations,
-            beam: args.beam,
-            plans: args.plans,
-            impls: args.impls,
-            keep_prob: args.keep_prob,
-            seed: args.seed,
-            regression_allowance: args.regression_allowance,
-            early_stop: args.early_stop,
-            budget_usd: args.budget_usd,
-            screen_runs: args.screen_runs,
-            allow_loop_fsm: args.allow_loop_fsm,
-            guided,
-            eval_jobs: args.jobs.unwrap_or(0),
-            ..SearchParams::default()
-        };
-        let cfg = RunConfig {
-            gemforge_version: env!("CARGO_PKG_VERSION").into(),
-            workload: w.name.clone(),
-            workload_shape: w.shape(),
-            menu: (p.menu)(&w)?,
-            params,
-            proposer: args.proposer.name().into(),
-            models: args.models.clone(),
-            start: String::new(),
-            reuse_from: args.reuse_from.clone(),
-            baselines: Vec::new(),
-            hw: hw.clone(),
-        };
+        let (cfg, hw, w, start) = new_run_config(args, p, &llm_over)?;
+        let existed = dir.exists();
+        let lock = RunLock::take(&dir)?;
         if dir.join(super::journal::CONFIG_FILE).exists() {
             bail!(
                 "{} already holds a run; resume it with --resume or choose another --out-dir",
                 dir.display()
             );
         }
-        // The proposer first: a bad model name must not leave a half-made run directory behind.
-        let proposer = (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?;
-        let baselines = (p.baselines)(&hw, &w);
-        create(&dir, cfg, &start, &baselines)?;
-        proposer
+        let made = (|| -> anyhow::Result<Box<dyn Proposer>> {
+            let proposer = (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?;
+            let baselines = (p.baselines)(&hw, &w);
+            create(&dir, cfg, &start, &baselines)?;
+            Ok(proposer)
+        })();
+        match made {
+            Ok(proposer) => (lock, proposer),
+            Err(e) => {
+                // A bad model name must not leave a half-made run directory behind.
+                if !existed {
+                    let _ = std::fs::remove_dir_all(&dir);
+                } else {
+                    let _ = std::fs::remove_file(dir.join(super::LOCK_FILE));
+                }
+                return Err(e);
+            }
+        }
     };
     // Ctrl-C: the first stops cleanly (the journal is written), the second exits at once.
     let _ = ctrlc::set_handler(|| {
@@ -318,8 +356,238 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
         progress: !args.json,
         cache: Some(EvalCache::default_location()),
     };
-    let out = run(&dir, &env)?;
+    let out = run_locked(&dir, &env, &lock)?;
+    drop(lock);
     render(&dir, &out, args.json)
+}
+
+/// The configuration of a new run from the command line, its hardware, workload and starting program;
+/// nothing is written.
+fn new_run_config(
+    args: &SearchArgs,
+    p: &Providers<'_>,
+    llm_over: &LlmOverrides,
+) -> anyhow::Result<(
+    RunConfig,
+    HwConfig,
+    crate::bench::workload::Workload,
+    String,
+)> {
+    let name = args
+        .workload
+        .as_deref()
+        .context("--workload is required (unless --resume)")?;
+    let kind = args.proposer.unwrap_or(ProposerKind::Builtin);
+    match (kind, args.models.is_empty()) {
+        (ProposerKind::Builtin, false) => {
+            bail!("--model is for --proposer llm; the built-in proposer has no models")
+        }
+        (ProposerKind::Llm, true) => {
+            bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)")
+        }
+        _ => {}
+    }
+    if kind == ProposerKind::Builtin && !llm_over.is_empty() {
+        bail!(
+            "LLM settings (--llm-config, --max-tokens, --temperature, --llm-*) are for --proposer llm; \
+             the built-in proposer asks no model"
+        );
+    }
+    let llm = LlmSettings::default().with(llm_over)?;
+    let w = crate::bench::workload::by_name(name).with_context(|| {
+        let names: Vec<String> = crate::bench::workload::all()
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        format!("unknown workload `{name}`; known: {}", names.join(", "))
+    })?;
+    let hw = match &args.config {
+        Some(f) => HwConfig::from_file(f)?,
+        None => HwConfig::default_config(),
+    };
+    crate::bench::eval::check_data_type(&hw, &w).map_err(anyhow::Error::msg)?;
+    let start = match &args.start {
+        Some(f) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the starting program {}", f.display()))?,
+        None => (p.start)(&hw, &w)?,
+    };
+    let guided = match &args.reuse_from {
+        Some(d) => {
+            let (_, s) = crate::opt::report::summarize(d)
+                .with_context(|| format!("reading the run to reuse, {}", d.display()))?;
+            if s.best.is_none() {
+                bail!(
+                    "--reuse-from {}: that run has no finished result",
+                    d.display()
+                );
+            }
+            s.schedule
+        }
+        None => Vec::new(),
+    };
+    let d = SearchParams::default();
+    let params = SearchParams {
+        iterations: args.iterations.unwrap_or(d.iterations),
+        beam: args.beam.unwrap_or(d.beam),
+        plans: args.plans.unwrap_or(d.plans),
+        impls: args.impls.unwrap_or(d.impls),
+        keep_prob: args.keep_prob.unwrap_or(d.keep_prob),
+        seed: args.seed.unwrap_or(d.seed),
+        regression_allowance: args.regression_allowance.unwrap_or(d.regression_allowance),
+        early_stop: args.early_stop,
+        budget_usd: args.budget_usd,
+        screen_runs: args.screen_runs.unwrap_or(d.screen_runs),
+        allow_loop_fsm: args.allow_loop_fsm,
+        guided,
+        eval_jobs: args.jobs.unwrap_or(d.eval_jobs),
+        proposer_jobs: if kind == ProposerKind::Llm {
+            llm.concurrency
+        } else {
+            d.proposer_jobs
+        },
+        ..d
+    };
+    let cfg = RunConfig {
+        gemforge_version: env!("CARGO_PKG_VERSION").into(),
+        workload: w.name.clone(),
+        workload_shape: w.shape(),
+        menu: (p.menu)(&w)?,
+        params,
+        proposer: kind.name().into(),
+        models: args.models.clone(),
+        start: String::new(),
+        reuse_from: args.reuse_from.clone(),
+        baselines: Vec::new(),
+        hw: hw.clone(),
+        llm,
+    };
+    Ok((cfg, hw, w, start))
+}
+
+/// The options of a `--resume` that contradict the run's configuration, each naming the option, its value
+/// and the run's.
+fn resume_conflicts(
+    args: &SearchArgs,
+    cfg: &RunConfig,
+    llm_over: &LlmOverrides,
+) -> anyhow::Result<Vec<String>> {
+    let mut d = Vec::new();
+    let mut differs = |given: Option<String>, run: String, opt: &str| {
+        if let Some(g) = given {
+            if g != run {
+                d.push(format!("--{opt} {g} (the run has {run})"));
+            }
+        }
+    };
+    let pr = &cfg.params;
+    differs(args.workload.clone(), cfg.workload.clone(), "workload");
+    differs(
+        args.proposer.map(|k| k.name().to_string()),
+        cfg.proposer.clone(),
+        "proposer",
+    );
+    differs(
+        (!args.models.is_empty()).then(|| args.models.join(", ")),
+        cfg.models.join(", "),
+        "model",
+    );
+    differs(
+        args.iterations.map(|v| v.to_string()),
+        pr.iterations.to_string(),
+        "iterations",
+    );
+    differs(
+        args.beam.map(|v| v.to_string()),
+        pr.beam.to_string(),
+        "beam",
+    );
+    differs(
+        args.plans.map(|v| v.to_string()),
+        pr.plans.to_string(),
+        "plans",
+    );
+    differs(
+        args.impls.map(|v| v.to_string()),
+        pr.impls.to_string(),
+        "impls",
+    );
+    differs(
+        args.keep_prob.map(|v| v.to_string()),
+        pr.keep_prob.to_string(),
+        "keep-prob",
+    );
+    differs(
+        args.seed.map(|v| v.to_string()),
+        pr.seed.to_string(),
+        "seed",
+    );
+    differs(
+        args.regression_allowance.map(|v| v.to_string()),
+        pr.regression_allowance.to_string(),
+        "regression-allowance",
+    );
+    differs(
+        args.early_stop.map(|v| v.to_string()),
+        pr.early_stop.map_or("none".into(), |v| v.to_string()),
+        "early-stop",
+    );
+    differs(
+        args.screen_runs.map(|v| v.to_string()),
+        pr.screen_runs.to_string(),
+        "screen-runs",
+    );
+    differs(
+        args.allow_loop_fsm.then(|| "(set)".to_string()),
+        if pr.allow_loop_fsm { "(set)" } else { "it off" }.to_string(),
+        "allow-loop-fsm",
+    );
+    differs(
+        args.no_baselines.then(|| "(set)".to_string()),
+        if cfg.baselines.is_empty() {
+            "(set)"
+        } else {
+            "baselines"
+        }
+        .to_string(),
+        "no-baselines",
+    );
+    differs(
+        args.reuse_from.as_ref().map(|r| r.display().to_string()),
+        cfg.reuse_from
+            .as_ref()
+            .map_or("none".into(), |r| r.display().to_string()),
+        "reuse-from",
+    );
+    if let Some(f) = &args.start {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading the starting program {}", f.display()))?;
+        let h = crate::bench::eval_cache::sha256_hex(text.as_bytes());
+        if h != cfg.start {
+            d.push(format!(
+                "--start {} (another program than the run's, {})",
+                f.display(),
+                cfg.start.get(..12).unwrap_or(&cfg.start)
+            ));
+        }
+    }
+    if let Some(f) = &args.config {
+        let hw = HwConfig::from_file(f)?;
+        if hw != cfg.hw {
+            d.push(format!(
+                "--config {} (other hardware than the run's `{}`)",
+                f.display(),
+                cfg.hw.name
+            ));
+        }
+    }
+    let llm = cfg.llm.with(llm_over)?;
+    d.extend(
+        cfg.llm
+            .sampling_differences(&llm)
+            .into_iter()
+            .map(|x| format!("LLM setting {x}")),
+    );
+    Ok(d)
 }
 
 fn render(dir: &Path, out: &Outcome, json: bool) -> anyhow::Result<(String, u8)> {
@@ -339,7 +607,23 @@ fn render(dir: &Path, out: &Outcome, json: bool) -> anyhow::Result<(String, u8)>
         });
     }
     let s = crate::opt::report::write(dir)?;
-    let code = if s.best.is_some() { 0 } else { 1 };
+    let failed =
+        out.status == STATUS_PROPOSER_FAILED || s.status.starts_with(STATUS_PROPOSER_FAILED);
+    let code = if failed {
+        EXIT_PROPOSER_FAILED
+    } else if s.best.is_some() {
+        0
+    } else {
+        1
+    };
+    if failed {
+        // On stderr too: the result line on stdout may be JSON or scroll by.
+        eprintln!(
+            "error: the search stopped because the proposer failed: {}\n  (details in {}; exit status {code})",
+            out.error.as_deref().unwrap_or(&s.status),
+            dir.join("report.md").display()
+        );
+    }
     if json {
         return Ok((serde_json::to_string(&s)?, code));
     }

@@ -105,6 +105,9 @@ pub struct RunConfig {
     /// Baseline programs evaluated for the report: (name, hash in the store, may use the loop FSMs).
     #[serde(default)]
     pub baselines: Vec<(String, String, bool)>,
+    /// Token limits, temperature, timeout, retries and concurrency of the LLM proposer (unused by others).
+    #[serde(default)]
+    pub llm: crate::opt::llm::LlmSettings,
 }
 
 /// What the search needs besides the run directory.
@@ -119,11 +122,21 @@ pub struct SearchEnv<'a> {
     pub cache: Option<EvalCache>,
 }
 
+/// The status of a search that the proposer's failures stopped: an iteration in which every plan or
+/// program request failed (provider errors, unusable answers) left nothing to evaluate. `gemforge search`
+/// exits with [`EXIT_PROPOSER_FAILED`] then.
+pub const STATUS_PROPOSER_FAILED: &str = "proposer_failed";
+/// The exit status of `gemforge search` when [`STATUS_PROPOSER_FAILED`] stopped it.
+pub const EXIT_PROPOSER_FAILED: u8 = 3;
+
 /// How a call to [`run`] ended.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Outcome {
-    /// "completed", "early_stop", "budget", "interrupted", "no_improvement_possible".
+    /// "completed", "early_stop", "budget", "interrupted", "already_finished", or
+    /// [`STATUS_PROPOSER_FAILED`].
     pub status: String,
+    /// Why the search stopped early, for people (the proposer's errors with [`STATUS_PROPOSER_FAILED`]).
+    pub error: Option<String>,
     pub best: Option<String>,
     pub cycles: Option<u64>,
     pub start_cycles: Option<u64>,
@@ -228,6 +241,62 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
+/// Why an iteration must stop the search: no program came back to evaluate, and the plan and program
+/// requests that failed did so because the proposer is broken (provider errors, unusable answers), not
+/// because a plan did not apply. None when the iteration has something to evaluate, or asked nothing.
+fn proposer_failure(
+    st: &Step,
+    plans: &[Option<PlanOutcome>],
+    progs: &[Option<ProgOutcome>],
+) -> Option<String> {
+    if progs
+        .iter()
+        .any(|p| matches!(p, Some(ProgOutcome::Ok { .. })))
+    {
+        return None;
+    }
+    let mut faults: Vec<(&str, &str, &str)> = Vec::new();
+    for p in plans.iter().flatten() {
+        if let PlanOutcome::Failed { class, detail } = p {
+            faults.push(("plan", class, detail));
+        }
+    }
+    for p in progs.iter().flatten() {
+        if let ProgOutcome::Failed { class, detail } = p {
+            faults.push(("program", class, detail));
+        }
+    }
+    if !faults.iter().any(|(_, class, _)| is_proposer_fault(class)) {
+        return None;
+    }
+    // Distinct errors, most frequent first, each with its count.
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    for (what, _, detail) in &faults {
+        let line = format!("{what}: {detail}");
+        match distinct.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => distinct.push((line, 1)),
+        }
+    }
+    distinct.sort_by_key(|d| std::cmp::Reverse(d.1));
+    let plans_failed = faults.iter().filter(|f| f.0 == "plan").count();
+    let progs_failed = faults.len() - plans_failed;
+    let list: Vec<String> = distinct
+        .iter()
+        .take(5)
+        .map(|(l, n)| format!("{n}x {l}"))
+        .collect();
+    Some(format!(
+        "{} iteration {}: {plans_failed} of {} plan request(s) and {progs_failed} of {} program request(s) \
+         failed, leaving nothing to evaluate: {}",
+        st.phase,
+        st.iteration,
+        plans.len(),
+        progs.len(),
+        list.join("; ")
+    ))
+}
+
 /// Apply `f` to every item on up to `jobs` threads; results in item order.
 fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
@@ -253,13 +322,28 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R 
 #[derive(Debug, Clone)]
 enum PlanOutcome {
     Ok { plan: Plan, hash: String },
-    Failed,
+    Failed { class: String, detail: String },
 }
 
 #[derive(Debug, Clone)]
 enum ProgOutcome {
     Ok { code: String },
-    Failed,
+    Failed { class: String, detail: String },
+}
+
+/// How one iteration ended.
+enum StepEnd {
+    Beam(Vec<Contender>),
+    /// Stopped (Ctrl-C) before its selection.
+    Interrupted,
+    /// Every request failed with a provider error or an unusable answer: nothing to evaluate.
+    ProposerFailed(String),
+}
+
+/// Failure classes that say the proposer (its provider or its answers) is broken, as opposed to a plan that
+/// does not apply to a parent.
+fn is_proposer_fault(class: &str) -> bool {
+    class == "llm" || class == "unusable"
 }
 
 /// Why the loop stops asking.
@@ -325,41 +409,119 @@ struct Engine<'a> {
     segment_spent: f64,
     calls: AtomicUsize,
     evals: AtomicUsize,
+    /// Proposer failures already shown on the terminal (one line per distinct error).
+    shown_failures: Mutex<HashSet<String>>,
+    /// The progress bar on screen, so messages print above it.
+    current_bar: Mutex<Option<indicatif::ProgressBar>>,
+    /// Proposer requests being answered right now (for the progress line).
+    awaiting: AtomicUsize,
 }
 
-/// One process at a time per run directory: `lock` holds the owner's pid. A lock whose process is gone
-/// (killed) is taken over.
-struct RunLock(PathBuf);
+/// The lock file of a run directory.
+pub const LOCK_FILE: &str = "lock";
+
+/// One process at a time per run directory: an exclusive `flock` on `RUN_DIR/lock`, taken atomically (two
+/// processes racing for a new directory cannot both get it) and released by the kernel when the holder
+/// exits, however it exits, so a killed run never leaves a stale lock. The file names the holder (pid, host,
+/// start time) for the message the next process gets; it is not removed (removing a locked file would let
+/// a third process lock a new file of the same name while the second holds the old one).
+pub struct RunLock {
+    _file: std::fs::File,
+    dir: PathBuf,
+}
 
 impl RunLock {
-    fn take(dir: &Path) -> anyhow::Result<RunLock> {
-        let path = dir.join("lock");
-        let me = std::process::id();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if let Ok(pid) = text.trim().parse::<u32>() {
-                if pid != me && Path::new(&format!("/proc/{pid}")).exists() {
-                    bail!(
-                        "{} is in use by process {pid} (remove {} if that is wrong)",
-                        dir.display(),
-                        path.display()
-                    );
-                }
+    /// Create `dir` if needed and lock it, or fail naming the process that holds it.
+    pub fn take(dir: &Path) -> anyhow::Result<RunLock> {
+        use std::io::{Seek, Write};
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the run directory {}", dir.display()))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening the run directory's lock {}", path.display()))?;
+        // libc's flock rather than File::try_lock: the crate's MSRV (1.82) predates the latter. A lock
+        // found held is tried again for a short while: a process that just released it may still be shared
+        // by a child between fork and exec (which closes the descriptor), and a holder that just took it
+        // has not written its name yet.
+        let patience = std::time::Instant::now();
+        let locked = loop {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor this function owns; no memory is involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break Ok(());
             }
+            let err = std::io::Error::last_os_error();
+            match err.kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock
+                    if patience.elapsed() < std::time::Duration::from_secs(1) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                _ => break Err(err),
+            }
+        };
+        match locked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                bail!(
+                    "{} is in use by another search ({}); wait for it to end, or choose another --out-dir",
+                    dir.display(),
+                    if holder.is_empty() {
+                        "a process that has not written its name yet"
+                    } else {
+                        holder
+                    }
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
         }
-        crate::bench::eval_cache::write_atomic(&path, me.to_string().as_bytes())?;
-        Ok(RunLock(path))
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown host".into());
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let note = format!(
+            "process {} on {host}, since unix time {since}\n",
+            std::process::id()
+        );
+        file.set_len(0)
+            .and_then(|_| file.rewind())
+            .and_then(|_| file.write_all(note.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(RunLock {
+            _file: file,
+            dir: dir.to_path_buf(),
+        })
     }
 }
 
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Run (or resume) the search in `dir`, which [`create`] made. Returns when the search finishes, the
-/// budget is spent, or `env.stop` is set; a finished run is not searched again (its report is rebuilt).
+/// Run (or resume) the search in `dir`, taking its lock first (see [`run_locked`]).
 pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
+    let lock = RunLock::take(dir)?;
+    run_locked(dir, env, &lock)
+}
+
+/// Run (or resume) the search in `dir`, which [`create`] made, under its lock. Returns when the search
+/// finishes, the budget is spent, the proposer fails a whole iteration, or `env.stop` is set; a finished
+/// run is not searched again (its report is rebuilt).
+pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Result<Outcome> {
+    if lock.dir != dir {
+        bail!(
+            "internal: the lock of {} does not cover {}",
+            lock.dir.display(),
+            dir.display()
+        );
+    }
     let cfg = load_config(dir)?;
     validate(&cfg.params).with_context(|| format!("{}", dir.join(CONFIG_FILE).display()))?;
     let w = workload::by_name(&cfg.workload).with_context(|| {
@@ -369,7 +531,6 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
             cfg.workload
         )
     })?;
-    let _lock = RunLock::take(dir)?;
     let jpath = dir.join(JOURNAL_FILE);
     let replay = journal::read_journal(&jpath)?;
     if let Some(line) = replay.truncated_line {
@@ -403,6 +564,9 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
         segment_spent: 0.0,
         calls: AtomicUsize::new(0),
         evals: AtomicUsize::new(0),
+        shown_failures: Mutex::new(HashSet::new()),
+        current_bar: Mutex::new(None),
+        awaiting: AtomicUsize::new(0),
     };
     let resumed = !replay.events.is_empty();
     let mut finished = None;
@@ -416,6 +580,7 @@ pub fn run(dir: &Path, env: &SearchEnv<'_>) -> anyhow::Result<Outcome> {
     if let Some((best, cycles)) = finished {
         return Ok(Outcome {
             status: "already_finished".into(),
+            error: None,
             best,
             cycles,
             start_cycles: None,
@@ -454,15 +619,37 @@ impl<'a> Engine<'a> {
                     },
                 );
             }
-            Event::PlanFailed { slot, class, .. } if class != "budget" => {
-                self.plans.insert(slot.clone(), PlanOutcome::Failed);
+            Event::PlanFailed {
+                slot,
+                class,
+                detail,
+                ..
+            } if class != "budget" => {
+                self.plans.insert(
+                    slot.clone(),
+                    PlanOutcome::Failed {
+                        class: class.clone(),
+                        detail: detail.clone(),
+                    },
+                );
             }
             Event::ProgramReceived { slot, code, .. } => {
                 self.programs
                     .insert(slot.clone(), ProgOutcome::Ok { code: code.clone() });
             }
-            Event::ProgramFailed { slot, class, .. } if class != "budget" => {
-                self.programs.insert(slot.clone(), ProgOutcome::Failed);
+            Event::ProgramFailed {
+                slot,
+                class,
+                detail,
+                ..
+            } if class != "budget" => {
+                self.programs.insert(
+                    slot.clone(),
+                    ProgOutcome::Failed {
+                        class: class.clone(),
+                        detail: detail.clone(),
+                    },
+                );
             }
             Event::Evaluated { code, verdict, .. } => {
                 let v = verdict_from_json(verdict)
@@ -555,13 +742,57 @@ impl<'a> Engine<'a> {
             return indicatif::ProgressBar::hidden();
         }
         let pb = indicatif::ProgressBar::new(len as u64);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {elapsed}")
-        {
+        // The spinner and the clock tick on their own, so a long wait for an answer still shows life.
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix:>28} [{bar:30}] {pos}/{len} {elapsed} {msg}",
+        ) {
             pb.set_style(style.progress_chars("=> "));
         }
         pb.set_prefix(what);
+        pb.enable_steady_tick(std::time::Duration::from_millis(200));
+        if let Ok(mut cur) = self.current_bar.lock() {
+            *cur = Some(pb.clone());
+        }
         pb
+    }
+
+    /// Show a proposer failure on the terminal the first time it occurs (one line per distinct error: the
+    /// phase, the model as the user named it, and the error, which carries the provider's HTTP status and
+    /// message). Plans that do not apply are the built-in proposer's normal business and are not shown.
+    fn show_failure(&self, phase: &str, model: Option<&str>, err: &ProposeError) {
+        if !is_proposer_fault(error_class(err)) {
+            return;
+        }
+        let model = model.unwrap_or("the proposer");
+        let key = format!("{phase}\u{0}{model}\u{0}{err}");
+        let new = self
+            .shown_failures
+            .lock()
+            .map(|mut seen| seen.insert(key))
+            .unwrap_or(true);
+        if !new {
+            return;
+        }
+        let line = format!("error: {phase} request to {model}: {err}");
+        let bar = self.current_bar.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(pb) if !pb.is_hidden() => pb.suspend(|| eprintln!("{line}")),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// Run a proposer call while the progress line counts it as awaited.
+    fn awaited<R>(&self, pb: &indicatif::ProgressBar, f: impl FnOnce() -> R) -> R {
+        let n = self.awaiting.fetch_add(1, Ordering::SeqCst) + 1;
+        pb.set_message(format!("{n} awaiting an answer"));
+        let r = f();
+        let n = self.awaiting.fetch_sub(1, Ordering::SeqCst) - 1;
+        pb.set_message(if n == 0 {
+            String::new()
+        } else {
+            format!("{n} awaiting an answer")
+        });
+        r
     }
 
     /// Concurrent evaluations: the configured number, or one per core.
@@ -685,7 +916,11 @@ impl<'a> Engine<'a> {
                     self.record_budget_stop(d.clone());
                     return Ok(None);
                 }
-                Ok(Some(PlanOutcome::Failed))
+                self.show_failure("plan", r.model.as_deref(), &err);
+                Ok(Some(PlanOutcome::Failed {
+                    class: error_class(&err).into(),
+                    detail: err.to_string(),
+                }))
             }
         }
     }
@@ -734,7 +969,11 @@ impl<'a> Engine<'a> {
                     self.record_budget_stop(d.clone());
                     return Ok(None);
                 }
-                Ok(Some(ProgOutcome::Failed))
+                self.show_failure("program", r.model.as_deref(), &err);
+                Ok(Some(ProgOutcome::Failed {
+                    class: error_class(&err).into(),
+                    detail: err.to_string(),
+                }))
             }
         }
     }
@@ -854,10 +1093,13 @@ impl<'a> Engine<'a> {
                     beam: beam.iter().map(|c| c.code.clone()).collect(),
                 })?;
             }
-            let Some(next) = self.one_step(&st, &beam)? else {
-                return self.interrupted(st.step);
+            beam = match self.one_step(&st, &beam)? {
+                StepEnd::Beam(next) => next,
+                StepEnd::Interrupted => return self.interrupted(st.step),
+                StepEnd::ProposerFailed(why) => {
+                    return self.finish(&beam, start_cycles, STATUS_PROPOSER_FAILED, Some(why))
+                }
             };
-            beam = next;
             if !self.selected.contains(&st.step) {
                 self.journal.append(&Event::Selection {
                     step: st.step,
@@ -901,7 +1143,7 @@ impl<'a> Engine<'a> {
         if self.stopped() == Some(StopKind::Interrupt) {
             return self.interrupted(u32::MAX);
         }
-        self.finish(&beam, start_cycles, status)
+        self.finish(&beam, start_cycles, status, None)
     }
 
     /// Journal this process's ledger (none for proposers without one).
@@ -918,6 +1160,7 @@ impl<'a> Engine<'a> {
         self.journal.append(&Event::Interrupted { step })?;
         Ok(Outcome {
             status: "interrupted".into(),
+            error: None,
             best: None,
             cycles: None,
             start_cycles: None,
@@ -963,12 +1206,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// One iteration; None when interrupted before its selection.
-    fn one_step(
-        &mut self,
-        st: &Step,
-        beam: &[Contender],
-    ) -> anyhow::Result<Option<Vec<Contender>>> {
+    /// One iteration: the new beam, or why there is none.
+    fn one_step(&mut self, st: &Step, beam: &[Contender]) -> anyhow::Result<StepEnd> {
         let seed = self.cfg.params.seed;
         // ---- plan ----
         let mut preqs = Vec::new();
@@ -1008,14 +1247,14 @@ impl<'a> Engine<'a> {
         let this = &*self;
         let plans = parallel_map(&preqs, jobs, |r| {
             let fb = feedbacks.get(&r.parent.code).unwrap_or(&empty);
-            let o = this.get_plan(r, fb, st);
+            let o = this.awaited(&pb, || this.get_plan(r, fb, st));
             pb.inc(1);
             o
         });
         pb.finish_and_clear();
         let plans: Vec<Option<PlanOutcome>> = plans.into_iter().collect::<anyhow::Result<_>>()?;
         if self.stopped() == Some(StopKind::Interrupt) {
-            return Ok(None);
+            return Ok(StepEnd::Interrupted);
         }
         // ---- implement ----
         let mut ireqs = Vec::new();
@@ -1044,14 +1283,19 @@ impl<'a> Engine<'a> {
         );
         let this = &*self;
         let progs = parallel_map(&ireqs, jobs, |r| {
-            let o = this.get_program(r);
+            let o = this.awaited(&pb, || this.get_program(r));
             pb.inc(1);
             o
         });
         pb.finish_and_clear();
         let progs: Vec<Option<ProgOutcome>> = progs.into_iter().collect::<anyhow::Result<_>>()?;
         if self.stopped() == Some(StopKind::Interrupt) {
-            return Ok(None);
+            return Ok(StepEnd::Interrupted);
+        }
+        if let Some(why) = proposer_failure(st, &plans, &progs) {
+            if self.stopped() != Some(StopKind::Budget) {
+                return Ok(StepEnd::ProposerFailed(why));
+            }
         }
         // ---- evaluate ----
         let mut codes: Vec<String> = Vec::new();
@@ -1076,7 +1320,7 @@ impl<'a> Engine<'a> {
         pb.finish_and_clear();
         let verdicts: Vec<Option<Verdict>> = verdicts.into_iter().collect::<anyhow::Result<_>>()?;
         if verdicts.iter().any(Option::is_none) || self.stopped() == Some(StopKind::Interrupt) {
-            return Ok(None);
+            return Ok(StepEnd::Interrupted);
         }
         let by_code: HashMap<&String, &Verdict> =
             codes.iter().zip(verdicts.iter().flatten()).collect();
@@ -1103,7 +1347,7 @@ impl<'a> Engine<'a> {
                 r.parent.cycles,
             ));
         }
-        Ok(Some(select::select(
+        Ok(StepEnd::Beam(select::select(
             beam,
             &children,
             st.width,
@@ -1117,6 +1361,7 @@ impl<'a> Engine<'a> {
         beam: &[Contender],
         start_cycles: u64,
         status: &str,
+        error: Option<String>,
     ) -> anyhow::Result<Outcome> {
         let (mut opts, _) = self.eval_settings();
         let mut winner = None;
@@ -1151,11 +1396,13 @@ impl<'a> Engine<'a> {
                 v.failure.map_or("incorrect", Failure::name)
             );
         }
-        let reason = if winner.is_some() {
-            status.to_string()
-        } else {
-            format!("{status}; no program passed the re-check on fresh inputs")
+        let mut reason = match &error {
+            Some(e) => format!("{status}: {e}"),
+            None => status.to_string(),
         };
+        if winner.is_none() {
+            reason.push_str("; no program passed the re-check on fresh inputs");
+        }
         self.record_ledger()?;
         self.journal.append(&Event::Finish {
             best: winner.as_ref().map(|c| c.code.clone()),
@@ -1165,6 +1412,7 @@ impl<'a> Engine<'a> {
         })?;
         Ok(Outcome {
             status: status.into(),
+            error,
             rechecked: winner.is_some(),
             best: winner.as_ref().map(|c| c.code.clone()),
             cycles: winner.as_ref().map(|c| c.cycles),
