@@ -58,6 +58,19 @@ struct Outcome {
     acc: Vec<Vec<i32>>,
 }
 
+/// A mutation family must exercise both outcomes: with the default seed range (not one chosen seed), at least
+/// a tenth of the mutated streams must be refused by both engines and at least a tenth accepted, or the family
+/// tests nothing (a generator or mutator that stopped producing illegal streams, or legal ones, fails here).
+fn assert_refusal_mix(name: &str, cases: usize, refused: usize) {
+    if env_u64("GEMFORGE_DIFF_SEED").is_some() || cases < 20 {
+        return;
+    }
+    assert!(
+        refused * 10 >= cases && (cases - refused) * 10 >= cases,
+        "{name}: {refused} of {cases} mutated streams refused; expected between 10% and 90%"
+    );
+}
+
 fn run_engine(
     acc: &mut dyn Accelerator,
     case: &GenCase,
@@ -494,6 +507,7 @@ fn diff_loop_conv_errors() {
         seeds.len(),
         failures.len()
     );
+    assert_refusal_mix("diff_loop_conv_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_loop_conv_errors: mismatching seeds {failures:?}"
@@ -581,6 +595,7 @@ fn diff_loop_errors() {
         seeds.len(),
         failures.len()
     );
+    assert_refusal_mix("diff_loop_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_loop_errors: mismatching seeds {failures:?}"
@@ -723,6 +738,7 @@ fn diff_errors() {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
+    assert_refusal_mix("diff_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_errors: mismatching seeds {failures:?}"
