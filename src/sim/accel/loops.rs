@@ -649,12 +649,12 @@ pub fn check_conv(
         ),
         (
             mode.downsample
-                && !(d.stride == 2
-                    && unit_kernel
-                    && no_pads
-                    && !mode.input_dilated
-                    && !mode.trans_input_3120
-                    && !pool),
+                && (d.stride != 2
+                    || !unit_kernel
+                    || !no_pads
+                    || mode.input_dilated
+                    || mode.trans_input_3120
+                    || pool),
             "downsample without stride 2, a 1x1 kernel, no padding, no input dilation, no \
              trans_input_3120 and no pooling",
         ),
