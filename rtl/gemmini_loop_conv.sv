@@ -125,12 +125,12 @@ module gemmini_loop_conv
   logic [1:0]  gen_cls_q;  // 0 ld, 1 ex, 2 st
 
   // ---- the LOOP_CONV_WS check (order and rules of src/sim/accel/loops.rs check_conv) ----
+  // (the blocks below read the descriptor slots in place, never copying one: idle cycles cost nothing)
   logic hold;  // the previous loop issues configuration commands: wait until it is done, unchecked
   assign hold = (pend_q[!cs] && dsc_q[!cs].setcfg) || (gen_v_q && gen_funct_o == F_CONFIG);
   always_comb begin
     // verilator lint_off UNUSEDSIGNAL
     shape_t sh;
-    conv_desc_t g;
     // verilator lint_on UNUSEDSIGNAL
     logic a_h, b_h, pool, unit_k, no_pads, id, ds, t_in, t_w0132, t_w1203, t_out, dw;
     logic [1:0] a_id, b_id, act;
@@ -138,14 +138,12 @@ module gemmini_loop_conv
     logic [63:0] want_st;
     chk_err_o = E_NONE;
     sh = '0;
-    g = '0;
     {a_h, b_h, pool, unit_k, no_pads, id, ds, t_in, t_w0132, t_w1203, t_out, dw} = '0;
     {a_id, b_id, act} = '0;
     {want_a, want_c} = '0;
     want_st = '0;
     if (chk_i && !hold) begin
-      g = dsc_q[cs];
-      sh = shape(g, cfg_rs1_i, cfg_rs2_i);
+      sh = shape(dsc_q[cs], cfg_rs1_i, cfg_rs2_i);
       a_id = cfg_rs1_i[19:18];
       b_id = cfg_rs1_i[17:16];
       a_h = (a_id == 2'd0) ? cs : a_id[1];
@@ -159,27 +157,27 @@ module gemmini_loop_conv
       t_w0132 = cfg_rs1_i[4];
       t_in = cfg_rs1_i[5];
       dw = cfg_rs1_i[6];
-      unit_k = g.krows == 16'd1 && g.kcols == 16'd1;
-      no_pads = g.lpad == '0 && g.rpad == '0 && g.upad == '0 && g.dpad == '0;
-      want_a = 16'(g.stride) >> ds;
+      unit_k = dsc_q[cs].krows == 16'd1 && dsc_q[cs].kcols == 16'd1;
+      no_pads = dsc_q[cs].lpad == '0 && dsc_q[cs].rpad == '0 && dsc_q[cs].upad == '0 && dsc_q[cs].dpad == '0;
+      want_a = 16'(dsc_q[cs].stride) >> ds;
       want_c = id ? 16'd2 : 16'd1;
-      want_st = t_out ? 64'(g.batch_size) * 64'(g.out_channels) * EB64 : 64'(g.out_stride);
-      if (act > 2'd1 || g.kdil == '0 || (t_w1203 && t_w0132) || (t_in && t_w0132) || (dw && (t_w1203 || t_w0132))
-          || (t_out && pool) || (id && (g.stride != 8'd1 || g.kdil != 10'd1))
-          || (ds && !(g.stride == 8'd2 && unit_k && no_pads && !id && !t_in && !pool))
-          || (pool && (g.pool_size == '0 || g.pool_size > 16'd3 || g.pool_stride == '0 || g.pool_stride > 8'd3))
-          || (pool && (g.plpad > 8'd3 || g.pupad > 11'd3))
-          || (pool && (g.porows == '0 || g.pocols == '0 || g.pool_out_col_dim == '0))
-          || (pool && (g.orows > 16'd255 || g.ocols > 16'd255 || g.porows > 16'd255 || g.pocols > 16'd255
-                       || g.pool_out_col_dim > 16'd255)))
+      want_st = t_out ? 64'(dsc_q[cs].batch_size) * 64'(dsc_q[cs].out_channels) * EB64 : 64'(dsc_q[cs].out_stride);
+      if (act > 2'd1 || dsc_q[cs].kdil == '0 || (t_w1203 && t_w0132) || (t_in && t_w0132) || (dw && (t_w1203 || t_w0132))
+          || (t_out && pool) || (id && (dsc_q[cs].stride != 8'd1 || dsc_q[cs].kdil != 10'd1))
+          || (ds && !(dsc_q[cs].stride == 8'd2 && unit_k && no_pads && !id && !t_in && !pool))
+          || (pool && (dsc_q[cs].pool_size == '0 || dsc_q[cs].pool_size > 16'd3 || dsc_q[cs].pool_stride == '0 || dsc_q[cs].pool_stride > 8'd3))
+          || (pool && (dsc_q[cs].plpad > 8'd3 || dsc_q[cs].pupad > 11'd3))
+          || (pool && (dsc_q[cs].porows == '0 || dsc_q[cs].pocols == '0 || dsc_q[cs].pool_out_col_dim == '0))
+          || (pool && (dsc_q[cs].orows > 16'd255 || dsc_q[cs].ocols > 16'd255 || dsc_q[cs].porows > 16'd255 || dsc_q[cs].pocols > 16'd255
+                       || dsc_q[cs].pool_out_col_dim > 16'd255)))
         chk_err_o = E_BAD_LOOP;
       else if (view_i.pend) chk_err_o = E_PAIRING;
-      else if (g.batches == '0 || g.orows == '0 || g.ocols == '0 || g.pochs == '0 || g.krows == '0
-               || g.kcols == '0 || g.kchs == '0 || g.stride == '0)
+      else if (dsc_q[cs].batches == '0 || dsc_q[cs].orows == '0 || dsc_q[cs].ocols == '0 || dsc_q[cs].pochs == '0 || dsc_q[cs].krows == '0
+               || dsc_q[cs].kcols == '0 || dsc_q[cs].kchs == '0 || dsc_q[cs].stride == '0)
         chk_err_o = E_BAD_LOOP;
       else if (a_id == 2'd3 || b_id == 2'd3) chk_err_o = E_BAD_LOOP;
       else if (sh.irows_wd > 64'(SP_HALF) || sh.icols_wd > 64'(SP_HALF)) chk_err_o = E_BAD_LOOP;
-      else if (64'(g.lpad) + 64'(g.rpad) > sh.icols_wd || 64'(g.upad) + 64'(g.dpad) > sh.irows_wd)
+      else if (64'(dsc_q[cs].lpad) + 64'(dsc_q[cs].rpad) > sh.icols_wd || 64'(dsc_q[cs].upad) + 64'(dsc_q[cs].dpad) > sh.irows_wd)
         chk_err_o = E_BAD_LOOP;
       else if (sh.acc_rows > 64'(ACC_HALF)) chk_err_o = E_BAD_LOOP;
       else if (a_h == b_h ? sh.in_rows + sh.w_rows > 64'(SP_HALF)
@@ -187,7 +185,7 @@ module gemmini_loop_conv
         chk_err_o = E_BAD_LOOP;
       else if (!view_i.ws || view_i.at != t_in || view_i.bt != t_w0132) chk_err_o = E_BAD_LOOP;
       else if (!t_in && (view_i.a_stride != want_a || view_i.c_stride != want_c)) chk_err_o = E_BAD_LOOP;
-      else if (g.out_addr != '0 && !pool && (view_i.pool || 64'(view_i.st_stride) != want_st
+      else if (dsc_q[cs].out_addr != '0 && !pool && (view_i.pool || 64'(view_i.st_stride) != want_st
                                             || view_i.st_act != act)) chk_err_o = E_BAD_LOOP;
     end
   end
@@ -308,12 +306,10 @@ module gemmini_loop_conv
   always_comb begin
     // (operand sizes use their low 16 bits)
     // verilator lint_off UNUSEDSIGNAL
-    conv_desc_t g;
     logic [31:0] j, k, n, row, maxc, b_it, c_it, o_it, k_it, rstep, rin_end, cin_end, ir, ic;
     logic [63:0] off, rstride;
     // verilator lint_on UNUSEDSIGNAL
     logic younger, ok_sp, ok_acc, wq, wr, wb, wo, wkr, wkc, wch, zero;
-    g = '0;
     sl = 1'b0;
     l_run = 1'b0;
     l_work = 1'b0;
@@ -328,126 +324,125 @@ module gemmini_loop_conv
     // (evaluated only while a loop is pending: every combinational block runs every simulated cycle)
     if (pend_q != 2'b00) begin
       sl = (pend_q[head_q] && !dl_q[head_q]) ? head_q : !head_q;
-      g = dsc_q[sl];
       younger = pend_q[!sl] && head_q == !sl;
-      ok_sp = !younger || de_q[!sl] || (g.sp_use & dsc_q[!sl].sp_use) == 2'b00;
-      ok_acc = !younger || g.c_half != dsc_q[!sl].c_half;
+      ok_sp = !younger || de_q[!sl] || (dsc_q[sl].sp_use & dsc_q[!sl].sp_use) == 2'b00;
+      ok_acc = !younger || dsc_q[sl].c_half != dsc_q[!sl].c_half;
       case (l_ph_q)
         P_IN: begin
           // runs of pixels all padding or all inside (lr, lq count the padded window; every other pixel
           // when downsampling), one pixel per row, channel (batch) groups of up to DIM*MBL
-          l_work = g.in_addr != '0;
+          l_work = dsc_q[sl].in_addr != '0;
           l_run = pend_q[sl] && !dl_q[sl] && ok_sp;
-          maxc = g.t_in ? min32(32'(g.batches), STEP_WIDE) : min32(32'(g.kchs), STEP_WIDE);
-          rstride = g.t_in ? 64'(g.batch_size) * EB64 : 64'(g.in_stride);
+          maxc = dsc_q[sl].t_in ? min32(32'(dsc_q[sl].batches), STEP_WIDE) : min32(32'(dsc_q[sl].kchs), STEP_WIDE);
+          rstride = dsc_q[sl].t_in ? 64'(dsc_q[sl].batch_size) * EB64 : 64'(dsc_q[sl].in_stride);
           if (!l_cfgd_q) begin
-            l_rs1 = {FP32_ONE, 16'(g.in_blk), 8'd1, 3'd0, 2'd0, 1'b0, 2'd1};
-            l_rs2 = g.ds ? rstride << 1 : rstride;
+            l_rs1 = {FP32_ONE, 16'(dsc_q[sl].in_blk), 8'd1, 3'd0, 2'd0, 1'b0, 2'd1};
+            l_rs2 = dsc_q[sl].ds ? rstride << 1 : rstride;
           end else begin
-            rin_end = g.upad_u + g.irows_unp;
-            cin_end = g.lpad_u + g.icols_unp;
-            if (lq_q < g.lpad_u) n = min32(D, g.lpad_u - lq_q);
-            else if (lq_q < cin_end) n = min32(g.ds ? D << 1 : D, cin_end - lq_q);
-            else n = min32(D, g.icols - lq_q);
-            b_it = g.t_in ? maxc : 32'd1;
-            c_it = g.t_in ? 32'd1 : maxc;
-            rstep = g.ds ? 32'd2 : 32'd1;
-            k = g.t_in ? min32(maxc, 32'(g.batches) - lb_q) : min32(maxc, 32'(g.kchs) - lch_q);
-            zero = lr_q < g.upad_u || lr_q >= rin_end || lq_q < g.lpad_u || lq_q >= cin_end;
-            wch = lch_q + c_it >= 32'(g.kchs);
-            wq = lq_q + n >= g.icols;
-            wr = lr_q + rstep >= g.irows;
-            wb = lb_q + b_it >= 32'(g.batches);
+            rin_end = dsc_q[sl].upad_u + dsc_q[sl].irows_unp;
+            cin_end = dsc_q[sl].lpad_u + dsc_q[sl].icols_unp;
+            if (lq_q < dsc_q[sl].lpad_u) n = min32(D, dsc_q[sl].lpad_u - lq_q);
+            else if (lq_q < cin_end) n = min32(dsc_q[sl].ds ? D << 1 : D, cin_end - lq_q);
+            else n = min32(D, dsc_q[sl].icols - lq_q);
+            b_it = dsc_q[sl].t_in ? maxc : 32'd1;
+            c_it = dsc_q[sl].t_in ? 32'd1 : maxc;
+            rstep = dsc_q[sl].ds ? 32'd2 : 32'd1;
+            k = dsc_q[sl].t_in ? min32(maxc, 32'(dsc_q[sl].batches) - lb_q) : min32(maxc, 32'(dsc_q[sl].kchs) - lch_q);
+            zero = lr_q < dsc_q[sl].upad_u || lr_q >= rin_end || lq_q < dsc_q[sl].lpad_u || lq_q >= cin_end;
+            wch = lch_q + c_it >= 32'(dsc_q[sl].kchs);
+            wq = lq_q + n >= dsc_q[sl].icols;
+            wr = lr_q + rstep >= dsc_q[sl].irows;
+            wb = lb_q + b_it >= 32'(dsc_q[sl].batches);
             nlch = wch ? '0 : lch_q + c_it;
             nlq = wch ? (wq ? '0 : lq_q + n) : lq_q;
             nlr = (wch && wq) ? (wr ? '0 : lr_q + rstep) : lr_q;
             nlb = (wch && wq && wr) ? lb_q + b_it : lb_q;
             l_last = wch && wq && wr && wb;
-            if (g.t_in)
-              row = g.a_row + (lb_q / D) * g.in_blk + lch_q * g.lrows * g.lcols;
+            if (dsc_q[sl].t_in)
+              row = dsc_q[sl].a_row + (lb_q / D) * dsc_q[sl].in_blk + lch_q * dsc_q[sl].lrows * dsc_q[sl].lcols;
             else
-              row = g.a_row + (lch_q / D) * g.in_blk + lb_q * g.lrows * g.lcols;
-            row = row + (g.ds ? lr_q >> 1 : lr_q) * g.lcols + (g.ds ? lq_q >> 1 : lq_q);
+              row = dsc_q[sl].a_row + (lch_q / D) * dsc_q[sl].in_blk + lb_q * dsc_q[sl].lrows * dsc_q[sl].lcols;
+            row = row + (dsc_q[sl].ds ? lr_q >> 1 : lr_q) * dsc_q[sl].lcols + (dsc_q[sl].ds ? lq_q >> 1 : lq_q);
             // (image row and column; used only when not padding, so not negative)
-            ir = lr_q - g.upad_u;
-            ic = lq_q - g.lpad_u;
-            if (g.t_in)
-              off = ((64'(lch_q) * 64'(g.in_col_dim) * 64'(g.in_row_dim) + 64'(ir) * 64'(g.in_col_dim)
-                      + 64'(ic)) * 64'(g.batches) + 64'(lb_q)) * EB64;
+            ir = lr_q - dsc_q[sl].upad_u;
+            ic = lq_q - dsc_q[sl].lpad_u;
+            if (dsc_q[sl].t_in)
+              off = ((64'(lch_q) * 64'(dsc_q[sl].in_col_dim) * 64'(dsc_q[sl].in_row_dim) + 64'(ir) * 64'(dsc_q[sl].in_col_dim)
+                      + 64'(ic)) * 64'(dsc_q[sl].batches) + 64'(lb_q)) * EB64;
             else
-              off = ((64'(lb_q) * 64'(g.in_row_dim) + 64'(ir)) * 64'(g.in_col_dim) + 64'(ic)) * 64'(g.in_stride)
+              off = ((64'(lb_q) * 64'(dsc_q[sl].in_row_dim) + 64'(ir)) * 64'(dsc_q[sl].in_col_dim) + 64'(ic)) * 64'(dsc_q[sl].in_stride)
                     + 64'(lch_q) * EB64;
             l_funct = F_MVIN;
-            l_rs1 = zero ? 64'd0 : g.in_addr + off;
-            l_rs2 = {16'(g.ds ? n >> 1 : n), k[15:0], row};
+            l_rs1 = zero ? 64'd0 : dsc_q[sl].in_addr + off;
+            l_rs2 = {16'(dsc_q[sl].ds ? n >> 1 : n), k[15:0], row};
           end
         end
         P_W: begin
-          l_work = g.w_addr != '0;
+          l_work = dsc_q[sl].w_addr != '0;
           l_run = pend_q[sl] && !dl_q[sl] && ok_sp;
-          maxc = g.t_w0132 ? min32(32'(g.kchs), STEP_WIDE) : min32(32'(g.pochs), STEP_WIDE);
+          maxc = dsc_q[sl].t_w0132 ? min32(32'(dsc_q[sl].kchs), STEP_WIDE) : min32(32'(dsc_q[sl].pochs), STEP_WIDE);
           if (!l_cfgd_q) begin
-            if (g.dw) rstride = EB64;
-            else if (g.t_w1203) rstride = 64'(g.kernel_dim) * 64'(g.kernel_dim) * 64'(g.out_channels) * EB64;
-            else if (g.t_w0132) rstride = 64'(g.in_channels) * EB64;
-            else rstride = 64'(g.weight_stride);
-            l_rs1 = {FP32_ONE, 16'(g.w_blk), 8'd1, 3'd0, 2'd1, 1'b0, 2'd1};
+            if (dsc_q[sl].dw) rstride = EB64;
+            else if (dsc_q[sl].t_w1203) rstride = 64'(dsc_q[sl].kernel_dim) * 64'(dsc_q[sl].kernel_dim) * 64'(dsc_q[sl].out_channels) * EB64;
+            else if (dsc_q[sl].t_w0132) rstride = 64'(dsc_q[sl].in_channels) * EB64;
+            else rstride = 64'(dsc_q[sl].weight_stride);
+            l_rs1 = {FP32_ONE, 16'(dsc_q[sl].w_blk), 8'd1, 3'd0, 2'd1, 1'b0, 2'd1};
             l_rs2 = rstride;
           end else begin
-            o_it = g.t_w0132 ? D : maxc;
-            k_it = g.t_w0132 ? maxc : D;
-            j = g.t_w0132 ? min32(maxc, 32'(g.kchs) - lch_q) : min32(maxc, 32'(g.pochs) - lo_q);
-            k = g.t_w0132 ? min32(D, 32'(g.pochs) - lo_q) : min32(D, 32'(g.kchs) - lch_q);
-            wch = lch_q + k_it >= 32'(g.kchs);
-            wkc = lkc_q + 32'd1 >= 32'(g.kcols);
-            wkr = lkr_q + 32'd1 >= 32'(g.krows);
-            wo = lo_q + o_it >= 32'(g.pochs);
+            o_it = dsc_q[sl].t_w0132 ? D : maxc;
+            k_it = dsc_q[sl].t_w0132 ? maxc : D;
+            j = dsc_q[sl].t_w0132 ? min32(maxc, 32'(dsc_q[sl].kchs) - lch_q) : min32(maxc, 32'(dsc_q[sl].pochs) - lo_q);
+            k = dsc_q[sl].t_w0132 ? min32(D, 32'(dsc_q[sl].pochs) - lo_q) : min32(D, 32'(dsc_q[sl].kchs) - lch_q);
+            wch = lch_q + k_it >= 32'(dsc_q[sl].kchs);
+            wkc = lkc_q + 32'd1 >= 32'(dsc_q[sl].kcols);
+            wkr = lkr_q + 32'd1 >= 32'(dsc_q[sl].krows);
+            wo = lo_q + o_it >= 32'(dsc_q[sl].pochs);
             nlch = wch ? '0 : lch_q + k_it;
             nlkc = wch ? (wkc ? '0 : lkc_q + 32'd1) : lkc_q;
             nlkr = (wch && wkc) ? (wkr ? '0 : lkr_q + 32'd1) : lkr_q;
             nlo = (wch && wkc && wkr) ? lo_q + o_it : lo_q;
             l_last = wch && wkc && wkr && wo;
-            if (g.t_w0132)
-              row = g.b_row + (lch_q / D) * g.w_blk + (lkr_q * 32'(g.kcols) + lkc_q) * 32'(g.pochs) + lo_q;
+            if (dsc_q[sl].t_w0132)
+              row = dsc_q[sl].b_row + (lch_q / D) * dsc_q[sl].w_blk + (lkr_q * 32'(dsc_q[sl].kcols) + lkc_q) * 32'(dsc_q[sl].pochs) + lo_q;
             else
-              row = g.b_row + (lo_q / D) * g.w_blk + (lkr_q * 32'(g.kcols) + lkc_q) * 32'(g.kchs) + lch_q;
-            if (g.dw)
-              off = (64'(lkr_q) * 64'(g.kernel_dim) + 64'(lkc_q)) * EB64;
-            else if (g.t_w1203)
-              off = (((64'(lch_q) * 64'(g.kernel_dim) + 64'(lkr_q)) * 64'(g.kernel_dim) + 64'(lkc_q))
-                     * 64'(g.out_channels) + 64'(lo_q)) * EB64;
-            else if (g.t_w0132)
-              off = (((64'(lkr_q) * 64'(g.kernel_dim) + 64'(lkc_q)) * 64'(g.out_channels) + 64'(lo_q))
-                     * 64'(g.in_channels) + 64'(lch_q)) * EB64;
+              row = dsc_q[sl].b_row + (lo_q / D) * dsc_q[sl].w_blk + (lkr_q * 32'(dsc_q[sl].kcols) + lkc_q) * 32'(dsc_q[sl].kchs) + lch_q;
+            if (dsc_q[sl].dw)
+              off = (64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * EB64;
+            else if (dsc_q[sl].t_w1203)
+              off = (((64'(lch_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkr_q)) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q))
+                     * 64'(dsc_q[sl].out_channels) + 64'(lo_q)) * EB64;
+            else if (dsc_q[sl].t_w0132)
+              off = (((64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * 64'(dsc_q[sl].out_channels) + 64'(lo_q))
+                     * 64'(dsc_q[sl].in_channels) + 64'(lch_q)) * EB64;
             else
-              off = ((64'(lkr_q) * 64'(g.kernel_dim) + 64'(lkc_q)) * 64'(g.in_channels) + 64'(lch_q))
-                    * 64'(g.weight_stride) + 64'(lo_q) * EB64;
+              off = ((64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * 64'(dsc_q[sl].in_channels) + 64'(lch_q))
+                    * 64'(dsc_q[sl].weight_stride) + 64'(lo_q) * EB64;
             l_funct = F_MVIN2;
-            l_rs1 = g.w_addr + off;
+            l_rs1 = dsc_q[sl].w_addr + off;
             l_rs2 = {k[15:0], j[15:0], row};
           end
         end
         default: begin  // P_BIAS: one int32 bias row per output-channel block, repeated over the pixels
-          l_work = g.bias_addr != '0;
+          l_work = dsc_q[sl].bias_addr != '0;
           l_run = pend_q[sl] && !dl_q[sl] && ok_acc;
           if (!l_cfgd_q) begin
-            l_rs1 = {FP32_ONE, 16'(g.out_blk), 8'd1, 3'd0, 2'd2, 1'b0, 2'd1};
+            l_rs1 = {FP32_ONE, 16'(dsc_q[sl].out_blk), 8'd1, 3'd0, 2'd2, 1'b0, 2'd1};
             l_rs2 = '0;
           end else begin
-            j = min32(STEP_BIAS, 32'(g.pochs) - lo_q);
-            n = min32(D, 32'(g.ocols) - lq_q);
-            wq = lq_q + D >= 32'(g.ocols);
-            wr = lr_q + 32'd1 >= 32'(g.orows);
-            wb = lb_q + 32'd1 >= 32'(g.batches);
-            wo = lo_q + STEP_BIAS >= 32'(g.pochs);
+            j = min32(STEP_BIAS, 32'(dsc_q[sl].pochs) - lo_q);
+            n = min32(D, 32'(dsc_q[sl].ocols) - lq_q);
+            wq = lq_q + D >= 32'(dsc_q[sl].ocols);
+            wr = lr_q + 32'd1 >= 32'(dsc_q[sl].orows);
+            wb = lb_q + 32'd1 >= 32'(dsc_q[sl].batches);
+            wo = lo_q + STEP_BIAS >= 32'(dsc_q[sl].pochs);
             nlq = wq ? '0 : lq_q + D;
             nlr = wq ? (wr ? '0 : lr_q + 32'd1) : lr_q;
             nlb = (wq && wr) ? (wb ? '0 : lb_q + 32'd1) : lb_q;
             nlo = (wq && wr && wb) ? lo_q + STEP_BIAS : lo_q;
             l_last = wq && wr && wb && wo;
-            row = g.c_row + (lo_q / D) * g.out_blk + (lb_q * 32'(g.orows) + lr_q) * 32'(g.ocols) + lq_q;
+            row = dsc_q[sl].c_row + (lo_q / D) * dsc_q[sl].out_blk + (lb_q * 32'(dsc_q[sl].orows) + lr_q) * 32'(dsc_q[sl].ocols) + lq_q;
             l_funct = F_MVIN3;
-            l_rs1 = g.no_bias ? 64'd0 : g.bias_addr + 64'(lo_q) * 64'd4;
+            l_rs1 = dsc_q[sl].no_bias ? 64'd0 : dsc_q[sl].bias_addr + 64'(lo_q) * 64'd4;
             l_rs2 = {n[15:0], j[15:0], ACC_BIT | row};
           end
         end
@@ -467,12 +462,10 @@ module gemmini_loop_conv
   logic [31:0] neb, ner, neq, neo, nekr, nekc, nech;
   always_comb begin
     // verilator lint_off UNUSEDSIGNAL
-    conv_desc_t g;
     logic [31:0] i, j, k, row, krot, kcrot, q_it, b_it, irow, icol, span;
     logic [63:0] off;
     // verilator lint_on UNUSEDSIGNAL
     logic wq, wr, wb, wo, wkr, wkc, wch;
-    g = '0;
     e_run = 1'b0;
     e_work = 1'b0;
     e_skip = 1'b0;
@@ -486,36 +479,35 @@ module gemmini_loop_conv
     off = '0;
     {wq, wr, wb, wo, wkr, wkc, wch} = '0;
     if (pend_q[head_q] && dl_q[head_q]) begin
-      g = dsc_q[head_q];
       e_run = 1'b1;
-      j = min32(D, 32'(g.pochs) - eo_q);
-      k = min32(D, 32'(g.kchs) - ech_q);
-      wo = eo_q + D >= 32'(g.pochs);
-      wq = eq_q + D >= 32'(g.ocols);
-      wr = er_q + 32'd1 >= 32'(g.orows);
-      wb = eb_q + 32'd1 >= 32'(g.batches);
+      j = min32(D, 32'(dsc_q[head_q].pochs) - eo_q);
+      k = min32(D, 32'(dsc_q[head_q].kchs) - ech_q);
+      wo = eo_q + D >= 32'(dsc_q[head_q].pochs);
+      wq = eq_q + D >= 32'(dsc_q[head_q].ocols);
+      wr = er_q + 32'd1 >= 32'(dsc_q[head_q].orows);
+      wb = eb_q + 32'd1 >= 32'(dsc_q[head_q].batches);
       case (e_ph_q)
         E_CFG: begin
           // trans_input_3120: A is read transposed, its channels a window apart, C's batches an image apart
-          e_work = g.t_in;
+          e_work = dsc_q[head_q].t_in;
           e_funct = F_CONFIG;
-          e_rs1 = {32'(FP32_ONE), 16'(g.irows * g.icols), 8'd0, 1'b1, 2'd0, 2'd0, 1'b1, 2'd0};
-          e_rs2 = {16'(32'(g.orows) * 32'(g.ocols)), 48'd0};
+          e_rs1 = {32'(FP32_ONE), 16'(dsc_q[head_q].irows * dsc_q[head_q].icols), 8'd0, 1'b1, 2'd0, 2'd0, 1'b1, 2'd0};
+          e_rs2 = {16'(32'(dsc_q[head_q].orows) * 32'(dsc_q[head_q].ocols)), 48'd0};
           e_last = 1'b1;
         end
         E_EX: begin
           // och -> krow -> kcol -> kch -> b -> orow -> ocol; weights preloaded with the first issued pair of
           // a group; input-dilation holes issue nothing
           e_work = 1'b1;
-          e_skip = !e_pre_q && g.idil && (((ekr_q * 32'(g.kdil) + er_q - 32'(g.upad)) & 32'd1) != '0
-                                          || ((ekc_q * 32'(g.kdil) + eq_q - 32'(g.lpad)) & 32'd1) != '0);
-          q_it = (e_skip || g.t_in) ? 32'd1 : (g.idil ? D << 1 : D);
-          b_it = g.t_in ? D : 32'd1;
-          wq = eq_q + q_it >= 32'(g.ocols);
-          wb = eb_q + b_it >= 32'(g.batches);
-          wch = ech_q + D >= 32'(g.kchs);
-          wkc = ekc_q + 32'd1 >= 32'(g.kcols);
-          wkr = ekr_q + 32'd1 >= 32'(g.krows);
+          e_skip = !e_pre_q && dsc_q[head_q].idil && (((ekr_q * 32'(dsc_q[head_q].kdil) + er_q - 32'(dsc_q[head_q].upad)) & 32'd1) != '0
+                                          || ((ekc_q * 32'(dsc_q[head_q].kdil) + eq_q - 32'(dsc_q[head_q].lpad)) & 32'd1) != '0);
+          q_it = (e_skip || dsc_q[head_q].t_in) ? 32'd1 : (dsc_q[head_q].idil ? D << 1 : D);
+          b_it = dsc_q[head_q].t_in ? D : 32'd1;
+          wq = eq_q + q_it >= 32'(dsc_q[head_q].ocols);
+          wb = eb_q + b_it >= 32'(dsc_q[head_q].batches);
+          wch = ech_q + D >= 32'(dsc_q[head_q].kchs);
+          wkc = ekc_q + 32'd1 >= 32'(dsc_q[head_q].kcols);
+          wkr = ekr_q + 32'd1 >= 32'(dsc_q[head_q].krows);
           neq = wq ? '0 : eq_q + q_it;
           ner = wq ? (wr ? '0 : er_q + 32'd1) : er_q;
           neb = (wq && wr) ? (wb ? '0 : eb_q + b_it) : eb_q;
@@ -525,77 +517,77 @@ module gemmini_loop_conv
           neo = (wq && wr && wb && wch && wkc && wkr) ? eo_q + D : eo_q;
           e_wrap = wq && wr && wb;
           e_last = wq && wr && wb && wch && wkc && wkr && wo;
-          span = g.idil ? D << 1 : D;
-          i = g.t_in ? min32(D, 32'(g.batches) - eb_q)
-                     : 32'(undil(64'(min32(span, 32'(g.ocols) - eq_q)), g.idil));
-          irow = 32'(undil(64'(er_q) * 64'(g.stride) + 64'(ekr_q) * 64'(g.kdil), g.idil));
-          icol = 32'(undil(64'(eq_q) * 64'(g.stride) + 64'(ekc_q) * 64'(g.kdil), g.idil));
-          krot = g.wrot180 ? 32'(g.krows) - 32'd1 - ekr_q : ekr_q;
-          kcrot = g.wrot180 ? 32'(g.kcols) - 32'd1 - ekc_q : ekc_q;
+          span = dsc_q[head_q].idil ? D << 1 : D;
+          i = dsc_q[head_q].t_in ? min32(D, 32'(dsc_q[head_q].batches) - eb_q)
+                     : 32'(undil(64'(min32(span, 32'(dsc_q[head_q].ocols) - eq_q)), dsc_q[head_q].idil));
+          irow = 32'(undil(64'(er_q) * 64'(dsc_q[head_q].stride) + 64'(ekr_q) * 64'(dsc_q[head_q].kdil), dsc_q[head_q].idil));
+          icol = 32'(undil(64'(eq_q) * 64'(dsc_q[head_q].stride) + 64'(ekc_q) * 64'(dsc_q[head_q].kdil), dsc_q[head_q].idil));
+          krot = dsc_q[head_q].wrot180 ? 32'(dsc_q[head_q].krows) - 32'd1 - ekr_q : ekr_q;
+          kcrot = dsc_q[head_q].wrot180 ? 32'(dsc_q[head_q].kcols) - 32'd1 - ekc_q : ekc_q;
           if (e_pre_q) begin
-            if (g.t_in) row = g.a_row + (eb_q / D) * g.in_blk + ech_q * g.lrows * g.lcols;
-            else row = g.a_row + (ech_q / D) * g.in_blk + eb_q * g.lrows * g.lcols;
-            row = row + (g.ds ? irow >> 1 : irow) * g.lcols + (g.ds ? icol >> 1 : icol);
+            if (dsc_q[head_q].t_in) row = dsc_q[head_q].a_row + (eb_q / D) * dsc_q[head_q].in_blk + ech_q * dsc_q[head_q].lrows * dsc_q[head_q].lcols;
+            else row = dsc_q[head_q].a_row + (ech_q / D) * dsc_q[head_q].in_blk + eb_q * dsc_q[head_q].lrows * dsc_q[head_q].lcols;
+            row = row + (dsc_q[head_q].ds ? irow >> 1 : irow) * dsc_q[head_q].lcols + (dsc_q[head_q].ds ? icol >> 1 : icol);
             e_funct = e_nw_q ? F_COMPUTE_PRELOADED : F_COMPUTE_ACCUMULATED;
             e_rs1 = {i[15:0], k[15:0], row};
             e_rs2 = GARBAGE_OP;
           end else begin
-            if (g.t_w0132)
-              row = g.b_row + (ech_q / D) * g.w_blk + (krot * 32'(g.kcols) + kcrot) * 32'(g.pochs) + eo_q;
+            if (dsc_q[head_q].t_w0132)
+              row = dsc_q[head_q].b_row + (ech_q / D) * dsc_q[head_q].w_blk + (krot * 32'(dsc_q[head_q].kcols) + kcrot) * 32'(dsc_q[head_q].pochs) + eo_q;
             else
-              row = g.b_row + (eo_q / D) * g.w_blk + (krot * 32'(g.kcols) + kcrot) * 32'(g.kchs) + ech_q;
+              row = dsc_q[head_q].b_row + (eo_q / D) * dsc_q[head_q].w_blk + (krot * 32'(dsc_q[head_q].kcols) + kcrot) * 32'(dsc_q[head_q].kchs) + ech_q;
             e_funct = F_PRELOAD;
             e_rs1 = e_nw_q ? {k[15:0], j[15:0], row} : GARBAGE_OP;
-            row = g.c_row + (eo_q / D) * g.out_blk + (eb_q * 32'(g.orows) + er_q) * 32'(g.ocols) + eq_q;
+            row = dsc_q[head_q].c_row + (eo_q / D) * dsc_q[head_q].out_blk + (eb_q * 32'(dsc_q[head_q].orows) + er_q) * 32'(dsc_q[head_q].ocols) + eq_q;
             e_rs2 = {i[15:0], j[15:0], ACC_BIT | ACCUM_BIT | row};
           end
         end
         E_PRE: begin
           // pooling: config_st with the tile's pooling geometry, scale unchanged
-          e_work = g.out_addr != '0 && !g.no_pool;
+          e_work = dsc_q[head_q].out_addr != '0 && !dsc_q[head_q].no_pool;
           e_funct = F_CONFIG;
-          e_rs1 = {g.ocols[7:0], g.orows[7:0], g.pocols[7:0], g.porows[7:0], g.pool_out_col_dim[7:0], 12'd0,
-                   g.plpad[1:0], g.pupad[1:0], g.pool_size[1:0], g.pool_stride[1:0], g.act, 2'd2};
-          e_rs2 = {32'hffff_ffff, 32'(g.out_stride)};
+          e_rs1 = {dsc_q[head_q].ocols[7:0], dsc_q[head_q].orows[7:0], dsc_q[head_q].pocols[7:0], dsc_q[head_q].porows[7:0], dsc_q[head_q].pool_out_col_dim[7:0], 12'd0,
+                   dsc_q[head_q].plpad[1:0], dsc_q[head_q].pupad[1:0], dsc_q[head_q].pool_size[1:0], dsc_q[head_q].pool_stride[1:0], dsc_q[head_q].act, 2'd2};
+          e_rs2 = {32'hffff_ffff, 32'(dsc_q[head_q].out_stride)};
           e_last = 1'b1;
         end
         E_ST: begin
-          e_work = g.out_addr != '0;
+          e_work = dsc_q[head_q].out_addr != '0;
           e_funct = F_MVOUT;
-          if (g.no_pool) begin
+          if (dsc_q[head_q].no_pool) begin
             // b -> orow -> ocol -> och
-            i = min32(D, 32'(g.ocols) - eq_q);
+            i = min32(D, 32'(dsc_q[head_q].ocols) - eq_q);
             neo = wo ? '0 : eo_q + D;
             neq = wo ? (wq ? '0 : eq_q + D) : eq_q;
             ner = (wo && wq) ? (wr ? '0 : er_q + 32'd1) : er_q;
             neb = (wo && wq && wr) ? eb_q + 32'd1 : eb_q;
             e_last = wo && wq && wr && wb;
-            row = g.c_row + (eo_q / D) * g.out_blk + (eb_q * 32'(g.orows) + er_q) * 32'(g.ocols) + eq_q;
-            if (g.t_out)
-              off = ((64'(er_q) * 64'(g.out_col_dim) + 64'(eq_q)) * 64'(g.batch_size) + 64'(eb_q))
-                    * 64'(g.out_channels) * EB64 + 64'(eo_q) * EB64;
+            row = dsc_q[head_q].c_row + (eo_q / D) * dsc_q[head_q].out_blk + (eb_q * 32'(dsc_q[head_q].orows) + er_q) * 32'(dsc_q[head_q].ocols) + eq_q;
+            if (dsc_q[head_q].t_out)
+              off = ((64'(er_q) * 64'(dsc_q[head_q].out_col_dim) + 64'(eq_q)) * 64'(dsc_q[head_q].batch_size) + 64'(eb_q))
+                    * 64'(dsc_q[head_q].out_channels) * EB64 + 64'(eo_q) * EB64;
             else
-              off = ((64'(eb_q) * 64'(g.out_row_dim) + 64'(er_q)) * 64'(g.out_col_dim) + 64'(eq_q))
-                    * 64'(g.out_stride) + 64'(eo_q) * EB64;
-            e_rs1 = g.out_addr + off;
+              off = ((64'(eb_q) * 64'(dsc_q[head_q].out_row_dim) + 64'(er_q)) * 64'(dsc_q[head_q].out_col_dim) + 64'(eq_q))
+                    * 64'(dsc_q[head_q].out_stride) + 64'(eo_q) * EB64;
+            e_rs1 = dsc_q[head_q].out_addr + off;
             e_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
           end else begin
             // pooled: b -> och, one mvout per image and channel block
             neo = wo ? '0 : eo_q + D;
             neb = wo ? eb_q + 32'd1 : eb_q;
             e_last = wo && wb;
-            row = g.c_row + (eo_q / D) * g.out_blk + eb_q * 32'(g.orows) * 32'(g.ocols);
-            off = 64'(eb_q) * 64'(g.pool_out_row_dim) * 64'(g.pool_out_col_dim) * 64'(g.out_stride)
+            row = dsc_q[head_q].c_row + (eo_q / D) * dsc_q[head_q].out_blk + eb_q * 32'(dsc_q[head_q].orows) * 32'(dsc_q[head_q].ocols);
+            off = 64'(eb_q) * 64'(dsc_q[head_q].pool_out_row_dim) * 64'(dsc_q[head_q].pool_out_col_dim) * 64'(dsc_q[head_q].out_stride)
                   + 64'(eo_q) * EB64;
-            e_rs1 = g.out_addr + off;
+            e_rs1 = dsc_q[head_q].out_addr + off;
             e_rs2 = {16'd1, j[15:0], ACC_BIT | row};
           end
         end
         default: begin  // E_POST: pooling off again
-          e_work = g.out_addr != '0 && !g.no_pool;
+          e_work = dsc_q[head_q].out_addr != '0 && !dsc_q[head_q].no_pool;
           e_funct = F_CONFIG;
-          e_rs1 = {60'd0, g.act, 2'd2};
-          e_rs2 = {32'hffff_ffff, 32'(g.out_stride)};
+          e_rs1 = {60'd0, dsc_q[head_q].act, 2'd2};
+          e_rs2 = {32'hffff_ffff, 32'(dsc_q[head_q].out_stride)};
           e_last = 1'b1;
         end
       endcase
