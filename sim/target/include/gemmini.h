@@ -12,8 +12,10 @@
  *      including this file to leave those names free);
  *  (c) read_cycles() (rdcycle);
  *  (d) Gemmini's software library with its names and arguments: tiled_matmul, tiled_matmul_auto,
- *      tiled_conv_auto, tiled_resadd_auto and the CPU references matmul_cpu, conv_cpu, resadd_cpu
- *      (what each path supports: sim/target/README.md).
+ *      tiled_conv_auto (with pooling, both dilations, rot180 and the four transposes), tiled_conv_stride_auto,
+ *      tiled_conv_dw_auto, tiled_conv_downsample, tiled_global_average_auto, tiled_resadd_auto and the CPU
+ *      references matmul_cpu, conv_cpu, conv_dw_cpu, global_average_cpu, resadd_cpu (what each path
+ *      supports: sim/target/README.md); gemmini_nn.h adds tiled_matmul_nn(_auto) and the layer structs.
  *
  * Every instruction is custom-3 (XCUSTOM_ACC), R-type: funct7 = the command, rs1/rs2 = two 64-bit words.
  * Commands are issued with funct3 = 3 (xs1, xs2; rd = x0; no response); the counter command (funct7 126)
