@@ -290,7 +290,7 @@ module gemmini_frontend
       loop_view_o.pool = pool_q;
       loop_view_o.pend = expect_comp_q;
       loop_view_o.a_stride = a_stride_q;
-      loop_view_o.c_stride_one = c_stride_q == 16'd1;
+      loop_view_o.c_stride = c_stride_q;
       loop_view_o.st_stride = st_stride_q;
       loop_view_o.st_act = st_act_q;
     end

@@ -63,31 +63,41 @@ package gemmini_pkg;
     logic       pend;          // a preload waits for its compute
     // read by LOOP_CONV_WS only
     logic [15:0] a_stride;     // config_ex a_stride
-    logic        c_stride_one; // config_ex c_stride == 1
+    logic [15:0] c_stride;     // config_ex c_stride
     logic [31:0] st_stride;    // config_st DRAM row stride (bytes)
     logic [1:0]  st_act;       // config_st activation
   } loop_view_t;
 
   // One LOOP_CONV_WS descriptor slot (spec 1.4 field names): what funct 16-21 set, then what LOOP_CONV_WS adds
-  // when it accepts it (placement and the derived sizes of src/sim/accel/loops.rs ConvShape).
+  // when it accepts it (mode bits, placement and the derived sizes of src/sim/accel/loops.rs ConvShape).
   typedef struct packed {
+    logic [15:0] batch_size;
     logic [15:0] in_row_dim;
     logic [15:0] in_channels;
+    logic [15:0] out_channels;
     logic [15:0] out_row_dim;
+    logic [15:0] pool_out_row_dim;
     logic [15:0] out_col_dim;
     logic [7:0]  stride;
+    logic [7:0]  pool_stride;
+    logic [15:0] pool_size;
+    logic [15:0] pool_out_col_dim;
     logic [15:0] kernel_dim;
     logic [15:0] pochs;
+    logic [15:0] pocols;
+    logic [15:0] porows;
     logic [15:0] batches;
     logic [15:0] lpad;
     logic [15:0] kchs;
     logic [15:0] kcols;
     logic [15:0] krows;
     logic [15:0] in_col_dim;
+    logic [7:0]  plpad;
     logic [7:0]  dpad;
     logic [15:0] upad;
     logic [15:0] rpad;
     logic [9:0]  kdil;
+    logic [10:0] pupad;
     logic [15:0] orows;
     logic [15:0] ocols;
     logic [15:0] out_stride;
@@ -97,17 +107,36 @@ package gemmini_pkg;
     logic [63:0] out_addr;
     logic [63:0] bias_addr;
     logic [63:0] in_addr;
+    // mode bits (LOOP_CONV_WS rs1/rs2)
     logic        no_bias;
+    logic        wrot180;
+    logic        t_out;    // trans_output_1203
+    logic        t_w1203;  // trans_weight_1203
+    logic        t_w0132;  // trans_weight_0132
+    logic        t_in;     // trans_input_3120
+    logic        dw;
+    logic        no_pool;
+    logic        ds;       // downsample
+    logic        idil;     // input_dilated
+    logic [1:0]  act;
+    // placement and derived sizes
     logic [31:0] a_row;
     logic [31:0] b_row;
     logic [31:0] c_row;
-    logic [31:0] irows;
+    logic [31:0] irows;    // the padded window (undilated pixels)
     logic [31:0] icols;
+    logic [31:0] irows_unp;
+    logic [31:0] icols_unp;
+    logic [31:0] upad_u;   // the padding in undilated pixels
+    logic [31:0] lpad_u;
+    logic [31:0] lrows;    // local rows and columns of the window (irows >> ds, icols >> ds)
+    logic [31:0] lcols;
     logic [31:0] in_blk;
     logic [31:0] w_blk;
     logic [31:0] out_blk;
     logic        c_half;   // the accumulator half of the output
     logic [1:0]  sp_use;   // the scratchpad halves of the input and weights
+    logic        setcfg;   // issues configuration commands (pooling, trans_input_3120)
   } conv_desc_t;
 
   // One LOOP_WS descriptor slot: the configuration commands' fields, then what LOOP_WS adds when it accepts it.

@@ -12,7 +12,8 @@
 //! Each test has its own seed range (family base + i), so a seed names one case of one test.
 
 use gemforge::sim::accel::gen::{
-    listing, loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts,
+    conv_layer_case, conv_layer_stream, listing, loop_conv_stream, loop_ws_stream, random_stream,
+    ConvLayer, ConvLayerCase, GenCase, GenOpts,
 };
 use gemforge::sim::accel::harness::{run_stream, HarnessOpts, StreamReport};
 use gemforge::sim::accel::rtl::RtlAccel;
@@ -55,6 +56,19 @@ struct Outcome {
     report: StreamReport,
     sp: Vec<Vec<i32>>,
     acc: Vec<Vec<i32>>,
+}
+
+/// A mutation family must exercise both outcomes: with the default seed range (not one chosen seed), at least
+/// a tenth of the mutated streams must be refused by both engines and at least a tenth accepted, or the family
+/// tests nothing (a generator or mutator that stopped producing illegal streams, or legal ones, fails here).
+fn assert_refusal_mix(name: &str, cases: usize, refused: usize) {
+    if env_u64("GEMFORGE_DIFF_SEED").is_some() || cases < 20 {
+        return;
+    }
+    assert!(
+        refused * 10 >= cases && (cases - refused) * 10 >= cases,
+        "{name}: {refused} of {cases} mutated streams refused; expected between 10% and 90%"
+    );
 }
 
 fn run_engine(
@@ -312,6 +326,113 @@ fn diff_loop_conv() {
     family_with("diff_loop_conv", 9_000_000, 500, loop_conv_stream);
 }
 
+/// Runs a conformance case on both engines: the output must equal the host reference, and the engines must
+/// agree on everything (memory, scratchpad, accumulator). None when both hold, else what differs.
+fn judge_layer(cfg: &HwConfig, c: &ConvLayerCase) -> Option<String> {
+    let mut spec = SpecAccel::new(cfg);
+    let s = match run_engine(&mut spec, &c.case, &c.case.cmds, 0, 0) {
+        Ok(o) => o,
+        Err(e) => return Some(format!("the spec engine refused the layer: {e}")),
+    };
+    let mut got = vec![0u8; c.expected.len()];
+    s.mem.read(c.output, &mut got).expect("output in memory");
+    if let Some(i) = got.iter().zip(&c.expected).position(|(a, b)| a != b) {
+        return Some(format!(
+            "spec output differs from the host reference at byte {i} of {}: got {} want {}",
+            got.len(),
+            got[i] as i8,
+            c.expected[i] as i8
+        ));
+    }
+    compare(cfg, &c.case, &c.case.cmds)
+}
+
+/// Gemmini's own bareMetalC convolution shapes (gemmini-rocc-tests `conv.c`, `conv_rect.c`: stride 2 and
+/// padding 1, one tile per layer as Gemmini's tiled_conv_auto picks for them) against the host reference on
+/// both engines. Regression for issue 12: the window was `(orows-1)*stride + krows` rows instead of Gemmini's
+/// `orows*stride + krows - 1`, against which Gemmini's software counts dpad/rpad, so the last image row and
+/// column were zeroed at stride 2 and both engines were silently wrong.
+#[test]
+fn conv_gemmini_shapes_match_reference() {
+    let cfg = HwConfig::default_config();
+    let base = ConvLayer {
+        batch_size: 2,
+        in_row_dim: 17,
+        in_col_dim: 17,
+        in_channels: 18,
+        out_channels: 19,
+        kernel_dim: 3,
+        stride: 2,
+        padding: 1,
+        input_dilation: 1,
+        kernel_dilation: 1,
+        bias: true,
+        scale_shift: 3,
+        tile: [2, 9, 9, 19, 3, 3, 18],
+        ..ConvLayer::default()
+    };
+    let rect = ConvLayer {
+        in_row_dim: 7,
+        in_col_dim: 11,
+        in_channels: 17,
+        out_channels: 18,
+        tile: [2, 4, 6, 18, 3, 3, 17],
+        ..base
+    };
+    let mut failures = Vec::new();
+    for (name, l) in [("conv", base), ("conv_rect", rect)] {
+        let c = conv_layer_case(&cfg, &l, 1).expect("the layer fits");
+        assert_eq!(c.tiles, 1, "{name}: one tile");
+        if let Some(d) = judge_layer(&cfg, &c) {
+            eprintln!("{name}: {d}");
+            failures.push(name);
+        }
+    }
+    assert!(failures.is_empty(), "wrong results: {failures:?}");
+}
+
+/// Whole convolution layers over Gemmini's LOOP_CONV_WS space (strides 1-3, paddings, both dilations,
+/// rot180, every transpose, depthwise, downsampling, max-pooling, batch > 1, channel counts across DIM,
+/// random tilings), issued as Gemmini's tiled_conv issues them: the output must equal the host reference
+/// convolution and the two engines must agree exactly.
+#[test]
+fn diff_conv_layers() {
+    let seeds = seeds(11_000_000, 120);
+    let only = env_u64("GEMFORGE_DIFF_SEED");
+    let t0 = Instant::now();
+    let (mut failures, mut tiles) = (Vec::new(), 0usize);
+    for &seed in &seeds {
+        let mut cfg = HwConfig::default_config();
+        cfg.memory = timing_for(seed);
+        let c = conv_layer_stream(&cfg, seed);
+        tiles += c.tiles;
+        if only.is_some() {
+            println!("diff_conv_layers: seed {seed}\n{}", c.case.listing());
+        }
+        if let Some(d) = judge_layer(&cfg, &c) {
+            eprintln!(
+                "=== diff_conv_layers: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test \
+                 --release --test differential diff_conv_layers -- --nocapture)\n{:?}\n{d}",
+                c.layer
+            );
+            failures.push(seed);
+            if failures.len() >= 3 {
+                break;
+            }
+        }
+    }
+    println!(
+        "diff_conv_layers: {} layers ({tiles} LOOP_CONV_WS tiles) in {:.1}s, {} failed",
+        seeds.len(),
+        t0.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "diff_conv_layers: mismatching seeds {failures:?}"
+    );
+}
+
 /// Mutated LOOP_CONV_WS streams: a bit of one conv configuration command (funct 16-21 field bits, never the
 /// DRAM addresses), of the LOOP_CONV_WS mode bits, or of the config_ex / config_st before it is flipped, often
 /// making the descriptor illegal. Both engines must refuse it with the same error at the same command, or
@@ -386,6 +507,7 @@ fn diff_loop_conv_errors() {
         seeds.len(),
         failures.len()
     );
+    assert_refusal_mix("diff_loop_conv_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_loop_conv_errors: mismatching seeds {failures:?}"
@@ -473,6 +595,7 @@ fn diff_loop_errors() {
         seeds.len(),
         failures.len()
     );
+    assert_refusal_mix("diff_loop_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_loop_errors: mismatching seeds {failures:?}"
@@ -615,6 +738,7 @@ fn diff_errors() {
         t0.elapsed().as_secs_f64(),
         failures.len()
     );
+    assert_refusal_mix("diff_errors", seeds.len(), refused);
     assert!(
         failures.is_empty(),
         "diff_errors: mismatching seeds {failures:?}"

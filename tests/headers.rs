@@ -1006,3 +1006,90 @@ fn tiled_conv_auto_ws_issues_loop_conv_ws_per_tile() {
         assert_eq!(l[6].rs2, 1);
     }
 }
+
+/// Gemmini's other convolution entry points issue LOOP_CONV_WS with their mode bits as Gemmini's software
+/// sets them: max-pooling (no_pool = 0, the pooling fields, the pooled tile), depthwise (dw, one channel per
+/// tile, weight stride 1), downsampling (a 1x1 stride-2 layer: downsample, config_ex A stride 1), the
+/// transposes and rot180 (rs1 bits, config_ex transposes).
+#[test]
+fn conv_entry_points_set_gemmini_mode_bits() {
+    use gemforge::sim::isa::{LoopConv, LoopConvDesc};
+    let loops = |cap: &Capture| -> Vec<(LoopConvDesc, LoopConv)> {
+        let mut d = LoopConvDesc::default();
+        let mut out = Vec::new();
+        for c in &cap.cmds {
+            if d.apply(*c) {
+                continue;
+            }
+            if c.funct == 15 {
+                out.push((d, LoopConv::decode(c.rs1, c.rs2)));
+            }
+        }
+        out
+    };
+    // 3x3 max-pooling with stride 2 and padding 1 after a 3x3 conv (ResNet-50's stem, small)
+    let cap = capture_lib(
+        "conv_pool",
+        "static elem_t in[2][12][12][3], w[9 * 3][8], out[2][6][6][8]; static acc_t bias[8];",
+        "int rc = tiled_conv_auto(2, 12, 12, 3, 8, 12, 12, 1, 1, 1, 1, 3, false, false, false, false, false,\n\
+             &in[0][0][0][0], &w[0][0], bias, &out[0][0][0][0], RELU, 1.0f, 3, 2, 1, WS);\n\
+         if (rc) return 1;",
+    );
+    let l = loops(&cap);
+    assert!(!l.is_empty());
+    for (d, m) in &l {
+        assert!(!m.no_pool && m.activation == 1);
+        assert_eq!((d.pool_size, d.pool_stride, d.pool_padding), (3, 2, 1));
+        assert_eq!((d.pool_out_row_dim, d.pool_out_col_dim), (6, 6));
+    }
+    assert_eq!(l[0].0.pupad, 1);
+    assert_eq!(l[0].0.plpad, 1);
+    // depthwise: one channel per tile, weight stride 1
+    let cap = capture_lib(
+        "conv_dw",
+        "static elem_t in[1][8][8][5], w[5][3][3], out[1][8][8][5];",
+        "int rc = tiled_conv_dw_auto(1, 8, 8, 5, 8, 8, 1, 1, 3, &in[0][0][0][0], &w[0][0][0], NULL,\n\
+             &out[0][0][0][0], NO_ACTIVATION, 1.0f, 0, 0, 0, WS);\n\
+         if (rc) return 1;",
+    );
+    let l = loops(&cap);
+    assert_eq!(l.len(), 5);
+    for (d, m) in &l {
+        assert!(m.dw && m.no_bias && m.no_pool);
+        assert_eq!((d.pochs, d.kchs, d.weight_stride), (1, 1, 1));
+    }
+    // downsampling: a 1x1 stride-2 layer
+    let cap = capture_lib(
+        "conv_ds",
+        "static elem_t in[1][8][8][16], w[16][32], out[1][4][4][32];",
+        "int rc = tiled_conv_downsample(1, 8, 8, 16, 32, 4, 4, 16, 32, 32, &in[0][0][0][0], &w[0][0], NULL,\n\
+             &out[0][0][0][0], NO_ACTIVATION, 1.0f, WS);\n\
+         if (rc) return 1;",
+    );
+    let ex = cap.cmds.iter().find_map(|c| match Command::decode(*c) {
+        Command::ConfigEx(e) => Some(e),
+        _ => None,
+    });
+    assert_eq!(ex.map(|e| e.a_stride), Some(1));
+    let l = loops(&cap);
+    assert!(!l.is_empty() && l.iter().all(|(d, m)| m.downsample && d.stride == 2));
+    // transposes and rot180 reach the mode bits and config_ex
+    let cap = capture_lib(
+        "conv_trans",
+        "static elem_t in[2][6][6][4], w[9 * 4][6], out[2][6][6][6];",
+        "int rc = tiled_conv_auto(2, 6, 6, 4, 6, 6, 6, 1, 1, 1, 1, 3, true, true, true, true, false,\n\
+             &in[0][0][0][0], &w[0][0], NULL, &out[0][0][0][0], NO_ACTIVATION, 1.0f, 0, 0, 0, WS);\n\
+         if (rc) return 1;",
+    );
+    let ex = cap.cmds.iter().find_map(|c| match Command::decode(*c) {
+        Command::ConfigEx(e) => Some(e),
+        _ => None,
+    });
+    assert!(ex.is_some_and(|e| e.a_transpose && !e.b_transpose));
+    let l = loops(&cap);
+    assert!(!l.is_empty());
+    for (_, m) in &l {
+        assert!(m.wrot180 && m.trans_output_1203 && m.trans_input_3120 && m.trans_weight_1203);
+        assert!(!m.trans_weight_0132);
+    }
+}

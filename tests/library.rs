@@ -585,3 +585,35 @@ fn loop_ws_resadd_matches_on_both_engines() {
     ];
     run_both("lib_resadd.c", &d);
 }
+
+/// The Gemmini entry points over the whole LOOP_CONV_WS feature space (tests/programs/lib_conv_x.c): each
+/// call equals its CPU reference inside the program (Gemmini's conv_cpu semantics), and both engines agree.
+#[test]
+fn loop_conv_ws_feature_space_matches_on_both_engines() {
+    let base = [
+        "BATCH=2", "IN=9", "CIN=20", "COUT=18", "KDIM=3", "STRIDE=1", "PAD=1",
+    ];
+    let cases: &[&[&str]] = &[
+        // max-pooling (stride 2, padding 1), then with stride-2 convolution
+        &["PSIZE=3", "PSTRIDE=2", "PPAD=1"],
+        &["STRIDE=2", "PSIZE=2", "PSTRIDE=2", "PPAD=0"],
+        &["KDIL=2", "PAD=2"],
+        &["IDIL=2", "ROT=1"],
+        &["ROT=1", "TOUT=1"],
+        &["TIN=1", "TW1203=1"],
+        &["TW0132=1", "STRIDE=3"],
+        &["MODE=1", "STRIDE=2"],
+        &["MODE=1", "PSIZE=3", "PSTRIDE=2", "PPAD=1"],
+        &["MODE=2", "IN=8"],
+        &["MODE=3", "IN=4"],
+    ];
+    for more in cases {
+        let mut d: Vec<&str> = base.to_vec();
+        for m in more.iter() {
+            let key = m.split('=').next().unwrap_or_default();
+            d.retain(|x| !x.starts_with(&format!("{key}=")));
+            d.push(m);
+        }
+        run_both("lib_conv_x.c", &d);
+    }
+}

@@ -51,9 +51,13 @@ struct gf_outbuf {
 static struct gf_outbuf gf_out = {1, 0, {0}};
 static struct gf_outbuf gf_err = {2, 0, {0}};
 
-/* SYS_WRITE: returns the number of bytes NOT written. */
+/* SYS_WRITE: returns the number of bytes NOT written. It starts with a fence, as a Rocket core's HTIF
+   syscall does (riscv-tests' syscalls.c: __sync_synchronize before tohost; Rocket's fence waits for the RoCC
+   accelerator): Gemmini's own programs rely on it, e.g. bareMetalC/conv.c prints after tiled_conv_auto,
+   which ends without gemmini_fence(), and then compares the output. */
 static long gf_sys_write(int fd, const void *buf, size_t len)
 {
+    __asm__ volatile("fence" ::: "memory");
     uintptr_t block[3] = {(uintptr_t)gf_handle(fd), (uintptr_t)buf, (uintptr_t)len};
     return __gf_semihost(SYS_WRITE, block);
 }

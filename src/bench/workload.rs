@@ -51,7 +51,7 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Workload {
     pub name: String,
-    /// "paper", "reuse", "conv", "mpc" or "test".
+    /// "paper", "reuse", "conv", "resnet50", "mpc" or "test".
     pub group: &'static str,
     pub kind: Kind,
 }
@@ -725,7 +725,8 @@ __asm__(
 "#;
 
 /// Every workload: the six paper GEMMs, the nine schedule-reuse GEMMs, the four convolutions (batch 4),
-/// the two TinyMPC kernels (fp32), and small ones for tests.
+/// ResNet-50's layer shapes (batch 4; group "resnet50"), the two TinyMPC kernels (fp32), and small ones for
+/// tests.
 pub fn all() -> Vec<Workload> {
     let mut v = Vec::new();
     let g = |m: u64, n: u64, k: u64, group| {
@@ -758,6 +759,39 @@ pub fn all() -> Vec<Workload> {
         v.push(Workload::conv(
             &format!("conv_{pq}x{ck}"),
             "conv",
+            4,
+            pq,
+            ck,
+        ));
+    }
+    // ResNet-50 v1.5 at batch 4, every distinct layer shape the workload kinds can express: the 1x1
+    // convolutions as GEMMs (M = 4*H*W output pixels; the stride-2 downsampling shortcuts on their subsampled
+    // input), the 3x3 stride-1 convolutions, and the classifier. (The 7x7 stride-2 stem with its max-pooling
+    // and the three 3x3 stride-2 convolutions need a strided-convolution workload kind, not built yet.)
+    for (name, m, n, k) in [
+        ("resnet50_c2_1x1_64_64", 12544, 64, 64),
+        ("resnet50_c2_1x1_64_256", 12544, 256, 64),
+        ("resnet50_c2_1x1_256_64", 12544, 64, 256),
+        ("resnet50_c3_1x1_256_128", 12544, 128, 256),
+        ("resnet50_c3_down_256_512", 3136, 512, 256),
+        ("resnet50_c3_1x1_128_512", 3136, 512, 128),
+        ("resnet50_c3_1x1_512_128", 3136, 128, 512),
+        ("resnet50_c4_1x1_512_256", 3136, 256, 512),
+        ("resnet50_c4_down_512_1024", 784, 1024, 512),
+        ("resnet50_c4_1x1_256_1024", 784, 1024, 256),
+        ("resnet50_c4_1x1_1024_256", 784, 256, 1024),
+        ("resnet50_c5_1x1_1024_512", 784, 512, 1024),
+        ("resnet50_c5_down_1024_2048", 196, 2048, 1024),
+        ("resnet50_c5_1x1_512_2048", 196, 2048, 512),
+        ("resnet50_c5_1x1_2048_512", 196, 512, 2048),
+        ("resnet50_fc_2048_1000", 4, 1000, 2048),
+    ] {
+        v.push(Workload::gemm(name, "resnet50", m, n, k));
+    }
+    for (pq, ck) in [(56, 64), (28, 128), (14, 256), (7, 512)] {
+        v.push(Workload::conv(
+            &format!("resnet50_3x3_{pq}x{ck}"),
+            "resnet50",
             4,
             pq,
             ck,
@@ -831,6 +865,9 @@ mod tests {
         assert_eq!(ws.iter().filter(|w| w.group == "paper").count(), 6);
         assert_eq!(ws.iter().filter(|w| w.group == "reuse").count(), 9);
         assert_eq!(ws.iter().filter(|w| w.group == "conv").count(), 4);
+        assert_eq!(ws.iter().filter(|w| w.group == "resnet50").count(), 20);
+        let fc = by_name("resnet50_fc_2048_1000").unwrap();
+        assert_eq!(fc.macs(), 4 * 1000 * 2048);
         let w = by_name("gemm_512x512x512").unwrap();
         assert_eq!(w.macs(), 512 * 512 * 512);
         assert_eq!(w.ideal_cycles(16), 512 * 512 * 512 / 256);

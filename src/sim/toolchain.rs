@@ -61,6 +61,10 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
         "include/gemmini.h",
         include_str!("../../sim/target/include/gemmini.h"),
     ),
+    (
+        "include/gemmini_nn.h",
+        include_str!("../../sim/target/include/gemmini_nn.h"),
+    ),
 ];
 
 /// The runtime sources compiled into every program (in link order, before the user's objects).

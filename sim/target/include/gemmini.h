@@ -12,8 +12,10 @@
  *      including this file to leave those names free);
  *  (c) read_cycles() (rdcycle);
  *  (d) Gemmini's software library with its names and arguments: tiled_matmul, tiled_matmul_auto,
- *      tiled_conv_auto, tiled_resadd_auto and the CPU references matmul_cpu, conv_cpu, resadd_cpu
- *      (what each path supports: sim/target/README.md).
+ *      tiled_conv_auto (with pooling, both dilations, rot180 and the four transposes), tiled_conv_stride_auto,
+ *      tiled_conv_dw_auto, tiled_conv_downsample, tiled_global_average_auto, tiled_resadd_auto and the CPU
+ *      references matmul_cpu, conv_cpu, conv_dw_cpu, global_average_cpu, resadd_cpu (what each path
+ *      supports: sim/target/README.md); gemmini_nn.h adds tiled_matmul_nn(_auto) and the layer structs.
  *
  * Every instruction is custom-3 (XCUSTOM_ACC), R-type: funct7 = the command, rs1/rs2 = two 64-bit words.
  * Commands are issued with funct3 = 3 (xs1, xs2; rd = x0; no response); the counter command (funct7 126)
@@ -1237,7 +1239,8 @@ static inline int tiled_resadd_auto(const size_t I, const size_t J, const scale_
 
 /* ---- convolution ----------------------------------------------------------------------------------- */
 
-/* The features outside what the accelerator paths implement; NULL if the arguments are supported. */
+/* The features outside the plain convolution paths (the heuristic tiler, the CPU-issued path); NULL if the
+   arguments are plain. tiled_conv_auto sends the others through gemmini_lib_convx_run (LOOP_CONV_WS). */
 static inline const char *gemmini_lib_conv_unsupported(int input_dilation, int kernel_dilation, bool wrot180,
                                                        bool trans_output_1203, bool trans_input_3120,
                                                        bool trans_weight_1203, bool trans_weight_0132,
@@ -1275,10 +1278,140 @@ static inline int gemmini_lib_conv_check(const char *who, int batch_size, int in
     return GEMMINI_LIB_OK;
 }
 
-/* CPU reference convolution: NHWC input [batch][in_row][in_col][in_ch], weights as the
-   [kernel_dim*kernel_dim*in_channels][out_channels] matrix (row = krow*kernel_dim*in_channels +
-   kcol*in_channels + ich), int32 bias per output channel (NULL = none), NHWC int8 output after the
-   read-out (ReLU if act, then scale). Positions outside the input (padding) are zero. */
+/* ---- the whole LOOP_CONV_WS feature space (Gemmini's tiled_conv) ---------------------------------------
+   One convolution layer with every flag Gemmini's tiled_conv takes: input and kernel dilation, rot180
+   weights, the four transposes, depthwise weights (dw: one kernel per channel, weights [ch][krow][kcol]),
+   downsampling (stride 2, 1x1 kernel, no padding: chosen automatically as Gemmini does) and max-pooling in
+   the store unit. Strides are in elements. Tiles are issued as Gemmini's tiled_conv issues them (one
+   LOOP_CONV_WS each; docs/accelerator.md section 6.1); the tile is the whole layer, halved along pooled rows,
+   batches, pooled columns, output channels, input channels, then kernel rows and columns until it fits half
+   the scratchpad and half the accumulator. */
+struct gemmini_lib_convx {
+    int batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim, out_col_dim;
+    int stride, input_dilation, kernel_dilation, padding, kernel_dim;
+    int in_stride, weight_stride, out_stride;
+    bool wrot180, trans_output_1203, trans_input_3120, trans_weight_1203, trans_weight_0132, dw;
+    int pool_size, pool_stride, pool_padding; /* pool_stride 0: none */
+    const elem_t *input, *weights;
+    const acc_t *bias;
+    elem_t *output;
+    int act;
+    acc_scale_t scale;
+};
+
+/* The CPU reference of every convolution path, with Gemmini's conv_cpu semantics: NHWC input (CHWN with
+   trans_input_3120), HWIO weights as the [kernel_dim*kernel_dim*in_channels][out_channels] matrix (WIHO with
+   trans_weight_1203, HWOI with trans_weight_0132; [ch][krow][kcol] when dw, with in = out channels), int32
+   bias (NULL = none), the input dilated by input_dilation (zeros between pixels), the kernel by
+   kernel_dilation, rot180 weights, NHWC int8 output (HWNC with trans_output_1203) after the read-out (ReLU if
+   act, then scale), max-pooled when pool_stride != 0 (zeros at the pooling padding). Strides in elements. */
+static inline void gemmini_lib_conv_ref(const struct gemmini_lib_convx *c)
+{
+    const int bs = c->batch_size, ird = c->in_row_dim, icd = c->in_col_dim, ich = c->in_channels;
+    const int och = c->out_channels, kd = c->kernel_dim, st = c->stride, pad = c->padding;
+    const int idl = c->input_dilation, kdl = c->kernel_dilation;
+    const bool no_pool = c->pool_stride == 0;
+    const int ps = no_pool ? 1 : c->pool_size, pst = no_pool ? 1 : c->pool_stride, pp = no_pool ? 0 : c->pool_padding;
+    const int prd = (c->out_row_dim + 2 * pp - ps) / pst + 1, pcd = (c->out_col_dim + 2 * pp - ps) / pst + 1;
+    for (int b = 0; b < bs; b++)
+        for (int pr = 0; pr < prd; pr++)
+            for (int pc = 0; pc < pcd; pc++)
+                for (int o = 0; o < och; o++) {
+                    elem_t best = 0;
+                    bool have = false;
+                    for (int wr = 0; wr < ps; wr++)
+                        for (int wc = 0; wc < ps; wc++) {
+                            const int orow = pr * pst + wr - pp, ocol = pc * pst + wc - pp;
+                            elem_t v = 0;
+                            if (orow >= 0 && orow < c->out_row_dim && ocol >= 0 && ocol < c->out_col_dim) {
+                                uint32_t sum = c->bias != NULL ? (uint32_t)c->bias[o] : 0;
+                                for (int kr = 0; kr < kd; kr++) {
+                                    const int vr = orow * st + kr * kdl - pad;
+                                    if (vr < 0 || vr % idl != 0 || vr / idl >= ird) continue;
+                                    for (int kc = 0; kc < kd; kc++) {
+                                        const int vc = ocol * st + kc * kdl - pad;
+                                        if (vc < 0 || vc % idl != 0 || vc / idl >= icd) continue;
+                                        const int ir = vr / idl, ic = vc / idl;
+                                        const int kr_ = c->wrot180 ? kd - 1 - kr : kr, kc_ = c->wrot180 ? kd - 1 - kc : kc;
+                                        for (int k = 0; k < (c->dw ? 1 : ich); k++) {
+                                            const int ch = c->dw ? o : k;
+                                            const elem_t x = c->trans_input_3120
+                                                                 ? c->input[(((size_t)ch * ird + ir) * icd + ic) * bs + b]
+                                                                 : c->input[(((size_t)b * ird + ir) * icd + ic) * c->in_stride + ch];
+                                            elem_t w;
+                                            if (c->dw)
+                                                w = c->weights[((size_t)o * kd + kr_) * kd + kc_];
+                                            else if (c->trans_weight_1203)
+                                                w = c->weights[(((size_t)k * kd + kr_) * kd + kc_) * och + o];
+                                            else if (c->trans_weight_0132)
+                                                w = c->weights[(((size_t)kr_ * kd + kc_) * och + o) * ich + k];
+                                            else
+                                                w = c->weights[(((size_t)kr_ * kd + kc_) * ich + k) * c->weight_stride + o];
+                                            sum += (uint32_t)((int32_t)x * (int32_t)w);
+                                        }
+                                    }
+                                }
+                                v = gemmini_lib_readout((acc_t)sum, c->act, c->scale);
+                            }
+                            if (!have || v > best) best = v;
+                            have = true;
+                        }
+                    const size_t at = c->trans_output_1203 ? (((size_t)pr * pcd + pc) * bs + b) * och + o
+                                                           : (((size_t)b * prd + pr) * pcd + pc) * c->out_stride + o;
+                    c->output[at] = best;
+                }
+}
+
+static inline int gemmini_lib_convx_check(const char *who, const struct gemmini_lib_convx *c)
+{
+    if (c->batch_size <= 0 || c->in_row_dim <= 0 || c->in_col_dim <= 0 || c->in_channels <= 0 ||
+        c->out_channels <= 0 || c->out_row_dim <= 0 || c->out_col_dim <= 0 || c->stride <= 0 ||
+        c->padding <= -c->kernel_dim || c->kernel_dim <= 0 || c->kernel_dilation <= 0 || c->in_stride <= 0 ||
+        c->weight_stride <= 0 || c->out_stride <= 0) {
+        printf("%s: dimensions, strides and dilations must be positive (padding above -kernel_dim: a negative "
+               "padding crops the input, as on Gemmini)\n", who);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (c->input == NULL || c->weights == NULL || c->output == NULL) {
+        printf("%s: input, weights and output must not be NULL\n", who);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (c->input_dilation != 1 && (c->input_dilation != 2 || c->stride != 1 || c->kernel_dilation != 1)) {
+        printf("%s: input_dilation %d: only 1, or 2 with stride 1 and kernel_dilation 1, as on Gemmini\n", who,
+               c->input_dilation);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (c->trans_weight_1203 && c->trans_weight_0132) {
+        printf("%s: only one weight transformation can be applied at a time\n", who);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (c->trans_input_3120 && c->trans_weight_0132) {
+        printf("%s: trans_input_3120 and trans_weight_0132 cannot be combined (both operands transposed)\n", who);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (c->trans_output_1203 && c->pool_stride != 0) {
+        printf("%s: the output can only be transposed without pooling\n", who);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (c->pool_stride != 0 && (c->pool_size < 1 || c->pool_size > 3 || c->pool_stride > 3 ||
+                                c->pool_padding < 0 || c->pool_padding > 3)) {
+        printf("%s: pooling size %d, stride %d, padding %d: size and stride 1-3, padding 0-3\n", who,
+               c->pool_size, c->pool_stride, c->pool_padding);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const int dk = c->kernel_dim + (c->kernel_dilation - 1) * (c->kernel_dim - 1);
+    const int dr = c->in_row_dim + (c->input_dilation - 1) * (c->in_row_dim - 1);
+    const int dc = c->in_col_dim + (c->input_dilation - 1) * (c->in_col_dim - 1);
+    if ((c->out_row_dim - 1) * c->stride + dk > dr + 2 * c->padding ||
+        (c->out_col_dim - 1) * c->stride + dk > dc + 2 * c->padding) {
+        printf("%s: output %dx%d does not fit the %dx%d input with padding %d, stride %d, kernel %d\n", who,
+               c->out_row_dim, c->out_col_dim, c->in_row_dim, c->in_col_dim, c->padding, c->stride, c->kernel_dim);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    return GEMMINI_LIB_OK;
+}
+
+/* CPU reference convolution with tiled_conv_auto's arguments (gemmini_lib_conv_ref; dense strides). */
 static inline int conv_cpu(int batch_size, int in_row_dim, int in_col_dim, int in_channels, int out_channels,
                            int out_row_dim, int out_col_dim, int stride, int input_dilation, int kernel_dilation,
                            int padding, int kernel_dim, bool wrot180, bool trans_output_1203,
@@ -1286,40 +1419,31 @@ static inline int conv_cpu(int batch_size, int in_row_dim, int in_col_dim, int i
                            const elem_t *input, const elem_t *weights, const acc_t *bias, elem_t *output, int act,
                            acc_scale_t scale, int pool_size, int pool_stride, int pool_padding)
 {
-    const char *why = gemmini_lib_conv_unsupported(input_dilation, kernel_dilation, wrot180, trans_output_1203,
-                                                   trans_input_3120, trans_weight_1203, trans_weight_0132,
-                                                   pool_size, pool_stride, pool_padding);
-    if (why != NULL) {
-        printf("conv_cpu: %s is not supported\n", why);
-        return GEMMINI_LIB_UNSUPPORTED;
-    }
-    int err = gemmini_lib_conv_check("conv_cpu", batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
-                                     out_row_dim, out_col_dim, stride, padding, kernel_dim, input, weights,
-                                     output);
+    const struct gemmini_lib_convx c = {batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
+                                        out_row_dim, out_col_dim, stride, input_dilation, kernel_dilation, padding,
+                                        kernel_dim, in_channels, out_channels, out_channels, wrot180,
+                                        trans_output_1203, trans_input_3120, trans_weight_1203, trans_weight_0132,
+                                        false, pool_size, pool_stride, pool_padding, input, weights, bias, output,
+                                        act, scale};
+    const int err = gemmini_lib_convx_check("conv_cpu", &c);
     if (err) return err;
-    for (int b = 0; b < batch_size; b++)
-        for (int orow = 0; orow < out_row_dim; orow++)
-            for (int ocol = 0; ocol < out_col_dim; ocol++)
-                for (int och = 0; och < out_channels; och++) {
-                    uint32_t sum = bias != NULL ? (uint32_t)bias[och] : 0;
-                    for (int krow = 0; krow < kernel_dim; krow++) {
-                        const int irow = orow * stride + krow - padding;
-                        if (irow < 0 || irow >= in_row_dim) continue;
-                        for (int kcol = 0; kcol < kernel_dim; kcol++) {
-                            const int icol = ocol * stride + kcol - padding;
-                            if (icol < 0 || icol >= in_col_dim) continue;
-                            const elem_t *px = input + (((size_t)b * in_row_dim + irow) * in_col_dim + icol) *
-                                                           in_channels;
-                            const elem_t *w = weights +
-                                              ((size_t)(krow * kernel_dim + kcol) * in_channels) * out_channels +
-                                              och;
-                            for (int ich = 0; ich < in_channels; ich++)
-                                sum += (uint32_t)((int32_t)px[ich] * (int32_t)w[(size_t)ich * out_channels]);
-                        }
-                    }
-                    output[(((size_t)b * out_row_dim + orow) * out_col_dim + ocol) * out_channels + och] =
-                        gemmini_lib_readout((acc_t)sum, act, scale);
-                }
+    gemmini_lib_conv_ref(&c);
+    return GEMMINI_LIB_OK;
+}
+
+/* CPU reference depthwise convolution (Gemmini's conv_dw_cpu): weights [channel][krow][kcol]. */
+static inline int conv_dw_cpu(int batch_size, int in_row_dim, int in_col_dim, int channels, int out_row_dim,
+                              int out_col_dim, int stride, int padding, int kernel_dim, const elem_t *input,
+                              const elem_t *weights, const acc_t *bias, elem_t *output, int act, acc_scale_t scale,
+                              int pool_size, int pool_stride, int pool_padding)
+{
+    const struct gemmini_lib_convx c = {batch_size, in_row_dim, in_col_dim, channels, channels, out_row_dim,
+                                        out_col_dim, stride, 1, 1, padding, kernel_dim, channels, 1, channels, false,
+                                        false, false, false, false, true, pool_size, pool_stride, pool_padding,
+                                        input, weights, bias, output, act, scale};
+    const int err = gemmini_lib_convx_check("conv_dw_cpu", &c);
+    if (err) return err;
+    gemmini_lib_conv_ref(&c);
     return GEMMINI_LIB_OK;
 }
 
@@ -1345,8 +1469,10 @@ struct gemmini_lib_conv {
    plus the weight rows) and accumulator rows (one per output pixel per DIM output channels). */
 static inline size_t gemmini_lib_conv_spad_rows(const int *a, int stride)
 {
-    const size_t irows = (size_t)(a[GEMMINI_LIB_COROWS] - 1) * stride + a[GEMMINI_LIB_CKROWS];
-    const size_t icols = (size_t)(a[GEMMINI_LIB_COCOLS] - 1) * stride + a[GEMMINI_LIB_CKCOLS];
+    /* LOOP_CONV_WS's window (Gemmini's): orows*stride + krows - 1, stride - 1 rows more than the outputs
+       read; both paths budget for it so one tiling serves both. */
+    const size_t irows = (size_t)a[GEMMINI_LIB_COROWS] * stride + a[GEMMINI_LIB_CKROWS] - 1;
+    const size_t icols = (size_t)a[GEMMINI_LIB_COCOLS] * stride + a[GEMMINI_LIB_CKCOLS] - 1;
     const size_t in_rows = gemmini_lib_cdiv(a[GEMMINI_LIB_CKCHS], DIM) * a[GEMMINI_LIB_CB] * irows * icols;
     const size_t w_rows = gemmini_lib_cdiv(a[GEMMINI_LIB_COCHS], DIM) * a[GEMMINI_LIB_CKROWS] *
                           a[GEMMINI_LIB_CKCOLS] * a[GEMMINI_LIB_CKCHS];
@@ -1686,7 +1812,8 @@ static inline void gemmini_lib_conv_tile_issue(const struct gemmini_lib_conv *c,
 
 /* One conv tile through the LOOP_CONV_WS FSM: the tile's arguments as Gemmini's tiled_conv passes them
    (input pointing at the first pixel inside the image, the window's padding in lpad/rpad/upad/dpad; bias
-   with the first k tile, no_bias = 1 there when there is none so the accumulator starts from zero;
+   with the first k tile, a dummy address with no_bias = 1 when there is none so the accumulator starts
+   from zero;
    output with the last k tile). */
 static inline void gemmini_lib_conv_tile_fsm(const struct gemmini_lib_conv *c, const struct gemmini_lib_conv_tile *t)
 {
@@ -1694,9 +1821,12 @@ static inline void gemmini_lib_conv_tile_fsm(const struct gemmini_lib_conv *c, c
     const bool last_k = t->krow0 + t->nkr == c->kernel_dim && t->kcol0 + t->nkc == c->kernel_dim &&
                         t->kch0 + t->nkch == c->in_channels;
     const int lpad = t->icol < 0 ? -t->icol : 0;
-    const int rpad = t->icol + t->icols > c->in_col_dim ? t->icol + t->icols - c->in_col_dim : 0;
+    /* The FSM's window is Gemmini's, stride - 1 pixels longer than t->irows / t->icols: the padding at
+       its far end counts from there. */
+    const int wrows = t->irows + c->stride - 1, wcols = t->icols + c->stride - 1;
+    const int rpad = t->icol + wcols > c->in_col_dim ? t->icol + wcols - c->in_col_dim : 0;
     const int upad = t->irow < 0 ? -t->irow : 0;
-    const int dpad = t->irow + t->irows > c->in_row_dim ? t->irow + t->irows - c->in_row_dim : 0;
+    const int dpad = t->irow + wrows > c->in_row_dim ? t->irow + wrows - c->in_row_dim : 0;
     const elem_t *in = c->input + (((size_t)t->b0 * c->in_row_dim + t->irow + upad) * c->in_col_dim + t->icol + lpad) *
                                       c->in_channels + t->kch0;
     const elem_t *w = c->weights + ((size_t)(t->krow0 * c->kernel_dim + t->kcol0) * c->in_channels + t->kch0) *
@@ -1704,14 +1834,168 @@ static inline void gemmini_lib_conv_tile_fsm(const struct gemmini_lib_conv *c, c
     elem_t *out = last_k ? c->output + (((size_t)t->b0 * c->out_row_dim + t->orow0) * c->out_col_dim + t->ocol0) *
                                            c->out_channels + t->och0
                          : (elem_t *)NULL;
-    const acc_t *bias = first_k && c->bias != NULL ? c->bias + t->och0 : (const acc_t *)NULL;
-    const bool no_bias = first_k && c->bias == NULL;
+    /* As Gemmini's tiled_conv: without a bias the first k tile passes a dummy non-zero address with
+       no_bias = 1 (zeros are loaded); a NULL bias loads nothing, so later k tiles accumulate. */
+    const acc_t *bias = !first_k ? (const acc_t *)NULL : c->bias != NULL ? c->bias + t->och0 : (const acc_t *)1;
+    const bool no_bias = c->bias == NULL;
     gemmini_loop_conv_ws(c->batch_size, c->in_row_dim, c->in_col_dim, c->in_channels, c->out_channels,
                          c->out_row_dim, c->out_col_dim, c->out_row_dim, c->out_col_dim, c->stride, c->padding,
                          c->kernel_dim, 1, 1, 1, 0, t->nb, t->nor, t->noc, t->nochs, t->nkr, t->nkc, t->nkch, lpad,
                          rpad, upad, dpad, 0, 0, 0, 0, t->nor, t->noc, w, out, bias, in, no_bias, true, false, false,
                          false, c->act, false, false, false, false, 1, c->in_channels, c->out_channels,
                          c->out_channels, false, 0, 0);
+}
+
+/* Upper bounds of the scratchpad and accumulator rows of a tile (batches, porows, pocols, pochs, krows,
+   kcols, kchs) and whether its pooled geometry fits config_st's 8-bit fields. */
+static inline bool gemmini_lib_convx_fits(const struct gemmini_lib_convx *c, const int *t, bool downsample)
+{
+    const int ps = c->pool_stride ? c->pool_size : 1, pst = c->pool_stride ? c->pool_stride : 1;
+    const size_t orows = (size_t)t[1] * pst + ps - 1, ocols = (size_t)t[2] * pst + ps - 1;
+    const size_t dkr = t[4] + (size_t)(c->kernel_dilation - 1) * (t[4] - 1);
+    const size_t dkc = t[5] + (size_t)(c->kernel_dilation - 1) * (t[5] - 1);
+    size_t irows = orows * c->stride + dkr - 1, icols = ocols * c->stride + dkc - 1;
+    if (c->input_dilation == 2) {
+        irows = irows / 2 + 3;
+        icols = icols / 2 + 3;
+    }
+    if (downsample) {
+        irows /= 2;
+        icols /= 2;
+    }
+    const int kchs = c->dw ? 1 : t[6], pochs = c->dw ? 1 : t[3];
+    const size_t in_rows = c->trans_input_3120
+                               ? gemmini_lib_cdiv(t[0], DIM) * (size_t)kchs * irows * icols
+                               : gemmini_lib_cdiv(kchs, DIM) * (size_t)t[0] * irows * icols;
+    const size_t w_rows = c->trans_weight_0132 ? gemmini_lib_cdiv(kchs, DIM) * (size_t)t[4] * t[5] * pochs
+                                               : gemmini_lib_cdiv(pochs, DIM) * (size_t)t[4] * t[5] * kchs;
+    const size_t acc_rows = gemmini_lib_cdiv(pochs, DIM) * (size_t)t[0] * orows * ocols;
+    if (c->pool_stride && (orows > 255 || ocols > 255)) return false;
+    return in_rows + w_rows <= GEMMINI_LIB_SP_HALF && acc_rows <= GEMMINI_LIB_ACC_HALF;
+}
+
+static inline int gemmini_lib_convx_run(const char *who, const struct gemmini_lib_convx *c)
+{
+    const int bs = c->batch_size, ird = c->in_row_dim, icd = c->in_col_dim, ich = c->in_channels;
+    const int och = c->out_channels, kd = c->kernel_dim, st = c->stride, pad = c->padding;
+    const int idl = c->input_dilation, kdl = c->kernel_dilation;
+    const bool no_pool = c->pool_stride == 0;
+    const int ps = no_pool ? 1 : c->pool_size, pst = no_pool ? 1 : c->pool_stride, pp = no_pool ? 0 : c->pool_padding;
+    const int ord = c->out_row_dim, ocd = c->out_col_dim;
+    const int prd = (ord + 2 * pp - ps) / pst + 1, pcd = (ocd + 2 * pp - ps) / pst + 1;
+    const bool input_dilated = idl == 2;
+    const bool downsample = !c->dw && st == 2 && kd == 1 && ird % 2 == 0 && icd % 2 == 0 && pad == 0 && no_pool &&
+                            idl == 1 && !c->trans_input_3120;
+    const int dil_ird = ird + (idl - 1) * (ird - 1), dil_icd = icd + (idl - 1) * (icd - 1);
+    int t[7] = {bs, prd, pcd, c->dw ? 1 : och, kd, kd, c->dw ? 1 : ich};
+    static const int order[7] = {1, 0, 2, 3, 6, 4, 5};
+    while (!gemmini_lib_convx_fits(c, t, downsample)) {
+        /* (Gemmini's LoopConv addresses a CHWN input with the tile's batch count: whole batches only; and a
+           kernel split into tiles is mis-tiled with dilations or paddings of 2 or more) */
+        const bool keep_b = c->trans_input_3120;
+        const bool keep_k = c->padding >= 2 || kdl > 1 || idl > 1;
+        /* (and a one-pixel window on an input-dilation hole gets padding on both sides: whole images) */
+        const bool keep_px = idl > 1;
+        int k = 0;
+        while (k < 7 && (t[order[k]] == 1 || (order[k] == 0 && keep_b) || (order[k] >= 4 && order[k] <= 5 && keep_k) ||
+                         ((order[k] == 1 || order[k] == 2) && keep_px)))
+            k++;
+        if (k == 7) {
+            printf("%s: no tile of this convolution fits half the scratchpad and accumulator\n", who);
+            return GEMMINI_LIB_UNSUPPORTED;
+        }
+        t[order[k]] = (t[order[k]] + 1) / 2;
+    }
+    const int st_stride = c->trans_output_1203 ? bs * och : c->out_stride;
+    gemmini_extended_config_st((size_t)st_stride * sizeof(elem_t), c->act & 3, c->scale);
+    gemmini_extended3_config_ex(WEIGHT_STATIONARY, 0, 0, ACC_SCALE_IDENTITY, idl, st >> (downsample ? 1 : 0),
+                                c->trans_input_3120, c->trans_weight_0132, false);
+    for (int b = 0; b < bs; b += t[0])
+        for (int porow = 0; porow < prd; porow += t[1]) {
+            const int orow = porow * pst - pp;
+            for (int pocol = 0; pocol < pcd; pocol += t[2]) {
+                const int ocol = pocol * pst - pp;
+                /* depthwise: one channel per tile (kchs = pochs = 1), as Gemmini's tiled_conv_dw */
+                for (int poch = 0; poch < och; poch += c->dw ? 1 : t[3])
+                    for (int krow = 0; krow < kd; krow += t[4]) {
+                        const int irow = (orow < 0 ? 0 : orow) * st + krow * kdl - pad;
+                        for (int kcol = 0; kcol < kd; kcol += t[5]) {
+                            const int icol = (ocol < 0 ? 0 : ocol) * st + kcol * kdl - pad;
+                            for (int kch = 0; kch < (c->dw ? 1 : ich); kch += t[6]) {
+                                const int batches = gemmini_lib_imin(t[0], bs - b);
+                                const int porows = gemmini_lib_imin(t[1], prd - porow);
+                                const int pocols = gemmini_lib_imin(t[2], pcd - pocol);
+                                const int pochs = c->dw ? 1 : gemmini_lib_imin(t[3], och - poch);
+                                const int krows = gemmini_lib_imin(t[4], kd - krow);
+                                const int kcols = gemmini_lib_imin(t[5], kd - kcol);
+                                const int kchs = c->dw ? 1 : gemmini_lib_imin(t[6], ich - kch);
+                                const bool first_k = krow == 0 && kcol == 0 && kch == 0;
+                                const bool last_k = krow + krows >= kd && kcol + kcols >= kd &&
+                                                    (c->dw || kch + kchs >= ich);
+                                const int ocols_ = pocols * pst + ps - 1, orows_ = porows * pst + ps - 1;
+                                const int plpad = ocol < 0 ? -ocol : 0;
+                                const int prpad = ocol + ocols_ > ocd ? ocol + ocols_ - ocd : 0;
+                                const int pupad = orow < 0 ? -orow : 0;
+                                const int pdpad = orow + orows_ > ord ? orow + orows_ - ord : 0;
+                                const int dkr = krows + (kdl - 1) * (krows - 1), dkc = kcols + (kdl - 1) * (kcols - 1);
+                                const int icols_ = (ocols_ - plpad - prpad) * st + dkc - 1;
+                                const int irows_ = (orows_ - pupad - pdpad) * st + dkr - 1;
+                                int lpad = icol < 0 ? -icol : 0;
+                                int rpad = icol + icols_ > dil_icd ? icol + icols_ - dil_icd : 0;
+                                int upad = irow < 0 ? -irow : 0;
+                                int dpad = irow + irows_ > dil_ird ? irow + irows_ - dil_ird : 0;
+                                if (input_dilated) {
+                                    lpad += lpad == 0 && icol % 2 != 0;
+                                    rpad += rpad == 0 && (icol + icols_) % 2 != 1;
+                                    upad += upad == 0 && irow % 2 != 0;
+                                    dpad += dpad == 0 && (irow + irows_) % 2 != 1;
+                                }
+                                const int krow_ = c->wrot180 ? kd - krow - krows : krow;
+                                const int kcol_ = c->wrot180 ? kd - kcol - kcols : kcol;
+                                const elem_t *w;
+                                if (c->dw)
+                                    w = c->weights + ((size_t)poch * kd + krow) * kd + kcol;
+                                else if (c->trans_weight_1203)
+                                    w = c->weights + ((size_t)kch * kd * kd + krow_ * kd + kcol_) * och + poch;
+                                else if (c->trans_weight_0132)
+                                    w = c->weights + ((size_t)krow_ * kd * och + kcol_ * och + poch) * ich + kch;
+                                else
+                                    w = c->weights + ((size_t)krow_ * kd * ich + kcol_ * ich + kch) * c->weight_stride +
+                                        poch;
+                                const int sr = input_dilated ? (irow + upad) >> 1 : irow + upad;
+                                const int sc = input_dilated ? (icol + lpad) >> 1 : icol + lpad;
+                                const elem_t *in =
+                                    c->trans_input_3120
+                                        ? c->input + ((size_t)kch * ird * icd + (size_t)sr * icd + sc) * bs + b
+                                        : c->input + ((size_t)b * ird * icd + (size_t)sr * icd + sc) * c->in_stride +
+                                              (c->dw ? poch : kch);
+                                elem_t *out = NULL;
+                                if (last_k)
+                                    out = c->trans_output_1203
+                                              ? c->output + ((size_t)porow * pcd * bs + (size_t)pocol * bs + b) * och + poch
+                                              : c->output + ((size_t)b * prd * pcd + (size_t)porow * pcd + pocol) *
+                                                                c->out_stride + poch;
+                                const acc_t *bias = !first_k ? (const acc_t *)NULL
+                                                    : c->bias != NULL ? c->bias + poch : (const acc_t *)1;
+                                const int orows = porows * pst + ps - 1 - pupad - pdpad;
+                                const int ocols = pocols * pst + ps - 1 - plpad - prpad;
+                                gemmini_loop_conv_ws(bs, ird, icd, ich, och, ord, ocd, prd, pcd, st, pad, kd, kdl, ps,
+                                                     pst, pp, batches, porows, pocols, pochs, krows, kcols, kchs,
+                                                     lpad, rpad, upad, dpad, plpad, prpad, pupad, pdpad, orows, ocols,
+                                                     w, out, bias, in, c->bias == NULL, no_pool, downsample,
+                                                     c->wrot180, input_dilated, c->act & 3, c->trans_output_1203,
+                                                     c->trans_weight_1203, c->trans_weight_0132,
+                                                     c->trans_input_3120, 1,
+                                                     c->in_stride * sizeof(elem_t),
+                                                     c->weight_stride * sizeof(elem_t),
+                                                     c->out_stride * sizeof(elem_t), c->dw, 0, 0);
+                            }
+                        }
+                    }
+            }
+        }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
 }
 
 /* tiled_conv_auto: a convolution (layouts as conv_cpu) tiled by the heuristic above. WS: one
@@ -1740,16 +2024,29 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
                (int)tiled_conv_type);
         return GEMMINI_LIB_UNSUPPORTED;
     }
+    if (act != NO_ACTIVATION && act != RELU) {
+        printf("tiled_conv_auto: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    /* a 1x1 pooling window with stride 1 and no padding is no pooling */
+    if (pool_size == 1 && pool_stride == 1 && pool_padding == 0) pool_stride = 0;
     const char *why = gemmini_lib_conv_unsupported(input_dilation, kernel_dilation, wrot180, trans_output_1203,
                                                    trans_input_3120, trans_weight_1203, trans_weight_0132,
                                                    pool_size, pool_stride, pool_padding);
     if (why != NULL) {
-        printf("tiled_conv_auto: %s is not supported\n", why);
-        return GEMMINI_LIB_UNSUPPORTED;
-    }
-    if (act != NO_ACTIVATION && act != RELU) {
-        printf("tiled_conv_auto: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
-        return GEMMINI_LIB_UNSUPPORTED;
+        /* the whole LOOP_CONV_WS feature space, tiled as Gemmini's tiled_conv */
+        if (tiled_conv_type != WS) {
+            printf("tiled_conv_auto: %s needs the WS type (the LOOP_CONV_WS path)\n", why);
+            return GEMMINI_LIB_UNSUPPORTED;
+        }
+        const struct gemmini_lib_convx x = {batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
+                                            out_row_dim, out_col_dim, stride, input_dilation, kernel_dilation,
+                                            padding, kernel_dim, in_channels, out_channels, out_channels, wrot180,
+                                            trans_output_1203, trans_input_3120, trans_weight_1203,
+                                            trans_weight_0132, false, pool_size, pool_stride, pool_padding, input,
+                                            weights, bias, output, act, scale};
+        const int e = gemmini_lib_convx_check("tiled_conv_auto", &x);
+        return e ? e : gemmini_lib_convx_run("tiled_conv_auto", &x);
     }
     int err = gemmini_lib_conv_check("tiled_conv_auto", batch_size, in_row_dim, in_col_dim, in_channels,
                                      out_channels, out_row_dim, out_col_dim, stride, padding, kernel_dim, input,
@@ -1781,12 +2078,8 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
            c.tile[2], c.tile[3], c.tile[4], c.tile[5], c.tile[6]);
 #endif
     const int *tl = c.tile;
-    const size_t w_rows = gemmini_lib_conv_spad_rows(tl, stride) - gemmini_lib_cdiv(tl[GEMMINI_LIB_CKCHS], DIM) *
-                                                                       tl[GEMMINI_LIB_CB] *
-                                                                       ((size_t)(tl[GEMMINI_LIB_COROWS] - 1) * stride +
-                                                                        tl[GEMMINI_LIB_CKROWS]) *
-                                                                       ((size_t)(tl[GEMMINI_LIB_COCOLS] - 1) * stride +
-                                                                        tl[GEMMINI_LIB_CKCOLS]);
+    const size_t w_rows = gemmini_lib_cdiv(tl[GEMMINI_LIB_COCHS], DIM) * tl[GEMMINI_LIB_CKROWS] *
+                          tl[GEMMINI_LIB_CKCOLS] * tl[GEMMINI_LIB_CKCHS];
 
     gemmini_extended_config_st((size_t)out_channels * sizeof(elem_t), act & 3, scale);
     gemmini_extended3_config_ex(WEIGHT_STATIONARY, 0, 0, ACC_SCALE_IDENTITY, 1, stride, false, false, false);
@@ -1847,6 +2140,130 @@ static inline int tiled_conv_auto(int batch_size, int in_row_dim, int in_col_dim
     if (have_prev) {
         gemmini_lib_conv_loader_init(&loader, &c, &prev, 0, false, 0, false);
         gemmini_lib_conv_tile_issue(&c, &prev, prev_in, prev_w, prev_c, &loader);
+    }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
+
+/* tiled_conv_stride_auto: tiled_conv_auto with DRAM strides in elements (Gemmini's name and arguments);
+   WS only (the LOOP_CONV_WS path of gemmini_lib_convx_run), or CPU. */
+static inline int tiled_conv_stride_auto(int batch_size, int in_row_dim, int in_col_dim, int in_channels,
+                                         int out_channels, int out_row_dim, int out_col_dim, int stride,
+                                         int input_dilation, int kernel_dilation, int padding, int kernel_dim,
+                                         int in_stride, int weight_stride, int out_stride, bool wrot180,
+                                         bool trans_output_1203, bool trans_input_3120, bool trans_weight_1203,
+                                         bool trans_weight_0132, const elem_t *input, const elem_t *weights,
+                                         const acc_t *bias, elem_t *output, int act, acc_scale_t scale,
+                                         int pool_size, int pool_stride, int pool_padding,
+                                         enum tiled_matmul_type_t tiled_conv_type)
+{
+    const struct gemmini_lib_convx x = {batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
+                                        out_row_dim, out_col_dim, stride, input_dilation, kernel_dilation, padding,
+                                        kernel_dim, in_stride, weight_stride, out_stride, wrot180,
+                                        trans_output_1203, trans_input_3120, trans_weight_1203, trans_weight_0132,
+                                        false, pool_size, pool_stride, pool_padding, input, weights, bias, output,
+                                        act, scale};
+    const int e = gemmini_lib_convx_check("tiled_conv_stride_auto", &x);
+    if (e) return e;
+    if (tiled_conv_type == CPU) {
+        gemmini_lib_conv_ref(&x);
+        return GEMMINI_LIB_OK;
+    }
+    if (tiled_conv_type != WS || (act != NO_ACTIVATION && act != RELU)) {
+        printf("tiled_conv_stride_auto: only the WS and CPU types with NO_ACTIVATION or RELU are supported\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    return gemmini_lib_convx_run("tiled_conv_stride_auto", &x);
+}
+
+/* tiled_conv_dw_auto: a depthwise convolution (MobileNet's; Gemmini's name and arguments): NHWC input and
+   output of `channels` channels, weights [channel][krow][kcol], one LOOP_CONV_WS per channel and tile as
+   Gemmini's tiled_conv_dw issues them (WS), or conv_dw_cpu (CPU). */
+static inline int tiled_conv_dw_auto(int batch_size, int in_row_dim, int in_col_dim, int channels, int out_row_dim,
+                                     int out_col_dim, int stride, int padding, int kernel_dim, elem_t *input,
+                                     elem_t *weights, acc_t *bias, elem_t *output, int act, acc_scale_t scale,
+                                     int pool_size, int pool_stride, int pool_padding,
+                                     enum tiled_matmul_type_t tiled_conv_type)
+{
+    if (pool_size == 1 && pool_stride == 1 && pool_padding == 0) pool_stride = 0;
+    const struct gemmini_lib_convx x = {batch_size, in_row_dim, in_col_dim, channels, channels, out_row_dim,
+                                        out_col_dim, stride, 1, 1, padding, kernel_dim, channels, 1, channels, false,
+                                        false, false, false, false, true, pool_size, pool_stride, pool_padding,
+                                        input, weights, bias, output, act, scale};
+    const int e = gemmini_lib_convx_check("tiled_conv_dw_auto", &x);
+    if (e) return e;
+    if (tiled_conv_type == CPU) {
+        gemmini_lib_conv_ref(&x);
+        return GEMMINI_LIB_OK;
+    }
+    if (tiled_conv_type != WS || (act != NO_ACTIVATION && act != RELU)) {
+        printf("tiled_conv_dw_auto: only the WS and CPU types with NO_ACTIVATION or RELU are supported\n");
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    return gemmini_lib_convx_run("tiled_conv_dw_auto", &x);
+}
+
+/* tiled_conv_downsample: a 1x1, stride-2, unpadded convolution (ResNet's downsampling shortcut; Gemmini's name
+   and arguments, strides in elements): LOOP_CONV_WS with downsample (only every other input row and column is
+   loaded), or the CPU reference. */
+static inline int tiled_conv_downsample(int batch_size, int in_row_dim, int in_col_dim, int in_channels,
+                                        int out_channels, int out_row_dim, int out_col_dim, int in_stride,
+                                        int weight_stride, int out_stride, const elem_t *input,
+                                        const elem_t *weights, const acc_t *bias, elem_t *output, int act,
+                                        acc_scale_t scale, enum tiled_matmul_type_t tiled_conv_type)
+{
+    return tiled_conv_stride_auto(batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim,
+                                  out_col_dim, 2, 1, 1, 0, 1, in_stride, weight_stride, out_stride, false, false,
+                                  false, false, false, input, weights, bias, output, act, scale, 1, 0, 0,
+                                  tiled_conv_type);
+}
+
+/* Global average pooling (Gemmini's global_average_cpu): output[b][ch] = the rounded mean of the dim x dim
+   pixels of channel ch (NHWC input). */
+static inline void global_average_cpu(const elem_t *input, elem_t *output, int batches, int channels, int dim)
+{
+    const int count = dim * dim;
+    for (int b = 0; b < batches; b++)
+        for (int ch = 0; ch < channels; ch++) {
+            acc_t sum = 0;
+            for (int p = 0; p < count; p++) sum += input[((size_t)b * count + p) * channels + ch];
+            output[(size_t)b * channels + ch] = (elem_t)((sum + count / 2) / count);
+        }
+}
+
+/* tiled_global_average_auto (Gemmini's name and arguments): on the accelerator, every pixel of an image is
+   moved into one accumulator row per channel block (accumulating), then moved out scaled by 1/(dim*dim), as
+   Gemmini's tiled_global_average does; CPU: global_average_cpu. */
+static inline int tiled_global_average_auto(const elem_t *input, elem_t *output, int batches, int channels, int dim,
+                                            enum tiled_matmul_type_t type)
+{
+    if (batches <= 0 || channels <= 0 || dim <= 0 || input == NULL || output == NULL) {
+        printf("tiled_global_average_auto: dimensions must be positive and pointers non-NULL\n");
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (type == CPU) {
+        global_average_cpu(input, output, batches, channels, dim);
+        return GEMMINI_LIB_OK;
+    }
+    const int blocks = (int)gemmini_lib_cdiv(channels, DIM);
+    if ((size_t)blocks > GEMMINI_LIB_ACC_HALF) {
+        printf("tiled_global_average_auto: %d channels need more than half the accumulator\n", channels);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    gemmini_extended4_config_ld(DIM * sizeof(elem_t), MVIN_SCALE_IDENTITY, true, 1, 0);
+    gemmini_config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 0);
+    gemmini_extended_config_st(0, NO_ACTIVATION, (acc_scale_t)(1.0 / ((double)dim * dim)));
+    const int mbl = MAX_BLOCK_LEN;
+    for (int b = 0; b < batches; b++) {
+        for (int p = 0; p < dim * dim; p++)
+            for (int ch = 0; ch < channels; ch += mbl * DIM) {
+                const uint32_t acc = gemmini_lib_acc(ch / DIM) | (p != 0 ? GEMMINI_ACCUMULATE_BIT : 0);
+                gemmini_extended_mvin(input + ((size_t)b * dim * dim + p) * channels + ch, acc,
+                                      gemmini_lib_imin(mbl * DIM, channels - ch), 1);
+            }
+        for (int ch = 0; ch < channels; ch += DIM)
+            gemmini_extended_mvout(output + (size_t)b * channels + ch, gemmini_lib_acc(ch / DIM),
+                                   gemmini_lib_imin(DIM, channels - ch), 1);
     }
     gemmini_fence();
     return GEMMINI_LIB_OK;

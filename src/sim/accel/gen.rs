@@ -558,8 +558,9 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         // the scratchpad (whatever halves the spad ids pick); on small memories the channels shrink too
         let blocks = |n: u16| (n as u64).div_ceil(dim);
         loop {
-            let irows = ((orows - 1) * stride + krows) as u64;
-            let icols = ((ocols - 1) * stride + kcols) as u64;
+            // Gemmini's window (docs/accelerator.md section 6.1)
+            let irows = (orows * stride + krows - 1) as u64;
+            let icols = (ocols * stride + kcols - 1) as u64;
             let acc = blocks(pochs) * batches as u64 * orows as u64 * ocols as u64;
             let sp = blocks(kchs) * batches as u64 * irows * icols
                 + blocks(pochs) * krows as u64 * kcols as u64 * kchs as u64;
@@ -587,8 +588,8 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
                 pochs -= 1;
             }
         }
-        let irows = (orows - 1) * stride + krows;
-        let icols = (ocols - 1) * stride + kcols;
+        let irows = orows * stride + krows - 1;
+        let icols = ocols * stride + kcols - 1;
         let pad = |rng: &mut ChaCha8Rng, room: u16| {
             if rng.gen_bool(0.5) {
                 0
@@ -626,7 +627,8 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
         };
         let (bias, no_bias) = match rng.gen_range(0..10) {
             0..=5 => (place_in(&mut rng, pochs as u64 * 4), false),
-            6..=7 => (0, true),
+            // no_bias loads zeros through a dummy non-zero address, as Gemmini's software passes it
+            6..=7 => (1, true),
             _ => (0, false),
         };
         let output = if rng.gen_bool(0.15) {
@@ -1493,5 +1495,685 @@ mod tests {
             .filter(|c| matches!(Command::decode(**c), Command::Compute { .. }))
             .count();
         assert_eq!(computes, 100);
+    }
+}
+
+/// A whole convolution layer with the arguments of Gemmini's `tiled_conv` (or `tiled_conv_dw` when `dw`)
+/// and its tile sizes, for conformance tests: [`conv_layer_case`] issues the LOOP_CONV_WS tiles exactly as
+/// Gemmini's software computes them, and [`ConvLayer::reference`] is the host convolution they must equal
+/// (Gemmini's `conv_cpu` / `conv_dw_cpu` semantics). NHWC input (CHWN with trans_input_3120), HWIO weights
+/// (WIHO with trans_weight_1203, HWOI with trans_weight_0132, `[ch][krow][kcol]` when depthwise), NHWC
+/// output (HWNC with trans_output_1203), int32 bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvLayer {
+    pub batch_size: u16,
+    pub in_row_dim: u16,
+    pub in_col_dim: u16,
+    pub in_channels: u16,
+    pub out_channels: u16,
+    pub kernel_dim: u16,
+    pub stride: u16,
+    pub padding: u16,
+    /// 1, or 2 (a zero between input pixels; then stride must be 1).
+    pub input_dilation: u16,
+    pub kernel_dilation: u16,
+    pub wrot180: bool,
+    pub trans_output_1203: bool,
+    pub trans_input_3120: bool,
+    pub trans_weight_1203: bool,
+    pub trans_weight_0132: bool,
+    /// Depthwise: out_channels = in_channels, one kernel per channel.
+    pub dw: bool,
+    /// Max-pooling window, stride and padding (pool_stride 0: no pooling).
+    pub pool_size: u16,
+    pub pool_stride: u16,
+    pub pool_padding: u16,
+    pub relu: bool,
+    pub bias: bool,
+    /// Output scale 2^-scale_shift.
+    pub scale_shift: u8,
+    /// Tile sizes: batches, porows, pocols, pochs, krows, kcols, kchs (Gemmini's names).
+    pub tile: [u16; 7],
+}
+
+/// Where a conformance case put its operands, and the expected output bytes at `output`.
+#[derive(Debug, Clone)]
+pub struct ConvLayerCase {
+    pub case: GenCase,
+    pub output: u64,
+    pub expected: Vec<u8>,
+    /// LOOP_CONV_WS tiles issued.
+    pub tiles: usize,
+    /// The layer (for diagnostics).
+    pub layer: ConvLayer,
+}
+
+impl ConvLayer {
+    fn dilated(n: u16, d: u16) -> i64 {
+        n as i64 + (d as i64 - 1) * (n as i64 - 1)
+    }
+    /// Output rows and columns before pooling.
+    pub fn out_dims(&self) -> (i64, i64) {
+        let k = Self::dilated(self.kernel_dim, self.kernel_dilation);
+        let f = |n: u16| {
+            (Self::dilated(n, self.input_dilation) + 2 * self.padding as i64 - k)
+                / self.stride as i64
+                + 1
+        };
+        (f(self.in_row_dim), f(self.in_col_dim))
+    }
+    /// (pool size, stride, padding) as the hardware runs them: 1, 1, 0 without pooling.
+    fn pool(&self) -> (i64, i64, i64) {
+        if self.pool_stride == 0 {
+            (1, 1, 0)
+        } else {
+            (
+                self.pool_size as i64,
+                self.pool_stride as i64,
+                self.pool_padding as i64,
+            )
+        }
+    }
+    /// Output rows and columns after pooling.
+    pub fn pool_dims(&self) -> (i64, i64) {
+        let (ps, pst, pp) = self.pool();
+        let (r, c) = self.out_dims();
+        ((r + 2 * pp - ps) / pst + 1, (c + 2 * pp - ps) / pst + 1)
+    }
+    fn out_channels_eff(&self) -> u16 {
+        if self.dw {
+            self.in_channels
+        } else {
+            self.out_channels
+        }
+    }
+    fn input_len(&self) -> usize {
+        self.batch_size as usize
+            * self.in_row_dim as usize
+            * self.in_col_dim as usize
+            * self.in_channels as usize
+    }
+    fn weights_len(&self) -> usize {
+        let k2 = self.kernel_dim as usize * self.kernel_dim as usize;
+        if self.dw {
+            self.in_channels as usize * k2
+        } else {
+            k2 * self.in_channels as usize * self.out_channels as usize
+        }
+    }
+    fn output_len(&self) -> usize {
+        let (pr, pc) = self.pool_dims();
+        self.batch_size as usize * pr as usize * pc as usize * self.out_channels_eff() as usize
+    }
+
+    /// The layer on the host, as Gemmini's conv_cpu (conv_dw_cpu) computes it: int32 sums, ReLU, the scale
+    /// (round half to even), int8 saturation, then max-pooling with zeros at the padding.
+    pub fn reference(&self, input: &[i8], weights: &[i8], bias: &[i32]) -> Vec<u8> {
+        let (bs, ird, icd) = (
+            self.batch_size as i64,
+            self.in_row_dim as i64,
+            self.in_col_dim as i64,
+        );
+        let (ich, och) = (self.in_channels as i64, self.out_channels_eff() as i64);
+        let (kd, st, pad) = (
+            self.kernel_dim as i64,
+            self.stride as i64,
+            self.padding as i64,
+        );
+        let (idl, kdl) = (self.input_dilation as i64, self.kernel_dilation as i64);
+        let (ord, ocd) = self.out_dims();
+        let in_at = |b: i64, r: i64, c: i64, ch: i64| -> i64 {
+            let i = if self.trans_input_3120 {
+                ((ch * ird + r) * icd + c) * bs + b
+            } else {
+                ((b * ird + r) * icd + c) * ich + ch
+            };
+            input[i as usize] as i64
+        };
+        let w_at = |kr: i64, kc: i64, kch: i64, o: i64| -> i64 {
+            let (kr, kc) = if self.wrot180 {
+                (kd - 1 - kr, kd - 1 - kc)
+            } else {
+                (kr, kc)
+            };
+            let i = if self.dw {
+                (o * kd + kr) * kd + kc
+            } else if self.trans_weight_1203 {
+                ((kch * kd + kr) * kd + kc) * och + o
+            } else if self.trans_weight_0132 {
+                ((kr * kd + kc) * och + o) * ich + kch
+            } else {
+                ((kr * kd + kc) * ich + kch) * och + o
+            };
+            weights[i as usize] as i64
+        };
+        // an input coordinate of the (dilated, padded) image, or None on a hole or the padding
+        let src = |o: i64, k: i64, dim: i64| -> Option<i64> {
+            let v = o * st + k * kdl - pad;
+            if v < 0 || v % idl != 0 || v / idl >= dim {
+                None
+            } else {
+                Some(v / idl)
+            }
+        };
+        let conv = |b: i64, r: i64, c: i64, o: i64| -> i8 {
+            let mut acc: i64 = if self.bias {
+                bias[o as usize] as i64
+            } else {
+                0
+            };
+            for kr in 0..kd {
+                let Some(ir) = src(r, kr, ird) else { continue };
+                for kc in 0..kd {
+                    let Some(ic) = src(c, kc, icd) else { continue };
+                    if self.dw {
+                        acc += in_at(b, ir, ic, o) * w_at(kr, kc, 0, o);
+                    } else {
+                        for k in 0..ich {
+                            acc += in_at(b, ir, ic, k) * w_at(kr, kc, k, o);
+                        }
+                    }
+                }
+            }
+            let acc = acc as i32 as i64; // the accumulator wraps at 32 bits
+            let v = if self.relu { acc.max(0) } else { acc };
+            let s = self.scale_shift as u32;
+            let q = if s == 0 {
+                v
+            } else {
+                // round half to even of v / 2^s
+                let (fl, rem) = (v.div_euclid(1 << s), v.rem_euclid(1 << s));
+                let half = 1i64 << (s - 1);
+                if rem > half || (rem == half && fl & 1 == 1) {
+                    fl + 1
+                } else {
+                    fl
+                }
+            };
+            q.clamp(-128, 127) as i8
+        };
+        let (ps, pst, pp) = self.pool();
+        let (prd, pcd) = self.pool_dims();
+        let mut out = vec![0u8; self.output_len()];
+        for b in 0..bs {
+            for pr in 0..prd {
+                for pc in 0..pcd {
+                    for o in 0..och {
+                        let mut best: Option<i8> = None;
+                        for wr in 0..ps {
+                            for wc in 0..ps {
+                                let (r, c) = (pr * pst + wr - pp, pc * pst + wc - pp);
+                                let v = if r < 0 || r >= ord || c < 0 || c >= ocd {
+                                    0
+                                } else {
+                                    conv(b, r, c, o)
+                                };
+                                best = Some(best.map_or(v, |m| m.max(v)));
+                            }
+                        }
+                        let i = if self.trans_output_1203 {
+                            ((pr * pcd + pc) * bs + b) * och + o
+                        } else {
+                            ((b * prd + pr) * pcd + pc) * och + o
+                        };
+                        out[i as usize] = best.unwrap_or(0) as u8;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The commands Gemmini's `tiled_conv` (`tiled_conv_dw`) issues for `layer` (config_st, config_ex, then one
+/// LOOP_CONV_WS per tile, with its reuse of inputs and weights through a_spad_id / b_spad_id), over small
+/// random int8 data, and the host reference of the output. Err when the layer does not fit the case's
+/// memory regions, a tile does not fit its scratchpad or accumulator half, or the configuration is not int8.
+pub fn conv_layer_case(
+    cfg: &HwConfig,
+    layer: &ConvLayer,
+    seed: u64,
+) -> Result<ConvLayerCase, String> {
+    use super::loops::{ConvShape, LoopEnv};
+    if cfg.elem_bytes() != 1 {
+        return Err("conv_layer_case needs an int8 configuration".into());
+    }
+    let l = layer;
+    let dim = cfg.dim() as i64;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut mem = random_regions(&mut rng, Datapath::of(cfg));
+    let och = l.out_channels_eff() as i64;
+    let (in_len, w_len, out_len) = (l.input_len(), l.weights_len(), l.output_len());
+    let bias_len = och as usize * 4;
+    let (ord, ocd) = l.out_dims();
+    if ord < 1 || ocd < 1 || l.pool_dims().0 < 1 || l.pool_dims().1 < 1 {
+        return Err(format!("layer {l:?} has no output pixels"));
+    }
+    if (in_len + w_len + bias_len + 64) as u64 > IN_SIZE || out_len as u64 > OUT_SIZE {
+        return Err(format!(
+            "layer {l:?} does not fit the case's memory regions"
+        ));
+    }
+    let input: Vec<i8> = (0..in_len).map(|_| rng.gen_range(-20..=20)).collect();
+    let weights: Vec<i8> = (0..w_len).map(|_| rng.gen_range(-20..=20)).collect();
+    let bias: Vec<i32> = (0..och).map(|_| rng.gen_range(-3000..=3000)).collect();
+    let in_addr = IN_BASE;
+    let w_addr = (in_addr + in_len as u64 + 15) & !15;
+    let b_addr = (w_addr + w_len as u64 + 15) & !15;
+    let bytes = |v: &[i8]| v.iter().map(|&x| x as u8).collect::<Vec<u8>>();
+    mem.write(in_addr, &bytes(&input))
+        .map_err(|e| e.to_string())?;
+    mem.write(w_addr, &bytes(&weights))
+        .map_err(|e| e.to_string())?;
+    let bias_bytes: Vec<u8> = bias.iter().flat_map(|v| v.to_le_bytes()).collect();
+    mem.write(b_addr, &bias_bytes).map_err(|e| e.to_string())?;
+    let out_addr = OUT_BASE;
+    let expected = l.reference(&input, &weights, &bias);
+
+    let (bs, ird, icd) = (
+        l.batch_size as i64,
+        l.in_row_dim as i64,
+        l.in_col_dim as i64,
+    );
+    let (ich, kd, st, pad) = (
+        l.in_channels as i64,
+        l.kernel_dim as i64,
+        l.stride as i64,
+        l.padding as i64,
+    );
+    let (idl, kdl) = (l.input_dilation as i64, l.kernel_dilation as i64);
+    let (ps, pst, pp) = l.pool();
+    let no_pool = l.pool_stride == 0;
+    let (prd, pcd) = l.pool_dims();
+    let input_dilated = idl == 2;
+    let downsample = !l.dw
+        && st == 2
+        && kd == 1
+        && ird % 2 == 0
+        && icd % 2 == 0
+        && pad == 0
+        && no_pool
+        && idl == 1
+        && !l.trans_input_3120;
+    let dil_ird = ird + (idl - 1) * (ird - 1);
+    let dil_icd = icd + (idl - 1) * (icd - 1);
+    let (in_stride, w_stride, out_stride) = (ich, if l.dw { 1 } else { och }, och);
+    let [tb, tpr, tpc, tpoch, tkr, tkc, tkch] = l.tile.map(|t| t.max(1) as i64);
+    let (tpoch, tkch) = if l.dw { (1, 1) } else { (tpoch, tkch) };
+    let cdiv = |a: i64, b: i64| (a + b - 1) / b;
+    let mut cmds = Vec::new();
+    let st_stride = if l.trans_output_1203 {
+        bs * och
+    } else {
+        out_stride
+    };
+    let mut cst = ConfigSt::new(st_stride as u32);
+    cst.act = if l.relu { ACT_RELU } else { ACT_NONE };
+    cst.acc_scale = (1.0f32 / (1u32 << l.scale_shift) as f32).to_bits();
+    cmds.push(cst.encode());
+    cmds.push(
+        ConfigEx {
+            dataflow: DATAFLOW_WS,
+            a_stride: (st >> downsample as i64) as u16,
+            c_stride: idl as u16,
+            a_transpose: l.trans_input_3120,
+            b_transpose: l.trans_weight_0132,
+            ..ConfigEx::default()
+        }
+        .encode(),
+    );
+    // Gemmini's reuse heuristic (tiled_conv): at most two tiles of an operand are kept in named halves.
+    let (n_kch, n_poch) = (cdiv(ich, tkch), cdiv(och, tpoch));
+    let (n_b, n_pr, n_pc) = (cdiv(bs, tb), cdiv(prd, tpr), cdiv(pcd, tpc));
+    let (n_kr, n_kc) = (cdiv(kd, tkr), cdiv(kd, tkc));
+    let b_reuse = !l.dw && n_kch * n_poch * n_kr * n_kc <= 2;
+    let a_reuse = !l.dw && n_kch * n_kr * n_kc * n_b * n_pr * n_pc <= 2;
+    let env = LoopEnv::new(cfg);
+    let mut tiles = 0;
+    for b in (0..bs).step_by(tb as usize) {
+        for porow in (0..prd).step_by(tpr as usize) {
+            let orow = porow * pst - pp;
+            for pocol in (0..pcd).step_by(tpc as usize) {
+                let ocol = pocol * pst - pp;
+                for poch in (0..och).step_by(tpoch as usize) {
+                    for krow in (0..kd).step_by(tkr as usize) {
+                        let irow = orow.max(0) * st + krow * kdl - pad;
+                        for kcol in (0..kd).step_by(tkc as usize) {
+                            let icol = ocol.max(0) * st + kcol * kdl - pad;
+                            // depthwise: one channel per tile (poch), no input-channel loop
+                            let kch_end = if l.dw { 1 } else { ich };
+                            for kch in (0..kch_end).step_by(tkch as usize) {
+                                let (a_id, b_id) = (
+                                    if a_reuse {
+                                        if kch + krow + kcol + b + porow + pocol == 0 {
+                                            1
+                                        } else {
+                                            2
+                                        }
+                                    } else {
+                                        0
+                                    },
+                                    if b_reuse {
+                                        if kch + poch + krow + kcol == 0 {
+                                            1
+                                        } else {
+                                            2
+                                        }
+                                    } else {
+                                        0
+                                    },
+                                );
+                                let last_k =
+                                    krow + tkr >= kd && kcol + tkc >= kd && kch + tkch >= kch_end;
+                                let first_k = krow == 0 && kcol == 0 && kch == 0;
+                                let batches = tb.min(bs - b);
+                                let porows = tpr.min(prd - porow);
+                                let pocols = tpc.min(pcd - pocol);
+                                let pochs = tpoch.min(och - poch);
+                                let krows = tkr.min(kd - krow);
+                                let kcols = tkc.min(kd - kcol);
+                                let kchs = tkch.min(ich - kch);
+                                let ocols_ = pocols * pst + ps - 1;
+                                let orows_ = porows * pst + ps - 1;
+                                let plpad = if ocol < 0 { -ocol } else { 0 };
+                                let prpad = (ocol + ocols_ - ocd).max(0);
+                                let pupad = if orow < 0 { -orow } else { 0 };
+                                let pdpad = (orow + orows_ - ord).max(0);
+                                let dkr = krows + (kdl - 1) * (krows - 1);
+                                let dkc = kcols + (kdl - 1) * (kcols - 1);
+                                let icols_ = (ocols_ - plpad - prpad) * st + dkc - 1;
+                                let irows_ = (orows_ - pupad - pdpad) * st + dkr - 1;
+                                let mut lpad = if icol < 0 { -icol } else { 0 };
+                                let mut rpad = (icol + icols_ - dil_icd).max(0);
+                                let mut upad = if irow < 0 { -irow } else { 0 };
+                                let mut dpad = (irow + irows_ - dil_ird).max(0);
+                                if input_dilated {
+                                    lpad += (lpad == 0 && icol % 2 != 0) as i64;
+                                    rpad += (rpad == 0 && (icol + icols_) % 2 != 1) as i64;
+                                    upad += (upad == 0 && irow % 2 != 0) as i64;
+                                    dpad += (dpad == 0 && (irow + irows_) % 2 != 1) as i64;
+                                }
+                                let (krow_, kcol_) = if l.wrot180 {
+                                    (kd - krow - krows, kd - kcol - kcols)
+                                } else {
+                                    (krow, kcol)
+                                };
+                                let w_off = if l.dw {
+                                    (poch * kd + krow) * kd + kcol
+                                } else if l.trans_weight_1203 {
+                                    (kch * kd * kd + krow_ * kd + kcol_) * och + poch
+                                } else if l.trans_weight_0132 {
+                                    (krow_ * kd * och + kcol_ * och + poch) * ich + kch
+                                } else {
+                                    (krow_ * kd * ich + kcol_ * ich + kch) * w_stride + poch
+                                };
+                                let sh = |x: i64| if input_dilated { x >> 1 } else { x };
+                                let in_off = if l.trans_input_3120 {
+                                    (kch * ird * icd + sh(irow + upad) * icd + sh(icol + lpad)) * bs
+                                        + b
+                                } else {
+                                    (b * ird * icd + sh(irow + upad) * icd + sh(icol + lpad))
+                                        * in_stride
+                                        + if l.dw { poch } else { kch }
+                                };
+                                let mut weights_ptr = w_addr + w_off as u64;
+                                let mut in_ptr = in_addr.wrapping_add(in_off as u64);
+                                if b_reuse && pocol + porow + b > 0 {
+                                    weights_ptr = 0;
+                                }
+                                if a_reuse && poch > 0 {
+                                    in_ptr = 0;
+                                }
+                                let out_off = if l.trans_output_1203 {
+                                    (porow * pcd * bs + pocol * bs + b) * och + poch
+                                } else {
+                                    (b * prd * pcd + porow * pcd + pocol) * out_stride + poch
+                                };
+                                let out_ptr = if last_k { out_addr + out_off as u64 } else { 0 };
+                                let bias_ptr = if !first_k {
+                                    0
+                                } else if l.bias {
+                                    b_addr + poch as u64 * 4
+                                } else {
+                                    1
+                                };
+                                // sp_tiled_conv
+                                let orows = porows * pst + ps - 1 - pupad - pdpad;
+                                let ocols = pocols * pst + ps - 1 - plpad - prpad;
+                                let transposed = l.trans_output_1203
+                                    || l.trans_input_3120
+                                    || l.trans_weight_1203
+                                    || l.trans_weight_0132;
+                                let mppr = if transposed
+                                    || l.wrot180
+                                    || downsample
+                                    || input_dilated
+                                    || kdl > 1
+                                    || kchs > dim
+                                {
+                                    1
+                                } else {
+                                    (dim / kchs).min(kcols)
+                                };
+                                let u = |x: i64| x as u16;
+                                let desc = LoopConvDesc {
+                                    batch_size: u(bs),
+                                    in_row_dim: u(ird),
+                                    in_col_dim: u(icd),
+                                    in_channels: u(ich),
+                                    out_channels: u(och),
+                                    out_row_dim: u(ord),
+                                    out_col_dim: u(ocd),
+                                    pool_out_row_dim: u(prd),
+                                    pool_out_col_dim: u(pcd),
+                                    stride: u(st),
+                                    padding: u(pad),
+                                    kernel_dim: u(kd),
+                                    kernel_dilation: u(kdl),
+                                    pool_size: u(ps),
+                                    pool_stride: u(pst),
+                                    pool_padding: u(pp),
+                                    batches: u(batches),
+                                    porows: u(porows),
+                                    pocols: u(pocols),
+                                    pochs: u(pochs),
+                                    krows: u(krows),
+                                    kcols: u(kcols),
+                                    kchs: u(kchs),
+                                    lpad: u(lpad),
+                                    rpad: u(rpad),
+                                    upad: u(upad),
+                                    dpad: u(dpad),
+                                    plpad: u(plpad),
+                                    prpad: u(prpad),
+                                    pupad: u(pupad),
+                                    pdpad: u(pdpad),
+                                    orows: u(orows),
+                                    ocols: u(ocols),
+                                    weights: weights_ptr,
+                                    output: out_ptr,
+                                    bias: bias_ptr,
+                                    input: in_ptr,
+                                    in_stride: u(in_stride),
+                                    weight_stride: u(w_stride),
+                                    out_stride: u(out_stride),
+                                };
+                                let mode = LoopConv {
+                                    no_bias: !l.bias,
+                                    wrot180: l.wrot180,
+                                    trans_output_1203: l.trans_output_1203,
+                                    trans_weight_1203: l.trans_weight_1203,
+                                    trans_weight_0132: l.trans_weight_0132,
+                                    trans_input_3120: l.trans_input_3120,
+                                    dw: l.dw,
+                                    max_pixels_per_row: mppr as u8,
+                                    a_spad_id: a_id,
+                                    b_spad_id: b_id,
+                                    no_pool,
+                                    downsample,
+                                    input_dilated,
+                                    activation: cst.act,
+                                };
+                                let shape = ConvShape::new(&env, &desc, &mode);
+                                if shape.in_rows + shape.w_rows > env.sp_half() as u64
+                                    || shape.acc_rows > env.acc_half() as u64
+                                {
+                                    return Err(format!(
+                                        "a tile of {:?} does not fit its halves ({} + {} scratchpad rows, {} \
+                                         accumulator rows)",
+                                        l.tile, shape.in_rows, shape.w_rows, shape.acc_rows
+                                    ));
+                                }
+                                cmds.extend(desc.encode(&mode));
+                                tiles += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // an ordinary command after the loops waits for them
+    cmds.push(ConfigSt::new(cfg.dim() * 4).encode());
+    Ok(ConvLayerCase {
+        case: GenCase {
+            seed,
+            mem,
+            cmds,
+            in_region: (IN_BASE, IN_SIZE),
+            out_region: (OUT_BASE, OUT_SIZE),
+        },
+        output: out_addr,
+        expected,
+        tiles,
+        layer: *layer,
+    })
+}
+
+/// A random small convolution layer over Gemmini's whole LOOP_CONV_WS space: batches 1-3, strides 1-3,
+/// paddings, kernel and input dilation, rot180 weights, every transpose, depthwise, downsampling, max-pooling,
+/// ReLU, scales, channel counts across DIM, and random tile sizes (so edge tiles, partial kernels, bias only
+/// on the first kernel tile, and the reuse of inputs and weights through named scratchpad halves).
+pub fn random_conv_layer(rng: &mut impl Rng) -> ConvLayer {
+    let kernel_dim = *[1u16, 1, 2, 3, 3, 3, 4, 5]
+        .get(rng.gen_range(0..8))
+        .unwrap_or(&3);
+    let mut l = ConvLayer {
+        batch_size: rng.gen_range(1..=3),
+        in_row_dim: rng.gen_range(kernel_dim.max(2)..=11),
+        in_col_dim: rng.gen_range(kernel_dim.max(2)..=11),
+        in_channels: if rng.gen_bool(0.2) {
+            rng.gen_range(1..=4)
+        } else {
+            rng.gen_range(1..=40)
+        },
+        out_channels: rng.gen_range(1..=40),
+        kernel_dim,
+        stride: rng.gen_range(1..=3),
+        // (Gemmini's tiled_conv mis-tiles paddings of 2 or more with partial kernel tiles: a window can start
+        // beyond the image; those descriptors are refused, so whole kernel tiles are kept for them below)
+        padding: rng.gen_range(0..kernel_dim),
+        input_dilation: 1,
+        kernel_dilation: 1,
+        relu: rng.gen_bool(0.5),
+        bias: rng.gen_bool(0.7),
+        scale_shift: rng.gen_range(0..=6),
+        ..ConvLayer::default()
+    };
+    match rng.gen_range(0..10) {
+        0 => l.dw = true,
+        1 => {
+            // downsampling: stride 2, 1x1 kernel, even image, no padding
+            l.kernel_dim = 1;
+            l.stride = 2;
+            l.padding = 0;
+            l.in_row_dim += l.in_row_dim % 2;
+            l.in_col_dim += l.in_col_dim % 2;
+        }
+        2 => {
+            l.input_dilation = 2;
+            l.stride = 1;
+        }
+        3 if kernel_dim > 1 => l.kernel_dilation = rng.gen_range(2..=3),
+        _ => {}
+    }
+    if !l.dw {
+        l.wrot180 = rng.gen_bool(0.25);
+        match rng.gen_range(0..6) {
+            0 => l.trans_weight_1203 = true,
+            1 => l.trans_weight_0132 = true,
+            _ => {}
+        }
+        l.trans_input_3120 = !l.trans_weight_0132 && l.kernel_dim > 1 && rng.gen_bool(0.2);
+    }
+    if rng.gen_bool(0.3) && !(l.kernel_dim == 1 && l.stride == 2) {
+        l.pool_size = rng.gen_range(1..=3);
+        l.pool_stride = rng.gen_range(1..=3);
+        // (at most half the window, as networks use it: a window of padding only is mis-tiled by Gemmini)
+        l.pool_padding = rng.gen_range(0..=l.pool_size / 2);
+    } else if !l.dw {
+        l.trans_output_1203 = rng.gen_bool(0.2);
+    }
+    let (r, c) = l.out_dims();
+    let (pr, pc) = l.pool_dims();
+    fn t(rng: &mut impl Rng, n: i64) -> u16 {
+        rng.gen_range(1..=n.max(1)) as u16
+    }
+    l.tile = [
+        t(rng, l.batch_size as i64),
+        t(rng, pr.max(r)),
+        t(rng, pc.max(c)),
+        t(rng, l.out_channels as i64),
+        t(rng, l.kernel_dim as i64),
+        t(rng, l.kernel_dim as i64),
+        t(rng, l.in_channels as i64),
+    ];
+    if whole_kernel_tiles(&l) {
+        l.tile[4] = l.kernel_dim;
+        l.tile[5] = l.kernel_dim;
+    }
+    if l.trans_input_3120 {
+        l.tile[0] = l.batch_size;
+    }
+    if l.input_dilation > 1 {
+        // a one-pixel window on a hole gets lpad + rpad = 2 from Gemmini's tiled_conv: whole images
+        l.tile[1] = pr.max(1) as u16;
+        l.tile[2] = pc.max(1) as u16;
+    }
+    l
+}
+
+/// Gemmini's tiled_conv mis-tiles a kernel split into tiles when the padding is 2 or more or either
+/// dilation is on (a tile's window can then start beyond the image, or be all padding on both sides):
+/// such descriptors are refused, so the generator keeps whole kernels for those layers.
+fn whole_kernel_tiles(l: &ConvLayer) -> bool {
+    l.padding >= 2 || l.kernel_dilation > 1 || l.input_dilation > 1
+}
+
+/// A conformance case from [`random_conv_layer`]: layers or tiles that do not fit are redrawn (tiles
+/// shrink first).
+pub fn conv_layer_stream(cfg: &HwConfig, seed: u64) -> ConvLayerCase {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0de);
+    loop {
+        let mut l = random_conv_layer(&mut rng);
+        for _ in 0..8 {
+            if let Ok(c) = conv_layer_case(cfg, &l, seed) {
+                return c;
+            }
+            l.tile = l.tile.map(|t| t.div_ceil(2));
+            if whole_kernel_tiles(&l) {
+                l.tile[4] = l.kernel_dim;
+                l.tile[5] = l.kernel_dim;
+            }
+            // Gemmini's LoopConv addresses a CHWN input with the tile's batch count: whole batches only
+            if l.trans_input_3120 {
+                l.tile[0] = l.batch_size;
+            }
+            if l.input_dilation > 1 {
+                let (pr, pc) = l.pool_dims();
+                l.tile[1] = pr.max(1) as u16;
+                l.tile[2] = pc.max(1) as u16;
+            }
+        }
     }
 }

@@ -8,8 +8,8 @@
 use super::ErrorKind;
 use crate::sim::config::HwConfig;
 use crate::sim::isa::{
-    Command, ConfigLd, LocalAddr, LoopConv, LoopConvDesc, LoopWs, LoopWsDesc, Operand, DATAFLOW_WS,
-    SCALE_ONE,
+    Command, ConfigEx, ConfigLd, ConfigSt, LocalAddr, LoopConv, LoopConvDesc, LoopWs, LoopWsDesc,
+    Operand, DATAFLOW_WS, SCALE_ONE,
 };
 
 /// Sizes the unroller needs, from the hardware configuration.
@@ -480,15 +480,32 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
     plan
 }
 
-/// Derived sizes of one LOOP_CONV_WS (spec 4.10): the input window including its padding border, and the
-/// local strides between channel blocks.
+/// Derived sizes of one LOOP_CONV_WS (spec 4.10), as Gemmini's LoopConv derives them: the input window
+/// including its padding border (in undilated pixels when the input is dilated), its local size (halved
+/// by downsampling), and the local strides between channel blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
+    /// 1 when the input is dilated (input_dilated), else 0.
+    pub id: u64,
+    /// 1 when downsampling, else 0.
+    pub ds: u64,
+    /// The padded window: `orows*stride + dilated_krows - 1` rows (undilated when input_dilated).
     pub irows: u64,
     pub icols: u64,
-    /// Scratchpad rows between input channel blocks (batches * irows * icols).
+    /// Rows and columns of the window inside the image.
+    pub irows_unpadded: u64,
+    pub icols_unpadded: u64,
+    /// The padding borders in (undilated) window pixels.
+    pub upad: u64,
+    pub dpad: u64,
+    pub lpad: u64,
+    pub rpad: u64,
+    /// Local pixels per window row and column (`irows >> ds`, `icols >> ds`).
+    pub lrows: u64,
+    pub lcols: u64,
+    /// Scratchpad rows between input channel blocks (batch blocks with trans_input_3120).
     pub in_blk: u64,
-    /// Scratchpad rows between weight output-channel blocks (krows * kcols * kchs).
+    /// Scratchpad rows between weight output-channel blocks (input-channel blocks with trans_weight_0132).
     pub w_blk: u64,
     /// Accumulator rows between output-channel blocks (batches * orows * ocols).
     pub out_blk: u64,
@@ -498,23 +515,68 @@ pub struct ConvShape {
 }
 
 impl ConvShape {
-    pub fn new(env: &LoopEnv, d: &LoopConvDesc) -> ConvShape {
+    pub fn new(env: &LoopEnv, d: &LoopConvDesc, mode: &LoopConv) -> ConvShape {
         let dim = env.dim as u64;
-        let blocks = |n: u16| (n as u64).div_ceil(dim);
-        let irows = (d.orows as u64).saturating_sub(1) * d.stride as u64 + d.krows as u64;
-        let icols = (d.ocols as u64).saturating_sub(1) * d.stride as u64 + d.kcols as u64;
-        let in_blk = d.batches as u64 * irows * icols;
-        let w_blk = d.krows as u64 * d.kcols as u64 * d.kchs as u64;
-        let out_blk = d.batches as u64 * d.orows as u64 * d.ocols as u64;
+        let blocks = |n: u64| n.div_ceil(dim);
+        let id = mode.input_dilated as u64;
+        let ds = mode.downsample as u64;
+        let undil = |x: u64| (x + id) >> id;
+        let kdil = d.kernel_dilation as u64;
+        let (krows, kcols) = (d.krows as u64, d.kcols as u64);
+        let dkr = krows + kdil.saturating_sub(1) * krows.saturating_sub(1);
+        let dkc = kcols + kdil.saturating_sub(1) * kcols.saturating_sub(1);
+        // Gemmini's window: stride - 1 rows more than the outputs read. Its software computes dpad/rpad
+        // against this size, so a smaller window would zero real image rows at its end (issue 12: `conv`
+        // and `conv_rect` were wrong at stride 2).
+        let irows_wd = (d.orows as u64 * d.stride as u64 + dkr).saturating_sub(1);
+        let icols_wd = (d.ocols as u64 * d.stride as u64 + dkc).saturating_sub(1);
+        let (upad, dpad, lpad, rpad) = (d.upad as u64, d.dpad as u64, d.lpad as u64, d.rpad as u64);
+        let irows_unpadded = undil(irows_wd.saturating_sub(upad + dpad));
+        let icols_unpadded = undil(icols_wd.saturating_sub(lpad + rpad));
+        let (irows, icols) = if id == 1 {
+            (
+                irows_unpadded + undil(upad) + undil(dpad),
+                icols_unpadded + undil(lpad) + undil(rpad),
+            )
+        } else {
+            (irows_wd, icols_wd)
+        };
+        let (lrows, lcols) = (irows >> ds, icols >> ds);
+        let (batches, kchs, pochs) = (d.batches as u64, d.kchs as u64, d.pochs as u64);
+        let (in_blk, in_rows) = if mode.trans_input_3120 {
+            let blk = kchs * lrows * lcols;
+            (blk, blocks(batches) * blk)
+        } else {
+            let blk = batches * lrows * lcols;
+            (blk, blocks(kchs) * blk)
+        };
+        let (w_blk, w_rows) = if mode.trans_weight_0132 {
+            let blk = krows * kcols * pochs;
+            (blk, blocks(kchs) * blk)
+        } else {
+            let blk = krows * kcols * kchs;
+            (blk, blocks(pochs) * blk)
+        };
+        let out_blk = batches * d.orows as u64 * d.ocols as u64;
         ConvShape {
+            id,
+            ds,
             irows,
             icols,
+            irows_unpadded,
+            icols_unpadded,
+            upad: undil(upad),
+            dpad: undil(dpad),
+            lpad: undil(lpad),
+            rpad: undil(rpad),
+            lrows,
+            lcols,
             in_blk,
             w_blk,
             out_blk,
-            in_rows: blocks(d.kchs) * in_blk,
-            w_rows: blocks(d.pochs) * w_blk,
-            acc_rows: blocks(d.pochs) * out_blk,
+            in_rows,
+            w_rows,
+            acc_rows: blocks(pochs) * out_blk,
         }
     }
 }
@@ -531,7 +593,7 @@ pub fn place_conv(
     let pick = |id: u8| if id == 0 { slot } else { id as u32 - 1 };
     let (a_half, b_half) = (pick(mode.a_spad_id), pick(mode.b_spad_id));
     let half = env.sp_half();
-    let w_rows = ConvShape::new(env, d).w_rows as u32;
+    let w_rows = ConvShape::new(env, d, mode).w_rows as u32;
     WsPlace {
         a_half,
         b_half,
@@ -541,7 +603,14 @@ pub fn place_conv(
     }
 }
 
-/// The LOOP_CONV_WS rules of docs/accelerator.md section 6, in the order both engines check them. A
+/// Whether a LOOP_CONV_WS issues configuration commands of its own (config_st around max-pooling, config_ex
+/// strides with trans_input_3120): the next LOOP_CONV_WS is checked only after it has finished, against the
+/// configuration it leaves.
+pub fn conv_sets_config(mode: &LoopConv) -> bool {
+    !mode.no_pool || mode.trans_input_3120
+}
+
+/// The LOOP_CONV_WS rules of docs/accelerator.md section 6.1, in the order both engines check them. A
 /// descriptor that passes produces only commands that pass every per-command check.
 pub fn check_conv(
     env: &LoopEnv,
@@ -550,21 +619,66 @@ pub fn check_conv(
     v: &ExecView,
     slot: u32,
 ) -> Result<(), Fail> {
+    let pool = !mode.no_pool;
+    let unit_kernel = d.krows == 1 && d.kcols == 1;
+    let no_pads = d.lpad == 0 && d.rpad == 0 && d.upad == 0 && d.dpad == 0;
+    // Combinations Gemmini's LoopConv cannot run (its software asserts them away or its datapath would
+    // mix two layouts), and fields wider than the commands it generates can carry.
     let refused = [
-        (!mode.no_pool, "pooling (no_pool = 0)"),
-        (mode.downsample, "downsample"),
-        (mode.input_dilated, "input_dilated"),
-        (mode.wrot180, "wrot180"),
-        (mode.trans_output_1203, "trans_output_1203"),
-        (mode.trans_weight_1203, "trans_weight_1203"),
-        (mode.trans_weight_0132, "trans_weight_0132"),
-        (mode.trans_input_3120, "trans_input_3120"),
-        (mode.dw, "dw (depthwise)"),
-        (d.kernel_dilation != 1, "kernel_dilation other than 1"),
-        (mode.max_pixels_per_row > 1, "max_pixels_per_row above 1"),
+        (mode.activation > 1, "activation other than 0 (none) or 1 (ReLU)"),
+        (d.kernel_dilation == 0, "kernel_dilation = 0 (it must be at least 1)"),
         (
-            mode.activation > 1,
-            "activation other than 0 (none) or 1 (ReLU)",
+            mode.trans_weight_1203 && mode.trans_weight_0132,
+            "trans_weight_1203 together with trans_weight_0132",
+        ),
+        (
+            mode.trans_input_3120 && mode.trans_weight_0132,
+            "trans_input_3120 together with trans_weight_0132 (both operands transposed)",
+        ),
+        (
+            mode.dw && (mode.trans_weight_1203 || mode.trans_weight_0132),
+            "dw together with a weight transpose",
+        ),
+        (
+            mode.trans_output_1203 && pool,
+            "trans_output_1203 together with pooling",
+        ),
+        (
+            mode.input_dilated && (d.stride != 1 || d.kernel_dilation != 1),
+            "input_dilated with stride or kernel_dilation other than 1",
+        ),
+        (
+            mode.downsample
+                && (d.stride != 2
+                    || !unit_kernel
+                    || !no_pads
+                    || mode.input_dilated
+                    || mode.trans_input_3120
+                    || pool),
+            "downsample without stride 2, a 1x1 kernel, no padding, no input dilation, no \
+             trans_input_3120 and no pooling",
+        ),
+        (
+            pool && !(1..=3).contains(&d.pool_size),
+            "pool_size outside 1..=3 (config_st's 2-bit field)",
+        ),
+        (
+            pool && !(1..=3).contains(&d.pool_stride),
+            "pool_stride outside 1..=3 (config_st's 2-bit field)",
+        ),
+        (
+            pool && (d.plpad > 3 || d.pupad > 3),
+            "plpad or pupad above 3 (config_st's 2-bit fields)",
+        ),
+        (
+            pool && (d.porows == 0 || d.pocols == 0 || d.pool_out_col_dim == 0),
+            "porows, pocols or pool_out_col_dim = 0 with pooling",
+        ),
+        (
+            pool && (d.orows > 255 || d.ocols > 255 || d.porows > 255 || d.pocols > 255
+                || d.pool_out_col_dim > 255),
+            "orows, ocols, porows, pocols or pool_out_col_dim above 255 with pooling (config_st's 8-bit \
+             fields)",
         ),
     ];
     if let Some((_, what)) = refused.iter().find(|r| r.0) {
@@ -597,22 +711,24 @@ pub fn check_conv(
             mode.a_spad_id, mode.b_spad_id
         ));
     }
-    let sh = ConvShape::new(env, d);
-    // (bounds the products below, too)
-    if sh.irows > env.sp_half() as u64 || sh.icols > env.sp_half() as u64 {
+    // the padded window before input dilation (bounds the products below, too)
+    let half = env.sp_half() as u64;
+    let kdil = d.kernel_dilation as u64;
+    let irows_wd = d.orows as u64 * d.stride as u64 + (d.krows as u64 - 1) * kdil;
+    let icols_wd = d.ocols as u64 * d.stride as u64 + (d.kcols as u64 - 1) * kdil;
+    if irows_wd > half || icols_wd > half {
         return bad(format!(
-            "loop_conv_ws input window {}x{} is larger than half the scratchpad ({} rows)",
-            sh.irows,
-            sh.icols,
-            env.sp_half()
+            "loop_conv_ws input window {irows_wd}x{icols_wd} (orows*stride + dilated krows - 1 by the same \
+             for columns) is larger than half the scratchpad ({half} rows)"
         ));
     }
-    if d.lpad as u64 + d.rpad as u64 > sh.icols || d.upad as u64 + d.dpad as u64 > sh.irows {
+    if d.lpad as u64 + d.rpad as u64 > icols_wd || d.upad as u64 + d.dpad as u64 > irows_wd {
         return bad(format!(
-            "loop_conv_ws padding (left {}, right {}, up {}, down {}) is larger than the {}x{} input window",
-            d.lpad, d.rpad, d.upad, d.dpad, sh.irows, sh.icols
+            "loop_conv_ws padding (lpad {}, rpad {}, upad {}, dpad {}) is larger than the {}x{} input window",
+            d.lpad, d.rpad, d.upad, d.dpad, irows_wd, icols_wd
         ));
     }
+    let sh = ConvShape::new(env, d, mode);
     if sh.acc_rows > env.acc_half() as u64 {
         return bad(format!(
             "loop_conv_ws output tile (ceil(pochs/DIM)*batches*orows*ocols = {} accumulator rows) does not \
@@ -621,7 +737,6 @@ pub fn check_conv(
             env.acc_half()
         ));
     }
-    let half = env.sp_half() as u64;
     let pick = |id: u8| if id == 0 { slot } else { id as u32 - 1 };
     let (ah, bh) = (pick(mode.a_spad_id), pick(mode.b_spad_id));
     let fits = if ah == bh {
@@ -636,28 +751,43 @@ pub fn check_conv(
             sh.in_rows, sh.w_rows
         ));
     }
-    if v.dataflow != DATAFLOW_WS || v.a_transpose || v.b_transpose {
-        return bad(
-            "loop_conv_ws needs config_ex to select the WS dataflow without transposes".to_string(),
-        );
-    }
-    if v.a_stride != d.stride || v.c_stride != 1 {
+    if v.dataflow != DATAFLOW_WS
+        || v.a_transpose != mode.trans_input_3120
+        || v.b_transpose != mode.trans_weight_0132
+    {
         return bad(format!(
-            "loop_conv_ws needs config_ex a_stride = the conv stride {} and c_stride = 1 (has {} and {})",
-            d.stride, v.a_stride, v.c_stride
+            "loop_conv_ws needs config_ex to select the WS dataflow with A transposed = trans_input_3120 \
+             ({}) and B transposed = trans_weight_0132 ({})",
+            mode.trans_input_3120, mode.trans_weight_0132
         ));
     }
-    if d.output != 0 {
+    // (with trans_input_3120 the loop sets the strides itself)
+    let (a_stride, c_stride) = (d.stride >> sh.ds, 1u16 << sh.id);
+    if !mode.trans_input_3120 && (v.a_stride != a_stride || v.c_stride != c_stride) {
+        return bad(format!(
+            "loop_conv_ws needs config_ex a_stride = stride >> downsample = {a_stride} and c_stride = \
+             input dilation = {c_stride} (has {} and {})",
+            v.a_stride, v.c_stride
+        ));
+    }
+    if d.output != 0 && !pool {
+        let want = if mode.trans_output_1203 {
+            d.batch_size as u64 * d.out_channels as u64 * env.eb
+        } else {
+            d.out_stride as u64
+        };
         if v.pooling {
             return bad(
-                "loop_conv_ws stores its output, but config_st has max-pooling enabled".to_string(),
+                "loop_conv_ws stores its output without pooling, but config_st has max-pooling enabled"
+                    .to_string(),
             );
         }
-        if v.st_stride != d.out_stride as u32 || v.st_act != mode.activation {
+        if v.st_stride as u64 != want || v.st_act != mode.activation {
             return bad(format!(
-                "loop_conv_ws stores with out_stride = {} bytes and activation {}, but config_st has stride \
-                 {} and activation {}; they must agree",
-                d.out_stride, mode.activation, v.st_stride, v.st_act
+                "loop_conv_ws stores with a DRAM stride of {want} bytes (out_stride, or batch_size * \
+                 out_channels with trans_output_1203) and activation {}, but config_st has stride {} and \
+                 activation {}; they must agree",
+                mode.activation, v.st_stride, v.st_act
             ));
         }
     }
@@ -675,8 +805,11 @@ fn conv_config_ld(state: u8, stride: u64, block_stride: u64) -> Command {
     })
 }
 
-/// Unrolls a descriptor that passed [`check_conv`] (spec 4.10; docs/accelerator.md section 6). The plan's
-/// parts: `ld_d` bias, `ld_a` input, `ld_b` weights, `ex` preload/compute pairs, `st` mvouts.
+/// Unrolls a descriptor that passed [`check_conv`] (spec 4.10; docs/accelerator.md section 6.1) with
+/// Gemmini's LoopConv semantics (padding, strides, both dilations, downsampling, rot180 weights, the four
+/// transposes, depthwise weights, max-pooling through config_st); max_pixels_per_row is a layout hint
+/// this configuration does not use (as Gemmini without first-layer optimizations): one pixel per row. The
+/// plan's parts: `ld_d` bias, `ld_a` input, `ld_b` weights, `ex` preload/compute pairs, `st` mvouts.
 pub fn unroll_conv(
     env: &LoopEnv,
     d: &LoopConvDesc,
@@ -685,7 +818,8 @@ pub fn unroll_conv(
     acc_half: u32,
 ) -> WsPlan {
     let dim = env.dim as u64;
-    let sh = ConvShape::new(env, d);
+    let eb = env.eb;
+    let sh = ConvShape::new(env, d, mode);
     let p = place_conv(env, d, mode, slot, acc_half);
     let (a0, b0, c0) = (p.a_row as u64, p.b_row as u64, p.c_row as u64);
     let (batches, orows, ocols) = (d.batches as u64, d.orows as u64, d.ocols as u64);
@@ -695,18 +829,41 @@ pub fn unroll_conv(
         d.kcols as u64,
         d.kchs as u64,
     );
-    let stride = d.stride as u64;
+    let (stride, kdil, kdim) = (
+        d.stride as u64,
+        d.kernel_dilation as u64,
+        d.kernel_dim as u64,
+    );
+    let (id, ds) = (sh.id, sh.ds);
+    let undil = |x: u64| (x + id) >> id;
+    let t3120 = mode.trans_input_3120;
+    let t0132 = mode.trans_weight_0132;
     let op = |addr: LocalAddr, cols: u64, rows: u64| Operand::new(addr, cols as u16, rows as u16);
     let out_row = |och: u64, b: u64, orow: u64, ocol: u64| {
         (c0 + (och / dim) * sh.out_blk + (b * orows + orow) * ocols + ocol) as u32
     };
+    // input pixel (b, local row, local col) of channel ch
+    let in_row = |b: u64, ch: u64, r: u64, c: u64| {
+        let base = if t3120 {
+            (b / dim) * sh.in_blk + ch * sh.lrows * sh.lcols
+        } else {
+            (ch / dim) * sh.in_blk + b * sh.lrows * sh.lcols
+        };
+        a0 + base + r * sh.lcols + c
+    };
     let w_row = |och: u64, krow: u64, kcol: u64, kch: u64| {
-        (b0 + (och / dim) * sh.w_blk + (krow * kcols + kcol) * kchs + kch) as u32
+        let off = if t0132 {
+            (kch / dim) * sh.w_blk + (krow * kcols + kcol) * ochs + och
+        } else {
+            (och / dim) * sh.w_blk + (krow * kcols + kcol) * kchs + kch
+        };
+        (b0 + off) as u32
     };
     let mut plan = WsPlan::default();
-    if d.bias != 0 || mode.no_bias {
+    if d.bias != 0 {
         // One int32 bias row per output-channel block, repeated over the pixels (DRAM stride 0); zeros
-        // when no_bias.
+        // when no_bias (Gemmini's software then passes a dummy non-zero bias address: a zero address
+        // loads nothing, and the products accumulate onto what the accumulator holds).
         plan.ld_d.push(conv_config_ld(2, 0, sh.out_blk));
         let step = dim * env.mbla as u64;
         for och in (0..ochs).step_by(step as usize) {
@@ -732,73 +889,121 @@ pub fn unroll_conv(
         }
     }
     if d.input != 0 {
-        // One pixel per row, up to DIM pixels and MBL channel blocks per mvin; the padding border is
-        // loaded as zeros (DRAM address 0).
+        // Runs of up to DIM pixels (2*DIM image pixels when downsampling: every other one is loaded) that
+        // are all padding (DRAM address 0: zeros) or all inside the image, one pixel per row, up to MBL
+        // channel blocks (batch blocks with trans_input_3120) per mvin.
+        let wide = dim * env.mbl as u64;
+        let (max_chs, row_stride) = if t3120 {
+            (batches.min(wide), d.batch_size as u64 * eb)
+        } else {
+            (kchs.min(wide), d.in_stride as u64)
+        };
         plan.ld_a
-            .push(conv_config_ld(0, d.in_stride as u64, sh.in_blk));
-        let (lpad, upad) = (d.lpad as i64, d.upad as i64);
-        let irows_in = sh.irows as i64 - upad - d.dpad as i64;
-        let icols_in = sh.icols as i64 - lpad - d.rpad as i64;
-        let step = dim * env.mbl as u64;
-        for b in 0..batches {
-            for irow in -upad..irows_in + d.dpad as i64 {
+            .push(conv_config_ld(0, row_stride << ds, sh.in_blk));
+        let (b_it, ch_it) = if t3120 { (max_chs, 1) } else { (1, max_chs) };
+        let (rows_in, cols_in) = (sh.irows_unpadded as i64, sh.icols_unpadded as i64);
+        let (upad, lpad) = (sh.upad as i64, sh.lpad as i64);
+        let (row_end, col_end) = (rows_in + sh.dpad as i64, cols_in + sh.rpad as i64);
+        let (in_rd, in_cd) = (d.in_row_dim as u64, d.in_col_dim as u64);
+        for b in (0..batches).step_by(b_it as usize) {
+            let mut irow = -upad;
+            while irow < row_end {
                 let mut icol = -lpad;
-                while icol < icols_in + d.rpad as i64 {
-                    let left = if icol < 0 {
-                        -icol
-                    } else if icol < icols_in {
-                        icols_in - icol
+                while icol < col_end {
+                    let n = if icol < 0 {
+                        (-icol).min(dim as i64)
+                    } else if icol >= cols_in {
+                        (col_end - icol).min(dim as i64)
                     } else {
-                        icols_in + d.rpad as i64 - icol
+                        (cols_in - icol).min((dim << ds) as i64)
                     };
-                    let n = (dim as i64).min(left);
-                    let zero = irow < 0 || irow >= irows_in || icol < 0 || icol >= icols_in;
-                    for ich in (0..kchs).step_by(step as usize) {
-                        let k = step.min(kchs - ich);
+                    let zero = irow < 0 || irow >= rows_in || icol < 0 || icol >= cols_in;
+                    for ch in (0..kchs).step_by(ch_it as usize) {
+                        let k = if t3120 {
+                            (batches - b).min(max_chs)
+                        } else {
+                            (kchs - ch).min(max_chs)
+                        };
                         let dram = if zero {
                             0
                         } else {
-                            let px = (b * d.in_row_dim as u64 + irow as u64) * d.in_col_dim as u64
-                                + icol as u64;
-                            d.input.wrapping_add(
-                                px.wrapping_mul(d.in_stride as u64)
-                                    .wrapping_add(ich * env.eb),
-                            )
+                            let (r, c) = (irow as u64, icol as u64);
+                            let off = if t3120 {
+                                ((ch * in_cd * in_rd + r * in_cd + c) * batches + b) * eb
+                            } else {
+                                ((b * in_rd + r) * in_cd + c)
+                                    .wrapping_mul(d.in_stride as u64)
+                                    .wrapping_add(ch * eb)
+                            };
+                            d.input.wrapping_add(off)
                         };
-                        let row = a0
-                            + (ich / dim) * sh.in_blk
-                            + (b * sh.irows + (irow + upad) as u64) * sh.icols
-                            + (icol + lpad) as u64;
+                        let row = in_row(
+                            b,
+                            ch,
+                            ((irow + upad) as u64) >> ds,
+                            ((icol + lpad) as u64) >> ds,
+                        );
                         plan.ld_a.push(Command::Mvin {
                             state: 0,
                             dram,
-                            op: op(LocalAddr::sp(row as u32), k, n as u64),
+                            op: op(LocalAddr::sp(row as u32), k, (n as u64) >> ds),
                         });
                     }
                     icol += n;
                 }
+                irow += 1 << ds;
             }
         }
     }
     if d.weights != 0 {
-        plan.ld_b
-            .push(conv_config_ld(1, d.weight_stride as u64, sh.w_blk));
-        let step = dim * env.mbl as u64;
-        for och in (0..ochs).step_by(step as usize) {
-            let j = step.min(ochs - och);
+        // Up to MBL blocks of output channels (input channels with trans_weight_0132) per mvin2, one row
+        // per input channel (output channel).
+        let wide = dim * env.mbl as u64;
+        let max_chs = if t0132 {
+            kchs.min(wide)
+        } else {
+            ochs.min(wide)
+        };
+        let (och_it, kch_it) = if t0132 {
+            (dim, max_chs)
+        } else {
+            (max_chs, dim)
+        };
+        let (in_ch, out_ch) = (d.in_channels as u64, d.out_channels as u64);
+        let row_stride = if mode.dw {
+            eb
+        } else if mode.trans_weight_1203 {
+            kdim * kdim * out_ch * eb
+        } else if t0132 {
+            in_ch * eb
+        } else {
+            d.weight_stride as u64
+        };
+        plan.ld_b.push(conv_config_ld(1, row_stride, sh.w_blk));
+        for och in (0..ochs).step_by(och_it as usize) {
             for krow in 0..krows {
                 for kcol in 0..kcols {
-                    for kch in (0..kchs).step_by(dim as usize) {
-                        let k = dim.min(kchs - kch);
-                        let wr = (krow * d.kernel_dim as u64 + kcol) * d.in_channels as u64 + kch;
-                        let dram = d.weights.wrapping_add(
-                            wr.wrapping_mul(d.weight_stride as u64)
-                                .wrapping_add(och * env.eb),
-                        );
+                    for kch in (0..kchs).step_by(kch_it as usize) {
+                        let (j, k) = if t0132 {
+                            ((kchs - kch).min(max_chs), (ochs - och).min(dim))
+                        } else {
+                            ((ochs - och).min(max_chs), (kchs - kch).min(dim))
+                        };
+                        let off = if mode.dw {
+                            (krow * kdim + kcol) * eb
+                        } else if mode.trans_weight_1203 {
+                            ((kch * kdim * kdim + krow * kdim + kcol) * out_ch + och) * eb
+                        } else if t0132 {
+                            (((krow * kdim + kcol) * out_ch + och) * in_ch + kch) * eb
+                        } else {
+                            ((krow * kdim + kcol) * in_ch + kch)
+                                .wrapping_mul(d.weight_stride as u64)
+                                .wrapping_add(och * eb)
+                        };
                         let addr = LocalAddr::sp(w_row(och, krow, kcol, kch));
                         plan.ld_b.push(Command::Mvin {
                             state: 1,
-                            dram,
+                            dram: d.weights.wrapping_add(off),
                             op: op(addr, j, k),
                         });
                     }
@@ -806,63 +1011,133 @@ pub fn unroll_conv(
             }
         }
     }
+    if t3120 {
+        // A is read transposed: the channels of one pixel are a whole window apart, the batches of one
+        // output pixel a whole output image apart.
+        plan.ex.push(Command::ConfigEx(ConfigEx {
+            set_only_strides: true,
+            a_stride: (sh.irows * sh.icols) as u16,
+            c_stride: (orows * ocols) as u16,
+            ..ConfigEx::default()
+        }));
+    }
     let garbage = Operand::garbage(env.dim as u16);
+    let (b_it, ocol_step) = if t3120 { (dim, 1) } else { (1, dim << id) };
+    // Gemmini's new_weights: set when a (och, krow, kcol, kch) group starts, cleared by the first compute
+    // issued (iterations on input-dilation holes issue nothing).
+    let mut new_weights = true;
     for och in (0..ochs).step_by(dim as usize) {
         let j = dim.min(ochs - och);
         for krow in 0..krows {
+            let krow_rot = if mode.wrot180 { krows - krow - 1 } else { krow };
             for kcol in 0..kcols {
+                let kcol_rot = if mode.wrot180 { kcols - kcol - 1 } else { kcol };
                 for kch in (0..kchs).step_by(dim as usize) {
                     let k = dim.min(kchs - kch);
-                    for b in 0..batches {
+                    for b in (0..batches).step_by(b_it as usize) {
                         for orow in 0..orows {
-                            for ocol in (0..ocols).step_by(dim as usize) {
-                                let i = dim.min(ocols - ocol);
-                                let new_weights = b == 0 && orow == 0 && ocol == 0;
+                            let mut ocol = 0;
+                            while ocol < ocols {
+                                let hole = id == 1
+                                    && ((krow * kdil + orow).wrapping_sub(d.upad as u64) & 1 == 1
+                                        || (kcol * kdil + ocol).wrapping_sub(d.lpad as u64) & 1
+                                            == 1);
+                                if hole {
+                                    ocol += 1;
+                                    continue;
+                                }
+                                let i = if t3120 {
+                                    dim.min(batches - b)
+                                } else {
+                                    undil((ocols - ocol).min(ocol_step))
+                                };
+                                let irow = undil(orow * stride + krow * kdil);
+                                let icol = undil(ocol * stride + kcol * kdil);
                                 let bd = if new_weights {
-                                    op(LocalAddr::sp(w_row(och, krow, kcol, kch)), j, k)
+                                    op(LocalAddr::sp(w_row(och, krow_rot, kcol_rot, kch)), j, k)
                                 } else {
                                     garbage
                                 };
                                 let c = LocalAddr::acc_accumulate(out_row(och, b, orow, ocol));
                                 plan.ex.push(Command::Preload { bd, c: op(c, j, i) });
-                                let a_row = a0
-                                    + (kch / dim) * sh.in_blk
-                                    + (b * sh.irows + orow * stride + krow) * sh.icols
-                                    + ocol * stride
-                                    + kcol;
+                                let a_row = in_row(b, kch, irow >> ds, icol >> ds);
                                 plan.ex.push(Command::Compute {
                                     flip: new_weights,
                                     a: op(LocalAddr::sp(a_row as u32), k, i),
                                     bd: garbage,
                                 });
+                                new_weights = false;
+                                ocol += ocol_step;
                             }
                         }
                     }
+                    new_weights = true;
                 }
             }
         }
     }
-    if d.output != 0 {
+    if d.output != 0 && mode.no_pool {
         for b in 0..batches {
             for orow in 0..orows {
                 for ocol in (0..ocols).step_by(dim as usize) {
                     let i = dim.min(ocols - ocol);
                     for och in (0..ochs).step_by(dim as usize) {
                         let j = dim.min(ochs - och);
-                        let px = (b * d.out_row_dim as u64 + orow) * d.out_col_dim as u64 + ocol;
-                        let dram = d.output.wrapping_add(
-                            px.wrapping_mul(d.out_stride as u64)
-                                .wrapping_add(och * env.eb),
-                        );
+                        let off = if mode.trans_output_1203 {
+                            ((orow * d.out_col_dim as u64 + ocol) * d.batch_size as u64 + b)
+                                * d.out_channels as u64
+                                * eb
+                                + och * eb
+                        } else {
+                            ((b * d.out_row_dim as u64 + orow) * d.out_col_dim as u64 + ocol)
+                                .wrapping_mul(d.out_stride as u64)
+                                .wrapping_add(och * eb)
+                        };
                         let addr = LocalAddr::acc(out_row(och, b, orow, ocol));
                         plan.st.push(Command::Mvout {
-                            dram,
+                            dram: d.output.wrapping_add(off),
                             op: op(addr, j, i),
                         });
                     }
                 }
             }
         }
+    } else if d.output != 0 {
+        // Max-pooling in the store unit: configure it with this tile's geometry (scale unchanged), one
+        // pooled mvout per image and output-channel block, then turn pooling off again.
+        let pooled = ConfigSt {
+            act: mode.activation,
+            pool_stride: d.pool_stride as u8,
+            pool_size: d.pool_size as u8,
+            upad: d.pupad as u8,
+            lpad: d.plpad as u8,
+            pool_out_dim: d.pool_out_col_dim as u8,
+            porows: d.porows as u8,
+            pocols: d.pocols as u8,
+            orows: orows as u8,
+            ocols: ocols as u8,
+            stride: d.out_stride as u32,
+            acc_scale: ConfigSt::SCALE_UNCHANGED,
+        };
+        plan.st.push(Command::ConfigSt(pooled));
+        let pix = d.pool_out_row_dim as u64 * d.pool_out_col_dim as u64;
+        for b in 0..batches {
+            for och in (0..ochs).step_by(dim as usize) {
+                let j = dim.min(ochs - och);
+                let off = (b * pix)
+                    .wrapping_mul(d.out_stride as u64)
+                    .wrapping_add(och * eb);
+                plan.st.push(Command::Mvout {
+                    dram: d.output.wrapping_add(off),
+                    op: op(LocalAddr::acc(out_row(och, b, 0, 0)), j, 1),
+                });
+            }
+        }
+        plan.st.push(Command::ConfigSt(ConfigSt {
+            act: mode.activation,
+            acc_scale: ConfigSt::SCALE_UNCHANGED,
+            ..ConfigSt::new(d.out_stride as u32)
+        }));
     }
     plan
 }
@@ -1049,7 +1324,7 @@ mod tests {
         check_conv(&e, &d, &m, &conv_view(), 1).expect("legal");
         let p = unroll_conv(&e, &d, &m, 1, 1);
         // window 5x7 (3 rows, 7 columns incl. the padding column), 3 input channel blocks
-        let sh = ConvShape::new(&e, &d);
+        let sh = ConvShape::new(&e, &d, &m);
         assert_eq!((sh.irows, sh.icols, sh.in_blk, sh.w_blk), (5, 7, 70, 360));
         // bias: config_ld + 2 och blocks x 2 images x 3 rows (5 pixels each)
         assert_eq!(p.ld_d.len(), 1 + 2 * 2 * 3);
@@ -1123,20 +1398,27 @@ mod tests {
         assert_eq!(kind(&d, &m, &v), None);
         for bad_mode in [
             LoopConv {
-                no_pool: false,
+                trans_weight_1203: true,
+                trans_weight_0132: true,
+                ..m
+            },
+            LoopConv {
+                trans_input_3120: true,
+                trans_weight_0132: true,
+                ..m
+            },
+            LoopConv {
+                dw: true,
+                trans_weight_0132: true,
                 ..m
             },
             LoopConv {
                 downsample: true,
                 ..m
             },
-            LoopConv { wrot180: true, ..m },
             LoopConv {
-                trans_input_3120: true,
-                ..m
-            },
-            LoopConv {
-                max_pixels_per_row: 2,
+                trans_output_1203: true,
+                no_pool: false,
                 ..m
             },
             LoopConv { activation: 2, ..m },
@@ -1148,9 +1430,51 @@ mod tests {
                 "{bad_mode:?}"
             );
         }
+        // max_pixels_per_row is a layout hint: accepted, one pixel per row
+        let wide = LoopConv {
+            max_pixels_per_row: 3,
+            ..m
+        };
+        assert_eq!(kind(&d, &wide, &v), None);
+        // pooling fields must fit config_st's
+        let pooled = LoopConv {
+            no_pool: false,
+            ..m
+        };
+        let pd = LoopConvDesc {
+            pool_size: 3,
+            pool_stride: 2,
+            porows: 1,
+            pocols: 2,
+            pool_out_col_dim: 2,
+            ..d
+        };
+        assert_eq!(kind(&pd, &pooled, &v), None);
+        for bad_pool in [
+            LoopConvDesc { pool_size: 4, ..pd },
+            LoopConvDesc {
+                pool_stride: 0,
+                ..pd
+            },
+            LoopConvDesc { plpad: 4, ..pd },
+            LoopConvDesc { porows: 0, ..pd },
+        ] {
+            assert_eq!(
+                kind(&bad_pool, &pooled, &v),
+                Some(ErrorKind::BadLoop),
+                "{bad_pool:?}"
+            );
+        }
+        // input dilation needs stride 1 and c_stride 2
+        let dil = LoopConv {
+            input_dilated: true,
+            ..m
+        };
+        assert_eq!(kind(&d, &dil, &v), Some(ErrorKind::BadLoop));
+        assert_eq!(kind(&d, &dil, &ExecView { c_stride: 2, ..v }), None);
         for bad_desc in [
             LoopConvDesc {
-                kernel_dilation: 2,
+                kernel_dilation: 0,
                 ..d
             },
             LoopConvDesc { kchs: 0, ..d },
