@@ -203,7 +203,7 @@ module gemmini_loop_conv
     a_h = 1'b0;
     b_h = 1'b0;
     case (funct)
-      7'd16: begin
+      F_LOOP_CONV_WS_CONFIG_1: begin
         n.batch_size = rs1[15:0];
         n.in_row_dim = rs1[31:16];
         n.in_channels = rs1[47:32];
@@ -213,7 +213,7 @@ module gemmini_loop_conv
         n.out_col_dim = rs2[47:32];
         n.stride = rs2[55:48];
       end
-      7'd17: begin
+      F_LOOP_CONV_WS_CONFIG_2: begin
         n.pool_stride = rs1[15:8];
         n.pool_size = rs1[31:16];
         n.pool_out_col_dim = rs1[47:32];
@@ -223,7 +223,7 @@ module gemmini_loop_conv
         n.porows = rs2[47:32];
         n.batches = rs2[63:48];
       end
-      7'd18: begin
+      F_LOOP_CONV_WS_CONFIG_3: begin
         n.lpad = rs1[15:0];
         n.kchs = rs1[31:16];
         n.kcols = rs1[47:32];
@@ -234,7 +234,7 @@ module gemmini_loop_conv
         n.upad = rs2[47:32];
         n.rpad = rs2[63:48];
       end
-      7'd19: begin
+      F_LOOP_CONV_WS_CONFIG_4: begin
         n.kdil = rs1[9:0];
         n.pupad = rs1[31:21];
         n.orows = rs1[63:48];
@@ -243,11 +243,11 @@ module gemmini_loop_conv
         n.weight_stride = rs2[47:32];
         n.in_stride = rs2[63:48];
       end
-      7'd20: begin
+      F_LOOP_CONV_WS_CONFIG_5: begin
         n.w_addr = rs1;
         n.out_addr = rs2;
       end
-      7'd21: begin
+      F_LOOP_CONV_WS_CONFIG_6: begin
         n.bias_addr = rs1;
         n.in_addr = rs2;
       end
@@ -288,9 +288,9 @@ module gemmini_loop_conv
     return n;
   endfunction
 
-  assign cfg_ready_o = !pend_q[cs] && !(cfg_funct_i == 7'd15 && hold);
+  assign cfg_ready_o = !pend_q[cs] && !(cfg_funct_i == F_LOOP_CONV_WS && hold);
   logic accept;
-  assign accept = cfg_valid_i && cfg_ready_o && cfg_funct_i == 7'd15;
+  assign accept = cfg_valid_i && cfg_ready_o && cfg_funct_i == F_LOOP_CONV_WS;
 
   // ---- generators ----
   assign load_out = !gen_v_q || gen_ready_i;
