@@ -240,8 +240,11 @@ const MSTATUS_MPIE: u64 = 1 << 7;
 const MSTATUS_MPP: u64 = 3 << 11;
 const MSTATUS_FS: u64 = 3 << 13;
 const MSTATUS_SD: u64 = 1 << 63;
-/// misa: MXL = 64, extensions A, C, D, F, I, M.
-const MISA: u64 = (2 << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12);
+/// UXL (read-only): U-mode is 64-bit.
+const MSTATUS_UXL: u64 = 2 << 32;
+/// misa: MXL = 64, extensions A, C, D, F, I, M and U (user mode).
+const MISA: u64 =
+    (2 << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 20);
 
 /// One RV64GC + Zicsr hart (M and U mode, PMP).
 pub struct Hart {
@@ -403,7 +406,7 @@ impl Hart {
             0x003 => self.fcsr(),
             0x300 => {
                 let dirty = self.mstatus & MSTATUS_FS == MSTATUS_FS;
-                self.mstatus | if dirty { MSTATUS_SD } else { 0 }
+                self.mstatus | MSTATUS_UXL | if dirty { MSTATUS_SD } else { 0 }
             }
             0x301 => MISA,
             0x302..=0x304 | 0x320 | 0x344 => 0,

@@ -638,7 +638,7 @@ fn counters_and_machine_csrs() {
     assert_eq!(m.x(A1), 1);
     assert_eq!(m.x(A2), 1000 + 2 * timing().csr as u64);
     assert_eq!(m.x(A3), 0);
-    assert_eq!(m.x(T0), 0x8000_0000_0000_112d); // RV64 ACDFIM
+    assert_eq!(m.x(T0), 0x8000_0000_0010_112d); // RV64 ACDFIMU
     assert_eq!((m.x(T1), m.x(SP), m.x(RA)), (0, 0, 0));
     // mcycle and minstret are writable; cycle and instret are read-only.
     let mut m = M::new(&[
@@ -708,12 +708,12 @@ fn trap_handler_and_mret() {
     assert_eq!(m.hart.instret(), 4); // ecall does not retire
     assert_eq!(m.hart.read_csr(0x341, 0), Some(BASE + 16));
     m.run(6);
-    // In the handler: MIE cleared, MPIE holds the old MIE, MPP = M.
-    assert_eq!((m.x(A1), m.x(A2), m.x(A3)), (11, 0, 0x1880));
+    // In the handler: MIE cleared, MPIE holds the old MIE, MPP = M (and UXL = 2, read-only).
+    assert_eq!((m.x(A1), m.x(A2), m.x(A3)), (11, 0, (2 << 32) | 0x1880));
     m.run(1); // mret
     assert_eq!(m.hart.pc(), BASE + 20);
     // MIE restored, MPIE set, MPP = U (the least-privileged mode, after mret).
-    assert_eq!(m.hart.read_csr(0x300, 0), Some(0x0088));
+    assert_eq!(m.hart.read_csr(0x300, 0), Some((2 << 32) | 0x0088));
     m.run(1);
     assert_eq!(m.x(A0), 1);
     // The illegal instruction: mcause 2, mtval = the instruction word.
@@ -1420,7 +1420,7 @@ fn pmp_matching_modes_priority_and_locks() {
     // W without R is reserved: W reads back clear.
     assert!(h.write_csr(0x3a2, u64::from(PMP_TOR | PMP_W), 0));
     assert_eq!(h.read_csr(0x3a2, 0), Some(u64::from(PMP_TOR)));
-    // MPP is WARL: S (1) becomes U.
+    // MPP is WARL: S (1) becomes U. UXL (bits 33:32) reads 2: U-mode is 64-bit.
     assert!(h.write_csr(0x300, 1 << 11, 0));
-    assert_eq!(h.read_csr(0x300, 0), Some(0));
+    assert_eq!(h.read_csr(0x300, 0), Some(2 << 32));
 }
