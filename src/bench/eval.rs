@@ -915,7 +915,6 @@ fn candidate_object(
     cfg: &HwConfig,
     candidate: &Path,
 ) -> Result<PathBuf, (Failure, String)> {
-    use sha2::{Digest, Sha256};
     let host = |e: String| (Failure::HostError, e);
     let runtime = tc
         .runtime_dir(&cfg.gemmini_params_h())
@@ -967,12 +966,8 @@ fn candidate_object(
         }
         let bytes =
             std::fs::read(&renamed).map_err(|e| host(format!("{}: {e}", renamed.display())))?;
-        let hash: String = Sha256::digest(&bytes)
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let path = dir.join(format!("{hash}.o"));
+        let hash = crate::store::sha256_hex(&bytes);
+        let path = dir.join(format!("{}.o", &hash[..32]));
         std::fs::rename(&renamed, &path).map_err(|e| host(format!("{}: {e}", path.display())))?;
         Ok(path)
     })();
@@ -1055,27 +1050,15 @@ pub fn inspect_object(bytes: &[u8]) -> Result<(), String> {
 
 /// Writes the workload's harness into `<cache>/harness/` under a content-derived name (atomically).
 fn write_harness(cache: &Path, w: &Workload) -> std::io::Result<PathBuf> {
-    use sha2::{Digest, Sha256};
     let text = w.harness_c();
-    let hash: String = Sha256::digest(text.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let dir = cache.join("harness");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}-{hash}.c", w.name));
+    let hash = crate::store::sha256_hex(text.as_bytes());
+    let path = cache
+        .join("harness")
+        .join(format!("{}-{}.c", w.name, &hash[..16]));
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
         return Ok(path);
     }
-    let tmp = dir.join(format!(
-        ".{}-{hash}.{}.{:x}.tmp",
-        w.name,
-        std::process::id(),
-        fresh_seed()
-    ));
-    std::fs::write(&tmp, &text)?;
-    std::fs::rename(&tmp, &path)?;
+    crate::store::write_atomic(&path, text.as_bytes())?;
     Ok(path)
 }
 

@@ -9,19 +9,11 @@
 use crate::bench::eval::{Failure, Verdict};
 use crate::bench::workload::Workload;
 use crate::sim::config::HwConfig;
+use crate::store::{sha256_hex, write_atomic, KeyHasher};
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The simulator's version: crate version plus a hash of the running executable (which contains the
 /// Verilated RTL and every timing model). Computed once per process.
@@ -123,7 +115,7 @@ impl EvalCache {
 
     /// The default location: `verdicts/` in the toolchain's cache directory.
     pub fn default_location() -> EvalCache {
-        EvalCache::new(crate::sim::toolchain::default_cache_dir().join("verdicts"))
+        EvalCache::new(crate::store::cache_dir().join("verdicts"))
     }
 
     pub fn dir(&self) -> &Path {
@@ -136,7 +128,7 @@ impl EvalCache {
         let hw_json = serde_json::to_string(hw).unwrap_or_default();
         let kind = serde_json::to_string(&w.kind).unwrap_or_default();
         // Length-prefixed fields: no two different inputs give the same byte string.
-        let mut h = Sha256::new();
+        let mut h = KeyHasher::new();
         for part in [
             candidate,
             &w.name,
@@ -146,10 +138,9 @@ impl EvalCache {
             settings,
             simulator_version(),
         ] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
+            h.field(part);
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        h.finish()
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -194,28 +185,8 @@ impl EvalCache {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the verdict cache {}", dir.display()))?;
         let text = serde_json::to_string(&Entry::from_verdict(key, v))?;
-        write_atomic(&path, text.as_bytes())
+        Ok(write_atomic(&path, text.as_bytes())?)
     }
-}
-
-/// Write a file atomically: a unique temporary file in the same directory, fsync'd, then renamed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

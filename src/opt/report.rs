@@ -256,9 +256,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
 /// Rebuild `report.md`, `plot.svg`, `best.c` and `summary.json` in `dir`.
 pub fn write(dir: &Path) -> anyhow::Result<Summary> {
     let (cfg, s) = summarize(dir)?;
-    let put = |name: &str, text: &str| {
-        crate::bench::eval_cache::write_atomic(&dir.join(name), text.as_bytes())
-    };
+    let put = |name: &str, text: &str| crate::store::write_atomic(&dir.join(name), text.as_bytes());
     put("summary.json", &serde_json::to_string_pretty(&s)?)?;
     if let Some(b) = &s.best {
         let code = Store::new(dir.join(STORE_DIR)).get(b, "c")?;

@@ -25,7 +25,7 @@
 
 use crate::sim::config::HwConfig;
 use crate::sim::mem::{MemError, Memory};
-use sha2::{Digest, Sha256};
+use crate::store::{self, sha256_hex, KeyHasher};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -92,6 +92,9 @@ pub enum ToolchainError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// Writing the compile cache failed (the message names the file).
+    #[error("compile cache: {0}")]
+    Cache(std::io::Error),
     #[error("{what}: not a usable ELF file: {reason}")]
     BadElf { what: String, reason: String },
     #[error("ELF segment at 0x{vaddr:x} ({memsz} bytes) does not fit main memory: {cause}")]
@@ -147,7 +150,7 @@ pub struct CompileOutput {
 
 impl Toolchain {
     /// Finds `riscv64-unknown-elf-gcc` (`$GEMFORGE_RISCV_GCC`, else on `PATH`) and picolibc; the cache
-    /// directory is [`default_cache_dir`].
+    /// directory is [`store::cache_dir`].
     pub fn new() -> Result<Toolchain> {
         let gcc = match std::env::var_os("GEMFORGE_RISCV_GCC") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -189,12 +192,12 @@ impl Toolchain {
         identity.push_str(specs);
         if let Ok(text) = fs::read(specs) {
             identity.push('\n');
-            identity.push_str(&hex(&Sha256::digest(text)));
+            identity.push_str(&sha256_hex(&text));
         }
         Ok(Toolchain {
             gcc,
             identity,
-            cache_dir: default_cache_dir(),
+            cache_dir: store::cache_dir(),
             extra_args: Vec::new(),
             march: DEFAULT_MARCH.to_string(),
             mabi: DEFAULT_MABI.to_string(),
@@ -319,25 +322,24 @@ impl Toolchain {
         }
         flags.extend(self.extra_args.iter().cloned());
 
-        let mut h = Sha256::new();
-        hash_field(&mut h, CACHE_VERSION.as_bytes());
-        hash_field(&mut h, self.identity.as_bytes());
+        let mut h = KeyHasher::new();
+        h.field(CACHE_VERSION.as_bytes());
+        h.field(self.identity.as_bytes());
         // The runtime directory's name is the hash of its contents; flags mention it.
         for f in &flags {
-            hash_field(&mut h, f.as_bytes());
+            h.field(f.as_bytes());
         }
-        hash_field(&mut h, format!("mem_size={mem_size}").as_bytes());
+        h.field(format!("mem_size={mem_size}").as_bytes());
         let mut source_abs = Vec::with_capacity(sources.len());
         for s in sources {
             let bytes = fs::read(s).map_err(io_err(s))?;
-            hash_field(&mut h, s.display().to_string().as_bytes());
-            hash_field(&mut h, &bytes);
+            h.field(s.display().to_string().as_bytes());
+            h.field(&bytes);
             source_abs.push(absolute(s));
         }
         // Relative paths resolve against the working directory, so it is part of the key then.
         if sources.iter().chain(include_dirs).any(|p| p.is_relative()) {
-            hash_field(
-                &mut h,
+            h.field(
                 std::env::current_dir()
                     .unwrap_or_default()
                     .display()
@@ -345,7 +347,7 @@ impl Toolchain {
                     .as_bytes(),
             );
         }
-        let key1 = hex(&h.finalize());
+        let key1 = h.finish();
 
         let manifest_path = self.cache_dir.join("manifest").join(format!("{key1}.txt"));
         if let Some(m) = read_manifest(&manifest_path) {
@@ -492,7 +494,7 @@ impl Toolchain {
                     continue;
                 }
                 let bytes = fs::read(&p).map_err(io_err(&p))?;
-                deps.insert(p, hex(&Sha256::digest(&bytes)));
+                deps.insert(p, sha256_hex(&bytes));
             }
         }
         let manifest = Manifest {
@@ -533,19 +535,19 @@ impl Toolchain {
     /// sources, `include/gemmini.h`, `include/gemmini_params.h` and the compiled runtime objects.
     /// Created once (in a temporary directory, then renamed into place).
     pub fn runtime_dir(&self, params_h: &str) -> Result<PathBuf> {
-        let mut h = Sha256::new();
-        hash_field(&mut h, CACHE_VERSION.as_bytes());
-        hash_field(&mut h, self.identity.as_bytes());
+        let mut h = KeyHasher::new();
+        h.field(CACHE_VERSION.as_bytes());
+        h.field(self.identity.as_bytes());
         for (name, text) in RUNTIME_FILES {
-            hash_field(&mut h, name.as_bytes());
-            hash_field(&mut h, text.as_bytes());
+            h.field(name.as_bytes());
+            h.field(text.as_bytes());
         }
-        hash_field(&mut h, params_h.as_bytes());
+        h.field(params_h.as_bytes());
         // The runtime's objects are compiled for the chosen ISA and ABI.
         for f in self.arch_flags() {
-            hash_field(&mut h, f.as_bytes());
+            h.field(f.as_bytes());
         }
-        let key = hex(&h.finalize());
+        let key = h.finish();
         let dir = self.cache_dir.join("runtime").join(&key[..32]);
         if dir.join("complete").is_file() {
             return Ok(dir);
@@ -632,26 +634,6 @@ fn run_gcc(mut cmd: Command) -> Result<String> {
     }
 }
 
-/// `$GEMFORGE_CACHE_DIR`, else `$XDG_CACHE_HOME/gemforge`, else `$HOME/.cache/gemforge`, else a
-/// directory under the system's temporary directory.
-pub fn default_cache_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(d) = env("GEMFORGE_CACHE_DIR") {
-        return d;
-    }
-    if let Some(d) = env("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
-        return d.join("gemforge");
-    }
-    if let Some(h) = env("HOME") {
-        return h.join(".cache").join("gemforge");
-    }
-    std::env::temp_dir().join("gemforge-cache")
-}
-
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -669,41 +651,9 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// Length-prefixed, so that field boundaries are part of the hash.
-fn hash_field(h: &mut Sha256, bytes: &[u8]) {
-    h.update((bytes.len() as u64).to_le_bytes());
-    h.update(bytes);
-}
-
-/// Writes `path` through a temporary file in the same directory and a rename.
+/// Writes `path` atomically (see [`store::write_atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        ToolchainError::Io {
-            path: path.to_path_buf(),
-            cause: e,
-        }
-    })
+    store::write_atomic(path, bytes).map_err(ToolchainError::Cache)
 }
 
 /// The prerequisites of a make-style dependency file (`target: a.h b.h \` ...), with `\ ` escapes.
@@ -763,13 +713,13 @@ struct Manifest {
 
 impl Manifest {
     fn key(&self) -> String {
-        let mut h = Sha256::new();
-        hash_field(&mut h, self.key1.as_bytes());
+        let mut h = KeyHasher::new();
+        h.field(self.key1.as_bytes());
         for (p, d) in &self.deps {
-            hash_field(&mut h, p.display().to_string().as_bytes());
-            hash_field(&mut h, d.as_bytes());
+            h.field(p.display().to_string().as_bytes());
+            h.field(d.as_bytes());
         }
-        hex(&h.finalize())
+        h.finish()
     }
 
     fn to_text(&self) -> String {
@@ -784,7 +734,7 @@ impl Manifest {
     fn still_valid(&self) -> Option<String> {
         for (p, d) in &self.deps {
             let bytes = fs::read(p).ok()?;
-            if &hex(&Sha256::digest(&bytes)) != d {
+            if &sha256_hex(&bytes) != d {
                 return None;
             }
         }

@@ -1,8 +1,6 @@
 //! Answers stored by a hash of everything that determines them, so a resumed run never pays twice.
 
 use super::{ChatRequest, LlmError, Usage};
-use sha2::{Digest, Sha256};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// One stored exchange: the prompt and the answer, with what produced them.
@@ -44,8 +42,7 @@ impl ResponseStore {
     /// seed, token limit and temperature.
     pub fn key(model_id: &str, req: &ChatRequest) -> String {
         let identity = serde_json::json!([model_id, req]);
-        let digest = Sha256::digest(identity.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::store::sha256_hex(identity.to_string().as_bytes())
     }
 
     fn path(&self, key: &str) -> PathBuf {
@@ -69,9 +66,6 @@ impl ResponseStore {
         let fail =
             |e: &dyn std::fmt::Display| LlmError::Store(format!("writing {}: {e}", path.display()));
         let bytes = serde_json::to_vec_pretty(r).map_err(|e| fail(&e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| fail(&e))?;
-        tmp.write_all(&bytes).map_err(|e| fail(&e))?;
-        tmp.persist(&path).map_err(|e| fail(&e.error))?;
-        Ok(())
+        crate::store::write_atomic(&path, &bytes).map_err(|e| LlmError::Store(e.to_string()))
     }
 }

@@ -307,10 +307,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
         }
         if cfg != before {
             let text = serde_json::to_string_pretty(&cfg)?;
-            crate::bench::eval_cache::write_atomic(
-                &dir.join(super::journal::CONFIG_FILE),
-                text.as_bytes(),
-            )?;
+            crate::store::write_atomic(&dir.join(super::journal::CONFIG_FILE), text.as_bytes())?;
         }
         let proposer = (p.proposer)(kind_of(&cfg)?, &cfg, &dir)?;
         (lock, proposer)
@@ -561,7 +558,7 @@ fn resume_conflicts(
     if let Some(f) = &args.start {
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("reading the starting program {}", f.display()))?;
-        let h = crate::bench::eval_cache::sha256_hex(text.as_bytes());
+        let h = crate::store::sha256_hex(text.as_bytes());
         if h != cfg.start {
             d.push(format!(
                 "--start {} (another program than the run's, {})",

@@ -5,7 +5,7 @@
 //! other malformed line is an error naming the file and the line.
 
 use super::select::Contender;
-use crate::bench::eval_cache::{sha256_hex, write_atomic};
+use crate::store::{sha256_hex, write_atomic};
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::path::{Path, PathBuf};

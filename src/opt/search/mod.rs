@@ -13,13 +13,14 @@ pub mod journal;
 pub mod select;
 
 use crate::bench::eval::{self, EvalOpts, Failure, Verdict};
-use crate::bench::eval_cache::{sha256_hex, verdict_from_json, verdict_to_json, EvalCache};
+use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
 use crate::bench::workload::{self, Workload};
 use crate::opt::propose::{
     Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
 };
 use crate::sim::config::HwConfig;
 use crate::sim::isa::Funct;
+use crate::store::sha256_hex;
 use anyhow::{bail, Context};
 use journal::{Event, Journal, Store, CONFIG_FILE, JOURNAL_FILE, STORE_DIR};
 use rand::{Rng, SeedableRng};
@@ -171,7 +172,7 @@ pub fn create(
         .map(|(name, code, fsm)| Ok((name.clone(), store.put(code, "c")?, *fsm)))
         .collect::<anyhow::Result<_>>()?;
     let text = serde_json::to_string_pretty(&cfg)?;
-    crate::bench::eval_cache::write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
+    crate::store::write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
     Ok(())
 }
 
