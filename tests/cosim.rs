@@ -350,3 +350,49 @@ fn cli_exit_statuses_bad_files_and_closed_pipes() {
         "{err}"
     );
 }
+
+/// A configuration that validates also links and runs: the memory sizes at both ends of the accepted range
+/// run a program, and the sizes just outside are refused when the file is read, naming the field
+/// (before, 1 and 2048 MiB validated but no program linked, and eval blamed the candidate).
+#[test]
+fn memory_sizes_that_validate_also_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let default = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/default.toml"),
+    )
+    .expect("default config");
+    assert!(
+        default.contains("\nsize_mib = "),
+        "the default names its memory size"
+    );
+    for (mib, links) in [(1, false), (2, true), (2047, true), (2048, false)] {
+        let text: String = default
+            .lines()
+            .map(|l| {
+                if l.starts_with("size_mib = ") {
+                    format!("size_mib = {mib}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        let cfg = dir.path().join(format!("mem{mib}.toml"));
+        std::fs::write(&cfg, text).expect("write");
+        let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+            .args(["run", "--engine", "spec", "--config"])
+            .arg(&cfg)
+            .arg(program("exit_code.c"))
+            .output()
+            .expect("gemforge runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if links {
+            assert_eq!(out.status.code(), Some(3), "{mib} MiB: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(125), "{mib} MiB: {err}");
+            assert!(
+                err.contains("memory.size_mib") && err.contains("between 2 and 2047"),
+                "{mib} MiB: {err}"
+            );
+        }
+    }
+}

@@ -77,6 +77,11 @@ pub struct RsConfig {
 }
 
 /// Main-memory timing seen by the accelerator's memory port (served by the Rust side).
+/// The smallest main memory a program links in: the runtime's 1 MiB stack reservation and the program.
+pub const MIN_MEMORY_MIB: u32 = 2;
+/// The largest: the top of memory must stay within medany's 2 GiB reach of code at 0x8000_0000.
+pub const MAX_MEMORY_MIB: u32 = 2047;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryTiming {
@@ -416,11 +421,16 @@ impl HwConfig {
                 "must be between 1 and 1024",
             ));
         }
-        if m.size_mib == 0 || m.size_mib > 4096 {
+        // Checked against what links: memory starts at 0x8000_0000 and programs are compiled with
+        // -mcmodel=medany, whose pc-relative addresses reach 2 GiB, so the top of memory (the stack) must be
+        // below 0x1_0000_0000; the runtime reserves 1 MiB of stack below the program.
+        if !(MIN_MEMORY_MIB..=MAX_MEMORY_MIB).contains(&m.size_mib) {
             return Err(bad(
                 "memory.size_mib",
                 m.size_mib.to_string(),
-                "must be between 1 and 4096",
+                "must be between 2 and 2047: memory starts at 0x8000_0000 and programs are linked with \
+                 -mcmodel=medany, which reaches 2 GiB from the code, and the runtime reserves 1 MiB of stack \
+                 (gemforge eval needs about 19 MiB more: the candidate's heap and stack)",
             ));
         }
         let c = &self.cpu;
