@@ -293,6 +293,8 @@ fn the_readme_example_runs_and_checks_its_result() {
     );
     // The accelerator read at least both 4 KiB inputs.
     assert!(v["accel"]["rdma_bytes_rec"].as_u64() >= Some(8192), "{v}");
+    // The loop FSM issued the mvins, so the hart-side row counts say they are incomplete.
+    assert_eq!(v["accel"]["loop_fsm_rows_uncounted"], true, "{v}");
 }
 
 /// Exit statuses never wrap (256 is not success), a program's own 2 stays 2, the full code is in the JSON,

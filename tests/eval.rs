@@ -37,6 +37,9 @@ fn correct_tiled_gemm_passes_on_both_engines() {
     let u = v.utilization.unwrap();
     assert!(u > 0.0 && u < 1.0, "{u}");
     assert!(v.sp_rows_used.unwrap() > 0);
+    // Its results live in the accumulator rows computes write to (none are moved in there).
+    assert_eq!(v.acc_rows_used, Some(0));
+    assert_eq!(v.acc_rows_computed, Some(16));
     assert!(
         v.counters.get("exe_active_cycle").copied().unwrap_or(0) > 0,
         "{v:#?}"
@@ -48,6 +51,7 @@ fn correct_tiled_gemm_passes_on_both_engines() {
     assert_eq!(
         keys,
         [
+            "acc_rows_computed",
             "acc_rows_used",
             "correct",
             "counters",

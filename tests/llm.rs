@@ -86,6 +86,7 @@ fn feedback() -> Feedback {
         sp_rows_used: 96,
         sp_rows_total: 16384,
         acc_rows_used: 32,
+        acc_rows_computed: 48,
         acc_rows_total: 1024,
         bottleneck: "load controller busy 80% of cycles\nexecute waiting on loads 70%".into(),
     }

@@ -151,8 +151,13 @@ pub struct Verdict {
     pub utilization: Option<f64>,
     pub failure: Option<Failure>,
     pub detail: String,
+    /// Distinct scratchpad rows written by mvin.
     pub sp_rows_used: Option<u32>,
+    /// Distinct accumulator rows written by mvin.
     pub acc_rows_used: Option<u32>,
+    /// Distinct accumulator rows computes wrote results to.
+    #[serde(default)]
+    pub acc_rows_computed: Option<u32>,
     /// Accelerator event totals of the RTL run.
     pub counters: BTreeMap<String, u64>,
 }
@@ -170,6 +175,7 @@ impl Verdict {
             detail,
             sp_rows_used: None,
             acc_rows_used: None,
+            acc_rows_computed: None,
             counters: BTreeMap::new(),
         }
     }
@@ -200,8 +206,11 @@ impl Verdict {
             s.push_str(&format!("utilization    {:.1}%\n", u * 100.0));
         }
         if let (Some(sp), Some(acc)) = (self.sp_rows_used, self.acc_rows_used) {
-            s.push_str(&format!("scratchpad     {sp} rows used\n"));
-            s.push_str(&format!("accumulator    {acc} rows used\n"));
+            s.push_str(&format!("scratchpad     {sp} rows written by mvin\n"));
+            s.push_str(&format!(
+                "accumulator    {acc} rows written by mvin, {} rows written by computes\n",
+                self.acc_rows_computed.unwrap_or(0)
+            ));
         }
         let nonzero: Vec<_> = self.counters.iter().filter(|(_, v)| **v != 0).collect();
         if !nonzero.is_empty() {
@@ -900,6 +909,7 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
                 ),
                 sp_rows_used: Some(r.sp_rows_used),
                 acc_rows_used: Some(r.acc_rows_used),
+                acc_rows_computed: Some(r.acc_rows_computed),
                 counters: r.events.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
             }
         }
@@ -1081,7 +1091,7 @@ pub fn eval_command(
             (
                 serde_json::json!({"workload": workload_name, "correct": false, "cycles": null,
                     "ideal_cycles": null, "memory_floor_cycles": null, "utilization": null, "failure": "host_error", "detail": msg,
-                    "sp_rows_used": null, "acc_rows_used": null, "counters": {}})
+                    "sp_rows_used": null, "acc_rows_used": null, "acc_rows_computed": null, "counters": {}})
                 .to_string(),
                 2,
             )

@@ -52,6 +52,9 @@ struct Entry {
     detail: String,
     sp_rows_used: Option<u32>,
     acc_rows_used: Option<u32>,
+    /// Absent in entries written before computed rows were counted.
+    #[serde(default)]
+    acc_rows_computed: Option<u32>,
     counters: BTreeMap<String, u64>,
 }
 
@@ -69,6 +72,7 @@ impl Entry {
             detail: v.detail.clone(),
             sp_rows_used: v.sp_rows_used,
             acc_rows_used: v.acc_rows_used,
+            acc_rows_computed: v.acc_rows_computed,
             counters: v.counters.clone(),
         }
     }
@@ -85,6 +89,7 @@ impl Entry {
             detail: self.detail,
             sp_rows_used: self.sp_rows_used,
             acc_rows_used: self.acc_rows_used,
+            acc_rows_computed: self.acc_rows_computed,
             counters: self.counters,
         }
     }
@@ -205,6 +210,7 @@ mod tests {
             detail: "ok".into(),
             sp_rows_used: Some(32),
             acc_rows_used: Some(16),
+            acc_rows_computed: Some(16),
             counters: [("exe_active_cycle".to_string(), 40)].into_iter().collect(),
         }
     }

@@ -264,6 +264,7 @@ fn not_generated(hw: &HwConfig, w: &Workload) -> Verdict {
         detail: String::new(),
         sp_rows_used: None,
         acc_rows_used: None,
+        acc_rows_computed: None,
         counters: Default::default(),
     }
 }

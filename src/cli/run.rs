@@ -150,8 +150,14 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
         }
         println!("cycles         {}", r.cycles);
         println!("instructions   {}", r.instret);
-        println!("scratchpad     {} rows used", r.sp_rows_used);
-        println!("accumulator    {} rows used", r.acc_rows_used);
+        println!("scratchpad     {} rows written by mvin", r.sp_rows_used);
+        println!(
+            "accumulator    {} rows written by mvin, {} rows written by computes",
+            r.acc_rows_used, r.acc_rows_computed
+        );
+        if r.loop_fsm_rows_uncounted {
+            println!("               (rows the loop FSMs wrote are not counted: they issue their own commands)");
+        }
         let nonzero: Vec<_> = r.events.iter().filter(|(_, v)| *v != 0).collect();
         if !nonzero.is_empty() {
             println!("accelerator counters:");

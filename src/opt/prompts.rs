@@ -195,6 +195,7 @@ const PLAN_VARS: &[&str] = &[
     "SP_ROWS_USED",
     "SP_KIB_USED",
     "ACC_ROWS_USED",
+    "ACC_ROWS_COMPUTED",
     "ACC_KIB_USED",
     "UTILIZATION_HINT",
     "BOTTLENECK",
@@ -653,12 +654,18 @@ fn feedback_vars(v: &mut BTreeMap<&'static str, String>, hw: &HwConfig, f: &Feed
     v.insert("SP_ROWS_USED", f.sp_rows_used.to_string());
     v.insert("SP_KIB_USED", kib(f.sp_rows_used, dim * hw.elem_bytes()));
     v.insert("ACC_ROWS_USED", f.acc_rows_used.to_string());
+    v.insert("ACC_ROWS_COMPUTED", f.acc_rows_computed.to_string());
     v.insert("ACC_KIB_USED", kib(f.acc_rows_used, dim * 4));
     // The nudge of the method: point at a memory the program leaves mostly empty.
     let mut hints = Vec::new();
     for (name, used, total) in [
         ("scratchpad", f.sp_rows_used, hw.sp_rows()),
-        ("accumulator", f.acc_rows_used, hw.acc_rows()),
+        // At least the larger of the two: rows moved in and rows computed into may overlap.
+        (
+            "accumulator",
+            f.acc_rows_used.max(f.acc_rows_computed),
+            hw.acc_rows(),
+        ),
     ] {
         if u64::from(used) * 2 < u64::from(total) {
             hints.push(format!(

@@ -1019,7 +1019,8 @@ pub enum Command {
         skip: bool,
     },
     Counter(CounterOp),
-    /// A loop-FSM command (not yet supported).
+    /// A loop-FSM command (LOOP_WS, LOOP_CONV_WS or one of their configuration words; `accel::loops` reads
+    /// their fields).
     Loop(Funct),
     Illegal(u8),
 }

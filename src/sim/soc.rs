@@ -121,8 +121,14 @@ pub struct RunReport {
     pub stderr: String,
     /// Accelerator event totals (all zero for the spec engine).
     pub events: Vec<(&'static str, u64)>,
+    /// Distinct scratchpad rows written by mvin (Autocomp's definition of "used").
     pub sp_rows_used: u32,
+    /// Distinct accumulator rows written by mvin.
     pub acc_rows_used: u32,
+    /// Distinct accumulator rows computes wrote results to.
+    pub acc_rows_computed: u32,
+    /// A loop FSM ran: the rows its own commands wrote are not in the three counts above.
+    pub loop_fsm_rows_uncounted: bool,
     pub engine: Engine,
     pub wall_s: f64,
     pub error: Option<RunError>,
@@ -144,6 +150,11 @@ impl RunReport {
         }
         accel.insert("sp_rows_used".into(), self.sp_rows_used.into());
         accel.insert("acc_rows_used".into(), self.acc_rows_used.into());
+        accel.insert("acc_rows_computed".into(), self.acc_rows_computed.into());
+        accel.insert(
+            "loop_fsm_rows_uncounted".into(),
+            self.loop_fsm_rows_uncounted.into(),
+        );
         serde_json::json!({
             "exit_code": self.exit_code,
             "cycles": self.cycles,
@@ -505,6 +516,8 @@ fn simulate(
         events: accel.events(),
         sp_rows_used: usage.sp_rows_used(),
         acc_rows_used: usage.acc_rows_used(),
+        acc_rows_computed: usage.acc_rows_computed(),
+        loop_fsm_rows_uncounted: usage.loop_fsm_seen(),
         engine: opts.engine,
         wall_s,
         error,

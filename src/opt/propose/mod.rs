@@ -29,7 +29,11 @@ pub struct Feedback {
     pub utilization: f64,
     pub sp_rows_used: u32,
     pub sp_rows_total: u32,
+    /// Accumulator rows written by mvin.
     pub acc_rows_used: u32,
+    /// Accumulator rows computes wrote results to.
+    #[serde(default)]
+    pub acc_rows_computed: u32,
     pub acc_rows_total: u32,
     /// A few lines derived from the performance counters: which unit is busy or waiting, for what share of
     /// the cycles. Empty when no counters were available.

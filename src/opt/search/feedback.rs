@@ -17,6 +17,7 @@ pub fn feedback(hw: &HwConfig, v: &Verdict) -> Feedback {
         sp_rows_used: v.sp_rows_used.unwrap_or(0),
         sp_rows_total: hw.sp_rows(),
         acc_rows_used: v.acc_rows_used.unwrap_or(0),
+        acc_rows_computed: v.acc_rows_computed.unwrap_or(0),
         acc_rows_total: hw.acc_rows(),
         bottleneck: bottleneck(&v.counters, cycles),
     }

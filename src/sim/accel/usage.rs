@@ -1,8 +1,10 @@
 //! Scratchpad and accumulator utilization of a command stream: the distinct rows ever written by mvin
-//! (Autocomp's definition), observed from the commands the accelerator accepts.
+//! (Autocomp's definition), and the accumulator rows computes write their results to, observed from the
+//! commands the hart issues. Commands a loop FSM issues inside the accelerator are not seen, so a stream
+//! that starts a loop says so ([`RowUsage::loop_fsm_seen`]) instead of reporting their rows as unused.
 
 use crate::sim::config::HwConfig;
-use crate::sim::isa::{Command, RoccCmd};
+use crate::sim::isa::{Command, Funct, RoccCmd};
 
 /// Watches accepted commands and counts distinct rows written by mvin.
 #[derive(Debug, Clone)]
@@ -14,6 +16,10 @@ pub struct RowUsage {
     acc: Vec<bool>,
     sp_used: u32,
     acc_used: u32,
+    /// Accumulator rows named as the destination C of a preload (the next compute writes there).
+    acc_computed: Vec<bool>,
+    acc_computed_used: u32,
+    loop_fsm_seen: bool,
 }
 
 impl RowUsage {
@@ -26,6 +32,9 @@ impl RowUsage {
             acc: vec![false; cfg.acc_rows() as usize],
             sp_used: 0,
             acc_used: 0,
+            acc_computed: vec![false; cfg.acc_rows() as usize],
+            acc_computed_used: 0,
+            loop_fsm_seen: false,
         }
     }
 
@@ -56,15 +65,37 @@ impl RowUsage {
                     }
                 }
             }
+            Command::Preload { c, .. } if c.addr.is_acc() && !c.addr.is_garbage(self.row_bits) => {
+                let base = c.addr.row(self.row_bits) as usize;
+                for r in base..base + usize::from(c.rows) {
+                    if let Some(seen) = self.acc_computed.get_mut(r) {
+                        if !*seen {
+                            *seen = true;
+                            self.acc_computed_used += 1;
+                        }
+                    }
+                }
+            }
+            Command::Loop(Funct::LoopWs | Funct::LoopConvWs) => self.loop_fsm_seen = true,
             _ => {}
         }
     }
 
+    /// Distinct scratchpad rows written by mvin.
     pub fn sp_rows_used(&self) -> u32 {
         self.sp_used
     }
+    /// Distinct accumulator rows written by mvin.
     pub fn acc_rows_used(&self) -> u32 {
         self.acc_used
+    }
+    /// Distinct accumulator rows computes wrote results to (the C operand of a preload).
+    pub fn acc_rows_computed(&self) -> u32 {
+        self.acc_computed_used
+    }
+    /// A loop FSM was started: its own mvins and computes are not in these counts.
+    pub fn loop_fsm_seen(&self) -> bool {
+        self.loop_fsm_seen
     }
 }
 
@@ -99,5 +130,24 @@ mod tests {
             .encode(),
         );
         assert_eq!(u.acc_rows_used(), 3);
+        assert_eq!(u.acc_rows_computed(), 0);
+        // A naive GEMM's results: computes into accumulator rows 0-15, nothing moved in there.
+        let preload = |row, rows| Command::Preload {
+            bd: Operand::new(LocalAddr::sp(0), 16, 16),
+            c: Operand::new(LocalAddr::acc(row), 16, rows),
+        };
+        u.observe(preload(0, 16).encode());
+        u.observe(preload(8, 16).encode());
+        assert_eq!((u.acc_rows_used(), u.acc_rows_computed()), (3, 24));
+        // A garbage C (no result kept) counts nothing.
+        u.observe(
+            Command::Preload {
+                bd: Operand::new(LocalAddr::sp(0), 16, 16),
+                c: Operand::garbage(16),
+            }
+            .encode(),
+        );
+        assert_eq!(u.acc_rows_computed(), 24);
+        assert!(!u.loop_fsm_seen());
     }
 }
