@@ -336,6 +336,13 @@ fn cli_exit_statuses_bad_files_and_closed_pipes() {
         "{err}"
     );
 
+    // A waveform name that promises another format is refused before anything runs.
+    let out = run(&["--trace", "out.vcd"], &e2);
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("out.vcd") && err.contains("FST"), "{err}");
+    assert!(!std::path::Path::new("out.vcd").exists());
+
     // stdout closed before the program prints: no panic, no "Broken pipe" error.
     let mut child = Command::new(env!("CARGO_BIN_EXE_gemforge"))
         .args(["run", "--engine", "spec"])

@@ -31,7 +31,7 @@ pub struct RunArgs {
     /// Accelerator model: rtl (cycle-accurate, the default) or spec (functional, instant).
     #[arg(long, value_enum, default_value_t = EngineArg::Rtl)]
     pub engine: EngineArg,
-    /// Write an FST waveform of the accelerator to FILE (rtl engine).
+    /// Write an FST waveform of the accelerator to FILE, which must end in .fst (rtl engine).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Print exactly one JSON object on stdout instead of the output and summary.
@@ -62,7 +62,9 @@ pub enum EngineArg {
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
-    if let Err(e) = check_program_files(&a.programs) {
+    if let Err(e) =
+        check_program_files(&a.programs).and_then(|()| check_trace_name(a.trace.as_deref()))
+    {
         return report_run(Err(e), a.json, engine_of(a.engine));
     }
     let opts = SocOpts {
@@ -93,6 +95,18 @@ fn engine_of(e: EngineArg) -> Engine {
     match e {
         EngineArg::Rtl => Engine::Rtl,
         EngineArg::Spec => Engine::Spec,
+    }
+}
+
+/// The waveform is FST; a file named otherwise (say `out.vcd`) is refused rather than written in a format
+/// its name does not promise.
+fn check_trace_name(trace: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match trace {
+        Some(p) if p.extension().is_none_or(|x| x != "fst") => anyhow::bail!(
+            "--trace {}: the waveform is written as FST (VCD is not built); name the file *.fst",
+            p.display()
+        ),
+        _ => Ok(()),
     }
 }
 
