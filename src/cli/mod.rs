@@ -32,7 +32,7 @@ use std::process::ExitCode;
     about = "Cycle-accurate co-simulation of Gemmini-compatible accelerators"
 )]
 pub struct Cli {
-    /// Show no progress bars or status lines on stderr; results and errors still print.
+    /// Show no progress bars (bench, search, rtl build); results, warnings and errors still print.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     #[command(subcommand)]
@@ -95,7 +95,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Run(a) => Ok(run::run(a)),
         Cmd::Workloads(a) => workloads::run(a),
         Cmd::Eval(a) => eval::run(a),
-        Cmd::Search(a) => search::run(a),
+        Cmd::Search(a) => search::run(a, quiet),
         Cmd::Report(a) => report::run(a),
         Cmd::Bench(a) => bench::run(a, quiet),
         Cmd::Prompt(a) => prompt::run(a),

@@ -4,7 +4,8 @@
 pub use crate::opt::search::cli::SearchArgs;
 use std::process::ExitCode;
 
-pub fn run(a: SearchArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: SearchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    a.quiet = quiet;
     let (text, code) = crate::opt::search::cli::run_cli(&a)?;
     println!("{text}");
     Ok(ExitCode::from(code))

@@ -105,6 +105,9 @@ pub struct SearchArgs {
     /// Print one JSON object (the summary) instead of text; no progress bars.
     #[arg(long)]
     pub json: bool,
+    /// No progress bars (set by the global -q/--quiet). Errors and warnings still print.
+    #[arg(skip)]
+    pub quiet: bool,
     /// Boxed: with these options inline, `gemforge`'s command enum grows past clippy's variant-size limit.
     #[command(flatten)]
     pub llm: Box<LlmArgs>,
@@ -350,7 +353,7 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
     let env = SearchEnv {
         proposer: proposer.as_ref(),
         stop: &STOP,
-        progress: !args.json,
+        progress: !args.json && !args.quiet,
         cache: Some(EvalCache::default_location()),
     };
     let out = run_locked(&dir, &env, &lock)?;
