@@ -115,21 +115,19 @@ fn check_trace_name(trace: Option<&std::path::Path>) -> anyhow::Result<()> {
 fn check_program_files(programs: &[PathBuf]) -> anyhow::Result<()> {
     const SOURCES: [&str; 3] = ["c", "S", "s"];
     for p in programs {
-        let mut head = Vec::with_capacity(4);
-        std::fs::File::open(p)
-            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4), &mut head))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         let is_source = p
             .extension()
             .and_then(|x| x.to_str())
             .is_some_and(|x| SOURCES.contains(&x));
-        if head != b"\x7fELF" && !is_source {
-            anyhow::bail!(
-                "{}: neither an ELF executable (it does not start with the ELF magic bytes) nor a source \
-                 file (.c, .S, .s); gemforge run takes C or assembly sources, or one RISC-V ELF executable",
-                p.display()
-            );
+        if is_source || crate::sim::soc::is_elf(p) {
+            continue;
         }
+        std::fs::metadata(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        anyhow::bail!(
+            "{}: neither an ELF executable (it does not start with the ELF magic bytes) nor a source \
+             file (.c, .S, .s); gemforge run takes C or assembly sources, or one RISC-V ELF executable",
+            p.display()
+        );
     }
     Ok(())
 }

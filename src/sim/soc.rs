@@ -536,7 +536,8 @@ pub struct RunInputs {
     pub mabi: Option<String>,
 }
 
-fn is_elf(path: &std::path::Path) -> bool {
+/// Whether `path` starts with the ELF magic bytes (false when it cannot be read).
+pub fn is_elf(path: &std::path::Path) -> bool {
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))

@@ -760,6 +760,29 @@ impl<'a> Engine<'a> {
     /// Show a proposer failure on the terminal the first time it occurs (one line per distinct error: the
     /// phase, the model as the user named it, and the error, which carries the provider's HTTP status and
     /// message). Plans that do not apply are the built-in proposer's normal business and are not shown.
+    /// A request that failed: journal it (`event` builds the entry from class, detail and spend), end
+    /// the search if the budget ran out (then `None`), otherwise show it and give its (class, detail).
+    fn record_failure(
+        &self,
+        phase: &str,
+        model: Option<&str>,
+        err: &ProposeError,
+        event: impl FnOnce(String, String, f64) -> Event,
+    ) -> anyhow::Result<Option<(String, String)>> {
+        let (class, detail) = (error_class(err).to_string(), err.to_string());
+        self.journal.append(&event(
+            class.clone(),
+            detail.clone(),
+            self.env.proposer.spent_usd(),
+        ))?;
+        if let ProposeError::Budget(d) = err {
+            self.record_budget_stop(d.clone());
+            return Ok(None);
+        }
+        self.show_failure(phase, model, err);
+        Ok(Some((class, detail)))
+    }
+
     fn show_failure(&self, phase: &str, model: Option<&str>, err: &ProposeError) {
         if !is_proposer_fault(error_class(err)) {
             return;
@@ -907,21 +930,18 @@ impl<'a> Engine<'a> {
                 Ok(Some(PlanOutcome::Ok { plan, hash }))
             }
             Err(err) => {
-                self.journal.append(&Event::PlanFailed {
-                    slot: r.slot.clone(),
-                    class: error_class(&err).into(),
-                    detail: err.to_string(),
-                    spent_usd: self.env.proposer.spent_usd(),
-                })?;
-                if let ProposeError::Budget(d) = &err {
-                    self.record_budget_stop(d.clone());
-                    return Ok(None);
-                }
-                self.show_failure("plan", r.model.as_deref(), &err);
-                Ok(Some(PlanOutcome::Failed {
-                    class: error_class(&err).into(),
-                    detail: err.to_string(),
-                }))
+                let failed = self.record_failure(
+                    "plan",
+                    r.model.as_deref(),
+                    &err,
+                    |class, detail, spent_usd| Event::PlanFailed {
+                        slot: r.slot.clone(),
+                        class,
+                        detail,
+                        spent_usd,
+                    },
+                )?;
+                Ok(failed.map(|(class, detail)| PlanOutcome::Failed { class, detail }))
             }
         }
     }
@@ -960,21 +980,18 @@ impl<'a> Engine<'a> {
                 Ok(Some(ProgOutcome::Ok { code }))
             }
             Err(err) => {
-                self.journal.append(&Event::ProgramFailed {
-                    slot: r.slot.clone(),
-                    class: error_class(&err).into(),
-                    detail: err.to_string(),
-                    spent_usd: self.env.proposer.spent_usd(),
-                })?;
-                if let ProposeError::Budget(d) = &err {
-                    self.record_budget_stop(d.clone());
-                    return Ok(None);
-                }
-                self.show_failure("program", r.model.as_deref(), &err);
-                Ok(Some(ProgOutcome::Failed {
-                    class: error_class(&err).into(),
-                    detail: err.to_string(),
-                }))
+                let failed = self.record_failure(
+                    "program",
+                    r.model.as_deref(),
+                    &err,
+                    |class, detail, spent_usd| Event::ProgramFailed {
+                        slot: r.slot.clone(),
+                        class,
+                        detail,
+                        spent_usd,
+                    },
+                )?;
+                Ok(failed.map(|(class, detail)| ProgOutcome::Failed { class, detail }))
             }
         }
     }

@@ -56,24 +56,14 @@ impl RowUsage {
                 for b in 0..blocks {
                     for r in 0..u32::from(op.rows) {
                         let row = base as u64 + r as u64 + b as u64 * stride as u64;
-                        if let Some(seen) = rows.get_mut(row as usize) {
-                            if !*seen {
-                                *seen = true;
-                                *used += 1;
-                            }
-                        }
+                        mark(rows, used, row as usize);
                     }
                 }
             }
             Command::Preload { c, .. } if c.addr.is_acc() && !c.addr.is_garbage(self.row_bits) => {
                 let base = c.addr.row(self.row_bits) as usize;
                 for r in base..base + usize::from(c.rows) {
-                    if let Some(seen) = self.acc_computed.get_mut(r) {
-                        if !*seen {
-                            *seen = true;
-                            self.acc_computed_used += 1;
-                        }
-                    }
+                    mark(&mut self.acc_computed, &mut self.acc_computed_used, r);
                 }
             }
             Command::Loop(Funct::LoopWs | Funct::LoopConvWs) => self.loop_fsm_seen = true,
@@ -96,6 +86,16 @@ impl RowUsage {
     /// A loop FSM was started: its own mvins and computes are not in these counts.
     pub fn loop_fsm_seen(&self) -> bool {
         self.loop_fsm_seen
+    }
+}
+
+/// Count `row` once in `used` (rows outside the memory are skipped: the command is refused anyway).
+fn mark(rows: &mut [bool], used: &mut u32, row: usize) {
+    if let Some(seen) = rows.get_mut(row) {
+        if !*seen {
+            *seen = true;
+            *used += 1;
+        }
     }
 }
 
