@@ -147,7 +147,8 @@ pub fn publish_dir(staged: &Path, dest: &Path, complete: &str) -> io::Result<boo
 /// An exclusive advisory lock (flock) on a file, held until dropped; processes building the same entry
 /// wait for each other with it.
 pub struct FileLock {
-    _file: fs::File,
+    file: fs::File,
+    path: PathBuf,
 }
 
 impl FileLock {
@@ -167,7 +168,10 @@ impl FileLock {
             // SAFETY: flock on a descriptor this function owns; no memory is involved.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
             if rc == 0 {
-                return Ok(FileLock { _file: file });
+                return Ok(FileLock {
+                    file,
+                    path: path.to_path_buf(),
+                });
             }
             let err = io::Error::last_os_error();
             if err.kind() != io::ErrorKind::Interrupted {
@@ -188,7 +192,10 @@ impl FileLock {
         // SAFETY: flock on a descriptor this function owns; no memory is involved.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
-            return Ok(Some(FileLock { _file: file }));
+            return Ok(Some(FileLock {
+                file,
+                path: path.to_path_buf(),
+            }));
         }
         let err = io::Error::last_os_error();
         if err.kind() == io::ErrorKind::WouldBlock {
@@ -196,6 +203,18 @@ impl FileLock {
         } else {
             Err(at(path, err))
         }
+    }
+
+    /// Replace the lock file's contents with `note` (who holds it, for the message the next process
+    /// gets); the lock stays held. The file itself is never removed: removing a locked file would let a
+    /// third process lock a new file of the same name while the second still holds the old one.
+    pub fn write_note(&mut self, note: &str) -> io::Result<()> {
+        use std::io::Seek;
+        self.file
+            .set_len(0)
+            .and_then(|_| self.file.rewind())
+            .and_then(|_| self.file.write_all(note.as_bytes()))
+            .map_err(|e| at(&self.path, e))
     }
 }
 
@@ -254,6 +273,10 @@ mod tests {
         let held = FileLock::acquire(&p).unwrap();
         assert!(FileLock::try_acquire(&p).unwrap().is_none());
         drop(held);
-        assert!(FileLock::try_acquire(&p).unwrap().is_some());
+        let mut again = FileLock::try_acquire(&p)
+            .unwrap()
+            .expect("free after the drop");
+        again.write_note("holder 1\n").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "holder 1\n");
     }
 }

@@ -1,10 +1,10 @@
 //! `gemforge perf`: simulated cycles per wall-clock second of the RTL on a compute-bound command stream
 //! (weight-stationary DIMxDIMxDIM matmuls back to back on resident scratchpad data, each preloaded weight
-//! tile reused four times: `accel::gen::ws_matmul_stream`), single-threaded.
+//! tile reused four times: `accel::stream::ws_matmul_stream`), single-threaded.
 
-use crate::sim::accel::gen::ws_matmul_stream;
-use crate::sim::accel::harness::{run_stream, HarnessOpts};
 use crate::sim::accel::rtl::RtlAccel;
+use crate::sim::accel::stream::ws_matmul_stream;
+use crate::sim::accel::stream::{run_stream, HarnessOpts};
 use crate::sim::accel::Accelerator;
 use crate::sim::config::HwConfig;
 use anyhow::Context;

@@ -1,4 +1,4 @@
-// Vector testbench for gemmini_fp32_pkg (driven by tests/fp32_fma.rs). Reads lines "op a b c" in hex from
+// Vector testbench for gemmini_fp32_pkg (driven by tests/sim/fp32_fma.rs). Reads lines "op a b c" in hex from
 // +in=PATH (op 0 = fma(a, b, c), 1 = add(a, b), 2 = mul(a, b), 3 = relu(a), 4 = gt(a, b)) and writes one
 // 8-digit hex result per line to +out=PATH (gt as 0 or 1), then finishes.
 module fp32_fma_tb;

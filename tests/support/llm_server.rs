@@ -1,7 +1,7 @@
 //! A scripted LLM server for tests: real HTTP/1.1 on 127.0.0.1 (hyper), answering each request with the
 //! next reply of a script, in the OpenAI chat-completions or Anthropic messages shape, and recording every
 //! request (path, headers, JSON body). Use it from a test with
-//! `#[path = "support/llm_server.rs"] mod llm_server;`.
+//! `#[path = "../support/llm_server.rs"] mod llm_server;` in a test binary's `main.rs`.
 #![allow(dead_code)]
 
 use http_body_util::{BodyExt, Full};

@@ -1,6 +1,6 @@
 /*
  * Every instruction macro and function of gemmini.h, once or more, with distinctive arguments, in a fixed
- * order. Compiled two ways by gemforge's tests (tests/headers.rs, src/sim/toolchain.rs):
+ * order. Compiled two ways by gemforge's tests (tests/sim/headers.rs, src/sim/toolchain.rs):
  *  - for the host with -DGEMMINI_HOST_CAPTURE: each instruction is recorded as (funct, rs1, rs2) and the
  *    list is compared with the encodings of src/sim/isa.rs;
  *  - for the hart: the custom-3 instruction words of all_macros() must carry the same funct7 sequence.

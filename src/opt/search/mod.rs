@@ -20,7 +20,7 @@ use crate::opt::propose::{
 };
 use crate::sim::config::HwConfig;
 use crate::sim::isa::Funct;
-use crate::store::sha256_hex;
+use crate::store::{sha256_hex, FileLock};
 use anyhow::{bail, Context};
 use journal::{Event, Journal, Store, CONFIG_FILE, JOURNAL_FILE, STORE_DIR};
 use rand::{Rng, SeedableRng};
@@ -421,86 +421,62 @@ struct Engine<'a> {
 /// The lock file of a run directory.
 pub const LOCK_FILE: &str = "lock";
 
-/// One process at a time per run directory: an exclusive `flock` on `RUN_DIR/lock`, taken atomically (two
+/// One process at a time per run directory: an exclusive `flock` on `RUN_DIR/lock` ([`FileLock`]), taken atomically (two
 /// processes racing for a new directory cannot both get it) and released by the kernel when the holder
 /// exits, however it exits, so a killed run never leaves a stale lock. The file names the holder (pid, host,
 /// start time) for the message the next process gets; it is not removed (removing a locked file would let
 /// a third process lock a new file of the same name while the second holds the old one).
 pub struct RunLock {
-    _file: std::fs::File,
+    _lock: FileLock,
     dir: PathBuf,
 }
 
 impl RunLock {
     /// Create `dir` if needed and lock it, or fail naming the process that holds it.
     pub fn take(dir: &Path) -> anyhow::Result<RunLock> {
-        use std::io::{Seek, Write};
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the run directory {}", dir.display()))?;
         let path = dir.join(LOCK_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("opening the run directory's lock {}", path.display()))?;
-        // libc's flock rather than File::try_lock: the crate's MSRV (1.82) predates the latter. A lock
-        // found held is tried again for a short while: a process that just released it may still be shared
-        // by a child between fork and exec (which closes the descriptor), and a holder that just took it
-        // has not written its name yet.
+        // A lock found held is tried again for a short while: a process that just released it may still
+        // be shared by a child between fork and exec (which closes the descriptor), and a holder that just
+        // took it has not written its name yet.
         let patience = std::time::Instant::now();
-        let locked = loop {
-            use std::os::fd::AsRawFd;
-            // SAFETY: flock on a descriptor this function owns; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                break Ok(());
-            }
-            let err = std::io::Error::last_os_error();
-            match err.kind() {
-                std::io::ErrorKind::Interrupted => {}
-                std::io::ErrorKind::WouldBlock
-                    if patience.elapsed() < std::time::Duration::from_secs(1) =>
-                {
+        let mut lock = loop {
+            match FileLock::try_acquire(&path)
+                .with_context(|| format!("locking the run directory {}", dir.display()))?
+            {
+                Some(lock) => break lock,
+                None if patience.elapsed() < std::time::Duration::from_secs(1) => {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                _ => break Err(err),
+                None => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let holder = holder.trim();
+                    bail!(
+                        "{} is in use by another search ({}); wait for it to end, or choose another --out-dir",
+                        dir.display(),
+                        if holder.is_empty() {
+                            "a process that has not written its name yet"
+                        } else {
+                            holder
+                        }
+                    );
+                }
             }
         };
-        match locked {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                let holder = holder.trim();
-                bail!(
-                    "{} is in use by another search ({}); wait for it to end, or choose another --out-dir",
-                    dir.display(),
-                    if holder.is_empty() {
-                        "a process that has not written its name yet"
-                    } else {
-                        holder
-                    }
-                );
-            }
-            Err(e) => return Err(e).with_context(|| format!("locking {}", path.display())),
-        }
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown host".into());
         let since = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let note = format!(
+        lock.write_note(&format!(
             "process {} on {host}, since unix time {since}\n",
             std::process::id()
-        );
-        file.set_len(0)
-            .and_then(|_| file.rewind())
-            .and_then(|_| file.write_all(note.as_bytes()))
-            .with_context(|| format!("writing {}", path.display()))?;
+        ))
+        .with_context(|| format!("writing the holder's name into {}", path.display()))?;
         Ok(RunLock {
-            _file: file,
+            _lock: lock,
             dir: dir.to_path_buf(),
         })
     }

@@ -1,13 +1,12 @@
 //! The accelerator behind one trait, with two engines: `spec` (the functional model: instant, exact) and
-//! `rtl` (the Verilated RTL: cycle-accurate, the ground truth for cycles). `harness` drives either one with a
+//! `rtl` (the Verilated RTL: cycle-accurate, the ground truth for cycles). `stream` drives either one with a
 //! stream of RoCC commands against a main-memory image.
 
 pub mod arith;
-pub mod gen;
-pub mod harness;
 pub mod loops;
 pub mod rtl;
 pub mod spec;
+pub mod stream;
 pub mod usage;
 pub mod variant;
 

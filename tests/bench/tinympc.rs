@@ -5,8 +5,7 @@
 //! proposer refuses the kernels while the LLM proposer path runs a search on them; the host references
 //! (small cases checked by hand) and the fp32 tolerance check.
 
-#[path = "support/llm_server.rs"]
-mod llm_server;
+use crate::llm_server;
 
 use gemforge::bench::baseline::{self, Baseline};
 use gemforge::bench::eval::{evaluate, EvalOpts, Failure, WRONG_DATA_TYPE};

@@ -1,12 +1,194 @@
-//! Drive an [`Accelerator`] with a stream of RoCC commands, as a hart that does nothing but issue them
-//! would: in order, each as soon as it is accepted, then wait until the accelerator is idle.
+//! Command streams as data, and their driver: a [`StreamCase`] (a RoCC command stream and the main memory
+//! it starts from), the compute-bound WS matmul stream that `gemforge perf` times ([`ws_matmul_stream`]),
+//! and [`run_stream`], which drives an [`Accelerator`] with a stream as a hart that does nothing but issue
+//! the commands would: in order, each as soon as it is accepted, then wait until the accelerator is idle.
+//! The random stream generators of the differential tests build on these (tests/support/gen.rs).
 //!
 //! Each cycle is at most one `offer` followed by exactly one `tick` (an offer never advances the clock, for
 //! either engine), so the reported cycle count is the number of rising edges the stream took.
+//!
+//! Main memory of a case has two disjoint regions: the input region, the only place mvins read, and the
+//! output region, the only place mvouts write.
 
 use super::{AccelError, Accelerator, ErrorKind, RoccResp};
-use crate::sim::isa::RoccCmd;
-use crate::sim::mem::Memory;
+use crate::sim::config::HwConfig;
+use crate::sim::isa::{
+    Command, ConfigEx, ConfigLd, ConfigSt, LocalAddr, Operand, RoccCmd, DATAFLOW_WS,
+};
+use crate::sim::mem::{Memory, DEFAULT_BASE};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Size of the main memory of a stream case.
+pub const MEM_SIZE: u64 = 1 << 20;
+/// The input region (read by mvins only).
+pub const IN_BASE: u64 = DEFAULT_BASE + 0x1_0000;
+pub const IN_SIZE: u64 = 0x1_0000;
+/// The output region (written by mvouts only).
+pub const OUT_BASE: u64 = DEFAULT_BASE + 0x4_0000;
+pub const OUT_SIZE: u64 = 0x2_0000;
+
+/// A command stream with the main memory it starts from.
+#[derive(Debug, Clone)]
+pub struct StreamCase {
+    pub seed: u64,
+    pub mem: Memory,
+    pub cmds: Vec<RoccCmd>,
+    /// Input region `[base, base + size)` (random bytes; read by mvins).
+    pub in_region: (u64, u64),
+    /// Output region `[base, base + size)` (random bytes; written by mvouts).
+    pub out_region: (u64, u64),
+}
+
+impl StreamCase {
+    /// The command list, one per line: index, raw encoding and decoded form.
+    pub fn listing(&self) -> String {
+        listing(&self.cmds)
+    }
+}
+
+/// One line per command: index, raw encoding, decoded form.
+pub fn listing(cmds: &[RoccCmd]) -> String {
+    let mut s = String::new();
+    for (i, c) in cmds.iter().enumerate() {
+        s.push_str(&format!("{i:4}: {c}\n      {:?}\n", Command::decode(*c)));
+    }
+    s
+}
+
+/// A compute-bound WS stream: mvin 4 A tiles and 4 B tiles (DIM x DIM int8, resident; A in scratchpad
+/// bank 0, B in bank 1 when there are several banks, so preload and compute reads do not contend), then
+/// `n_tiles` matmuls. Each B tile is preloaded once and reused: `preload(B, C)` + `compute_preloaded(A)` starts a
+/// group, and the rest of the group is `preload(garbage, C)` + `compute_accumulated(A)`. C goes to the
+/// accumulator (accumulating after the first pass over it). Ends with mvouts of the C tiles.
+pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> StreamCase {
+    let dim = cfg.dim();
+    let d = dim as u16;
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0001);
+    let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
+    let mut bytes = vec![0u8; IN_SIZE as usize];
+    rng.fill(&mut bytes[..]);
+    if cfg.is_fp32() {
+        for w in bytes.chunks_exact_mut(4) {
+            let x = fp32_word(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            w.copy_from_slice(&x.to_le_bytes());
+        }
+    }
+    // In range for each of memory and scratchpad: 8 tiles of DIM*DIM elements.
+    mem.write(IN_BASE, &bytes)
+        .expect("input region is in memory");
+    let eb = cfg.elem_bytes();
+    let tile_bytes = (dim * dim * eb) as u64;
+    let mut cmds = vec![
+        ConfigEx {
+            dataflow: DATAFLOW_WS,
+            ..ConfigEx::default()
+        }
+        .encode(),
+        ConfigLd::new(0, (dim * eb) as u64, d).encode(),
+        ConfigSt::new(dim * eb).encode(),
+    ];
+    let b_base = if cfg.scratchpad.banks > 1 && cfg.sp_bank_rows() >= 4 * dim {
+        cfg.sp_bank_rows()
+    } else {
+        4 * dim
+    };
+    let tile_row = |t: u32| {
+        if t < 4 {
+            t * dim
+        } else {
+            b_base + (t - 4) * dim
+        }
+    };
+    for t in 0..8u32 {
+        cmds.push(
+            Command::Mvin {
+                state: 0,
+                dram: IN_BASE + t as u64 * tile_bytes,
+                op: Operand::new(LocalAddr::sp(tile_row(t)), d, d),
+            }
+            .encode(),
+        );
+    }
+    let c_tiles = (cfg.acc_rows() / dim).clamp(1, 8);
+    let group = 4u32;
+    for i in 0..n_tiles {
+        let a = LocalAddr::sp((i % 4) * dim);
+        let b = LocalAddr::sp(tile_row(4 + (i / group) % 4));
+        let ct = i % c_tiles;
+        let c = if i < c_tiles {
+            LocalAddr::acc(ct * dim)
+        } else {
+            LocalAddr::acc_accumulate(ct * dim)
+        };
+        let first = i % group == 0;
+        cmds.push(
+            Command::Preload {
+                bd: if first {
+                    Operand::new(b, d, d)
+                } else {
+                    Operand::garbage(d)
+                },
+                c: Operand::new(c, d, d),
+            }
+            .encode(),
+        );
+        cmds.push(
+            Command::Compute {
+                flip: first,
+                a: Operand::new(a, d, d),
+                bd: Operand::garbage(d),
+            }
+            .encode(),
+        );
+    }
+    for t in 0..c_tiles.min(n_tiles) {
+        cmds.push(
+            Command::Mvout {
+                dram: OUT_BASE + t as u64 * tile_bytes,
+                op: Operand::new(LocalAddr::acc(t * dim), d, d),
+            }
+            .encode(),
+        );
+    }
+    StreamCase {
+        seed: 0,
+        mem,
+        cmds,
+        in_region: (IN_BASE, IN_SIZE),
+        out_region: (OUT_BASE, OUT_SIZE),
+    }
+}
+
+/// binary32 test data from 32 random bits: 1/16 special values (zeros, infinities, NaNs, the ends of the
+/// subnormal and normal ranges, 1), 1/16 subnormals, and otherwise moderate values in [2^-7, 2^9) of
+/// either sign, where sums cancel and round often.
+pub fn fp32_word(w: u32) -> u32 {
+    const SPECIAL: [u32; 16] = [
+        0x0000_0000,
+        0x8000_0000,
+        0x7f80_0000,
+        0xff80_0000,
+        0x7fc0_0000,
+        0x7f80_0001,
+        0x0000_0001,
+        0x8000_0001,
+        0x007f_ffff,
+        0x0080_0000,
+        0x8080_0000,
+        0x7f7f_ffff,
+        0xff7f_ffff,
+        0x3f80_0000,
+        0xbf80_0000,
+        0x3f80_0001,
+    ];
+    let sign = w & 0x8000_0000;
+    match (w >> 27) & 15 {
+        0 => SPECIAL[(w & 15) as usize],
+        1 => sign | (w & 0x007f_ffff),
+        _ => sign | ((120 + ((w >> 23) & 15)) << 23) | (w & 0x007f_ffff),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarnessOpts {
@@ -304,6 +486,23 @@ mod tests {
 
     fn mem() -> Memory {
         Memory::new(DEFAULT_BASE, 1 << 16)
+    }
+
+    #[test]
+    fn ws_matmul_stream_is_legal() {
+        let cfg = HwConfig::default_config();
+        let case = ws_matmul_stream(&cfg, 100);
+        let mut acc = crate::sim::accel::spec::SpecAccel::new(&cfg);
+        let mut m = case.mem.clone();
+        if let Err(e) = run_stream(&mut acc, &mut m, &case.cmds, &HarnessOpts::default()) {
+            panic!("{e}\n{}", case.listing());
+        }
+        let computes = case
+            .cmds
+            .iter()
+            .filter(|c| matches!(Command::decode(**c), Command::Compute { .. }))
+            .count();
+        assert_eq!(computes, 100);
     }
 
     #[test]

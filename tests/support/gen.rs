@@ -1,5 +1,7 @@
 //! Seeded generators of LEGAL command streams (docs/accelerator.md) with their main-memory images, for the
-//! differential tests (spec vs RTL) and the benchmarks.
+//! differential and variant tests (spec vs RTL), included into the `sim` test binary. The case type, the
+//! memory regions and the WS matmul stream that `gemforge perf` times are in the library
+//! (`gemforge::sim::accel::stream`).
 //!
 //! Every stream [`random_stream`] produces is accepted by the functional model without error: the generator
 //! tracks the configuration state the commands set (config_ex, the three config_ld states, config_st, the
@@ -11,24 +13,18 @@
 //! Local addresses are drawn from small windows of the scratchpad and the accumulator so that commands
 //! collide often and the hazard logic is exercised.
 
-use super::arith::Datapath;
-use crate::sim::config::HwConfig;
-use crate::sim::isa::{
+use gemforge::sim::accel::arith::Datapath;
+use gemforge::sim::accel::stream::{
+    fp32_word, StreamCase, IN_BASE, IN_SIZE, MEM_SIZE, OUT_BASE, OUT_SIZE,
+};
+use gemforge::sim::config::HwConfig;
+use gemforge::sim::isa::{
     Command, ConfigEx, ConfigLd, ConfigSt, CounterOp, LocalAddr, LoopConv, LoopConvDesc, LoopWs,
     LoopWsDesc, Operand, RoccCmd, ACT_NONE, ACT_RELU, DATAFLOW_OS, DATAFLOW_WS, SCALE_ONE,
 };
-use crate::sim::mem::{Memory, DEFAULT_BASE};
+use gemforge::sim::mem::{Memory, DEFAULT_BASE};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// Size of the main memory the generated cases use.
-pub const MEM_SIZE: u64 = 1 << 20;
-/// The input region (read by mvins only).
-pub const IN_BASE: u64 = DEFAULT_BASE + 0x1_0000;
-pub const IN_SIZE: u64 = 0x1_0000;
-/// The output region (written by mvouts only).
-pub const OUT_BASE: u64 = DEFAULT_BASE + 0x4_0000;
-pub const OUT_SIZE: u64 = 0x2_0000;
 
 /// Which command families a random stream draws from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,146 +120,14 @@ impl Default for GenOpts {
     }
 }
 
-/// A generated case: the initial main memory and the command stream.
-#[derive(Debug, Clone)]
-pub struct GenCase {
-    pub seed: u64,
-    pub mem: Memory,
-    pub cmds: Vec<RoccCmd>,
-    /// Input region `[base, base + size)` (random bytes; read by mvins).
-    pub in_region: (u64, u64),
-    /// Output region `[base, base + size)` (random bytes; written by mvouts).
-    pub out_region: (u64, u64),
-}
-
-impl GenCase {
-    /// The command list, one per line: index, raw encoding and decoded form.
-    pub fn listing(&self) -> String {
-        listing(&self.cmds)
-    }
-}
-
-/// One line per command: index, raw encoding, decoded form.
-pub fn listing(cmds: &[RoccCmd]) -> String {
-    let mut s = String::new();
-    for (i, c) in cmds.iter().enumerate() {
-        s.push_str(&format!("{i:4}: {c}\n      {:?}\n", Command::decode(*c)));
-    }
-    s
-}
-
 /// A random legal stream for `cfg` (see the module documentation).
-pub fn random_stream(cfg: &HwConfig, seed: u64, opts: &GenOpts) -> GenCase {
+pub fn random_stream(cfg: &HwConfig, seed: u64, opts: &GenOpts) -> StreamCase {
     let mut g = Gen::new(cfg, seed, opts);
     g.run();
-    GenCase {
+    StreamCase {
         seed,
         mem: g.mem,
         cmds: g.cmds,
-        in_region: (IN_BASE, IN_SIZE),
-        out_region: (OUT_BASE, OUT_SIZE),
-    }
-}
-
-/// A compute-bound WS stream: mvin 4 A tiles and 4 B tiles (DIM x DIM int8, resident; A in scratchpad
-/// bank 0, B in bank 1 when there are several banks, so preload and compute reads do not contend), then
-/// `n_tiles` matmuls. Each B tile is preloaded once and reused: `preload(B, C)` + `compute_preloaded(A)` starts a
-/// group, and the rest of the group is `preload(garbage, C)` + `compute_accumulated(A)`. C goes to the
-/// accumulator (accumulating after the first pass over it). Ends with mvouts of the C tiles.
-pub fn ws_matmul_stream(cfg: &HwConfig, n_tiles: u32) -> GenCase {
-    let dim = cfg.dim();
-    let d = dim as u16;
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0001);
-    let mut mem = Memory::new(DEFAULT_BASE, MEM_SIZE);
-    let mut bytes = vec![0u8; IN_SIZE as usize];
-    rng.fill(&mut bytes[..]);
-    if cfg.is_fp32() {
-        for w in bytes.chunks_exact_mut(4) {
-            let x = fp32_word(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-            w.copy_from_slice(&x.to_le_bytes());
-        }
-    }
-    // In range for each of memory and scratchpad: 8 tiles of DIM*DIM elements.
-    mem.write(IN_BASE, &bytes)
-        .expect("input region is in memory");
-    let eb = cfg.elem_bytes();
-    let tile_bytes = (dim * dim * eb) as u64;
-    let mut cmds = vec![
-        ConfigEx {
-            dataflow: DATAFLOW_WS,
-            ..ConfigEx::default()
-        }
-        .encode(),
-        ConfigLd::new(0, (dim * eb) as u64, d).encode(),
-        ConfigSt::new(dim * eb).encode(),
-    ];
-    let b_base = if cfg.scratchpad.banks > 1 && cfg.sp_bank_rows() >= 4 * dim {
-        cfg.sp_bank_rows()
-    } else {
-        4 * dim
-    };
-    let tile_row = |t: u32| {
-        if t < 4 {
-            t * dim
-        } else {
-            b_base + (t - 4) * dim
-        }
-    };
-    for t in 0..8u32 {
-        cmds.push(
-            Command::Mvin {
-                state: 0,
-                dram: IN_BASE + t as u64 * tile_bytes,
-                op: Operand::new(LocalAddr::sp(tile_row(t)), d, d),
-            }
-            .encode(),
-        );
-    }
-    let c_tiles = (cfg.acc_rows() / dim).clamp(1, 8);
-    let group = 4u32;
-    for i in 0..n_tiles {
-        let a = LocalAddr::sp((i % 4) * dim);
-        let b = LocalAddr::sp(tile_row(4 + (i / group) % 4));
-        let ct = i % c_tiles;
-        let c = if i < c_tiles {
-            LocalAddr::acc(ct * dim)
-        } else {
-            LocalAddr::acc_accumulate(ct * dim)
-        };
-        let first = i % group == 0;
-        cmds.push(
-            Command::Preload {
-                bd: if first {
-                    Operand::new(b, d, d)
-                } else {
-                    Operand::garbage(d)
-                },
-                c: Operand::new(c, d, d),
-            }
-            .encode(),
-        );
-        cmds.push(
-            Command::Compute {
-                flip: first,
-                a: Operand::new(a, d, d),
-                bd: Operand::garbage(d),
-            }
-            .encode(),
-        );
-    }
-    for t in 0..c_tiles.min(n_tiles) {
-        cmds.push(
-            Command::Mvout {
-                dram: OUT_BASE + t as u64 * tile_bytes,
-                op: Operand::new(LocalAddr::acc(t * dim), d, d),
-            }
-            .encode(),
-        );
-    }
-    GenCase {
-        seed: 0,
-        mem,
-        cmds,
         in_region: (IN_BASE, IN_SIZE),
         out_region: (OUT_BASE, OUT_SIZE),
     }
@@ -289,41 +153,11 @@ fn random_regions(rng: &mut impl Rng, dp: Datapath) -> Memory {
     mem
 }
 
-/// binary32 test data from 32 random bits: 1/16 special values (zeros, infinities, NaNs, the ends of the
-/// subnormal and normal ranges, 1), 1/16 subnormals, and otherwise moderate values in [2^-7, 2^9) of
-/// either sign, where sums cancel and round often.
-fn fp32_word(w: u32) -> u32 {
-    const SPECIAL: [u32; 16] = [
-        0x0000_0000,
-        0x8000_0000,
-        0x7f80_0000,
-        0xff80_0000,
-        0x7fc0_0000,
-        0x7f80_0001,
-        0x0000_0001,
-        0x8000_0001,
-        0x007f_ffff,
-        0x0080_0000,
-        0x8080_0000,
-        0x7f7f_ffff,
-        0xff7f_ffff,
-        0x3f80_0000,
-        0xbf80_0000,
-        0x3f80_0001,
-    ];
-    let sign = w & 0x8000_0000;
-    match (w >> 27) & 15 {
-        0 => SPECIAL[(w & 15) as usize],
-        1 => sign | (w & 0x007f_ffff),
-        _ => sign | ((120 + ((w >> 23) & 15)) << 23) | (w & 0x007f_ffff),
-    }
-}
-
 /// A random legal LOOP_WS stream (docs/accelerator.md section 6): 1 to 4 loops with random small bounds, edge
 /// tiles (pads), transposes, NULL D or C, int8 or int32 D and C, accumulation, residual adds, operand reuse
 /// across loops through a_spad_id/b_spad_id, and ordinary commands between and after the loops (which wait
 /// for the loops). A, B and D are read from the input region, C is written to the output region.
-pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> GenCase {
+pub fn loop_ws_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mem = random_regions(&mut rng, Datapath::of(cfg));
     let dim = cfg.dim() as u64;
@@ -502,7 +336,7 @@ fn finish_loop_case(
     mem: Memory,
     mut cmds: Vec<RoccCmd>,
     out_next: u64,
-) -> GenCase {
+) -> StreamCase {
     let dim = cfg.dim();
     let d16 = dim as u16;
     cmds.push(ConfigSt::new(dim * 4).encode());
@@ -517,7 +351,7 @@ fn finish_loop_case(
         }
         .encode(),
     );
-    GenCase {
+    StreamCase {
         seed,
         mem,
         cmds,
@@ -532,7 +366,7 @@ fn finish_loop_case(
 /// the accumulator, NULL input or weights (reusing what a previous loop left), named scratchpad halves, ReLU
 /// and scales, and an ordinary mvout after the loops (which waits for them). Input, weights and bias are read
 /// from the input region, the output is written to the output region.
-pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> GenCase {
+pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mem = random_regions(&mut rng, Datapath::of(cfg));
     let dim = cfg.dim() as u64;
@@ -1368,10 +1202,10 @@ impl<'a> Gen<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::accel::harness::{run_stream, HarnessOpts};
-    use crate::sim::accel::spec::SpecAccel;
+    use gemforge::sim::accel::spec::SpecAccel;
+    use gemforge::sim::accel::stream::{run_stream, HarnessOpts};
 
-    fn accepted(cfg: &HwConfig, case: &GenCase) {
+    fn accepted(cfg: &HwConfig, case: &StreamCase) {
         let mut acc = SpecAccel::new(cfg);
         let mut mem = case.mem.clone();
         if let Err(e) = run_stream(&mut acc, &mut mem, &case.cmds, &HarnessOpts::default()) {
@@ -1410,7 +1244,7 @@ mod tests {
     #[test]
     fn fp32_streams_are_legal() {
         let cfg = HwConfig::from_toml_str(
-            include_str!("../../../rtl/configs/fp32_4x4.toml"),
+            include_str!("../../rtl/configs/fp32_4x4.toml"),
             "fp32_4x4.toml",
         )
         .expect("valid");
@@ -1483,19 +1317,6 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn ws_matmul_stream_is_legal() {
-        let cfg = HwConfig::default_config();
-        let case = ws_matmul_stream(&cfg, 100);
-        accepted(&cfg, &case);
-        let computes = case
-            .cmds
-            .iter()
-            .filter(|c| matches!(Command::decode(**c), Command::Compute { .. }))
-            .count();
-        assert_eq!(computes, 100);
-    }
 }
 
 /// A whole convolution layer with the arguments of Gemmini's `tiled_conv` (or `tiled_conv_dw` when `dw`)
@@ -1539,7 +1360,7 @@ pub struct ConvLayer {
 /// Where a conformance case put its operands, and the expected output bytes at `output`.
 #[derive(Debug, Clone)]
 pub struct ConvLayerCase {
-    pub case: GenCase,
+    pub case: StreamCase,
     pub output: u64,
     pub expected: Vec<u8>,
     /// LOOP_CONV_WS tiles issued.
@@ -1734,7 +1555,7 @@ pub fn conv_layer_case(
     layer: &ConvLayer,
     seed: u64,
 ) -> Result<ConvLayerCase, String> {
-    use super::loops::{ConvShape, LoopEnv};
+    use gemforge::sim::accel::loops::{ConvShape, LoopEnv};
     if cfg.elem_bytes() != 1 {
         return Err("conv_layer_case needs an int8 configuration".into());
     }
@@ -2036,7 +1857,7 @@ pub fn conv_layer_case(
     // an ordinary command after the loops waits for them
     cmds.push(ConfigSt::new(cfg.dim() * 4).encode());
     Ok(ConvLayerCase {
-        case: GenCase {
+        case: StreamCase {
             seed,
             mem,
             cmds,

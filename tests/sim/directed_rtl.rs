@@ -2,10 +2,10 @@
 //! not about timing or counters) on the functional model too, against values computed here from the
 //! document's formulas. The timing properties at the end are asserted structurally from cycle counts.
 
-use gemforge::sim::accel::gen::ws_matmul_stream;
-use gemforge::sim::accel::harness::{run_stream, HarnessOpts, StreamReport};
 use gemforge::sim::accel::rtl::RtlAccel;
 use gemforge::sim::accel::spec::SpecAccel;
+use gemforge::sim::accel::stream::ws_matmul_stream;
+use gemforge::sim::accel::stream::{run_stream, HarnessOpts, StreamReport};
 use gemforge::sim::accel::{Accelerator, ErrorKind};
 use gemforge::sim::config::HwConfig;
 use gemforge::sim::isa::{
@@ -1364,7 +1364,7 @@ fn timing_benchmark_stream_runs_at_full_rate_and_matches_spec() {
     let c = cfg();
     let short = ws_matmul_stream(&c, 64);
     let long = ws_matmul_stream(&c, 320);
-    let cycles = |case: &gemforge::sim::accel::gen::GenCase| -> (u64, Memory, Vec<Vec<i32>>) {
+    let cycles = |case: &gemforge::sim::accel::stream::StreamCase| -> (u64, Memory, Vec<Vec<i32>>) {
         let mut acc = rtl();
         let mut mem = case.mem.clone();
         let r =
@@ -1684,7 +1684,7 @@ fn loop_conv_throttles_itself_and_matches_spec() {
     // own config commands may find a queue full: that is not the unit's doing.)
     for seed in 0..12 {
         let cfg = HwConfig::default_config();
-        let case = gemforge::sim::accel::gen::loop_conv_stream(&cfg, 77_000 + seed);
+        let case = crate::gen::loop_conv_stream(&cfg, 77_000 + seed);
         assert_eq!(
             case.cmds[8].funct, 15,
             "seed {seed}: the first loop's layout"

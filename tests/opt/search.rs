@@ -7,8 +7,7 @@
 //! lock is atomic (of two searches started together on one new directory exactly one runs); `--resume`
 //! refuses options that contradict the run.
 
-#[path = "support/llm_server.rs"]
-mod llm_server;
+use crate::llm_server;
 
 use gemforge::bench::eval::{evaluate, EvalOpts, Failure};
 use gemforge::bench::eval_cache::EvalCache;
@@ -552,7 +551,7 @@ fn child(dir: &Path) -> std::process::Command {
     c.args([
         "--ignored",
         "--exact",
-        "child_search",
+        "search::child_search",
         "--nocapture",
         "--test-threads=1",
     ])
@@ -781,7 +780,7 @@ fn cli_runs_resumes_reports_and_reuses() {
     let run2 = base.join("run2");
     // Four plans and programs, so the guided phase asks two of each per iteration and the script's
     // failures (seed % 7 == 0, seed % 6 == 5) do not fail a whole guided iteration, which would stop the
-    // run (that is tested in tests/llm.rs).
+    // run (that is tested in tests/opt/llm.rs).
     let mut a: Vec<&str> = common.to_vec();
     for opt in ["--plans", "--impls"] {
         let at = a.iter().position(|&x| x == opt).unwrap() + 1;

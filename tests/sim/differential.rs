@@ -1,4 +1,4 @@
-//! Differential tests: random legal command streams (accel::gen) run through the functional model and the
+//! Differential tests: random legal command streams (tests/support/gen.rs) run through the functional model and the
 //! Verilated RTL; final main memory, every scratchpad and accumulator row, and the number of responses must
 //! agree exactly (docs/accelerator.md).
 //!
@@ -11,13 +11,13 @@
 //!
 //! Each test has its own seed range (family base + i), so a seed names one case of one test.
 
-use gemforge::sim::accel::gen::{
-    conv_layer_case, conv_layer_stream, listing, loop_conv_stream, loop_ws_stream, random_stream,
-    ConvLayer, ConvLayerCase, GenCase, GenOpts,
+use crate::gen::{
+    conv_layer_case, conv_layer_stream, loop_conv_stream, loop_ws_stream, random_stream, ConvLayer,
+    ConvLayerCase, GenOpts,
 };
-use gemforge::sim::accel::harness::{run_stream, HarnessOpts, StreamReport};
 use gemforge::sim::accel::rtl::RtlAccel;
 use gemforge::sim::accel::spec::SpecAccel;
+use gemforge::sim::accel::stream::{listing, run_stream, HarnessOpts, StreamCase, StreamReport};
 use gemforge::sim::accel::{AccelError, Accelerator, ErrorKind};
 use gemforge::sim::config::{HwConfig, MemoryTiming};
 use gemforge::sim::isa::{Command, RoccCmd};
@@ -73,7 +73,7 @@ fn assert_refusal_mix(name: &str, cases: usize, refused: usize) {
 
 fn run_engine(
     acc: &mut dyn Accelerator,
-    case: &GenCase,
+    case: &StreamCase,
     cmds: &[RoccCmd],
     sp_rows: u32,
     acc_rows: u32,
@@ -95,7 +95,11 @@ fn run_engine(
 /// command, `Ok(false)` when both accept it and end equal, `Err` with what differs otherwise. With
 /// `fault_may_lack_cmd`, two MEMORY_FAULTs agree on their kind alone (a mutated DRAM geometry may fault,
 /// and the RTL's memory reports it without the command).
-fn judge_mutated(cfg: &HwConfig, case: &GenCase, fault_may_lack_cmd: bool) -> Result<bool, String> {
+fn judge_mutated(
+    cfg: &HwConfig,
+    case: &StreamCase,
+    fault_may_lack_cmd: bool,
+) -> Result<bool, String> {
     let mut spec = SpecAccel::new(cfg);
     let mut ms = case.mem.clone();
     let es = run_stream(&mut spec, &mut ms, &case.cmds, &harness_opts()).err();
@@ -120,7 +124,7 @@ fn judge_mutated(cfg: &HwConfig, case: &GenCase, fault_may_lack_cmd: bool) -> Re
     }
 }
 
-fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[RoccCmd]) -> Option<String> {
+fn compare(cfg: &HwConfig, case: &StreamCase, cmds: &[RoccCmd]) -> Option<String> {
     let mut spec = SpecAccel::new(cfg);
     let s = match run_engine(&mut spec, case, cmds, cfg.sp_rows(), cfg.acc_rows()) {
         Ok(o) => o,
@@ -184,7 +188,7 @@ fn compare(cfg: &HwConfig, case: &GenCase, cmds: &[RoccCmd]) -> Option<String> {
 /// The shortest prefix of the stream that still shows a difference (binary search over prefixes that do
 /// not end between a preload and its compute, which the RTL would wait on forever; a difference that a
 /// later command hides can make this an over-estimate).
-fn shortest_failing_prefix(cfg: &HwConfig, case: &GenCase) -> usize {
+fn shortest_failing_prefix(cfg: &HwConfig, case: &StreamCase) -> usize {
     let mut cuts = vec![0usize];
     let mut pending = false;
     for (i, c) in case.cmds.iter().enumerate() {
@@ -226,7 +230,12 @@ fn seeds(base: u64, default_cases: u64) -> Vec<u64> {
     }
 }
 
-fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig, u64) -> GenCase) {
+fn family_with(
+    name: &str,
+    base: u64,
+    default_cases: u64,
+    gen: impl Fn(&HwConfig, u64) -> StreamCase,
+) {
     let only = env_u64("GEMFORGE_DIFF_SEED");
     let seeds = seeds(base, default_cases);
     let t0 = Instant::now();
@@ -249,7 +258,7 @@ fn family_with(name: &str, base: u64, default_cases: u64, gen: impl Fn(&HwConfig
             let diff_k = compare(&cfg, &case, &case.cmds[..k]).unwrap_or_default();
             let msg = format!(
                 "=== {name}: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test --release \
-                 --test differential {name} -- --nocapture)\nmemory timing {:?}\n\
+                 --test sim {name} -- --nocapture)\nmemory timing {:?}\n\
                  after all {} commands: {diff}\n\
                  a difference first appears after {k} commands (last one: #{}): {diff_k}\n{}",
                 cfg.memory,
@@ -412,7 +421,7 @@ fn diff_conv_layers() {
         if let Some(d) = judge_layer(&cfg, &c) {
             eprintln!(
                 "=== diff_conv_layers: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test \
-                 --release --test differential diff_conv_layers -- --nocapture)\n{:?}\n{d}",
+                 --release --test sim diff_conv_layers -- --nocapture)\n{:?}\n{d}",
                 c.layer
             );
             failures.push(seed);
@@ -492,7 +501,7 @@ fn diff_loop_conv_errors() {
         if let Some(p) = problem {
             eprintln!(
                 "=== diff_loop_conv_errors: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo \
-                 test --release --test differential diff_loop_conv_errors -- --nocapture)\n{p}\nmutated command \
+                 test --release --test sim diff_loop_conv_errors -- --nocapture)\n{p}\nmutated command \
                  #{k}: {mutated}\n{}",
                 case.listing()
             );
@@ -580,7 +589,7 @@ fn diff_loop_errors() {
         if let Some(p) = problem {
             eprintln!(
                 "=== diff_loop_errors: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test \
-                 --release --test differential diff_loop_errors -- --nocapture)\n{p}\nmutated command #{k}: \
+                 --release --test sim diff_loop_errors -- --nocapture)\n{p}\nmutated command #{k}: \
                  {mutated}\n{}",
                 case.listing()
             );
@@ -629,9 +638,9 @@ fn mutate(rng: &mut ChaCha8Rng, c: RoccCmd) -> RoccCmd {
             // an mvout writes the output region only, an mvin reads the input region only (or zeros)
             let to_mvin = matches!(f, 1 | 2 | 14);
             if f == 3 && c.funct != 3 {
-                c.rs1 = gemforge::sim::accel::gen::OUT_BASE;
+                c.rs1 = gemforge::sim::accel::stream::OUT_BASE;
             } else if to_mvin && !matches!(c.funct, 1 | 2 | 14) {
-                c.rs1 = gemforge::sim::accel::gen::IN_BASE;
+                c.rs1 = gemforge::sim::accel::stream::IN_BASE;
             }
             c.funct = f;
         }
@@ -722,7 +731,7 @@ fn diff_errors() {
         if let Some(p) = problem {
             eprintln!(
                 "=== diff_errors: MISMATCH for seed {seed} (reproduce: GEMFORGE_DIFF_SEED={seed} cargo test --release \
-                 --test differential diff_errors -- --nocapture)\n{p}\nmutated command #{k}: {}\n  {:?}",
+                 --test sim diff_errors -- --nocapture)\n{p}\nmutated command #{k}: {}\n  {:?}",
                 case.cmds[k],
                 Command::decode(case.cmds[k])
             );

@@ -1,0 +1,14 @@
+//! Tests of the benchmark suite (`gemforge::bench`) as one test binary, so the Verilated model is linked
+//! once for all of them: the baselines and schedules end to end (`baselines`), the correctness protocol
+//! (`eval`), evaluation integrity against the cheat corpus (`integrity`) and the TinyMPC kernels
+//! (`tinympc`).
+//!
+//! Run one module with a filter, e.g. `cargo test --release --test bench integrity::`.
+
+#[path = "../support/llm_server.rs"]
+mod llm_server;
+
+mod baselines;
+mod eval;
+mod integrity;
+mod tinympc;

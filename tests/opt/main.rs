@@ -1,0 +1,12 @@
+//! Tests of the optimizer (`gemforge::opt`) as one test binary, so the Verilated model is linked once for
+//! all of them: the built-in proposer (`builtin`), the LLM providers and prompts against scripted servers
+//! (`llm`) and the search end to end (`search`).
+//!
+//! Run one module with a filter, e.g. `cargo test --release --test opt search::`.
+
+#[path = "../support/llm_server.rs"]
+mod llm_server;
+
+mod builtin;
+mod llm;
+mod search;
