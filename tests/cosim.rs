@@ -510,6 +510,27 @@ fn accelerator_errors_and_waveform_time_are_the_runs_cycles() {
         "the waveform ends at the run's last cycle (1 ns each)"
     );
 
+    // A memory fault found during a cycle names the run's count too.
+    let fault = dir.path().join("dma_fault.c");
+    std::fs::write(
+        &fault,
+        "#include \"gemmini.h\"\nint main(void) {\n  volatile int spin = 0;\n  \
+         for (int i = 0; i < 1000; i++) spin++;\n  gemmini_config_ld(DIM);\n  \
+         gemmini_extended_mvin((void *)0x1000, 0, DIM, DIM);\n  gemmini_fence();\n  return 0;\n}\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json"])
+        .arg(&fault)
+        .output()
+        .expect("gemforge runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("outside main memory") && msg.contains(&format!("at cycle {}", v["cycles"])),
+        "{v}"
+    );
+
     // The same on the library API, and the spec engine counts the same way.
     for engine in [Engine::Rtl, Engine::Spec] {
         let r = run("accel_error_after_idle.c", engine);

@@ -761,15 +761,14 @@ fn seed_ranges_are_disjoint() {
             .strip_prefix("family(")
             .or_else(|| t.strip_prefix("family_with("))
         {
-            rest.splitn(2, ',').nth(1).unwrap_or("").to_string()
+            rest.split_once(',').map_or("", |x| x.1).to_string()
         } else {
             continue;
         };
         let mut parts = args.split(',');
-        if let (Some(base), Some(cases)) = (
-            parts.next().and_then(number),
-            parts.next().and_then(number),
-        ) {
+        if let (Some(base), Some(cases)) =
+            (parts.next().and_then(number), parts.next().and_then(number))
+        {
             ranges.push((base, base + cases, line_no + 1));
         }
     }
@@ -777,14 +776,22 @@ fn seed_ranges_are_disjoint() {
     let lines: Vec<&str> = src.lines().collect();
     for (i, l) in lines.iter().enumerate() {
         if l.trim() == "family(" || l.trim() == "family_with(" {
-            let base = lines.get(i + 2).and_then(|x| number(x.trim().trim_end_matches(',')));
-            let cases = lines.get(i + 3).and_then(|x| number(x.trim().trim_end_matches(',')));
+            let base = lines
+                .get(i + 2)
+                .and_then(|x| number(x.trim().trim_end_matches(',')));
+            let cases = lines
+                .get(i + 3)
+                .and_then(|x| number(x.trim().trim_end_matches(',')));
             if let (Some(b), Some(c)) = (base, cases) {
                 ranges.push((b, b + c, i + 1));
             }
         }
     }
-    assert!(ranges.len() >= 12, "found only {} seed ranges: {ranges:?}", ranges.len());
+    assert!(
+        ranges.len() >= 12,
+        "found only {} seed ranges: {ranges:?}",
+        ranges.len()
+    );
     ranges.sort();
     for w in ranges.windows(2) {
         assert!(

@@ -178,6 +178,7 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
             if json {
                 let v = serde_json::json!({
                     "exit_code": null, "cycles": null, "instret": null, "stdout": "",
+                    "stdout_truncated": false, "stdout_dropped_bytes": 0,
                     "accel": null, "sim": {"engine": engine.name(), "wall_s": null, "cycles_per_s": null},
                     "error": {"kind": "setup", "message": format!("{e:#}")},
                 });

@@ -289,11 +289,13 @@ impl RtlAccel {
         e
     }
 
+    /// Errors found during a tick name the cycle count at its end (`self.cycles + 1`), which is the run's
+    /// count when the run stops on them (src/sim/soc.rs), as `rtl_error` does after the tick.
     fn mem_fault(&self, what: &str, id: u8, e: &MemError) -> AccelError {
         AccelError {
             kind: ErrorKind::MemoryFault,
             cmd: None,
-            detail: format!("DMA {what} (id {id}) at cycle {}: {e}", self.cycles),
+            detail: format!("DMA {what} (id {id}) at cycle {}: {e}", self.cycles + 1),
         }
     }
 
@@ -316,7 +318,8 @@ impl RtlAccel {
                 detail: format!(
                     "malformed DMA {what} (id {id}) at cycle {}: address 0x{addr:x}, lgsize {lg} \
                      (requests are naturally aligned and at most {} bytes; an RTL bug)",
-                    self.cycles, self.max_bytes
+                    self.cycles + 1,
+                    self.max_bytes
                 ),
             });
         }
