@@ -297,6 +297,9 @@ fn simulate(
     let mut state = HartState::Running;
     let mut exit_code = None;
     let mut error: Option<RunError> = None;
+    // Idle cycles not yet passed on to the accelerator (`skip_idle`): handed over in one call before its
+    // next tick and at the end, rather than one call per instruction of the hart.
+    let mut idle_lag: u64 = 0;
 
     let trap = |r: Box<TrapReport>| RunError {
         kind: "trap",
@@ -434,6 +437,9 @@ fn simulate(
                         if r.cause == TrapCause::InstructionAccessFault && r.pc == w.ret {
                             // The call returned: the clock runs until the accelerator has drained.
                             let returned_at = now;
+                            if idle_lag > 0 {
+                                accel.skip_idle(std::mem::take(&mut idle_lag));
+                            }
                             while accel.busy() {
                                 if now >= opts.max_cycles {
                                     break;
@@ -515,6 +521,9 @@ fn simulate(
         if accel.busy() || waiting {
             // The cycle is spent even when the accelerator reports an error at its end, so the run's count
             // and the cycle the accelerator's message names agree.
+            if idle_lag > 0 {
+                accel.skip_idle(std::mem::take(&mut idle_lag));
+            }
             let ticked = accel.tick(mem);
             now += 1;
             if let Err(e) = ticked {
@@ -523,11 +532,15 @@ fn simulate(
             }
         } else {
             // The accelerator is idle: nothing happens until the hart's next instruction. Its clock moves on
-            // unevaluated, so that its cycle numbers (messages, waveform time) are the run's.
+            // unevaluated (before its next tick), so that its cycle numbers (messages, waveform time) are
+            // the run's.
             let next = (now + 1).max(ready_at);
-            accel.skip_idle(next - now);
+            idle_lag += next - now;
             now = next;
         }
+    }
+    if idle_lag > 0 {
+        accel.skip_idle(idle_lag);
     }
     // Responses of counter reads the program never waited for are dropped with the run.
     if let (None, Some(e)) = (&error, accel.error()) {
