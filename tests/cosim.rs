@@ -580,6 +580,17 @@ fn main_gets_its_arguments() {
             && err.contains("phase simulate"),
         "{err}"
     );
+    // More than the runtime's 16 KiB block is refused, naming the limit.
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--engine", "spec"])
+        .arg(&prog)
+        .arg("--")
+        .arg("a".repeat(20_000))
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("16384") && err.contains("__gf_args"), "{err}");
     // -q and -v contradict each other.
     let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
         .args(["-q", "-v", "run"])
