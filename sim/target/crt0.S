@@ -2,8 +2,13 @@
  * gemforge target start-up: bare-metal, machine mode, one hart, RV64GC (or a subset: -march chooses).
  *
  * _start: sets gp and sp from the linker script, points tp at the thread-local block (picolibc keeps errno
- * there), zeroes .tbss/.sbss/.bss, runs the constructors, calls main(argc = 1, argv = {"main", NULL}) and
- * passes main's return value to exit(), which runs atexit handlers and destructors and then _exit().
+ * there), zeroes .tbss/.sbss/.bss, runs the constructors, calls main(argc, argv, envp) and passes main's
+ * return value to exit(), which runs atexit handlers and destructors and then _exit().
+ *
+ * main's arguments: the simulator writes them into __gf_args (below) after loading the program, laid out
+ * in the order of the RISC-V psABI's initial process stack: argc, argv[0..argc), NULL, envp (empty: one
+ * NULL), then the strings (src/sim/soc.rs, write_args). A block left zero (argc = 0: a loader that knows
+ * nothing of it) gives argc = 1, argv = {"main", NULL}.
  *
  * No trap vector is installed (mtvec stays 0), so the simulator reports any trap with its PC.
  *
@@ -41,10 +46,18 @@ _start:
 
     call    __libc_init_array
 
-    li      a0, 1
+    la      t0, __gf_args
+    ld      a0, 0(t0)
+    beqz    a0, 5f
+    addi    a1, t0, 8           /* argv */
+    slli    t1, a0, 3
+    add     a2, a1, t1
+    addi    a2, a2, 8           /* envp: after argv's NULL */
+    j       6f
+5:  li      a0, 1
     la      a1, __gf_argv
-    li      a2, 0
-    call    main
+    addi    a2, a1, 8           /* envp: argv's NULL, an empty environment */
+6:  call    main
     call    exit
 3:  j       3b
     .size _start, . - _start
@@ -86,6 +99,16 @@ _exit:
     call    __gf_semihost
 4:  j       4b
     .size _exit, . - _exit
+
+/* main's arguments, written by the simulator (see the top). Not in .bss, which start-up zeroes; its own
+   section, which link.ld places after .bss. */
+    .section .gf_args, "aw", @nobits
+    .balign 16
+    .globl __gf_args
+    .type __gf_args, @object
+__gf_args:
+    .skip   16384
+    .size __gf_args, 16384
 
     .section .data.__gf_argv, "aw", @progbits
     .balign 8

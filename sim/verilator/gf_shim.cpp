@@ -49,9 +49,14 @@ struct Impl {
     std::unique_ptr<GF_MODEL> top;
     svScope scope = nullptr;
     std::string scope_name;
+    // Half a cycle in the model's time unit (half_cycle(), computed once the model has set its precision).
+    uint64_t half = 1;
 #if GF_TRACED
     std::unique_ptr<VerilatedFstC> tfp;
     bool trace_used = false;
+    // The time of the last dump (Verilator ignores a second dump at the same time, with a warning on stdout).
+    bool dumped = false;
+    uint64_t last_dump = 0;
 #endif
 };
 
@@ -118,12 +123,40 @@ inline void get_mask(const VlWide<N>& s, uint64_t* d) {
     }
 }
 
-// One half cycle of simulated time; also the trace timestamp.
+// Simulated time runs at the hart's clock, 1 GHz: one cycle is 1 ns, so a waveform's time in ns is the run's
+// cycle count (docs/accelerator.md section 5). The model's time precision is Verilator's default, 1 ps;
+// half_cycle() is half a nanosecond in that unit (at least 1 for a coarser precision).
+uint64_t half_cycle(const Impl* m) {
+    uint64_t per_ns = 1;
+    for (int e = m->ctx->timeprecision(); e < -9; ++e) per_ns *= 10;
+    return per_ns / 2 ? per_ns / 2 : 1;
+}
+
+#if GF_TRACED
+// Record the values at the current time, once per time.
+void dump_now(Impl* m) {
+    const uint64_t t = m->ctx->time();
+    if (!m->tfp || (m->dumped && t <= m->last_dump)) return;
+    m->tfp->dump(t);
+    m->dumped = true;
+    m->last_dump = t;
+}
+
+// Record the values once more at the current time (so the waveform ends at the run's last cycle), then close.
+void finish_trace(Impl* m) {
+    if (!m->tfp) return;
+    dump_now(m);
+    m->tfp->close();
+    m->tfp.reset();
+}
+#endif
+
+// One half cycle of simulated time; the trace records the values at its start.
 inline void advance(Impl* m) {
 #if GF_TRACED
-    if (m->tfp) m->tfp->dump(m->ctx->time());
+    dump_now(m);
 #endif
-    m->ctx->timeInc(1);
+    m->ctx->timeInc(m->half);
 }
 
 void step(Impl* m, const gf_inputs* in, gf_outputs* out) {
@@ -216,6 +249,7 @@ gf_model* GF_FN(gf_new)(char* err, size_t err_len) {
         m->ctx->traceEverOn(true);
 #endif
         m->top.reset(new GF_MODEL{m->ctx.get(), kModelName});
+        m->half = half_cycle(m.get());
         m->scope = find_scope(m.get());
         if (!m->scope) {
             set_err(err, err_len,
@@ -244,7 +278,7 @@ void GF_FN(gf_free)(gf_model* h) {
     Impl* m = impl(h);
     bind(m);
 #if GF_TRACED
-    if (m->tfp) m->tfp->close();
+    finish_trace(m);
 #endif
     m->top->final();
     delete m;
@@ -305,6 +339,9 @@ int gf_trace_open_tr(gf_model* h, const char* path, char* err, size_t err_len) {
         return -1;
     }
     std::fclose(f);
+    // The waveform starts at the run's cycle 0: the reset cycles before it are not recorded, and time
+    // restarts (nothing has been dumped yet, so it cannot go backwards in the file).
+    m->ctx->time(0);
     try {
         m->tfp.reset(new VerilatedFstC);
         m->top->trace(m->tfp.get(), 99);
@@ -319,6 +356,8 @@ int gf_trace_open_tr(gf_model* h, const char* path, char* err, size_t err_len) {
         set_err(err, err_len, std::string("cannot open trace file ") + path);
         return -1;
     }
+    // The state after reset at time 0, so that a run whose accelerator idles first still shows it from 0.
+    dump_now(m);
     m->trace_used = true;
     return 0;
 }
@@ -326,10 +365,13 @@ int gf_trace_open_tr(gf_model* h, const char* path, char* err, size_t err_len) {
 void gf_trace_close_tr(gf_model* h) {
     Impl* m = impl(h);
     bind(m);
-    if (m->tfp) {
-        m->tfp->close();
-        m->tfp.reset();
-    }
+    finish_trace(m);
+}
+
+void gf_trace_skip_tr(gf_model* h, uint64_t cycles) {
+    Impl* m = impl(h);
+    bind(m);
+    m->ctx->timeInc(2 * cycles * m->half);
 }
 #endif
 

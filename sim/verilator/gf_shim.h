@@ -95,10 +95,14 @@ typedef struct gf_outputs {
 GF_SHIM_DECLARE()
 GF_SHIM_DECLARE(_tr)
 
-/* Only the traced build has these. open: 0 on success, else -1 and a message in err. Tracing records every
- * half cycle from the call on; close flushes and closes the file (also done by gf_free_tr). */
+/* Only the traced build has these. open: 0 on success, else -1 and a message in err; it restarts the model's
+ * time at 0 (call it after gf_reset_tr: the waveform starts at the run's cycle 0). Tracing records every half
+ * cycle from the call on, one cycle being 1 ns of waveform time. close records the values once more at the
+ * current time, then flushes and closes the file (also done by gf_free_tr). skip: `cycles` cycles pass
+ * without evaluating the model (the driver's idle accelerator): time advances, nothing is recorded. */
 int gf_trace_open_tr(gf_model* m, const char* path, char* err, size_t err_len);
 void gf_trace_close_tr(gf_model* m);
+void gf_trace_skip_tr(gf_model* m, uint64_t cycles);
 
 #ifdef __cplusplus
 }

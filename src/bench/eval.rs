@@ -641,8 +641,7 @@ fn run_once(
     let opts = SocOpts {
         engine,
         max_cycles,
-        trace: None,
-        echo: false,
+        ..SocOpts::default()
     };
     let r = soc::run_call(cfg, &mut mem, prog, &opts, forbidden, lay.window)
         .map_err(|e| host(format!("starting the simulation: {e:#}")))?;

@@ -33,8 +33,13 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// Show no progress bars (bench, search, rtl build); results, warnings and errors still print.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Say more on stderr. run: the compiler command lines (or the compile cache hit), the program loaded
+    /// with its argc/argv, and the time of each phase (compile, load, simulate). Other subcommands print
+    /// what they print without it.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -89,10 +94,10 @@ pub enum Cmd {
 
 /// Run one parsed command line; the error of a command that failed is the caller's to print.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let quiet = cli.quiet;
+    let (quiet, verbose) = (cli.quiet, cli.verbose);
     match cli.cmd {
         Cmd::Perf(a) => perf::run(a),
-        Cmd::Run(a) => Ok(run::run(a)),
+        Cmd::Run(a) => Ok(run::run(a, verbose)),
         Cmd::Workloads(a) => workloads::run(a),
         Cmd::Eval(a) => eval::run(a),
         Cmd::Search(a) => search::run(a, quiet),

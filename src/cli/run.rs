@@ -1,5 +1,10 @@
 //! `gemforge run`: compile (or load) a program, run it on the hart and the accelerator, and print its
-//! output and a summary (or one JSON object).
+//! output and a summary (or one JSON object). `gemforge run prog.c -- a b` gives `main` argc 3 and argv
+//! {"prog.c", "a", "b"}.
+//!
+//! The program's output is echoed as it is produced (never cut); the copy kept for `--json` holds at most
+//! `--max-output` bytes (64 MiB by default). Past that, the JSON says `"stdout_truncated": true` with the
+//! number of bytes dropped, and a warning on stderr names the flag that raises the limit.
 //!
 //! Exit status: the program's exit code when it is 0-255; 255 when the program exited with a code outside
 //! that range (the JSON's `exit_code` has the full value); [`SIM_FAILED`] (125) when the simulation itself
@@ -7,7 +12,7 @@
 //! use for "the tool failed", so it is not mistaken for the small codes programs return.
 
 use super::load_config;
-use crate::sim::soc::{run_files, Engine, RunInputs, RunReport, SocOpts};
+use crate::sim::soc::{run_files_logged, Engine, RunInputs, RunReport, SocOpts};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +48,30 @@ pub struct RunArgs {
     /// ABI to compile C sources for (gcc's -mabi) [default: lp64d]
     #[arg(long, value_name = "ABI")]
     pub mabi: Option<String>,
+    /// Most bytes of the program's output (stdout and stderr together) kept for --json; more is dropped,
+    /// counted in the JSON (stdout_truncated) and warned about. A number with an optional K, M or G suffix
+    /// (powers of 1024).
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub max_output: usize,
+    /// Arguments for the program's main, after `--` (argv[0] is the first program file as given).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a byte count (e.g. 1000, 64K, 64M, 2G)"))?;
+    n.checked_mul(1usize << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// The exit status of a run whose simulation failed (see the module documentation).
@@ -61,7 +90,7 @@ pub enum EngineArg {
     Spec,
 }
 
-pub fn run(a: RunArgs) -> ExitCode {
+pub fn run(a: RunArgs, verbose: bool) -> ExitCode {
     if let Err(e) =
         check_program_files(&a.programs).and_then(|()| check_trace_name(a.trace.as_deref()))
     {
@@ -72,6 +101,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         max_cycles: a.max_cycles,
         trace: a.trace,
         echo: !a.json,
+        output_limit: a.max_output,
     };
     let inputs = RunInputs {
         programs: a.programs,
@@ -86,8 +116,15 @@ pub fn run(a: RunArgs) -> ExitCode {
             .collect(),
         march: a.march,
         mabi: a.mabi,
+        args: a.args,
     };
-    let result = load_config(a.config.as_ref()).and_then(|cfg| run_files(&cfg, &inputs, &opts));
+    let mut log = |line: &str| {
+        if verbose {
+            eprintln!("gemforge: {line}");
+        }
+    };
+    let result = load_config(a.config.as_ref())
+        .and_then(|cfg| run_files_logged(&cfg, &inputs, &opts, &mut log));
     report_run(result, a.json, opts.engine)
 }
 
@@ -141,6 +178,7 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
             if json {
                 let v = serde_json::json!({
                     "exit_code": null, "cycles": null, "instret": null, "stdout": "",
+                    "stdout_truncated": false, "stdout_dropped_bytes": 0,
                     "accel": null, "sim": {"engine": engine.name(), "wall_s": null, "cycles_per_s": null},
                     "error": {"kind": "setup", "message": format!("{e:#}")},
                 });
@@ -151,6 +189,16 @@ fn report_run(result: anyhow::Result<RunReport>, json: bool, engine: Engine) -> 
             return ExitCode::from(SIM_FAILED);
         }
     };
+    if r.stdout_dropped > 0 || r.stderr_dropped > 0 {
+        // The echo (text mode) showed everything; only the kept copy, which --json prints, is cut.
+        if json {
+            eprintln!(
+                "warning: the program wrote {} bytes of stdout and {} of stderr beyond --max-output ({} bytes); \
+                 the JSON's stdout holds the first part only (stdout_truncated); raise --max-output to keep it all",
+                r.stdout_dropped, r.stderr_dropped, r.output_limit
+            );
+        }
+    }
     if json {
         println!("{}", r.to_json());
     } else {

@@ -3,7 +3,9 @@
 //! a custom-3 instruction is offered to the accelerator until its command queue takes it (and, with xd, the
 //! hart waits for the response); `fence` waits until the accelerator is idle with no memory write
 //! outstanding. While the accelerator is idle and no command is pending, its clock is not ticked: the hart's
-//! latencies are skipped in one step, which changes no count (an idle accelerator's state does not change).
+//! latencies are skipped in one step, which changes no count (an idle accelerator's state does not change),
+//! and the accelerator is told ([`Accelerator::skip_idle`]), so that its clock, the cycles its errors name
+//! and the time of a waveform are always the run's cycle count.
 //!
 //! A measured call ([`run_call`], used by the evaluation harness): the host, not the program, times one
 //! call of a function that runs in U-mode. The clock starts when the hart first enters U-mode, at the
@@ -54,7 +56,13 @@ pub struct SocOpts {
     pub trace: Option<PathBuf>,
     /// Copy the program's output to this process's stdout/stderr as it is produced.
     pub echo: bool,
+    /// Most bytes of the program's output (stdout and stderr together) kept in the report; more is dropped
+    /// and counted ([`RunReport::stdout_dropped`]). The echo, if on, is never cut.
+    pub output_limit: usize,
 }
+
+/// The default of [`SocOpts::output_limit`]: 64 MiB.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 64 << 20;
 
 impl Default for SocOpts {
     fn default() -> Self {
@@ -63,6 +71,7 @@ impl Default for SocOpts {
             max_cycles: 10_000_000_000,
             trace: None,
             echo: false,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
         }
     }
 }
@@ -119,6 +128,12 @@ pub struct RunReport {
     pub instret: u64,
     pub stdout: String,
     pub stderr: String,
+    /// Bytes of stdout / stderr the program wrote beyond [`SocOpts::output_limit`], not in `stdout` /
+    /// `stderr`.
+    pub stdout_dropped: u64,
+    pub stderr_dropped: u64,
+    /// The limit that applied.
+    pub output_limit: usize,
     /// Accelerator event totals (all zero for the spec engine).
     pub events: Vec<(&'static str, u64)>,
     /// Distinct scratchpad rows written by mvin (Autocomp's definition of "used").
@@ -141,8 +156,9 @@ impl RunReport {
         self.cycles as f64 / self.wall_s.max(1e-9)
     }
 
-    /// The run as one JSON object: `{"exit_code", "cycles", "instret", "stdout", "accel": {...counters,
-    /// "sp_rows_used", "acc_rows_used"}, "sim": {"engine", "wall_s", "cycles_per_s"}, "error"}`.
+    /// The run as one JSON object: `{"exit_code", "cycles", "instret", "stdout", "stdout_truncated",
+    /// "stdout_dropped_bytes", "output_limit_bytes", "accel": {...counters, "sp_rows_used",
+    /// "acc_rows_used"}, "sim": {"engine", "wall_s", "cycles_per_s"}, "error"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut accel = serde_json::Map::new();
         for &(name, v) in &self.events {
@@ -160,6 +176,9 @@ impl RunReport {
             "cycles": self.cycles,
             "instret": self.instret,
             "stdout": self.stdout,
+            "stdout_truncated": self.stdout_dropped > 0,
+            "stdout_dropped_bytes": self.stdout_dropped,
+            "output_limit_bytes": self.output_limit,
             "accel": accel,
             "sim": {
                 "engine": self.engine.name(),
@@ -268,6 +287,7 @@ fn simulate(
     let mut call: Option<CallTiming> = None;
     let mut console = Console {
         echo: opts.echo,
+        limit: opts.output_limit,
         ..Console::default()
     };
     let mut usage = RowUsage::new(cfg);
@@ -277,6 +297,9 @@ fn simulate(
     let mut state = HartState::Running;
     let mut exit_code = None;
     let mut error: Option<RunError> = None;
+    // Idle cycles not yet passed on to the accelerator (`skip_idle`): handed over in one call before its
+    // next tick and at the end, rather than one call per instruction of the hart.
+    let mut idle_lag: u64 = 0;
 
     let trap = |r: Box<TrapReport>| RunError {
         kind: "trap",
@@ -414,15 +437,19 @@ fn simulate(
                         if r.cause == TrapCause::InstructionAccessFault && r.pc == w.ret {
                             // The call returned: the clock runs until the accelerator has drained.
                             let returned_at = now;
+                            if idle_lag > 0 {
+                                accel.skip_idle(std::mem::take(&mut idle_lag));
+                            }
                             while accel.busy() {
                                 if now >= opts.max_cycles {
                                     break;
                                 }
-                                if let Err(e) = accel.tick(mem) {
+                                let ticked = accel.tick(mem);
+                                now += 1;
+                                if let Err(e) = ticked {
                                     error = Some(accel_err(e));
                                     break 'run;
                                 }
-                                now += 1;
                             }
                             if accel.busy() {
                                 error = Some(RunError {
@@ -492,15 +519,28 @@ fn simulate(
         // ---- time ----
         let waiting = !matches!(state, HartState::Running);
         if accel.busy() || waiting {
-            if let Err(e) = accel.tick(mem) {
+            // The cycle is spent even when the accelerator reports an error at its end, so the run's count
+            // and the cycle the accelerator's message names agree.
+            if idle_lag > 0 {
+                accel.skip_idle(std::mem::take(&mut idle_lag));
+            }
+            let ticked = accel.tick(mem);
+            now += 1;
+            if let Err(e) = ticked {
                 error = Some(accel_err(e));
                 break;
             }
-            now += 1;
         } else {
-            // The accelerator is idle: nothing happens until the hart's next instruction.
-            now = (now + 1).max(ready_at);
+            // The accelerator is idle: nothing happens until the hart's next instruction. Its clock moves on
+            // unevaluated (before its next tick), so that its cycle numbers (messages, waveform time) are
+            // the run's.
+            let next = (now + 1).max(ready_at);
+            idle_lag += next - now;
+            now = next;
         }
+    }
+    if idle_lag > 0 {
+        accel.skip_idle(idle_lag);
     }
     // Responses of counter reads the program never waited for are dropped with the run.
     if let (None, Some(e)) = (&error, accel.error()) {
@@ -513,6 +553,9 @@ fn simulate(
         instret: hart.instret(),
         stdout: console.stdout_lossy(),
         stderr: console.stderr_lossy(),
+        stdout_dropped: console.stdout_dropped,
+        stderr_dropped: console.stderr_dropped,
+        output_limit: opts.output_limit,
         events: accel.events(),
         sp_rows_used: usage.sp_rows_used(),
         acc_rows_used: usage.acc_rows_used(),
@@ -534,6 +577,58 @@ pub struct RunInputs {
     /// `-march` / `-mabi` for C sources (None: rv64gc / lp64d).
     pub march: Option<String>,
     pub mabi: Option<String>,
+    /// Arguments for the program's `main` after argv[0] (see [`write_args`]).
+    pub args: Vec<String>,
+}
+
+/// The symbol of the runtime's argument block (sim/target/crt0.S), and its size.
+pub const ARGS_SYMBOL: &str = "__gf_args";
+
+/// Write `main`'s arguments into the runtime's reserved block `__gf_args` (sim/target/crt0.S), which crt0
+/// passes to `main(argc, argv, envp)`. The block is laid out in the order of the RISC-V psABI's initial
+/// process stack: argc (8 bytes), the argv pointers, a NULL, an empty envp (one NULL), then the strings.
+/// A program linked without gemforge's runtime has no block: giving it arguments is an error, and without
+/// arguments nothing is written.
+pub fn write_args(
+    mem: &mut Memory,
+    elf: &crate::sim::toolchain::Elf,
+    argv: &[String],
+    extra_given: bool,
+) -> anyhow::Result<()> {
+    let Some(block) = elf.symbols.iter().find(|s| s.name == ARGS_SYMBOL) else {
+        anyhow::ensure!(
+            !extra_given,
+            "the program has no argument block ({ARGS_SYMBOL}): it was not linked with gemforge's runtime \
+             (sim/target/crt0.S), so it cannot be given arguments; run it without `-- ARGS`"
+        );
+        return Ok(());
+    };
+    let pointers = 8 * (1 + argv.len() as u64 + 1 + 1);
+    let strings: u64 = argv.iter().map(|a| a.len() as u64 + 1).sum();
+    anyhow::ensure!(
+        pointers + strings <= block.size,
+        "the program's arguments take {} bytes, more than the {} bytes the runtime reserves for them \
+         ({ARGS_SYMBOL} in sim/target/crt0.S); pass fewer or shorter arguments",
+        pointers + strings,
+        block.size
+    );
+    if let Some(bad) = argv.iter().find(|a| a.contains('\0')) {
+        anyhow::bail!("argument {bad:?} contains a NUL byte, which a C string cannot hold");
+    }
+    let mut bytes = Vec::with_capacity((pointers + strings) as usize);
+    bytes.extend_from_slice(&(argv.len() as u64).to_le_bytes());
+    let mut at = block.addr + pointers;
+    for a in argv {
+        bytes.extend_from_slice(&at.to_le_bytes());
+        at += a.len() as u64 + 1;
+    }
+    bytes.extend_from_slice(&[0u8; 16]); // argv's NULL, then envp's
+    for a in argv {
+        bytes.extend_from_slice(a.as_bytes());
+        bytes.push(0);
+    }
+    mem.write(block.addr, &bytes)
+        .map_err(|e| anyhow::anyhow!("writing the program's arguments at 0x{:x}: {e}", block.addr))
 }
 
 /// Whether `path` starts with the ELF magic bytes (false when it cannot be read).
@@ -547,17 +642,33 @@ pub fn is_elf(path: &std::path::Path) -> bool {
 
 /// Compile (or load) the program, place it in a fresh main memory and run it: `gemforge run`.
 pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::Result<RunReport> {
+    run_files_logged(cfg, inputs, opts, &mut |_| {})
+}
+
+/// [`run_files`], telling `log` what it does, one line at a time (`gemforge --verbose run`): the compiler
+/// commands or the compile cache hit, the program loaded and its arguments, and the time of each phase.
+pub fn run_files_logged(
+    cfg: &HwConfig,
+    inputs: &RunInputs,
+    opts: &SocOpts,
+    log: &mut dyn FnMut(&str),
+) -> anyhow::Result<RunReport> {
     use crate::sim::toolchain::{load_elf, Toolchain};
     anyhow::ensure!(
         !inputs.programs.is_empty(),
         "no program given: name C sources or one ELF file"
     );
+    let t_compile = Instant::now();
     let elf = if inputs.programs.len() == 1 && is_elf(&inputs.programs[0]) {
         anyhow::ensure!(
             inputs.march.is_none() && inputs.mabi.is_none(),
             "--march / --mabi choose how C sources are compiled; {} is already an ELF file",
             inputs.programs[0].display()
         );
+        log(&format!(
+            "load: prebuilt ELF {}",
+            inputs.programs[0].display()
+        ));
         load_elf(&inputs.programs[0])?
     } else {
         if let Some(p) = inputs.programs.iter().find(|p| is_elf(p)) {
@@ -574,19 +685,63 @@ pub fn run_files(cfg: &HwConfig, inputs: &RunInputs, opts: &SocOpts) -> anyhow::
                 inputs.mabi.as_deref().unwrap_or(DEFAULT_MABI),
             )?;
         }
-        tc.compile(&inputs.programs, &inputs.include_dirs, &inputs.defines, cfg)?
+        let out =
+            tc.compile_cached(&inputs.programs, &inputs.include_dirs, &inputs.defines, cfg)?;
+        if out.cache_hit {
+            log(&format!(
+                "compile: cache hit, {} (the compiler did not run)",
+                out.path.display()
+            ));
+        } else {
+            for c in &out.commands {
+                log(&format!("compile: {c}"));
+            }
+            log(&format!("compile: stored as {}", out.path.display()));
+        }
+        for w in out.warnings.lines() {
+            log(&format!("compile: {w}"));
+        }
+        out.elf
     };
+    log(&format!(
+        "phase compile {:.3} s",
+        t_compile.elapsed().as_secs_f64()
+    ));
+    let t_load = Instant::now();
     let mut mem = Memory::new(
         crate::sim::mem::DEFAULT_BASE,
         u64::from(cfg.memory.size_mib) << 20,
     );
     elf.load_into(&mut mem)?;
+    // argv[0] is the program as named on the command line.
+    let argv: Vec<String> = std::iter::once(inputs.programs[0].display().to_string())
+        .chain(inputs.args.iter().cloned())
+        .collect();
+    write_args(&mut mem, &elf, &argv, !inputs.args.is_empty())?;
+    log(&format!(
+        "load: entry 0x{:x}, {} segments, {} MiB of memory; main gets argc {} argv {argv:?}",
+        elf.entry,
+        elf.segments.len(),
+        cfg.memory.size_mib,
+        argv.len()
+    ));
     let prog = Program {
         entry: elf.entry,
         tohost: elf.tohost,
         fromhost: elf.fromhost,
     };
-    run(cfg, &mut mem, prog, opts)
+    log(&format!(
+        "phase load {:.3} s",
+        t_load.elapsed().as_secs_f64()
+    ));
+    let t_run = Instant::now();
+    let r = run(cfg, &mut mem, prog, opts);
+    log(&format!(
+        "phase simulate {:.3} s ({} engine)",
+        t_run.elapsed().as_secs_f64(),
+        opts.engine.name()
+    ));
+    r
 }
 
 #[cfg(test)]

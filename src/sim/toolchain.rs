@@ -122,6 +122,15 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ToolchainError + '_ {
     }
 }
 
+/// A command as one line (program and arguments separated by spaces), for `--verbose` listings.
+fn command_line(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The RISC-V cross compiler and the compile cache.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
@@ -146,6 +155,9 @@ pub struct CompileOutput {
     pub cache_hit: bool,
     /// The compiler's warnings (stderr of a successful compile; empty on a cache hit).
     pub warnings: String,
+    /// The compiler command lines run, compiles then the link (empty on a cache hit; the runtime's
+    /// objects, built once per cache, are not among them).
+    pub commands: Vec<String>,
 }
 
 impl Toolchain {
@@ -361,6 +373,7 @@ impl Toolchain {
                             key,
                             cache_hit: true,
                             warnings: String::new(),
+                            commands: Vec::new(),
                         });
                     }
                 }
@@ -410,22 +423,28 @@ impl Toolchain {
                 (s.clone(), obj, dep)
             })
             .collect();
+        let compile_cmd = |src: &Path, obj: &Path, dep: &Path| {
+            let mut cmd = Command::new(&self.gcc);
+            cmd.args(flags)
+                .arg("-c")
+                .arg(src)
+                .arg("-o")
+                .arg(obj)
+                .arg("-MMD")
+                .arg("-MF")
+                .arg(dep);
+            cmd
+        };
+        let mut commands: Vec<String> = jobs
+            .iter()
+            .map(|(src, obj, dep)| command_line(&compile_cmd(src, obj, dep)))
+            .collect();
         let results: Vec<Result<String>> = std::thread::scope(|scope| {
             let handles: Vec<_> = jobs
                 .iter()
                 .map(|(src, obj, dep)| {
-                    scope.spawn(move || {
-                        let mut cmd = Command::new(&self.gcc);
-                        cmd.args(flags)
-                            .arg("-c")
-                            .arg(src)
-                            .arg("-o")
-                            .arg(obj)
-                            .arg("-MMD")
-                            .arg("-MF")
-                            .arg(dep);
-                        run_gcc(cmd)
-                    })
+                    let cmd = compile_cmd(src, obj, dep);
+                    scope.spawn(move || run_gcc(cmd))
                 })
                 .collect();
             handles
@@ -482,6 +501,7 @@ impl Toolchain {
             cmd.arg(obj);
         }
         cmd.args(self.extra_link_args()).arg("-o").arg(&out);
+        commands.push(command_line(&cmd));
         warnings.push_str(&run_gcc(cmd)?);
 
         // Headers the compile read (excluding system headers; the compiler identity covers those).
@@ -513,6 +533,7 @@ impl Toolchain {
             key,
             cache_hit: false,
             warnings,
+            commands,
         })
     }
 

@@ -235,29 +235,54 @@ fn hardware_fsm_baseline_is_correct() {
     }
 }
 
+/// A baseline that fails is a cell showing its failure class, listed under "failures:" with its detail,
+/// while the others in the row still report cycles: here the loop-FSM baseline runs with the loop
+/// functs forbidden (as the search forbids them to candidates), so it fails with forbidden_instruction.
 #[test]
 fn bench_reports_failures_as_cells() {
     use gemforge::bench::ladder::{run, BenchOpts};
+    use gemforge::sim::isa::Funct;
     let opts = BenchOpts {
         workloads: vec!["gemm_16x16x16".into()],
-        baselines: vec![Baseline::Naive, Baseline::HandOptimized],
+        baselines: vec![Baseline::Naive, Baseline::HardwareFsm],
         jobs: 2,
         out_dir: Some(dir().join("bench")),
         progress: false,
         eval: EvalOpts {
             screen_runs: 1,
             seed: Some(1),
+            forbidden_functs: vec![Funct::LoopWs as u8],
             ..Default::default()
         },
     };
     let r = run(&HwConfig::default_config(), &opts).unwrap();
     assert_eq!(r.cells.len(), 2);
+    let naive = &r.cells[0];
     assert!(
-        r.cells.iter().all(|c| c.correct && c.cycles.is_some()),
+        naive.baseline == Baseline::Naive && naive.correct && naive.cycles.is_some(),
         "{r:#?}"
     );
+    let fsm = &r.cells[1];
+    assert_eq!(fsm.baseline, Baseline::HardwareFsm);
+    assert!(!fsm.correct && fsm.cycles.is_none(), "{fsm:#?}");
+    assert_eq!(fsm.failure.as_deref(), Some("forbidden_instruction"));
     let t = r.to_text();
-    assert!(t.contains("gemm_16x16x16") && t.contains("naive"), "{t}");
+    let row = t
+        .lines()
+        .find(|l| l.starts_with("gemm_16x16x16"))
+        .unwrap_or_else(|| panic!("no row: {t}"));
+    let cols: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert!(
+        cols.len() == 3
+            && cols[1].starts_with(&naive.cycles.unwrap_or(0).to_string())
+            && cols[2] == "forbidden_instruction",
+        "{row}"
+    );
+    let failures = t.split("\nfailures:\n").nth(1).unwrap_or("");
+    assert!(
+        failures.contains("gemm_16x16x16 fsm: forbidden_instruction") && failures.contains("loop"),
+        "{t}"
+    );
     let mut bad = opts.clone();
     bad.workloads = vec!["no_such".into()];
     assert!(run(&HwConfig::default_config(), &bad).is_err());

@@ -405,3 +405,197 @@ fn memory_sizes_that_validate_also_link() {
         }
     }
 }
+
+/// `run --json` keeps at most --max-output bytes of the program's output and says so: a program writing
+/// 65 MiB gets the first 64 MiB (the default), `stdout_truncated`, the count of dropped bytes and a warning
+/// naming the flag; with the limit raised it gets everything (before, the output was cut at 64 MiB without
+/// a word).
+#[test]
+fn run_json_output_limit_is_explicit() {
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gemforge"))
+            .args(["run", "--json", "--engine", "spec"])
+            .args(extra)
+            .arg(program("flood.c"))
+            .output()
+            .expect("gemforge runs")
+    };
+    let total = 65 * (1usize << 20) + 4;
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["stdout"].as_str().map(str::len), Some(64 << 20));
+    assert_eq!(v["stdout_truncated"], true);
+    assert_eq!(v["stdout_dropped_bytes"], (total - (64 << 20)) as u64);
+    assert_eq!(v["output_limit_bytes"], 64u64 << 20);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("--max-output"),
+        "{err}"
+    );
+
+    let out = run(&["--max-output", "70M"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let s = v["stdout"].as_str().expect("stdout");
+    assert_eq!((s.len(), s.ends_with("xxend\n")), (total, true));
+    assert_eq!(v["stdout_truncated"], false);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = run(&["--max-output", "lots"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a byte count"));
+}
+
+/// The fields of an FST file's header block (libfst's layout: block type 0, section length, start and end
+/// time as big-endian u64, the native-endian double e as an endianness check, ..., timescale exponent at
+/// byte 73).
+struct FstHeader {
+    start: u64,
+    end: u64,
+    timescale: i8,
+}
+
+fn fst_header(path: &std::path::Path) -> FstHeader {
+    let b = std::fs::read(path).expect("the waveform exists");
+    assert!(b.len() > 74 && b[0] == 0, "not an FST header block");
+    let be = |at: usize| u64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    assert_eq!(be(1), 329, "FST header section length");
+    let e = f64::from_le_bytes(b[25..33].try_into().expect("8 bytes"));
+    assert_eq!(
+        e,
+        std::f64::consts::E,
+        "FST endianness check: the layout is not libfst's"
+    );
+    FstHeader {
+        start: be(9),
+        end: be(17),
+        timescale: b[73] as i8,
+    }
+}
+
+/// The accelerator's clock is the run's clock: a program that keeps the accelerator idle for ~160,000
+/// cycles and then gives it a bad mvin gets an error naming the run's cycle count, and the FST waveform
+/// of the run spans exactly the run's cycles at 1 ns per cycle (before, idle cycles were not counted: the
+/// message said "seen at cycle 7" and the waveform lasted a few hundred ticks).
+#[test]
+fn accelerator_errors_and_waveform_time_are_the_runs_cycles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fst = dir.path().join("run.fst");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json", "--trace"])
+        .arg(&fst)
+        .arg(program("accel_error_after_idle.c"))
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(125));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let cycles = v["cycles"].as_u64().expect("cycles");
+    assert!(cycles > 100_000, "the hart's loop ran: {v}");
+    assert_eq!(v["error"]["kind"], "accelerator");
+    let msg = v["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains(&format!("seen at cycle {cycles}")),
+        "{msg} (run: {cycles} cycles)"
+    );
+    let h = fst_header(&fst);
+    assert_eq!(h.timescale, -12, "picoseconds");
+    assert_eq!(h.start, 0);
+    assert_eq!(
+        h.end,
+        cycles * 1000,
+        "the waveform ends at the run's last cycle (1 ns each)"
+    );
+
+    // A memory fault found during a cycle names the run's count too.
+    let fault = dir.path().join("dma_fault.c");
+    std::fs::write(
+        &fault,
+        "#include \"gemmini.h\"\nint main(void) {\n  volatile int spin = 0;\n  \
+         for (int i = 0; i < 1000; i++) spin++;\n  gemmini_config_ld(DIM);\n  \
+         gemmini_extended_mvin((void *)0x1000, 0, DIM, DIM);\n  gemmini_fence();\n  return 0;\n}\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json"])
+        .arg(&fault)
+        .output()
+        .expect("gemforge runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["error"]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("outside main memory") && msg.contains(&format!("at cycle {}", v["cycles"])),
+        "{v}"
+    );
+
+    // The same on the library API, and the spec engine counts the same way.
+    for engine in [Engine::Rtl, Engine::Spec] {
+        let r = run("accel_error_after_idle.c", engine);
+        let e = r.error.expect("the mvin fails");
+        assert_eq!(e.kind, "accelerator");
+        if engine == Engine::Rtl {
+            assert_eq!(r.cycles, cycles, "deterministic");
+        }
+    }
+}
+
+/// `gemforge run prog.c -- ARGS` passes ARGS to main (argv[0] is the program as named), argv ends with
+/// NULL, and without arguments main gets argc 1; `-v` shows the compile command and the phase times.
+#[test]
+fn main_gets_its_arguments() {
+    let prog = program("argv.c");
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--json", "--engine", "spec"])
+        .arg(&prog)
+        .args(["--", "first", "two words", "", "-v"])
+        .output()
+        .expect("gemforge runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(out.status.code(), Some(5), "{v}");
+    assert_eq!(
+        v["stdout"],
+        format!(
+            "argv[0]={}\nargv[1]=first\nargv[2]=two words\nargv[3]=\nargv[4]=-v\n",
+            prog.display()
+        )
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["--verbose", "run", "--engine", "spec"])
+        .arg(&prog)
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&format!("argv[0]={}\n", prog.display()))
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        (err.contains("compile: cache hit") || err.contains("riscv64-unknown-elf-gcc"))
+            && err.contains("argc 1")
+            && err.contains("phase compile")
+            && err.contains("phase simulate"),
+        "{err}"
+    );
+    // More than the runtime's 16 KiB block is refused, naming the limit.
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["run", "--engine", "spec"])
+        .arg(&prog)
+        .arg("--")
+        .arg("a".repeat(20_000))
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("16384") && err.contains("__gf_args"), "{err}");
+    // -q and -v contradict each other.
+    let out = Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["-q", "-v", "run"])
+        .arg(&prog)
+        .output()
+        .expect("gemforge runs");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -678,7 +678,7 @@ fn mutate(rng: &mut ChaCha8Rng, c: RoccCmd) -> RoccCmd {
 #[test]
 fn diff_errors() {
     let only = env_u64("GEMFORGE_DIFF_SEED");
-    let seeds = seeds(7_000_000, 2500);
+    let seeds = seeds(13_000_000, 2500);
     let t0 = Instant::now();
     let (mut failures, mut refused) = (Vec::new(), 0usize);
     for &seed in &seeds {
@@ -752,4 +752,64 @@ fn diff_errors() {
         failures.is_empty(),
         "diff_errors: mismatching seeds {failures:?}"
     );
+}
+
+/// The header's promise, checked: every test's default seed range (`seeds(base, cases)`,
+/// `family("name", base, cases, ..)`, `family_with("name", base, cases, ..)` in this file) is disjoint from
+/// every other's, so a seed names one case of one test.
+#[test]
+fn seed_ranges_are_disjoint() {
+    let src = include_str!("differential.rs");
+    let number = |t: &str| t.trim().replace('_', "").parse::<u64>().ok();
+    let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
+    for (line_no, line) in src.lines().enumerate() {
+        let t = line.trim();
+        let args = if let Some(rest) = t.strip_prefix("let seeds = seeds(") {
+            rest.trim_end_matches(");").to_string()
+        } else if let Some(rest) = t
+            .strip_prefix("family(")
+            .or_else(|| t.strip_prefix("family_with("))
+        {
+            rest.split_once(',').map_or("", |x| x.1).to_string()
+        } else {
+            continue;
+        };
+        let mut parts = args.split(',');
+        if let (Some(base), Some(cases)) =
+            (parts.next().and_then(number), parts.next().and_then(number))
+        {
+            ranges.push((base, base + cases, line_no + 1));
+        }
+    }
+    // family(...) calls spread over lines: the name line, then base and cases on their own lines.
+    let lines: Vec<&str> = src.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim() == "family(" || l.trim() == "family_with(" {
+            let base = lines
+                .get(i + 2)
+                .and_then(|x| number(x.trim().trim_end_matches(',')));
+            let cases = lines
+                .get(i + 3)
+                .and_then(|x| number(x.trim().trim_end_matches(',')));
+            if let (Some(b), Some(c)) = (base, cases) {
+                ranges.push((b, b + c, i + 1));
+            }
+        }
+    }
+    assert!(
+        ranges.len() >= 12,
+        "found only {} seed ranges: {ranges:?}",
+        ranges.len()
+    );
+    ranges.sort();
+    for w in ranges.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "the seed ranges at lines {} and {} of tests/sim/differential.rs overlap: {:?} and {:?}",
+            w[0].2,
+            w[1].2,
+            w[0].0..w[0].1,
+            w[1].0..w[1].1
+        );
+    }
 }

@@ -107,7 +107,7 @@ fn gemmini_rocc_tests_style_rv64gc_program_runs_unchanged() {
     let err = run_files(
         &HwConfig::default_config(),
         &RunInputs {
-            programs: vec![elf],
+            programs: vec![elf.clone()],
             march: Some("rv64im".into()),
             ..RunInputs::default()
         },
@@ -116,6 +116,22 @@ fn gemmini_rocc_tests_style_rv64gc_program_runs_unchanged() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("--march"), "{err}");
+    // Linked without gemforge's runtime, it has no argument block: arguments are refused, naming why.
+    let err = run_files(
+        &HwConfig::default_config(),
+        &RunInputs {
+            programs: vec![elf],
+            args: vec!["x".into()],
+            ..RunInputs::default()
+        },
+        &SocOpts::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("__gf_args") && err.contains("runtime"),
+        "{err}"
+    );
 }
 
 const FLOAT_C: &str = r#"#include <stdio.h>

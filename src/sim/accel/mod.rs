@@ -60,8 +60,13 @@ pub trait Accelerator {
     fn take_response(&mut self) -> Option<RoccResp>;
     /// The sticky error, if one was raised.
     fn error(&self) -> Option<AccelError>;
-    /// Cycles ticked so far.
+    /// Cycles so far: ticked, and skipped while idle.
     fn cycles(&self) -> u64;
+    /// The accelerator was idle (not busy, nothing offered) for `cycles` cycles before the next tick:
+    /// advance its clock without evaluating it, so that its cycle numbers (error messages, waveform time)
+    /// stay the run's. An idle accelerator's state does not change, so this equals ticking it `cycles`
+    /// times. A command offered since (latched, not yet presented) is presented by the next tick as usual.
+    fn skip_idle(&mut self, cycles: u64);
     /// Scratchpad row as DIM input elements: int8 values sign-extended, or binary32 bits (back door;
     /// does not disturb timing).
     fn read_sp_row(&mut self, row: u32) -> Vec<i32>;

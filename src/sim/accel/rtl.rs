@@ -176,8 +176,9 @@ impl RtlAccel {
         RtlAccel::build(cfg, None)
     }
 
-    /// Like [`RtlAccel::new`], using the traced model and recording an FST waveform of every cycle,
-    /// reset included, to `path` (closed when the accelerator is dropped or [`RtlAccel::close_trace`]).
+    /// Like [`RtlAccel::new`], using the traced model and recording an FST waveform of every cycle after
+    /// the reset to `path` (closed when the accelerator is dropped or [`RtlAccel::close_trace`]). Waveform
+    /// time is the run's clock: cycle n starts at n ns, idle cycles ([`Accelerator::skip_idle`]) included.
     pub fn new_traced(cfg: &HwConfig, path: &Path) -> anyhow::Result<RtlAccel> {
         RtlAccel::build(cfg, Some(path))
     }
@@ -205,6 +206,10 @@ impl RtlAccel {
                 cfg.dma.max_bytes
             );
         }
+        let mut out: Box<ffi::gf_outputs> = Box::default();
+        // SAFETY: live handle, valid output struct.
+        unsafe { (api.reset)(model.raw(), RESET_CYCLES, &mut *out) };
+        // After the reset: the waveform's time 0 is the run's cycle 0.
         if let Some(path) = trace {
             let cpath = CString::new(path.as_os_str().as_encoded_bytes())
                 .with_context(|| format!("trace path {} contains a NUL byte", path.display()))?;
@@ -217,9 +222,6 @@ impl RtlAccel {
                 bail!("opening waveform {}: {}", path.display(), c_message(&err));
             }
         }
-        let mut out: Box<ffi::gf_outputs> = Box::default();
-        // SAFETY: live handle, valid output struct.
-        unsafe { (api.reset)(model.raw(), RESET_CYCLES, &mut *out) };
         Ok(RtlAccel {
             model,
             dim: cfg.dim(),
@@ -287,11 +289,13 @@ impl RtlAccel {
         e
     }
 
+    /// Errors found during a tick name the cycle count at its end (`self.cycles + 1`), which is the run's
+    /// count when the run stops on them (src/sim/soc.rs), as `rtl_error` does after the tick.
     fn mem_fault(&self, what: &str, id: u8, e: &MemError) -> AccelError {
         AccelError {
             kind: ErrorKind::MemoryFault,
             cmd: None,
-            detail: format!("DMA {what} (id {id}) at cycle {}: {e}", self.cycles),
+            detail: format!("DMA {what} (id {id}) at cycle {}: {e}", self.cycles + 1),
         }
     }
 
@@ -314,7 +318,8 @@ impl RtlAccel {
                 detail: format!(
                     "malformed DMA {what} (id {id}) at cycle {}: address 0x{addr:x}, lgsize {lg} \
                      (requests are naturally aligned and at most {} bytes; an RTL bug)",
-                    self.cycles, self.max_bytes
+                    self.cycles + 1,
+                    self.max_bytes
                 ),
             });
         }
@@ -558,6 +563,16 @@ impl Accelerator for RtlAccel {
 
     fn cycles(&self) -> u64 {
         self.cycles
+    }
+
+    /// Idle cycles are not evaluated: the clock (and the waveform's time) moves on. The memory port's
+    /// model is idle too, so the later timing is the same as if every cycle had been ticked.
+    fn skip_idle(&mut self, cycles: u64) {
+        self.cycles += cycles;
+        if self.model.traced {
+            // SAFETY: traced model handle.
+            unsafe { ffi::gf_trace_skip_tr(self.model.raw(), cycles) }
+        }
     }
 
     fn read_sp_row(&mut self, row: u32) -> Vec<i32> {

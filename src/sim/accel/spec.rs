@@ -753,6 +753,10 @@ impl Accelerator for SpecAccel {
         self.cycles
     }
 
+    fn skip_idle(&mut self, cycles: u64) {
+        self.cycles += cycles;
+    }
+
     /// Rows outside the scratchpad read as zeros (a back door must not panic).
     fn read_sp_row(&mut self, row: u32) -> Vec<i32> {
         let dim = self.geo.dim;

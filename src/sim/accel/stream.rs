@@ -463,6 +463,9 @@ mod tests {
         fn cycles(&self) -> u64 {
             self.cycles
         }
+        fn skip_idle(&mut self, cycles: u64) {
+            self.cycles += cycles;
+        }
         fn read_sp_row(&mut self, _row: u32) -> Vec<i32> {
             vec![0; 4]
         }

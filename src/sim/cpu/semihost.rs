@@ -74,6 +74,9 @@ pub struct Console {
     /// Most bytes captured (stdout and stderr together); more output is dropped and `truncated` set.
     pub limit: usize,
     pub truncated: bool,
+    /// Bytes of stdout / stderr dropped at the limit (the echo, if on, still had them).
+    pub stdout_dropped: u64,
+    pub stderr_dropped: u64,
     /// The last error a semihosting operation reported (SYS_ERRNO).
     pub errno: u64,
     /// Read position in the ":semihosting-features" pseudo-file.
@@ -101,6 +104,8 @@ impl Console {
             echo: false,
             limit: 64 << 20,
             truncated: false,
+            stdout_dropped: 0,
+            stderr_dropped: 0,
             errno: 0,
             features_pos: 0,
         }
@@ -126,6 +131,11 @@ impl Console {
             .saturating_sub(self.stdout.len() + self.stderr.len());
         if bytes.len() > room {
             self.truncated = true;
+            let dropped = (bytes.len() - room) as u64;
+            match stream {
+                Stream::Out => self.stdout_dropped += dropped,
+                Stream::Err => self.stderr_dropped += dropped,
+            }
         }
         let take = &bytes[..bytes.len().min(room)];
         match stream {

@@ -1044,6 +1044,7 @@ fn console_capture_limit() {
     put_str(&mut mem, BASE, b"abcdef\0");
     semihost(&mut con, &mut mem, SYS_WRITE0, BASE, 0).unwrap();
     assert_eq!((con.stdout.as_slice(), con.truncated), (&b"abcd"[..], true));
+    assert_eq!((con.stdout_dropped, con.stderr_dropped), (2, 0));
     // A string running to the very end of memory without a NUL is an error, not a hang.
     put_str(&mut mem, BASE + (1 << 16) - 3, b"xyz");
     assert!(semihost(&mut con, &mut mem, SYS_WRITE0, BASE + (1 << 16) - 3, 0).is_err());
