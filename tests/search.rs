@@ -203,6 +203,8 @@ fn new_run_with(
         params: p,
         proposer: "script".into(),
         models: models.iter().map(|m| m.to_string()).collect(),
+        plan_models: Vec::new(),
+        code_models: Vec::new(),
         menu: menu(),
         start: String::new(),
         reuse_from: None,
