@@ -1451,17 +1451,37 @@ fn repair_prompts_carry_the_error_and_one_call_answers_carry_their_plan() {
     let (plan, code) = p.direct(&req).unwrap();
     assert_eq!(code, format!("{GOOD_PROGRAM}\n"));
     assert_eq!(plan.menu_id.as_deref(), Some("unroll"));
-    assert_eq!(plan.text, "Option: unroll\nUnroll the k loop by two.");
+    // The plan is the text before the code (the scripted answer's lead-in line included).
+    assert!(
+        plan.text
+            .starts_with("Option: unroll\nUnroll the k loop by two.")
+            && !plan.text.contains("```"),
+        "{}",
+        plan.text
+    );
     let prompt = srv.requests()[1].body["messages"][1]["content"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(prompt.contains("Begin your answer with a line `Option: <id>`"), "{prompt}");
-    assert!(prompt.contains("## How the original code came about"), "{prompt}");
-    assert!(prompt.contains("### 1 generation back: 99999 cycles"), "{prompt}");
+    assert!(prompt.contains("a line `Option: <id>`"), "{prompt}");
+    assert!(prompt.contains("then apply it"), "{prompt}");
+    assert!(
+        prompt.contains("## How the original code came about"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("### 1 generation back: 99999 cycles"),
+        "{prompt}"
+    );
     assert!(prompt.contains("the grandparent"), "{prompt}");
-    assert!(prompt.contains("Bigger tiles for the grandparent."), "{prompt}");
-    assert!(prompt.contains("That gave the original code above (12345 cycles)."), "{prompt}");
+    assert!(
+        prompt.contains("Bigger tiles for the grandparent."),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("That gave the original code above (12345 cycles)."),
+        "{prompt}"
+    );
     // Without ancestry the planning prompt has no such section.
     let plain = with_plan_req(&m, 5, |r| Templates::builtin().plan_prompt(r)).unwrap();
     assert!(!plain.contains("came about"), "{plain}");
@@ -1490,19 +1510,13 @@ fn naive_32() -> String {
     .unwrap()
 }
 
-/// A line of `code` that occurs exactly once, and one that occurs more than once.
-fn unique_and_repeated_lines(code: &str) -> (String, String) {
+/// The line of `code` that names `solution` (it occurs exactly once).
+fn solution_line(code: &str) -> String {
     let lines: Vec<&str> = code.lines().collect();
-    let count = |l: &str| lines.iter().filter(|x| **x == l).count();
-    let unique = lines
-        .iter()
-        .find(|l| l.contains("solution") && count(l) == 1)
-        .expect("a unique line naming solution");
-    let repeated = lines
-        .iter()
-        .find(|l| !l.trim().is_empty() && count(l) > 1)
-        .expect("a repeated line");
-    (unique.to_string(), repeated.to_string())
+    let hits: Vec<&&str> = lines.iter().filter(|l| l.contains("solution")).collect();
+    assert_eq!(hits.len(), 1, "{code}");
+    assert_eq!(lines.iter().filter(|l| **l == *hits[0]).count(), 1);
+    hits[0].to_string()
 }
 
 /// The prompt text of a recorded OpenAI request.
@@ -1524,14 +1538,22 @@ fn journal_lines(r: &SearchRun) -> Vec<serde_json::Value> {
 #[test]
 fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
     let naive = naive_32();
-    let (unique, repeated) = unique_and_repeated_lines(&naive);
+    let unique = solution_line(&naive);
     // Iteration 1, one plan, two programs (K=2), each failing its own way, each repaired once:
-    // program 1: its search text matches twice -> repair with good edits -> correct;
+    // program 1: its search text is not in the parent -> repair with good edits -> correct;
     // program 2: edits that apply but break the program -> compile error -> repair with garbage -> fails.
     let srv = ScriptedServer::start(vec![
         Reply::openai("Option: hoist\nHoist nothing; add a comment.", 10, 10),
-        Reply::openai(&edit_block(&repeated, &format!("{repeated} /* x */")), 10, 10),
-        Reply::openai(&edit_block(&unique, &format!("{unique}\n  this is not C;")), 10, 10),
+        Reply::openai(
+            &edit_block("  this line is not in the program;", "  x();"),
+            10,
+            10,
+        ),
+        Reply::openai(
+            &edit_block(&unique, &format!("{unique}\n  this is not C;")),
+            10,
+            10,
+        ),
         Reply::openai(
             &edit_block(&unique, &format!("// repaired\n{unique}")),
             10,
@@ -1573,7 +1595,10 @@ fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
         .collect();
     let slots: Vec<&str> = kinds.iter().map(|k| k.0.as_str()).collect();
     assert_eq!(slots.len(), 4, "{kinds:?}");
-    assert!(slots[2].ends_with("/k0/r") && slots[3].ends_with("/k1/r"), "{kinds:?}");
+    assert!(
+        slots[2].ends_with("/k0/r") && slots[3].ends_with("/k1/r"),
+        "{kinds:?}"
+    );
     assert_eq!(kinds[2].1, "repair");
     let failed: Vec<(&str, &str)> = ev
         .iter()
@@ -1583,7 +1608,7 @@ fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert_eq!(failed[0].0, "edit");
     assert!(
-        failed[0].1.contains("edit block 1") && failed[0].1.contains("occurs"),
+        failed[0].1.contains("edit block 1") && failed[0].1.contains("does not occur"),
         "{failed:?}"
     );
     assert_eq!(failed[1].0, "edit", "the garbage repair: {failed:?}");
@@ -1592,7 +1617,7 @@ fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
     let reqs = srv.requests();
     let p3 = prompt_of(&reqs[3]);
     assert!(p3.contains("## What went wrong"), "{p3}");
-    assert!(p3.contains("occurs"), "{p3}");
+    assert!(p3.contains("does not occur"), "{p3}");
     assert!(p3.contains("Hoist nothing"), "{p3}");
     let p4 = prompt_of(&reqs[4]);
     assert!(p4.contains("compile_error"), "{p4}");
@@ -1609,10 +1634,9 @@ fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
     let md = r.report();
     assert!(md.contains("| program:edit | 2 |"), "{md}");
     // The ledger books the repairs apart.
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(r.run_dir().join("summary.json")).unwrap(),
-    )
-    .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.run_dir().join("summary.json")).unwrap())
+            .unwrap();
     let phases: Vec<(String, u64)> = summary["ledgers"][0]["entries"]
         .as_array()
         .unwrap()
@@ -1632,7 +1656,11 @@ fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
 fn plan_and_code_models_are_separate_ensembles_and_resume_refuses_a_change() {
     let naive = naive_32();
     let planner = ScriptedServer::start(vec![]);
-    planner.always(Reply::openai("Option: tiling\nKeep it; add a comment.", 10, 10));
+    planner.always(Reply::openai(
+        "Option: tiling\nKeep it; add a comment.",
+        10,
+        10,
+    ));
     let coder_a = ScriptedServer::start(vec![]);
     coder_a.always(Reply::openai(&fenced(&format!("// a\n{naive}")), 10, 10));
     let coder_b = ScriptedServer::start(vec![]);
@@ -1727,9 +1755,20 @@ fn plan_and_code_models_are_separate_ensembles_and_resume_refuses_a_change() {
     }
     let out = search(&["--resume", "--plan-model", &a]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(err.contains(&format!("--plan-model {a} (the run plans with {p})")), "{err}");
+    assert!(
+        err.contains(&format!("--plan-model {a} (the run plans with {p})")),
+        "{err}"
+    );
     // The same models in the same roles are accepted.
-    let out = search(&["--resume", "--plan-model", &p, "--code-model", &a, "--code-model", &b]);
+    let out = search(&[
+        "--resume",
+        "--plan-model",
+        &p,
+        "--code-model",
+        &a,
+        "--code-model",
+        &b,
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -1754,7 +1793,15 @@ fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt()
     let m = format!("openai:test-model@{}", srv.base_url());
     let r = search_bin(
         &m,
-        &["--iterations", "1", "--plans", "2", "--impls", "2", "--skip-planning"],
+        &[
+            "--iterations",
+            "1",
+            "--plans",
+            "2",
+            "--impls",
+            "2",
+            "--skip-planning",
+        ],
     );
     let all = format!("{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.code, Some(0), "{all}");
@@ -1766,7 +1813,24 @@ fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt()
         .filter(|e| e["event"] == "program_received")
         .collect();
     assert_eq!(got.len(), 4);
-    assert!(got.iter().all(|e| e["menu_id"] == "unroll" && e["plan"].is_string()));
+    // Each answer's plan is kept; its option is `unroll` where the prompt's menu (after dropout) offered
+    // it, and none where it did not.
+    assert!(got.iter().all(|e| e["plan"].is_string()), "{got:?}");
+    let reqs = srv.requests();
+    for e in &got {
+        // The request of this slot: the one carrying its seed.
+        let seed = ev
+            .iter()
+            .find(|q| q["event"] == "program_requested" && q["slot"] == e["slot"])
+            .and_then(|q| q["seed"].as_u64())
+            .unwrap();
+        // The client sends the seed as a signed 64-bit number.
+        let sent = seed & (i64::MAX as u64);
+        let req = reqs.iter().find(|r| r.body["seed"] == sent).unwrap();
+        let offered = prompt_of(req).contains("- `unroll`:");
+        assert_eq!(e["menu_id"] == "unroll", offered, "{e:?}");
+        assert_eq!(e["menu_id"].is_null(), !offered, "{e:?}");
+    }
     assert!(ev
         .iter()
         .filter(|e| e["event"] == "program_requested")
@@ -1777,7 +1841,12 @@ fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt()
     // --plan-model means nothing without planning: refused.
     let r = search_bin(&m, &["--skip-planning", "--plan-model", &m]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
-    assert!(r.stderr.contains("--plan-model has no use with --skip-planning"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--plan-model has no use with --skip-planning"),
+        "{}",
+        r.stderr
+    );
     // The built-in proposer takes none of these options.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gemforge"))
         .args(["search", "--workload", "gemm_32x32x32", "--edits"])
@@ -1798,7 +1867,10 @@ fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt()
         Reply::openai(&fenced(&format!("// child\n{naive}")), 10, 10),
     ]);
     srv.always(Reply::openai(
-        &format!("Option: tiling\nLATER-PLAN.\n{}", fenced(&format!("// later\n{naive}"))),
+        &format!(
+            "Option: tiling\nLATER-PLAN.\n{}",
+            fenced(&format!("// later\n{naive}"))
+        ),
         10,
         10,
     ));
@@ -1829,9 +1901,16 @@ fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt()
         .filter(|p| p.contains("Write a plan, not the code."))
         .collect();
     assert_eq!(plans.len(), 3, "one plan in iteration 1, two in 2: {all}");
-    assert!(!plans[0].contains("came about"), "the start has no ancestry");
+    assert!(
+        !plans[0].contains("came about"),
+        "the start has no ancestry"
+    );
     let with: Vec<&String> = plans.iter().filter(|p| p.contains("came about")).collect();
     assert_eq!(with.len(), 1, "only the child has a parent: {plans:?}");
     assert!(with[0].contains("### 1 generation back"), "{}", with[0]);
-    assert!(with[0].contains("FIRST-PLAN: add a comment."), "{}", with[0]);
+    assert!(
+        with[0].contains("FIRST-PLAN: add a comment."),
+        "{}",
+        with[0]
+    );
 }

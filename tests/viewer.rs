@@ -12,7 +12,8 @@ use llm_server::{Reply, ScriptedServer};
 use scraper::{Html, Selector};
 use std::path::{Path, PathBuf};
 
-const INJECTED: &str = "</script><script>document.title='PWNED'</script><img src=x onerror=alert(1)>";
+const INJECTED: &str =
+    "</script><script>document.title='PWNED'</script><img src=x onerror=alert(1)>";
 
 fn naive_32() -> String {
     let w = gemforge::bench::workload::by_name("gemm_32x32x32").unwrap();
@@ -34,12 +35,19 @@ fn fenced(code: &str) -> String {
 fn make_run(tmp: &Path) -> PathBuf {
     let naive = naive_32();
     let srv = ScriptedServer::start(vec![
-        Reply::openai(&format!("Option: tiling\nPlan with {INJECTED} inside."), 1000, 50),
+        Reply::openai(
+            &format!("Option: tiling\nPlan with {INJECTED} inside."),
+            1000,
+            50,
+        ),
         Reply::openai(&fenced(&format!("// child\n{naive}")), 2000, 400),
         Reply::openai(&fenced("void solution(void) { this is not C; }"), 2000, 400),
     ]);
     srv.always(Reply::openai(
-        &format!("Option: unroll\nLater.\n{}", fenced(&format!("// later\n{naive}"))),
+        &format!(
+            "Option: unroll\nLater.\n{}",
+            fenced(&format!("// later\n{naive}"))
+        ),
         1500,
         300,
     ));
@@ -121,7 +129,11 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     let scripts: Vec<_> = doc.select(&sel("script")).collect();
     assert_eq!(scripts.len(), 1, "{page}");
     assert!(!text(scripts[0]).contains("PWNED"));
-    assert_eq!(doc.select(&sel("img")).count(), 0, "the injected img is text");
+    assert_eq!(
+        doc.select(&sel("img")).count(),
+        0,
+        "the injected img is text"
+    );
     assert!(page.contains("&lt;/script&gt;&lt;script&gt;"), "escaped");
     let plans: Vec<String> = doc.select(&sel(".plan")).map(text).collect();
     assert!(
@@ -131,13 +143,21 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     // Nothing is loaded from anywhere: no src attributes, links are in-page anchors only.
     assert_eq!(doc.select(&sel("[src]")).count(), 0);
     for a in doc.select(&sel("[href]")) {
-        assert!(a.value().attr("href").unwrap().starts_with('#'), "{:?}", a.value());
+        assert!(
+            a.value().attr("href").unwrap().starts_with('#'),
+            "{:?}",
+            a.value()
+        );
     }
     let csp = doc
         .select(&sel("meta[http-equiv=Content-Security-Policy]"))
         .next()
         .expect("a CSP");
-    assert!(csp.value().attr("content").unwrap().contains("script-src 'sha256-"));
+    assert!(csp
+        .value()
+        .attr("content")
+        .unwrap()
+        .contains("script-src 'sha256-"));
 
     // The tree: the start, iteration 1's child under it, iteration 2's children under theirs.
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
@@ -155,7 +175,10 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
         .iter()
         .map(|n| n.value().attr("data-code").unwrap().to_string())
         .collect();
-    assert_eq!(node_codes, in_beams, "one node per program that was in a beam");
+    assert_eq!(
+        node_codes, in_beams,
+        "one node per program that was in a beam"
+    );
     assert!(nodes.len() >= 2);
     let root = nodes[0];
     assert_eq!(root.value().attr("data-step"), Some("0"));
@@ -166,9 +189,20 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     let card = text(child);
     assert!(card.contains("cycles"), "{card}");
     assert!(card.contains("tiling"), "the menu option: {card}");
-    assert!(card.contains("openai:m<b>odel"), "the model, as text: {card}");
+    assert!(
+        card.contains("openai:m<b>odel"),
+        "the model, as text: {card}"
+    );
     assert!(card.contains("Plan with"), "the plan: {card}");
-    assert!(child.value().attr("data-cycles").unwrap().parse::<u64>().unwrap() > 0);
+    assert!(
+        child
+            .value()
+            .attr("data-cycles")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     assert_eq!(doc.select(&sel(".tree li.node.best")).count(), 1);
 
     // Candidates: every program request, with diffs, feedback and failures.
@@ -180,7 +214,10 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
         .find(|c| c.value().attr("data-outcome") == Some("ok"))
         .expect("a correct candidate");
     let adds: Vec<String> = ok.select(&sel("pre.diff span.add")).map(text).collect();
-    assert!(adds.iter().any(|l| l == "+// child" || l == "+// later"), "{adds:?}");
+    assert!(
+        adds.iter().any(|l| l == "+// child" || l == "+// later"),
+        "{adds:?}"
+    );
     assert!(text(*ok).contains("utilization"), "hardware feedback");
     let bad = cands
         .iter()
@@ -190,12 +227,17 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     assert!(bad.select(&sel("pre.diff span.del")).next().is_some());
     let failures: Vec<String> = doc.select(&sel("table.failures tr")).map(text).collect();
     assert!(
-        failures.iter().any(|r| r.contains("compile_error") && r.contains("error")),
+        failures
+            .iter()
+            .any(|r| r.contains("compile_error") && r.contains("error")),
         "{failures:?}"
     );
 
     // The plot: inline SVG on a log scale.
-    let svg = doc.select(&sel("div.plot svg")).next().expect("an inline SVG");
+    let svg = doc
+        .select(&sel("div.plot svg"))
+        .next()
+        .expect("an inline SVG");
     assert!(text(svg).contains("log scale"));
     assert!(std::fs::read_to_string(run.join("plot.svg"))
         .unwrap()
@@ -287,7 +329,10 @@ fn the_viewer_renders_in_headless_chromium() {
     common(&mut cmd);
     let out = cmd.arg("--dump-dom").arg(&url).output().unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains("<title>gemforge search: gemm_32x32x32</title>"), "{dom}");
+    assert!(
+        dom.contains("<title>gemforge search: gemm_32x32x32</title>"),
+        "{dom}"
+    );
     assert!(!dom.contains("<title>PWNED"), "{dom}");
     assert!(dom.contains("class=\"tree\""));
 }

@@ -6,7 +6,9 @@
 //! Values are inserted verbatim and never scanned again, so code containing `{{` is safe.
 
 use crate::bench::workload::{Kind, Workload, MPC_NU, MPC_NX};
-use crate::opt::propose::{AncestorStep, Feedback, ImplRequest, MenuItem, PlanRequest, RepairRequest};
+use crate::opt::propose::{
+    AncestorStep, Feedback, ImplRequest, MenuItem, PlanRequest, RepairRequest,
+};
 use crate::sim::config::{Dataflows, HwConfig};
 use anyhow::{bail, Context as _};
 use std::collections::BTreeMap;
@@ -230,7 +232,13 @@ const TEMPLATE_FILES: &[(&str, &[&[&str]])] = &[
     ),
     (
         "repair.md",
-        &[HW_VARS, WORKLOAD_VARS, PROGRAM_VARS, REPAIR_VARS, ANSWER_VARS],
+        &[
+            HW_VARS,
+            WORKLOAD_VARS,
+            PROGRAM_VARS,
+            REPAIR_VARS,
+            ANSWER_VARS,
+        ],
     ),
     ("answer_program.md", &[]),
     ("answer_edits.md", &[]),
@@ -500,9 +508,11 @@ impl Templates {
             "PLAN",
             match req.plan {
                 Some(p) => p.text.trim().to_string(),
-                None => "(the answer that failed gave no usable plan: choose one optimization that \
+                None => {
+                    "(the answer that failed gave no usable plan: choose one optimization that \
                          makes the original code faster)"
-                    .to_string(),
+                        .to_string()
+                }
             },
         );
         v.insert("ERROR", req.error.trim().to_string());

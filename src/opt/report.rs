@@ -453,6 +453,23 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
     m
 }
 
+/// Labelled values of a log axis from `lo` to `hi`: 1, 2 and 5 times the powers of ten in range (plotters
+/// labels only the powers of ten, which leaves a range inside one decade with one label or none).
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powf(lo.max(1.0).log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let v = decade * m;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
+}
+
 /// Best cycles per step on a log scale, with the baselines as horizontal lines and, when given, every
 /// correct candidate as a dot (`candidates`: (step, cycles)).
 pub fn plot_svg(s: &Summary, candidates: &[(u32, u64)]) -> anyhow::Result<String> {
@@ -492,11 +509,17 @@ pub fn plot_svg(s: &Summary, candidates: &[(u32, u64)]) -> anyhow::Result<String
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..f64::from(last), (ymin..ymax).log_scale())?;
+            .build_cartesian_2d(
+                0f64..f64::from(last),
+                (ymin..ymax)
+                    .log_scale()
+                    .with_key_points(log_ticks(ymin, ymax)),
+            )?;
         chart
             .configure_mesh()
             .x_labels((last as usize + 1).min(20))
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(12)
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("iteration (0 = starting program)")
             .y_desc("cycles (log scale)")
@@ -535,6 +558,7 @@ pub fn plot_svg(s: &Summary, candidates: &[(u32, u64)]) -> anyhow::Result<String
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;

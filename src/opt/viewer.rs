@@ -388,7 +388,11 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
             let _ = writeln!(h, "<div class=\"plot\">{}</div>", &svg[at..]);
         }
         Err(e) => {
-            let _ = writeln!(h, "<p class=\"fail\">The plot failed: {}</p>", esc(&format!("{e:#}")));
+            let _ = writeln!(
+                h,
+                "<p class=\"fail\">The plot failed: {}</p>",
+                esc(&format!("{e:#}"))
+            );
         }
     }
     tree(&mut h, &run);
@@ -491,10 +495,18 @@ fn tree(h: &mut String, run: &Run) {
             }
             (p, k) => {
                 if let Some(p) = p {
-                    let _ = write!(h, " &middot; plan by <span class=\"model\">{}</span>", esc(p));
+                    let _ = write!(
+                        h,
+                        " &middot; plan by <span class=\"model\">{}</span>",
+                        esc(p)
+                    );
                 }
                 if let Some(k) = k {
-                    let _ = write!(h, " &middot; code by <span class=\"model\">{}</span>", esc(k));
+                    let _ = write!(
+                        h,
+                        " &middot; code by <span class=\"model\">{}</span>",
+                        esc(k)
+                    );
                 }
             }
         }
@@ -510,7 +522,9 @@ fn tree(h: &mut String, run: &Run) {
         }
         h.push_str("</div>");
         // A journal cannot make a cycle (children are of later steps), but a corrupt one must not hang.
-        if let Some(kids) = children.get(c.code.as_str()).filter(|_| depth < 10_000 && *guard < 100_000)
+        if let Some(kids) = children
+            .get(c.code.as_str())
+            .filter(|_| depth < 10_000 && *guard < 100_000)
         {
             h.push_str("<ul>");
             for k in kids {
@@ -663,9 +677,7 @@ fn candidates(h: &mut String, run: &Run) {
                 "ok",
             ),
             (None, Some(v)) => (
-                v.failure
-                    .map_or("incorrect", Failure::name)
-                    .to_string(),
+                v.failure.map_or("incorrect", Failure::name).to_string(),
                 "fail",
             ),
             (None, None) if r.code.is_some() => ("not evaluated".into(), "fail"),

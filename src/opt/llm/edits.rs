@@ -36,7 +36,9 @@ pub enum EditError {
     NoBlocks,
     #[error("edit block {block} is not well formed: {why}")]
     Malformed { block: usize, why: String },
-    #[error("edit block {block}: its search text is empty; copy at least one line of the original code")]
+    #[error(
+        "edit block {block}: its search text is empty; copy at least one line of the original code"
+    )]
     EmptySearch { block: usize },
     #[error(
         "edit block {block}: its search text does not occur in the original code (its first line: {first:?}); \
@@ -141,13 +143,17 @@ pub fn parse(answer: &str) -> Result<Vec<Edit>, EditError> {
         At::Search => {
             return Err(EditError::Malformed {
                 block: edits.len() + 1,
-                why: format!("the answer ends before its `{DIVIDER}` (cut off at the token limit?)"),
+                why: format!(
+                    "the answer ends before its `{DIVIDER}` (cut off at the token limit?)"
+                ),
             })
         }
         At::Replace => {
             return Err(EditError::Malformed {
                 block: edits.len() + 1,
-                why: format!("the answer ends before its `{REPLACE}` (cut off at the token limit?)"),
+                why: format!(
+                    "the answer ends before its `{REPLACE}` (cut off at the token limit?)"
+                ),
             })
         }
     }
@@ -255,7 +261,8 @@ mod tests {
 
     #[test]
     fn failures_name_the_block_and_why() {
-        let two = |a: &str, b: &str| parse(&format!("{}{}", block("int a;", "int b;"), block(a, b)));
+        let two =
+            |a: &str, b: &str| parse(&format!("{}{}", block("int a;", "int b;"), block(a, b)));
         let e = apply(ORIG, &two("  x = 1;", "  x = 5;").unwrap()).unwrap_err();
         assert_eq!(
             e,
@@ -276,15 +283,25 @@ mod tests {
                 line: 1
             }
         );
-        assert_eq!(parse("just prose\n```c\nint x;\n```"), Err(EditError::NoBlocks));
+        assert_eq!(
+            parse("just prose\n```c\nint x;\n```"),
+            Err(EditError::NoBlocks)
+        );
         let e = parse(&format!("{SEARCH}\nint a;\n{REPLACE}\n")).unwrap_err();
         assert!(matches!(e, EditError::Malformed { block: 1, .. }), "{e}");
-        let e = parse(&format!("{}{SEARCH}\nint a;\n{DIVIDER}\nint", block("a", "b"))).unwrap_err();
+        let e = parse(&format!(
+            "{}{SEARCH}\nint a;\n{DIVIDER}\nint",
+            block("a", "b")
+        ))
+        .unwrap_err();
         assert!(
             matches!(&e, EditError::Malformed { block: 2, why } if why.contains("ends before")),
             "{e}"
         );
-        let e = apply(ORIG, &parse(&format!("{SEARCH}\n{DIVIDER}\nx\n{REPLACE}\n")).unwrap());
+        let e = apply(
+            ORIG,
+            &parse(&format!("{SEARCH}\n{DIVIDER}\nx\n{REPLACE}\n")).unwrap(),
+        );
         assert_eq!(e, Err(EditError::EmptySearch { block: 1 }));
     }
 }

@@ -244,7 +244,11 @@ pub fn chosen_option(plan: &str, menu_ids: &[&str]) -> Option<String> {
 
 /// The program in a code answer: with `edits`, the parent with the answer's search/replace edits applied
 /// strictly (a failure is [`ProposeError::Edit`] naming the block); else the answer's one fenced C block.
-pub fn program_from_answer(answer: &str, parent: &str, edits: bool) -> Result<String, ProposeError> {
+pub fn program_from_answer(
+    answer: &str,
+    parent: &str,
+    edits: bool,
+) -> Result<String, ProposeError> {
     if !edits {
         return extract_program(answer);
     }

@@ -426,7 +426,9 @@ fn new_run_config(
             (args.ancestors.is_some_and(|n| n > 0), "--ancestors"),
         ] {
             if set {
-                bail!("{opt} is for --proposer llm; the built-in proposer writes its programs itself");
+                bail!(
+                    "{opt} is for --proposer llm; the built-in proposer writes its programs itself"
+                );
             }
         }
     }

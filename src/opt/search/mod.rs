@@ -1603,12 +1603,7 @@ impl<'a> Engine<'a> {
                 };
                 let plan = match (r.plan(), o) {
                     (Some((p, h)), _) => Some((p.clone(), h.to_string())),
-                    (
-                        None,
-                        Some(ProgOutcome::Ok {
-                            plan: Some(h), ..
-                        }),
-                    ) => {
+                    (None, Some(ProgOutcome::Ok { plan: Some(h), .. })) => {
                         let p: Plan = serde_json::from_str(&self.store.get(h, "json")?)
                             .with_context(|| format!("plan {h} in the store is malformed"))?;
                         Some((p, h.clone()))
@@ -1735,7 +1730,10 @@ impl<'a> Engine<'a> {
             return Ok(None);
         }
         Ok(Some(
-            codes.into_iter().zip(verdicts.into_iter().flatten()).collect(),
+            codes
+                .into_iter()
+                .zip(verdicts.into_iter().flatten())
+                .collect(),
         ))
     }
 
