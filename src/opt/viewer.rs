@@ -200,10 +200,8 @@ fn read_run(dir: &Path) -> anyhow::Result<Run> {
                     requests[i].failed = Some((class.clone(), detail.clone()));
                 }
             }
-            Event::Evaluated { code, verdict, .. } => {
-                if !code.starts_with("baseline:") {
-                    verdicts.insert(code.clone(), verdict_from_json(verdict)?);
-                }
+            Event::Evaluated { code, verdict, .. } if !code.starts_with("baseline:") => {
+                verdicts.insert(code.clone(), verdict_from_json(verdict)?);
             }
             Event::Selection { step, beam, .. } => {
                 let (phase, it) = phases.get(step).cloned().unwrap_or_default();
