@@ -206,7 +206,7 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     assert_eq!(doc.select(&sel(".tree li.node.best")).count(), 1);
 
     // Candidates: every program request, with diffs, feedback and failures.
-    let cands: Vec<_> = doc.select(&sel("details.cand")).collect();
+    let cands: Vec<_> = doc.select(&sel("details.cand:not(.start)")).collect();
     let requested = journal.matches("\"event\":\"program_requested\"").count();
     assert_eq!(cands.len(), requested);
     let ok = cands
@@ -252,6 +252,21 @@ fn the_viewer_shows_tree_diffs_feedback_failures_plot_and_ledger_and_runs_no_inj
     assert!(plan_row.contains("openai:m<b>odel"), "{plan_row}");
     assert!(rows.iter().any(|r| r.starts_with("implement")), "{rows:?}");
     assert!(rows.iter().any(|r| r.starts_with("total")), "{rows:?}");
+
+    // The starting program has its entry with its feedback, and every in-page link has a target.
+    let start = doc
+        .select(&sel("details.cand.start"))
+        .next()
+        .expect("the start's entry");
+    assert!(text(start).contains("utilization"));
+    for a in doc.select(&sel("a[href]")) {
+        let id = &a.value().attr("href").unwrap()[1..];
+        assert_eq!(
+            doc.select(&sel(&format!("[id=\"{id}\"]"))).count(),
+            1,
+            "link target #{id}"
+        );
+    }
 
     // An explicit output path.
     let other = tmp.path().join("view.html");

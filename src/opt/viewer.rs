@@ -655,6 +655,24 @@ fn candidates(h: &mut String, run: &Run) {
          all</button><button id=\"gf-collapse\">collapse all</button></p>"
     );
     let mut seen_anchor: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // The starting program: what the hardware said about it (the first planning prompts' feedback).
+    let start = &run.cfg.start;
+    seen_anchor.insert(short(start).to_string());
+    let _ = write!(
+        h,
+        "<h3>The starting program</h3><details class=\"cand start\" id=\"c-{}\" data-outcome=\"start\">\
+         <summary><code>{}</code> start</summary>",
+        esc(short(start)),
+        esc(short(start))
+    );
+    if let Some(v) = run.verdicts.get(start) {
+        let _ = write!(h, "<p>Hardware feedback:</p>{}", feedback_html(run, v));
+    }
+    let _ = write!(
+        h,
+        "<pre class=\"code\">{}</pre></details>\n",
+        esc(&run.code(start))
+    );
     let mut last_step = u32::MAX;
     for r in &run.requests {
         if r.step != last_step {
@@ -726,7 +744,12 @@ fn candidates(h: &mut String, run: &Run) {
         }
         if let Some(v) = verdict {
             if v.correct && v.failure.is_none() {
-                let _ = write!(h, "<p>Hardware feedback:</p>{}", feedback_html(run, v));
+                let _ = write!(
+                    h,
+                    "<p>Hardware feedback (what the RTL run measured; the planning prompts of this \
+                     program's children show it):</p>{}",
+                    feedback_html(run, v)
+                );
             } else {
                 let _ = write!(
                     h,
