@@ -1336,6 +1336,31 @@ fn edits_apply_strictly_and_malformed_ones_name_the_block() {
     assert!(prompt.contains("must occur exactly once"), "{prompt}");
     assert!(!prompt.contains("whole new program"), "{prompt}");
 
+    // A user's implement.md written for whole programs cannot be used with edits: refused, naming it.
+    let user = tempfile::tempdir().unwrap();
+    std::fs::write(
+        user.path().join("implement.md"),
+        "{{ISA}}\n{{PARENT_CODE}}\n{{PLAN}}\nAnswer with the whole program.\n",
+    )
+    .unwrap();
+    let e = LlmProposer::with_models(
+        vec![spec(&m)],
+        dir.path(),
+        prices(),
+        LlmOptions {
+            edits: true,
+            templates: Templates::load(Some(user.path())).unwrap(),
+            ..options()
+        },
+    )
+    .err()
+    .expect("refused");
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("implement.md") && e.contains("{{ANSWER_FORMAT}}"),
+        "{e}"
+    );
+
     // A search text that occurs twice is refused, naming the block and the lines.
     let twice = "void solution(void) {\n  fence();\n}\nvoid other(void) {\n  fence();\n}\n";
     let srv = ScriptedServer::start(vec![Reply::openai(

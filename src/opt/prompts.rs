@@ -332,6 +332,29 @@ impl Templates {
         self.edits
     }
 
+    /// With edits on, every code prompt must say how to answer (`{{ANSWER_FORMAT}}`): a user template
+    /// written for whole programs would ask for them while the answers are parsed as edits, and every
+    /// answer would fail. The error names the file.
+    pub fn check_answer_format(&self) -> anyhow::Result<()> {
+        if !self.edits {
+            return Ok(());
+        }
+        for name in ["implement.md", "direct.md", "repair.md"] {
+            let src = self.source(name)?;
+            if !placeholders(&src.text, &src.origin)?
+                .iter()
+                .any(|(_, p)| p == "ANSWER_FORMAT")
+            {
+                bail!(
+                    "{}: has no {{{{ANSWER_FORMAT}}}} line, so with --edits it would not ask for edits; \
+                     add a line holding only {{{{ANSWER_FORMAT}}}} to its rules",
+                    src.origin
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the ISA description documents the matmul loop instruction (off by default: the method's
     /// prompts leave the hardware loops out, so the LLM writes the schedule itself).
     pub fn with_loop_fsm(mut self, on: bool) -> Templates {

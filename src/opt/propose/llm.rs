@@ -112,6 +112,7 @@ impl LlmProposer {
         let mut opts = opts;
         // The prompts must ask for the format the answers are parsed in.
         opts.templates = opts.templates.with_edits(opts.edits);
+        opts.templates.check_answer_format()?;
         let store = ResponseStore::open(store_dir)?;
         let client = LlmClient::new(opts.client.clone(), Ledger::new(prices, opts.budget_usd))
             .context("starting the LLM client")?;
