@@ -668,9 +668,9 @@ fn candidates(h: &mut String, run: &Run) {
     if let Some(v) = run.verdicts.get(start) {
         let _ = write!(h, "<p>Hardware feedback:</p>{}", feedback_html(run, v));
     }
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<pre class=\"code\">{}</pre></details>\n",
+        "<pre class=\"code\">{}</pre></details>",
         esc(&run.code(start))
     );
     let mut last_step = u32::MAX;
