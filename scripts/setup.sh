@@ -12,6 +12,7 @@ packages=(
   liblz4-dev           # FST waveforms with Verilator releases after 5.006
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   cmake                # the c99 crate's build script (used by softfloat-sys, the hart's FPU)
+  chromium             # headless screenshot test of `gemforge report --html` (an #[ignore]d test)
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -65,7 +65,8 @@ pub enum Cmd {
     /// proposer or LLMs, every candidate judged on the RTL; the run directory survives kills (--resume).
     /// Exit status 0 with a result, 1 without, 130 when interrupted (resumable).
     Search(search::SearchArgs),
-    /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store.
+    /// Rebuild a search run's report.md, plot.svg, best.c and summary.json from its journal and store;
+    /// with --html, also the run viewer (one self-contained HTML page).
     Report(report::ReportArgs),
     /// Run the baseline ladder (naive, library, hand-optimized, hardware FSM) on workloads, each program
     /// judged by the full protocol (spec screens, then the RTL for cycles), in parallel; print one table of

@@ -6,7 +6,9 @@
 //! Values are inserted verbatim and never scanned again, so code containing `{{` is safe.
 
 use crate::bench::workload::{Kind, Workload, MPC_NU, MPC_NX};
-use crate::opt::propose::{Feedback, ImplRequest, MenuItem, PlanRequest};
+use crate::opt::propose::{
+    AncestorStep, Feedback, ImplRequest, MenuItem, PlanRequest, RepairRequest,
+};
 use crate::sim::config::{Dataflows, HwConfig};
 use anyhow::{bail, Context as _};
 use std::collections::BTreeMap;
@@ -202,8 +204,12 @@ const PLAN_VARS: &[&str] = &[
     "MENU",
     "ITERATION",
     "ITERATIONS",
+    "ANCESTRY",
 ];
 const IMPL_VARS: &[&str] = &["PLAN"];
+/// How the model must give its code: `answer_program.md` or `answer_edits.md` (`--edits`), rendered.
+const ANSWER_VARS: &[&str] = &["ANSWER_FORMAT"];
+const REPAIR_VARS: &[&str] = &["PLAN", "ERROR", "FAILED_CODE"];
 
 /// The template files and the placeholder groups each may use.
 const ISA_VARS: &[&str] = &["LOOP_FSM"];
@@ -218,8 +224,24 @@ const TEMPLATE_FILES: &[(&str, &[&[&str]])] = &[
     ),
     (
         "implement.md",
-        &[HW_VARS, WORKLOAD_VARS, PROGRAM_VARS, IMPL_VARS],
+        &[HW_VARS, WORKLOAD_VARS, PROGRAM_VARS, IMPL_VARS, ANSWER_VARS],
     ),
+    (
+        "direct.md",
+        &[HW_VARS, WORKLOAD_VARS, PROGRAM_VARS, PLAN_VARS, ANSWER_VARS],
+    ),
+    (
+        "repair.md",
+        &[
+            HW_VARS,
+            WORKLOAD_VARS,
+            PROGRAM_VARS,
+            REPAIR_VARS,
+            ANSWER_VARS,
+        ],
+    ),
+    ("answer_program.md", &[]),
+    ("answer_edits.md", &[]),
 ];
 
 fn builtin_text(name: &str) -> Option<&'static str> {
@@ -230,6 +252,10 @@ fn builtin_text(name: &str) -> Option<&'static str> {
         "rules.md" => include_str!("../../prompts/rules.md"),
         "plan.md" => include_str!("../../prompts/plan.md"),
         "implement.md" => include_str!("../../prompts/implement.md"),
+        "direct.md" => include_str!("../../prompts/direct.md"),
+        "repair.md" => include_str!("../../prompts/repair.md"),
+        "answer_program.md" => include_str!("../../prompts/answer_program.md"),
+        "answer_edits.md" => include_str!("../../prompts/answer_edits.md"),
         "menu_gemm.txt" => include_str!("../../prompts/menu_gemm.txt"),
         "menu_linalg.txt" => include_str!("../../prompts/menu_linalg.txt"),
         "prices.toml" => include_str!("../../prompts/prices.toml"),
@@ -251,6 +277,8 @@ pub struct Templates {
     /// Document the matmul loop instruction (`isa_loop_fsm.md`) instead of forbidding the loop
     /// instructions (`isa_no_loop_fsm.md`).
     loop_fsm: bool,
+    /// Ask for search/replace edits on the parent (`answer_edits.md`) instead of a whole program.
+    edits: bool,
 }
 
 const ALL_FILES: &[&str] = &[
@@ -260,6 +288,10 @@ const ALL_FILES: &[&str] = &[
     "rules.md",
     "plan.md",
     "implement.md",
+    "direct.md",
+    "repair.md",
+    "answer_program.md",
+    "answer_edits.md",
     "menu_gemm.txt",
     "menu_linalg.txt",
     "prices.toml",
@@ -285,7 +317,42 @@ impl Templates {
         Templates {
             files,
             loop_fsm: false,
+            edits: false,
         }
+    }
+
+    /// Whether code answers are search/replace edits on the parent (`--edits`) instead of whole programs.
+    pub fn with_edits(mut self, on: bool) -> Templates {
+        self.edits = on;
+        self
+    }
+
+    /// Whether code answers are edits (see [`Templates::with_edits`]).
+    pub fn edits(&self) -> bool {
+        self.edits
+    }
+
+    /// With edits on, every code prompt must say how to answer (`{{ANSWER_FORMAT}}`): a user template
+    /// written for whole programs would ask for them while the answers are parsed as edits, and every
+    /// answer would fail. The error names the file.
+    pub fn check_answer_format(&self) -> anyhow::Result<()> {
+        if !self.edits {
+            return Ok(());
+        }
+        for name in ["implement.md", "direct.md", "repair.md"] {
+            let src = self.source(name)?;
+            if !placeholders(&src.text, &src.origin)?
+                .iter()
+                .any(|(_, p)| p == "ANSWER_FORMAT")
+            {
+                bail!(
+                    "{}: has no {{{{ANSWER_FORMAT}}}} line, so with --edits it would not ask for edits; \
+                     add a line holding only {{{{ANSWER_FORMAT}}}} to its rules",
+                    src.origin
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Whether the ISA description documents the matmul loop instruction (off by default: the method's
@@ -407,8 +474,7 @@ impl Templates {
         Ok(v)
     }
 
-    /// The planning prompt.
-    pub fn plan_prompt(&self, req: &PlanRequest<'_>) -> anyhow::Result<String> {
+    fn plan_vars(&self, req: &PlanRequest<'_>) -> anyhow::Result<BTreeMap<&'static str, String>> {
         let mut v = self.program_vars(req.hw, req.workload, req.parent_code)?;
         feedback_vars(&mut v, req.hw, req.feedback);
         let menu: Vec<String> = req
@@ -419,14 +485,72 @@ impl Templates {
         v.insert("MENU", menu.join("\n"));
         v.insert("ITERATION", req.iteration.to_string());
         v.insert("ITERATIONS", req.iterations.to_string());
+        v.insert("ANCESTRY", ancestry_text(req.ancestry, req.feedback.cycles));
+        Ok(v)
+    }
+
+    /// How code must be answered, rendered (the rules' last item).
+    fn answer_format(&self) -> anyhow::Result<String> {
+        let name = if self.edits {
+            "answer_edits.md"
+        } else {
+            "answer_program.md"
+        };
+        Ok(self
+            .render_file(name, &BTreeMap::new())?
+            .trim_end()
+            .to_string())
+    }
+
+    /// The planning prompt.
+    pub fn plan_prompt(&self, req: &PlanRequest<'_>) -> anyhow::Result<String> {
+        let v = self.plan_vars(req)?;
         self.render_file("plan.md", &v)
+    }
+
+    /// The one-call prompt of `--skip-planning`: the planning prompt's contents, asking for the plan and
+    /// the code in one answer.
+    pub fn direct_prompt(&self, req: &PlanRequest<'_>) -> anyhow::Result<String> {
+        let mut v = self.plan_vars(req)?;
+        v.insert("ANSWER_FORMAT", self.answer_format()?);
+        self.render_file("direct.md", &v)
     }
 
     /// The implementation prompt.
     pub fn implement_prompt(&self, req: &ImplRequest<'_>) -> anyhow::Result<String> {
         let mut v = self.program_vars(req.hw, req.workload, req.parent_code)?;
         v.insert("PLAN", req.plan.text.trim().to_string());
+        v.insert("ANSWER_FORMAT", self.answer_format()?);
         self.render_file("implement.md", &v)
+    }
+
+    /// The repair prompt of `--repair`: parent, plan, the error and the program that failed.
+    pub fn repair_prompt(&self, req: &RepairRequest<'_>) -> anyhow::Result<String> {
+        let mut v = self.program_vars(req.hw, req.workload, req.parent_code)?;
+        v.insert(
+            "PLAN",
+            match req.plan {
+                Some(p) => p.text.trim().to_string(),
+                None => {
+                    "(the answer that failed gave no usable plan: choose one optimization that \
+                         makes the original code faster)"
+                        .to_string()
+                }
+            },
+        );
+        v.insert("ERROR", req.error.trim().to_string());
+        v.insert(
+            "FAILED_CODE",
+            match req.failed_code {
+                Some(code) => format!(
+                    "\nThe program it produced:\n\n```c\n{}\n```",
+                    code.trim_end()
+                ),
+                None => String::new(),
+            },
+        );
+        v.insert("ANSWER_FORMAT", self.answer_format()?);
+        self.render_file("repair.md", &v)
     }
 }
 
@@ -496,6 +620,7 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
         iterations: 1,
         model: None,
         seed: 0,
+        ancestry: &[],
     })
 }
 
@@ -639,6 +764,41 @@ fn workload_vars(v: &mut BTreeMap<&'static str, String>, w: &Workload) {
                 .to_string()
         },
     );
+}
+
+/// The parent's ancestry for the planning prompt (`--ancestors N`): each earlier program, oldest first,
+/// with its cycles and the plan that led from it to the next generation. Empty without ancestors (the
+/// template line is then dropped).
+fn ancestry_text(ancestry: &[AncestorStep], parent_cycles: u64) -> String {
+    if ancestry.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from(
+        "\n## How the original code came about\n\nThe original code descends from these earlier programs, \
+         oldest first; each was changed by the plan shown below it.\n",
+    );
+    let n = ancestry.len();
+    for (i, a) in ancestry.iter().enumerate() {
+        let back = n - i;
+        t.push_str(&format!(
+            "\n### {back} generation{} back: {} cycles\n\n```c\n{}\n```\n",
+            if back == 1 { "" } else { "s" },
+            a.cycles,
+            a.code.trim_end()
+        ));
+        let plan = a.plan.as_deref().unwrap_or("(no plan recorded)").trim();
+        t.push_str(&format!(
+            "\nThe plan applied to it{}:\n\n{plan}\n",
+            a.menu_id
+                .as_ref()
+                .map(|id| format!(" (option `{id}`)"))
+                .unwrap_or_default()
+        ));
+    }
+    t.push_str(&format!(
+        "\nThat gave the original code above ({parent_cycles} cycles).\n"
+    ));
+    t
 }
 
 fn kib(rows: u32, row_bytes: u32) -> String {

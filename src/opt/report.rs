@@ -262,7 +262,7 @@ pub fn write(dir: &Path) -> anyhow::Result<Summary> {
         let code = Store::new(dir.join(STORE_DIR)).get(b, "c")?;
         put("best.c", &code)?;
     }
-    put("plot.svg", &plot_svg(&s).context("drawing plot.svg")?)?;
+    put("plot.svg", &plot_svg(&s, &[]).context("drawing plot.svg")?)?;
     put("report.md", &markdown(&cfg, &s))?;
     Ok(s)
 }
@@ -311,6 +311,22 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
             p.budget_usd.map_or("none".into(), |b| format!("${b:.2}")),
         ),
         ("loop FSM allowed", p.allow_loop_fsm.to_string()),
+        (
+            "planning / code models",
+            if cfg.plan_models.is_empty() && cfg.code_models.is_empty() {
+                "as above".into()
+            } else {
+                format!(
+                    "{} / {}",
+                    cfg.planning_models().join(", "),
+                    cfg.coding_models().join(", ")
+                )
+            },
+        ),
+        ("edits", p.edits.to_string()),
+        ("repair", p.repair.to_string()),
+        ("skip planning", p.skip_planning.to_string()),
+        ("ancestors in prompts", p.ancestors.to_string()),
         (
             "guided phase",
             if p.guided.is_empty() {
@@ -437,8 +453,26 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
     m
 }
 
-/// Best cycles per step, with the baselines as horizontal lines.
-fn plot_svg(s: &Summary) -> anyhow::Result<String> {
+/// Labelled values of a log axis from `lo` to `hi`: 1, 2 and 5 times the powers of ten in range (plotters
+/// labels only the powers of ten, which leaves a range inside one decade with one label or none).
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powf(lo.max(1.0).log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let v = decade * m;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
+}
+
+/// Best cycles per step on a log scale, with the baselines as horizontal lines and, when given, every
+/// correct candidate as a dot (`candidates`: (step, cycles)).
+pub fn plot_svg(s: &Summary, candidates: &[(u32, u64)]) -> anyhow::Result<String> {
     use plotters::prelude::*;
     let mut svg = String::new();
     {
@@ -450,15 +484,23 @@ fn plot_svg(s: &Summary) -> anyhow::Result<String> {
             .iter()
             .filter_map(|b| b.cycles.map(|c| (b.name.clone(), c)))
             .collect();
-        let last = points.iter().map(|p| p.0).max().unwrap_or(0).max(1);
-        let ymax = points
+        let last = points
             .iter()
-            .map(|p| p.1)
-            .chain(base.iter().map(|b| b.1))
+            .chain(candidates)
+            .map(|p| p.0)
             .max()
-            .unwrap_or(1)
-            .max(1) as f64
-            * 1.1;
+            .unwrap_or(0)
+            .max(1);
+        let all = || {
+            points
+                .iter()
+                .chain(candidates)
+                .map(|p| p.1)
+                .chain(base.iter().map(|b| b.1))
+        };
+        // Cycles span orders of magnitude (a naive start against the hardware FSM): a log axis.
+        let ymax = all().max().unwrap_or(1).max(1) as f64 * 1.25;
+        let ymin = (all().min().unwrap_or(1).max(1) as f64 / 1.25).max(1.0);
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("{}: best cycles per iteration", s.workload),
@@ -467,14 +509,20 @@ fn plot_svg(s: &Summary) -> anyhow::Result<String> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(72)
-            .build_cartesian_2d(0f64..f64::from(last), 0f64..ymax)?;
+            .build_cartesian_2d(
+                0f64..f64::from(last),
+                (ymin..ymax)
+                    .log_scale()
+                    .with_key_points(log_ticks(ymin, ymax)),
+            )?;
         chart
             .configure_mesh()
             .x_labels((last as usize + 1).min(20))
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(12)
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("iteration (0 = starting program)")
-            .y_desc("cycles")
+            .y_desc("cycles (log scale)")
             .draw()?;
         let palette = [&RED, &GREEN, &MAGENTA, &CYAN, &BLACK];
         for (i, (name, c)) in base.iter().enumerate() {
@@ -497,8 +545,20 @@ fn plot_svg(s: &Summary) -> anyhow::Result<String> {
             .label("search best")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE));
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, BLUE.filled())))?;
+        if !candidates.is_empty() {
+            let grey = RGBColor(120, 120, 120).mix(0.5);
+            chart
+                .draw_series(
+                    candidates
+                        .iter()
+                        .map(|&(x, y)| Circle::new((f64::from(x), y as f64), 2, grey.filled())),
+                )?
+                .label("correct candidates")
+                .legend(move |(x, y)| Circle::new((x + 8, y), 2, grey.filled()));
+        }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()?;

@@ -50,6 +50,7 @@ fn plan_for(
         iterations: 4,
         model: None,
         seed,
+        ancestry: &[],
     })
 }
 

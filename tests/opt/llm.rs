@@ -1,8 +1,11 @@
 //! The LLM providers, the proposer and the prompts, against scripted OpenAI-compatible and Anthropic
 //! servers on loopback (real HTTP); `gemforge search` against failing providers (every failure shown,
 //! reported, and a whole failed iteration stops the search with exit status 3) and with its LLM settings
-//! from a file and the command line; and, ignored by default, a one-iteration search through a real local
-//! llama.cpp server (`llm_local`, scripts/llm-local.sh).
+//! from a file and the command line; Autocomp's newer options against the scripted server (search/replace
+//! edits applied strictly, well formed or not; the repair round; separate planning and code models;
+//! one-call answers; the parent's ancestry in the planning prompt; `--resume` refusing a change of any);
+//! and, ignored by default, a one-iteration search through a real local llama.cpp server (`llm_local`,
+//! scripts/llm-local.sh).
 
 use crate::llm_server;
 
@@ -10,7 +13,9 @@ use gemforge::bench::workload::Workload;
 use gemforge::opt::llm::{ClientOptions, LlmError, ModelSpec, Prices};
 use gemforge::opt::prompts::{self, MenuKind, Templates};
 use gemforge::opt::propose::llm::{LlmOptions, LlmProposer};
-use gemforge::opt::propose::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
+use gemforge::opt::propose::{
+    AncestorStep, Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer, RepairRequest,
+};
 use gemforge::sim::config::{HwConfig, DEFAULT_CONFIG_TOML};
 use llm_server::{Reply, ScriptedServer};
 use std::path::Path;
@@ -107,6 +112,7 @@ fn with_plan_req<T>(model: &str, seed: u64, f: impl FnOnce(&PlanRequest<'_>) -> 
         iterations: 8,
         model: Some(model),
         seed,
+        ancestry: &[],
     };
     f(&req)
 }
@@ -1232,4 +1238,703 @@ fn llm_local_one_iteration_search() {
             "llama.cpp's server sends usage: {e}"
         );
     }
+}
+
+// ---- Autocomp's newer options: edits, repair, plan/code models, one-call answers, ancestry ----
+
+/// A search/replace block.
+fn edit_block(search: &str, replace: &str) -> String {
+    format!("<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n")
+}
+
+#[test]
+fn edits_apply_strictly_and_malformed_ones_name_the_block() {
+    // GOOD_PROGRAM's lines: the signature, the config_ex line, `}`.
+    let cfg_line = "  config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);";
+    let good = format!(
+        "I tile k.\n```\n{}```\n",
+        edit_block(cfg_line, &format!("{cfg_line}\n  fence();"))
+    );
+    let two_blocks = format!(
+        "{}{}",
+        edit_block(cfg_line, "  fence();"),
+        edit_block("}", "  /* end */\n}")
+    );
+    let srv = ScriptedServer::start(vec![
+        Reply::openai(&good, 10, 10),
+        Reply::openai(&edit_block("  config_ex(1);", "  x();"), 10, 10),
+        Reply::openai(&two_blocks, 10, 10),
+        Reply::openai("Here is the whole program:\n```c\nvoid solution(void) {}\n```", 10, 10),
+        Reply::openai(
+            "<<<<<<< SEARCH\n  config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);\n=======\n",
+            10,
+            10,
+        ),
+        Reply::openai(
+            &format!(
+                "{}{}",
+                edit_block(cfg_line, "  fence();"),
+                edit_block(&format!("{cfg_line}\n}}"), "}")
+            ),
+            10,
+            10,
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = proposer(
+        &[&m],
+        dir.path(),
+        LlmOptions {
+            edits: true,
+            ..options()
+        },
+    );
+    let got: Vec<Result<String, ProposeError>> = (0..6)
+        .map(|seed| with_impl_req(&m, seed, |r| p.implement(r)))
+        .collect();
+    // The edit lands in the parent, the rest of it untouched.
+    assert_eq!(
+        got[0].as_deref(),
+        Ok(format!(
+            "void solution(int8_t A[32][32], int8_t B[32][32], int8_t C[32][32]) {{\n{cfg_line}\n  fence();\n}}\n"
+        )
+        .as_str())
+    );
+    let edit_err = |i: usize| match &got[i] {
+        Err(ProposeError::Edit(e)) => e.clone(),
+        other => panic!("answer {i}: expected an edit failure, got {other:?}"),
+    };
+    let e = edit_err(1);
+    assert!(
+        e.contains("edit block 1") && e.contains("does not occur"),
+        "{e}"
+    );
+    // Two blocks, each matching once, both apply.
+    assert_eq!(
+        got[2].as_deref(),
+        Ok(
+            "void solution(int8_t A[32][32], int8_t B[32][32], int8_t C[32][32]) {\n  fence();\n  /* end */\n}\n"
+        )
+    );
+    let e = edit_err(3);
+    assert!(e.contains("no edit blocks"), "{e}");
+    let e = edit_err(4);
+    assert!(
+        e.contains("edit block 1 is not well formed") && e.contains("REPLACE"),
+        "{e}"
+    );
+    let e = edit_err(5);
+    assert!(e.contains("edit blocks 1 and 2 overlap"), "{e}");
+    // The prompt documents the format and forbids whole programs.
+    let prompt = srv.requests()[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(prompt.contains("<<<<<<< SEARCH"), "{prompt}");
+    assert!(prompt.contains("must occur exactly once"), "{prompt}");
+    assert!(!prompt.contains("whole new program"), "{prompt}");
+
+    // A user's implement.md written for whole programs cannot be used with edits: refused, naming it.
+    let user = tempfile::tempdir().unwrap();
+    std::fs::write(
+        user.path().join("implement.md"),
+        "{{ISA}}\n{{PARENT_CODE}}\n{{PLAN}}\nAnswer with the whole program.\n",
+    )
+    .unwrap();
+    let e = LlmProposer::with_models(
+        vec![spec(&m)],
+        dir.path(),
+        prices(),
+        LlmOptions {
+            edits: true,
+            templates: Templates::load(Some(user.path())).unwrap(),
+            ..options()
+        },
+    )
+    .err()
+    .expect("refused");
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("implement.md") && e.contains("{{ANSWER_FORMAT}}"),
+        "{e}"
+    );
+
+    // A search text that occurs twice is refused, naming the block and the lines.
+    let twice = "void solution(void) {\n  fence();\n}\nvoid other(void) {\n  fence();\n}\n";
+    let srv = ScriptedServer::start(vec![Reply::openai(
+        &format!(
+            "{}{}",
+            edit_block("void solution(void) {", "void solution(void) {"),
+            edit_block("  fence();", "  config_ex(0, 0, 1, false, false);")
+        ),
+        10,
+        10,
+    )]);
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let p = proposer(
+        &[&m],
+        dir.path(),
+        LlmOptions {
+            edits: true,
+            ..options()
+        },
+    );
+    let hw = HwConfig::default_config();
+    let w = workload();
+    let plan = Plan {
+        text: "Option: other\nx".into(),
+        menu_id: None,
+        meta: serde_json::Value::Null,
+    };
+    let e = p
+        .implement(&ImplRequest {
+            workload: &w,
+            hw: &hw,
+            parent_code: twice,
+            plan: &plan,
+            model: Some(&m),
+            seed: 1,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&e, ProposeError::Edit(s) if s.contains("edit block 2") && s.contains("occurs 2 times") && s.contains("lines 2, 5")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn repair_prompts_carry_the_error_and_one_call_answers_carry_their_plan() {
+    let srv = ScriptedServer::start(vec![
+        Reply::openai(&fenced(GOOD_PROGRAM), 10, 10),
+        Reply::openai(
+            &format!(
+                "Option: unroll\nUnroll the k loop by two.\n\n{}",
+                fenced(GOOD_PROGRAM)
+            ),
+            10,
+            10,
+        ),
+        Reply::openai(&fenced(GOOD_PROGRAM), 10, 10),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let p = proposer(&[&m], dir.path(), options());
+    let hw = HwConfig::default_config();
+    let w = workload();
+    let plan = Plan {
+        text: "Option: tiling\nUse 32x32 tiles.".into(),
+        menu_id: Some("tiling".into()),
+        meta: serde_json::Value::Null,
+    };
+    let fixed = p
+        .repair(&RepairRequest {
+            workload: &w,
+            hw: &hw,
+            parent_code: GOOD_PROGRAM,
+            plan: Some(&plan),
+            failed_code: Some(BROKEN_PROGRAM),
+            error: "compile_error: t.c:1:40: error: expected ')' before '{' token",
+            model: Some(&m),
+            seed: 3,
+        })
+        .unwrap();
+    assert_eq!(fixed, format!("{GOOD_PROGRAM}\n"));
+    let prompt = srv.requests()[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(prompt.contains("expected ')' before '{' token"), "{prompt}");
+    assert!(prompt.contains(BROKEN_PROGRAM), "{prompt}");
+    assert!(prompt.contains("Use 32x32 tiles."), "{prompt}");
+
+    // One call plans and implements: the plan is the text before the code, with its option; the
+    // ancestry given is in the prompt.
+    let ancestry = vec![AncestorStep {
+        code: "void solution(void) { /* the grandparent */ }".into(),
+        cycles: 99999,
+        plan: Some("Option: tiling\nBigger tiles for the grandparent.".into()),
+        menu_id: Some("tiling".into()),
+    }];
+    let hw = HwConfig::default_config();
+    let fb = feedback();
+    let menu = prompts::menu(MenuKind::GemmConv).unwrap();
+    let req = PlanRequest {
+        workload: &w,
+        hw: &hw,
+        parent_code: GOOD_PROGRAM,
+        feedback: &fb,
+        menu: &menu,
+        iteration: 1,
+        iterations: 2,
+        model: Some(&m),
+        seed: 4,
+        ancestry: &ancestry,
+    };
+    let (plan, code) = p.direct(&req).unwrap();
+    assert_eq!(code, format!("{GOOD_PROGRAM}\n"));
+    assert_eq!(plan.menu_id.as_deref(), Some("unroll"));
+    // The plan is the text before the code (the scripted answer's lead-in line included).
+    assert!(
+        plan.text
+            .starts_with("Option: unroll\nUnroll the k loop by two.")
+            && !plan.text.contains("```"),
+        "{}",
+        plan.text
+    );
+    let prompt = srv.requests()[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(prompt.contains("a line `Option: <id>`"), "{prompt}");
+    assert!(prompt.contains("then apply it"), "{prompt}");
+    assert!(
+        prompt.contains("## How the original code came about"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("### 1 generation back: 99999 cycles"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("the grandparent"), "{prompt}");
+    assert!(
+        prompt.contains("Bigger tiles for the grandparent."),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("That gave the original code above (12345 cycles)."),
+        "{prompt}"
+    );
+    // Without ancestry the planning prompt has no such section.
+    let plain = with_plan_req(&m, 5, |r| Templates::builtin().plan_prompt(r)).unwrap();
+    assert!(!plain.contains("came about"), "{plain}");
+    // The phases are booked apart.
+    p.plan(&req).unwrap();
+    let l = p.ledger_json();
+    let phases: Vec<&str> = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["phase"].as_str().unwrap())
+        .collect();
+    for want in ["repair", "direct", "plan"] {
+        assert!(phases.contains(&want), "{phases:?}");
+    }
+}
+
+/// The naive starting program of `gemm_32x32x32` on the default hardware (what `search_bin` starts from).
+fn naive_32() -> String {
+    let w = gemforge::bench::workload::by_name("gemm_32x32x32").unwrap();
+    gemforge::bench::baseline::program(
+        &HwConfig::default_config(),
+        &w,
+        gemforge::bench::baseline::Baseline::Naive,
+    )
+    .unwrap()
+}
+
+/// The line of `code` that names `solution` (it occurs exactly once).
+fn solution_line(code: &str) -> String {
+    let lines: Vec<&str> = code.lines().collect();
+    let hits: Vec<&&str> = lines.iter().filter(|l| l.contains("solution")).collect();
+    assert_eq!(hits.len(), 1, "{code}");
+    assert_eq!(lines.iter().filter(|l| **l == *hits[0]).count(), 1);
+    hits[0].to_string()
+}
+
+/// The prompt text of a recorded OpenAI request.
+fn prompt_of(r: &llm_server::Recorded) -> String {
+    r.body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn journal_lines(r: &SearchRun) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(r.run_dir().join("journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_search_with_edits_repairs_malformed_edits_and_failed_programs() {
+    let naive = naive_32();
+    let unique = solution_line(&naive);
+    // Iteration 1, one plan, two programs (K=2), each failing its own way, each repaired once:
+    // program 1: its search text is not in the parent -> repair with good edits -> correct;
+    // program 2: edits that apply but break the program -> compile error -> repair with garbage -> fails.
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: hoist\nHoist nothing; add a comment.", 10, 10),
+        Reply::openai(
+            &edit_block("  this line is not in the program;", "  x();"),
+            10,
+            10,
+        ),
+        Reply::openai(
+            &edit_block(&unique, &format!("{unique}\n  this is not C;")),
+            10,
+            10,
+        ),
+        Reply::openai(
+            &edit_block(&unique, &format!("// repaired\n{unique}")),
+            10,
+            10,
+        ),
+        Reply::openai("Sorry, I cannot fix it.", 10, 10),
+    ]);
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(
+        &m,
+        &[
+            "--iterations",
+            "1",
+            "--plans",
+            "1",
+            "--impls",
+            "2",
+            "--llm-concurrency",
+            "1",
+            "--jobs",
+            "1",
+            "--edits",
+            "--repair",
+        ],
+    );
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{all}");
+    assert_eq!(srv.requests().len(), 5, "{all}");
+    let ev = journal_lines(&r);
+    let kinds: Vec<(String, String)> = ev
+        .iter()
+        .filter(|e| e["event"] == "program_requested")
+        .map(|e| {
+            (
+                e["slot"].as_str().unwrap().to_string(),
+                e["kind"].as_str().unwrap_or("implement").to_string(),
+            )
+        })
+        .collect();
+    let slots: Vec<&str> = kinds.iter().map(|k| k.0.as_str()).collect();
+    assert_eq!(slots.len(), 4, "{kinds:?}");
+    assert!(
+        slots[2].ends_with("/k0/r") && slots[3].ends_with("/k1/r"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[2].1, "repair");
+    let failed: Vec<(&str, &str)> = ev
+        .iter()
+        .filter(|e| e["event"] == "program_failed")
+        .map(|e| (e["class"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed[0].0, "edit");
+    assert!(
+        failed[0].1.contains("edit block 1") && failed[0].1.contains("does not occur"),
+        "{failed:?}"
+    );
+    assert_eq!(failed[1].0, "edit", "the garbage repair: {failed:?}");
+    assert!(failed[1].1.contains("no edit blocks"), "{failed:?}");
+    // The repair prompts: the edit failure and the compiler's complaint with the failed program.
+    let reqs = srv.requests();
+    let p3 = prompt_of(&reqs[3]);
+    assert!(p3.contains("## What went wrong"), "{p3}");
+    assert!(p3.contains("does not occur"), "{p3}");
+    assert!(p3.contains("Hoist nothing"), "{p3}");
+    let p4 = prompt_of(&reqs[4]);
+    assert!(p4.contains("compile_error"), "{p4}");
+    assert!(p4.contains("this is not C;"), "{p4}");
+    // Two evaluations besides the start: the broken program and the repaired one (correct).
+    let evaluated: Vec<&serde_json::Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "evaluated")
+        .map(|e| &e["verdict"])
+        .collect();
+    assert_eq!(evaluated.len(), 3, "{evaluated:?}");
+    assert_eq!(evaluated[1]["failure"], "compile_error");
+    assert_eq!(evaluated[2]["correct"], true);
+    let md = r.report();
+    assert!(md.contains("| program:edit | 2 |"), "{md}");
+    // The ledger books the repairs apart.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.run_dir().join("summary.json")).unwrap())
+            .unwrap();
+    let phases: Vec<(String, u64)> = summary["ledgers"][0]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["phase"].as_str().unwrap().to_string(),
+                e["calls"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(phases.contains(&("repair".to_string(), 2)), "{phases:?}");
+    assert!(phases.contains(&("implement".to_string(), 2)), "{phases:?}");
+}
+
+#[test]
+fn plan_and_code_models_are_separate_ensembles_and_resume_refuses_a_change() {
+    let naive = naive_32();
+    let planner = ScriptedServer::start(vec![]);
+    planner.always(Reply::openai(
+        "Option: tiling\nKeep it; add a comment.",
+        10,
+        10,
+    ));
+    let coder_a = ScriptedServer::start(vec![]);
+    coder_a.always(Reply::openai(&fenced(&format!("// a\n{naive}")), 10, 10));
+    let coder_b = ScriptedServer::start(vec![]);
+    coder_b.always(Reply::openai(&fenced(&format!("// b\n{naive}")), 10, 10));
+    let p = format!("openai:planner@{}", planner.base_url());
+    let a = format!("openai:coder-a@{}", coder_a.base_url());
+    let b = format!("openai:coder-b@{}", coder_b.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let search = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gemforge"))
+            .args([
+                "search",
+                "--proposer",
+                "llm",
+                "--workload",
+                "gemm_32x32x32",
+                "--no-baselines",
+                "--screen-runs",
+                "1",
+                "--beam",
+                "1",
+            ])
+            .args(extra)
+            .arg("--out-dir")
+            .arg(&run_dir)
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("GEMFORGE_PROMPTS_DIR")
+            .env("GEMFORGE_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .expect("running gemforge search")
+    };
+    let out = search(&[
+        "--plan-model",
+        &p,
+        "--code-model",
+        &a,
+        "--code-model",
+        &b,
+        "--iterations",
+        "1",
+        "--plans",
+        "2",
+        "--impls",
+        "2",
+    ]);
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    // Two plans from the planner only; four programs split evenly over the two code models.
+    assert_eq!(planner.requests().len(), 2, "{all}");
+    assert_eq!(coder_a.requests().len(), 2, "{all}");
+    assert_eq!(coder_b.requests().len(), 2, "{all}");
+    for r in planner.requests() {
+        assert!(prompt_of(&r).contains("Begin your answer with a line `Option: <id>`"));
+    }
+    for r in coder_a.requests().iter().chain(&coder_b.requests()) {
+        assert!(prompt_of(r).contains("Keep it; add a comment."));
+    }
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["plan_models"], serde_json::json!([p]));
+    assert_eq!(cfg["code_models"], serde_json::json!([a, b]));
+
+    // Resume refuses each contradicting option, naming it.
+    let out = search(&[
+        "--resume",
+        "--plan-model",
+        &a,
+        "--code-model",
+        &a,
+        "--edits",
+        "--repair",
+        "--skip-planning",
+        "--ancestors",
+        "2",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    for want in [
+        "--code-model openai:coder-a",
+        "--edits (set) (the run has it off)",
+        "--repair (set) (the run has it off)",
+        "--skip-planning (set) (the run has it off)",
+        "--ancestors 2 (the run has 0)",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let out = search(&["--resume", "--plan-model", &a]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains(&format!("--plan-model {a} (the run plans with {p})")),
+        "{err}"
+    );
+    // The same models in the same roles are accepted.
+    let out = search(&[
+        "--resume",
+        "--plan-model",
+        &p,
+        "--code-model",
+        &a,
+        "--code-model",
+        &b,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn skip_planning_asks_once_per_program_and_ancestors_reach_the_planning_prompt() {
+    let naive = naive_32();
+    // --skip-planning: one call per program; the answer's plan and option are kept.
+    let srv = ScriptedServer::start(vec![]);
+    srv.always(Reply::openai(
+        &format!(
+            "Option: unroll\nUnroll nothing yet.\n\n{}",
+            fenced(&format!("// direct\n{naive}"))
+        ),
+        10,
+        10,
+    ));
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(
+        &m,
+        &[
+            "--iterations",
+            "1",
+            "--plans",
+            "2",
+            "--impls",
+            "2",
+            "--skip-planning",
+        ],
+    );
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{all}");
+    assert_eq!(srv.requests().len(), 4, "N x K one-call requests: {all}");
+    assert_eq!(r.journal_events("plan_requested"), 0, "{all}");
+    let ev = journal_lines(&r);
+    let got: Vec<&serde_json::Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "program_received")
+        .collect();
+    assert_eq!(got.len(), 4);
+    // Each answer's plan is kept; its option is `unroll` where the prompt's menu (after dropout) offered
+    // it, and none where it did not.
+    assert!(got.iter().all(|e| e["plan"].is_string()), "{got:?}");
+    let reqs = srv.requests();
+    for e in &got {
+        // The request of this slot: the one carrying its seed.
+        let seed = ev
+            .iter()
+            .find(|q| q["event"] == "program_requested" && q["slot"] == e["slot"])
+            .and_then(|q| q["seed"].as_u64())
+            .unwrap();
+        // The client sends the seed as a signed 64-bit number.
+        let sent = seed & (i64::MAX as u64);
+        let req = reqs.iter().find(|r| r.body["seed"] == sent).unwrap();
+        let offered = prompt_of(req).contains("- `unroll`:");
+        assert_eq!(e["menu_id"] == "unroll", offered, "{e:?}");
+        assert_eq!(e["menu_id"].is_null(), !offered, "{e:?}");
+    }
+    assert!(ev
+        .iter()
+        .filter(|e| e["event"] == "program_requested")
+        .all(|e| e["kind"] == "direct"));
+    let p = prompt_of(&srv.requests()[0]);
+    assert!(p.contains("then apply it"), "{p}");
+    assert!(p.contains("exactly one fenced code block"), "{p}");
+    // --plan-model means nothing without planning: refused.
+    let r = search_bin(&m, &["--skip-planning", "--plan-model", &m]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--plan-model has no use with --skip-planning"),
+        "{}",
+        r.stderr
+    );
+    // The built-in proposer takes none of these options.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gemforge"))
+        .args(["search", "--workload", "gemm_32x32x32", "--edits"])
+        .arg("--out-dir")
+        .arg(r.dir.path().join("builtin"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--edits is for --proposer llm"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --ancestors 1 with a beam of 2: iteration 1's child (the start plus a comment, as fast as the
+    // start, kept by the 10% allowance) is planned on in iteration 2 with its parent and plan shown.
+    let srv = ScriptedServer::start(vec![
+        Reply::openai("Option: tiling\nFIRST-PLAN: add a comment.", 10, 10),
+        Reply::openai(&fenced(&format!("// child\n{naive}")), 10, 10),
+    ]);
+    srv.always(Reply::openai(
+        &format!(
+            "Option: tiling\nLATER-PLAN.\n{}",
+            fenced(&format!("// later\n{naive}"))
+        ),
+        10,
+        10,
+    ));
+    let m = format!("openai:test-model@{}", srv.base_url());
+    let r = search_bin(
+        &m,
+        &[
+            "--iterations",
+            "2",
+            "--plans",
+            "1",
+            "--impls",
+            "1",
+            "--beam",
+            "2",
+            "--ancestors",
+            "1",
+            "--llm-concurrency",
+            "1",
+        ],
+    );
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{all}");
+    let plans: Vec<String> = srv
+        .requests()
+        .iter()
+        .map(prompt_of)
+        .filter(|p| p.contains("Write a plan, not the code."))
+        .collect();
+    assert_eq!(plans.len(), 3, "one plan in iteration 1, two in 2: {all}");
+    assert!(
+        !plans[0].contains("came about"),
+        "the start has no ancestry"
+    );
+    let with: Vec<&String> = plans.iter().filter(|p| p.contains("came about")).collect();
+    assert_eq!(with.len(), 1, "only the child has a parent: {plans:?}");
+    assert!(with[0].contains("### 1 generation back"), "{}", with[0]);
+    assert!(
+        with[0].contains("FIRST-PLAN: add a comment."),
+        "{}",
+        with[0]
+    );
 }

@@ -5,7 +5,8 @@
 //! run directory, the verdict cache answers a second run, and the guided phase of schedule reuse offers
 //! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation; the run directory's
 //! lock is atomic (of two searches started together on one new directory exactly one runs); `--resume`
-//! refuses options that contradict the run.
+//! refuses options that contradict the run; a repaired candidate competes as an implementation of its
+//! plan, and a repair is refused once the budget is spent.
 
 use crate::llm_server;
 
@@ -202,6 +203,8 @@ fn new_run_with(
         params: p,
         proposer: "script".into(),
         models: models.iter().map(|m| m.to_string()).collect(),
+        plan_models: Vec::new(),
+        code_models: Vec::new(),
         menu: menu(),
         start: String::new(),
         reuse_from: None,
@@ -1170,4 +1173,118 @@ fn two_searches_started_together_on_one_new_run_dir_never_both_run() {
         assert_eq!((starts, finishes), (1, 1), "trial {trial}");
         cleanup(&dir);
     }
+}
+
+/// Writes a program that does not compile, and repairs it into a faster correct one; $1 per call.
+struct Repairer {
+    calls: Mutex<Vec<&'static str>>,
+}
+
+impl Repairer {
+    fn call(&self, what: &'static str) {
+        self.calls.lock().unwrap().push(what);
+    }
+}
+
+impl Proposer for Repairer {
+    fn name(&self) -> String {
+        "repairer".into()
+    }
+    fn plan(&self, _req: &PlanRequest<'_>) -> Result<Plan, ProposeError> {
+        self.call("plan");
+        Ok(Plan {
+            text: "shorten the delay".into(),
+            menu_id: Some("tiling".into()),
+            meta: serde_json::Value::Null,
+        })
+    }
+    fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError> {
+        self.call("implement");
+        Ok(format!(
+            "// delay {}\nthis is not C;\n",
+            delay_of(req.parent_code)
+        ))
+    }
+    fn repair(
+        &self,
+        req: &gemforge::opt::propose::RepairRequest<'_>,
+    ) -> Result<String, ProposeError> {
+        self.call("repair");
+        assert!(req.error.starts_with("compile_error: "), "{}", req.error);
+        assert!(req
+            .failed_code
+            .is_some_and(|c| c.contains("this is not C;")));
+        assert_eq!(req.plan.map(|p| p.text.as_str()), Some("shorten the delay"));
+        Ok(program(delay_of(req.parent_code) - 100, false))
+    }
+    fn spent_usd(&self) -> f64 {
+        self.calls.lock().unwrap().len() as f64
+    }
+}
+
+#[test]
+fn repairs_compete_as_implementations_and_count_against_the_budget() {
+    let mut p = params(1);
+    p.beam = 1;
+    p.plans = 1;
+    p.impls = 1;
+    p.repair = true;
+    let dir = new_run("repair", p.clone(), &[]);
+    let prop = Repairer {
+        calls: Mutex::new(Vec::new()),
+    };
+    let stop = AtomicBool::new(false);
+    let out = search::run(&dir, &env(&prop, &stop, None)).expect("search");
+    assert_eq!(out.status, "completed");
+    assert_eq!(*prop.calls.lock().unwrap(), ["plan", "implement", "repair"]);
+    let ev = events(&dir);
+    let repaired = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::ProgramRequested {
+                slot, kind, parent, ..
+            } if kind.as_deref() == Some("repair") => Some((slot.clone(), parent.clone())),
+            _ => None,
+        })
+        .expect("a repair request");
+    assert!(repaired.0.ends_with("/n0/k0/r"), "{repaired:?}");
+    assert_eq!(
+        repaired.1.as_deref(),
+        Some(search::load_config(&dir).unwrap().start.as_str())
+    );
+    // The repaired program won, as an implementation of the plan.
+    let (best, cycles, _) = finish_of(&ev);
+    let final_beam = ev
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Selection { beam, .. } => Some(beam.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(Some(&final_beam[0].code), best.as_ref());
+    assert_eq!(Some(final_beam[0].cycles), cycles);
+    assert!(cycles < out.start_cycles);
+    assert_eq!(final_beam[0].menu_id.as_deref(), Some("tiling"));
+    assert_eq!(
+        final_beam[0].plan_slot.as_deref(),
+        Some(&repaired.0[..repaired.0.len() - 5])
+    );
+    cleanup(&dir);
+
+    // With $2 to spend, the plan and the program use it up: the repair is not asked for.
+    p.budget_usd = Some(2.0);
+    let dir = new_run("repair-budget", p, &[]);
+    let prop = Repairer {
+        calls: Mutex::new(Vec::new()),
+    };
+    let out = search::run(&dir, &env(&prop, &stop, None)).expect("search");
+    assert_eq!(out.status, "budget");
+    assert_eq!(*prop.calls.lock().unwrap(), ["plan", "implement"]);
+    let ev = events(&dir);
+    assert!(ev.iter().any(|e| matches!(e, Event::BudgetStop { .. })));
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, Event::ProgramRequested { kind: Some(_), .. })));
+    cleanup(&dir);
 }

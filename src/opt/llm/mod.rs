@@ -7,6 +7,7 @@
 //! A failed call is an [`LlmError`], never text: callers cannot mistake a failure for an answer.
 
 mod client;
+pub mod edits;
 mod ledger;
 mod settings;
 mod store;

@@ -5,7 +5,7 @@
 //! the response store the search gives it, and a request already answered there is served from it at no cost,
 //! so a resumed search never pays twice.
 
-use super::{ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
+use super::{ImplRequest, Plan, PlanRequest, ProposeError, Proposer, RepairRequest};
 use crate::opt::llm::{
     ChatRequest, ClientOptions, Ledger, LlmClient, LlmError, LlmSettings, ModelSpec, Prices,
     ResponseStore, StoredResponse,
@@ -17,6 +17,10 @@ use std::path::Path;
 /// Phase names in the ledger.
 pub const PHASE_PLAN: &str = "plan";
 pub const PHASE_IMPLEMENT: &str = "implement";
+/// One call that plans and implements (`--skip-planning`).
+pub const PHASE_DIRECT: &str = "direct";
+/// A second chance for a failed candidate (`--repair`).
+pub const PHASE_REPAIR: &str = "repair";
 
 /// Settings of the LLM proposer beyond its models, store and prices.
 #[derive(Debug, Clone)]
@@ -29,6 +33,8 @@ pub struct LlmOptions {
     pub implement_max_tokens: u32,
     pub temperature: Option<f64>,
     pub system: Option<String>,
+    /// Code answers are search/replace edits on the parent (`--edits`), applied strictly.
+    pub edits: bool,
 }
 
 impl Default for LlmOptions {
@@ -45,6 +51,7 @@ impl Default for LlmOptions {
                 "You are an expert in optimizing code for tensor accelerators. Follow the rules exactly."
                     .to_string(),
             ),
+            edits: false,
         }
     }
 }
@@ -102,6 +109,10 @@ impl LlmProposer {
                 bail!("budget {b} USD: must be a non-negative number");
             }
         }
+        let mut opts = opts;
+        // The prompts must ask for the format the answers are parsed in.
+        opts.templates = opts.templates.with_edits(opts.edits);
+        opts.templates.check_answer_format()?;
         let store = ResponseStore::open(store_dir)?;
         let client = LlmClient::new(opts.client.clone(), Ledger::new(prices, opts.budget_usd))
             .context("starting the LLM client")?;
@@ -232,6 +243,41 @@ pub fn chosen_option(plan: &str, menu_ids: &[&str]) -> Option<String> {
     }
 }
 
+/// The program in a code answer: with `edits`, the parent with the answer's search/replace edits applied
+/// strictly (a failure is [`ProposeError::Edit`] naming the block); else the answer's one fenced C block.
+pub fn program_from_answer(
+    answer: &str,
+    parent: &str,
+    edits: bool,
+) -> Result<String, ProposeError> {
+    if !edits {
+        return extract_program(answer);
+    }
+    let e = crate::opt::llm::edits::parse(answer).map_err(|e| ProposeError::Edit(e.to_string()))?;
+    let code =
+        crate::opt::llm::edits::apply(parent, &e).map_err(|e| ProposeError::Edit(e.to_string()))?;
+    if !code.contains("solution") {
+        return Err(ProposeError::Edit(
+            "after the edits the program no longer defines `solution`".into(),
+        ));
+    }
+    Ok(code)
+}
+
+/// The plan part of a one-call answer (`--skip-planning`): the text before its first code fence or edit
+/// block.
+pub fn plan_part(answer: &str) -> String {
+    let mut plan = Vec::new();
+    for line in answer.lines() {
+        let t = line.trim_start();
+        if t.starts_with("```") || t.trim_end() == "<<<<<<< SEARCH" {
+            break;
+        }
+        plan.push(line);
+    }
+    plan.join("\n").trim().to_string()
+}
+
 /// The program in an answer: the one fenced code block tagged C (or untagged). None, several, or an
 /// unterminated block make the answer unusable.
 pub fn extract_program(answer: &str) -> Result<String, ProposeError> {
@@ -333,7 +379,54 @@ impl Proposer for LlmProposer {
             self.opts.implement_max_tokens,
             req.seed,
         )?;
-        extract_program(&text)
+        program_from_answer(&text, req.parent_code, self.opts.edits)
+    }
+
+    fn direct(&self, req: &PlanRequest<'_>) -> Result<(Plan, String), ProposeError> {
+        let model = self.model(req.model)?;
+        let prompt = self
+            .opts
+            .templates
+            .direct_prompt(req)
+            .map_err(|e| ProposeError::Llm(format!("rendering the one-call prompt: {e:#}")))?;
+        let (text, truncated) = self.ask(
+            PHASE_DIRECT,
+            model,
+            prompt,
+            self.opts.implement_max_tokens,
+            req.seed,
+        )?;
+        let code = program_from_answer(&text, req.parent_code, self.opts.edits)?;
+        let plan_text = plan_part(&text);
+        if plan_text.is_empty() {
+            return Err(ProposeError::Unusable(
+                "the answer states no plan before its code".into(),
+            ));
+        }
+        let ids: Vec<&str> = req.menu.iter().map(|m| m.id.as_str()).collect();
+        let plan = Plan {
+            menu_id: chosen_option(&plan_text, &ids),
+            text: plan_text,
+            meta: serde_json::json!({ "model": model.id(), "truncated": truncated, "direct": true }),
+        };
+        Ok((plan, code))
+    }
+
+    fn repair(&self, req: &RepairRequest<'_>) -> Result<String, ProposeError> {
+        let model = self.model(req.model)?;
+        let prompt = self
+            .opts
+            .templates
+            .repair_prompt(req)
+            .map_err(|e| ProposeError::Llm(format!("rendering the repair prompt: {e:#}")))?;
+        let (text, _) = self.ask(
+            PHASE_REPAIR,
+            model,
+            prompt,
+            self.opts.implement_max_tokens,
+            req.seed,
+        )?;
+        program_from_answer(&text, req.parent_code, self.opts.edits)
     }
 
     fn spent_usd(&self) -> f64 {

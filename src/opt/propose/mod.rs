@@ -57,6 +57,38 @@ pub struct PlanRequest<'a> {
     pub model: Option<&'a str>,
     /// A seed unique to this request; deterministic proposers derive all their randomness from it.
     pub seed: u64,
+    /// The parent's line of descent, oldest first, at most `--ancestors` generations (empty by default):
+    /// each earlier program with the plan that led from it to the next one.
+    pub ancestry: &'a [AncestorStep],
+}
+
+/// One generation of a parent's ancestry, for the planning prompt (`--ancestors N`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AncestorStep {
+    /// The ancestor's program.
+    pub code: String,
+    pub cycles: u64,
+    /// The plan applied to this ancestor to get the next generation, and its menu option.
+    pub plan: Option<String>,
+    pub menu_id: Option<String>,
+}
+
+/// A request to fix a candidate that failed (`--repair`): the parent, the plan the candidate was to
+/// implement, and what went wrong.
+#[derive(Debug, Clone)]
+pub struct RepairRequest<'a> {
+    pub workload: &'a Workload,
+    pub hw: &'a HwConfig,
+    pub parent_code: &'a str,
+    /// None when the answer that failed carried no usable plan (a one-call answer whose edits failed).
+    pub plan: Option<&'a Plan>,
+    /// The program that failed, when there was one (None when its edits could not be applied).
+    pub failed_code: Option<&'a str>,
+    /// The failure: its class and message (compiler errors, the first wrong element, which edit block
+    /// did not match and why).
+    pub error: &'a str,
+    pub model: Option<&'a str>,
+    pub seed: u64,
 }
 
 /// A plan: prose for prompts and reports, plus the menu option it applies if known.
@@ -97,6 +129,10 @@ pub enum ProposeError {
     /// The cost budget is spent: the search stops cleanly.
     #[error("budget exhausted: {0}")]
     Budget(String),
+    /// An answer of search/replace edits (`--edits`) that cannot be applied to the parent: malformed
+    /// blocks, or a search text that matches nowhere or more than once. Names the block and why.
+    #[error("edits do not apply: {0}")]
+    Edit(String),
 }
 
 /// Something that writes plans and programs.
@@ -109,6 +145,23 @@ pub trait Proposer: Send + Sync {
     }
     fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError>;
     fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError>;
+    /// Plan and implement in one call (`--skip-planning`): the plan the answer states and the program.
+    /// Proposers that cannot do this say so.
+    fn direct(&self, req: &PlanRequest<'_>) -> Result<(Plan, String), ProposeError> {
+        let _ = req;
+        Err(ProposeError::NotApplicable(format!(
+            "the {} proposer cannot plan and implement in one call (--skip-planning)",
+            self.name()
+        )))
+    }
+    /// Fix a candidate that failed, given its error (`--repair`). Proposers that cannot do this say so.
+    fn repair(&self, req: &RepairRequest<'_>) -> Result<String, ProposeError> {
+        let _ = req;
+        Err(ProposeError::NotApplicable(format!(
+            "the {} proposer cannot repair programs (--repair)",
+            self.name()
+        )))
+    }
     /// Money spent so far, in US dollars (0 for offline proposers).
     fn spent_usd(&self) -> f64 {
         0.0

@@ -45,6 +45,27 @@ pub struct SearchArgs {
     /// A model of the ensemble (repeat for several; plans and programs are spread round-robin).
     #[arg(long = "model", value_name = "M")]
     pub models: Vec<String>,
+    /// A model that writes plans (repeat for an ensemble) [default: the --model ones].
+    #[arg(long = "plan-model", value_name = "M")]
+    pub plan_models: Vec<String>,
+    /// A model that writes programs, one-call answers and repairs (repeat for an ensemble)
+    /// [default: the --model ones].
+    #[arg(long = "code-model", value_name = "M")]
+    pub code_models: Vec<String>,
+    /// Programs are answered as search/replace edits on the parent, applied strictly (an edit that does
+    /// not match exactly once fails, naming the block).
+    #[arg(long)]
+    pub edits: bool,
+    /// A candidate that fails (compile error, wrong result, edits that do not apply) goes back to its
+    /// model once with its error; the repair counts against the budget.
+    #[arg(long)]
+    pub repair: bool,
+    /// One call plans and implements: N prompts per beam entry, K answers each.
+    #[arg(long)]
+    pub skip_planning: bool,
+    /// Show the parent's ancestry, this many generations, in the planning prompt [default: 0].
+    #[arg(long, value_name = "N")]
+    pub ancestors: Option<u32>,
     /// T: iterations of the full search [default: 8].
     #[arg(long)]
     pub iterations: Option<u32>,
@@ -208,6 +229,7 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
                     let prices = templates.prices()?;
                     let opts = LlmOptions {
                         templates,
+                        edits: cfg.params.edits,
                         ..LlmOptions::from_settings(&cfg.llm)
                     };
                     // Answers live in RUN_DIR/llm, so a resumed run pays for nothing twice.
@@ -378,14 +400,55 @@ fn new_run_config(
         .as_deref()
         .context("--workload is required (unless --resume)")?;
     let kind = args.proposer.unwrap_or(ProposerKind::Builtin);
-    match (kind, args.models.is_empty()) {
+    let no_models =
+        args.models.is_empty() && args.plan_models.is_empty() && args.code_models.is_empty();
+    match (kind, no_models) {
         (ProposerKind::Builtin, false) => {
-            bail!("--model is for --proposer llm; the built-in proposer has no models")
+            let opt = if !args.models.is_empty() {
+                "--model"
+            } else if !args.plan_models.is_empty() {
+                "--plan-model"
+            } else {
+                "--code-model"
+            };
+            bail!("{opt} is for --proposer llm; the built-in proposer has no models")
         }
         (ProposerKind::Llm, true) => {
             bail!("--proposer llm needs at least one --model (e.g. openai:gpt-4o)")
         }
         _ => {}
+    }
+    if kind == ProposerKind::Builtin {
+        for (set, opt) in [
+            (args.edits, "--edits"),
+            (args.repair, "--repair"),
+            (args.skip_planning, "--skip-planning"),
+            (args.ancestors.is_some_and(|n| n > 0), "--ancestors"),
+        ] {
+            if set {
+                bail!(
+                    "{opt} is for --proposer llm; the built-in proposer writes its programs itself"
+                );
+            }
+        }
+    }
+    if args.skip_planning && !args.plan_models.is_empty() {
+        bail!(
+            "--plan-model has no use with --skip-planning: one call plans and implements, answered by the \
+             --code-model (or --model) models"
+        );
+    }
+    let (plan_models, code_models) = resolve_models(args);
+    let mut all_models: Vec<String> = Vec::new();
+    for m in args
+        .models
+        .iter()
+        .chain(&args.plan_models)
+        .chain(&args.code_models)
+    {
+        if !all_models.contains(m) {
+            all_models.push(m.clone());
+        }
     }
     if kind == ProposerKind::Builtin && !llm_over.is_empty() {
         bail!(
@@ -440,6 +503,10 @@ fn new_run_config(
         allow_loop_fsm: args.allow_loop_fsm,
         guided,
         eval_jobs: args.jobs.unwrap_or(d.eval_jobs),
+        edits: args.edits,
+        repair: args.repair,
+        skip_planning: args.skip_planning,
+        ancestors: args.ancestors.unwrap_or(d.ancestors),
         proposer_jobs: if kind == ProposerKind::Llm {
             llm.concurrency
         } else {
@@ -454,7 +521,9 @@ fn new_run_config(
         menu: (p.menu)(&w)?,
         params,
         proposer: kind.name().into(),
-        models: args.models.clone(),
+        models: all_models,
+        plan_models,
+        code_models,
         start: String::new(),
         reuse_from: args.reuse_from.clone(),
         baselines: Vec::new(),
@@ -462,6 +531,24 @@ fn new_run_config(
         llm,
     };
     Ok((cfg, hw, w, start))
+}
+
+/// The planning and the code models the options name: each phase's own option, else `--model`, else the
+/// other phase's option (empty for a proposer without models).
+fn resolve_models(args: &SearchArgs) -> (Vec<String>, Vec<String>) {
+    let pick = |own: &Vec<String>, other: &Vec<String>| {
+        if !own.is_empty() {
+            own.clone()
+        } else if !args.models.is_empty() {
+            args.models.clone()
+        } else {
+            other.clone()
+        }
+    };
+    (
+        pick(&args.plan_models, &args.code_models),
+        pick(&args.code_models, &args.plan_models),
+    )
 }
 
 /// The options of a `--resume` that contradict the run's configuration, each naming the option, its value
@@ -486,10 +573,80 @@ fn resume_conflicts(
         cfg.proposer.clone(),
         "proposer",
     );
+    // Each phase's models are compared when an option naming them is given.
+    let (plan_models, code_models) = resolve_models(args);
+    let plan_opt = if args.plan_models.is_empty() {
+        "model"
+    } else {
+        "plan-model"
+    };
+    let code_opt = if args.code_models.is_empty() {
+        "model"
+    } else {
+        "code-model"
+    };
+    let only_model = args.plan_models.is_empty() && args.code_models.is_empty();
+    let one_call = args.skip_planning || cfg.params.skip_planning;
+    if !args.models.is_empty() && only_model {
+        let (run_plan, run_code) = (cfg.planning_models(), cfg.coding_models());
+        if (!one_call && args.models != run_plan) || args.models != run_code {
+            d.push(format!(
+                "--model {} (the run has {})",
+                args.models.join(", "),
+                if one_call || run_plan == run_code {
+                    run_code.join(", ")
+                } else {
+                    format!(
+                        "{} for plans and {} for code",
+                        run_plan.join(", "),
+                        run_code.join(", ")
+                    )
+                }
+            ));
+        }
+    } else if !args.models.is_empty() || !args.plan_models.is_empty() {
+        if one_call {
+            // One-call runs have no planning models to compare.
+        } else if plan_models != cfg.planning_models() {
+            d.push(format!(
+                "--{plan_opt} {} (the run plans with {})",
+                plan_models.join(", "),
+                cfg.planning_models().join(", ")
+            ));
+        }
+    }
+    if !only_model
+        && (!args.models.is_empty() || !args.code_models.is_empty())
+        && code_models != cfg.coding_models()
+    {
+        d.push(format!(
+            "--{code_opt} {} (the run writes code with {})",
+            code_models.join(", "),
+            cfg.coding_models().join(", ")
+        ));
+    }
+    let mut differs = |given: Option<String>, run: String, opt: &str| {
+        if let Some(g) = given {
+            if g != run {
+                d.push(format!("--{opt} {g} (the run has {run})"));
+            }
+        }
+    };
+    for (given, run, opt) in [
+        (args.edits, pr.edits, "edits"),
+        (args.repair, pr.repair, "repair"),
+        (args.skip_planning, pr.skip_planning, "skip-planning"),
+    ] {
+        differs(
+            given.then(|| "(set)".to_string()),
+            if run { "(set)" } else { "it off" }.to_string(),
+            opt,
+        );
+    }
     differs(
-        (!args.models.is_empty()).then(|| args.models.join(", ")),
-        cfg.models.join(", "),
-        "model",
+        args.ancestors.map(|v| v.to_string()),
+        pr.ancestors.to_string(),
+        "ancestors",
     );
     differs(
         args.iterations.map(|v| v.to_string()),

@@ -59,6 +59,13 @@ pub enum Event {
         plan_slot: String,
         model: Option<String>,
         seed: u64,
+        /// What was asked: absent for an implementation of a plan, `direct` for one call that plans and
+        /// implements (`--skip-planning`), `repair` for a second chance of a failed candidate (`--repair`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The parent program's hash (absent in journals written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<String>,
     },
     ProgramReceived {
         slot: String,
@@ -67,6 +74,11 @@ pub enum Event {
         /// What the proposer had spent in this process after the call (the budget spans resumes).
         #[serde(default)]
         spent_usd: f64,
+        /// A one-call answer's plan (hash of its JSON in the store) and menu option (`--skip-planning`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        menu_id: Option<String>,
     },
     ProgramFailed {
         slot: String,

@@ -16,7 +16,8 @@ use crate::bench::eval::{self, EvalOpts, Failure, Verdict};
 use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
 use crate::bench::workload::{self, Workload};
 use crate::opt::propose::{
-    Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
+    AncestorStep, Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
+    RepairRequest,
 };
 use crate::sim::config::HwConfig;
 use crate::sim::isa::Funct;
@@ -63,6 +64,19 @@ pub struct SearchParams {
     pub proposer_jobs: usize,
     /// Concurrent evaluations (0: one per core).
     pub eval_jobs: usize,
+    /// Code answers are search/replace edits on the parent (`--edits`; the LLM proposer's format).
+    #[serde(default)]
+    pub edits: bool,
+    /// A candidate that fails (compile error, wrong result, edits that do not apply, ...) goes back to
+    /// its model once with its error (`--repair`).
+    #[serde(default)]
+    pub repair: bool,
+    /// One call plans and implements (`--skip-planning`): N prompts per parent, K answers each.
+    #[serde(default)]
+    pub skip_planning: bool,
+    /// Generations of the parent's ancestry shown in the planning prompt (`--ancestors N`; 0: none).
+    #[serde(default)]
+    pub ancestors: u32,
 }
 
 impl Default for SearchParams {
@@ -84,6 +98,10 @@ impl Default for SearchParams {
             guided: Vec::new(),
             proposer_jobs: 8,
             eval_jobs: 0,
+            edits: false,
+            repair: false,
+            skip_planning: false,
+            ancestors: 0,
         }
     }
 }
@@ -97,7 +115,15 @@ pub struct RunConfig {
     pub hw: HwConfig,
     pub params: SearchParams,
     pub proposer: String,
+    /// Every model of the run (the union of the planning and the code models, in the order given).
     pub models: Vec<String>,
+    /// The models that write plans (`--plan-model`); empty: all of `models`.
+    #[serde(default)]
+    pub plan_models: Vec<String>,
+    /// The models that write programs, one-call answers and repairs (`--code-model`); empty: all of
+    /// `models`.
+    #[serde(default)]
+    pub code_models: Vec<String>,
     pub menu: Vec<MenuItem>,
     /// Hash of the starting program in the store.
     pub start: String,
@@ -109,6 +135,26 @@ pub struct RunConfig {
     /// Token limits, temperature, timeout, retries and concurrency of the LLM proposer (unused by others).
     #[serde(default)]
     pub llm: crate::opt::llm::LlmSettings,
+}
+
+impl RunConfig {
+    /// The models that write plans.
+    pub fn planning_models(&self) -> &[String] {
+        if self.plan_models.is_empty() {
+            &self.models
+        } else {
+            &self.plan_models
+        }
+    }
+
+    /// The models that write code.
+    pub fn coding_models(&self) -> &[String] {
+        if self.code_models.is_empty() {
+            &self.models
+        } else {
+            &self.code_models
+        }
+    }
 }
 
 /// What the search needs besides the run directory.
@@ -234,6 +280,7 @@ fn error_class(e: &ProposeError) -> &'static str {
         ProposeError::Unusable(_) => "unusable",
         ProposeError::NotApplicable(_) => "not_applicable",
         ProposeError::Budget(_) => "budget",
+        ProposeError::Edit(_) => "edit",
     }
 }
 
@@ -328,8 +375,16 @@ enum PlanOutcome {
 
 #[derive(Debug, Clone)]
 enum ProgOutcome {
-    Ok { code: String },
-    Failed { class: String, detail: String },
+    Ok {
+        code: String,
+        /// A one-call answer's plan (hash in the store) and menu option.
+        plan: Option<String>,
+        menu_id: Option<String>,
+    },
+    Failed {
+        class: String,
+        detail: String,
+    },
 }
 
 /// How one iteration ended.
@@ -344,7 +399,7 @@ enum StepEnd {
 /// Failure classes that say the proposer (its provider or its answers) is broken, as opposed to a plan that
 /// does not apply to a parent.
 fn is_proposer_fault(class: &str) -> bool {
-    class == "llm" || class == "unusable"
+    class == "llm" || class == "unusable" || class == "edit"
 }
 
 /// Why the loop stops asking.
@@ -368,6 +423,46 @@ struct Step {
     allowance: f64,
 }
 
+/// What every request of one iteration shares: its step, and each parent's feedback and ancestry.
+struct StepCtx<'s> {
+    st: &'s Step,
+    feedbacks: &'s HashMap<String, Feedback>,
+    ancestries: &'s HashMap<String, Vec<AncestorStep>>,
+}
+
+impl StepCtx<'_> {
+    /// The planning request for `parent` (also the one-call request of `--skip-planning`).
+    fn plan_request<'r>(
+        &'r self,
+        engine: &'r Engine<'_>,
+        parent: &Contender,
+        parent_code: &'r str,
+        menu: &'r [MenuItem],
+        model: Option<&'r str>,
+        seed: u64,
+    ) -> PlanRequest<'r> {
+        static NO_FEEDBACK: std::sync::OnceLock<Feedback> = std::sync::OnceLock::new();
+        PlanRequest {
+            workload: &engine.w,
+            hw: &engine.cfg.hw,
+            parent_code,
+            feedback: self
+                .feedbacks
+                .get(&parent.code)
+                .unwrap_or_else(|| NO_FEEDBACK.get_or_init(Feedback::default)),
+            menu,
+            iteration: self.st.iteration,
+            iterations: self.st.iterations,
+            model,
+            seed,
+            ancestry: self
+                .ancestries
+                .get(&parent.code)
+                .map_or(&[][..], Vec::as_slice),
+        }
+    }
+}
+
 struct PlanReq {
     slot: String,
     parent: Contender,
@@ -376,14 +471,52 @@ struct PlanReq {
     seed: u64,
 }
 
+/// What a program request asks for.
+#[derive(Clone)]
+enum ImplKind {
+    /// An implementation of a plan.
+    Implement { plan: Plan, plan_hash: String },
+    /// One call that plans and implements (`--skip-planning`) with this menu.
+    Direct { menu: Vec<MenuItem> },
+    /// A second chance for a failed candidate (`--repair`).
+    Repair {
+        plan: Option<(Plan, String)>,
+        /// The failed program's hash (None when its edits did not apply).
+        failed: Option<String>,
+        error: String,
+    },
+}
+
+impl ImplKind {
+    fn journal_name(&self) -> Option<String> {
+        match self {
+            ImplKind::Implement { .. } => None,
+            ImplKind::Direct { .. } => Some("direct".into()),
+            ImplKind::Repair { .. } => Some("repair".into()),
+        }
+    }
+}
+
 struct ImplReq {
     slot: String,
     plan_slot: String,
     parent: Contender,
-    plan: Plan,
-    plan_hash: String,
+    kind: ImplKind,
     model: Option<String>,
     seed: u64,
+}
+
+impl ImplReq {
+    /// The plan this request implements (None for a one-call request: its plan comes with the answer).
+    fn plan(&self) -> Option<(&Plan, &str)> {
+        match &self.kind {
+            ImplKind::Implement { plan, plan_hash } => Some((plan, plan_hash)),
+            ImplKind::Repair {
+                plan: Some((p, h)), ..
+            } => Some((p, h)),
+            _ => None,
+        }
+    }
 }
 
 struct Engine<'a> {
@@ -402,7 +535,8 @@ struct Engine<'a> {
     early_stopped: bool,
     budget_recorded: AtomicBool,
     stop: Mutex<Option<StopKind>>,
-    models: Vec<String>,
+    plan_models: Vec<String>,
+    code_models: Vec<String>,
     plan_counter: usize,
     impl_counter: usize,
     /// Dollars spent by earlier processes of this run (from the journal), and by the last one replayed.
@@ -412,6 +546,8 @@ struct Engine<'a> {
     evals: AtomicUsize,
     /// Proposer failures already shown on the terminal (one line per distinct error).
     shown_failures: Mutex<HashSet<String>>,
+    /// Every program that entered a beam (and the starting program), for the ancestry in prompts.
+    known: HashMap<String, Contender>,
     /// The progress bar on screen, so messages print above it.
     current_bar: Mutex<Option<indicatif::ProgressBar>>,
     /// Proposer requests being answered right now (for the progress line).
@@ -520,7 +656,9 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
     let store = Store::new(dir.join(STORE_DIR));
     let mut e = Engine {
         dir: dir.to_path_buf(),
-        models: cfg.models.clone(),
+        plan_models: cfg.planning_models().to_vec(),
+        code_models: cfg.coding_models().to_vec(),
+        known: HashMap::new(),
         cfg,
         w,
         env,
@@ -610,9 +748,21 @@ impl<'a> Engine<'a> {
                     },
                 );
             }
-            Event::ProgramReceived { slot, code, .. } => {
-                self.programs
-                    .insert(slot.clone(), ProgOutcome::Ok { code: code.clone() });
+            Event::ProgramReceived {
+                slot,
+                code,
+                plan,
+                menu_id,
+                ..
+            } => {
+                self.programs.insert(
+                    slot.clone(),
+                    ProgOutcome::Ok {
+                        code: code.clone(),
+                        plan: plan.clone(),
+                        menu_id: menu_id.clone(),
+                    },
+                );
             }
             Event::ProgramFailed {
                 slot,
@@ -641,8 +791,13 @@ impl<'a> Engine<'a> {
             Event::IterationStart { step, .. } => {
                 self.started.insert(*step);
             }
-            Event::Selection { step, .. } => {
+            Event::Selection { step, beam, .. } => {
                 self.selected.insert(*step);
+                for c in beam {
+                    self.known
+                        .entry(c.code.clone())
+                        .or_insert_with(|| c.clone());
+                }
             }
             Event::EarlyStop { .. } => self.early_stopped = true,
             Event::BudgetStop { .. } => self.budget_recorded.store(true, Ordering::SeqCst),
@@ -705,13 +860,42 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn next_model(&self, counter: &mut usize) -> Option<String> {
-        if self.models.is_empty() {
+    /// The next model of `models` round-robin (None for a proposer without models).
+    fn next_model(models: &[String], counter: &mut usize) -> Option<String> {
+        if models.is_empty() {
             return None;
         }
-        let m = self.models[*counter % self.models.len()].clone();
+        let m = models[*counter % models.len()].clone();
         *counter += 1;
         Some(m)
+    }
+
+    /// The parent's ancestry for the planning prompt: up to `--ancestors` generations, oldest first.
+    fn ancestry(&self, parent: &Contender) -> anyhow::Result<Vec<AncestorStep>> {
+        let mut out = Vec::new();
+        let mut cur = parent.clone();
+        while (out.len() as u32) < self.cfg.params.ancestors {
+            let Some(up) = cur.parent.as_ref().and_then(|h| self.known.get(h)).cloned() else {
+                break;
+            };
+            let plan = match &cur.plan {
+                Some(h) => {
+                    let p: Plan = serde_json::from_str(&self.store.get(h, "json")?)
+                        .with_context(|| format!("plan {h} in the store is malformed"))?;
+                    Some(p.text)
+                }
+                None => None,
+            };
+            out.push(AncestorStep {
+                code: self.store.get(&up.code, "c")?,
+                cycles: up.cycles,
+                plan,
+                menu_id: cur.menu_id.clone(),
+            });
+            cur = up;
+        }
+        out.reverse();
+        Ok(out)
     }
 
     fn bar(&self, len: usize, what: String) -> indicatif::ProgressBar {
@@ -862,12 +1046,7 @@ impl<'a> Engine<'a> {
         Ok(Some(v))
     }
 
-    fn get_plan(
-        &self,
-        r: &PlanReq,
-        fb: &Feedback,
-        st: &Step,
-    ) -> anyhow::Result<Option<PlanOutcome>> {
+    fn get_plan(&self, r: &PlanReq, ctx: &StepCtx<'_>) -> anyhow::Result<Option<PlanOutcome>> {
         if let Some(o) = self.plans.get(&r.slot) {
             return Ok(Some(o.clone()));
         }
@@ -882,17 +1061,14 @@ impl<'a> Engine<'a> {
             seed: r.seed,
         })?;
         let parent_code = self.store.get(&r.parent.code, "c")?;
-        let req = PlanRequest {
-            workload: &self.w,
-            hw: &self.cfg.hw,
-            parent_code: &parent_code,
-            feedback: fb,
-            menu: &r.menu,
-            iteration: st.iteration,
-            iterations: st.iterations,
-            model: r.model.as_deref(),
-            seed: r.seed,
-        };
+        let req = ctx.plan_request(
+            self,
+            &r.parent,
+            &parent_code,
+            &r.menu,
+            r.model.as_deref(),
+            r.seed,
+        );
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.env.proposer.plan(&req) {
             Ok(plan) => {
@@ -922,7 +1098,8 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn get_program(&self, r: &ImplReq) -> anyhow::Result<Option<ProgOutcome>> {
+    /// A program: an implementation of a plan, a one-call answer, or a repair (see [`ImplKind`]).
+    fn get_program(&self, r: &ImplReq, ctx: &StepCtx<'_>) -> anyhow::Result<Option<ProgOutcome>> {
         if let Some(o) = self.programs.get(&r.slot) {
             return Ok(Some(o.clone()));
         }
@@ -934,30 +1111,93 @@ impl<'a> Engine<'a> {
             plan_slot: r.plan_slot.clone(),
             model: r.model.clone(),
             seed: r.seed,
+            kind: r.kind.journal_name(),
+            parent: Some(r.parent.code.clone()),
         })?;
         let parent_code = self.store.get(&r.parent.code, "c")?;
-        let req = ImplRequest {
-            workload: &self.w,
-            hw: &self.cfg.hw,
-            parent_code: &parent_code,
-            plan: &r.plan,
-            model: r.model.as_deref(),
-            seed: r.seed,
-        };
         self.calls.fetch_add(1, Ordering::SeqCst);
-        match self.env.proposer.implement(&req) {
-            Ok(text) => {
+        let answer: Result<(String, Option<Plan>), ProposeError> = match &r.kind {
+            ImplKind::Implement { plan, .. } => self
+                .env
+                .proposer
+                .implement(&ImplRequest {
+                    workload: &self.w,
+                    hw: &self.cfg.hw,
+                    parent_code: &parent_code,
+                    plan,
+                    model: r.model.as_deref(),
+                    seed: r.seed,
+                })
+                .map(|code| (code, None)),
+            ImplKind::Direct { menu } => {
+                let req = ctx.plan_request(
+                    self,
+                    &r.parent,
+                    &parent_code,
+                    menu,
+                    r.model.as_deref(),
+                    r.seed,
+                );
+                self.env
+                    .proposer
+                    .direct(&req)
+                    .map(|(plan, code)| (code, Some(plan)))
+            }
+            ImplKind::Repair {
+                plan,
+                failed,
+                error,
+            } => {
+                let failed_code = match failed {
+                    Some(h) => Some(self.store.get(h, "c")?),
+                    None => None,
+                };
+                self.env
+                    .proposer
+                    .repair(&RepairRequest {
+                        workload: &self.w,
+                        hw: &self.cfg.hw,
+                        parent_code: &parent_code,
+                        plan: plan.as_ref().map(|(p, _)| p),
+                        failed_code: failed_code.as_deref(),
+                        error,
+                        model: r.model.as_deref(),
+                        seed: r.seed,
+                    })
+                    .map(|code| (code, None))
+            }
+        };
+        match answer {
+            Ok((text, plan)) => {
                 let code = self.store.put(&text, "c")?;
+                let (plan, menu_id) = match plan {
+                    Some(p) => (
+                        Some(self.store.put(&serde_json::to_string(&p)?, "json")?),
+                        p.menu_id,
+                    ),
+                    None => (None, None),
+                };
                 self.journal.append(&Event::ProgramReceived {
                     slot: r.slot.clone(),
                     code: code.clone(),
                     spent_usd: self.env.proposer.spent_usd(),
+                    plan: plan.clone(),
+                    menu_id: menu_id.clone(),
                 })?;
-                Ok(Some(ProgOutcome::Ok { code }))
+                Ok(Some(ProgOutcome::Ok {
+                    code,
+                    plan,
+                    menu_id,
+                }))
             }
             Err(err) => {
+                let phase = match r.kind {
+                    ImplKind::Implement { .. } => "program",
+                    ImplKind::Direct { .. } => "one-call",
+                    ImplKind::Repair { .. } => "repair",
+                };
                 let failed = self.record_failure(
-                    "program",
+                    phase,
                     r.model.as_deref(),
                     &err,
                     |class, detail, spent_usd| Event::ProgramFailed {
@@ -1063,6 +1303,7 @@ impl<'a> Engine<'a> {
             menu_id: None,
             step: 0,
         }];
+        self.known.insert(start_hash.clone(), beam[0].clone());
         let mut best = start_cycles;
         let mut since_better = 0u32;
         let mut status = "completed";
@@ -1203,7 +1444,27 @@ impl<'a> Engine<'a> {
     /// One iteration: the new beam, or why there is none.
     fn one_step(&mut self, st: &Step, beam: &[Contender]) -> anyhow::Result<StepEnd> {
         let seed = self.cfg.params.seed;
-        // ---- plan ----
+        let skip_planning = self.cfg.params.skip_planning;
+        let feedbacks: HashMap<String, Feedback> = {
+            let verdicts = self.lock_verdicts()?;
+            beam.iter()
+                .filter_map(|c| {
+                    verdicts
+                        .get(&c.code)
+                        .map(|v| (c.code.clone(), feedback::feedback(&self.cfg.hw, v)))
+                })
+                .collect()
+        };
+        let mut ancestries: HashMap<String, Vec<AncestorStep>> = HashMap::new();
+        for c in beam {
+            ancestries.insert(c.code.clone(), self.ancestry(c)?);
+        }
+        let ctx = StepCtx {
+            st,
+            feedbacks: &feedbacks,
+            ancestries: &ancestries,
+        };
+        // ---- plan (N per parent, each with its own menu after dropout) ----
         let mut preqs = Vec::new();
         let mut plan_counter = self.plan_counter;
         for parent in beam {
@@ -1219,43 +1480,50 @@ impl<'a> Engine<'a> {
                     slot,
                     parent: parent.clone(),
                     menu,
-                    model: self.next_model(&mut plan_counter),
+                    // One-call answers come from the code models.
+                    model: if skip_planning {
+                        None
+                    } else {
+                        Self::next_model(&self.plan_models, &mut plan_counter)
+                    },
                     seed: rseed,
                 });
             }
         }
         self.plan_counter = plan_counter;
-        let feedbacks: HashMap<String, Feedback> = {
-            let verdicts = self.lock_verdicts()?;
-            beam.iter()
-                .filter_map(|c| {
-                    verdicts
-                        .get(&c.code)
-                        .map(|v| (c.code.clone(), feedback::feedback(&self.cfg.hw, v)))
-                })
-                .collect()
-        };
-        let empty = Feedback::default();
-        let pb = self.bar(preqs.len(), format!("{} {} plans", st.phase, st.iteration));
         let jobs = self.cfg.params.proposer_jobs;
-        let this = &*self;
-        let plans = parallel_map(&preqs, jobs, |r| {
-            let fb = feedbacks.get(&r.parent.code).unwrap_or(&empty);
-            let o = this.awaited(&pb, || this.get_plan(r, fb, st));
-            pb.inc(1);
-            o
-        });
-        pb.finish_and_clear();
-        let plans: Vec<Option<PlanOutcome>> = plans.into_iter().collect::<anyhow::Result<_>>()?;
+        let plans: Vec<Option<PlanOutcome>> = if skip_planning {
+            Vec::new()
+        } else {
+            let pb = self.bar(preqs.len(), format!("{} {} plans", st.phase, st.iteration));
+            let this = &*self;
+            let plans = parallel_map(&preqs, jobs, |r| {
+                let o = this.awaited(&pb, || this.get_plan(r, &ctx));
+                pb.inc(1);
+                o
+            });
+            pb.finish_and_clear();
+            plans.into_iter().collect::<anyhow::Result<_>>()?
+        };
         if self.stopped() == Some(StopKind::Interrupt) {
             return Ok(StepEnd::Interrupted);
         }
-        // ---- implement ----
+        // ---- implement (K per plan; with --skip-planning, K one-call answers per prompt) ----
         let mut ireqs = Vec::new();
         let mut impl_counter = self.impl_counter;
-        for (r, o) in preqs.iter().zip(&plans) {
-            let Some(PlanOutcome::Ok { plan, hash }) = o else {
-                continue;
+        for (i, r) in preqs.iter().enumerate() {
+            let kind = if skip_planning {
+                ImplKind::Direct {
+                    menu: r.menu.clone(),
+                }
+            } else {
+                let Some(Some(PlanOutcome::Ok { plan, hash })) = plans.get(i) else {
+                    continue;
+                };
+                ImplKind::Implement {
+                    plan: plan.clone(),
+                    plan_hash: hash.clone(),
+                }
             };
             for k in 0..st.impls {
                 let slot = format!("{}/k{k}", r.slot);
@@ -1264,69 +1532,111 @@ impl<'a> Engine<'a> {
                     slot,
                     plan_slot: r.slot.clone(),
                     parent: r.parent.clone(),
-                    plan: plan.clone(),
-                    plan_hash: hash.clone(),
-                    model: self.next_model(&mut impl_counter),
+                    kind: kind.clone(),
+                    model: Self::next_model(&self.code_models, &mut impl_counter),
                 });
             }
         }
         self.impl_counter = impl_counter;
-        let pb = self.bar(
-            ireqs.len(),
-            format!("{} {} programs", st.phase, st.iteration),
-        );
-        let this = &*self;
-        let progs = parallel_map(&ireqs, jobs, |r| {
-            let o = this.awaited(&pb, || this.get_program(r));
-            pb.inc(1);
-            o
-        });
-        pb.finish_and_clear();
-        let progs: Vec<Option<ProgOutcome>> = progs.into_iter().collect::<anyhow::Result<_>>()?;
+        let mut progs = self.programs_for(&ireqs, &ctx, "programs")?;
         if self.stopped() == Some(StopKind::Interrupt) {
             return Ok(StepEnd::Interrupted);
+        }
+        // ---- evaluate ----
+        let mut by_code = match self.evaluate_all(st, &progs, "evaluations")? {
+            Some(v) => v,
+            None => return Ok(StepEnd::Interrupted),
+        };
+        // ---- repair: each failed candidate goes back to its model once, with its error ----
+        if self.cfg.params.repair {
+            let mut rreqs = Vec::new();
+            for (r, o) in ireqs.iter().zip(&progs) {
+                let (failed, error) = match o {
+                    Some(ProgOutcome::Ok { code, .. }) => {
+                        let Some(v) = by_code.get(code) else { continue };
+                        if v.correct && v.failure.is_none() {
+                            continue;
+                        }
+                        let mut error = format!(
+                            "{}: {}",
+                            v.failure.map_or("incorrect", Failure::name),
+                            v.detail.trim()
+                        );
+                        if error.len() > 6000 {
+                            let mut cut = 6000;
+                            while !error.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            error.truncate(cut);
+                            error.push_str("\n... (cut)");
+                        }
+                        (Some(code.clone()), error)
+                    }
+                    Some(ProgOutcome::Failed { class, detail }) if class == "edit" => {
+                        (None, detail.clone())
+                    }
+                    _ => continue,
+                };
+                let plan = match (r.plan(), o) {
+                    (Some((p, h)), _) => Some((p.clone(), h.to_string())),
+                    (None, Some(ProgOutcome::Ok { plan: Some(h), .. })) => {
+                        let p: Plan = serde_json::from_str(&self.store.get(h, "json")?)
+                            .with_context(|| format!("plan {h} in the store is malformed"))?;
+                        Some((p, h.clone()))
+                    }
+                    _ => None,
+                };
+                let slot = format!("{}/r", r.slot);
+                rreqs.push(ImplReq {
+                    seed: derive_seed(seed, &slot),
+                    slot,
+                    plan_slot: r.plan_slot.clone(),
+                    parent: r.parent.clone(),
+                    kind: ImplKind::Repair {
+                        plan,
+                        failed,
+                        error,
+                    },
+                    // The model that wrote the candidate fixes it.
+                    model: r.model.clone(),
+                });
+            }
+            if !rreqs.is_empty() {
+                let rprogs = self.programs_for(&rreqs, &ctx, "repairs")?;
+                if self.stopped() == Some(StopKind::Interrupt) {
+                    return Ok(StepEnd::Interrupted);
+                }
+                match self.evaluate_all(st, &rprogs, "repair evaluations")? {
+                    Some(v) => by_code.extend(v),
+                    None => return Ok(StepEnd::Interrupted),
+                }
+                ireqs.extend(rreqs);
+                progs.extend(rprogs);
+            }
         }
         if let Some(why) = proposer_failure(st, &plans, &progs) {
             if self.stopped() != Some(StopKind::Budget) {
                 return Ok(StepEnd::ProposerFailed(why));
             }
         }
-        // ---- evaluate ----
-        let mut codes: Vec<String> = Vec::new();
-        let mut seen = HashSet::new();
-        for o in progs.iter().flatten() {
-            if let ProgOutcome::Ok { code } = o {
-                if seen.insert(code.clone()) {
-                    codes.push(code.clone());
-                }
-            }
-        }
-        let jobs = self.eval_jobs();
-        let pb = self.bar(
-            codes.len(),
-            format!("{} {} evaluations", st.phase, st.iteration),
-        );
-        let verdicts = parallel_map(&codes, jobs, |c| {
-            let v = this.evaluate(c);
-            pb.inc(1);
-            v
-        });
-        pb.finish_and_clear();
-        let verdicts: Vec<Option<Verdict>> = verdicts.into_iter().collect::<anyhow::Result<_>>()?;
-        if verdicts.iter().any(Option::is_none) || self.stopped() == Some(StopKind::Interrupt) {
-            return Ok(StepEnd::Interrupted);
-        }
-        let by_code: HashMap<&String, &Verdict> =
-            codes.iter().zip(verdicts.iter().flatten()).collect();
         // ---- select ----
         let mut children = Vec::new();
         for (r, o) in ireqs.iter().zip(&progs) {
-            let Some(ProgOutcome::Ok { code }) = o else {
+            let Some(ProgOutcome::Ok {
+                code,
+                plan: answer_plan,
+                menu_id: answer_menu,
+            }) = o
+            else {
                 continue;
             };
             let Some(v) = by_code.get(code) else { continue };
             let Some(cycles) = v.cycles.filter(|_| v.correct && v.failure.is_none()) else {
                 continue;
+            };
+            let (plan, menu_id) = match r.plan() {
+                Some((p, h)) => (Some(h.to_string()), p.menu_id.clone()),
+                None => (answer_plan.clone(), answer_menu.clone()),
             };
             children.push((
                 Contender {
@@ -1334,19 +1644,73 @@ impl<'a> Engine<'a> {
                     cycles,
                     parent: Some(r.parent.code.clone()),
                     plan_slot: Some(r.plan_slot.clone()),
-                    plan: Some(r.plan_hash.clone()),
-                    menu_id: r.plan.menu_id.clone(),
+                    plan,
+                    menu_id,
                     step: st.step,
                 },
                 r.parent.cycles,
             ));
         }
-        Ok(StepEnd::Beam(select::select(
-            beam,
-            &children,
-            st.width,
-            st.allowance,
-        )))
+        let next = select::select(beam, &children, st.width, st.allowance);
+        for c in &next {
+            self.known
+                .entry(c.code.clone())
+                .or_insert_with(|| c.clone());
+        }
+        Ok(StepEnd::Beam(next))
+    }
+
+    /// Ask for the programs of `reqs` (in parallel, each from the journal when it is there).
+    fn programs_for(
+        &self,
+        reqs: &[ImplReq],
+        ctx: &StepCtx<'_>,
+        what: &str,
+    ) -> anyhow::Result<Vec<Option<ProgOutcome>>> {
+        let st = ctx.st;
+        let pb = self.bar(reqs.len(), format!("{} {} {what}", st.phase, st.iteration));
+        let progs = parallel_map(reqs, self.cfg.params.proposer_jobs, |r| {
+            let o = self.awaited(&pb, || self.get_program(r, ctx));
+            pb.inc(1);
+            o
+        });
+        pb.finish_and_clear();
+        progs.into_iter().collect()
+    }
+
+    /// Evaluate every distinct program among `progs`; None when interrupted.
+    fn evaluate_all(
+        &self,
+        st: &Step,
+        progs: &[Option<ProgOutcome>],
+        what: &str,
+    ) -> anyhow::Result<Option<HashMap<String, Verdict>>> {
+        let mut codes: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for o in progs.iter().flatten() {
+            if let ProgOutcome::Ok { code, .. } = o {
+                if seen.insert(code.clone()) {
+                    codes.push(code.clone());
+                }
+            }
+        }
+        let pb = self.bar(codes.len(), format!("{} {} {what}", st.phase, st.iteration));
+        let verdicts = parallel_map(&codes, self.eval_jobs(), |c| {
+            let v = self.evaluate(c);
+            pb.inc(1);
+            v
+        });
+        pb.finish_and_clear();
+        let verdicts: Vec<Option<Verdict>> = verdicts.into_iter().collect::<anyhow::Result<_>>()?;
+        if verdicts.iter().any(Option::is_none) || self.stopped() == Some(StopKind::Interrupt) {
+            return Ok(None);
+        }
+        Ok(Some(
+            codes
+                .into_iter()
+                .zip(verdicts.into_iter().flatten())
+                .collect(),
+        ))
     }
 
     /// Re-check the best program on fresh inputs (falling back to the next best), journal the finish.
