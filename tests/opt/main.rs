@@ -1,6 +1,6 @@
 //! Tests of the optimizer (`gemforge::opt`) as one test binary, so the Verilated model is linked once for
 //! all of them: the built-in proposer (`builtin`), the LLM providers and prompts against scripted servers
-//! (`llm`) and the search end to end (`search`).
+//! (`llm`), the search end to end (`search`) and the run viewer (`viewer`).
 //!
 //! Run one module with a filter, e.g. `cargo test --release --test opt search::`.
 
@@ -10,3 +10,4 @@ mod llm_server;
 mod builtin;
 mod llm;
 mod search;
+mod viewer;

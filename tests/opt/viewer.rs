@@ -5,8 +5,7 @@
 //! Ignored by default: the page rendered by a real headless chromium (screenshot not blank, the injected
 //! script did not run).
 
-#[path = "support/llm_server.rs"]
-mod llm_server;
+use crate::llm_server;
 
 use llm_server::{Reply, ScriptedServer};
 use scraper::{Html, Selector};
