@@ -7,7 +7,7 @@
 //! The tests skip, with the reason printed, only when `sinfo` is not on PATH; with
 //! GEMFORGE_REQUIRE_SLURM=1 (set by .ci/run) a missing Slurm fails them instead.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -98,7 +98,7 @@ fn evaluated_once(dir: &Path) {
     assert!(!seen.is_empty(), "no evaluation in {}", dir.display());
 }
 
-fn search_args<'a>(out: &'a str) -> Vec<&'a str> {
+fn search_args(out: &str) -> Vec<&str> {
     vec![
         "search",
         "--workload",
@@ -335,14 +335,17 @@ fn a_job_that_keeps_failing_is_a_job_failed_verdict_of_its_evaluation_only() {
     let canceller = std::thread::spawn(move || {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(90) {
-            let _ = Command::new("scancel")
-                .arg(format!("--name={name}"))
-                .stderr(Stdio::null())
-                .status();
+            let ids: Vec<String> = jobs_named(&name).into_iter().map(|(id, _)| id).collect();
+            if !ids.is_empty() {
+                let _ = Command::new("scancel")
+                    .args(&ids)
+                    .stderr(Stdio::null())
+                    .status();
+            }
             if !Path::new(&format!("/proc/{pid}")).exists() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(30));
+            std::thread::sleep(Duration::from_millis(10));
         }
     });
     let o = child.wait_with_output().expect("bench");
@@ -422,5 +425,4 @@ fn slurm_check_says_whether_the_cluster_is_usable() {
     let o = run(gemforge(&["bench", "--executor", "slurm"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--shared-dir"));
-    let _ = PathBuf::new();
 }

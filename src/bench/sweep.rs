@@ -249,11 +249,11 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
             build_error[ci].as_deref(),
             &gen_dir,
         ) {
-            Err(cell) => {
+            Prepared::Done(cell) => {
                 results.push(((ci, wi, pi), cell));
                 bar.inc(1);
             }
-            Ok((file, cell)) => {
+            Prepared::Run(file, cell) => {
                 reqs.push(EvalRequest {
                     hw: cfg.clone(),
                     workload: w.clone(),
@@ -322,6 +322,14 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
     })
 }
 
+/// A cell before its run.
+enum Prepared {
+    /// Judge this program file, then fill in the cell.
+    Run(PathBuf, Cell),
+    /// The cell needs no run (a variant that failed to build, another data type, no program).
+    Done(Cell),
+}
+
 /// The program file of a cell and the cell to fill in, or the finished cell when it needs no run.
 fn prepare(
     path: &Path,
@@ -330,7 +338,7 @@ fn prepare(
     prog: &ProgramSpec,
     build_error: Option<&str>,
     gen_dir: &Path,
-) -> std::result::Result<(PathBuf, Cell), Cell> {
+) -> Prepared {
     let mut cell = Cell {
         config: cfg.name.clone(),
         config_file: path.display().to_string(),
@@ -346,7 +354,7 @@ fn prepare(
     };
     if let Some(e) = build_error {
         cell.detail = e.to_string();
-        return Err(cell);
+        return Prepared::Done(cell);
     }
     if crate::bench::eval::check_data_type(cfg, w).is_err() {
         cell.status = CellStatus::OtherDataType;
@@ -355,7 +363,7 @@ fn prepare(
             w.input_type(),
             cfg.array.input_type
         );
-        return Err(cell);
+        return Prepared::Done(cell);
     }
     let file = match prog {
         ProgramSpec::File(p) => p.clone(),
@@ -364,23 +372,23 @@ fn prepare(
                 let f = gen_dir.join(format!("{}__{}__{b}.c", cfg.name, w.name));
                 if let Err(e) = std::fs::write(&f, text) {
                     cell.detail = format!("writing {}: {e}", f.display());
-                    return Err(cell);
+                    return Prepared::Done(cell);
                 }
                 f
             }
             Ok(None) => {
                 cell.detail = "no program".into();
-                return Err(cell);
+                return Prepared::Done(cell);
             }
             Err(e) => {
                 // The generator found no schedule for this configuration: the program does not fit it.
                 cell.status = CellStatus::DoesNotFit;
                 cell.detail = format!("{e:#}");
-                return Err(cell);
+                return Prepared::Done(cell);
             }
         },
     };
-    Ok((file, cell))
+    Prepared::Run(file, cell)
 }
 
 /// A cell with its verdict.

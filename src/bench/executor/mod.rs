@@ -65,13 +65,17 @@ impl ExecStats {
         (self.job_wall_s > 0.0).then(|| (1.0 - self.job_eval_s / self.job_wall_s).max(0.0))
     }
 
-    /// One line for people: "slurm: 12 evaluations in 3 jobs (overhead 6.1% of job time)".
+    /// One line for people: "slurm: 12 evaluations in 3 jobs (overhead 0.40 s per job, 6.1% of job time)".
     pub fn summary(&self, executor: &str) -> String {
         let mut s = format!("{executor}: {} evaluations", self.evaluations);
         if self.jobs > 0 {
             s.push_str(&format!(" in {} jobs", self.jobs));
             if let Some(o) = self.overhead_share() {
-                s.push_str(&format!(" (overhead {:.1}% of job time)", o * 100.0));
+                s.push_str(&format!(
+                    " (overhead {:.2} s per job, {:.1}% of job time)",
+                    (self.job_wall_s - self.job_eval_s).max(0.0) / self.jobs as f64,
+                    o * 100.0
+                ));
             }
         }
         if self.failed_jobs > 0 {
@@ -794,7 +798,7 @@ mod tests {
         };
         let line = s.summary("slurm");
         assert!(line.contains("10 evaluations in 2 jobs"), "{line}");
-        assert!(line.contains("overhead 10.0%"), "{line}");
+        assert!(line.contains("overhead 1.00 s per job, 10.0%"), "{line}");
         assert!(
             line.contains("1 jobs failed, 3 evaluations retried"),
             "{line}"

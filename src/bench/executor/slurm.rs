@@ -98,8 +98,17 @@ fn run_text(cmd: &mut Command) -> Result<String, String> {
     }
 }
 
-/// The partition's nodes: (node count, CPUs, states) from sinfo. Err is a message for people.
-fn partition_info(s: &SlurmSettings) -> Result<(u64, u64, Vec<(String, u64)>), String> {
+/// A partition as sinfo shows it.
+struct Partition {
+    nodes: u64,
+    /// CPUs of the nodes that are up.
+    cpus: u64,
+    /// (state, node count) per sinfo line.
+    states: Vec<(String, u64)>,
+}
+
+/// The partition's nodes from sinfo. Err is a message for people.
+fn partition_info(s: &SlurmSettings) -> Result<Partition, String> {
     if !on_path("sinfo") || !on_path("srun") {
         return Err(
             "sinfo or srun is not on PATH: Slurm's client commands are not installed on this host \
@@ -178,7 +187,11 @@ fn partition_info(s: &SlurmSettings) -> Result<(u64, u64, Vec<(String, u64)>), S
             list.join(", ")
         ));
     }
-    Ok((nodes, cpus, states))
+    Ok(Partition {
+        nodes,
+        cpus,
+        states,
+    })
 }
 
 /// One job of the pool.
@@ -240,7 +253,7 @@ impl SlurmExecutor {
     /// An executor on the cluster `s` describes; `jobs` concurrent evaluations (0: the partition's CPUs).
     /// Err says why the cluster is unusable.
     pub fn new(s: SlurmSettings, jobs: usize) -> anyhow::Result<SlurmExecutor> {
-        let (_, cpus, _) = partition_info(&s).map_err(anyhow::Error::msg)?;
+        let cpus = partition_info(&s).map_err(anyhow::Error::msg)?.cpus;
         let per = u64::from(s.cpus_per_task);
         let max_jobs = match jobs {
             0 => cpus / per,
@@ -408,7 +421,7 @@ impl SlurmExecutor {
                 requests: wire,
             };
             crate::store::write_atomic(&dir.join("batch.json"), &serde_json::to_vec(&b)?)?;
-            Ok(self.srun(&dir).context("starting srun")?)
+            self.srun(&dir).context("starting srun")
         })();
         match made {
             Ok(child) => Ok(Job {
@@ -426,8 +439,7 @@ impl SlurmExecutor {
         let err = std::fs::read_to_string(dir.join("srun.err")).unwrap_or_default();
         let job = std::fs::read_to_string(dir.join("job"))
             .ok()
-            .map(|j| format!("job {} ", j.trim()))
-            .unwrap_or_default();
+            .map_or_else(|| "a job".to_string(), |j| format!("job {}", j.trim()));
         let upper = err.to_uppercase();
         let what = if upper.contains("TIME LIMIT") {
             "timed out".to_string()
@@ -450,7 +462,7 @@ impl SlurmExecutor {
             .find(|l| !l.trim().is_empty())
             .map(|l| format!(": {}", l.trim()))
             .unwrap_or_default();
-        format!("{job}{what}{last}")
+        format!("{job} {what}{last}")
     }
 
     /// A job has ended: deliver its verdicts, send the rest back to the queue or give up on them.
@@ -539,10 +551,9 @@ impl SlurmExecutor {
         }
         if failed && retry {
             eprintln!(
-                "warning: slurm: a job of {} evaluations {why}; {} of them retried, {} given up after {} tries",
-                job.batch.len(),
-                retried,
-                gave_up,
+                "warning: slurm: {why}; of its {} evaluations without a verdict {retried} retried, {gave_up} \
+                 given up after {} tries",
+                missing.len(),
                 self.s.max_tries
             );
         }
@@ -611,7 +622,7 @@ impl SlurmExecutor {
                 self.exe.display()
             )),
             None => Err(anyhow::anyhow!(
-                "the test job {}: the worker wrote nothing to {}; the nodes must see the shared \
+                "the test job: {}; the worker wrote nothing to {}: the nodes must see the shared \
                  directory and this binary, {}, at the same paths",
                 Self::why(Some(status), &job.dir),
                 job.dir.display(),
@@ -769,7 +780,11 @@ impl Executor for SlurmExecutor {
 /// `gemforge slurm check`: whether the cluster is usable (sinfo, munge, the partition's nodes, the shared
 /// directory and a test job that must run this binary). Ok: lines for people; Err: what is wrong.
 pub fn check(s: &SlurmSettings, timeout: Duration) -> anyhow::Result<Vec<String>> {
-    let (nodes, cpus, states) = partition_info(s).map_err(anyhow::Error::msg)?;
+    let Partition {
+        nodes,
+        cpus,
+        states,
+    } = partition_info(s).map_err(anyhow::Error::msg)?;
     let list: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
     let mut lines = vec![format!(
         "partition {}: {nodes} nodes ({}), {cpus} CPUs usable",
