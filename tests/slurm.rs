@@ -19,6 +19,16 @@ fn cluster(test: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("sinfo").is_file()));
     if found {
+        // Installed but not running is a failure with the way out, not a skip.
+        let up = Command::new("sinfo")
+            .arg("-h")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            up,
+            "{test}: sinfo is on PATH but the cluster does not answer: start the one-node cluster with \
+             scripts/slurm-local.sh (as root)"
+        );
         return true;
     }
     if std::env::var("GEMFORGE_REQUIRE_SLURM").as_deref() == Ok("1") {
