@@ -436,3 +436,87 @@ fn slurm_check_says_whether_the_cluster_is_usable() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--shared-dir"));
 }
+
+/// The journal's events of one kind after its last `start` event.
+fn after_last_start(dir: &Path) -> Vec<serde_json::Value> {
+    let j = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    let ev: Vec<serde_json::Value> = j
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("journal line"))
+        .collect();
+    let last = ev
+        .iter()
+        .rposition(|e| e["event"] == "start")
+        .expect("start");
+    ev[last..].to_vec()
+}
+
+#[test]
+fn a_killed_driver_leaves_no_jobs_and_resumes_without_submitting_finished_work() {
+    if !cluster("a_killed_driver_resumes") {
+        return;
+    }
+    let t = tempfile::tempdir().expect("temp dir");
+    let run_dir = t.path().join("run");
+    let shared = t.path().join("shared").display().to_string();
+    let run_s = run_dir.display().to_string();
+    let mut args = search_args(&run_s);
+    let it = args
+        .iter()
+        .position(|a| *a == "--iterations")
+        .expect("--iterations");
+    args[it + 1] = "3";
+    args.extend(["--executor", "slurm", "--shared-dir", &shared]);
+    let mut c = gemforge(&args);
+    c.args(["--batch-size", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("gemforge search");
+    let name = format!("gemforge-{}-", child.id());
+    // Kill it with some verdicts journaled and jobs running.
+    let t0 = Instant::now();
+    loop {
+        let journaled = std::fs::read_to_string(run_dir.join("journal.jsonl"))
+            .map(|j| j.matches("\"evaluated\"").count())
+            .unwrap_or(0);
+        if journaled >= 3 && jobs_named(&name).iter().any(|(_, s)| s == "RUNNING") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "the search did not get going"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    // Its sruns die with it and end their jobs.
+    let t0 = Instant::now();
+    while !jobs_named(&name).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(45),
+            "jobs left by the killed driver: {:?}",
+            jobs_named(&name)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut r = gemforge(&args);
+    r.args(["--resume"]);
+    let o = run(r);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+    evaluated_once(&run_dir);
+    // The resumed driver submitted exactly what its journal records as evaluated afresh (plus the
+    // winner's re-check): nothing the killed one had judged.
+    let ev = after_last_start(&run_dir);
+    let fresh = ev
+        .iter()
+        .filter(|e| e["event"] == "evaluated" && e["cached"] == false)
+        .count()
+        + ev.iter().filter(|e| e["event"] == "recheck").count();
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("slurm: {fresh} evaluations")),
+        "{fresh} fresh evaluations expected: {err}"
+    );
+    assert_eq!(summary(&run_dir)["status"], "completed");
+}
