@@ -16,7 +16,10 @@ SLURMD_PID=/run/slurmd.pid
 MUNGE_PID=/run/munge/munged.pid
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "slurm-local.sh: must run as root (it starts munged, slurmctld and slurmd)" >&2
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo bash "$0" "$@"
+  fi
+  echo "slurm-local.sh: must run as root (it starts munged, slurmctld and slurmd), and there is no sudo" >&2
   exit 1
 fi
 
