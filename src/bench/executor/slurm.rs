@@ -818,6 +818,56 @@ mod tests {
         }
     }
 
+    /// srun's messages as Slurm 22.05 prints them, classified.
+    #[test]
+    fn failed_jobs_are_classified_from_srun_messages() {
+        use std::os::unix::process::ExitStatusExt;
+        let dir = tempfile::tempdir().unwrap();
+        let why = |err: &str, code: i32, job: Option<&str>| {
+            std::fs::write(dir.path().join("srun.err"), err).unwrap();
+            match job {
+                Some(j) => std::fs::write(dir.path().join("job"), j).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(dir.path().join("job"));
+                }
+            }
+            SlurmExecutor::why(Some(ExitStatus::from_raw(code << 8)), dir.path())
+        };
+        let w = why(
+            "slurmstepd-localhost: error: *** STEP 551.0 ON localhost CANCELLED AT 2026-12-02T08:12:18 \
+             DUE TO TIME LIMIT ***\nsrun: error: localhost: task 0: Terminated\nsrun: Force Terminated \
+             StepId=551.0\n",
+            143,
+            Some("551"),
+        );
+        assert!(
+            w.starts_with("job 551 timed out: srun: Force Terminated"),
+            "{w}"
+        );
+        let w = why(
+            "srun: error: Node failure on node3\nsrun: error: *** STEP 7.0 ON node3 CANCELLED DUE TO NODE FAILURE ***\n",
+            1,
+            None,
+        );
+        assert!(w.starts_with("a job lost its node"), "{w}");
+        let w = why(
+            "slurmstepd-localhost: error: *** STEP 91.0 ON localhost CANCELLED AT 2026-12-02T08:01:02 ***\n\
+             srun: error: localhost: task 0: Terminated\n",
+            143,
+            Some("91"),
+        );
+        assert!(w.starts_with("job 91 was cancelled"), "{w}");
+        let w = why(
+            "error: gemforge slurm worker /x: reading /x/batch.json (is the shared directory mounted on this node?)\n",
+            2,
+            Some("12"),
+        );
+        assert!(
+            w.starts_with("job 12 failed (exit status: 2): error: gemforge slurm worker"),
+            "{w}"
+        );
+    }
+
     fn exec(batch: Option<usize>, cpus: u32, max_jobs: usize) -> SlurmExecutor {
         let mut s = SlurmSettings::new(Path::new("/tmp/x")).unwrap();
         s.batch_size = batch;

@@ -555,6 +555,8 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
     }
     let journal = Journal::open(&jpath, replay.truncated_line.is_some())?;
     let store = Store::new(dir.join(STORE_DIR));
+    // 0: one per core, as the local executor reads it.
+    let eval_jobs = cfg.params.eval_jobs;
     let mut e = Engine {
         dir: dir.to_path_buf(),
         models: cfg.models.clone(),
@@ -581,9 +583,8 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
         shown_failures: Mutex::new(HashSet::new()),
         current_bar: Mutex::new(None),
         awaiting: AtomicUsize::new(0),
-        local: LocalExecutor::new(0),
+        local: LocalExecutor::new(eval_jobs),
     };
-    e.local = LocalExecutor::new(e.eval_jobs());
     let resumed = !replay.events.is_empty();
     let mut finished = None;
     for ev in &replay.events {
@@ -832,14 +833,6 @@ impl<'a> Engine<'a> {
             format!("{n} awaiting an answer")
         });
         r
-    }
-
-    /// Concurrent evaluations: the configured number, or one per core.
-    fn eval_jobs(&self) -> usize {
-        match self.cfg.params.eval_jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
     }
 
     fn eval_settings(&self) -> (EvalOpts, String) {
