@@ -501,6 +501,9 @@ impl ExecutorSettings {
 pub(crate) struct WireBatch {
     /// The driver's simulator version: a job on another binary refuses to judge.
     pub simulator_version: String,
+    /// The shared cache directory (compiled programs, RTL variants): the worker's $GEMFORGE_CACHE_DIR
+    /// whatever environment the job got.
+    pub cache_dir: PathBuf,
     pub requests: Vec<WireRequest>,
 }
 
@@ -566,6 +569,8 @@ pub fn worker(batch_dir: &Path) -> anyhow::Result<usize> {
     })?;
     let batch: WireBatch =
         serde_json::from_str(&text).with_context(|| format!("decoding {}", path.display()))?;
+    // Still one thread here: the caches of this process are the shared ones.
+    std::env::set_var("GEMFORGE_CACHE_DIR", &batch.cache_dir);
     let ours = simulator_version();
     let same_binary = batch.simulator_version == ours;
     let threads = env_var("SLURM_CPUS_PER_TASK")

@@ -418,6 +418,7 @@ impl SlurmExecutor {
             }
             let b = WireBatch {
                 simulator_version: simulator_version().to_string(),
+                cache_dir: self.s.cache_dir(),
                 requests: wire,
             };
             crate::store::write_atomic(&dir.join("batch.json"), &serde_json::to_vec(&b)?)?;
