@@ -1128,8 +1128,15 @@ impl<'a> Engine<'a> {
     fn search(&mut self) -> anyhow::Result<Outcome> {
         // The baselines and the starting program (step 0).
         let baselines = self.cfg.baselines.clone();
-        let pb = self.bar(baselines.len(), "baselines".into());
-        let items: Vec<EvalItem> = baselines
+        // One batch with the starting program (a cluster executor runs them together).
+        let start_hash = self.cfg.start.clone();
+        let what = if baselines.is_empty() {
+            "the starting program"
+        } else {
+            "baselines and the starting program"
+        };
+        let pb = self.bar(baselines.len() + 1, what.into());
+        let mut items: Vec<EvalItem> = baselines
             .iter()
             .map(|(name, hash, fsm)| EvalItem {
                 label: format!("baseline:{name}"),
@@ -1137,9 +1144,13 @@ impl<'a> Engine<'a> {
                 baseline_fsm: Some(*fsm),
             })
             .collect();
+        items.push(EvalItem {
+            label: start_hash.clone(),
+            hash: start_hash.clone(),
+            baseline_fsm: None,
+        });
         self.evaluate_items(&items, &pb)?;
         pb.finish_and_clear();
-        let start_hash = self.cfg.start.clone();
         let Some(sv) = self.evaluate(&start_hash)? else {
             return self.interrupted(0);
         };
