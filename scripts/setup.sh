@@ -13,6 +13,7 @@ packages=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   cmake                # the c99 crate's build script (used by softfloat-sys, the hart's FPU)
   chromium             # headless screenshot test of `gemforge report --html` (an #[ignore]d test)
+  slurm-wlm munge      # a one-node Slurm cluster for --executor slurm and its tests (scripts/slurm-local.sh)
 )
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -44,5 +45,5 @@ echo "--- versions"
 verilator --version
 g++ --version | head -n 1
 riscv64-unknown-elf-gcc --version | head -n 1
-dpkg-query -W -f='${Package} ${Version}\n' libclang-dev picolibc-riscv64-unknown-elf zlib1g-dev liblz4-dev
+dpkg-query -W -f='${Package} ${Version}\n' libclang-dev picolibc-riscv64-unknown-elf zlib1g-dev liblz4-dev slurm-wlm munge
 if command -v cargo >/dev/null 2>&1; then cargo --version; fi

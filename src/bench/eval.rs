@@ -115,6 +115,9 @@ pub enum Failure {
     OutOfMemory,
     /// The evaluation itself failed (no compiler, workload does not fit memory, ...), not the candidate.
     HostError,
+    /// The cluster job that ran the evaluation failed, was cancelled, timed out or lost its node on every
+    /// try (`--executor slurm`, docs/cluster.md): says nothing about the candidate, and is never cached.
+    JobFailed,
 }
 
 impl Failure {
@@ -130,6 +133,7 @@ impl Failure {
             Failure::ImpossibleTiming => "impossible_timing",
             Failure::OutOfMemory => "out_of_memory",
             Failure::HostError => "host_error",
+            Failure::JobFailed => "job_failed",
         }
     }
 }
@@ -163,6 +167,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict of an evaluation that ended in `failure` before any run gave cycles.
+    pub fn failed(cfg: &HwConfig, w: &Workload, failure: Failure, detail: String) -> Verdict {
+        Verdict::fail(cfg, w, failure, truncate(detail))
+    }
+
     fn fail(cfg: &HwConfig, w: &Workload, failure: Failure, detail: String) -> Verdict {
         Verdict {
             workload: w.name.clone(),
@@ -184,7 +193,7 @@ impl Verdict {
     pub fn exit_code(&self) -> u8 {
         match self.failure {
             None if self.correct => 0,
-            Some(Failure::HostError) => 2,
+            Some(Failure::HostError | Failure::JobFailed) => 2,
             _ => 1,
         }
     }

@@ -180,9 +180,10 @@ impl EvalCache {
         }
     }
 
-    /// Store a verdict atomically. Host errors are not cached (they say nothing about the candidate).
+    /// Store a verdict atomically. Host errors and failed cluster jobs are not cached (they say nothing
+    /// about the candidate).
     pub fn put(&self, key: &str, v: &Verdict) -> anyhow::Result<()> {
-        if v.failure == Some(Failure::HostError) {
+        if matches!(v.failure, Some(Failure::HostError | Failure::JobFailed)) {
             return Ok(());
         }
         let path = self.path(key);

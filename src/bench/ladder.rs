@@ -1,13 +1,15 @@
 //! `gemforge bench`: the baseline ladder on a set of workloads, every program judged by the full
-//! correctness protocol (`eval::evaluate`: spec-engine screens, then the RTL run for cycles), in parallel.
+//! correctness protocol (`eval::evaluate`: spec-engine screens, then the RTL run for cycles), in parallel
+//! on an executor (this machine's cores, or Slurm jobs: `bench::executor`).
 
 use crate::bench::baseline::{self, Baseline};
 use crate::bench::eval::{self, EvalOpts, Verdict};
+use crate::bench::executor::{EvalRequest, Executor, LocalExecutor};
 use crate::bench::workload::{self, Workload};
 use crate::sim::config::HwConfig;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// What to run.
@@ -99,6 +101,22 @@ fn resolve(names: &[String]) -> anyhow::Result<Vec<Workload>> {
 /// configurations, the fp32 TinyMPC kernels on fp32 ones); baselines that do not exist for a workload are
 /// n/a cells.
 pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
+    run_with(
+        hw,
+        opts,
+        &LocalExecutor::new(opts.jobs),
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`run`] on an executor (this machine's cores or a cluster); `stop` (Ctrl-C) ends it early with an
+/// error, after the executor cancelled its outstanding work. `opts.jobs` is the executor's business here.
+pub fn run_with(
+    hw: &HwConfig,
+    opts: &BenchOpts,
+    exec: &dyn Executor,
+    stop: &AtomicBool,
+) -> anyhow::Result<BenchReport> {
     let workloads = resolve(&opts.workloads)?;
     for w in &workloads {
         eval::check_data_type(hw, w).map_err(anyhow::Error::msg)?;
@@ -132,11 +150,6 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
             jobs.push((jobs.len(), w.clone(), b, made));
         }
     }
-    let n_jobs = if opts.jobs == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.jobs
-    };
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(jobs.len() as u64);
         b.set_style(
@@ -145,35 +158,47 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
+        b.set_message(format!("{} executor", exec.name()));
         b
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Verdict>>> = Mutex::new(vec![None; jobs.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..n_jobs.min(jobs.len()).max(1) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((idx, w, b, made)) = jobs.get(i) else {
-                    break;
-                };
-                bar.set_message(format!("{} {}", w.name, b.name()));
-                let v = match made {
-                    Ok(path) => eval::evaluate(hw, w, path, &opts.eval),
-                    Err(_) => not_generated(hw, w),
-                };
-                if let Ok(mut r) = results.lock() {
-                    r[*idx] = Some(v);
-                }
-                bar.inc(1);
-            });
+    // Programs that were generated go to the executor; the others are cells already.
+    let mut results: Vec<Option<Verdict>> = vec![None; jobs.len()];
+    let mut reqs = Vec::new();
+    let mut req_job = Vec::new();
+    for (idx, w, _, made) in &jobs {
+        match made {
+            Ok(path) => {
+                reqs.push(EvalRequest {
+                    hw: hw.clone(),
+                    workload: w.clone(),
+                    candidate: path.clone(),
+                    opts: opts.eval.clone(),
+                    cache: None,
+                });
+                req_job.push(*idx);
+            }
+            Err(_) => results[*idx] = Some(not_generated(hw, w)),
         }
-    });
+    }
+    let got = Mutex::new(vec![None; reqs.len()]);
+    exec.evaluate(&reqs, stop, &|i, v| {
+        if let Ok(mut g) = got.lock() {
+            g[i] = Some(v);
+        }
+        bar.inc(1);
+    })?;
     bar.finish_and_clear();
-    let results = results
+    let got = got
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a benchmark worker panicked"))?;
+    if stop.load(Ordering::SeqCst) {
+        bail!("interrupted: the benchmark stopped before every program was judged");
+    }
+    for (i, v) in got.into_iter().enumerate() {
+        results[req_job[i]] = v;
+    }
     let mut cells = Vec::new();
     for ((_, w, b, made), v) in jobs.iter().zip(results) {
         let (correct, cycles, util, failure, detail) = match (made, v) {

@@ -4,6 +4,7 @@
 //! - [`schedule`]: the schedule space and its C generator;
 //! - [`eval`]: the correctness protocol for a candidate program (adversarial by assumption);
 //! - [`eval_cache`]: the content-addressed verdict cache;
+//! - [`executor`]: where evaluations run (this machine, or Slurm jobs on a cluster);
 //! - [`baseline`]: naive, library, hand-optimized and hardware-FSM baselines;
 //! - [`ladder`]: `gemforge bench`, the baseline ladder over workloads;
 //! - [`sweep`]: workloads across hardware configurations;
@@ -12,6 +13,7 @@
 pub mod baseline;
 pub mod eval;
 pub mod eval_cache;
+pub mod executor;
 pub mod ladder;
 pub mod perf;
 pub mod schedule;

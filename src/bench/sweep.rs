@@ -6,7 +6,8 @@
 //! run on a configuration (a tile that no longer fits the scratchpad, code that needs another DIM) is a
 //! result of the sweep, reported by its class, not a failure of the tool.
 
-use crate::bench::eval::{evaluate, EvalOpts, Failure, Verdict};
+use crate::bench::eval::{EvalOpts, Failure, Verdict};
+use crate::bench::executor::{EvalRequest, Executor, LocalExecutor};
 use crate::bench::workload::{self, Workload};
 use crate::sim::accel::rtl::prepare_model;
 use crate::sim::config::HwConfig;
@@ -15,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -110,7 +112,7 @@ impl CellStatus {
             Some(Failure::CompileError) => CellStatus::DoesNotCompile,
             Some(Failure::Trap) => CellStatus::Trap,
             Some(Failure::Timeout) => CellStatus::Timeout,
-            Some(Failure::HostError) => CellStatus::ToolError,
+            Some(Failure::HostError | Failure::JobFailed) => CellStatus::ToolError,
             // Sweeps forbid nothing today; should a caller restrict the ISA, report it as a trap-like refusal.
             Some(Failure::ForbiddenInstruction) => CellStatus::Trap,
             // Refused integrity checks: a program no correct cell can come from.
@@ -162,8 +164,15 @@ fn baseline_program(hw: &HwConfig, w: Option<&Workload>, name: &str) -> Result<O
 }
 
 /// Run the sweep: build the variants first (sequentially; each build uses every core), then judge every
-/// cell on `jobs` threads with a progress bar on a terminal.
+/// cell on `jobs` threads of this machine with a progress bar on a terminal.
 pub fn run(args: &SweepArgs) -> Result<SweepResult> {
+    let exec = LocalExecutor::new(args.jobs.unwrap_or(0));
+    run_with(args, &exec, &AtomicBool::new(false))
+}
+
+/// [`run`] on an executor (this machine's cores or a cluster); `stop` (Ctrl-C) ends it early with an
+/// error, after the executor cancelled its outstanding work. `args.jobs` is the executor's business here.
+pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Result<SweepResult> {
     let t0 = Instant::now();
     if args.configs.is_empty() {
         bail!("--configs needs at least one configuration file");
@@ -224,39 +233,66 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
         ProgressStyle::with_template("sweep {bar:30} {pos}/{len} [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let queue = Mutex::new(todo.into_iter());
-    let results: Mutex<Vec<(Slot, Cell)>> = Mutex::new(Vec::new());
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, n.max(1));
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let next = queue.lock().ok().and_then(|mut q| q.next());
-                let Some((ci, wi, pi)) = next else { break };
-                let (path, cfg) = &cfgs[ci];
-                let w = &wls[wi];
-                let prog = &progs[pi];
-                bar.set_message(format!("{} {} {}", cfg.name, w.name, prog.label()));
-                let cell = judge(
-                    path,
-                    cfg,
-                    w,
-                    prog,
-                    build_error[ci].as_deref(),
-                    &gen_dir,
-                    args.seed,
-                );
-                if let Ok(mut r) = results.lock() {
-                    r.push(((ci, wi, pi), cell));
-                }
+    // Cells decided without a run (a variant that failed to build, another data type, a program that
+    // could not be generated) are results already; the others go to the executor.
+    let mut results: Vec<(Slot, Cell)> = Vec::new();
+    let mut pending: Vec<(Slot, Cell)> = Vec::new();
+    let mut reqs = Vec::new();
+    for (ci, wi, pi) in todo {
+        let (path, cfg) = &cfgs[ci];
+        let w = &wls[wi];
+        match prepare(
+            path,
+            cfg,
+            w,
+            &progs[pi],
+            build_error[ci].as_deref(),
+            &gen_dir,
+        ) {
+            Prepared::Done(cell) => {
+                results.push(((ci, wi, pi), cell));
                 bar.inc(1);
-            });
+            }
+            Prepared::Run(file, cell) => {
+                reqs.push(EvalRequest {
+                    hw: cfg.clone(),
+                    workload: w.clone(),
+                    candidate: file,
+                    opts: EvalOpts {
+                        screen_runs: 1,
+                        seed: Some(args.seed),
+                        ..EvalOpts::default()
+                    },
+                    cache: None,
+                });
+                pending.push(((ci, wi, pi), cell));
+            }
         }
-    });
+    }
+    let verdicts = Mutex::new(vec![None; reqs.len()]);
+    exec.evaluate(&reqs, stop, &|i, v| {
+        if let Some((_, cell)) = pending.get(i) {
+            bar.set_message(format!(
+                "{} {} {}",
+                cell.config, cell.workload, cell.program
+            ));
+        }
+        if let Ok(mut vs) = verdicts.lock() {
+            vs[i] = Some(v);
+        }
+        bar.inc(1);
+    })?;
     bar.finish_and_clear();
-    let mut results = results.into_inner().unwrap_or_default();
+    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        bail!("interrupted: the sweep stopped before every cell was judged");
+    }
+    let verdicts = verdicts
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a sweep worker panicked"))?;
+    for ((slot, cell), v) in pending.into_iter().zip(verdicts) {
+        let v = v.context("internal: the executor returned without a verdict")?;
+        results.push((slot, finish_cell(cell, &v)));
+    }
     results.sort_by_key(|(k, _)| (k.1, k.2, k.0));
     // Speedup against the first configuration, per workload and program.
     let mut cells: Vec<Cell> = Vec::new();
@@ -286,15 +322,23 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
     })
 }
 
-fn judge(
+/// A cell before its run.
+enum Prepared {
+    /// Judge this program file, then fill in the cell.
+    Run(PathBuf, Cell),
+    /// The cell needs no run (a variant that failed to build, another data type, no program).
+    Done(Cell),
+}
+
+/// The program file of a cell and the cell to fill in, or the finished cell when it needs no run.
+fn prepare(
     path: &Path,
     cfg: &HwConfig,
     w: &Workload,
     prog: &ProgramSpec,
     build_error: Option<&str>,
     gen_dir: &Path,
-    seed: u64,
-) -> Cell {
+) -> Prepared {
     let mut cell = Cell {
         config: cfg.name.clone(),
         config_file: path.display().to_string(),
@@ -310,7 +354,7 @@ fn judge(
     };
     if let Some(e) = build_error {
         cell.detail = e.to_string();
-        return cell;
+        return Prepared::Done(cell);
     }
     if crate::bench::eval::check_data_type(cfg, w).is_err() {
         cell.status = CellStatus::OtherDataType;
@@ -319,7 +363,7 @@ fn judge(
             w.input_type(),
             cfg.array.input_type
         );
-        return cell;
+        return Prepared::Done(cell);
     }
     let file = match prog {
         ProgramSpec::File(p) => p.clone(),
@@ -328,29 +372,28 @@ fn judge(
                 let f = gen_dir.join(format!("{}__{}__{b}.c", cfg.name, w.name));
                 if let Err(e) = std::fs::write(&f, text) {
                     cell.detail = format!("writing {}: {e}", f.display());
-                    return cell;
+                    return Prepared::Done(cell);
                 }
                 f
             }
             Ok(None) => {
                 cell.detail = "no program".into();
-                return cell;
+                return Prepared::Done(cell);
             }
             Err(e) => {
                 // The generator found no schedule for this configuration: the program does not fit it.
                 cell.status = CellStatus::DoesNotFit;
                 cell.detail = format!("{e:#}");
-                return cell;
+                return Prepared::Done(cell);
             }
         },
     };
-    let opts = EvalOpts {
-        screen_runs: 1,
-        seed: Some(seed),
-        ..EvalOpts::default()
-    };
-    let v = evaluate(cfg, w, &file, &opts);
-    cell.status = CellStatus::of(&v);
+    Prepared::Run(file, cell)
+}
+
+/// A cell with its verdict.
+fn finish_cell(mut cell: Cell, v: &Verdict) -> Cell {
+    cell.status = CellStatus::of(v);
     cell.cycles = if cell.status == CellStatus::Ok {
         v.cycles
     } else {

@@ -3,6 +3,7 @@
 use super::load_config;
 use crate::bench::baseline::Baseline;
 use crate::bench::eval::EvalOpts;
+use crate::bench::executor::ExecutorArgs;
 use crate::bench::ladder::{self, BenchOpts};
 use anyhow::Context;
 use std::path::PathBuf;
@@ -40,9 +41,15 @@ pub struct BenchArgs {
     /// Hardware configuration (TOML) [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Where evaluations run (--executor local|slurm and the cluster's options; docs/cluster.md).
+    #[command(flatten)]
+    pub exec: Box<ExecutorArgs>,
 }
 
 pub fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    // First, while this process has one thread: with slurm, the cache directory becomes the shared one.
+    let exec = a.exec.resolve()?.build(a.jobs.unwrap_or(0))?;
+    let stop = super::interrupt_stops(exec.as_ref());
     let cfg = load_config(a.config.as_ref())?;
     let opts = BenchOpts {
         workloads: a.workloads,
@@ -60,7 +67,16 @@ pub fn run(a: BenchArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     };
-    let r = ladder::run(&cfg, &opts)?;
+    let r = match ladder::run_with(&cfg, &opts, exec.as_ref(), stop) {
+        Err(e) if stop.load(std::sync::atomic::Ordering::SeqCst) => {
+            eprintln!("{e:#}");
+            return Ok(ExitCode::from(130));
+        }
+        r => r?,
+    };
+    if exec.name() != "local" {
+        eprintln!("{}", exec.stats().summary(exec.name()));
+    }
     if a.json {
         println!(
             "{}",

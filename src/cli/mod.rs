@@ -15,6 +15,7 @@ pub mod report;
 pub mod rtl;
 pub mod run;
 pub mod search;
+pub mod slurm;
 pub mod sweep;
 pub mod workloads;
 
@@ -23,6 +24,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `gemforge`: the parsed command line.
 #[derive(Parser)]
@@ -85,6 +87,9 @@ pub enum Cmd {
     Sweep(sweep::SweepCliArgs),
     /// Check a hardware configuration file and print what it derives (rows, banks, address bits).
     Config(config::ConfigArgs),
+    /// Slurm clusters for --executor slurm: `slurm check` says whether the cluster is usable
+    /// (docs/cluster.md).
+    Slurm(slurm::SlurmArgs),
     /// Print a shell completion script, e.g. `gemforge completions bash > ~/.local/share/bash-completion/completions/gemforge`.
     Completions {
         /// The shell to complete for.
@@ -108,6 +113,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Rtl(a) => rtl::run(a, quiet),
         Cmd::Sweep(a) => sweep::run(a),
         Cmd::Config(a) => config::run(a),
+        Cmd::Slurm(a) => slurm::run(a),
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -123,6 +129,22 @@ pub(crate) fn load_config(file: Option<&PathBuf>) -> anyhow::Result<HwConfig> {
         Some(p) => Ok(HwConfig::from_file(p)?),
         None => Ok(HwConfig::default_config()),
     }
+}
+
+/// The stop flag of a command that runs evaluations on `exec`. With a cluster executor Ctrl-C sets it
+/// (the executor then cancels the outstanding jobs) and a second Ctrl-C quits at once (the jobs' sruns
+/// end with the process); on this machine Ctrl-C keeps its default, ending the process.
+pub(crate) fn interrupt_stops(exec: &dyn crate::bench::executor::Executor) -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    if exec.name() != "local" {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\ncancelling the cluster jobs (Ctrl-C again to quit at once)...");
+        });
+    }
+    &STOP
 }
 
 /// Print one value as a single line of JSON.

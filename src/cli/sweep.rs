@@ -1,9 +1,11 @@
 //! `gemforge sweep`: the sweep's table (or one JSON object) and the files it wrote.
 
+use crate::bench::executor::{Executor, ExecutorArgs};
 use crate::bench::sweep::{self, SweepArgs};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 #[derive(clap::Args)]
 pub struct SweepCliArgs {
@@ -34,9 +36,15 @@ pub struct SweepCliArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Where evaluations run (--executor local|slurm and the cluster's options; docs/cluster.md).
+    #[command(flatten)]
+    pub exec: Box<ExecutorArgs>,
 }
 
 pub fn run(a: SweepCliArgs) -> anyhow::Result<ExitCode> {
+    // First, while this process has one thread: with slurm, the cache directory becomes the shared one.
+    let exec = a.exec.resolve()?.build(a.jobs.unwrap_or(0))?;
+    let stop = super::interrupt_stops(exec.as_ref());
     let args = SweepArgs {
         configs: a.configs,
         workloads: a.workloads,
@@ -45,13 +53,28 @@ pub fn run(a: SweepCliArgs) -> anyhow::Result<ExitCode> {
         jobs: a.jobs,
         seed: a.seed,
     };
-    print!("{}", render(&args, a.json)?);
+    let text = match render(&args, a.json, exec.as_ref(), stop) {
+        Err(e) if stop.load(std::sync::atomic::Ordering::SeqCst) => {
+            eprintln!("{e:#}");
+            return Ok(ExitCode::from(130));
+        }
+        r => r?,
+    };
+    print!("{text}");
+    if exec.name() != "local" {
+        eprintln!("{}", exec.stats().summary(exec.name()));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Run the sweep and render it: the table, or one JSON object.
-fn render(args: &SweepArgs, json: bool) -> anyhow::Result<String> {
-    let r = sweep::run(args)?;
+fn render(
+    args: &SweepArgs,
+    json: bool,
+    exec: &dyn Executor,
+    stop: &AtomicBool,
+) -> anyhow::Result<String> {
+    let r = sweep::run_with(args, exec, stop)?;
     let csv = args.out_dir.join("sweep.csv");
     let svg = args.out_dir.join("sweep.svg");
     if json {

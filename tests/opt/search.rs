@@ -228,6 +228,7 @@ fn env<'a>(p: &'a dyn Proposer, stop: &'a AtomicBool, cache: Option<EvalCache>) 
         stop,
         progress: false,
         cache,
+        executor: None,
     }
 }
 

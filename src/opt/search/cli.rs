@@ -6,6 +6,7 @@ use super::{
     EXIT_PROPOSER_FAILED, STATUS_PROPOSER_FAILED,
 };
 use crate::bench::eval_cache::EvalCache;
+use crate::bench::executor::{ExecutorArgs, ExecutorSettings};
 use crate::opt::llm::{LlmOverrides, LlmSettings};
 use crate::opt::propose::{MenuItem, Proposer};
 use crate::sim::config::HwConfig;
@@ -132,6 +133,9 @@ pub struct SearchArgs {
     /// Boxed: with these options inline, `gemforge`'s command enum grows past clippy's variant-size limit.
     #[command(flatten)]
     pub llm: Box<LlmArgs>,
+    /// Where evaluations run (--executor local|slurm and the cluster's options; docs/cluster.md).
+    #[command(flatten)]
+    pub exec: Box<ExecutorArgs>,
 }
 
 /// The LLM proposer's settings on the command line (over `--llm-config`, over the defaults).
@@ -277,6 +281,12 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
 /// The run directory's lock is taken before anything is written to it, so two searches started on one
 /// directory cannot both run: the second fails naming the first.
 pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(String, u8)> {
+    // First, while this process has one thread: with slurm, the cache directory becomes the shared one.
+    // The local executor is the search's own (it takes --jobs from the run's config.json).
+    let executor = match args.exec.resolve()? {
+        ExecutorSettings::Local => None,
+        s => Some(s.build(args.jobs.unwrap_or(0))?),
+    };
     let dir = match (&args.run_dir, args.resume) {
         (Some(d), _) => d.clone(),
         (None, true) => bail!("--resume needs --out-dir"),
@@ -377,9 +387,13 @@ pub fn search_command(args: &SearchArgs, p: &Providers<'_>) -> anyhow::Result<(S
         stop: &STOP,
         progress: !args.json && !args.quiet,
         cache: Some(EvalCache::default_location()),
+        executor: executor.as_deref(),
     };
     let out = run_locked(&dir, &env, &lock)?;
     drop(lock);
+    if let Some(e) = &executor {
+        eprintln!("{}", e.stats().summary(e.name()));
+    }
     render(&dir, &out, args.json)
 }
 

@@ -12,8 +12,9 @@ pub mod feedback;
 pub mod journal;
 pub mod select;
 
-use crate::bench::eval::{self, EvalOpts, Failure, Verdict};
+use crate::bench::eval::{EvalOpts, Failure, Verdict};
 use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
+use crate::bench::executor::{CacheSlot, EvalRequest, Executor, LocalExecutor};
 use crate::bench::workload::{self, Workload};
 use crate::opt::propose::{
     AncestorStep, Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
@@ -167,6 +168,8 @@ pub struct SearchEnv<'a> {
     pub progress: bool,
     /// The verdict cache; None: no cache (the journal still keeps a resumed run from evaluating twice).
     pub cache: Option<EvalCache>,
+    /// Where evaluations run; None: this machine, on `eval_jobs` threads.
+    pub executor: Option<&'a dyn Executor>,
 }
 
 /// The status of a search that the proposer's failures stopped: an iteration in which every plan or
@@ -552,6 +555,16 @@ struct Engine<'a> {
     current_bar: Mutex<Option<indicatif::ProgressBar>>,
     /// Proposer requests being answered right now (for the progress line).
     awaiting: AtomicUsize,
+    /// The executor when the environment names none.
+    local: LocalExecutor,
+}
+
+/// One program to judge: its journal label (the program's hash, or `baseline:NAME`), its hash in the
+/// store, and for a baseline whether it may use the loop FSMs.
+struct EvalItem {
+    label: String,
+    hash: String,
+    baseline_fsm: Option<bool>,
 }
 
 /// The lock file of a run directory.
@@ -654,6 +667,8 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
     }
     let journal = Journal::open(&jpath, replay.truncated_line.is_some())?;
     let store = Store::new(dir.join(STORE_DIR));
+    // 0: one per core, as the local executor reads it.
+    let eval_jobs = cfg.params.eval_jobs;
     let mut e = Engine {
         dir: dir.to_path_buf(),
         plan_models: cfg.planning_models().to_vec(),
@@ -682,6 +697,7 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
         shown_failures: Mutex::new(HashSet::new()),
         current_bar: Mutex::new(None),
         awaiting: AtomicUsize::new(0),
+        local: LocalExecutor::new(eval_jobs),
     };
     let resumed = !replay.events.is_empty();
     let mut finished = None;
@@ -979,14 +995,6 @@ impl<'a> Engine<'a> {
         r
     }
 
-    /// Concurrent evaluations: the configured number, or one per core.
-    fn eval_jobs(&self) -> usize {
-        match self.cfg.params.eval_jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-    }
-
     fn eval_settings(&self) -> (EvalOpts, String) {
         let p = &self.cfg.params;
         let forbidden = if p.allow_loop_fsm {
@@ -1009,41 +1017,113 @@ impl<'a> Engine<'a> {
         (opts, settings)
     }
 
+    /// Where evaluations run.
+    fn exec(&self) -> &dyn Executor {
+        self.env.executor.unwrap_or(&self.local)
+    }
+
     /// The verdict on a stored program: from the journal, the cache, or a fresh evaluation (journaled).
     fn evaluate(&self, code_hash: &str) -> anyhow::Result<Option<Verdict>> {
-        if let Some(v) = self.lock_verdicts()?.get(code_hash) {
-            return Ok(Some(v.clone()));
-        }
-        if self.stopped() == Some(StopKind::Interrupt) {
-            return Ok(None);
-        }
-        let code = self.store.get(code_hash, "c")?;
-        let (mut opts, settings) = self.eval_settings();
-        let key = EvalCache::key(&code, &self.w, &self.cfg.hw, &settings);
-        let cached = self.env.cache.as_ref().and_then(|c| c.get(&key));
-        let (v, was_cached) = match cached {
-            Some(v) => (v, true),
-            None => {
-                opts.seed = Some(derive_seed(self.cfg.params.seed, code_hash));
-                let path = self.dir.join(STORE_DIR).join(format!("{code_hash}.c"));
-                let v = eval::evaluate(&self.cfg.hw, &self.w, &path, &opts);
-                self.evals.fetch_add(1, Ordering::SeqCst);
-                if let Some(c) = &self.env.cache {
-                    if let Err(err) = c.put(&key, &v) {
-                        eprintln!("warning: the verdict cache: {err:#}");
-                    }
-                }
-                (v, false)
-            }
+        let item = EvalItem {
+            label: code_hash.to_string(),
+            hash: code_hash.to_string(),
+            baseline_fsm: None,
         };
-        self.journal.append(&Event::Evaluated {
-            code: code_hash.to_string(),
-            verdict: verdict_to_json(&v),
-            cached: was_cached,
+        let hidden = indicatif::ProgressBar::hidden();
+        Ok(self.evaluate_items(&[item], &hidden)?.pop().flatten())
+    }
+
+    /// Verdicts on stored programs, in order: from the journal, the cache, or the executor (all of the
+    /// missing ones at once, so that a cluster executor can batch them), each journaled as it arrives.
+    /// None for those left unevaluated by an interrupt.
+    fn evaluate_items(
+        &self,
+        items: &[EvalItem],
+        pb: &indicatif::ProgressBar,
+    ) -> anyhow::Result<Vec<Option<Verdict>>> {
+        let mut out: Vec<Option<Verdict>> = vec![None; items.len()];
+        let mut reqs = Vec::new();
+        let mut req_item = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            if let Some(v) = self.lock_verdicts()?.get(&it.label) {
+                out[i] = Some(v.clone());
+                pb.inc(1);
+                continue;
+            }
+            if self.stopped() == Some(StopKind::Interrupt) {
+                continue;
+            }
+            let code = self.store.get(&it.hash, "c")?;
+            let (mut opts, mut settings) = self.eval_settings();
+            if let Some(fsm) = it.baseline_fsm {
+                if fsm {
+                    opts.forbidden_functs.clear();
+                }
+                settings = format!("{settings} fsm={fsm}");
+            }
+            let key = EvalCache::key(&code, &self.w, &self.cfg.hw, &settings);
+            if let Some(v) = self.env.cache.as_ref().and_then(|c| c.get(&key)) {
+                self.journal.append(&Event::Evaluated {
+                    code: it.label.clone(),
+                    verdict: verdict_to_json(&v),
+                    cached: true,
+                })?;
+                self.lock_verdicts()?.insert(it.label.clone(), v.clone());
+                out[i] = Some(v);
+                pb.inc(1);
+                continue;
+            }
+            opts.seed = Some(derive_seed(self.cfg.params.seed, &it.label));
+            reqs.push(EvalRequest {
+                hw: self.cfg.hw.clone(),
+                workload: self.w.clone(),
+                candidate: self.dir.join(STORE_DIR).join(format!("{}.c", it.hash)),
+                opts,
+                cache: self
+                    .env
+                    .cache
+                    .clone()
+                    .map(|cache| CacheSlot { cache, settings }),
+            });
+            req_item.push(i);
+        }
+        if reqs.is_empty() {
+            return Ok(out);
+        }
+        let got = Mutex::new(out);
+        let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        self.exec().evaluate(&reqs, self.env.stop, &|k, v| {
+            let i = req_item[k];
+            let label = &items[i].label;
+            if items[i].baseline_fsm.is_none() {
+                self.evals.fetch_add(1, Ordering::SeqCst);
+            }
+            let journaled = self
+                .journal
+                .append(&Event::Evaluated {
+                    code: label.clone(),
+                    verdict: verdict_to_json(&v),
+                    cached: false,
+                })
+                .and_then(|()| {
+                    self.lock_verdicts()?.insert(label.clone(), v.clone());
+                    Ok(())
+                });
+            if let Err(e) = journaled {
+                if let Ok(mut f) = failed.lock() {
+                    f.get_or_insert(e);
+                }
+            }
+            if let Ok(mut g) = got.lock() {
+                g[i] = Some(v);
+            }
+            pb.inc(1);
         })?;
-        self.lock_verdicts()?
-            .insert(code_hash.to_string(), v.clone());
-        Ok(Some(v))
+        if let Some(e) = failed.into_inner().ok().flatten() {
+            return Err(e);
+        }
+        got.into_inner()
+            .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))
     }
 
     fn get_plan(&self, r: &PlanReq, ctx: &StepCtx<'_>) -> anyhow::Result<Option<PlanOutcome>> {
@@ -1264,19 +1344,29 @@ impl<'a> Engine<'a> {
     fn search(&mut self) -> anyhow::Result<Outcome> {
         // The baselines and the starting program (step 0).
         let baselines = self.cfg.baselines.clone();
-        let pb = self.bar(baselines.len(), "baselines".into());
-        let done = parallel_map(&baselines, self.eval_jobs(), |(name, hash, fsm)| {
-            let r = if self.stopped().is_some() {
-                Ok(())
-            } else {
-                self.evaluate_baseline(name, hash, *fsm)
-            };
-            pb.inc(1);
-            r
-        });
-        pb.finish_and_clear();
-        done.into_iter().collect::<anyhow::Result<()>>()?;
+        // One batch with the starting program (a cluster executor runs them together).
         let start_hash = self.cfg.start.clone();
+        let what = if baselines.is_empty() {
+            "the starting program"
+        } else {
+            "baselines and the starting program"
+        };
+        let pb = self.bar(baselines.len() + 1, what.into());
+        let mut items: Vec<EvalItem> = baselines
+            .iter()
+            .map(|(name, hash, fsm)| EvalItem {
+                label: format!("baseline:{name}"),
+                hash: hash.clone(),
+                baseline_fsm: Some(*fsm),
+            })
+            .collect();
+        items.push(EvalItem {
+            label: start_hash.clone(),
+            hash: start_hash.clone(),
+            baseline_fsm: None,
+        });
+        self.evaluate_items(&items, &pb)?;
+        pb.finish_and_clear();
         let Some(sv) = self.evaluate(&start_hash)? else {
             return self.interrupted(0);
         };
@@ -1404,41 +1494,6 @@ impl<'a> Engine<'a> {
             evaluations: self.evals.load(Ordering::SeqCst),
             truncated_journal_line: None,
         })
-    }
-
-    fn evaluate_baseline(&self, name: &str, hash: &str, fsm: bool) -> anyhow::Result<()> {
-        let label = format!("baseline:{name}");
-        if self.lock_verdicts()?.contains_key(&label) {
-            return Ok(());
-        }
-        let code = self.store.get(hash, "c")?;
-        let (mut opts, settings) = self.eval_settings();
-        if fsm {
-            opts.forbidden_functs.clear();
-        }
-        let settings = format!("{settings} fsm={fsm}");
-        let key = EvalCache::key(&code, &self.w, &self.cfg.hw, &settings);
-        let cached = self.env.cache.as_ref().and_then(|c| c.get(&key));
-        let was_cached = cached.is_some();
-        let v = match cached {
-            Some(v) => v,
-            None => {
-                opts.seed = Some(derive_seed(self.cfg.params.seed, &label));
-                let path = self.dir.join(STORE_DIR).join(format!("{hash}.c"));
-                let v = eval::evaluate(&self.cfg.hw, &self.w, &path, &opts);
-                if let Some(c) = &self.env.cache {
-                    let _ = c.put(&key, &v);
-                }
-                v
-            }
-        };
-        self.journal.append(&Event::Evaluated {
-            code: label.clone(),
-            verdict: verdict_to_json(&v),
-            cached: was_cached,
-        })?;
-        self.lock_verdicts()?.insert(label, v);
-        Ok(())
     }
 
     /// One iteration: the new beam, or why there is none.
@@ -1695,13 +1750,16 @@ impl<'a> Engine<'a> {
             }
         }
         let pb = self.bar(codes.len(), format!("{} {} {what}", st.phase, st.iteration));
-        let verdicts = parallel_map(&codes, self.eval_jobs(), |c| {
-            let v = self.evaluate(c);
-            pb.inc(1);
-            v
-        });
+        let items: Vec<EvalItem> = codes
+            .iter()
+            .map(|c| EvalItem {
+                label: c.clone(),
+                hash: c.clone(),
+                baseline_fsm: None,
+            })
+            .collect();
+        let verdicts = self.evaluate_items(&items, &pb)?;
         pb.finish_and_clear();
-        let verdicts: Vec<Option<Verdict>> = verdicts.into_iter().collect::<anyhow::Result<_>>()?;
         if verdicts.iter().any(Option::is_none) || self.stopped() == Some(StopKind::Interrupt) {
             return Ok(None);
         }
@@ -1734,8 +1792,21 @@ impl<'a> Engine<'a> {
                         self.cfg.params.seed ^ 0x5eed,
                         &format!("recheck/{}", c.code),
                     ));
-                    let path = self.dir.join(STORE_DIR).join(format!("{}.c", c.code));
-                    let v = eval::evaluate(&self.cfg.hw, &self.w, &path, &opts);
+                    let req = EvalRequest {
+                        hw: self.cfg.hw.clone(),
+                        workload: self.w.clone(),
+                        candidate: self.dir.join(STORE_DIR).join(format!("{}.c", c.code)),
+                        opts: opts.clone(),
+                        cache: None,
+                    };
+                    let Some(v) = self
+                        .exec()
+                        .evaluate_all(&[req], self.env.stop)?
+                        .pop()
+                        .flatten()
+                    else {
+                        return self.interrupted(u32::MAX);
+                    };
                     self.evals.fetch_add(1, Ordering::SeqCst);
                     self.journal.append(&Event::Recheck {
                         code: c.code.clone(),
