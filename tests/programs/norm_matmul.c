@@ -17,7 +17,8 @@
 #define CSCALE 1.0f
 #endif
 
-static elem_t A[MI][MK] row_align(1), B[MK][MJ] row_align(1), C[MI][MJ] row_align(1);
+static elem_t A[MI][MK] __attribute__((aligned(64))), B[MK][MJ] __attribute__((aligned(64))),
+    C[MI][MJ] __attribute__((aligned(64)));
 static int32_t S[MI][MJ];
 
 static int32_t igelu_ref(int32_t q, int32_t qb, int32_t qc) {
