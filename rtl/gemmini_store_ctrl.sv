@@ -193,6 +193,10 @@ module gemmini_store_ctrl
       .stat_o  (n_stat)
     );
   end else begin : g_no_norm
+    // verilator lint_off UNUSEDSIGNAL
+    logic unused_norm;  // the normalizer fields of an item are not read without the normalizer
+    assign unused_norm = ^{s2_q.ncmd, s2_q.nupd, s2_q.nclr, s2_q.nid, s2_q.nlen};
+    // verilator lint_on UNUSEDSIGNAL
     assign n_stat = '0;
   end
 
