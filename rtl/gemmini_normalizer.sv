@@ -22,7 +22,7 @@ module gemmini_normalizer
   localparam logic signed [31:0] MinI = 32'sh8000_0000;
   localparam logic signed [31:0] MaxI = 32'sh7fff_ffff;
 
-  norm_stat_t st_q [NORM_IDS];
+  // (the stats registers are the output port itself: nothing to copy while idle)
 
   // sum / count truncated toward zero; a zero count gives the float converter's i32::MAX (sum >= 0) or
   // i32::MIN.
@@ -147,18 +147,14 @@ module gemmini_normalizer
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       for (int i = 0; i < NORM_IDS; i++) begin
-        st_q[i] <= '{sum: '0, count: '0, rmax: MinI, max: MinI, mean: '0, inv_stddev: '0, inv_sum_exp: '0};
+        stat_o[i] <= '{sum: '0, count: '0, rmax: MinI, max: MinI, mean: '0, inv_stddev: '0, inv_sum_exp: '0};
       end
     end else if (upd_i) begin
-      st_q[id_i] <= step(st_q[id_i], cmd_i, len_i, data_i, scale_i, k_i);
+      stat_o[id_i] <= step(stat_o[id_i], cmd_i, len_i, data_i, scale_i, k_i);
     end else if (clear_i) begin
-      st_q[id_i].sum <= '0;
-      st_q[id_i].count <= '0;
-      st_q[id_i].rmax <= MinI;
+      stat_o[id_i].sum <= '0;
+      stat_o[id_i].count <= '0;
+      stat_o[id_i].rmax <= MinI;
     end
-  end
-
-  always_comb begin
-    for (int i = 0; i < NORM_IDS; i++) stat_o[i] = st_q[i];
   end
 endmodule

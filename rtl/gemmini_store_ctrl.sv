@@ -138,7 +138,10 @@ module gemmini_store_ctrl
     it.pool = s_pool_q;
     it.rob = s_rob_q;
     it_row = '0;
-    if (!s_pool_q) begin
+    it_emit = 1'b0;
+    it_last = 1'b0;
+    // (computed only while a command runs: every combinational block runs every simulated cycle)
+    if (seq_q && !s_pool_q) begin
       nb = s_cols_q - (i1_q << DIM_BITS);
       if (nb > 8'(DIM)) nb = 8'(DIM);
       it_row = s_row_q + ROW_BITS'(i0_q) + ROW_BITS'(32'(i1_q) * DIM);
@@ -153,7 +156,7 @@ module gemmini_store_ctrl
         it.nlen = nb;
         if (it.ncmd != NC_RESET) it.nbytes = '0;  // statistics only: nothing is written
       end
-    end else begin
+    end else if (seq_q) begin
       orow = 16'(i0_q) * 16'(s_ps_q) + 16'(w0_q) - 16'(s_upad_q);
       ocol = 16'(i1_q) * 16'(s_ps_q) + 16'(w1_q) - 16'(s_lpad_q);
       it.zero = orow < 0 || ocol < 0 || orow >= 16'(s_orows_q) || ocol >= 16'(s_ocols_q);

@@ -4,7 +4,8 @@
 // against an integer reference computed here on the hart with Gemmini's arithmetic: int32 sums, the
 // truncating mean and variance, the integer square root, iGELU, iexp and the binary32 reciprocals (the hart's
 // float operations round to nearest even, as the accelerator's). MI x MJ x MK come from -D defines; the whole
-// J dimension is one loop, as the normalizing store needs whole rows.
+// J dimension is one loop, as the normalizing store needs whole rows. Then the library's tiled_matmul_auto
+// (WS, and its CPU reference) must give the same bytes.
 #include "common.h"
 
 #ifndef ACT
@@ -18,7 +19,7 @@
 #endif
 
 static elem_t A[MI][MK] __attribute__((aligned(64))), B[MK][MJ] __attribute__((aligned(64))),
-    C[MI][MJ] __attribute__((aligned(64)));
+    C[MI][MJ] __attribute__((aligned(64))), C_lib[MI][MJ], C_cpu[MI][MJ];
 static int32_t S[MI][MJ];
 
 static int32_t igelu_ref(int32_t q, int32_t qb, int32_t qc) {
@@ -54,12 +55,14 @@ int main(void) {
     for (int j = 0; j < MJ; j++) B[k][j] = (elem_t)(rand8() % 5);
 
   // gemmini.h's constants (tiled_matmul with act IGELU or SOFTMAX)
+  // (gemmini.h's expressions: float variables, double literals)
   const float S_ = BERT_SCALE;
-  const float sqrt_2 = 1.41421356237f;
-  const float s_erf = -0.2888f * ((S_ * S_) / 2);
-  const int32_t g_qb = (int32_t)(-1.769f / (S_ / sqrt_2)), g_qc = (int32_t)(1.0f / s_erf);
-  const int32_t qln2 = (int32_t)(0.693147f / S_), qln2_inv = 65536 / qln2;
-  const int32_t e_qb = (int32_t)(1.353f / S_), e_qc = (int32_t)(0.344f / (0.3585f * S_ * S_));
+  const float sqrt_2 = 1.41421356237;
+  const float s_erf = (-0.2888 * ((S_ * S_) / 2));
+  const int32_t g_qb = (int32_t)(-1.769 / (S_ / sqrt_2)), g_qc = (int32_t)(1.0 / s_erf);
+  const int32_t qln2 = (int32_t)(0.693147 / S_), qln2_inv = 65536 / qln2;
+  const float sa = 0.3585, sb = 1.353, sc = 0.344;
+  const int32_t e_qb = (int32_t)(sb / S_), e_qc = (int32_t)(sc / (sa * S_ * S_));
 
   const size_t I = (MI + DIM - 1) / DIM, J = (MJ + DIM - 1) / DIM, K = (MK + DIM - 1) / DIM;
   gemmini_flush(0);
@@ -109,6 +112,19 @@ int main(void) {
         CHECK_EQ("C", C[i][j], gemmini_lib_readout(igelu_ref(S[i][j], g_qb, g_qc), NO_ACTIVATION, CSCALE));
     }
   }
+  // the library entry point with Gemmini's arguments, on the loop FSM and on the CPU
+  int rc = tiled_matmul_auto(MI, MJ, MK, &A[0][0], &B[0][0], NULL, &C_lib[0][0], MK, MJ, MJ, MJ,
+                             MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, ACT, CSCALE, BERT_SCALE,
+                             false, false, false, false, false, 0, WS);
+  rc |= tiled_matmul_auto(MI, MJ, MK, &A[0][0], &B[0][0], NULL, &C_cpu[0][0], MK, MJ, MJ, MJ,
+                          MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY, ACT, CSCALE, BERT_SCALE,
+                          false, false, false, false, false, 0, CPU);
+  CHECK_EQ("tiled_matmul_auto return code", rc, 0);
+  for (int i = 0; i < MI; i++)
+    for (int j = 0; j < MJ; j++) {
+      CHECK_EQ("C_lib", C_lib[i][j], C[i][j]);
+      CHECK_EQ("C_cpu", C_cpu[i][j], C[i][j]);
+    }
   printf("cycles %llu\n", (unsigned long long)(t1 - t0));
   printf("C checksum %08x\n", (unsigned)fnv(C, sizeof(C)));
   printf(failures ? "FAILED %d\n" : "PASS\n", failures);
