@@ -1114,7 +1114,8 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
         return GEMMINI_LIB_UNSUPPORTED;
     }
     if (normalizing && t != WS && t != CPU) {
-        printf("tiled_matmul: LAYERNORM and SOFTMAX run on the loop FSM (WS) or the CPU, not type %d\n", (int)t);
+        printf("tiled_matmul: LAYERNORM and SOFTMAX are not supported on type %d (they run on the loop FSM, WS, "
+               "or the CPU)\n", (int)t);
         return GEMMINI_LIB_UNSUPPORTED;
     }
     if (normalizing && (dim_J > GEMMINI_LIB_NORM_MAX_J || (t == WS && tile_J * DIM < dim_J))) {
