@@ -644,3 +644,17 @@ fn normalizer_loop_ws_end_to_end() {
         &["MI=9", "MJ=40", "MK=20", "ACT=4", "CSCALE=0.5f"],
     );
 }
+
+/// tiled_norm_auto (tests/programs/norm_rows.c): LayerNorm and Softmax of int32 rows on the normalizer against
+/// the library's CPU reference, on both engines: rows of 1 to 3 DMA rows, with padding, several row tiles.
+#[test]
+fn tiled_norm_auto_matches_cpu_reference() {
+    for defines in [
+        ["NI=35", "NJ=70", "ACT=2", "CSCALE=1.0f"],
+        ["NI=35", "NJ=70", "ACT=4", "CSCALE=1.0f"],
+        ["NI=5", "NJ=200", "ACT=2", "CSCALE=4.0f"],
+        ["NI=17", "NJ=16", "ACT=4", "CSCALE=0.5f"],
+    ] {
+        run_both("norm_rows.c", &defines);
+    }
+}

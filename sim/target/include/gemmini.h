@@ -1308,6 +1308,75 @@ static inline int tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, co
                         tile_K, transpose_A, transpose_B, full_C, low_D, weightA, tiled_matmul_type);
 }
 
+#ifdef HAS_NORMALIZATIONS
+/* ---- tiled_norm_auto: LayerNorm or Softmax of int32 rows on the normalizer ------------------------------ */
+
+/* out (I x J int8, row stride J) = act(in) for act LAYERNORM or SOFTMAX (Softmax constants from bert_scale
+   0.05, as gemmini.h's tiled_norm), C_scale folded into the reciprocals (docs/accelerator.md 2.2). WS (or OS):
+   up to DIM rows at a time are moved into the accumulator as int32 (one mvin per DIM columns, column block
+   b at accumulator row b*DIM), then per pair of rows (one stat id each) three passes of single-row
+   normalizer mvouts; CPU: the exact reference. Returns 0, or non-zero after printing why the arguments were
+   rejected. */
+static inline int tiled_norm_auto(const size_t I, const size_t J, const acc_t *in, elem_t *out,
+                                  const acc_scale_t C_scale, int act, enum tiled_matmul_type_t norm_type)
+{
+    if (I == 0 || J == 0 || in == NULL || out == NULL) {
+        printf("tiled_norm_auto: empty matrix or NULL pointer (I %lu, J %lu)\n", (unsigned long)I, (unsigned long)J);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (act != LAYERNORM && act != SOFTMAX) {
+        printf("tiled_norm_auto: act %d is not supported (LAYERNORM or SOFTMAX)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const size_t nJ = gemmini_lib_cdiv(J, DIM);
+    if (nJ * DIM > (size_t)ACC_ROWS || J > GEMMINI_LIB_NORM_MAX_J) {
+        printf("tiled_norm_auto: rows of %lu elements do not fit the accumulator (%d rows of %d)\n",
+               (unsigned long)J, ACC_ROWS, DIM);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const struct gemmini_lib_norm_k nk = gemmini_lib_norm_consts(act, (acc_scale_t)0.05);
+    if (norm_type == CPU) {
+        for (size_t i = 0; i < I; i++) gemmini_lib_norm_row(in + i * J, J, act, C_scale, &nk, out + i * J);
+        return GEMMINI_LIB_OK;
+    }
+    if (norm_type != WS && norm_type != OS && norm_type != WS_CPU_ISSUED) {
+        printf("tiled_norm_auto: unknown type %d\n", (int)norm_type);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    const size_t mbl = MAX_BLOCK_LEN;
+    gemmini_extended_config_st(J * sizeof(elem_t), act & 3, C_scale);
+    gemmini_extended3_config_ld(J * sizeof(acc_t), MVIN_SCALE_IDENTITY, false, 2);
+    if (act == SOFTMAX) {
+        gemmini_config_norm(nk.qln2, 0, 0, 1, 0, nk.qb, nk.qc);
+        gemmini_config_norm(nk.qln2_inv, 1, 0, 1, 0, nk.qb, nk.qc);
+    }
+    static const uint32_t passes[2][3][2] = {{{1, 2}, {3, 4}, {0, 0}}, {{5, 5}, {6, 7}, {0, 0}}};
+    const int which = act == LAYERNORM ? 0 : 1;
+    for (size_t i = 0; i < I; i += DIM) {
+        const size_t rows = gemmini_lib_min(DIM, I - i);
+        for (size_t b = 0; b < nJ; b++)
+            gemmini_extended_mvin3(in + i * J + b * DIM, gemmini_lib_acc(b * DIM),
+                                   gemmini_lib_min(DIM, J - b * DIM), rows);
+        for (size_t row = 0; row < rows; row += NORM_STAT_IDS) {
+            const size_t ids = gemmini_lib_min(NORM_STAT_IDS, rows - row);
+            for (int pass = 0; pass < 3; pass++)
+                for (size_t id = 0; id < ids; id++) {
+                    gemmini_config_norm(0, 0, 1, 0, id, 0, 0);
+                    const size_t r = row + id;
+                    for (size_t b = 0; b < nJ; b += mbl) {
+                        const uint32_t cmd = passes[which][pass][b + mbl >= nJ];
+                        gemmini_extended_mvout(out + (i + r) * J + b * DIM,
+                                               gemmini_lib_acc(b * DIM + r) | (cmd << 26),
+                                               gemmini_lib_min(mbl * DIM, J - b * DIM), 1);
+                    }
+                }
+        }
+    }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
+#endif
+
 /* ---- residual add ---------------------------------------------------------------------------------- */
 
 /* CPU reference: C = readout(MVIN_SCALE(A, A_scale) + MVIN_SCALE(B, B_scale)) with ReLU if relu and
