@@ -75,7 +75,7 @@ module gemmini_frontend
   logic [1:0]  psize_q;
   logic [7:0]  porows_q, pocols_q, orows_q, ocols_q;
   logic [31:0] st_stride_q;
-  logic [1:0]  st_act_q;
+  logic [2:0]  st_act_q;  // config_st's two bits and config_norm's act_msb
 
   logic [6:0]  f;
   logic [63:0] r1, r2;
@@ -93,11 +93,13 @@ module gemmini_frontend
   config_ld_rs1_t ld1;
   config_st_rs1_t st1;
   config_st_rs2_t st2;
+  config_norm_rs1_t nm1;
   // verilator lint_on UNUSEDSIGNAL
   assign op1 = operand_t'(r1);
   assign op2 = operand_t'(r2);
   assign ex1 = config_ex_rs1_t'(r1);
   assign ex2 = config_ex_rs2_t'(r2);
+  assign nm1 = config_norm_rs1_t'(r1);
   assign ld1 = config_ld_rs1_t'(r1);
   assign st1 = config_st_rs1_t'(r1);
   assign st2 = config_st_rs2_t'(r2);
@@ -206,6 +208,8 @@ module gemmini_frontend
           lim = (op2.addr.is_acc && op2.addr.read_full) ? DIM : DIM * MAX_BLOCK_LEN;
         end
         if (g2) err = E_BAD_ADDRESS;
+        // a pooled accumulator mvout can only write (normalizer command RESET)
+        else if (HAS_NORM && pool_q && op2.addr.is_acc && op2.addr.norm_cmd != 3'd0) err = E_UNSUPPORTED;
         else if (pool_q && (op2.cols == 16'd0 || 32'(op2.cols) > DIM || psize_q == 2'd0 || porows_q == 8'd0
                             || pocols_q == 8'd0 || orows_q == 8'd0 || ocols_q == 8'd0)) err = E_BAD_ROWS_COLS;
         else if (!pool_q && dims_bad(op2, DIM, lim)) err = E_BAD_ROWS_COLS;
@@ -361,8 +365,10 @@ module gemmini_frontend
           orows_q <= st1.orows;
           ocols_q <= st1.ocols;
           st_stride_q <= st2.stride;
-          st_act_q <= st1.act;
+          st_act_q <= {1'b0, st1.act};
         end
+        if (HAS_NORM && f == F_CONFIG && nm1.cmd == CONFIG_NORM && !nm1.set_stats_id_only)
+          st_act_q[2] <= nm1.act_msb;
         if (f == F_PRELOAD) begin
           expect_comp_q <= 1'b1;
           pend_c_q <= d;

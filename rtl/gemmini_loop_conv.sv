@@ -186,7 +186,7 @@ module gemmini_loop_conv
       else if (!view_i.ws || view_i.at != t_in || view_i.bt != t_w0132) chk_err_o = E_BAD_LOOP;
       else if (!t_in && (view_i.a_stride != want_a || view_i.c_stride != want_c)) chk_err_o = E_BAD_LOOP;
       else if (dsc_q[cs].out_addr != '0 && !pool && (view_i.pool || 64'(view_i.st_stride) != want_st
-                                            || view_i.st_act != act)) chk_err_o = E_BAD_LOOP;
+                                            || view_i.st_act != {1'b0, act})) chk_err_o = E_BAD_LOOP;
     end
   end
 

@@ -74,7 +74,8 @@ module gemmini_loop_matmul
     if (chk_i) begin
       a_rows = 64'(dsc_q[cs].n_i) * 64'(dsc_q[cs].n_k) * 64'(DIM);
       b_rows = 64'(dsc_q[cs].n_k) * 64'(dsc_q[cs].n_j) * 64'(DIM);
-      if (cfg_rs2_i[63:3] != '0 || cfg_rs1_i[10:8] > 3'd1) chk_err_o = E_UNSUPPORTED;
+      if (cfg_rs2_i[63:3] != '0 || (!HAS_NORM && cfg_rs1_i[10:8] > 3'd1) || cfg_rs1_i[10:8] > ACT_SOFTMAX)
+        chk_err_o = E_UNSUPPORTED;
       else if (!resadd && view_i.pend) chk_err_o = E_PAIRING;
       else if (dsc_q[cs].n_i == '0 || dsc_q[cs].n_j == '0 || (!resadd && dsc_q[cs].n_k == '0)) chk_err_o = E_BAD_LOOP;
       else if (32'(dsc_q[cs].p_i) >= DIM || 32'(dsc_q[cs].p_j) >= DIM || 32'(dsc_q[cs].p_k) >= DIM) chk_err_o = E_BAD_LOOP;
@@ -96,6 +97,9 @@ module gemmini_loop_matmul
         else if (dsc_q[cs].d != '0 && view_i.shrink[2] != cfg_rs1_i[2]) chk_err_o = E_BAD_LOOP;
       end
       if (chk_err_o == E_NONE && dsc_q[cs].c != '0 && view_i.pool) chk_err_o = E_BAD_LOOP;
+      // LayerNorm/Softmax store int8 rows through the normalizer
+      if (chk_err_o == E_NONE && dsc_q[cs].c != '0 && (cfg_rs1_i[10:8] == ACT_LAYERNORM || cfg_rs1_i[10:8] == ACT_SOFTMAX)
+          && (cfg_rs1_i[1] || resadd)) chk_err_o = E_BAD_LOOP;
     end
   end
 
@@ -142,6 +146,7 @@ module gemmini_loop_matmul
         n.at = rs2[0];
         n.bt = rs2[1];
         n.resadd = rs2[2];
+        n.act = rs1[10:8];
         n.a_row = a_h ? 32'(SP_HALF) : 32'd0;
         n.a_end = n.a_row + 32'(cur.n_i) * 32'(cur.n_k) * 32'(DIM);
         n.b_end = b_h ? 32'(SP_ROWS) : 32'(SP_HALF);
@@ -168,6 +173,15 @@ module gemmini_loop_matmul
   function automatic logic younger(input logic s, input logic [1:0] pend, input logic head);
     return pend[!s] && head == !s;
   endfunction
+
+  // ---- LayerNorm/Softmax StC state (see its generator below) ----
+  logic [15:0] ln_i_q, ln_row_q, ln_j_q;
+  logic [1:0]  ln_pass_q;
+  logic        ln_sid_q, ln_cfg_q;
+  logic        ln_mode, last_ln;
+  logic [15:0] ln_rows, ln_ids, ln_mb;  // rows of tile row i, rows of the current pair, tiles per DMA row
+  logic [6:0]  ln_funct;
+  logic [63:0] ln_rs1, ln_rs2;
 
   // ---- grant signals (from the arbiter below) ----
   logic take_a, take_b, take_bias, take_e, take_s;
@@ -291,9 +305,62 @@ module gemmini_loop_matmul
     .dram_o (dram_bias), .op_o (op_bias), .last_o (last_bias), .outer_o (outer_bias)
   );
   gemmini_loop_mover u_stc (
-    .clk_i, .rst_ni, .run_i (run_s), .take_i (take_s), .g_i (g_s),
+    .clk_i, .rst_ni, .run_i (run_s && !ln_mode), .take_i (take_s && !ln_mode), .g_i (g_s),
     .dram_o (dram_s), .op_o (op_s), .last_o (last_s), .outer_o (outer_s_unused)
   );
+
+  // ---- StC of a LayerNorm/Softmax loop (loops.rs norm_stores): for tile row i, pair of rows, pass (3), row
+  // of the pair: a config_norm selecting the stat id, then one single-row mvout per DMA row along J ----
+  always_comb begin
+    logic [15:0] blocks, cols, r;
+    logic [2:0] ncmd;
+    logic fin;
+    logic [63:0] off;
+    logic [31:0] row;
+    ln_rows = '0;
+    ln_ids = '0;
+    ln_mb = '0;
+    blocks = '0;
+    cols = '0;
+    r = '0;
+    ncmd = '0;
+    fin = 1'b0;
+    off = '0;
+    row = '0;
+    ln_funct = F_CONFIG;
+    ln_rs1 = '0;
+    ln_rs2 = '0;
+    last_ln = 1'b0;
+    ln_mode = HAS_NORM && (dsc_q[sst].act == ACT_LAYERNORM || dsc_q[sst].act == ACT_SOFTMAX);
+    if (ln_mode && run_s) begin
+      ln_rows = 16'(DIM) - ((ln_i_q + 16'd1 == dsc_q[sst].n_i) ? dsc_q[sst].p_i : 16'd0);
+      ln_ids = (ln_rows - ln_row_q > 16'(NORM_IDS)) ? 16'(NORM_IDS) : ln_rows - ln_row_q;
+      ln_mb = (dsc_q[sst].n_j < 16'(MAX_BLOCK_LEN)) ? dsc_q[sst].n_j : 16'(MAX_BLOCK_LEN);
+      blocks = (dsc_q[sst].n_j - ln_j_q < ln_mb) ? dsc_q[sst].n_j - ln_j_q : ln_mb;
+      fin = ln_j_q + ln_mb >= dsc_q[sst].n_j;
+      cols = blocks * 16'(DIM) - ((ln_j_q + blocks >= dsc_q[sst].n_j) ? dsc_q[sst].p_j : 16'd0);
+      r = ln_row_q + 16'(ln_sid_q);
+      case (ln_pass_q)
+        2'd0: ncmd = (dsc_q[sst].act == ACT_LAYERNORM) ? (fin ? NC_MEAN : NC_SUM) : NC_MAX;
+        2'd1: ncmd = (dsc_q[sst].act == ACT_LAYERNORM) ? (fin ? NC_INV_STDDEV : NC_VARIANCE)
+                                                        : (fin ? NC_INV_SUM_EXP : NC_SUM_EXP);
+        default: ncmd = NC_RESET;
+      endcase
+      off = (64'(ln_i_q) * dsc_q[sst].cstr + 64'(ln_j_q)) * 64'(DIM) + 64'(r) * dsc_q[sst].cstr;
+      row = dsc_q[sst].c_row + (32'(ln_i_q) * 32'(dsc_q[sst].n_j) + 32'(ln_j_q)) * 32'(DIM) + 32'(r);
+      if (ln_cfg_q) begin
+        // set_stats_id_only (bit 17) with the stat id
+        ln_funct = F_CONFIG;
+        ln_rs1 = 64'(CONFIG_NORM) | (64'(ln_sid_q) << 8) | (64'd1 << 17);
+      end else begin
+        ln_funct = F_MVOUT;
+        ln_rs1 = dsc_q[sst].c + off * 64'(EB);
+        ln_rs2 = {16'd1, cols, ACC_BIT | (32'(ncmd) << 26) | row};
+        last_ln = fin && 16'(ln_sid_q) + 16'd1 == ln_ids && ln_pass_q == 2'd2
+                  && ln_row_q + 16'(NORM_IDS) >= ln_rows && ln_i_q + 16'd1 == dsc_q[sst].n_i;
+      end
+    end
+  end
 
   // ---- Ex: k outer, j, i inner; a preload then its compute ----
   logic [15:0] ek_q, ej_q, ei_q;
@@ -392,6 +459,12 @@ module gemmini_loop_matmul
       ej_q <= '0;
       ei_q <= '0;
       ephase_q <= 1'b0;
+      ln_i_q <= '0;
+      ln_row_q <= '0;
+      ln_j_q <= '0;
+      ln_pass_q <= '0;
+      ln_sid_q <= 1'b0;
+      ln_cfg_q <= 1'b1;
     end else begin
       if (cfg_valid_i && cfg_ready_o) dsc_q[cs] <= desc_update(dsc_q[cs], cfg_funct_i, cfg_rs1_i, cfg_rs2_i, cs, acc_half_q);
       // generated-command register
@@ -404,9 +477,9 @@ module gemmini_loop_matmul
           gen_rs2_o <= rs2_e;
         end else if (take_s) begin
           gen_cls_q <= 2'd2;
-          gen_funct_o <= F_MVOUT;
-          gen_rs1_o <= dram_s;
-          gen_rs2_o <= op_s;
+          gen_funct_o <= ln_mode ? ln_funct : F_MVOUT;
+          gen_rs1_o <= ln_mode ? ln_rs1 : dram_s;
+          gen_rs2_o <= ln_mode ? ln_rs2 : op_s;
         end else if (take_bias) begin
           gen_cls_q <= 2'd0;
           gen_funct_o <= F_MVIN3;
@@ -422,6 +495,40 @@ module gemmini_loop_matmul
           gen_funct_o <= F_MVIN2;
           gen_rs1_o <= dram_b;
           gen_rs2_o <= op_b;
+        end
+      end
+      // LayerNorm/Softmax StC counters: j, then row of the pair, pass, pair, tile row
+      if (take_s && ln_mode) begin
+        if (ln_cfg_q) begin
+          ln_cfg_q <= 1'b0;
+        end else if (last_ln) begin
+          ln_i_q <= '0;
+          ln_row_q <= '0;
+          ln_j_q <= '0;
+          ln_pass_q <= '0;
+          ln_sid_q <= 1'b0;
+          ln_cfg_q <= 1'b1;
+        end else if (ln_j_q + ln_mb < dsc_q[sst].n_j) begin
+          ln_j_q <= ln_j_q + ln_mb;
+        end else begin
+          ln_j_q <= '0;
+          ln_cfg_q <= 1'b1;
+          if (16'(ln_sid_q) + 16'd1 < ln_ids) begin
+            ln_sid_q <= 1'b1;
+          end else begin
+            ln_sid_q <= 1'b0;
+            if (ln_pass_q != 2'd2) begin
+              ln_pass_q <= ln_pass_q + 2'd1;
+            end else begin
+              ln_pass_q <= '0;
+              if (ln_row_q + 16'(NORM_IDS) < ln_rows) begin
+                ln_row_q <= ln_row_q + 16'(NORM_IDS);
+              end else begin
+                ln_row_q <= '0;
+                ln_i_q <= ln_i_q + 16'd1;
+              end
+            end
+          end
         end
       end
       // Ex counters
@@ -451,7 +558,7 @@ module gemmini_loop_matmul
         if (take_b && last_b) db_n[sb] = 1'b1;
         if (take_bias && last_bias) dd_n[sd] = 1'b1;
         if (take_e && last_e) de_n[se] = 1'b1;
-        if (take_s && last_s) ds_n[sst] = 1'b1;
+        if (take_s && (ln_mode ? last_ln : last_s)) ds_n[sst] = 1'b1;
         rel = pend_q & da_n & db_n & dd_n & de_n & ds_n;
         left = pend_q & ~rel;
         pend_n = left;

@@ -25,6 +25,7 @@ package gemmini_pkg;
   localparam int unsigned SP_W = DIM * EW;               // bits in a scratchpad row
   localparam int unsigned ACC_W = DIM * 32;              // bits in an accumulator row
   localparam bit HAS_OS = CFG_HAS_OS != 0;
+  localparam bit HAS_NORM = CFG_HAS_NORM != 0;           // Gemmini's normalizer (has_normalizations)
 
   // ---- DMA ----
   localparam int unsigned BEAT_BYTES = CFG_BEAT_BYTES;
@@ -65,8 +66,33 @@ package gemmini_pkg;
     logic [15:0] a_stride;     // config_ex a_stride
     logic [15:0] c_stride;     // config_ex c_stride
     logic [31:0] st_stride;    // config_st DRAM row stride (bytes)
-    logic [1:0]  st_act;       // config_st activation
+    logic [2:0]  st_act;       // the store activation (config_st's two bits and config_norm's msb)
   } loop_view_t;
+
+  // ---- normalizer (docs/accelerator.md section 2.2; src/sim/accel/spec/norm.rs is the reference) ----
+  localparam int unsigned NORM_IDS = 2;  // stat ids (Gemmini's NORM_STAT_IDS)
+  localparam logic [2:0] ACT_RELU = 3'd1, ACT_LAYERNORM = 3'd2, ACT_IGELU = 3'd3, ACT_SOFTMAX = 3'd4;
+  localparam logic [2:0] NC_RESET = 3'd0, NC_SUM = 3'd1, NC_MEAN = 3'd2, NC_VARIANCE = 3'd3,
+                         NC_INV_STDDEV = 3'd4, NC_MAX = 3'd5, NC_SUM_EXP = 3'd6, NC_INV_SUM_EXP = 3'd7;
+
+  // config_norm's constants.
+  typedef struct packed {
+    logic signed [31:0] qb;
+    logic signed [31:0] qc;
+    logic signed [31:0] qln2;
+    logic signed [31:0] qln2_inv;
+  } norm_k_t;
+
+  // One stat id's running state.
+  typedef struct packed {
+    logic signed [31:0] sum;
+    logic [15:0]        count;
+    logic signed [31:0] rmax;         // running maximum
+    logic signed [31:0] max;
+    logic signed [31:0] mean;
+    logic [31:0]        inv_stddev;   // binary32
+    logic [31:0]        inv_sum_exp;  // binary32
+  } norm_stat_t;
 
   // One LOOP_CONV_WS descriptor slot (spec 1.4 field names): what funct 16-21 set, then what LOOP_CONV_WS adds
   // when it accepts it (mode bits, placement and the derived sizes of src/sim/accel/loops.rs ConvShape).
@@ -168,6 +194,7 @@ package gemmini_pkg;
     logic [31:0] c_row;
     logic [1:0]  sp_use;   // scratchpad halves the loop's A and B live in
     logic        c_half;   // accumulator half of C
+    logic [2:0]  act;      // LOOP_WS activation: 2 (LayerNorm) and 4 (Softmax) store through the normalizer
   } loop_desc_t;
 
   // One tile grid a LOOP_WS data-movement sub-FSM walks (gemmini_loop_mover; src/sim/accel/loops.rs Grid).
@@ -390,6 +417,76 @@ package gemmini_pkg;
   function automatic logic [31:0] e_os_out(input logic [31:0] x, input logic [4:0] shift);
     if (IS_FP) return (shift == 5'd0) ? x : gemmini_fp32_pkg::fp32_mul(x, {1'b0, 8'd127 - 8'(shift), 23'd0});
     return clip_psum(rshift_rne(x, shift));
+  endfunction
+
+  // The finishing normalizer commands run on a row's last block only (Gemmini's non_reset_version).
+  function automatic logic [2:0] norm_non_reset(input logic [2:0] c);
+    case (c)
+      NC_MEAN: return NC_SUM;
+      NC_INV_STDDEV: return NC_VARIANCE;
+      NC_INV_SUM_EXP: return NC_SUM_EXP;
+      default: return c;
+    endcase
+  endfunction
+
+  // iGELU (AccumulatorScale.igelu), every step wrapped to 32 bits.
+  function automatic logic signed [31:0] igelu(input logic signed [31:0] q, input logic signed [31:0] qb,
+                                               input logic signed [31:0] qc);
+    logic signed [31:0] sgn, a, nqb, cl, t, poly, erf;
+    sgn = (q < 32'sd0) ? -32'sd1 : 32'sd1;
+    a = (q < 32'sd0) ? 32'sd0 - q : q;
+    nqb = 32'sd0 - qb;
+    cl = (a > nqb) ? nqb : a;
+    t = cl + qb;
+    poly = qc + t * t;
+    erf = sgn * poly;
+    return q * (erf + qc);
+  endfunction
+
+  // I-BERT's integer exponential (AccumulatorScale.iexp as released): z = bits 47:16 of (-q) * qln2_inv,
+  // (qc + (q + z*qln2 + qb)^2) shifted right logically by z, 0 when z >= 32.
+  function automatic logic signed [31:0] iexp(input logic signed [31:0] q, input logic signed [31:0] qln2,
+                                              input logic signed [31:0] qln2_inv, input logic signed [31:0] qb,
+                                              input logic signed [31:0] qc);
+    // verilator lint_off UNUSEDSIGNAL
+    logic signed [63:0] prod;
+    // verilator lint_on UNUSEDSIGNAL
+    logic signed [31:0] nq, z, t, poly;
+    nq = 32'sd0 - q;
+    prod = $signed({{32{nq[31]}}, nq}) * $signed({{32{qln2_inv[31]}}, qln2_inv});
+    z = prod[47:16];
+    t = q + z * qln2 + qb;
+    poly = qc + t * t;
+    if (z[31:5] != '0) return 32'sd0;
+    return $signed(poly >> z[4:0]);
+  endfunction
+
+  // The accumulator read-out with the normalizer: the 3-bit activation (ReLU, x - mean, iGELU,
+  // iexp(x - max); others none), then the scaler with config_st's scale or the stat's reciprocal.
+  // verilator lint_off UNUSEDSIGNAL
+  // (the running sum, count and maximum of st are not read here)
+  function automatic logic signed [7:0] norm_readout(input logic signed [31:0] x, input logic [2:0] act,
+                                                     input logic [31:0] scale, input norm_stat_t st,
+                                                     input norm_k_t k);
+  // verilator lint_on UNUSEDSIGNAL
+    logic signed [31:0] v;
+    logic [31:0] s;
+    v = x;
+    s = scale;
+    case (act)
+      ACT_RELU: v = (x < 32'sd0) ? 32'sd0 : x;
+      ACT_LAYERNORM: begin
+        v = x - st.mean;
+        s = st.inv_stddev;
+      end
+      ACT_IGELU: v = igelu(x, k.qb, k.qc);
+      ACT_SOFTMAX: begin
+        v = iexp(x - st.max, k.qln2, k.qln2_inv, k.qb, k.qc);
+        s = st.inv_sum_exp;
+      end
+      default: ;
+    endcase
+    return acc_readout(v, 1'b0, s);
   endfunction
 
   // Max pooling's comparison: v replaces the running maximum m when v > m (signed int8, or IEEE >).

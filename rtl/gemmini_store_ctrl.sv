@@ -1,8 +1,11 @@
-// Store controller: config_st and mvout (spec 2.5, 4.4). A sequencer walks the command's (row, block) items,
-// or with max-pooling its output pixels and their windows, and reads the source rows; read data is converted
-// (raw input-type rows, raw accumulator rows, or ReLU + acc_scale to the input type) into a small queue of DRAM rows, which a chunker
-// writes with naturally aligned masked requests. A command completes when its last request has been issued;
-// outstanding writes keep busy_o high until acknowledged.
+// Store controller: config_st, config_norm and mvout (spec 2.5, 4.4). A sequencer walks the command's (row,
+// block) items, or with max-pooling its output pixels and their windows, and reads the source rows; read data
+// is converted (raw input-type rows, raw accumulator rows, or the activation + acc_scale to the input type)
+// into a small queue of DRAM rows, which a chunker writes with naturally aligned masked requests. With the
+// normalizer (HAS_NORM) every accumulator block also passes gemmini_normalizer with its normalizer command,
+// and blocks whose command is not RESET write nothing (a zero-byte queue entry keeps the completion in
+// order). A command completes when its last request has been issued; outstanding writes keep busy_o high
+// until acknowledged.
 module gemmini_store_ctrl
   import gemmini_pkg::*;
 (
@@ -59,8 +62,13 @@ module gemmini_store_ctrl
   typedef struct packed {
     src_e             src;
     logic             zero;       // pooling padding: no read, value 0
-    logic             relu;
+    logic [2:0]       act;        // store activation (1 ReLU; 2-4 with the normalizer)
     logic [31:0]      scale;
+    logic [2:0]       ncmd;       // normalizer command of this block
+    logic             nupd;       // the block passes the normalizer
+    logic             nclr;       // first read of a pooled accumulator mvout: restart the stat
+    logic             nid;        // stat id
+    logic [7:0]       nlen;       // elements of the block
     logic             pool;
     logic             pool_first; // first element of a pooling window
     logic             emit;       // produces a DRAM row
@@ -72,13 +80,17 @@ module gemmini_store_ctrl
 
   // ---- configuration ----
   logic [31:0] c_stride_q, c_scale_q;
-  logic [1:0]  c_act_q, c_pstride_q, c_psize_q, c_upad_q, c_lpad_q;
+  logic [2:0]  c_act_q;
+  logic [1:0]  c_pstride_q, c_psize_q, c_upad_q, c_lpad_q;
+  norm_k_t     c_k_q;
+  logic        c_nid_q;
   logic [7:0]  c_pout_q, c_porows_q, c_pocols_q, c_orows_q, c_ocols_q;
 
   // ---- sequencer (current command) ----
   logic             seq_q;
   src_e             s_src_q;
-  logic             s_pool_q, s_relu_q;
+  logic             s_pool_q, s_nid_q;
+  logic [2:0]       s_act_q, s_ncmd_q;
   logic [31:0]      s_scale_q, s_stride_q;
   logic [63:0]      s_dram_q;
   logic [ROW_BITS-1:0] s_row_q;
@@ -120,12 +132,16 @@ module gemmini_store_ctrl
     nb = '0;
     it = '0;
     it.src = s_src_q;
-    it.relu = s_relu_q;
+    it.act = s_act_q;
     it.scale = s_scale_q;
+    it.nid = s_nid_q;
     it.pool = s_pool_q;
     it.rob = s_rob_q;
     it_row = '0;
-    if (!s_pool_q) begin
+    it_emit = 1'b0;
+    it_last = 1'b0;
+    // (computed only while a command runs: every combinational block runs every simulated cycle)
+    if (seq_q && !s_pool_q) begin
       nb = s_cols_q - (i1_q << DIM_BITS);
       if (nb > 8'(DIM)) nb = 8'(DIM);
       it_row = s_row_q + ROW_BITS'(i0_q) + ROW_BITS'(32'(i1_q) * DIM);
@@ -134,7 +150,13 @@ module gemmini_store_ctrl
       it.addr = s_dram_q + 64'(i0_q) * 64'(s_stride_q)
                 + 64'(i1_q) * 64'(DIM) * ((s_src_q == SrcAccFull) ? 64'd4 : 64'(EB));
       it.nbytes = (s_src_q == SrcAccFull) ? UW'(nb) * UW'(4) : UW'(nb) * UW'(EB);
-    end else begin
+      if (HAS_NORM && s_src_q != SrcSp) begin
+        it.ncmd = (i1_q + 8'd1 == s_nblk_q) ? s_ncmd_q : norm_non_reset(s_ncmd_q);
+        it.nupd = 1'b1;
+        it.nlen = nb;
+        if (it.ncmd != NC_RESET) it.nbytes = '0;  // statistics only: nothing is written
+      end
+    end else if (seq_q) begin
       orow = 16'(i0_q) * 16'(s_ps_q) + 16'(w0_q) - 16'(s_upad_q);
       ocol = 16'(i1_q) * 16'(s_ps_q) + 16'(w1_q) - 16'(s_lpad_q);
       it.zero = orow < 0 || ocol < 0 || orow >= 16'(s_orows_q) || ocol >= 16'(s_ocols_q);
@@ -144,6 +166,7 @@ module gemmini_store_ctrl
       it_last = it_emit && (i0_q + 8'd1 == s_porows_q) && (i1_q + 8'd1 == s_pocols_q);
       it.addr = s_dram_q + (64'(i0_q) * 64'(s_pout_q) + 64'(i1_q)) * 64'(s_stride_q);
       it.nbytes = UW'(s_cols_q) * UW'(EB);
+      it.nclr = HAS_NORM && s_src_q != SrcSp && i0_q == '0 && i1_q == '0 && w0_q == '0 && w1_q == '0;
     end
     it.emit = it_emit;
     it.last = it_last;
@@ -155,6 +178,30 @@ module gemmini_store_ctrl
   assign it_fire = seq_q && credit && (it.zero || accrd_valid_o || sprd_grant_i);
   assign sprd_row_o = SP_ROW_BITS'(it_row);
   assign accrd_row_o = ACC_ROW_BITS'(it_row);
+
+  // ---- the normalizer: every accumulator block of a plain mvout passes it in S2 (in command order) ----
+  norm_stat_t [NORM_IDS-1:0] n_stat;
+  if (HAS_NORM) begin : g_norm
+    gemmini_normalizer u_norm (
+      .clk_i,
+      .rst_ni,
+      .upd_i   (s2_valid_q && s2_q.nupd),
+      .cmd_i   (s2_q.ncmd),
+      .id_i    (s2_q.nid),
+      .len_i   (s2_q.nlen),
+      .data_i  (accrd_data_i),
+      .scale_i (s2_q.scale),
+      .k_i     (c_k_q),
+      .clear_i (s2_valid_q && s2_q.nclr),
+      .stat_o  (n_stat)
+    );
+  end else begin : g_no_norm
+    // verilator lint_off UNUSEDSIGNAL
+    logic unused_norm;  // the normalizer fields of an item are not read without the normalizer
+    assign unused_norm = ^{s2_q.ncmd, s2_q.nupd, s2_q.nclr, s2_q.nid, s2_q.nlen};
+    // verilator lint_on UNUSEDSIGNAL
+    assign n_stat = '0;
+  end
 
   // ---- S2: convert the read data ----
   logic [RBW-1:0]   conv;
@@ -169,7 +216,9 @@ module gemmini_store_ctrl
     if (s2_valid_q) for (int j = 0; j < DIM; j++) begin
       case (s2_q.src)
         SrcSp: v = sprd_data_i[j*EW +: EW];
-        SrcAccScaled: v = e_acc_readout(accrd_data_i[j*32 +: 32], s2_q.relu, s2_q.scale);
+        SrcAccScaled: v = HAS_NORM ? EW'(norm_readout(accrd_data_i[j*32 +: 32], s2_q.act, s2_q.scale,
+                                                          n_stat[s2_q.nid], c_k_q))
+                                   : e_acc_readout(accrd_data_i[j*32 +: 32], s2_q.act == ACT_RELU, s2_q.scale);
         default: v = '0;
       endcase
       if (s2_q.zero) v = '0;
@@ -181,13 +230,13 @@ module gemmini_store_ctrl
   end
 
   // ---- chunker: the head DRAM row ----
-  logic            c_valid, c_fire, c_done, id_free;
+  logic            c_valid, c_fire, c_done, c_skip, id_free;
   logic [63:0]     c_cur, c_stop, c_base, c_next;
   logic [2:0]      c_lg;
   logic [IdW-1:0]  free_id;
   always_comb begin
     logic [RBW+MEM_W-1:0] wd, wm;
-    c_valid = q_count_q != '0;
+    c_valid = q_count_q != '0 && q_n_q[q_head_q] != '0;
     c_cur = q_addr_q[q_head_q] + 64'(q_off_q);
     c_stop = q_addr_q[q_head_q] + 64'(q_n_q[q_head_q]);
     c_lg = 3'(LG_BEAT);
@@ -220,7 +269,9 @@ module gemmini_store_ctrl
     wr_valid_o = c_valid && id_free;
   end
   assign c_fire = wr_valid_o && wr_ready_i;
-  assign c_done = c_fire && c_next == c_stop;
+  // a zero-byte entry (a statistics-only block) leaves the queue without a write
+  assign c_skip = q_count_q != '0 && q_n_q[q_head_q] == '0;
+  assign c_done = (c_fire && c_next == c_stop) || c_skip;
   assign wr_addr_o = c_base;
   assign wr_lgsize_o = c_lg;
   assign wr_id_o = 8'h80 | 8'(free_id);
@@ -238,6 +289,8 @@ module gemmini_store_ctrl
       c_stride_q <= '0;
       c_scale_q <= FP32_ONE;
       c_act_q <= '0;
+      c_k_q <= '0;
+      c_nid_q <= 1'b0;
       c_pstride_q <= '0;
       c_psize_q <= '0;
       c_upad_q <= '0;
@@ -251,8 +304,19 @@ module gemmini_store_ctrl
       done_valid_o <= 1'b0;
       if (cmd_valid_i && !seq_q) begin
         if (in_cfg) begin
+          if (HAS_NORM && cmd_i.rs1[1:0] == 2'd3) begin
+            // config_norm: constants and act_msb unless set_stats_id_only; the stat id always
+            if (!cmd_i.rs1[17]) begin
+              c_k_q.qb <= cmd_i.rs2[31:0];
+              c_k_q.qc <= cmd_i.rs2[63:32];
+              if (cmd_i.rs1[18]) c_k_q.qln2_inv <= cmd_i.rs1[63:32];
+              else c_k_q.qln2 <= cmd_i.rs1[63:32];
+              c_act_q[2] <= cmd_i.rs1[16];
+            end
+            c_nid_q <= cmd_i.rs1[8];
+          end
           if (cmd_i.rs1[1:0] == 2'd2) begin
-            c_act_q <= cmd_i.rs1[3:2];
+            c_act_q <= {1'b0, cmd_i.rs1[3:2]};
             c_pstride_q <= cmd_i.rs1[5:4];
             c_psize_q <= cmd_i.rs1[7:6];
             c_upad_q <= cmd_i.rs1[9:8];
@@ -270,7 +334,9 @@ module gemmini_store_ctrl
           // with pooling the read_full bit is ignored: accumulator rows always pass the int8 read-out
           s_src_q <= !cmd_i.rs2[31] ? SrcSp : (cmd_i.rs2[29] && c_pstride_q == 2'd0) ? SrcAccFull : SrcAccScaled;
           s_pool_q <= c_pstride_q != 2'd0;
-          s_relu_q <= c_act_q == 2'd1;
+          s_act_q <= c_act_q;
+          s_nid_q <= c_nid_q;
+          s_ncmd_q <= cmd_i.rs2[28:26];
           s_scale_q <= c_scale_q;
           s_stride_q <= c_stride_q;
           s_dram_q <= cmd_i.rs1;
@@ -341,12 +407,12 @@ module gemmini_store_ctrl
       if (c_fire) begin
         id_busy_q[free_id] <= 1'b1;
         q_off_q <= c_done ? '0 : UW'(c_next - q_addr_q[q_head_q]);
-        if (c_done) begin
-          q_head_q <= q_head_q + 1'b1;
-          if (q_last_q[q_head_q]) begin
-            done_valid_o <= 1'b1;
-            done_rob_o <= q_rob_q[q_head_q];
-          end
+      end
+      if (c_done) begin
+        q_head_q <= q_head_q + 1'b1;
+        if (q_last_q[q_head_q]) begin
+          done_valid_o <= 1'b1;
+          done_rob_o <= q_rob_q[q_head_q];
         end
       end
       q_count_q <= q_count_q + ($clog2(QD)+1)'(s2_valid_q && s2_q.emit) - ($clog2(QD)+1)'(c_done);

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs Gemmini's own bareMetalC test suite, unchanged, on gemforge's RTL.
 #
-# Usage: scripts/gemmini-tests.sh PATH [TEST...]
+# Usage: scripts/gemmini-tests.sh [--apps] PATH [TEST...]
 #   PATH  a checkout of ucb-bar/gemmini-rocc-tests (it needs bareMetalC/ and include/; the riscv-tests
 #         submodule is not needed). Nothing of it is copied into this repository: every test is compiled
 #         from the user's checkout against the checkout's own include/gemmini.h.
 #   TEST  optional test names; by default every test that PATH/bareMetalC/Makefile lists under `tests =`.
+#   --apps also runs the application programs mlps/mlp1.c .. mlp4.c and transformers/transformer.c.
+# The checkout's gemmini_params.h describes Gemmini's default configuration, which has no normalizer; when
+# gemforge's configuration has one (has_normalizations, as by default), the two macros Gemmini's generator
+# writes for such a configuration, HAS_NORMALIZATIONS and NORM_STAT_IDS=2, are passed with -D, so the
+# *_layernorm, *_softmax and *_igelu tests run their bodies and tiled_norm uses the normalizer.
 # Environment: GEMFORGE (the binary; default target/release/gemforge next to this script),
 #   GEMFORGE_ENGINE (rtl, the default, or spec), GEMFORGE_MAX_CYCLES (default 200000000),
 #   GEMMINI_TESTS_EXTRA (extra programs relative to PATH, e.g. "mlps/mlp1.c transformers/transformer.c").
@@ -18,8 +23,13 @@ gemforge="${GEMFORGE:-$here/target/release/gemforge}"
 engine="${GEMFORGE_ENGINE:-rtl}"
 max_cycles="${GEMFORGE_MAX_CYCLES:-200000000}"
 
+apps=0
+if [ "${1:-}" = "--apps" ]; then
+    apps=1
+    shift
+fi
 if [ $# -lt 1 ]; then
-    echo "usage: $0 PATH-TO-gemmini-rocc-tests [TEST...]" >&2
+    echo "usage: $0 [--apps] PATH-TO-gemmini-rocc-tests [TEST...]" >&2
     exit 2
 fi
 root="$(cd "$1" 2>/dev/null && pwd)" || { echo "error: $1 is not a directory" >&2; exit 2; }
@@ -34,6 +44,10 @@ if [ ! -x "$gemforge" ]; then
     exit 2
 fi
 command -v jq >/dev/null || { echo "error: jq is needed to read gemforge's JSON report" >&2; exit 2; }
+norm_defs=()
+if "$gemforge" config "$here/rtl/configs/default.toml" | grep -q 'normalizer (LayerNorm, iGELU, Softmax): yes'; then
+    norm_defs=(-D HAS_NORMALIZATIONS -D NORM_STAT_IDS=2)
+fi
 
 if [ $# -gt 0 ]; then
     progs=()
@@ -49,6 +63,9 @@ else
     progs=()
     for t in "${names[@]}"; do progs+=("bareMetalC/$t.c"); done
 fi
+if [ $apps -eq 1 ]; then
+    progs+=(mlps/mlp1.c mlps/mlp2.c mlps/mlp3.c mlps/mlp4.c transformers/transformer.c)
+fi
 for e in ${GEMMINI_TESTS_EXTRA:-}; do progs+=("$e"); done
 
 pass=0
@@ -61,7 +78,7 @@ for p in "${progs[@]}"; do
         printf '%-48s FAIL  missing %s\n' "$name" "$src"
         fail=$((fail + 1)); failed+=("$name"); continue
     fi
-    out="$("$gemforge" run "$src" -I "$root" -I "$root/include" -I "$(dirname "$src")" -D BAREMETAL=1 \
+    out="$("$gemforge" run "$src" -I "$root" -I "$root/include" -I "$(dirname "$src")" -D BAREMETAL=1 "${norm_defs[@]}" \
         --engine "$engine" --max-cycles "$max_cycles" --json 2>&1)"
     json="$(printf '%s\n' "$out" | grep '^{' | tail -n 1)"
     if [ -z "$json" ]; then

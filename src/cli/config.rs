@@ -38,5 +38,13 @@ pub fn run(a: ConfigArgs) -> anyhow::Result<ExitCode> {
         cfg.max_block_len(),
         cfg.max_block_len_acc()
     );
+    println!(
+        "  normalizer (LayerNorm, iGELU, Softmax): {}",
+        if cfg.array.has_normalizations {
+            "yes"
+        } else {
+            "no"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -48,6 +48,10 @@ pub struct ArrayConfig {
     /// Width of the partial sums travelling through the array (Gemmini: SInt(20)); integer
     /// configurations only (fp32 partial sums are binary32).
     pub spatial_output_bits: u32,
+    /// Gemmini's normalizer (`has_normalizations`): config_norm, the LayerNorm, iGELU and Softmax
+    /// activations and normalizer mvouts (docs/accelerator.md section 2.2). Integer configurations only.
+    #[serde(default)]
+    pub has_normalizations: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +225,10 @@ pub struct HwConfig {
     pub cpu: CpuTiming,
 }
 
+/// `isa::NORM_STAT_IDS` for the generated header (this file is also compiled into build.rs, without
+/// `isa`; a unit test keeps the two equal).
+const NORM_STAT_IDS_H: u32 = 2;
+
 /// The bundled default configuration (Gemmini's `defaultConfig`).
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../rtl/configs/default.toml");
 
@@ -296,6 +304,14 @@ impl HwConfig {
                      int8/int32 and fp32/fp32)",
                     a.input_type
                 ),
+            ));
+        }
+        if a.has_normalizations && a.input_type != "int8" {
+            return Err(bad(
+                "array.has_normalizations",
+                "true".to_string(),
+                "needs input_type = \"int8\": Gemmini's normalizer is integer arithmetic (set it to false \
+                 for fp32 configurations)",
             ));
         }
         // The largest partial sum, dim * 2^14 plus an int8 bias, must fit the signed in-array width, so
@@ -523,8 +539,9 @@ impl HwConfig {
             self.name
         );
         let _ = writeln!(s, "package gemmini_cfg_pkg;");
-        let items: [(&str, u32); 17] = [
+        let items: [(&str, u32); 18] = [
             ("CFG_DIM", self.array.dim),
+            ("CFG_HAS_NORM", self.array.has_normalizations as u32),
             ("CFG_FP32", self.is_fp32() as u32),
             ("CFG_HAS_OS", self.has_os() as u32),
             ("CFG_PSUM_BITS", self.array.spatial_output_bits),
@@ -654,6 +671,11 @@ impl HwConfig {
         ));
         if self.has_os() {
             line("#define GEMMINI_HAS_OUTPUT_STATIONARY");
+        }
+        if self.array.has_normalizations {
+            // Gemmini's generator writes these two for a configuration with the normalizer.
+            line("#define HAS_NORMALIZATIONS");
+            line(&format!("#define NORM_STAT_IDS {NORM_STAT_IDS_H}"));
         }
         line("#define GEMMINI_SP_ADDR(row) ((uint32_t)(row))");
         line("#define GEMMINI_ACC_ADDR(row) ((uint32_t)0x80000000u | (uint32_t)(row))");
@@ -819,6 +841,13 @@ mod tests {
     }
 
     #[test]
+    fn norm_stat_ids_match_the_isa() {
+        assert_eq!(NORM_STAT_IDS_H, crate::sim::isa::NORM_STAT_IDS);
+        let h = HwConfig::default_config().gemmini_params_h();
+        assert!(h.contains("#define HAS_NORMALIZATIONS\n#define NORM_STAT_IDS 2\n"));
+    }
+
+    #[test]
     fn gemmini_params_h_default() {
         let h = HwConfig::default_config().gemmini_params_h();
         for want in [
@@ -912,6 +941,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("array.input_type") && e.contains("bf16"), "{e}");
+        let e = with(
+            "input_type = \"fp32\"\nacc_type = \"fp32\"",
+            "input_type = \"int8\"\nacc_type = \"int32\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("array.has_normalizations"), "{e}");
         let e = with("dimm = 16", "dim = 16").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("dimm"), "{e}");
     }

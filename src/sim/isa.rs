@@ -186,6 +186,38 @@ pub const DATAFLOW_OS: u8 = 0;
 pub const DATAFLOW_WS: u8 = 1;
 pub const ACT_NONE: u8 = 0;
 pub const ACT_RELU: u8 = 1;
+/// Activations of Gemmini's normalizer (`has_normalizations`): the 3-bit activation of config_st's two bits
+/// plus config_norm's `act_msb` (docs/accelerator.md section 2.2).
+pub const ACT_LAYERNORM: u8 = 2;
+pub const ACT_IGELU: u8 = 3;
+pub const ACT_SOFTMAX: u8 = 4;
+
+/// The normalizer command in bits [28:26] of an accumulator mvout address (Gemmini's `NormCmd`).
+pub mod norm_cmd {
+    /// Write the row out (through the activation) and clear the stat's running sum, count and maximum.
+    pub const RESET: u32 = 0;
+    pub const SUM: u32 = 1;
+    pub const MEAN: u32 = 2;
+    pub const VARIANCE: u32 = 3;
+    pub const INV_STDDEV: u32 = 4;
+    pub const MAX: u32 = 5;
+    pub const SUM_EXP: u32 = 6;
+    pub const INV_SUM_EXP: u32 = 7;
+
+    /// The command of a block that is not its row's last (Gemmini's `non_reset_version`): the finishing
+    /// commands run only once per row, on its last block.
+    pub fn non_reset_version(cmd: u32) -> u32 {
+        match cmd {
+            MEAN => SUM,
+            INV_STDDEV => VARIANCE,
+            INV_SUM_EXP => SUM_EXP,
+            c => c,
+        }
+    }
+}
+
+/// Stat ids the normalizer keeps (Gemmini's `NORM_STAT_IDS`); config_norm's 8-bit id is taken modulo this.
+pub const NORM_STAT_IDS: u32 = 2;
 
 /// float32 1.0, the identity scale.
 pub const SCALE_ONE: u32 = 0x3f80_0000;
@@ -605,6 +637,51 @@ impl LoopWsConfig {
     }
 }
 
+/// CONFIG_NORM (config with rs1[1:0] = 3, Gemmini's `gemmini_config_norm`): the normalizer's constants,
+/// the stat id later mvouts use, and the activation's most significant bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ConfigNorm {
+    /// rs1[63:32]: qln2 (q_const_type 0) or qln2_inv (1), int32.
+    pub q_const: u32,
+    pub q_const_type: bool,
+    /// Only the stat id changes (constants and act_msb are kept).
+    pub set_stats_id_only: bool,
+    pub act_msb: bool,
+    /// rs1[15:8]; the normalizer uses it modulo [`NORM_STAT_IDS`].
+    pub stat_id: u8,
+    /// rs2[31:0] and rs2[63:32]: the I-BERT polynomial constants of iGELU and iexp, int32.
+    pub qb: u32,
+    pub qc: u32,
+}
+
+impl ConfigNorm {
+    pub fn decode(rs1: u64, rs2: u64) -> ConfigNorm {
+        ConfigNorm {
+            q_const: (rs1 >> 32) as u32,
+            q_const_type: (rs1 >> 18) & 1 != 0,
+            set_stats_id_only: (rs1 >> 17) & 1 != 0,
+            act_msb: (rs1 >> 16) & 1 != 0,
+            stat_id: (rs1 >> 8) as u8,
+            qb: rs2 as u32,
+            qc: (rs2 >> 32) as u32,
+        }
+    }
+    pub fn encode(&self) -> RoccCmd {
+        let rs1 = CONFIG_NORM
+            | (self.stat_id as u64) << 8
+            | (self.act_msb as u64) << 16
+            | (self.set_stats_id_only as u64) << 17
+            | (self.q_const_type as u64) << 18
+            | (self.q_const as u64) << 32;
+        let rs2 = self.qb as u64 | (self.qc as u64) << 32;
+        RoccCmd {
+            funct: Funct::Config as u8,
+            rs1,
+            rs2,
+        }
+    }
+}
+
 /// The LOOP_WS command itself (funct 8, spec 1.4): mode bits; the bounds, addresses and strides come from
 /// the configuration commands before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -614,7 +691,8 @@ pub struct LoopWs {
     pub full_c: bool,
     /// D is given as int8 (shrunk into the accumulator).
     pub low_d: bool,
-    /// 3-bit activation (0 none, 1 ReLU; 2-4 need the normalizer, which is not built).
+    /// 3-bit activation (0 none, 1 ReLU, 2 LayerNorm, 3 iGELU, 4 Softmax; 2-4 need the normalizer). The
+    /// loop only uses it to choose its store sequence; conversion follows config_st/config_norm.
     pub act: u8,
     /// 0: the slot's own scratchpad half; 1 or 2: half 0 or 1 (operand reuse across loops).
     pub a_spad_id: u8,
@@ -1290,7 +1368,7 @@ pub struct WordLayout {
 /// The command words the RTL decodes field by field (spec 1.3, 1.4, 2.1). `local_addr_t` is nested in
 /// `operand_t` as its `addr` field; its low 26 bits are the row field and the garbage bit, whose split
 /// depends on the configuration (`ROW_BITS` in gemmini_pkg).
-pub const WORD_LAYOUTS: [WordLayout; 7] = [
+pub const WORD_LAYOUTS: [WordLayout; 9] = [
     WordLayout {
         name: "local_addr_t",
         doc: "a local (scratchpad/accumulator) address",
@@ -1366,6 +1444,25 @@ pub const WORD_LAYOUTS: [WordLayout; 7] = [
         doc: "rs2 of CONFIG_ST",
         bits: 64,
         fields: &[wf("acc_scale", 32, 32), wf("stride", 0, 32)],
+    },
+    WordLayout {
+        name: "config_norm_rs1_t",
+        doc: "rs1 of CONFIG_NORM",
+        bits: 64,
+        fields: &[
+            wf("q_const", 32, 32),
+            wf("q_const_type", 18, 1),
+            wf("set_stats_id_only", 17, 1),
+            wf("act_msb", 16, 1),
+            wf("stat_id", 8, 8),
+            wf("cmd", 0, 2),
+        ],
+    },
+    WordLayout {
+        name: "config_norm_rs2_t",
+        doc: "rs2 of CONFIG_NORM",
+        bits: 64,
+        fields: &[wf("qc", 32, 32), wf("qb", 0, 32)],
     },
 ];
 
@@ -1520,6 +1617,21 @@ mod tests {
                     ("acc_scale", c.acc_scale.into()),
                     ("stride", c.stride.into()),
                 ]
+            }
+            "config_norm_rs1_t" => {
+                let c = ConfigNorm::decode(w, 0);
+                vec![
+                    ("q_const", c.q_const.into()),
+                    ("q_const_type", b(c.q_const_type)),
+                    ("set_stats_id_only", b(c.set_stats_id_only)),
+                    ("act_msb", b(c.act_msb)),
+                    ("stat_id", c.stat_id.into()),
+                    ("cmd", w & 3),
+                ]
+            }
+            "config_norm_rs2_t" => {
+                let c = ConfigNorm::decode(0, w);
+                vec![("qc", c.qc.into()), ("qb", c.qb.into())]
             }
             other => panic!("no Rust decoder listed for {other}"),
         }

@@ -17,10 +17,14 @@ use crate::gen::{
 };
 use gemforge::sim::accel::rtl::RtlAccel;
 use gemforge::sim::accel::spec::SpecAccel;
-use gemforge::sim::accel::stream::{listing, run_stream, HarnessOpts, StreamCase, StreamReport};
+use gemforge::sim::accel::stream::{
+    listing, run_stream, HarnessOpts, StreamCase, StreamReport, IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE,
+};
 use gemforge::sim::accel::{AccelError, Accelerator, ErrorKind};
 use gemforge::sim::config::{HwConfig, MemoryTiming};
-use gemforge::sim::isa::{Command, RoccCmd};
+use gemforge::sim::isa::{
+    Command, ConfigLd, ConfigNorm, ConfigSt, Funct, LocalAddr, LoopWs, Operand, RoccCmd, SCALE_ONE,
+};
 use gemforge::sim::mem::Memory;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -333,6 +337,184 @@ fn diff_loop_ws() {
 #[test]
 fn diff_loop_conv() {
     family_with("diff_loop_conv", 9_000_000, 500, loop_conv_stream);
+}
+
+/// A stream of normalizer work (docs/accelerator.md section 2.2): accumulator rows loaded with full-range
+/// int32 or small int8 values, then config_norm (random constants, act_msb, stat ids), config_st (activation,
+/// scale, pooling now and then) and accumulator mvouts with random normalizer commands, rows and columns.
+fn norm_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
+    let mut case = random_stream(cfg, seed, &GenOpts::data_movement());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f_726d);
+    let dim = cfg.dim() as u64;
+    let mbl = cfg.max_block_len() as u64;
+    let acc_rows = 64u32.min(cfg.acc_rows());
+    let mut cmds: Vec<RoccCmd> = Vec::new();
+    let mut pooling = false;
+    // Fill 64 accumulator rows: int32 (shrink 0) or int8 sign-extended (shrink 1), 16 rows per mvin.
+    for blk in 0..acc_rows / 16 {
+        let shrink = rng.gen_bool(0.5);
+        let eb = if shrink { 1 } else { 4 };
+        let ld = ConfigLd {
+            shrink,
+            stride: dim * eb,
+            ..ConfigLd::reset_states(dim as u16)[2]
+        };
+        cmds.push(ld.encode());
+        let span = 16 * dim * eb;
+        let dram = IN_BASE + rng.gen_range(0..(IN_SIZE - span) / 16) * 16;
+        cmds.push(
+            Command::Mvin {
+                state: 2,
+                dram,
+                op: Operand::new(LocalAddr::acc(blk * 16), dim as u16, 16),
+            }
+            .encode(),
+        );
+    }
+    let n = rng.gen_range(20..60);
+    for _ in 0..n {
+        match rng.gen_range(0..10) {
+            0 | 1 => {
+                let c = ConfigNorm {
+                    q_const: match rng.gen_range(0..3) {
+                        0 => rng.gen_range(1..40),
+                        1 => rng.gen_range(1000..70000),
+                        _ => rng.gen(),
+                    },
+                    q_const_type: rng.gen(),
+                    set_stats_id_only: rng.gen_bool(0.4),
+                    act_msb: rng.gen(),
+                    stat_id: rng.gen(),
+                    qb: if rng.gen_bool(0.7) {
+                        rng.gen_range(-80..80i32) as u32
+                    } else {
+                        rng.gen()
+                    },
+                    qc: if rng.gen_bool(0.7) {
+                        rng.gen_range(-3000..3000i32) as u32
+                    } else {
+                        rng.gen()
+                    },
+                };
+                cmds.push(c.encode());
+            }
+            2 => {
+                pooling = rng.gen_bool(0.15);
+                let mut st = ConfigSt::new(rng.gen_range(1..=4) as u32 * dim as u32 * 4);
+                st.act = rng.gen_range(0..4);
+                st.acc_scale = match rng.gen_range(0..5) {
+                    0 => SCALE_ONE,
+                    1 => 0.5f32.to_bits(),
+                    2 => 0.01f32.to_bits(),
+                    3 => ConfigSt::SCALE_UNCHANGED,
+                    _ => rng.gen(),
+                };
+                if pooling {
+                    st.pool_stride = rng.gen_range(1..=2);
+                    st.pool_size = rng.gen_range(1..=3);
+                    st.upad = rng.gen_range(0..2);
+                    st.lpad = rng.gen_range(0..2);
+                    st.orows = 4;
+                    st.ocols = 4;
+                    st.porows = 2;
+                    st.pocols = 2;
+                    st.pool_out_dim = 2;
+                }
+                cmds.push(st.encode());
+            }
+            _ => {
+                // A pooled mvout may only carry command 0 (else UNSUPPORTED, tested in diff_errors).
+                let cmd: u32 = if pooling { 0 } else { rng.gen_range(0..8) };
+                let full = !pooling && rng.gen_bool(0.15);
+                let cols = if pooling || full {
+                    rng.gen_range(1..=dim)
+                } else {
+                    rng.gen_range(1..=dim * mbl)
+                };
+                let rows = if pooling {
+                    1
+                } else {
+                    rng.gen_range(1..=dim.min(4))
+                };
+                let extent = if pooling {
+                    16
+                } else {
+                    (cols.div_ceil(dim) - 1) * dim + rows
+                };
+                let row = rng.gen_range(0..=acc_rows as u64 - extent) as u32;
+                let mut addr = LocalAddr::acc(row);
+                addr.0 |= cmd << 26;
+                if full {
+                    addr.0 |= LocalAddr::READ_FULL_BIT;
+                }
+                let dram = OUT_BASE + rng.gen_range(0..(OUT_SIZE / 2) / 64) * 64;
+                cmds.push(
+                    Command::Mvout {
+                        dram,
+                        op: Operand::new(addr, cols as u16, rows as u16),
+                    }
+                    .encode(),
+                );
+            }
+        }
+    }
+    case.cmds = cmds;
+    case
+}
+
+/// Random normalizer mvouts (LayerNorm/Softmax statistics, iGELU, the finishing reciprocals, stat ids,
+/// pooled read-outs): both engines agree on every byte.
+#[test]
+fn diff_norm_mvouts() {
+    family_with("diff_norm_mvouts", 11_000_000, 400, norm_stream);
+}
+
+/// LOOP_WS streams whose loops ask for LayerNorm, iGELU or Softmax (a config_norm with random constants
+/// before each): the RTL's normalizing store sub-FSM against the spec model's unrolled order.
+#[test]
+fn diff_loop_ws_norm() {
+    family_with("diff_loop_ws_norm", 12_000_000, 200, |cfg, seed| {
+        let mut case = loop_ws_stream(cfg, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6c6e);
+        let mut cmds = Vec::with_capacity(case.cmds.len() + 8);
+        for c in case.cmds.iter().copied() {
+            if c.funct == Funct::LoopWs as u8 {
+                let m = LoopWs::decode(c.rs1, c.rs2);
+                let act = if m.full_c || m.is_resadd {
+                    3
+                } else {
+                    rng.gen_range(2..=4u8)
+                };
+                cmds.push(
+                    ConfigNorm {
+                        q_const: rng.gen_range(5..30),
+                        q_const_type: false,
+                        act_msb: act == 4,
+                        qb: rng.gen_range(-60..40i32) as u32,
+                        qc: rng.gen_range(-3000..3000i32) as u32,
+                        ..ConfigNorm::default()
+                    }
+                    .encode(),
+                );
+                cmds.push(
+                    ConfigNorm {
+                        q_const: rng.gen_range(2000..9000),
+                        q_const_type: true,
+                        act_msb: act == 4,
+                        qb: rng.gen_range(-60..40i32) as u32,
+                        qc: rng.gen_range(-3000..3000i32) as u32,
+                        ..ConfigNorm::default()
+                    }
+                    .encode(),
+                );
+                cmds.push(LoopWs { act, ..m }.encode());
+            } else {
+                cmds.push(c);
+            }
+        }
+        case.cmds = cmds;
+        case
+    });
 }
 
 /// Runs a conformance case on both engines: the output must equal the host reference, and the engines must

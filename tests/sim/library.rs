@@ -617,3 +617,44 @@ fn loop_conv_ws_feature_space_matches_on_both_engines() {
         run_both("lib_conv_x.c", &d);
     }
 }
+
+/// Gemmini's normalizer end to end (tests/programs/norm_matmul.c): one LOOP_WS with LayerNorm, iGELU or
+/// Softmax, checked inside the program against Gemmini's integer arithmetic, on both engines, which must
+/// also agree on the result. Shapes with padded rows and columns, several row pairs and DMA rows per row.
+#[test]
+fn normalizer_loop_ws_end_to_end() {
+    for (act, shape) in [
+        ("2", ["MI=20", "MJ=70", "MK=40"]),
+        ("4", ["MI=31", "MJ=66", "MK=30"]),
+        ("3", ["MI=17", "MJ=33", "MK=18"]),
+        ("2", ["MI=3", "MJ=16", "MK=16"]),
+    ] {
+        let act_def = format!("ACT={act}");
+        let mut defines: Vec<&str> = shape.to_vec();
+        defines.push(&act_def);
+        run_both("norm_matmul.c", &defines);
+    }
+    // a read-out scale folds into the reciprocals
+    run_both(
+        "norm_matmul.c",
+        &["MI=9", "MJ=40", "MK=20", "ACT=2", "CSCALE=8.0f"],
+    );
+    run_both(
+        "norm_matmul.c",
+        &["MI=9", "MJ=40", "MK=20", "ACT=4", "CSCALE=0.5f"],
+    );
+}
+
+/// tiled_norm_auto (tests/programs/norm_rows.c): LayerNorm and Softmax of int32 rows on the normalizer against
+/// the library's CPU reference, on both engines: rows of 1 to 3 DMA rows, with padding, several row tiles.
+#[test]
+fn tiled_norm_auto_matches_cpu_reference() {
+    for defines in [
+        ["NI=35", "NJ=70", "ACT=2", "CSCALE=1.0f"],
+        ["NI=35", "NJ=70", "ACT=4", "CSCALE=1.0f"],
+        ["NI=5", "NJ=200", "ACT=2", "CSCALE=4.0f"],
+        ["NI=17", "NJ=16", "ACT=4", "CSCALE=0.5f"],
+    ] {
+        run_both("norm_rows.c", &defines);
+    }
+}

@@ -406,7 +406,8 @@ GEMMINI_INLINE uint64_t gemmini_enc_loop_conv_ws_rs2(uint64_t no_pool, uint64_t 
     gemmini_extended2_config_st(stride, acc_act, acc_scale, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 #define gemmini_config_st(stride) gemmini_extended_config_st(stride, NO_ACTIVATION, ACC_SCALE_IDENTITY)
 
-/* config_norm (I-BERT normalizer constants; accepted and ignored by this accelerator) */
+/* config_norm: the normalizer's I-BERT constants, stat id and activation msb (docs/accelerator.md 2.2;
+   accepted and ignored on a configuration without the normalizer) */
 #define gemmini_config_norm(q_const, q_const_type, set_stats_id_only, act_msb, stat_id, igelu_qb, igelu_qc) \
     ROCC_INSTRUCTION_RS1_RS2(XCUSTOM_ACC,                                                                   \
                              gemmini_enc_config_norm_rs1((uint64_t)(uint32_t)(q_const), (q_const_type),     \
@@ -673,16 +674,104 @@ static inline void gemmini_lib_mvin_table(scale_t scale, elem_t table[256])
     for (int v = -128; v < 128; v++) table[v + 128] = (elem_t)gemmini_lib_mvin_scaled((elem_t)v, scale, identity);
 }
 
+#ifdef HAS_NORMALIZATIONS
+/* ---- the normalizer's activations (docs/accelerator.md 2.2), as the accelerator computes them ---- */
+
+/* The I-BERT constants gemmini.h's tiled_matmul derives from bert_scale (iGELU: qb, qc; Softmax: all four). */
+struct gemmini_lib_norm_k {
+    int32_t qb, qc, qln2, qln2_inv;
+};
+static inline struct gemmini_lib_norm_k gemmini_lib_norm_consts(int act, acc_scale_t bert_scale)
+{
+    struct gemmini_lib_norm_k k = {0, 0, 0, 0};
+    if (act == IGELU) {
+        const acc_scale_t sqrt_2 = 1.41421356237, S = bert_scale;
+        const acc_scale_t S_erf = (-0.2888 * ((S * S) / 2));
+        k.qb = (int32_t)(-1.769 / (S / sqrt_2));
+        k.qc = (int32_t)(1.0 / S_erf);
+    } else if (act == SOFTMAX) {
+        const scale_t a = 0.3585, b = 1.353, c = 0.344;
+        k.qln2 = (int32_t)(0.693147 / bert_scale);
+        k.qln2_inv = k.qln2 != 0 ? 65536 / k.qln2 : 0;
+        k.qb = (int32_t)(b / bert_scale);
+        k.qc = (int32_t)(c / (a * bert_scale * bert_scale));
+    }
+    return k;
+}
+
+/* iGELU and iexp on int32 with the accelerator's wrapping arithmetic. */
+static inline int32_t gemmini_lib_igelu(int32_t q, int32_t qb, int32_t qc)
+{
+    const uint32_t sgn = q < 0 ? 0xffffffffu : 1u;
+    const int32_t a = q < 0 ? (int32_t)(0u - (uint32_t)q) : q, nqb = (int32_t)(0u - (uint32_t)qb);
+    const uint32_t t = (uint32_t)(a > nqb ? nqb : a) + (uint32_t)qb;
+    const uint32_t erf = sgn * ((uint32_t)qc + t * t);
+    return (int32_t)((uint32_t)q * (erf + (uint32_t)qc));
+}
+static inline int32_t gemmini_lib_iexp(int32_t q, const struct gemmini_lib_norm_k *k)
+{
+    const int64_t prod = (int64_t)(int32_t)(0u - (uint32_t)q) * (int64_t)k->qln2_inv;
+    const uint32_t z = (uint32_t)((uint64_t)prod >> 16);
+    const uint32_t t = (uint32_t)q + z * (uint32_t)k->qln2 + (uint32_t)k->qb;
+    const uint32_t poly = (uint32_t)k->qc + t * t;
+    return z >= 32 ? 0 : (int32_t)(poly >> z);
+}
+
+/* One row of J int32 sums through LayerNorm or Softmax (whole-row statistics) to int8 with `scale`. */
+static inline void gemmini_lib_norm_row(const acc_t *row, size_t J, int act, acc_scale_t scale,
+                                        const struct gemmini_lib_norm_k *k, elem_t *out)
+{
+    if (act == LAYERNORM) {
+        uint32_t sum = 0, sq = 0;
+        for (size_t j = 0; j < J; j++) sum += (uint32_t)row[j];
+        const int32_t mean = (int32_t)sum / (int32_t)J;
+        for (size_t j = 0; j < J; j++) {
+            const uint32_t e = (uint32_t)row[j] - (uint32_t)mean;
+            sq += e * e;
+        }
+        const uint32_t var = (uint32_t)((int32_t)sq / (int32_t)J);
+        uint32_t sd = 0;
+        while ((uint64_t)(sd + 1) * (sd + 1) <= var) sd++;
+        if (sd == 0) sd = 1;
+        const acc_scale_t inv = (1.0f / (float)sd) * scale;
+        for (size_t j = 0; j < J; j++)
+            out[j] = gemmini_lib_readout((acc_t)((uint32_t)row[j] - (uint32_t)mean), NO_ACTIVATION, inv);
+    } else {
+        int32_t max = row[0];
+        uint32_t sum = 0;
+        for (size_t j = 1; j < J; j++) max = row[j] > max ? row[j] : max;
+        for (size_t j = 0; j < J; j++) sum += (uint32_t)gemmini_lib_iexp((int32_t)((uint32_t)row[j] - (uint32_t)max), k);
+        const acc_scale_t inv = (127.0f / (float)(int32_t)sum) * scale;
+        for (size_t j = 0; j < J; j++)
+            out[j] = gemmini_lib_readout(gemmini_lib_iexp((int32_t)((uint32_t)row[j] - (uint32_t)max), k),
+                                         NO_ACTIVATION, inv);
+    }
+}
+
+/* Longest row the CPU reference normalizes (its row buffer). */
+#define GEMMINI_LIB_NORM_MAX_J 4096
+static acc_t gemmini_lib_norm_buf[GEMMINI_LIB_NORM_MAX_J];
+#endif
+
 /* The reference of every matmul path: C = readout(A'*B' + D') with A' = MVIN_SCALE(A), B' = MVIN_SCALE(B),
    D' = D (int32), or MVIN_SCALE(D) when low_D (int8 D); full_C writes the raw int32 sums instead (no
    activation, no scale, as the accelerator's full-width read-out). Sums wrap like the accumulator. A is
-   I x K (K x I stored when transpose_A), B is K x J (J x K when transpose_B); strides in elements. */
+   I x K (K x I stored when transpose_A), B is K x J (J x K when transpose_B); strides in elements. With the
+   normalizer, act IGELU, LAYERNORM or SOFTMAX (constants from bert_scale) apply to each int32 sum or row as
+   the accelerator computes them (LayerNorm and Softmax rows up to GEMMINI_LIB_NORM_MAX_J long). */
 static inline void gemmini_lib_matmul_ref(size_t I, size_t J, size_t K, const elem_t *A, const elem_t *B,
                                           const void *D, void *C, size_t stride_A, size_t stride_B,
                                           size_t stride_D, size_t stride_C, scale_t A_scale, scale_t B_scale,
                                           scale_acc_t D_scale, int act, acc_scale_t scale, bool repeating_bias,
-                                          bool transpose_A, bool transpose_B, bool full_C, bool low_D)
+                                          bool transpose_A, bool transpose_B, bool full_C, bool low_D,
+                                          acc_scale_t bert_scale)
 {
+#ifdef HAS_NORMALIZATIONS
+    const struct gemmini_lib_norm_k nk = gemmini_lib_norm_consts(act, bert_scale);
+    const bool whole_row = !full_C && (act == LAYERNORM || act == SOFTMAX) && J <= GEMMINI_LIB_NORM_MAX_J;
+#else
+    (void)bert_scale;
+#endif
     elem_t a_tab[256], b_tab[256];
     gemmini_lib_mvin_table(A_scale, a_tab);
     gemmini_lib_mvin_table(B_scale, b_tab);
@@ -703,24 +792,33 @@ static inline void gemmini_lib_matmul_ref(size_t I, size_t J, size_t K, const el
             }
             if (full_C)
                 ((acc_t *)C)[i * stride_C + j] = (acc_t)sum;
+#ifdef HAS_NORMALIZATIONS
+            else if (whole_row)
+                gemmini_lib_norm_buf[j] = (acc_t)sum;
+            else if (act == IGELU)
+                ((elem_t *)C)[i * stride_C + j] =
+                    gemmini_lib_readout(gemmini_lib_igelu((acc_t)sum, nk.qb, nk.qc), NO_ACTIVATION, scale);
+#endif
             else
                 ((elem_t *)C)[i * stride_C + j] = gemmini_lib_readout((acc_t)sum, act, scale);
         }
+#ifdef HAS_NORMALIZATIONS
+        if (whole_row) gemmini_lib_norm_row(gemmini_lib_norm_buf, J, act, scale, &nk, (elem_t *)C + i * stride_C);
+#endif
     }
 }
 
-/* Gemmini's CPU reference: C (int8) = act/scale(A*B + D), D int32 (NULL = no bias). bert_scale is only
-   used by activations this accelerator does not have. */
+/* Gemmini's CPU reference: C (int8) = act/scale(A*B + D), D int32 (NULL = no bias). bert_scale gives the
+   constants of the normalizer's activations. */
 static inline void matmul_cpu(bool transA, bool transB, size_t DIM_I, size_t DIM_J, size_t DIM_K,
                               const elem_t *A, const elem_t *B, const acc_t *D, elem_t *C, size_t stride_A,
                               size_t stride_B, size_t stride_D, size_t stride_C, scale_t A_scale_factor,
                               scale_t B_scale_factor, scale_acc_t D_scale_factor, int act, acc_scale_t scale,
                               acc_scale_t bert_scale, bool repeating_bias)
 {
-    (void)bert_scale;
     gemmini_lib_matmul_ref(DIM_I, DIM_J, DIM_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
                            A_scale_factor, B_scale_factor, D_scale_factor, act, scale, repeating_bias, transA,
-                           transB, false, false);
+                           transB, false, false, bert_scale);
 }
 
 /* One matmul problem as the tile loops see it (dimensions in elements, tiles in DIM blocks). */
@@ -989,7 +1087,6 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
                                bool transpose_A, bool transpose_B, bool full_C, bool low_D, uint8_t weightA,
                                enum tiled_matmul_type_t tiled_matmul_type)
 {
-    (void)bert_scale;
     (void)weightA;
     const enum tiled_matmul_type_t t = tiled_matmul_type;
     if (t != OS && t != WS && t != CPU && t != WS_CPU_ISSUED) {
@@ -1005,10 +1102,39 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
         printf("tiled_matmul: A, B and C must not be NULL\n");
         return GEMMINI_LIB_BAD_ARGS;
     }
-    if (act != NO_ACTIVATION && act != RELU) {
-        printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
+    const bool normalizing = act == LAYERNORM || act == SOFTMAX;
+#ifdef HAS_NORMALIZATIONS
+    if (act != NO_ACTIVATION && act != RELU && act != LAYERNORM && act != IGELU && act != SOFTMAX) {
+        printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION, RELU, LAYERNORM, IGELU, SOFTMAX)\n",
+               act);
         return GEMMINI_LIB_UNSUPPORTED;
     }
+    if ((act == IGELU || normalizing) && full_C) {
+        printf("tiled_matmul: activation %d writes int8; it cannot be combined with full_C\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (normalizing && t != WS && t != CPU) {
+        printf("tiled_matmul: LAYERNORM and SOFTMAX are not supported on type %d (they run on the loop FSM, WS, "
+               "or the CPU)\n", (int)t);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    if (normalizing && (dim_J > GEMMINI_LIB_NORM_MAX_J || (t == WS && tile_J * DIM < dim_J))) {
+        printf("tiled_matmul: LAYERNORM and SOFTMAX need whole rows: dim_J %lu in one tile (tile_J %lu) and at "
+               "most %d\n", (unsigned long)dim_J, (unsigned long)tile_J, GEMMINI_LIB_NORM_MAX_J);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (act == SOFTMAX && gemmini_lib_norm_consts(act, bert_scale).qln2 == 0) {
+        printf("tiled_matmul: SOFTMAX needs bert_scale below ln 2 (qln2 = 0.693147 / bert_scale is 0)\n");
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+#else
+    (void)normalizing;
+    if (act != NO_ACTIVATION && act != RELU) {
+        printf("tiled_matmul: activation %d is not supported (NO_ACTIVATION or RELU; LAYERNORM, IGELU and "
+               "SOFTMAX need a configuration with the normalizer)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+#endif
     /* A stride shorter than a row would make rows overlap: almost certainly swapped arguments. */
     if (stride_A < (transpose_A ? dim_I : dim_K) || stride_B < (transpose_B ? dim_K : dim_J) || stride_C < dim_J ||
         (D != NULL && !repeating_bias && stride_D < dim_J)) {
@@ -1021,7 +1147,7 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
     if (t == CPU) {
         gemmini_lib_matmul_ref(dim_I, dim_J, dim_K, A, B, D, C, stride_A, stride_B, stride_D, stride_C,
                                A_scale_factor, B_scale_factor, D_scale_factor, act, scale, repeating_bias,
-                               transpose_A, transpose_B, full_C, low_D);
+                               transpose_A, transpose_B, full_C, low_D, bert_scale);
         return GEMMINI_LIB_OK;
     }
 #ifndef GEMMINI_HAS_OUTPUT_STATIONARY
@@ -1089,6 +1215,18 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
     gemmini_extended3_config_ld(stride_A * sizeof(elem_t), A_scale_factor, false, 0);
     gemmini_extended3_config_ld(stride_B * sizeof(elem_t), B_scale_factor, false, 1);
     gemmini_extended3_config_ld(repeating_bias ? 0 : stride_D * sizeof_D, (scale_t)D_scale_factor, low_D, 2);
+#ifdef HAS_NORMALIZATIONS
+    /* the normalizer's constants, as gemmini.h sets them */
+    if (act == IGELU || act == SOFTMAX) {
+        const struct gemmini_lib_norm_k nk = gemmini_lib_norm_consts(act, bert_scale);
+        if (act == IGELU) {
+            gemmini_config_norm(0, 0, 0, 0, 0, nk.qb, nk.qc);
+        } else {
+            gemmini_config_norm(nk.qln2, 0, 0, 1, 0, nk.qb, nk.qc);
+            gemmini_config_norm(nk.qln2_inv, 1, 0, 1, 0, nk.qb, nk.qc);
+        }
+    }
+#endif
 
     if (t == WS)
         gemmini_lib_mm_loop_ws(&p);
@@ -1102,7 +1240,7 @@ static inline int tiled_matmul(size_t dim_I, size_t dim_J, size_t dim_K, const e
    accumulator budget and a long k tile, then grow tile_J, tile_I, tile_K greedily while everything fits
    the budgets and the (padded) dimensions. */
 static inline void gemmini_lib_mm_auto_tiles(size_t dim_I, size_t dim_J, size_t dim_K, enum tiled_matmul_type_t t,
-                                             size_t *tile_I, size_t *tile_J, size_t *tile_K)
+                                             bool whole_j, size_t *tile_I, size_t *tile_J, size_t *tile_K)
 {
     const size_t nI = gemmini_lib_cdiv(dim_I, DIM), nJ = gemmini_lib_cdiv(dim_J, DIM),
                  nK = gemmini_lib_cdiv(dim_K, DIM);
@@ -1116,9 +1254,16 @@ static inline void gemmini_lib_mm_auto_tiles(size_t dim_I, size_t dim_J, size_t 
         max_k = (GEMMINI_LIB_SP_HALF / 2 / DIM) / max_ij;
     }
     size_t ti = gemmini_lib_min(nI, max_ij), tj = gemmini_lib_min(nJ, max_ij), tk = gemmini_lib_min(nK, max_k);
+    if (whole_j) {
+        /* LayerNorm/Softmax: one tile holds whole rows (as gemmini.h's tiled_matmul_auto) */
+        tj = nJ;
+        ti = gemmini_lib_min(nI, gemmini_lib_mm_acc_rows(1, nJ) <= acc ? acc / gemmini_lib_mm_acc_rows(1, nJ) : 1);
+        while (tk > 1 && gemmini_lib_mm_spad_rows(ti, tj, tk) > spad) tk--;
+        while (ti > 1 && gemmini_lib_mm_spad_rows(ti, tj, tk) > spad) ti--;
+    }
     for (;;) {
         bool grew = false;
-        if (tj + 1 <= nJ && gemmini_lib_mm_spad_rows(ti, tj + 1, tk) <= spad &&
+        if (!whole_j && tj + 1 <= nJ && gemmini_lib_mm_spad_rows(ti, tj + 1, tk) <= spad &&
             gemmini_lib_mm_acc_rows(ti, tj + 1) <= acc) {
             tj++;
             grew = true;
@@ -1151,7 +1296,9 @@ static inline int tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, co
 {
     size_t tile_I = 1, tile_J = 1, tile_K = 1;
     if (dim_I > 0 && dim_J > 0 && dim_K > 0)
-        gemmini_lib_mm_auto_tiles(dim_I, dim_J, dim_K, tiled_matmul_type, &tile_I, &tile_J, &tile_K);
+        gemmini_lib_mm_auto_tiles(dim_I, dim_J, dim_K, tiled_matmul_type,
+                                  tiled_matmul_type == WS && (act == LAYERNORM || act == SOFTMAX), &tile_I,
+                                  &tile_J, &tile_K);
 #ifdef PRINT_TILE
     printf("tile_I %lu tile_J %lu tile_K %lu\n", (unsigned long)tile_I, (unsigned long)tile_J,
            (unsigned long)tile_K);
@@ -1160,6 +1307,75 @@ static inline int tiled_matmul_auto(size_t dim_I, size_t dim_J, size_t dim_K, co
                         B_scale_factor, D_scale_factor, act, scale, bert_scale, repeating_bias, tile_I, tile_J,
                         tile_K, transpose_A, transpose_B, full_C, low_D, weightA, tiled_matmul_type);
 }
+
+#ifdef HAS_NORMALIZATIONS
+/* ---- tiled_norm_auto: LayerNorm or Softmax of int32 rows on the normalizer ------------------------------ */
+
+/* out (I x J int8, row stride J) = act(in) for act LAYERNORM or SOFTMAX (Softmax constants from bert_scale
+   0.05, as gemmini.h's tiled_norm), C_scale folded into the reciprocals (docs/accelerator.md 2.2). WS (or OS):
+   up to DIM rows at a time are moved into the accumulator as int32 (one mvin per DIM columns, column block
+   b at accumulator row b*DIM), then per pair of rows (one stat id each) three passes of single-row
+   normalizer mvouts; CPU: the exact reference. Returns 0, or non-zero after printing why the arguments were
+   rejected. */
+static inline int tiled_norm_auto(const size_t I, const size_t J, const acc_t *in, elem_t *out,
+                                  const acc_scale_t C_scale, int act, enum tiled_matmul_type_t norm_type)
+{
+    if (I == 0 || J == 0 || in == NULL || out == NULL) {
+        printf("tiled_norm_auto: empty matrix or NULL pointer (I %lu, J %lu)\n", (unsigned long)I, (unsigned long)J);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (act != LAYERNORM && act != SOFTMAX) {
+        printf("tiled_norm_auto: act %d is not supported (LAYERNORM or SOFTMAX)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const size_t nJ = gemmini_lib_cdiv(J, DIM);
+    if (nJ * DIM > (size_t)ACC_ROWS || J > GEMMINI_LIB_NORM_MAX_J) {
+        printf("tiled_norm_auto: rows of %lu elements do not fit the accumulator (%d rows of %d)\n",
+               (unsigned long)J, ACC_ROWS, DIM);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const struct gemmini_lib_norm_k nk = gemmini_lib_norm_consts(act, (acc_scale_t)0.05);
+    if (norm_type == CPU) {
+        for (size_t i = 0; i < I; i++) gemmini_lib_norm_row(in + i * J, J, act, C_scale, &nk, out + i * J);
+        return GEMMINI_LIB_OK;
+    }
+    if (norm_type != WS && norm_type != OS && norm_type != WS_CPU_ISSUED) {
+        printf("tiled_norm_auto: unknown type %d\n", (int)norm_type);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    const size_t mbl = MAX_BLOCK_LEN;
+    gemmini_extended_config_st(J * sizeof(elem_t), act & 3, C_scale);
+    gemmini_extended3_config_ld(J * sizeof(acc_t), MVIN_SCALE_IDENTITY, false, 2);
+    if (act == SOFTMAX) {
+        gemmini_config_norm(nk.qln2, 0, 0, 1, 0, nk.qb, nk.qc);
+        gemmini_config_norm(nk.qln2_inv, 1, 0, 1, 0, nk.qb, nk.qc);
+    }
+    static const uint32_t passes[2][3][2] = {{{1, 2}, {3, 4}, {0, 0}}, {{5, 5}, {6, 7}, {0, 0}}};
+    const int which = act == LAYERNORM ? 0 : 1;
+    for (size_t i = 0; i < I; i += DIM) {
+        const size_t rows = gemmini_lib_min(DIM, I - i);
+        for (size_t b = 0; b < nJ; b++)
+            gemmini_extended_mvin3(in + i * J + b * DIM, gemmini_lib_acc(b * DIM),
+                                   gemmini_lib_min(DIM, J - b * DIM), rows);
+        for (size_t row = 0; row < rows; row += NORM_STAT_IDS) {
+            const size_t ids = gemmini_lib_min(NORM_STAT_IDS, rows - row);
+            for (int pass = 0; pass < 3; pass++)
+                for (size_t id = 0; id < ids; id++) {
+                    gemmini_config_norm(0, 0, 1, 0, id, 0, 0);
+                    const size_t r = row + id;
+                    for (size_t b = 0; b < nJ; b += mbl) {
+                        const uint32_t cmd = passes[which][pass][b + mbl >= nJ];
+                        gemmini_extended_mvout(out + (i + r) * J + b * DIM,
+                                               gemmini_lib_acc(b * DIM + r) | (cmd << 26),
+                                               gemmini_lib_min(mbl * DIM, J - b * DIM), 1);
+                    }
+                }
+        }
+    }
+    gemmini_fence();
+    return GEMMINI_LIB_OK;
+}
+#endif
 
 /* ---- residual add ---------------------------------------------------------------------------------- */
 

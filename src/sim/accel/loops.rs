@@ -8,8 +8,8 @@
 use super::ErrorKind;
 use crate::sim::config::HwConfig;
 use crate::sim::isa::{
-    Command, ConfigEx, ConfigLd, ConfigSt, LocalAddr, LoopConv, LoopConvDesc, LoopWs, LoopWsDesc,
-    Operand, DATAFLOW_WS, SCALE_ONE,
+    norm_cmd, Command, ConfigEx, ConfigLd, ConfigNorm, ConfigSt, LocalAddr, LoopConv, LoopConvDesc,
+    LoopWs, LoopWsDesc, Operand, ACT_LAYERNORM, ACT_SOFTMAX, DATAFLOW_WS, NORM_STAT_IDS, SCALE_ONE,
 };
 
 /// Sizes the unroller needs, from the hardware configuration.
@@ -24,6 +24,8 @@ pub struct LoopEnv {
     pub mbla: u32,
     /// Bytes of one input element (1 int8, 4 fp32); accumulator elements are always 4.
     pub eb: u64,
+    /// Gemmini's normalizer is built (LOOP_WS may ask for LayerNorm, iGELU and Softmax).
+    pub has_norm: bool,
 }
 
 impl LoopEnv {
@@ -35,6 +37,7 @@ impl LoopEnv {
             mbl: cfg.max_block_len(),
             mbla: cfg.max_block_len_acc(),
             eb: cfg.elem_bytes() as u64,
+            has_norm: cfg.array.has_normalizations,
         }
     }
     /// Rows of one scratchpad half (a loop slot's share).
@@ -117,11 +120,22 @@ pub fn check_ws(
             ),
         ));
     }
-    if mode.act > 1 {
+    if mode.act > 1 && !env.has_norm {
         return Err((
             ErrorKind::Unsupported,
             format!(
-                "loop_ws act = {}: only 0 (none) and 1 (ReLU) are supported (no normalizer)",
+                "loop_ws act = {}: only 0 (none) and 1 (ReLU) are supported (this configuration has no \
+                 normalizer: has_normalizations = false)",
+                mode.act
+            ),
+        ));
+    }
+    if mode.act > ACT_SOFTMAX {
+        return Err((
+            ErrorKind::Unsupported,
+            format!(
+                "loop_ws act = {}: activations are 0 (none), 1 (ReLU), 2 (LayerNorm), 3 (iGELU) and \
+                 4 (Softmax)",
                 mode.act
             ),
         ));
@@ -232,7 +246,88 @@ pub fn check_ws(
     if d.c != 0 && v.pooling {
         return bad("loop_ws stores C, but config_st has max-pooling enabled".to_string());
     }
+    if normalizing(mode) && d.c != 0 && (mode.full_c || mode.is_resadd) {
+        return bad(format!(
+            "loop_ws act = {} (LayerNorm/Softmax) stores C row by row through the normalizer as int8; \
+             it cannot be combined with full_C or is_resadd",
+            mode.act
+        ));
+    }
     Ok(())
+}
+
+/// LOOP_WS acts whose store part runs the normalizer's row statistics (LayerNorm, Softmax).
+pub fn normalizing(mode: &LoopWs) -> bool {
+    mode.act == ACT_LAYERNORM || mode.act == ACT_SOFTMAX
+}
+
+/// The normalizer commands of the store part of a LayerNorm/Softmax LOOP_WS (Gemmini's LoopMatmulStC),
+/// three passes per row: [block that is not the row's last, last block].
+pub fn norm_passes(act: u8) -> [[u32; 2]; 3] {
+    if act == ACT_LAYERNORM {
+        [
+            [norm_cmd::SUM, norm_cmd::MEAN],
+            [norm_cmd::VARIANCE, norm_cmd::INV_STDDEV],
+            [norm_cmd::RESET, norm_cmd::RESET],
+        ]
+    } else {
+        [
+            [norm_cmd::MAX, norm_cmd::MAX],
+            [norm_cmd::SUM_EXP, norm_cmd::INV_SUM_EXP],
+            [norm_cmd::RESET, norm_cmd::RESET],
+        ]
+    }
+}
+
+/// The store part of a LayerNorm/Softmax LOOP_WS, in Gemmini's LoopMatmulStC order: for each tile row i,
+/// each pair of rows (one per stat id), each pass, each row of the pair: a config_norm selecting the stat
+/// id (set_stats_id_only), then one single-row mvout per DMA row of up to MBL tiles along J, with the
+/// pass's normalizer command in address bits 28:26.
+fn norm_stores(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, c_row: u32) -> Vec<Command> {
+    let dim = env.dim;
+    let (ni, nj) = (d.i as u32, d.j as u32);
+    let (pi, pj) = (d.pad_i as u32, d.pad_j as u32);
+    let mb = nj.min(env.mbl);
+    let passes = norm_passes(mode.act);
+    let mut v = Vec::new();
+    for i in 0..ni {
+        let rows = dim - if i + 1 == ni { pi } else { 0 };
+        for ln_row in (0..rows).step_by(NORM_STAT_IDS as usize) {
+            let ids = (rows - ln_row).min(NORM_STAT_IDS);
+            for pass in passes {
+                for sid in 0..ids {
+                    v.push(Command::ConfigNorm {
+                        rs1: ConfigNorm {
+                            set_stats_id_only: true,
+                            stat_id: sid as u8,
+                            ..ConfigNorm::default()
+                        }
+                        .encode()
+                        .rs1,
+                        rs2: 0,
+                    });
+                    let r = ln_row + sid;
+                    let mut j = 0;
+                    while j < nj {
+                        let blocks = mb.min(nj - j);
+                        let cols = blocks * dim - if j + blocks >= nj { pj } else { 0 };
+                        let cmd = pass[(j + mb >= nj) as usize];
+                        let off = ((i as u64 * d.c_stride + j as u64) * dim as u64)
+                            .wrapping_add((r as u64).wrapping_mul(d.c_stride));
+                        let dram = d.c.wrapping_add(off.wrapping_mul(env.eb));
+                        let row = c_row + (i * nj + j) * dim + r;
+                        let addr = LocalAddr(LocalAddr::ACC_BIT | cmd << 26 | row);
+                        v.push(Command::Mvout {
+                            dram,
+                            op: Operand::new(addr, cols as u16, 1),
+                        });
+                        j += blocks;
+                    }
+                }
+            }
+        }
+    }
+    v
 }
 
 /// The commands of one loop, per sub-FSM, each in its issue order.
@@ -353,7 +448,9 @@ pub fn unroll_ws(env: &LoopEnv, d: &LoopWsDesc, mode: &LoopWs, slot: u32, acc_ha
         flags,
     };
     let mut plan = WsPlan::default();
-    if d.c != 0 {
+    if d.c != 0 && normalizing(mode) {
+        plan.st = norm_stores(env, d, mode, p.c_row);
+    } else if d.c != 0 {
         let (mb, eb, flags) = if mode.full_c {
             (1, 4, acc | LocalAddr::READ_FULL_BIT)
         } else {
@@ -1155,6 +1252,7 @@ mod tests {
             mbl: 4,
             mbla: 1,
             eb: 1,
+            has_norm: false,
         }
     }
 
@@ -1267,6 +1365,71 @@ mod tests {
             kind(&desc(1, 1, 1), &ext, &view()),
             Some(ErrorKind::Unsupported)
         );
+        // Normalizer activations: unsupported without the normalizer, act > 4 never, and LayerNorm/Softmax
+        // not with full_C.
+        let ln = LoopWs { act: 2, ..m };
+        assert_eq!(
+            kind(&desc(1, 1, 1), &ln, &view()),
+            Some(ErrorKind::Unsupported)
+        );
+        let en = LoopEnv {
+            has_norm: true,
+            ..env()
+        };
+        let nkind = |d: &LoopWsDesc, m: &LoopWs| check_ws(&en, d, m, &view(), 0).err().map(|x| x.0);
+        assert_eq!(nkind(&desc(1, 1, 1), &ln), None);
+        assert_eq!(nkind(&desc(1, 1, 1), &LoopWs { act: 3, ..m }), None);
+        assert_eq!(
+            nkind(&desc(1, 1, 1), &LoopWs { act: 5, ..m }),
+            Some(ErrorKind::Unsupported)
+        );
+        assert_eq!(
+            nkind(&desc(1, 1, 1), &LoopWs { full_c: true, ..ln }),
+            Some(ErrorKind::BadLoop)
+        );
+    }
+
+    /// The store part of a LayerNorm loop: per pair of rows, three passes of config_norm + one mvout per
+    /// DMA row along J, the finishing command on the row's last DMA row only.
+    #[test]
+    fn layernorm_store_sequence() {
+        let e = LoopEnv {
+            has_norm: true,
+            ..env()
+        };
+        // I = 1 tile of 3 rows (pad 13), J = 5 tiles (two DMA rows: 4 + 1 tiles, the last 10 wide)
+        let mut d = desc(1, 5, 1);
+        d.pad_i = 13;
+        d.pad_j = 6;
+        let mode = LoopWs {
+            act: 2,
+            ..LoopWs::default()
+        };
+        let plan = unroll_ws(&e, &d, &mode, 0, 0);
+        let cmds: Vec<String> = plan
+            .st
+            .iter()
+            .map(|c| match c {
+                Command::ConfigNorm { rs1, .. } => format!("id{}", (rs1 >> 8) & 0xff),
+                Command::Mvout { op, .. } => {
+                    format!("r{}c{}n{}", op.addr.row(14), op.cols, op.addr.norm_cmd())
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        // rows 0,1 (stat ids 0,1) then row 2 (stat id 0); C starts at accumulator row 0, tile j at j*16
+        let mut want = Vec::new();
+        for (first, ids) in [(0u32, 2u32), (2, 1)] {
+            for (mid, last) in [(1, 2), (3, 4), (0, 0)] {
+                for sid in 0..ids {
+                    let r = first + sid;
+                    want.push(format!("id{sid}"));
+                    want.push(format!("r{r}c64n{mid}"));
+                    want.push(format!("r{}c10n{last}", 64 + r));
+                }
+            }
+        }
+        assert_eq!(cmds, want);
     }
 
     fn conv_desc() -> LoopConvDesc {

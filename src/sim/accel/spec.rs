@@ -19,6 +19,7 @@ use crate::sim::mem::Memory;
 use std::collections::VecDeque;
 
 mod check;
+pub mod norm;
 
 /// A rule violation before it is attached to its command.
 type Fail = (ErrorKind, String);
@@ -112,6 +113,8 @@ pub struct SpecAccel {
     ld: [ConfigLd; 3],
     /// config_st state.
     st: ConfigSt,
+    /// Gemmini's normalizer (`has_normalizations`), or None when the configuration has none.
+    norm: Option<norm::Normalizer>,
     array: ArrayState,
     bufs: Buffers,
     counters: CounterFile,
@@ -154,6 +157,7 @@ impl SpecAccel {
             ex: ConfigEx::default(),
             ld: ConfigLd::reset_states(d16),
             st: ConfigSt::new(0),
+            norm: cfg.array.has_normalizations.then(norm::Normalizer::default),
             array: ArrayState {
                 w: mat(),
                 wp: mat(),
@@ -217,9 +221,19 @@ impl SpecAccel {
                     st.acc_scale
                 };
                 self.st = ConfigSt { acc_scale, ..st };
+                // config_st sets the activation's two low bits and clears config_norm's msb.
+                if let Some(n) = &mut self.norm {
+                    n.act_msb = false;
+                }
             }
-            // No normalizer and no TLB are built: accepted, nothing to do.
-            Command::ConfigNorm { .. } | Command::Flush { .. } => {}
+            Command::ConfigNorm { rs1, rs2 } => {
+                // Without a normalizer (Gemmini's default) config_norm is accepted and does nothing.
+                if let Some(n) = &mut self.norm {
+                    n.config(&isa::ConfigNorm::decode(rs1, rs2));
+                }
+            }
+            // No TLB is built: accepted, nothing to do.
+            Command::Flush { .. } => {}
             Command::Counter(op) => {
                 self.counters.apply(op);
                 self.responses.push_back(RoccResp { rd, data: 0 });
@@ -246,7 +260,11 @@ impl SpecAccel {
             pooling: self.st.pool_stride != 0,
             preload_pending: self.array.pending_c.is_some(),
             st_stride: self.st.stride,
-            st_act: self.st.act,
+            // The 3-bit store activation: config_norm's act_msb counts too.
+            st_act: self
+                .norm
+                .as_ref()
+                .map_or(self.st.act, |n| n.act(self.st.act)),
         }
     }
 
@@ -374,11 +392,43 @@ impl SpecAccel {
             for (o, v) in out.chunks_exact_mut(4).zip(&self.acc[start..]) {
                 o.copy_from_slice(&v.to_le_bytes());
             }
+        } else if let Some(n) = &self.norm {
+            // The normalizer's read-out (int8 configurations only): the 3-bit activation.
+            let act = n.act(self.st.act);
+            let scale = self.st.acc_scale;
+            for (o, &v) in out.iter_mut().zip(&self.acc[start..]) {
+                *o = n.readout(v, act, scale) as u8;
+            }
         } else {
             let relu = self.st.act == ACT_RELU;
             let scale = self.st.acc_scale;
             for (o, &v) in out.chunks_exact_mut(eb).zip(&self.acc[start..]) {
                 dp.elem_to_le(dp.acc_readout(v, relu, scale), o);
+            }
+        }
+    }
+
+    /// An accumulator mvout whose address carries a normalizer command other than RESET: every block of
+    /// every row passes the normalizer (the row's last block with the command itself, the others with its
+    /// non-finishing version) and nothing is written to memory (Gemmini's `writes_to_main_memory`).
+    fn mvout_stats(&mut self, op: Operand) {
+        let dim = self.geo.dim;
+        let base = self.geo.row(op.addr);
+        let cmd = op.addr.norm_cmd();
+        let cols = op.cols as usize;
+        let nblk = cols.div_ceil(dim);
+        let scale = self.st.acc_scale;
+        let Some(n) = &mut self.norm else { return };
+        for r in 0..op.rows as usize {
+            for b in 0..nblk {
+                let lrow = base + r + b * dim;
+                let len = (cols - b * dim).min(dim);
+                let c = if b + 1 == nblk {
+                    cmd
+                } else {
+                    isa::norm_cmd::non_reset_version(cmd)
+                };
+                n.update(c, &self.acc[lrow * dim..lrow * dim + len], scale);
             }
         }
     }
@@ -389,6 +439,10 @@ impl SpecAccel {
         }
         let dim = self.geo.dim;
         let from_acc = op.addr.is_acc();
+        if from_acc && self.norm.is_some() && op.addr.norm_cmd() != isa::norm_cmd::RESET {
+            self.mvout_stats(op);
+            return Ok(());
+        }
         let full = from_acc && op.addr.read_full();
         let eb = if full { 4 } else { self.geo.dp.elem_bytes() };
         let rows = op.rows as usize;
@@ -417,6 +471,12 @@ impl SpecAccel {
                     format!("mvout DMA write of row {r}: {e}"),
                 )
             })?;
+        }
+        // Every written accumulator block is a RESET of the current stat id.
+        if from_acc {
+            if let Some(n) = &mut self.norm {
+                n.update(isa::norm_cmd::RESET, &[], 0);
+            }
         }
         Ok(())
     }
@@ -447,6 +507,12 @@ impl SpecAccel {
             }
         }
         let base = self.geo.row(op.addr);
+        if from_acc {
+            if let Some(n) = &mut self.norm {
+                // Its reads only use the kept statistics (mean, max, reciprocals).
+                n.pooled_reset();
+            }
+        }
         let (orows, ocols) = (st.orows as i64, st.ocols as i64);
         let mut pixel = vec![0u8; cols * eb];
         let mut row = vec![0u8; cols * eb];

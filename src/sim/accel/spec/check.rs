@@ -220,6 +220,20 @@ impl SpecAccel {
                 ),
             );
         }
+        if self.norm.is_some()
+            && self.st.pool_stride != 0
+            && op.addr.is_acc()
+            && op.addr.norm_cmd() != isa::norm_cmd::RESET
+        {
+            return fail(
+                ErrorKind::Unsupported,
+                format!(
+                    "mvout with max-pooling and normalizer command {} (address bits 28:26): a pooled mvout \
+                     can only write (command 0); run the statistics with pooling disabled",
+                    op.addr.norm_cmd()
+                ),
+            );
+        }
         let dim = g.dim as u32;
         let extent = if self.st.pool_stride != 0 {
             // With pooling the rows field is not used; the pooling geometry from config_st must be

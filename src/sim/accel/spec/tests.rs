@@ -1506,3 +1506,89 @@ fn counters_flush_norm_and_trait_basics() {
     assert_eq!(t.acc.read_acc_row(1024), vec![0; 16]);
     assert_eq!(t.acc.error(), None);
 }
+
+// ----- the normalizer (docs/accelerator.md section 2.2) ------------------------------------------
+
+/// One accumulator row of 20 int32 values (DIM 16: two blocks) through LayerNorm's mvout sequence on the
+/// model: the statistics mvouts write nothing, the RESET mvout writes `(x - mean) * inv_stddev`.
+#[test]
+fn layernorm_mvouts_write_only_on_reset() {
+    let mut t = Bench::new();
+    let d16 = t.d16();
+    let row: Vec<i32> = (0..20).map(|i| i * i * 7 - 300).collect();
+    let src = DEFAULT_BASE + 0x1000;
+    let bytes: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
+    t.mem.write(src, &bytes).unwrap();
+    t.config_ld(2, 0, |_| {});
+    // the row's two blocks land on accumulator rows 0 and 16 (block stride DIM)
+    t.mvin(2, src, LocalAddr::acc(0), 16, 1);
+    t.mvin(2, src + 64, LocalAddr::acc(16), 4, 1);
+    t.config_st(20, |st| st.act = isa::ACT_LAYERNORM);
+    let out = DEFAULT_BASE + 0x8000;
+    let poison = vec![0x5au8; 20];
+    t.mem.write(out, &poison).unwrap();
+    let with = |cmd: u32| LocalAddr(LocalAddr::acc(0).0 | cmd << 26);
+    for cmd in [isa::norm_cmd::MEAN, isa::norm_cmd::INV_STDDEV] {
+        t.mvout(out, with(cmd), 20, 1);
+        assert_eq!(t.read_bytes(out, 20), poison, "command {cmd} wrote memory");
+    }
+    t.mvout(out, with(isa::norm_cmd::RESET), 20, 1);
+    let mean = row.iter().sum::<i32>() / 20;
+    let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<i32>() / 20;
+    let sd = norm::isqrt(var as u32).max(1);
+    let inv = (1.0f32 / sd as f32).to_bits();
+    let want: Vec<i8> = row
+        .iter()
+        .map(|&x| arith::acc_scale_to_i8(x - mean, false, inv))
+        .collect();
+    assert_eq!(t.read_i8(out, 20), want);
+    assert!(want.iter().any(|&v| v != 0) && d16 == 16);
+}
+
+/// A pooled accumulator mvout may only write (RESET); without a normalizer the command bits are ignored
+/// and config_norm changes nothing (Gemmini's default configuration).
+#[test]
+fn normalizer_refusals_and_absence() {
+    let mut t = Bench::new();
+    t.config_st(16, |st| {
+        st.pool_stride = 1;
+        st.pool_size = 1;
+        st.porows = 1;
+        st.pocols = 1;
+        st.orows = 1;
+        st.ocols = 1;
+        st.pool_out_dim = 1;
+    });
+    let e = t.err(Command::Mvout {
+        dram: DEFAULT_BASE,
+        op: Operand::new(LocalAddr(LocalAddr::acc(0).0 | 5 << 26), 16, 1),
+    });
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(e.detail.contains("pooling"), "{}", e.detail);
+
+    let mut cfg = HwConfig::default_config();
+    cfg.array.has_normalizations = false;
+    let mut t = Bench::with(&cfg);
+    t.mem.write(DEFAULT_BASE + 0x1000, &[0xffu8; 64]).unwrap(); // -1 everywhere
+    t.config_ld(2, 0, |_| {});
+    t.mvin(2, DEFAULT_BASE + 0x1000, LocalAddr::acc(0), 16, 1);
+    // config_norm's act_msb would make this Softmax; without a normalizer it is ignored, and so are the
+    // command bits: the mvout writes the plain read-out of -1
+    t.ok(Command::ConfigNorm {
+        rs1: isa::ConfigNorm {
+            act_msb: true,
+            ..isa::ConfigNorm::default()
+        }
+        .encode()
+        .rs1,
+        rs2: 0,
+    });
+    t.config_st(16, |_| {});
+    t.mvout(
+        DEFAULT_BASE + 0x8000,
+        LocalAddr(LocalAddr::acc(0).0 | 5 << 26),
+        16,
+        1,
+    );
+    assert_eq!(t.read_i8(DEFAULT_BASE + 0x8000, 16), vec![-1i8; 16]);
+}
