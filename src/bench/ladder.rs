@@ -149,6 +149,7 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    crate::term::attach(&bar);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Verdict>>> = Mutex::new(vec![None; jobs.len()]);
     std::thread::scope(|scope| {
@@ -159,10 +160,19 @@ pub fn run(hw: &HwConfig, opts: &BenchOpts) -> anyhow::Result<BenchReport> {
                     break;
                 };
                 bar.set_message(format!("{} {}", w.name, b.name()));
+                let t = std::time::Instant::now();
                 let v = match made {
                     Ok(path) => eval::evaluate(hw, w, path, &opts.eval),
                     Err(_) => not_generated(hw, w),
                 };
+                // -v: each cell as it completes (the ladder has no verdict cache: every cell is evaluated).
+                log::info!(
+                    "bench {} {}: {} (evaluated in {:.1} s)",
+                    w.name,
+                    b.name(),
+                    eval::verdict_summary(&v),
+                    t.elapsed().as_secs_f64()
+                );
                 if let Ok(mut r) = results.lock() {
                     r[*idx] = Some(v);
                 }

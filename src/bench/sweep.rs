@@ -224,6 +224,7 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
         ProgressStyle::with_template("sweep {bar:30} {pos}/{len} [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    crate::term::attach(&bar);
     let queue = Mutex::new(todo.into_iter());
     let results: Mutex<Vec<(Slot, Cell)>> = Mutex::new(Vec::new());
     let jobs = args
@@ -239,6 +240,7 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
                 let w = &wls[wi];
                 let prog = &progs[pi];
                 bar.set_message(format!("{} {} {}", cfg.name, w.name, prog.label()));
+                let t = std::time::Instant::now();
                 let cell = judge(
                     path,
                     cfg,
@@ -247,6 +249,21 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
                     build_error[ci].as_deref(),
                     &gen_dir,
                     args.seed,
+                );
+                // -v: each cell as it completes (a sweep has no verdict cache: every cell is evaluated).
+                log::info!(
+                    "sweep {} {} {}: {}{}{} ({:.1} s)",
+                    cfg.name,
+                    w.name,
+                    prog.label(),
+                    cell.status.name(),
+                    cell.cycles.map_or(String::new(), |c| format!(", {c} cycles")),
+                    if cell.detail.is_empty() || cell.status == CellStatus::Ok {
+                        String::new()
+                    } else {
+                        format!(": {}", cell.detail)
+                    },
+                    t.elapsed().as_secs_f64()
                 );
                 if let Ok(mut r) = results.lock() {
                     r.push(((ci, wi, pi), cell));

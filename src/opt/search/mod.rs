@@ -730,6 +730,7 @@ impl<'a> Engine<'a> {
         if let Ok(mut cur) = self.current_bar.lock() {
             *cur = Some(pb.clone());
         }
+        crate::term::attach(&pb);
         pb
     }
 
@@ -828,8 +829,14 @@ impl<'a> Engine<'a> {
     /// The verdict on a stored program: from the journal, the cache, or a fresh evaluation (journaled).
     fn evaluate(&self, code_hash: &str) -> anyhow::Result<Option<Verdict>> {
         if let Some(v) = self.lock_verdicts()?.get(code_hash) {
+            log::debug!(
+                "search: candidate {}: {} (verdict from this run's journal)",
+                &code_hash[..code_hash.len().min(12)],
+                eval::verdict_summary(v)
+            );
             return Ok(Some(v.clone()));
         }
+        let t = std::time::Instant::now();
         if self.stopped() == Some(StopKind::Interrupt) {
             return Ok(None);
         }
@@ -852,6 +859,18 @@ impl<'a> Engine<'a> {
                 (v, false)
             }
         };
+        // -v: every candidate judged, where its verdict came from, and how long that took.
+        log::info!(
+            "search: candidate {}: {} ({} in {:.1} s)",
+            &code_hash[..code_hash.len().min(12)],
+            eval::verdict_summary(&v),
+            if was_cached {
+                "verdict cache hit"
+            } else {
+                "evaluated"
+            },
+            t.elapsed().as_secs_f64()
+        );
         self.journal.append(&Event::Evaluated {
             code: code_hash.to_string(),
             verdict: verdict_to_json(&v),
