@@ -99,6 +99,9 @@ pub enum Cmd {
 
 /// Run one parsed command line; the error of a command that failed is the caller's to print.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(msg) = flag_conflict(&cli) {
+        anyhow::bail!(msg);
+    }
     let (quiet, verbose) = (cli.quiet, cli.verbose);
     crate::term::init_logger(log_level(&cli.cmd, verbose));
     match cli.cmd {
@@ -120,6 +123,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// -q and -v together. clap refuses them when both come before (or both after) the subcommand, but not
+/// `-q bench -v`, since global flags are checked per level; this catches the rest with the same meaning.
+fn flag_conflict(cli: &Cli) -> Option<&'static str> {
+    (cli.quiet && cli.verbose > 0).then_some(
+        "the argument '--quiet' cannot be used with '--verbose': -q hides the progress bars, -v adds \
+         lines about the work; give one of them",
+    )
 }
 
 /// The level of the library's log records that `-v` (given `verbose` times) shows for `cmd`. The library
@@ -191,16 +203,21 @@ mod tests {
         assert_eq!(level(&["gemforge", "-vv", "run", "p.c"]), Off);
     }
 
-    /// -q and -v together are refused, naming both.
+    /// -q and -v together are refused, naming both: by clap on one level, by dispatch across levels.
     #[test]
     fn quiet_and_verbose_conflict() {
-        let e = match Cli::try_parse_from(["gemforge", "-q", "bench", "-v"]) {
+        let e = match Cli::try_parse_from(["gemforge", "-q", "-v", "bench"]) {
             Ok(_) => panic!("-q -v parsed"),
             Err(e) => e,
         };
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
         let text = e.to_string();
         assert!(text.contains("--quiet") && text.contains("--verbose"), "{text}");
+        let split = Cli::try_parse_from(["gemforge", "-q", "bench", "-v"]).expect("parses");
+        let text = flag_conflict(&split).expect("a conflict");
+        assert!(text.contains("--quiet") && text.contains("--verbose"), "{text}");
+        let fine = Cli::try_parse_from(["gemforge", "bench", "-vv"]).expect("parses");
+        assert!(flag_conflict(&fine).is_none());
     }
 
     /// The output folder is --out-dir and the screens are --screen-runs on every subcommand that has them.

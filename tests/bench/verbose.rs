@@ -223,14 +223,21 @@ fn sweep_verbose_shows_each_cell() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Before, after or on both sides of the subcommand, -q with -v is refused (exit status 2) naming both,
+/// and nothing runs.
 #[test]
 fn quiet_and_verbose_conflict_with_a_clear_message() {
-    let o = gemforge(&["-q", "-v", "eval", "--workload", "gemm_20x36x24", "x.c"]);
-    assert_eq!(o.status.code(), Some(2));
-    let e = stderr(&o);
-    assert!(
-        e.contains("'--quiet' cannot be used with '--verbose'"),
-        "{e}"
-    );
-    assert!(o.stdout.is_empty());
+    let cand = candidate("gemm_tiled.c");
+    for flags in [["-q", "-v", "eval"], ["-q", "eval", "-v"], ["eval", "-v", "-q"]] {
+        let mut args = flags.to_vec();
+        args.extend(["--workload", "gemm_20x36x24", &cand]);
+        let o = gemforge(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(
+            e.contains("cannot be used with") && e.contains("'--quiet'") && e.contains("'--verbose"),
+            "{args:?}: {e}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?} ran");
+    }
 }
