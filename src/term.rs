@@ -89,12 +89,7 @@ mod tests {
         let l = StderrLogger {
             level: log::LevelFilter::Info,
         };
-        let meta = |level, target| {
-            log::Metadata::builder()
-                .level(level)
-                .target(target)
-                .build()
-        };
+        let meta = |level, target| log::Metadata::builder().level(level).target(target).build();
         assert!(l.enabled(&meta(log::Level::Info, "gemforge::bench::eval")));
         assert!(!l.enabled(&meta(log::Level::Debug, "gemforge::bench::eval")));
         assert!(!l.enabled(&meta(log::Level::Info, "reqwest::connect")));

@@ -770,11 +770,7 @@ pub fn check_data_type(cfg: &HwConfig, w: &Workload) -> Result<(), String> {
 /// A verdict in a few words for `-v` lines: `correct, N cycles` or `FAILURE: first line of the detail`.
 pub fn verdict_summary(v: &Verdict) -> String {
     match (v.failure, v.cycles) {
-        (Some(f), _) => format!(
-            "{}: {}",
-            f.name(),
-            v.detail.lines().next().unwrap_or("")
-        ),
+        (Some(f), _) => format!("{}: {}", f.name(), v.detail.lines().next().unwrap_or("")),
         (None, Some(c)) => format!("correct, {c} cycles"),
         (None, None) => "correct on the spec screens (no RTL run)".to_string(),
     }

@@ -257,7 +257,8 @@ pub fn run(args: &SweepArgs) -> Result<SweepResult> {
                     w.name,
                     prog.label(),
                     cell.status.name(),
-                    cell.cycles.map_or(String::new(), |c| format!(", {c} cycles")),
+                    cell.cycles
+                        .map_or(String::new(), |c| format!(", {c} cycles")),
                     if cell.detail.is_empty() || cell.status == CellStatus::Ok {
                         String::new()
                     } else {

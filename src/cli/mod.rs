@@ -35,14 +35,16 @@ pub struct Cli {
     /// Show no progress bars (bench, search, rtl build); results, warnings and errors still print.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say what is being done, on stderr (stdout and --json output are unchanged). run: the compiler
-    /// command lines or the compile cache hit, argc/argv, each phase's time. eval: the compile and link
-    /// commands or the compile cache hit, each spec screen's outcome, the RTL run's cycles and wall time,
-    /// each phase's time. bench, sweep: each cell as it completes (verdict, wall time). search: each
-    /// candidate's verdict and its source (journal, verdict cache or a fresh evaluation) with wall time,
-    /// each LLM call's model, latency and tokens (or the response-store hit). rtl build: the Verilator
-    /// and link command lines and each build phase's time. Twice (-vv) adds every evaluation's own steps
-    /// (as eval -v prints them) to bench, sweep and search. The other subcommands print nothing more.
+    /// Say what is being done, on stderr; stdout and --json output are unchanged (details: --help).
+    ///
+    /// run: the compiler command lines or the compile cache hit, argc/argv, each phase's time. eval: the
+    /// compile and link commands or the compile cache hit, each spec screen's outcome, the RTL run's
+    /// cycles and wall time, each phase's time. bench, sweep: each cell as it completes (verdict, wall
+    /// time). search: each candidate's verdict, whether it came from the verdict cache or a fresh
+    /// evaluation, and the wall time; each LLM call's model, latency and tokens (or the response-store
+    /// hit). rtl build: the Verilator and link command lines and each build phase's time. Twice (-vv)
+    /// adds every evaluation's own steps (as eval -v prints them) to bench, sweep and search. The other
+    /// subcommands print nothing more.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -198,7 +200,10 @@ mod tests {
         assert_eq!(level(&["gemforge", "bench"]), Off);
         assert_eq!(level(&["gemforge", "-v", "bench"]), Info);
         assert_eq!(level(&["gemforge", "bench", "-vv"]), Debug);
-        assert_eq!(level(&["gemforge", "-v", "eval", "--workload", "w", "c.c"]), Debug);
+        assert_eq!(
+            level(&["gemforge", "-v", "eval", "--workload", "w", "c.c"]),
+            Debug
+        );
         assert_eq!(level(&["gemforge", "-v", "rtl", "build", "x.toml"]), Info);
         assert_eq!(level(&["gemforge", "-vv", "run", "p.c"]), Off);
     }
@@ -212,10 +217,16 @@ mod tests {
         };
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
         let text = e.to_string();
-        assert!(text.contains("--quiet") && text.contains("--verbose"), "{text}");
+        assert!(
+            text.contains("--quiet") && text.contains("--verbose"),
+            "{text}"
+        );
         let split = Cli::try_parse_from(["gemforge", "-q", "bench", "-v"]).expect("parses");
         let text = flag_conflict(&split).expect("a conflict");
-        assert!(text.contains("--quiet") && text.contains("--verbose"), "{text}");
+        assert!(
+            text.contains("--quiet") && text.contains("--verbose"),
+            "{text}"
+        );
         let fine = Cli::try_parse_from(["gemforge", "bench", "-vv"]).expect("parses");
         assert!(flag_conflict(&fine).is_none());
     }

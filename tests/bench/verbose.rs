@@ -216,8 +216,10 @@ fn sweep_verbose_shows_each_cell() {
     assert!(log_lines(&plain).is_empty(), "{}", stderr(&plain));
     let lines = log_lines(&verbose);
     assert!(
-        lines.iter().any(|l| l.starts_with("gemforge: sweep default gemm_20x36x24 naive: ok, ")
-            && l.contains(" cycles (")),
+        lines.iter().any(
+            |l| l.starts_with("gemforge: sweep default gemm_20x36x24 naive: ok, ")
+                && l.contains(" cycles (")
+        ),
         "{lines:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -228,14 +230,20 @@ fn sweep_verbose_shows_each_cell() {
 #[test]
 fn quiet_and_verbose_conflict_with_a_clear_message() {
     let cand = candidate("gemm_tiled.c");
-    for flags in [["-q", "-v", "eval"], ["-q", "eval", "-v"], ["eval", "-v", "-q"]] {
+    for flags in [
+        ["-q", "-v", "eval"],
+        ["-q", "eval", "-v"],
+        ["eval", "-v", "-q"],
+    ] {
         let mut args = flags.to_vec();
         args.extend(["--workload", "gemm_20x36x24", &cand]);
         let o = gemforge(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let e = stderr(&o);
         assert!(
-            e.contains("cannot be used with") && e.contains("'--quiet'") && e.contains("'--verbose"),
+            e.contains("cannot be used with")
+                && e.contains("'--quiet'")
+                && e.contains("'--verbose"),
             "{args:?}: {e}"
         );
         assert!(o.stdout.is_empty(), "{args:?} ran");

@@ -1241,13 +1241,22 @@ fn search_verbose_shows_llm_calls_and_candidates() {
     std::fs::remove_dir_all(cache.join("verdicts")).expect("the verdict cache was written");
     let (verbose, lines) = search(true, "verbose");
     assert_eq!(plain, verbose, "-v changed stdout");
-    let has = |lines: &[String], a: &str, b: &str| lines.iter().any(|l| l.contains(a) && l.contains(b));
+    let has =
+        |lines: &[String], a: &str, b: &str| lines.iter().any(|l| l.contains(a) && l.contains(b));
     assert!(
-        has(&lines, "llm plan openai:test-model: answered in ", "100 input + 20 output tokens"),
+        has(
+            &lines,
+            "llm plan openai:test-model: answered in ",
+            "100 input + 20 output tokens"
+        ),
         "{lines:?}"
     );
     assert!(
-        has(&lines, "llm implement openai:test-model: answered in ", "200 input + 300 output tokens"),
+        has(
+            &lines,
+            "llm implement openai:test-model: answered in ",
+            "200 input + 300 output tokens"
+        ),
         "{lines:?}"
     );
     assert!(
@@ -1256,6 +1265,9 @@ fn search_verbose_shows_llm_calls_and_candidates() {
     );
     // A third run finds the verdicts in the cache and says so.
     let (_, lines) = search(true, "cached");
-    assert!(has(&lines, "search: candidate ", "(verdict cache hit in "), "{lines:?}");
+    assert!(
+        has(&lines, "search: candidate ", "(verdict cache hit in "),
+        "{lines:?}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -410,10 +410,15 @@ fn rtl_build_verbose_names_the_linked_model() {
     let verbose = run(&["rtl", "build", "--verbose"]);
     assert!(plain.status.success() && verbose.status.success());
     assert_eq!(plain.stdout, verbose.stdout);
-    assert!(plain.stderr.is_empty(), "{}", String::from_utf8_lossy(&plain.stderr));
+    assert!(
+        plain.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
     let log = String::from_utf8_lossy(&verbose.stderr);
     assert!(
-        log.contains("gemforge: rtl `default` (") && log.contains("linked into this binary, nothing to build"),
+        log.contains("gemforge: rtl `default` (")
+            && log.contains("linked into this binary, nothing to build"),
         "{log}"
     );
 }
