@@ -1196,6 +1196,7 @@ impl<'a> Engine<'a> {
         }
         let settings = format!("{settings} fsm={fsm}");
         let key = EvalCache::key(&code, &self.w, &self.cfg.hw, &settings);
+        let t = std::time::Instant::now();
         let cached = self.env.cache.as_ref().and_then(|c| c.get(&key));
         let was_cached = cached.is_some();
         let v = match cached {
@@ -1210,6 +1211,16 @@ impl<'a> Engine<'a> {
                 v
             }
         };
+        log::info!(
+            "search: {label}: {} ({} in {:.1} s)",
+            eval::verdict_summary(&v),
+            if was_cached {
+                "verdict cache hit"
+            } else {
+                "evaluated"
+            },
+            t.elapsed().as_secs_f64()
+        );
         self.journal.append(&Event::Evaluated {
             code: label.clone(),
             verdict: verdict_to_json(&v),
