@@ -10,6 +10,7 @@
 //! - [`opt`]: the optimizer: beam search, proposers (built-in and LLM), prompts, LLM providers and reports;
 //! - [`store`]: below all parts: the cache directory, content hashes, atomic writes, directory publishing
 //!   and build locks that every cache uses;
+//! - [`term`]: below all parts too: the `-v` logger and the progress bars its lines print above;
 //! - [`cli`]: one module per subcommand, owning its arguments and its text and JSON output; the
 //!   `gemforge` binary (src/main.rs) only parses and dispatches.
 
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod opt;
 pub mod sim;
 pub mod store;
+pub mod term;
 
 /// The dependency rule, checked on the source text: a part may name only itself and the parts below it.
 #[cfg(test)]
@@ -25,7 +27,7 @@ mod layering {
     use std::path::Path;
 
     /// The parts from the bottom up; each may use the ones before it.
-    const ORDER: [&str; 5] = ["store", "sim", "bench", "opt", "cli"];
+    const ORDER: [&str; 6] = ["store", "term", "sim", "bench", "opt", "cli"];
 
     fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).expect("reading src/") {

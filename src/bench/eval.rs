@@ -33,11 +33,12 @@ use crate::sim::config::HwConfig;
 use crate::sim::cpu::{TrapCause, TrapReport, PMP_ENTRIES, PMP_OFF, PMP_R, PMP_TOR, PMP_W, PMP_X};
 use crate::sim::mem::{Memory, DEFAULT_BASE};
 use crate::sim::soc::{self, CallWindow, Engine, Program, SocOpts};
-use crate::sim::toolchain::{Elf, Toolchain, ToolchainError, LIBC_FLAGS, OPT_FLAGS};
+use crate::sim::toolchain::{command_line, Elf, Toolchain, ToolchainError, LIBC_FLAGS, OPT_FLAGS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// The value every output byte holds before the candidate runs (defined with the output check).
 pub use crate::bench::workload::POISON;
@@ -775,6 +776,15 @@ pub fn check_data_type(cfg: &HwConfig, w: &Workload) -> Result<(), String> {
     ))
 }
 
+/// A verdict in a few words for `-v` lines: `correct, N cycles` or `FAILURE: first line of the detail`.
+pub fn verdict_summary(v: &Verdict) -> String {
+    match (v.failure, v.cycles) {
+        (Some(f), _) => format!("{}: {}", f.name(), v.detail.lines().next().unwrap_or("")),
+        (None, Some(c)) => format!("correct, {c} cycles"),
+        (None, None) => "correct on the spec screens (no RTL run)".to_string(),
+    }
+}
+
 /// Evaluate one candidate on one workload (never panics on a bad candidate; every failure is classified).
 pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts) -> Verdict {
     let dim = cfg.dim();
@@ -812,12 +822,28 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
         Ok(p) => p,
         Err(e) => return fail(Failure::HostError, format!("writing the harness: {e}")),
     };
-    let object = match candidate_object(&tc, cfg, candidate) {
+    // What -v shows (log::debug!): each step of this evaluation, named by workload and file, since
+    // bench, sweep and search run several at once.
+    let who = format!("eval {} {}", w.name, candidate.display());
+    let t_compile = Instant::now();
+    let object = match candidate_object(&tc, cfg, candidate, &who) {
         Ok(p) => p,
         Err((f, d)) => return fail(f, d),
     };
-    let elf = match tc.compile(&[object, harness], &[], &[], cfg) {
-        Ok(elf) => elf,
+    let elf = match tc.compile_cached(&[object, harness], &[], &[], cfg) {
+        Ok(out) => {
+            if out.cache_hit {
+                log::debug!(
+                    "{who}: link: compile cache hit, {} (the linker did not run)",
+                    out.path.display()
+                );
+            } else {
+                for c in &out.commands {
+                    log::debug!("{who}: link: {c}");
+                }
+            }
+            out.elf
+        }
         Err(ToolchainError::Compile { stderr, status }) => {
             let msg = if stderr.trim().is_empty() {
                 format!("the compiler failed ({status})")
@@ -837,9 +863,15 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
     let max_cycles = opts
         .max_cycles
         .unwrap_or_else(|| default_max_cycles(w, dim));
+    log::debug!(
+        "{who}: phase compile {:.3} s",
+        t_compile.elapsed().as_secs_f64()
+    );
+    let t_screens = Instant::now();
     for i in 0..opts.screen_runs {
         let seed = splitmix(base_seed.wrapping_add(u64::from(i)));
-        if let Err((f, d)) = run_once(
+        let t_run = Instant::now();
+        let outcome = run_once(
             cfg,
             w,
             &elf,
@@ -848,7 +880,18 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
             Engine::Spec,
             max_cycles,
             &opts.forbidden_functs,
-        ) {
+        );
+        log::debug!(
+            "{who}: spec run {}/{} (seed {base_seed}): {} in {:.3} s",
+            i + 1,
+            opts.screen_runs,
+            match &outcome {
+                Ok((cycles, _)) => format!("correct, {cycles} cycles (spec engine timing)"),
+                Err((f, d)) => format!("{}: {}", f.name(), d.lines().next().unwrap_or("")),
+            },
+            t_run.elapsed().as_secs_f64()
+        );
+        if let Err((f, d)) = outcome {
             return fail(
                 f,
                 format!(
@@ -859,6 +902,10 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
             );
         }
     }
+    log::debug!(
+        "{who}: phase spec screens {:.3} s",
+        t_screens.elapsed().as_secs_f64()
+    );
     if !opts.rtl {
         let mut v = Verdict::fail(cfg, w, Failure::HostError, String::new());
         v.correct = true;
@@ -870,7 +917,8 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
         return v;
     }
     let seed = splitmix(base_seed.wrapping_add(u64::from(opts.screen_runs)));
-    match run_once(
+    let t_rtl = Instant::now();
+    let outcome = run_once(
         cfg,
         w,
         &elf,
@@ -879,7 +927,22 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
         Engine::Rtl,
         max_cycles,
         &opts.forbidden_functs,
-    ) {
+    );
+    let rtl_s = t_rtl.elapsed().as_secs_f64();
+    match &outcome {
+        Ok((cycles, r)) => log::debug!(
+            "{who}: rtl run: {cycles} cycles in solution(), {} in the whole run, {rtl_s:.3} s wall ({:.0} cycles/s)",
+            r.cycles,
+            r.cycles as f64 / rtl_s.max(1e-9)
+        ),
+        Err((f, d)) => log::debug!(
+            "{who}: rtl run: {}: {} ({rtl_s:.3} s wall)",
+            f.name(),
+            d.lines().next().unwrap_or("")
+        ),
+    }
+    log::debug!("{who}: phase rtl run {rtl_s:.3} s");
+    match outcome {
         Err((f, d)) => fail(f, format!("rtl run (seed {base_seed}): {d}")),
         Ok((cycles, r)) => {
             // A call that returned before the accelerator finished paid for the drain; say how much.
@@ -932,6 +995,7 @@ fn candidate_object(
     tc: &Toolchain,
     cfg: &HwConfig,
     candidate: &Path,
+    who: &str,
 ) -> Result<PathBuf, (Failure, String)> {
     let host = |e: String| (Failure::HostError, e);
     let runtime = tc
@@ -943,8 +1007,8 @@ fn candidate_object(
     let raw = dir.join(format!(".{tag}.raw.o"));
     let renamed = dir.join(format!(".{tag}.o"));
     let result = (|| {
-        let out = std::process::Command::new(tc.gcc())
-            .args(tc.arch_flags())
+        let mut gcc = std::process::Command::new(tc.gcc());
+        gcc.args(tc.arch_flags())
             .args(OPT_FLAGS)
             .args(LIBC_FLAGS)
             .arg(format!("-I{}", runtime.join("include").display()))
@@ -953,7 +1017,10 @@ fn candidate_object(
             .arg("-c")
             .arg(candidate)
             .arg("-o")
-            .arg(&raw)
+            .arg(&raw);
+        // The candidate is compiled every time (its object is checked before use), never from the cache.
+        log::debug!("{who}: compile: {}", command_line(&gcc));
+        let out = gcc
             .output()
             .map_err(|e| host(format!("{}: {e}", tc.gcc().display())))?;
         if !out.status.success() {

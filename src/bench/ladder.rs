@@ -163,6 +163,7 @@ pub fn run_with(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    crate::term::attach(&bar);
     // Programs that were generated go to the executor; the others are cells already.
     let mut results: Vec<Option<Verdict>> = vec![None; jobs.len()];
     let mut reqs = Vec::new();
@@ -183,7 +184,18 @@ pub fn run_with(
         }
     }
     let got = Mutex::new(vec![None; reqs.len()]);
+    let started = std::time::Instant::now();
     exec.evaluate(&reqs, stop, &|i, v| {
+        // -v: each cell as it completes (the ladder has no verdict cache: every cell is evaluated).
+        if let Some((_, w, b, _)) = req_job.get(i).and_then(|&j| jobs.get(j)) {
+            log::info!(
+                "bench {} {}: {} (evaluated; done {:.1} s after the start)",
+                w.name,
+                b.name(),
+                eval::verdict_summary(&v),
+                started.elapsed().as_secs_f64()
+            );
+        }
         if let Ok(mut g) = got.lock() {
             g[i] = Some(v);
         }

@@ -233,6 +233,7 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
         ProgressStyle::with_template("sweep {bar:30} {pos}/{len} [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    crate::term::attach(&bar);
     // Cells decided without a run (a variant that failed to build, another data type, a program that
     // could not be generated) are results already; the others go to the executor.
     let mut results: Vec<(Slot, Cell)> = Vec::new();
@@ -270,8 +271,28 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
         }
     }
     let verdicts = Mutex::new(vec![None; reqs.len()]);
+    let started = std::time::Instant::now();
     exec.evaluate(&reqs, stop, &|i, v| {
         if let Some((_, cell)) = pending.get(i) {
+            // -v: each cell as it completes (a sweep has no verdict cache: every cell is evaluated).
+            if log::log_enabled!(log::Level::Info) {
+                let done = finish_cell(cell.clone(), &v);
+                log::info!(
+                    "sweep {} {} {}: {}{}{} (done {:.1} s after the start)",
+                    done.config,
+                    done.workload,
+                    done.program,
+                    done.status.name(),
+                    done.cycles
+                        .map_or(String::new(), |c| format!(", {c} cycles")),
+                    if done.detail.is_empty() || done.status == CellStatus::Ok {
+                        String::new()
+                    } else {
+                        format!(": {}", done.detail)
+                    },
+                    started.elapsed().as_secs_f64()
+                );
+            }
             bar.set_message(format!(
                 "{} {} {}",
                 cell.config, cell.workload, cell.program

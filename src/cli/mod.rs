@@ -37,11 +37,18 @@ pub struct Cli {
     /// Show no progress bars (bench, search, rtl build); results, warnings and errors still print.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Say more on stderr. run: the compiler command lines (or the compile cache hit), the program loaded
-    /// with its argc/argv, and the time of each phase (compile, load, simulate). Other subcommands print
-    /// what they print without it.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Say what is being done, on stderr; stdout and --json output are unchanged (details: --help).
+    ///
+    /// run: the compiler command lines or the compile cache hit, argc/argv, each phase's time. eval: the
+    /// compile and link commands or the compile cache hit, each spec screen's outcome, the RTL run's
+    /// cycles and wall time, each phase's time. bench, sweep: each cell as it completes (verdict, wall
+    /// time). search: each candidate's verdict, whether it came from the verdict cache or a fresh
+    /// evaluation, and the wall time; each LLM call's model, latency and tokens (or the response-store
+    /// hit). rtl build: the Verilator and link command lines and each build phase's time. Twice (-vv)
+    /// adds every evaluation's own steps (as eval -v prints them) to bench, sweep and search. The other
+    /// subcommands print nothing more.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -100,10 +107,14 @@ pub enum Cmd {
 
 /// Run one parsed command line; the error of a command that failed is the caller's to print.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(msg) = flag_conflict(&cli) {
+        anyhow::bail!(msg);
+    }
     let (quiet, verbose) = (cli.quiet, cli.verbose);
+    crate::term::init_logger(log_level(&cli.cmd, verbose));
     match cli.cmd {
         Cmd::Perf(a) => perf::run(a),
-        Cmd::Run(a) => Ok(run::run(a, verbose)),
+        Cmd::Run(a) => Ok(run::run(a, verbose > 0)),
         Cmd::Workloads(a) => workloads::run(a),
         Cmd::Eval(a) => eval::run(a),
         Cmd::Search(a) => search::run(a, quiet),
@@ -120,6 +131,29 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut cmd, "gemforge", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// -q and -v together. clap refuses them when both come before (or both after) the subcommand, but not
+/// `-q bench -v`, since global flags are checked per level; this catches the rest with the same meaning.
+fn flag_conflict(cli: &Cli) -> Option<&'static str> {
+    (cli.quiet && cli.verbose > 0).then_some(
+        "the argument '--quiet' cannot be used with '--verbose': -q hides the progress bars, -v adds \
+         lines about the work; give one of them",
+    )
+}
+
+/// The level of the library's log records that `-v` (given `verbose` times) shows for `cmd`. The library
+/// logs one line per unit of work (a bench or sweep cell, a search candidate, an LLM call, an RTL build
+/// phase) at `info`, and the steps inside one evaluation at `debug`: those are what `eval` is about, so
+/// its first -v shows them, while bench, sweep and search, which run many evaluations, need -vv.
+/// `run` prints its own lines and logs nothing.
+fn log_level(cmd: &Cmd, verbose: u8) -> log::LevelFilter {
+    use log::LevelFilter::{Debug, Info, Off};
+    match (cmd, verbose) {
+        (_, 0) | (Cmd::Run(_), _) => Off,
+        (Cmd::Eval(_), _) | (_, 2..) => Debug,
+        (_, 1) => Info,
     }
 }
 
@@ -175,6 +209,49 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
+
+    /// -v shows the unit-of-work lines (info) on bench, sweep, search and rtl, the steps of an evaluation
+    /// (debug) on eval or with -vv; run logs through its own lines, and no -v shows nothing.
+    #[test]
+    fn verbosity_levels_per_subcommand() {
+        use log::LevelFilter::{Debug, Info, Off};
+        let level = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            log_level(&cli.cmd, cli.verbose)
+        };
+        assert_eq!(level(&["gemforge", "bench"]), Off);
+        assert_eq!(level(&["gemforge", "-v", "bench"]), Info);
+        assert_eq!(level(&["gemforge", "bench", "-vv"]), Debug);
+        assert_eq!(
+            level(&["gemforge", "-v", "eval", "--workload", "w", "c.c"]),
+            Debug
+        );
+        assert_eq!(level(&["gemforge", "-v", "rtl", "build", "x.toml"]), Info);
+        assert_eq!(level(&["gemforge", "-vv", "run", "p.c"]), Off);
+    }
+
+    /// -q and -v together are refused, naming both: by clap on one level, by dispatch across levels.
+    #[test]
+    fn quiet_and_verbose_conflict() {
+        let e = match Cli::try_parse_from(["gemforge", "-q", "-v", "bench"]) {
+            Ok(_) => panic!("-q -v parsed"),
+            Err(e) => e,
+        };
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let text = e.to_string();
+        assert!(
+            text.contains("--quiet") && text.contains("--verbose"),
+            "{text}"
+        );
+        let split = Cli::try_parse_from(["gemforge", "-q", "bench", "-v"]).expect("parses");
+        let text = flag_conflict(&split).expect("a conflict");
+        assert!(
+            text.contains("--quiet") && text.contains("--verbose"),
+            "{text}"
+        );
+        let fine = Cli::try_parse_from(["gemforge", "bench", "-vv"]).expect("parses");
+        assert!(flag_conflict(&fine).is_none());
     }
 
     /// The output folder is --out-dir and the screens are --screen-runs on every subcommand that has them.

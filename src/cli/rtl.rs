@@ -54,6 +54,11 @@ fn render(action: RtlAction, configs: &[PathBuf], json: bool, quiet: bool) -> Re
                 let linked = cfg.rtl_fingerprint()
                     == crate::sim::accel::rtl::build_info::BUILT_RTL_FINGERPRINT;
                 let (lib, built) = if linked {
+                    log::info!(
+                        "rtl `{}` ({}): its RTL is the model linked into this binary, nothing to build",
+                        cfg.name,
+                        p.display()
+                    );
                     (None, false)
                 } else {
                     let progress = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -123,7 +123,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ToolchainError + '_ {
 }
 
 /// A command as one line (program and arguments separated by spaces), for `--verbose` listings.
-fn command_line(cmd: &Command) -> String {
+pub fn command_line(cmd: &Command) -> String {
     std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|a| a.to_string_lossy().into_owned())

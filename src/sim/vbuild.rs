@@ -339,6 +339,33 @@ impl Verilator {
             fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
         }
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut cmd = self.verilate_command(m, sources, rtl_dir, dir);
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}: {SETUP_HINT}", self.exe))?;
+        if !out.status.success() {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            bail!(
+                "verilator failed for {} (lint warnings are errors):\n{text}\n\
+                 command: {cmd:?}\nIf Verilator itself is missing or broken: {SETUP_HINT}",
+                m.prefix
+            );
+        }
+        Ok(dir.to_path_buf())
+    }
+
+    /// The Verilator command that [`Verilator::verilate`] runs (separate so a caller can show it).
+    pub fn verilate_command(
+        &self,
+        m: &ModelSpec,
+        sources: &[PathBuf],
+        rtl_dir: &Path,
+        dir: &Path,
+    ) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.args([
             "--cc",
@@ -358,22 +385,7 @@ impl Verilator {
             cmd.arg("--trace-fst");
         }
         cmd.args(sources);
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run {}: {SETUP_HINT}", self.exe))?;
-        if !out.status.success() {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            bail!(
-                "verilator failed for {} (lint warnings are errors):\n{text}\n\
-                 command: {cmd:?}\nIf Verilator itself is missing or broken: {SETUP_HINT}",
-                m.prefix
-            );
-        }
-        Ok(dir.to_path_buf())
+        cmd
     }
 }
 

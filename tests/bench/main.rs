@@ -1,7 +1,7 @@
 //! Tests of the benchmark suite (`gemforge::bench`) as one test binary, so the Verilated model is linked
 //! once for all of them: the baselines and schedules end to end (`baselines`), the correctness protocol
-//! (`eval`), evaluation integrity against the cheat corpus (`integrity`) and the TinyMPC kernels
-//! (`tinympc`).
+//! (`eval`), evaluation integrity against the cheat corpus (`integrity`), the TinyMPC kernels
+//! (`tinympc`) and what `-v` prints for eval, bench and sweep (`verbose`).
 //!
 //! Run one module with a filter, e.g. `cargo test --release --test bench integrity::`.
 
@@ -12,3 +12,4 @@ mod baselines;
 mod eval;
 mod integrity;
 mod tinympc;
+mod verbose;

@@ -6,7 +6,8 @@
 //! only the recorded options. Also: a loop-FSM instruction is refused by the evaluation; the run directory's
 //! lock is atomic (of two searches started together on one new directory exactly one runs); `--resume`
 //! refuses options that contradict the run; a repaired candidate competes as an implementation of its
-//! plan, and a repair is refused once the budget is spent.
+//! plan, and a repair is refused once the budget is spent; `-v` prints each LLM call and each judged
+//! candidate.
 
 use crate::llm_server;
 
@@ -1288,4 +1289,105 @@ fn repairs_compete_as_implementations_and_count_against_the_budget() {
         .iter()
         .any(|e| matches!(e, Event::ProgramRequested { kind: Some(_), .. })));
     cleanup(&dir);
+}
+
+/// `-v` on `search`: one line per LLM call (model, latency, tokens) and one per evaluated candidate (its
+/// verdict, fresh or from the verdict cache, and wall time), with stdout byte for byte as without -v. The
+/// runs share a private cache directory; the verdict cache is emptied before the -v run so that both
+/// runs evaluate (a cached verdict is counted in the summary), and kept for a third run that must say
+/// it was a cache hit.
+#[test]
+fn search_verbose_shows_llm_calls_and_candidates() {
+    use llm_server::{Reply, ScriptedServer};
+    let fenced = |code: String| format!("Here it is.\n```c\n{code}```\n");
+    let srv = ScriptedServer::start(Vec::new());
+    for _ in 0..3 {
+        srv.push(Reply::openai("Option: tiling\nGrow the tiles.", 100, 20));
+        srv.push(Reply::openai(&fenced(program(150, false)), 200, 300));
+    }
+    let model = format!("openai:test-model@{}", srv.base_url());
+    let root = std::env::temp_dir().join(format!("gf-search-verbose-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cache = root.join("cache");
+    let search = |verbose: bool, run: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gemforge"));
+        if verbose {
+            cmd.arg("-v");
+        }
+        let out = cmd
+            .env("GEMFORGE_CACHE_DIR", &cache)
+            .args([
+                "search",
+                "--workload",
+                WORKLOAD,
+                "--proposer",
+                "llm",
+                "--model",
+                &model,
+                "--iterations",
+                "1",
+                "--beam",
+                "1",
+                "--plans",
+                "1",
+                "--impls",
+                "1",
+                "--screen-runs",
+                "1",
+                "--no-baselines",
+                "--llm-concurrency",
+                "1",
+                "--json",
+                "--out-dir",
+            ])
+            .arg(root.join(run))
+            .output()
+            .expect("gemforge search");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.starts_with("gemforge: "))
+            .map(str::to_string)
+            .collect();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), lines)
+    };
+    let (plain, plain_lines) = search(false, "plain");
+    assert!(plain_lines.is_empty(), "{plain_lines:?}");
+    std::fs::remove_dir_all(cache.join("verdicts")).expect("the verdict cache was written");
+    let (verbose, lines) = search(true, "verbose");
+    assert_eq!(plain, verbose, "-v changed stdout");
+    let has =
+        |lines: &[String], a: &str, b: &str| lines.iter().any(|l| l.contains(a) && l.contains(b));
+    assert!(
+        has(
+            &lines,
+            "llm plan openai:test-model: answered in ",
+            "100 input + 20 output tokens"
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(
+            &lines,
+            "llm implement openai:test-model: answered in ",
+            "200 input + 300 output tokens"
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        has(&lines, "search: candidate ", ": correct, ")
+            && has(&lines, "(evaluated; done ", " s after the batch started)"),
+        "{lines:?}"
+    );
+    // A third run finds the verdicts in the cache and says so.
+    let (_, lines) = search(true, "cached");
+    assert!(
+        has(&lines, "search: candidate ", "(verdict cache hit)"),
+        "{lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

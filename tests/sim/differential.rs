@@ -18,7 +18,8 @@ use crate::gen::{
 use gemforge::sim::accel::rtl::RtlAccel;
 use gemforge::sim::accel::spec::SpecAccel;
 use gemforge::sim::accel::stream::{
-    listing, run_stream, HarnessOpts, StreamCase, StreamReport, IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE,
+    listing, run_stream, HarnessOpts, StreamCase, StreamReport, IN_BASE, IN_SIZE, OUT_BASE,
+    OUT_SIZE,
 };
 use gemforge::sim::accel::{AccelError, Accelerator, ErrorKind};
 use gemforge::sim::config::{HwConfig, MemoryTiming};

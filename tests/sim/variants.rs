@@ -1,6 +1,7 @@
 //! RTL variants built on demand (src/sim/accel/variant.rs): non-default configurations agree with the
 //! functional model, cycle counts move the way the hardware change says they must, the build cache
-//! survives two processes building the same variant at once, and a changed RTL source gives a new key.
+//! survives two processes building the same variant at once, and a changed RTL source gives a new key;
+//! `rtl build -v` shows the build's commands and phases, or why nothing is built.
 //!
 //! The variants are small (DIM 4 and 8, small memories) so that each builds in well under a minute. The
 //! in-process tests use the user's variant cache (so later runs are instant); the process tests use their
@@ -332,15 +333,50 @@ fn concurrent_builds_share_one_result_and_a_changed_source_rebuilds() {
         variant::variant_key(&cfg, &embedded, &tools),
         variant::variant_key(&cfg, &changed, &tools)
     );
-    let again = json_of(
-        &gemforge(&cache)
-            .env(variant::SOURCES_ENV, &srcs)
-            .args(["rtl", "build", "--json"])
+    // Built with -v: the Verilator and link command lines and each phase's time, on stderr only.
+    let again_out = gemforge(&cache)
+        .env(variant::SOURCES_ENV, &srcs)
+        .args(["-v", "rtl", "build", "--json"])
+        .arg(&cfg_path)
+        .output()
+        .unwrap();
+    let again = json_of(&again_out);
+    assert_eq!(again[0]["built"], true, "{again}");
+    let log = String::from_utf8_lossy(&again_out.stderr);
+    for needle in [
+        "gemforge: rtl `small`: verilate: ",
+        "--top-module",
+        "gemforge: rtl `small`: phase write sources ",
+        "gemforge: rtl `small`: phase verilate ",
+        "gemforge: rtl `small`: compile: ",
+        "gemforge: rtl `small`: phase compile ",
+        "gemforge: rtl `small`: link: ",
+        "-Wl,-Bsymbolic",
+        "gemforge: rtl `small`: phase link ",
+        "gemforge: rtl `small`: published ",
+    ] {
+        assert!(log.contains(needle), "no {needle:?} in:\n{log}");
+    }
+    // Once cached, -v says so and stdout is byte for byte what it is without -v.
+    let cached = |verbose: bool| {
+        let mut c = gemforge(&cache);
+        c.env(variant::SOURCES_ENV, &srcs);
+        if verbose {
+            c.arg("-v");
+        }
+        c.args(["rtl", "build", "--json"])
             .arg(&cfg_path)
             .output()
-            .unwrap(),
+            .unwrap()
+    };
+    let (plain, verbose) = (cached(false), cached(true));
+    assert_eq!(plain.stdout, verbose.stdout);
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("gemforge: rtl"));
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains("gemforge: rtl `small`: cached variant "),
+        "{log}"
     );
-    assert_eq!(again[0]["built"], true, "{again}");
     let list = json_of(
         &gemforge(&cache)
             .args(["rtl", "list", "--json"])
@@ -356,6 +392,35 @@ fn concurrent_builds_share_one_result_and_a_changed_source_rebuilds() {
     );
     assert_eq!(cleaned["removed"], 2);
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `rtl build` of a configuration whose RTL is the linked model builds nothing; -v says so on stderr and
+/// stdout is unchanged.
+#[test]
+fn rtl_build_verbose_names_the_linked_model() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl/configs/default.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gemforge"))
+            .args(args)
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let plain = run(&["rtl", "build"]);
+    let verbose = run(&["rtl", "build", "--verbose"]);
+    assert!(plain.status.success() && verbose.status.success());
+    assert_eq!(plain.stdout, verbose.stdout);
+    assert!(
+        plain.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        log.contains("gemforge: rtl `default` (")
+            && log.contains("linked into this binary, nothing to build"),
+        "{log}"
+    );
 }
 
 #[test]

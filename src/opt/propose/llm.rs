@@ -183,9 +183,33 @@ impl LlmProposer {
         let key = ResponseStore::key(&id, &req);
         if let Some(hit) = self.store.get(&key).map_err(llm_err)? {
             self.client.ledger().record_cached(phase, &id, &hit.usage);
+            log::info!(
+                "llm {phase} {id}: response store hit ({} input + {} output tokens, not sent)",
+                hit.usage.input_tokens,
+                hit.usage.output_tokens
+            );
             return Ok((hit.text, hit.truncated));
         }
-        let resp = self.client.chat(phase, model, &req).map_err(llm_err)?;
+        // -v: each call's model, latency and tokens (failures are shown by the search, once each).
+        let t = std::time::Instant::now();
+        let resp = self.client.chat(phase, model, &req);
+        match &resp {
+            Ok(r) => log::info!(
+                "llm {phase} {id}: answered in {:.2} s ({} attempt{}), {} input + {} output tokens{}{}",
+                t.elapsed().as_secs_f64(),
+                r.attempts,
+                if r.attempts == 1 { "" } else { "s" },
+                r.usage.input_tokens,
+                r.usage.output_tokens,
+                if r.usage.estimated { " (estimated: the server sent no usage)" } else { "" },
+                if r.truncated { "; cut at the token limit" } else { "" }
+            ),
+            Err(e) => log::info!(
+                "llm {phase} {id}: failed after {:.2} s: {e}",
+                t.elapsed().as_secs_f64()
+            ),
+        }
+        let resp = resp.map_err(llm_err)?;
         self.store
             .put(
                 &key,

@@ -12,7 +12,7 @@ pub mod feedback;
 pub mod journal;
 pub mod select;
 
-use crate::bench::eval::{EvalOpts, Failure, Verdict};
+use crate::bench::eval::{self, EvalOpts, Failure, Verdict};
 use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
 use crate::bench::executor::{CacheSlot, EvalRequest, Executor, LocalExecutor};
 use crate::bench::workload::{self, Workload};
@@ -567,6 +567,16 @@ struct EvalItem {
     baseline_fsm: Option<bool>,
 }
 
+/// How `-v` names a judged program: `candidate` and the first 12 hex digits of its hash, or a baseline
+/// by its label (`baseline:NAME`).
+fn short_label(label: &str) -> String {
+    if label.starts_with("baseline:") {
+        label.to_string()
+    } else {
+        format!("candidate {}", &label[..label.len().min(12)])
+    }
+}
+
 /// The lock file of a run directory.
 pub const LOCK_FILE: &str = "lock";
 
@@ -930,6 +940,7 @@ impl<'a> Engine<'a> {
         if let Ok(mut cur) = self.current_bar.lock() {
             *cur = Some(pb.clone());
         }
+        crate::term::attach(&pb);
         pb
     }
 
@@ -1046,6 +1057,11 @@ impl<'a> Engine<'a> {
         let mut req_item = Vec::new();
         for (i, it) in items.iter().enumerate() {
             if let Some(v) = self.lock_verdicts()?.get(&it.label) {
+                log::debug!(
+                    "search: {}: {} (verdict from this run's journal)",
+                    short_label(&it.label),
+                    eval::verdict_summary(v)
+                );
                 out[i] = Some(v.clone());
                 pb.inc(1);
                 continue;
@@ -1063,6 +1079,12 @@ impl<'a> Engine<'a> {
             }
             let key = EvalCache::key(&code, &self.w, &self.cfg.hw, &settings);
             if let Some(v) = self.env.cache.as_ref().and_then(|c| c.get(&key)) {
+                // -v: every candidate judged, and where its verdict came from.
+                log::info!(
+                    "search: {}: {} (verdict cache hit)",
+                    short_label(&it.label),
+                    eval::verdict_summary(&v)
+                );
                 self.journal.append(&Event::Evaluated {
                     code: it.label.clone(),
                     verdict: verdict_to_json(&v),
@@ -1092,9 +1114,16 @@ impl<'a> Engine<'a> {
         }
         let got = Mutex::new(out);
         let failed: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+        let started = std::time::Instant::now();
         self.exec().evaluate(&reqs, self.env.stop, &|k, v| {
             let i = req_item[k];
             let label = &items[i].label;
+            log::info!(
+                "search: {}: {} (evaluated; done {:.1} s after the batch started)",
+                short_label(label),
+                eval::verdict_summary(&v),
+                started.elapsed().as_secs_f64()
+            );
             if items[i].baseline_fsm.is_none() {
                 self.evals.fetch_add(1, Ordering::SeqCst);
             }

@@ -162,6 +162,12 @@ pub fn ensure_built(cfg: &HwConfig, root: &Path, progress: bool) -> Result<(Path
     let key = variant_key(cfg, &srcs, &tools);
     let dir = root.join(&key);
     if dir.join(META_FILE).is_file() {
+        log::info!(
+            "rtl `{}`: cached variant {} (key {}), nothing to build",
+            cfg.name,
+            dir.display(),
+            &key[..16]
+        );
         return Ok((dir.join(LIB_FILE), false));
     }
     let locks = root.join("locks");
@@ -172,6 +178,11 @@ pub fn ensure_built(cfg: &HwConfig, root: &Path, progress: bool) -> Result<(Path
     // Another process may have built it while this one waited for the lock.
     if dir.join(META_FILE).is_file() {
         drop(lock);
+        log::info!(
+            "rtl `{}`: another process built {} while this one waited",
+            cfg.name,
+            dir.display()
+        );
         return Ok((dir.join(LIB_FILE), false));
     }
     remove_stale_builds(&root.join("tmp"));
@@ -237,7 +248,26 @@ fn build_in(
         );
     }
 
+    crate::term::attach(&bar);
+    // -v (log::info!): each phase as it starts and its time, and the commands that matter.
+    let phase_done = |what: &str, t: Instant| {
+        log::info!(
+            "rtl `{}`: phase {what} {:.1} s",
+            cfg.name,
+            t.elapsed().as_secs_f64()
+        );
+    };
+    log::info!(
+        "rtl `{}`: building variant {} in {} (Verilator {}, {})",
+        cfg.name,
+        &key[..16],
+        tmp.display(),
+        tools.verilator.version,
+        tools.cxx.display()
+    );
+
     // Sources and the configuration package.
+    let t_phase = Instant::now();
     bar.set_message("writing sources");
     let src_dir = tmp.join("src");
     for (p, b) in srcs {
@@ -257,8 +287,10 @@ fn build_in(
         .with_context(|| format!("writing {}", isa_pkg.display()))?;
     let mut sources = vec![shim_dir.join("lint.vlt"), cfg_pkg, isa_pkg];
     sources.extend(vbuild::rtl_sources(&rtl_dir)?);
+    phase_done("write sources", t_phase);
 
     // Verilate.
+    let t_phase = Instant::now();
     bar.set_message("verilating");
     let model = ModelSpec {
         prefix: PREFIX.into(),
@@ -267,18 +299,39 @@ fn build_in(
         opt_fast: "-O2".into(),
     };
     let v = &tools.verilator;
+    log::info!(
+        "rtl `{}`: verilate: {}",
+        cfg.name,
+        crate::sim::toolchain::command_line(&v.verilate_command(
+            &model,
+            &sources,
+            &rtl_dir,
+            &tmp.join("vobj")
+        ))
+    );
     let vdir = v.verilate(&model, &sources, &rtl_dir, &tmp.join("vobj"))?;
+    phase_done("verilate", t_phase);
 
     // Compile.
     let cache = ObjCache::new(root.join("objcache"), &tools.cxx, &v.version)?;
     let base = v.base_args(vec!["-ffunction-sections".into(), "-fdata-sections".into()]);
     let plan = vbuild::plan_compile(v, &base, &[(&model, vdir)], &shim_dir, &cache)?;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t_phase = Instant::now();
+    let to_compile = plan.jobs.iter().filter(|j| !j.obj.exists()).count();
+    log::info!(
+        "rtl `{}`: compile: {to_compile} of {} C++ files with {} ({jobs} at a time; the rest are in the object cache {})",
+        cfg.name,
+        plan.jobs.len(),
+        tools.cxx.display(),
+        root.join("objcache").display()
+    );
     bar.set_message("compiling");
     let report = |done: usize, total: usize| {
         bar.set_message(format!("compiling C++ {done}/{total}"));
     };
     vbuild::compile_all(&tools.cxx, &plan.jobs, jobs, &report)?;
+    phase_done("compile", t_phase);
 
     // Link.
     bar.set_message("linking");
@@ -296,7 +349,14 @@ fn build_in(
     for l in &plan.link_libs {
         cmd.arg(format!("-l{l}"));
     }
+    let t_phase = Instant::now();
+    log::info!(
+        "rtl `{}`: link: {}",
+        cfg.name,
+        crate::sim::toolchain::command_line(&cmd)
+    );
     vbuild::run_checked(&mut cmd, "linking the RTL variant")?;
+    phase_done("link", t_phase);
     // The model's own objects are inside the library now and never reused: keep only the runtime's.
     for j in &plan.jobs {
         if j.src.starts_with(tmp) {
@@ -323,6 +383,12 @@ fn build_in(
     // Only a finished variant is ever renamed into place, so one that exists is as good as ours.
     store::publish_dir(&out_dir, &dest, META_FILE).context("publishing the variant")?;
     bar.finish_and_clear();
+    log::info!(
+        "rtl `{}`: published {} ({:.1} s in all)",
+        cfg.name,
+        dest.display(),
+        t0.elapsed().as_secs_f64()
+    );
     if progress {
         eprintln!(
             "gemforge: built the RTL for `{}` in {:.0} s",
