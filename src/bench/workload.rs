@@ -881,6 +881,8 @@ pub fn list(dim: u32, json: bool) -> String {
                     "signature": w.signature(),
                     "macs": w.macs(),
                     "ideal_cycles": w.ideal_cycles(dim),
+                    "autocomp": autocomp::problem_of(&w.name)
+                        .map(|(t, i)| serde_json::json!({"prob_type": t, "prob_id": i})),
                 })
             })
             .collect();

@@ -65,6 +65,66 @@ pub fn problem_of(workload: &str) -> Option<(&'static str, u32)> {
         .map(|&(t, i, _)| (t, i))
 }
 
+/// The configuration an Autocomp problem's data type needs: Autocomp ran its int8 problems on Gemmini's
+/// default 16x16 configuration and the admm-multifunction ones on a 4x4 fp32 one.
+pub fn config_for(input_type: &str) -> &'static str {
+    if input_type == "fp32" {
+        "rtl/configs/fp32_4x4.toml"
+    } else {
+        "rtl/configs/default.toml"
+    }
+}
+
+/// `gemforge workloads --autocomp`: every Autocomp problem with its workload, as a table or a JSON array
+/// (`prob_type`, `prob_id`, `workload`, `group`, `input_type`, `config`, `signature`, `body_only`: whether
+/// `gemforge eval` takes the candidate as a solution body, `macs`, `ideal_cycles` at `dim`).
+pub fn mapping(dim: u32, json: bool) -> String {
+    let rows: Vec<(&str, u32, super::Workload)> = PROBLEMS
+        .iter()
+        .filter_map(|&(t, i, name)| super::by_name(name).map(|w| (t, i, w)))
+        .collect();
+    if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(t, i, w)| {
+                serde_json::json!({
+                    "prob_type": t,
+                    "prob_id": i,
+                    "workload": w.name,
+                    "group": w.group,
+                    "input_type": w.input_type(),
+                    "config": config_for(w.input_type()),
+                    "signature": w.signature(),
+                    "body_only": w.autocomp_admm_problem().is_some(),
+                    "macs": w.macs(),
+                    "ideal_cycles": w.ideal_cycles(dim),
+                })
+            })
+            .collect();
+        return serde_json::Value::Array(v).to_string();
+    }
+    let mut s = format!(
+        "{:<20} {:>7}  {:<22} {:<6} {:<26} {}\n",
+        "prob_type", "prob_id", "workload", "type", "configuration", "shape"
+    );
+    for (t, i, w) in &rows {
+        s.push_str(&format!(
+            "{:<20} {:>7}  {:<22} {:<6} {:<26} {}\n",
+            t,
+            i,
+            w.name,
+            w.input_type(),
+            config_for(w.input_type()),
+            w.shape()
+        ));
+    }
+    s.push_str(
+        "Autocomp's Gemmini problems (harnesses/<prob_type>/test<prob_id>.c) and the gemforge workloads that \
+         judge them: gemforge eval --workload W --config CONFIG candidate.c\n",
+    );
+    s
+}
+
 /// The workload name of admm-multifunction problem `prob`.
 pub fn admm_name(prob: u8) -> &'static str {
     match prob {
@@ -149,15 +209,12 @@ pub fn signature(prob: u8) -> &'static str {
     }
 }
 
-/// "u = -Kinf^T x - d (12 states, 4 inputs)" and the like.
+/// "u = -Kinf^T x - d, 12 states" and the like (4 inputs throughout).
 pub(crate) fn shape(prob: u8) -> String {
     match prob {
-        0 => "u = -Kinf^T x - d, 12 states, 4 inputs".to_string(),
-        1 => format!("forward pass, 12 states, 4 inputs, horizon {}", nhorizon(1)),
-        _ => format!(
-            "backward pass, 12 states, 4 inputs, horizon {}",
-            nhorizon(2)
-        ),
+        0 => "u = -Kinf^T x - d, 12 states".to_string(),
+        1 => format!("forward, 12 states, horizon {}", nhorizon(1)),
+        _ => format!("backward, 12 states, horizon {}", nhorizon(2)),
     }
 }
 
