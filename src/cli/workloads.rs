@@ -22,10 +22,7 @@ pub struct WorkloadsArgs {
 pub fn run(a: WorkloadsArgs) -> anyhow::Result<ExitCode> {
     let cfg = load_config(a.config.as_ref())?;
     if a.autocomp {
-        print!(
-            "{}",
-            crate::bench::workload::autocomp::mapping(cfg.dim(), a.json)
-        );
+        print!("{}", crate::bench::workload::autocomp::mapping(a.json));
     } else {
         print!("{}", crate::bench::workload::list(cfg.dim(), a.json));
     }

@@ -66,19 +66,28 @@ pub fn problem_of(workload: &str) -> Option<(&'static str, u32)> {
 }
 
 /// The configuration an Autocomp problem's data type needs: Autocomp ran its int8 problems on Gemmini's
-/// default 16x16 configuration and the admm-multifunction ones on a 4x4 fp32 one.
-pub fn config_for(input_type: &str) -> &'static str {
-    if input_type == "fp32" {
+/// default 16x16 configuration and the admm-multifunction ones on a 4x4 fp32 one. The path is absolute
+/// when the file is where this build's source tree has it, else relative to a gemforge checkout.
+pub fn config_for(input_type: &str) -> String {
+    let rel = if input_type == "fp32" {
         "rtl/configs/fp32_4x4.toml"
     } else {
         "rtl/configs/default.toml"
+    };
+    let abs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if abs.is_file() {
+        abs.display().to_string()
+    } else {
+        rel.to_string()
     }
 }
 
-/// `gemforge workloads --autocomp`: every Autocomp problem with its workload, as a table or a JSON array
-/// (`prob_type`, `prob_id`, `workload`, `group`, `input_type`, `config`, `signature`, `body_only`: whether
-/// `gemforge eval` takes the candidate as a solution body, `macs`, `ideal_cycles` at `dim`).
-pub fn mapping(dim: u32, json: bool) -> String {
+/// `gemforge workloads --autocomp`: every Autocomp problem with its workload, as a table or a JSON array.
+/// JSON rows: `prob_type`, `prob_id`, `workload`, `group`, `input_type`, `config` (the configuration file
+/// to evaluate it on), `signature`, `body_only` (whether `gemforge eval` itself takes the candidate as a
+/// solution body), `macs`, and from the configuration `dim`, `ideal_cycles`, `spad_kib`, `acc_kib`,
+/// `sp_rows`, `acc_rows` (null when the file cannot be read).
+pub fn mapping(json: bool) -> String {
     let rows: Vec<(&str, u32, super::Workload)> = PROBLEMS
         .iter()
         .filter_map(|&(t, i, name)| super::by_name(name).map(|w| (t, i, w)))
@@ -87,40 +96,50 @@ pub fn mapping(dim: u32, json: bool) -> String {
         let v: Vec<serde_json::Value> = rows
             .iter()
             .map(|(t, i, w)| {
+                let config = config_for(w.input_type());
+                let cfg =
+                    crate::sim::config::HwConfig::from_file(std::path::Path::new(&config)).ok();
                 serde_json::json!({
                     "prob_type": t,
                     "prob_id": i,
                     "workload": w.name,
                     "group": w.group,
                     "input_type": w.input_type(),
-                    "config": config_for(w.input_type()),
+                    "config": config,
                     "signature": w.signature(),
                     "body_only": w.autocomp_admm_problem().is_some(),
                     "macs": w.macs(),
-                    "ideal_cycles": w.ideal_cycles(dim),
+                    "dim": cfg.as_ref().map(|c| c.dim()),
+                    "ideal_cycles": cfg.as_ref().map(|c| w.ideal_cycles(c.dim())),
+                    "spad_kib": cfg.as_ref().map(|c| c.scratchpad.capacity_kib),
+                    "acc_kib": cfg.as_ref().map(|c| c.accumulator.capacity_kib),
+                    "sp_rows": cfg.as_ref().map(|c| c.sp_rows()),
+                    "acc_rows": cfg.as_ref().map(|c| c.acc_rows()),
                 })
             })
             .collect();
         return serde_json::Value::Array(v).to_string();
     }
     let mut s = format!(
-        "{:<20} {:>7}  {:<22} {:<6} {:<26} {}\n",
-        "prob_type", "prob_id", "workload", "type", "configuration", "shape"
+        "{:<19} {:>7}  {:<20} {:<5} {:<10} {}\n",
+        "prob_type", "prob_id", "workload", "type", "config", "shape"
     );
     for (t, i, w) in &rows {
+        let config = config_for(w.input_type());
+        let file = config.rsplit('/').next().unwrap_or(&config).to_string();
         s.push_str(&format!(
-            "{:<20} {:>7}  {:<22} {:<6} {:<26} {}\n",
+            "{:<19} {:>7}  {:<20} {:<5} {:<10} {}\n",
             t,
             i,
             w.name,
             w.input_type(),
-            config_for(w.input_type()),
+            file.trim_end_matches(".toml"),
             w.shape()
         ));
     }
     s.push_str(
         "Autocomp's Gemmini problems (harnesses/<prob_type>/test<prob_id>.c) and the gemforge workloads that \
-         judge them: gemforge eval --workload W --config CONFIG candidate.c\n",
+         judge them: gemforge eval --workload W --config rtl/configs/<config>.toml candidate.c\n",
     );
     s
 }
