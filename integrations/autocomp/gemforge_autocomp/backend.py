@@ -173,7 +173,7 @@ class GemforgeEvalBackend(_Base):
     def evaluate_code(self, prob, code_strs, simulator=SIMULATOR):
         """One dict per candidate, with the keys Autocomp's search reads: ``correct``, ``compiled``,
         ``test_results`` ({test index: passed}), ``latency`` (cycles of the call on the RTL; only when
-        correct), ``spad_util`` and ``acc_util`` (rows written by mvin over capacity), ``stderr`` (why a
+        correct), ``spad_util`` and ``acc_util`` (rows used over capacity: see ``_stats``), ``stderr`` (why a
         candidate failed, for Autocomp's re-implementation prompts); gemforge's verdict under ``gemforge``."""
         row, verdicts = self.verdicts(prob, code_strs)
         n_tests = max(1, len(getattr(prob, "tests", None) or []))
@@ -206,7 +206,11 @@ class GemforgeEvalBackend(_Base):
         correct = bool(v.get("correct"))
         failure = v.get("failure")
         sp_rows, acc_rows = row.get("sp_rows") or 0, row.get("acc_rows") or 0
-        sp_used, acc_used = v.get("sp_rows_used") or 0, v.get("acc_rows_used") or 0
+        # Rows the hart's mvins wrote; for the accumulator also the rows its computes wrote (Autocomp counts
+        # the accumulator rows moved out too: those are the computed ones). Rows the loop FSMs write with
+        # their own commands are not counted by gemforge.
+        sp_used = v.get("sp_rows_used") or 0
+        acc_used = max(v.get("acc_rows_used") or 0, v.get("acc_rows_computed") or 0)
         s = {
             "correct": correct,
             "compiled": failure not in ("compile_error", "forbidden_symbol"),
