@@ -12,6 +12,7 @@ packages=(
   liblz4-dev           # FST waveforms with Verilator releases after 5.006
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
   cmake                # the c99 crate's build script (used by softfloat-sys, the hart's FPU)
+  python3 jq           # tests/autocomp.rs runs the Autocomp adapter's unittests; scripts/*.sh read JSON
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -73,8 +73,9 @@ pub fn applies(w: &Workload, b: Baseline) -> bool {
 pub fn program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<String> {
     if let Kind::AutocompAdmm { .. } = w.kind {
         anyhow::bail!(
-            "{} is Autocomp's admm-multifunction problem: gemforge has no baselines for it; evaluate \
-             Autocomp's published programs with `gemforge eval` (docs/autocomp.md)",
+            "the {} baseline does not apply to {}: it is Autocomp's admm-multifunction problem, judged \
+             with Autocomp's own programs (`gemforge eval`; docs/autocomp.md)",
+            b.name(),
             w.name
         );
     }

@@ -503,12 +503,16 @@ mod tests {
     #[test]
     fn mapping_covers_every_problem_once() {
         for (t, n) in [
-            ("exo", 6),
+            ("exo", 6u32),
             ("exo-conv", 4),
             ("gemm", 9),
             ("admm-multifunction", 3),
         ] {
-            assert_eq!(PROBLEMS.iter().filter(|p| p.0 == t).count(), n, "{t}");
+            assert_eq!(
+                PROBLEMS.iter().filter(|p| p.0 == t).count(),
+                n as usize,
+                "{t}"
+            );
             for id in 0..n {
                 let w = workload_for(t, id).unwrap();
                 assert!(super::super::by_name(w).is_some(), "{w} is a workload");
