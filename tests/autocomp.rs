@@ -21,7 +21,8 @@ fn fp32() -> HwConfig {
 }
 
 fn program(name: &str) -> String {
-    std::fs::read_to_string(root().join("tests/programs/autocomp").join(name)).expect("test program")
+    std::fs::read_to_string(root().join("tests/programs/autocomp").join(name))
+        .expect("test program")
 }
 
 fn eval_file(workload: &str, file: &Path, rtl: bool) -> Verdict {
@@ -82,7 +83,11 @@ fn wrong_broken_and_forbidden_programs_are_classified() {
     // Computes nothing: the output keeps the poison.
     let v = eval_code("admm_input_step", "nothing", "    fence();\n", false);
     assert_eq!(v.failure, Some(Failure::WrongResult), "{}", v.to_text());
-    assert!(v.detail.contains("u_i[0][0]") && v.detail.contains("poison"), "{}", v.detail);
+    assert!(
+        v.detail.contains("u_i[0][0]") && v.detail.contains("poison"),
+        "{}",
+        v.detail
+    );
 
     // The forward pass reading x[i+1] without computing it: the work rows hold an unwritten pattern.
     let skip = program("admm1_function.c").replace(
@@ -145,12 +150,7 @@ fn wrong_broken_and_forbidden_programs_are_classified() {
 fn the_admm_workloads_need_an_fp32_configuration() {
     let w = workload::by_name("admm_forward_pass").expect("workload");
     let file = root().join("tests/programs/autocomp/admm1_function.c");
-    let v = evaluate(
-        &HwConfig::default_config(),
-        &w,
-        &file,
-        &EvalOpts::default(),
-    );
+    let v = evaluate(&HwConfig::default_config(), &w, &file, &EvalOpts::default());
     assert_eq!(v.failure, Some(Failure::HostError));
     assert!(v.detail.contains("data type mismatch"), "{}", v.detail);
 }
@@ -176,7 +176,10 @@ fn workloads_lists_the_autocomp_mapping() {
     assert_eq!(row("gemm", 3)["workload"], "gemm_6272x256x64");
     let admm = row("admm-multifunction", 0);
     assert_eq!(admm["workload"], "admm_input_step");
-    assert_eq!((admm["body_only"].as_bool(), admm["dim"].as_u64()), (Some(true), Some(4)));
+    assert_eq!(
+        (admm["body_only"].as_bool(), admm["dim"].as_u64()),
+        (Some(true), Some(4))
+    );
     assert!(admm["config"]
         .as_str()
         .is_some_and(|c| c.ends_with("fp32_4x4.toml")));

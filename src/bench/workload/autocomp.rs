@@ -250,7 +250,9 @@ pub(crate) fn macs(prob: u8) -> u64 {
 
 /// A work array's rows the candidate must compute before reading them hold this binary32 value (the
 /// poison pattern 0x5A5A5A5A, about 1.5e16), so a program that reads them first is wrong.
-const UNWRITTEN: f32 = f32::from_bits(0x5A5A_5A5A);
+fn unwritten() -> f32 {
+    f32::from_bits(0x5A5A_5A5A)
+}
 
 fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0; rows * cols];
@@ -277,7 +279,7 @@ pub(crate) fn inputs(prob: u8, seed: u64) -> Vec<Vec<f32>> {
         1 => {
             let h = nhorizon(1) as usize;
             let f = mpc::forward_inputs(seed, h);
-            let mut x = vec![UNWRITTEN; (h + 1) * nx];
+            let mut x = vec![unwritten(); (h + 1) * nx];
             x[..nx].copy_from_slice(&f[4]);
             vec![f[0].clone(), f[1].clone(), f[2].clone(), x, f[3].clone()]
         }
@@ -285,7 +287,7 @@ pub(crate) fn inputs(prob: u8, seed: u64) -> Vec<Vec<f32>> {
             // backward_inputs: Bt (4x12), C1 = Quu^-1, C2 = (A - B Kinf)^T, KinfT (12x4), q, r, pN.
             let h = nhorizon(2) as usize;
             let b = mpc::backward_inputs(seed, h);
-            let mut p = vec![UNWRITTEN; h * nx];
+            let mut p = vec![unwritten(); h * nx];
             p[(h - 1) * nx..].copy_from_slice(&b[6]);
             vec![
                 transpose(&b[0], nu, nx),
@@ -545,8 +547,8 @@ mod tests {
             assert!(r.iter().any(|v| v.abs() > 1e-3));
             assert_ne!(reference(prob, &inputs(prob, 2)), r);
         }
-        assert!(inputs(1, 3)[3][12..].iter().all(|&v| v == UNWRITTEN));
-        assert!(inputs(2, 3)[4][..108].iter().all(|&v| v == UNWRITTEN));
+        assert!(inputs(1, 3)[3][12..].iter().all(|&v| v == unwritten()));
+        assert!(inputs(2, 3)[4][..108].iter().all(|&v| v == unwritten()));
     }
 
     #[test]
