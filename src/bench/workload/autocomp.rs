@@ -5,9 +5,9 @@
 //! (a) the mapping from each of its Gemmini problems (`exo`, `exo-conv`, `gemm`, `admm-multifunction`) to
 //! the gemforge workload that judges it, and (b) the three `admm-multifunction` problems (TinyMPC kernels,
 //! fp32 on a 4x4 array) as workloads of their own: their exact `solution` signatures, the macros and
-//! helper functions of their harnesses (`NHORIZON`, `negate_matrix`, `add_matrix`, `full_matscale`, ...),
-//! the fp32 short-form API as Autocomp's ISA prompt for them documents it (the two-argument
-//! `config_st(stride, scale)`, `config_ld` with or without the block stride), seeded realistic inputs from
+//! helper functions of their harnesses (`NHORIZON`, `negate_matrix`, `add_matrix`, `full_matscale`, ...;
+//! the short-form API with the argument counts of Autocomp's ISA prompt for them, the two-argument
+//! `config_st(stride, scale)` and `config_ld` with or without the block stride, is gemmini.h's), seeded realistic inputs from
 //! the TinyMPC model of `mpc.rs`, and f64 references with the semantics of the harnesses' own references.
 //!
 //! Everything here was written for gemforge from the facts of Autocomp's harnesses and prompts; no code of
@@ -403,8 +403,8 @@ pub(crate) fn describe(prob: u8, name: &str) -> String {
     }
 }
 
-/// The harness context shared by the three problems (types, the fp32 short-form API of Autocomp's ISA
-/// prompt, the helper functions of the harnesses).
+/// The harness context shared by the three problems (headers, alignment macros, the helper functions of
+/// the harnesses).
 const PRELUDE: &str = include_str!("autocomp_admm_prelude.h");
 
 /// The problem-specific macros of the harness (`NHORIZON`, the matrix names and sizes of its reference,
@@ -471,7 +471,7 @@ pub fn candidate_body(text: &str) -> Result<(&str, usize), String> {
 }
 
 /// The C translation unit gemforge compiles for an admm-multifunction candidate: the harness context of
-/// problem `prob` (types, the short-form API, the macros and helpers), then Autocomp's `solution`
+/// problem `prob` (its macros and helpers), then Autocomp's `solution`
 /// signature around the candidate's body ([`candidate_body`]), with a `#line` directive so that compiler
 /// messages point into the candidate's own file (`origin`).
 pub fn wrap_candidate(prob: u8, text: &str, origin: &str) -> Result<String, String> {

@@ -9,9 +9,8 @@
  *  - the headers the harnesses include (stdio, stdlib, stddef, assert, string) and their ACTIVATION macro;
  *  - row_align / row_align_acc (Gemmini's test utilities: align a static array to whole scratchpad or
  *    accumulator rows);
- *  - the short-form API with the argument counts Autocomp's programs use: config_st(stride) and
- *    config_st(stride, scale_factor) (the scale multiplies values read out of the accumulator by mvout),
- *    config_ld(stride, scale, spad_block_stride, id) and config_ld(stride, scale, id) (block stride DIM);
+ *  - (the short-form API with the argument counts Autocomp's programs use, config_st(stride[, scale]) and
+ *    config_ld(stride, scale[, spad_block_stride], id), is gemmini.h's own);
  *  - the helper functions of the harnesses, with their names and semantics: full_matscale and
  *    full_is_equal in every problem; negate_matrix, add_matrix and is_equal_matrix in problems 1 and 2
  *    (their harnesses define them; problem 0's does not). The harnesses' printing helpers are not provided:
@@ -36,25 +35,6 @@
 #ifndef row_align_acc
 #define row_align_acc(blocks) __attribute__((aligned((blocks) * DIM * sizeof(acc_t))))
 #endif
-
-/* The short-form API by argument count (a wrong count names the macro in the compiler's error). */
-#undef config_ld
-#undef config_st
-#define GF_AC_PICK3(a, b, c, pick, ...) pick
-#define GF_AC_PICK4(a, b, c, d, pick, ...) pick
-#define config_ld(...)                                                                                  \
-    GF_AC_PICK4(__VA_ARGS__, gf_ac_config_ld_4args, gf_ac_config_ld_3args,                             \
-                config_ld_takes_3_or_4_arguments, config_ld_takes_3_or_4_arguments)(__VA_ARGS__)
-#define gf_ac_config_ld_4args(dram_stride, scale_factor, spad_block_stride, id)                         \
-    gemmini_extended4_config_ld(dram_stride, scale_factor, false, spad_block_stride, id)
-#define gf_ac_config_ld_3args(dram_stride, scale_factor, id)                                            \
-    gemmini_extended4_config_ld(dram_stride, scale_factor, false, DIM, id)
-#define config_st(...)                                                                                  \
-    GF_AC_PICK3(__VA_ARGS__, config_st_takes_1_or_2_arguments, gf_ac_config_st_2args,                  \
-                gf_ac_config_st_1arg, config_st_takes_1_or_2_arguments)(__VA_ARGS__)
-#define gf_ac_config_st_2args(dram_stride, scale_factor)                                               \
-    gemmini_extended_config_st(dram_stride, NO_ACTIVATION, scale_factor)
-#define gf_ac_config_st_1arg(dram_stride) gemmini_extended_config_st(dram_stride, NO_ACTIVATION, ACC_SCALE_IDENTITY)
 
 /* out = the accumulator read-out of full (scaled by scale; fp32: no saturation), MAT_DIM_I x MAT_DIM_J. */
 __attribute__((unused)) static void full_matscale(full_t full[MAT_DIM_I][MAT_DIM_J], elem_t out[MAT_DIM_I][MAT_DIM_J],
