@@ -216,7 +216,10 @@ module gemmini_load_ctrl
       for (int j = 0; j < DIM; j++) begin
         e = e_mvin_scale(b8[j*EW +: EW], hm.scale);
         blk8[j*EW +: EW] = e;
-        blk32[j*32 +: 32] = hm.wide ? b32[j*32 +: 32] : e_widen(e);
+        // Full-width accumulator rows: binary32 ones pass the scaler (Gemmini's FP32 configuration
+        // scales accumulator mvins), int32 ones do not.
+        blk32[j*32 +: 32] = !hm.wide ? e_widen(e)
+                          : IS_FP ? 32'(e_mvin_scale(EW'(b32[j*32 +: 32]), hm.scale)) : b32[j*32 +: 32];
         wmask[j] = (32'(blk_q) * DIM + 32'(j)) < 32'(hm.cols);
       end
     end

@@ -14,6 +14,7 @@ packages=(
   cmake                # the c99 crate's build script (used by softfloat-sys, the hart's FPU)
   chromium             # headless screenshot test of `gemforge report --html` (an #[ignore]d test)
   slurm-wlm munge      # a one-node Slurm cluster for --executor slurm and its tests (scripts/slurm-local.sh)
+  python3 jq           # tests/bench/autocomp.rs runs the Autocomp adapter's unittests; scripts/*.sh read JSON
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -64,11 +64,21 @@ pub fn applies(w: &Workload, b: Baseline) -> bool {
         Kind::MpcForward { .. } | Kind::MpcBackward { .. } => {
             matches!(b, Baseline::Naive | Baseline::HandOptimized)
         }
+        // Autocomp's admm problems are judged with Autocomp's own programs (docs/autocomp.md).
+        Kind::AutocompAdmm { .. } => false,
     }
 }
 
 /// The whole candidate C file of baseline `b` for workload `w`.
 pub fn program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<String> {
+    if let Kind::AutocompAdmm { .. } = w.kind {
+        anyhow::bail!(
+            "the {} baseline does not apply to {}: it is Autocomp's admm-multifunction problem, judged \
+             with Autocomp's own programs (`gemforge eval`; docs/autocomp.md)",
+            b.name(),
+            w.name
+        );
+    }
     if !applies(w, b) {
         anyhow::bail!(
             "the {} baseline does not apply to {}: the software library and the loop FSMs compute int8 \
@@ -181,7 +191,7 @@ fn library_program(w: &Workload, kind: &str) -> anyhow::Result<String> {
                 q + 2
             ));
         }
-        Kind::MpcForward { .. } | Kind::MpcBackward { .. } => {
+        Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
             anyhow::bail!("the software library has no routine for {}", w.name)
         }
     }
@@ -196,10 +206,9 @@ pub fn hand_schedule(hw: &HwConfig, w: &Workload) -> anyhow::Result<Schedule> {
     match w.kind {
         Kind::Gemm { m, n, k } => hand_gemm(hw, m, n, k).map(Schedule::Gemm),
         Kind::Conv { batch, p, q, c, k } => hand_conv(hw, batch, p, q, c, k).map(Schedule::Conv),
-        Kind::MpcForward { .. } | Kind::MpcBackward { .. } => Err(anyhow::anyhow!(
-            "{} is not in the GEMM/convolution schedule space (its hand baseline is a C file)",
-            w.name
-        )),
+        Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => Err(
+            anyhow::anyhow!("{} is not in the GEMM/convolution schedule space", w.name),
+        ),
     }
     .with_context(|| format!("no hand-optimized schedule fits {}", w.name))
 }

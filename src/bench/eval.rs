@@ -440,7 +440,6 @@ fn layout(w: &Workload, elf: &Elf, mem_end: u64) -> Result<Layout, String> {
             USER_STACK_BYTES >> 20
         ));
     }
-    let mut addrs = Vec::new();
     let mut guards = Vec::new();
     let mut regions: Vec<(u64, u64, String)> = vec![
         (
@@ -488,11 +487,24 @@ fn layout(w: &Workload, elf: &Elf, mem_end: u64) -> Result<Layout, String> {
             "the no-access gap above the candidate's stack".to_string(),
         ),
     ];
+    // Read-only inputs first, then the arrays the candidate may write (work arrays and the output), each
+    // group contiguous in memory whatever the argument order, so each is one PMP region.
+    let writable = |a: &workload::ArrayArg| a.output || a.work;
+    let mut order: Vec<usize> = (0..arrays.len()).collect();
+    order.sort_by_key(|&i| writable(&arrays[i]));
+    let mut addrs = vec![0u64; arrays.len()];
     let mut at = base;
-    for a in &arrays {
-        addrs.push(at);
+    for &i in &order {
+        let a = &arrays[i];
+        addrs[i] = at;
         let end = at + a.bytes();
-        let kind = if a.output { "output" } else { "input" };
+        let kind = if a.output {
+            "output"
+        } else if a.work {
+            "work"
+        } else {
+            "input"
+        };
         regions.push((at, end, format!("the {kind} array {}", a.name)));
         at = at + a.bytes().next_multiple_of(64) + GUARD;
         regions.push((end, at, format!("the guard band after array {}", a.name)));
@@ -509,18 +521,16 @@ fn layout(w: &Workload, elf: &Elf, mem_end: u64) -> Result<Layout, String> {
         mem_end,
         "the harness's stack (machine-only)".to_string(),
     ));
-    // The candidate's rights. The output is the last array (every workload's); the inputs, with the guard
-    // bands between them, are one read-only region.
-    let out_i = w.output_index();
-    let out_lo = addrs[out_i];
-    let out_hi = (out_lo + arrays[out_i].bytes()).next_multiple_of(4);
-    let inputs_lo = addrs[0];
-    if out_i + 1 != arrays.len() {
-        return Err(format!(
-            "workload {}: the output must be the last array for the candidate's PMP regions",
-            w.name
-        ));
-    }
+    // The candidate's rights: the inputs, with the guard bands between them, are one read-only region;
+    // the writable arrays (the output and any work arrays), with theirs, one read/write region (a write
+    // into a guard band is caught after the run).
+    let Some(&first_w) = order.iter().find(|&&i| writable(&arrays[i])) else {
+        return Err(format!("workload {} has no output array", w.name));
+    };
+    let last_w = order[order.len() - 1];
+    let out_lo = addrs[first_w];
+    let out_hi = (addrs[last_w] + arrays[last_w].bytes()).next_multiple_of(4);
+    let inputs_lo = addrs[order[0]];
     let mut pmp_regions = vec![
         (text_lo, text_hi, PMP_R | PMP_X),
         (data_lo, data_hi, PMP_R | PMP_W),
@@ -722,10 +732,13 @@ fn run_once(
             ));
         }
     }
-    // The inputs are read-only: the accelerator's DMA could still write them.
+    // The inputs are read-only: the accelerator's DMA could still write them. (Work arrays may change.)
     let mut inp = inputs.arrays.iter();
     for (i, a) in arrays.iter().enumerate().filter(|(_, a)| !a.output) {
         let want = inp.next().ok_or_else(|| host("missing input".into()))?;
+        if a.work {
+            continue;
+        }
         let mut now = vec![0u8; want.len()];
         mem.read(lay.addrs[i], &mut now)
             .map_err(|e| host(e.to_string()))?;
@@ -826,6 +839,19 @@ pub fn evaluate(cfg: &HwConfig, w: &Workload, candidate: &Path, opts: &EvalOpts)
     // bench, sweep and search run several at once.
     let who = format!("eval {} {}", w.name, candidate.display());
     let t_compile = Instant::now();
+    // An Autocomp admm-multifunction candidate is a solution body (or a whole function whose body is
+    // taken, as Autocomp takes it): compile it inside the problem's harness context.
+    let wrapped;
+    let candidate = match w.autocomp_admm_problem() {
+        None => candidate,
+        Some(prob) => match autocomp_source(tc.cache_dir(), prob, candidate) {
+            Ok(p) => {
+                wrapped = p;
+                wrapped.as_path()
+            }
+            Err((f, d)) => return fail(f, d),
+        },
+    };
     let object = match candidate_object(&tc, cfg, candidate, &who) {
         Ok(p) => p,
         Err((f, d)) => return fail(f, d),
@@ -1131,6 +1157,34 @@ pub fn inspect_object(bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Writes the C file for an Autocomp admm-multifunction candidate (`workload::autocomp::wrap_candidate`)
+/// into `<cache>/autocomp-candidates/` under its content hash.
+fn autocomp_source(cache: &Path, prob: u8, candidate: &Path) -> Result<PathBuf, (Failure, String)> {
+    let bytes = std::fs::read(candidate)
+        .map_err(|e| (Failure::HostError, format!("{}: {e}", candidate.display())))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let src = workload::autocomp::wrap_candidate(prob, &text, &candidate.display().to_string())
+        .map_err(|e| {
+            (
+                Failure::CompileError,
+                format!("{}: {e}", candidate.display()),
+            )
+        })?;
+    let hash = crate::store::sha256_hex(src.as_bytes());
+    let path = cache
+        .join("autocomp-candidates")
+        .join(format!("admm{prob}-{}.c", &hash[..32]));
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(src.as_str()) {
+        crate::store::write_atomic(&path, src.as_bytes()).map_err(|e| {
+            (
+                Failure::HostError,
+                format!("writing {}: {e}", path.display()),
+            )
+        })?;
+    }
+    Ok(path)
 }
 
 /// Writes the workload's harness into `<cache>/harness/` under a content-derived name (atomically).

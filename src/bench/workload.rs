@@ -11,6 +11,7 @@
 //! writable data. All harness symbols the host uses are `static`, so the candidate cannot link against
 //! them.
 
+pub mod autocomp;
 mod mpc;
 
 use rand::{Rng, SeedableRng};
@@ -45,6 +46,11 @@ pub enum Kind {
     /// output `dp[H-1][16]` with row k = `(d_k[0..4], p_k[0..12])`.
     #[serde(rename = "mpc_backward")]
     MpcBackward { horizon: u64 },
+    /// Autocomp's admm-multifunction problem `prob` (0, 1, 2; fp32 TinyMPC kernels with Autocomp's
+    /// signatures, harness macros and helpers; `workload/autocomp.rs`). The candidate is the body of its
+    /// `solution(...)`, as Autocomp compiles it.
+    #[serde(rename = "autocomp_admm")]
+    AutocompAdmm { prob: u8 },
 }
 
 /// One benchmark problem.
@@ -88,6 +94,9 @@ pub struct ArrayArg {
     pub dims: Vec<u64>,
     /// The output the checker compares (poisoned before each run).
     pub output: bool,
+    /// A work array: initialized by the host like an input, but the candidate may write it, and it is not
+    /// checked (Autocomp's harnesses let a program write its state trajectory and check only the output).
+    pub work: bool,
 }
 
 impl ArrayArg {
@@ -235,13 +244,33 @@ impl Workload {
         }
     }
 
+    /// Autocomp's admm-multifunction problem `prob` (0, 1 or 2) as a workload (group "admm").
+    pub fn autocomp_admm(prob: u8) -> Workload {
+        Workload {
+            name: autocomp::admm_name(prob).to_string(),
+            group: "admm",
+            kind: Kind::AutocompAdmm { prob },
+        }
+    }
+
+    /// The Autocomp admm-multifunction problem this workload is, if it is one: its candidates are solution
+    /// bodies compiled inside the problem's harness context ([`autocomp::wrap_candidate`]).
+    pub fn autocomp_admm_problem(&self) -> Option<u8> {
+        match self.kind {
+            Kind::AutocompAdmm { prob } => Some(prob),
+            _ => None,
+        }
+    }
+
     /// The element type of the workload's data: "int8" for the GEMMs and convolutions of the paper's int8
     /// ResNet-50, "fp32" for the TinyMPC kernels. A configuration with another datapath
     /// (`array.input_type`) cannot run it.
     pub fn input_type(&self) -> &'static str {
         match self.kind {
             Kind::Gemm { .. } | Kind::Conv { .. } => "int8",
-            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => "fp32",
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
+                "fp32"
+            }
         }
     }
 
@@ -255,6 +284,7 @@ impl Workload {
             Kind::MpcForward { horizon } | Kind::MpcBackward { horizon } => {
                 format!("{MPC_NX} states, {MPC_NU} inputs, horizon {horizon}")
             }
+            Kind::AutocompAdmm { prob } => autocomp::shape(prob),
         }
     }
 
@@ -266,6 +296,7 @@ impl Workload {
             Kind::Conv { batch, p, q, c, k } => batch * p * q * k * 9 * c,
             Kind::MpcForward { horizon } => mpc::forward_macs(horizon),
             Kind::MpcBackward { horizon } => mpc::backward_macs(horizon),
+            Kind::AutocompAdmm { prob } => autocomp::macs(prob),
         }
     }
 
@@ -285,6 +316,7 @@ impl Workload {
             elem_bytes,
             dims: dims.to_vec(),
             output,
+            work: false,
         };
         match self.kind {
             Kind::Gemm { m, n, k } => vec![
@@ -322,6 +354,7 @@ impl Workload {
                     a("dp", "float", 4, &[h.saturating_sub(1), nu + nx], true),
                 ]
             }
+            Kind::AutocompAdmm { prob } => autocomp::arrays(prob),
         }
     }
 
@@ -330,8 +363,17 @@ impl Workload {
         self.arrays().iter().position(|a| a.output).unwrap_or(0)
     }
 
-    /// `void solution(int8_t A[M][K], int8_t B[K][N], int8_t C[M][N])`
+    /// `void solution(int8_t A[M][K], int8_t B[K][N], int8_t C[M][N])`; for an Autocomp admm problem,
+    /// Autocomp's own text (with its `NHORIZON` macro).
     pub fn signature(&self) -> String {
+        if let Kind::AutocompAdmm { prob } = self.kind {
+            return autocomp::signature(prob).to_string();
+        }
+        self.prototype()
+    }
+
+    /// The solution's declaration with numeric dimensions (what the harness declares).
+    pub fn prototype(&self) -> String {
         let args: Vec<String> = self.arrays().iter().map(ArrayArg::declaration).collect();
         format!("void solution({})", args.join(", "))
     }
@@ -378,6 +420,7 @@ impl Workload {
             }
             Kind::MpcForward { horizon } => floats(mpc::forward_inputs(seed, horizon as usize)),
             Kind::MpcBackward { horizon } => floats(mpc::backward_inputs(seed, horizon as usize)),
+            Kind::AutocompAdmm { prob } => floats(autocomp::inputs(prob, seed)),
         }
     }
 
@@ -452,6 +495,9 @@ impl Workload {
             }
             Kind::MpcBackward { horizon } => {
                 Reference::Fp32(mpc::backward_reference(&inputs.floats(), horizon as usize))
+            }
+            Kind::AutocompAdmm { prob } => {
+                Reference::Fp32(autocomp::reference(prob, &inputs.floats()))
             }
         }
     }
@@ -545,7 +591,7 @@ impl Workload {
             self.shape()
         ));
         s.push_str("#include <stdint.h>\n#include <stddef.h>\n#include <string.h>\n#include \"gemmini.h\"\n\n");
-        s.push_str(&format!("{};\n\n", self.signature()));
+        s.push_str(&format!("{};\n\n", self.prototype()));
         s.push_str("/* Written by the host after loading (machine-only data): the addresses of the arrays in argument\n   order, and the candidate's context (stack pointer, mcounteren, pmpcfg0, pmpcfg2, pmpaddr0-15). */\n");
         s.push_str(&format!(
             "static volatile uint64_t {SYM_ARGS}[{n}] __attribute__((used, aligned(8))) = {{{}}};\n",
@@ -799,6 +845,9 @@ pub fn all() -> Vec<Workload> {
     }
     v.push(Workload::mpc_forward("tinympc_forward", "mpc", 5));
     v.push(Workload::mpc_backward("tinympc_backward", "mpc", 10));
+    for prob in 0..autocomp::ADMM_PROBLEMS {
+        v.push(Workload::autocomp_admm(prob));
+    }
     for (m, n, k) in [
         (16, 16, 16),
         (32, 32, 32),
@@ -832,6 +881,8 @@ pub fn list(dim: u32, json: bool) -> String {
                     "signature": w.signature(),
                     "macs": w.macs(),
                     "ideal_cycles": w.ideal_cycles(dim),
+                    "autocomp": autocomp::problem_of(&w.name)
+                        .map(|(t, i)| serde_json::json!({"prob_type": t, "prob_id": i})),
                 })
             })
             .collect();

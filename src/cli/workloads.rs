@@ -1,4 +1,5 @@
-//! `gemforge workloads`: the workload catalogue as a table or JSON.
+//! `gemforge workloads`: the workload catalogue (or, with `--autocomp`, Autocomp's problems and their
+//! workloads) as a table or JSON.
 
 use super::load_config;
 use std::path::PathBuf;
@@ -12,11 +13,19 @@ pub struct WorkloadsArgs {
     /// Hardware configuration (TOML) whose DIM gives the ideal cycles [default: the bundled Gemmini default]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// List Autocomp's Gemmini problems (prob_type, prob_id) with the workload that judges each
+    /// (docs/autocomp.md).
+    #[arg(long)]
+    pub autocomp: bool,
 }
 
 pub fn run(a: WorkloadsArgs) -> anyhow::Result<ExitCode> {
     let cfg = load_config(a.config.as_ref())?;
-    print!("{}", crate::bench::workload::list(cfg.dim(), a.json));
+    if a.autocomp {
+        print!("{}", crate::bench::workload::autocomp::mapping(a.json));
+    } else {
+        print!("{}", crate::bench::workload::list(cfg.dim(), a.json));
+    }
     if a.json {
         println!();
     }

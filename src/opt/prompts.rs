@@ -35,7 +35,9 @@ impl MenuKind {
     pub fn for_workload(w: &Workload) -> MenuKind {
         match w.kind {
             Kind::Gemm { .. } | Kind::Conv { .. } => MenuKind::GemmConv,
-            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => MenuKind::Linalg,
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
+                MenuKind::Linalg
+            }
         }
     }
 }
@@ -736,6 +738,7 @@ fn workload_vars(v: &mut BTreeMap<&'static str, String>, w: &Workload) {
             rows = horizon.saturating_sub(1),
             w = MPC_NX + MPC_NU,
         ),
+        Kind::AutocompAdmm { prob } => crate::bench::workload::autocomp::describe(prob, &w.name),
     };
     let core = if w.input_type() == "fp32" {
         "\nThe core (RV64GC) has an FPU: float arithmetic written in C runs one operation at a time, a fused \

@@ -814,7 +814,9 @@ fn fp32_types_h(line: &mut impl FnMut(&str)) {
     line("");
     line("// mvin scaler: a binary32 multiply (a scale of exactly 1.0 passes data through unchanged)");
     line("#define MVIN_SCALE(x, scale) ((elem_t)((x) * (scale)))");
-    line("#define MVIN_SCALE_ACC(x, scale) (x)");
+    line("#define HAS_MVIN_ACC_SCALE");
+    line("typedef float scale_acc_t;");
+    line("#define MVIN_SCALE_ACC(x, scale) ((acc_t)((x) * (scale)))");
     line("// accumulator read-out: x (after the optional ReLU) times scale, a binary32 multiply");
     line("#define ACC_SCALE(x, scale) ((acc_t)((x) * (scale)))");
     line("// OS results are divided by 2^shift (exact unless the quotient is subnormal, then rounded to even)");

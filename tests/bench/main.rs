@@ -1,5 +1,6 @@
 //! Tests of the benchmark suite (`gemforge::bench`) as one test binary, so the Verilated model is linked
-//! once for all of them: the baselines and schedules end to end (`baselines`), the correctness protocol
+//! once for all of them: Autocomp's problems and its Python adapter (`autocomp`), the baselines and
+//! schedules end to end (`baselines`), the correctness protocol
 //! (`eval`), evaluation integrity against the cheat corpus (`integrity`), the TinyMPC kernels
 //! (`tinympc`) and what `-v` prints for eval, bench and sweep (`verbose`).
 //!
@@ -8,6 +9,7 @@
 #[path = "../support/llm_server.rs"]
 mod llm_server;
 
+mod autocomp;
 mod baselines;
 mod eval;
 mod integrity;

@@ -2492,7 +2492,8 @@ static inline int tiled_global_average_auto(const elem_t *input, elem_t *output,
  *
  *   config_ex(dataflow, act, A_stride, A_transpose, B_transpose)   shift 0, acc_scale 1.0, C stride 1
  *   config_ld(dram_stride_bytes, scale, spad_block_stride, id)     id 0/1/2 configures mvin/mvin2/mvin3
- *   config_st(stride)                                              no activation, acc_scale 1.0
+ *   config_ld(dram_stride_bytes, scale, id)                        block stride DIM
+ *   config_st(stride), config_st(stride, scale)                    no activation, acc_scale 1.0 or scale
  *   mvin(dram_addr, spad_acc_addr, cols, rows), mvin2(...), mvin3(...)   dram_addr 0 moves zeros
  *   preload(B_spad_addr, C_acc_addr, B_cols, B_rows, C_cols, C_rows)     B or C may be GARBAGE_ADDR
  *   compute_preloaded(A_addr, bias_addr, A_cols, A_rows, bias_cols, bias_rows)   bias GARBAGE_ADDR: none
@@ -2505,9 +2506,24 @@ static inline int tiled_global_average_auto(const elem_t *input, elem_t *output,
 
 #define config_ex(dataflow, act, A_stride, A_transpose, B_transpose)                                  \
     gemmini_extended_config_ex(dataflow, act, 0, A_stride, A_transpose, B_transpose)
-#define config_ld(dram_stride_bytes, scale, spad_block_stride, id)                                    \
+/* config_ld and config_st by argument count, as Autocomp's programs and prompts use them:
+   config_ld(dram_stride_bytes, scale, spad_block_stride, id) or config_ld(dram_stride_bytes, scale, id)
+   (block stride DIM); config_st(stride) or config_st(stride, scale) (the scale multiplies values read out
+   of the accumulator). Another count is a compile error naming the macro. */
+#define GEMMINI_SHORT_PICK3_(a, b, c, pick, ...) pick
+#define GEMMINI_SHORT_PICK4_(a, b, c, d, pick, ...) pick
+#define config_ld(...)                                                                                  \
+    GEMMINI_SHORT_PICK4_(__VA_ARGS__, gemmini_short_config_ld_4args_, gemmini_short_config_ld_3args_,  \
+                         config_ld_takes_3_or_4_arguments, config_ld_takes_3_or_4_arguments)(__VA_ARGS__)
+#define gemmini_short_config_ld_4args_(dram_stride_bytes, scale, spad_block_stride, id)                 \
     gemmini_extended4_config_ld(dram_stride_bytes, scale, false, spad_block_stride, id)
-#define config_st(stride) gemmini_config_st(stride)
+#define gemmini_short_config_ld_3args_(dram_stride_bytes, scale, id)                                    \
+    gemmini_extended4_config_ld(dram_stride_bytes, scale, false, DIM, id)
+#define config_st(...)                                                                                  \
+    GEMMINI_SHORT_PICK3_(__VA_ARGS__, config_st_takes_1_or_2_arguments, gemmini_short_config_st_2args_, \
+                         gemmini_short_config_st_1arg_, config_st_takes_1_or_2_arguments)(__VA_ARGS__)
+#define gemmini_short_config_st_2args_(stride, scale) gemmini_extended_config_st(stride, NO_ACTIVATION, scale)
+#define gemmini_short_config_st_1arg_(stride) gemmini_config_st(stride)
 #define mvin(dram_addr, spad_acc_addr, cols, rows) gemmini_extended_mvin(dram_addr, spad_acc_addr, cols, rows)
 #define mvin2(dram_addr, spad_acc_addr, cols, rows) gemmini_extended_mvin2(dram_addr, spad_acc_addr, cols, rows)
 #define mvin3(dram_addr, spad_acc_addr, cols, rows) gemmini_extended_mvin3(dram_addr, spad_acc_addr, cols, rows)

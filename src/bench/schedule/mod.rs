@@ -40,7 +40,7 @@ impl Schedule {
         match w.kind {
             Kind::Gemm { .. } => Some(Schedule::Gemm(GemmSchedule::naive())),
             Kind::Conv { .. } => Some(Schedule::Conv(ConvSchedule::naive())),
-            Kind::MpcForward { .. } | Kind::MpcBackward { .. } => None,
+            Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => None,
         }
     }
 

@@ -366,9 +366,17 @@ impl SpecAccel {
                         write_acc(d, scaled(s));
                     }
                 } else {
+                    // Full-width accumulator rows: int32 ones unscaled (Gemmini's int8 configurations
+                    // have no accumulator mvin scaler), binary32 ones through the scaler (its FP32
+                    // configuration has one: mvin_scale_acc_args).
                     let dst = &mut self.acc[lrow * dim..lrow * dim + n];
                     for (d, s) in dst.iter_mut().zip(block.chunks_exact(4)) {
-                        write_acc(d, i32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+                        let v = i32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                        let v = match dp {
+                            Datapath::Fp32 => dp.mvin_scale(v, scale),
+                            Datapath::Int8 => v,
+                        };
+                        write_acc(d, v);
                     }
                 }
             }
