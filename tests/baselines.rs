@@ -265,8 +265,8 @@ fn strided_conv_baselines_are_correct_and_mistakes_are_caught() {
     };
     let sc = scale_of(&pooled);
     let wrong_pool = fsm.replacen(
-        &format!("RELU, {sc}, 3, 2, 1,"),
-        &format!("RELU, {sc}, 3, 2, 0,"),
+        &format!("NO_ACTIVATION, {sc}, 3, 2, 1,"),
+        &format!("NO_ACTIVATION, {sc}, 3, 2, 0,"),
         1,
     );
     assert_ne!(wrong_pool, fsm, "{fsm}");
