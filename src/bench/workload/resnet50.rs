@@ -30,7 +30,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         pool_size: 3,
         pool_stride: 2,
         pool_padding: 1,
-        ..StridedConv::plain(b, 224, 3, 64, 7, 2, 3, true)
+        ..StridedConv::new(b, 224, 3, 64, 7, 2, 3).relu()
     };
     vec![
         (strided("resnet50_stem_7x7s2_pool", stem), 1),
@@ -44,7 +44,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c3_3x3s2_56x128",
-                StridedConv::plain(b, 56, 128, 128, 3, 2, 1, true),
+                StridedConv::new(b, 56, 128, 128, 3, 2, 1).relu(),
             ),
             1,
         ),
@@ -52,7 +52,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c3_down_256_512",
-                StridedConv::plain(b, 56, 256, 512, 1, 2, 0, false),
+                StridedConv::new(b, 56, 256, 512, 1, 2, 0),
             ),
             1,
         ),
@@ -63,7 +63,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c4_3x3s2_28x256",
-                StridedConv::plain(b, 28, 256, 256, 3, 2, 1, true),
+                StridedConv::new(b, 28, 256, 256, 3, 2, 1).relu(),
             ),
             1,
         ),
@@ -71,7 +71,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c4_down_512_1024",
-                StridedConv::plain(b, 28, 512, 1024, 1, 2, 0, false),
+                StridedConv::new(b, 28, 512, 1024, 1, 2, 0),
             ),
             1,
         ),
@@ -82,7 +82,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c5_3x3s2_14x512",
-                StridedConv::plain(b, 14, 512, 512, 3, 2, 1, true),
+                StridedConv::new(b, 14, 512, 512, 3, 2, 1).relu(),
             ),
             1,
         ),
@@ -90,7 +90,7 @@ pub fn layers() -> Vec<(Workload, u32)> {
         (
             strided(
                 "resnet50_c5_down_1024_2048",
-                StridedConv::plain(b, 14, 1024, 2048, 1, 2, 0, false),
+                StridedConv::new(b, 14, 1024, 2048, 1, 2, 0),
             ),
             1,
         ),

@@ -40,8 +40,8 @@ pub struct StridedConv {
 }
 
 impl StridedConv {
-    /// A convolution without pooling.
-    pub const fn plain(
+    /// A convolution without pooling or ReLU ([`StridedConv::relu`] adds it).
+    pub const fn new(
         batch: u64,
         in_dim: u64,
         c: u64,
@@ -49,7 +49,6 @@ impl StridedConv {
         kernel: u64,
         stride: u64,
         padding: u64,
-        relu: bool,
     ) -> StridedConv {
         StridedConv {
             batch,
@@ -59,11 +58,16 @@ impl StridedConv {
             kernel,
             stride,
             padding,
-            relu,
+            relu: false,
             pool_size: 1,
             pool_stride: 0,
             pool_padding: 0,
         }
+    }
+
+    /// The same convolution with ReLU before the output scale.
+    pub const fn relu(self) -> StridedConv {
+        StridedConv { relu: true, ..self }
     }
 
     /// Why the geometry is not a convolution Gemmini's library can run (None when it is): zero sizes, a
@@ -140,7 +144,7 @@ impl StridedConv {
     /// about 64 (bit length of `5476 * isqrt(n)`, minus 7). Integer-only, so every platform agrees.
     pub fn scale_exp(&self) -> u32 {
         let n = self.kernel * self.kernel * self.c;
-        let spread = 5476 * n.isqrt().max(1);
+        let spread = 5476 * isqrt(n).max(1);
         (u64::BITS - spread.leading_zeros()).saturating_sub(7)
     }
 
@@ -434,21 +438,35 @@ pub fn test_workloads() -> Vec<super::Workload> {
         pool_size: 3,
         pool_stride: 2,
         pool_padding: 1,
-        ..StridedConv::plain(2, 17, 19, 21, 3, 2, 1, false)
+        ..StridedConv::new(2, 17, 19, 21, 3, 2, 1)
     };
     vec![
         super::Workload::strided("sconv_b2_17_c19_k21_pool", "test", pooled),
         super::Workload::strided(
             "sconv_b2_15_c32_k24_s2",
             "test",
-            StridedConv::plain(2, 15, 32, 24, 3, 2, 1, true),
+            StridedConv::new(2, 15, 32, 24, 3, 2, 1).relu(),
         ),
         super::Workload::strided(
             "sconv_b2_12_c40_k48_down",
             "test",
-            StridedConv::plain(2, 12, 40, 48, 1, 2, 0, false),
+            StridedConv::new(2, 12, 40, 48, 1, 2, 0),
         ),
     ]
+}
+
+/// The integer square root (floor), by Newton's method.
+fn isqrt(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let mut x = n;
+    let mut y = x.div_ceil(2);
+    while y < x {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    x
 }
 
 #[cfg(test)]
@@ -461,30 +479,44 @@ mod tests {
             pool_size: 3,
             pool_stride: 2,
             pool_padding: 1,
-            ..StridedConv::plain(4, 224, 3, 64, 7, 2, 3, true)
+            ..StridedConv::new(4, 224, 3, 64, 7, 2, 3).relu()
         };
         assert_eq!(stem.invalid(), None);
         assert_eq!((stem.out_dim(), stem.final_dim()), (112, 56));
         assert_eq!(stem.macs(), 4 * 112 * 112 * 64 * 49 * 3);
         assert_eq!(stem.scale_exp(), 10);
+        for n in [
+            0u64,
+            1,
+            2,
+            3,
+            4,
+            15,
+            16,
+            17,
+            147,
+            1152,
+            4608,
+            1 << 40,
+            u64::from(u32::MAX),
+        ] {
+            let r = isqrt(n);
+            assert!(r * r <= n && (r + 1) * (r + 1) > n, "isqrt({n}) = {r}");
+        }
         assert_eq!(stem.scale(), 1.0 / 1024.0);
-        let down = StridedConv::plain(4, 56, 256, 512, 1, 2, 0, false);
+        let down = StridedConv::new(4, 56, 256, 512, 1, 2, 0);
         assert!(down.is_downsample() && down.final_dim() == 28);
-        let s2 = StridedConv::plain(4, 56, 128, 128, 3, 2, 1, true);
+        let s2 = StridedConv::new(4, 56, 128, 128, 3, 2, 1).relu();
         assert_eq!(s2.out_dim(), 28);
-        assert!(StridedConv::plain(1, 2, 1, 1, 7, 1, 2, false)
-            .invalid()
-            .is_some());
-        assert!(StridedConv::plain(1, 8, 1, 1, 3, 1, 3, false)
-            .invalid()
-            .is_some());
+        assert!(StridedConv::new(1, 2, 1, 1, 7, 1, 2).invalid().is_some());
+        assert!(StridedConv::new(1, 8, 1, 1, 3, 1, 3).invalid().is_some());
     }
 
     /// A hand-computed case: 1 channel, 3x3 input 10..90, 2x2 kernel of 50s, stride 2, padding 1, so
     /// the four windows see one, two, two and four input pixels; n = 4 products give the scale 1/128.
     #[test]
     fn reference_by_hand() {
-        let conv = StridedConv::plain(1, 3, 1, 1, 2, 2, 1, false);
+        let conv = StridedConv::new(1, 3, 1, 1, 2, 2, 1);
         assert_eq!(conv.scale_exp(), 7);
         let inp: Vec<u8> = (1..=9u8).map(|x| x * 10).collect();
         let w = vec![50u8; 4];
