@@ -57,10 +57,13 @@ impl Baseline {
 
 /// Whether baseline `b` exists for workload `w` at all: the software library and the loop FSMs compute
 /// int8 GEMMs and convolutions only, so the TinyMPC kernels have the naive and the hand-written programs
-/// alone. (A baseline that applies may still not fit a configuration: [`program`] says why.)
+/// alone; the strided convolutions (any kernel, stride, padding, pooling) are outside the schedule space
+/// (3x3 stride-1 convolutions and GEMMs), so they have the library and the FSM alone. (A baseline that
+/// applies may still not fit a configuration: [`program`] says why.)
 pub fn applies(w: &Workload, b: Baseline) -> bool {
     match w.kind {
         Kind::Gemm { .. } | Kind::Conv { .. } => true,
+        Kind::StridedConv(_) => matches!(b, Baseline::Library | Baseline::HardwareFsm),
         Kind::MpcForward { .. } | Kind::MpcBackward { .. } => {
             matches!(b, Baseline::Naive | Baseline::HandOptimized)
         }
@@ -80,9 +83,15 @@ pub fn program(hw: &HwConfig, w: &Workload, b: Baseline) -> anyhow::Result<Strin
         );
     }
     if !applies(w, b) {
+        let has = if matches!(w.kind, Kind::StridedConv(_)) {
+            "the schedule space (naive, hand) covers GEMMs and 3x3 stride-1 convolutions; this workload has \
+             the library and fsm baselines"
+        } else {
+            "the software library and the loop FSMs compute int8 GEMMs and convolutions; this workload has \
+             the naive and hand baselines"
+        };
         anyhow::bail!(
-            "the {} baseline does not apply to {}: the software library and the loop FSMs compute int8 \
-             GEMMs and convolutions; this workload has the naive and hand baselines",
+            "the {} baseline does not apply to {}: {has}",
             b.name(),
             w.name
         );
@@ -191,6 +200,11 @@ fn library_program(w: &Workload, kind: &str) -> anyhow::Result<String> {
                 q + 2
             ));
         }
+        Kind::StridedConv(c) => s.push_str(&if kind == "WS" {
+            c.fsm_body()
+        } else {
+            c.library_body()
+        }),
         Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
             anyhow::bail!("the software library has no routine for {}", w.name)
         }
@@ -209,6 +223,10 @@ pub fn hand_schedule(hw: &HwConfig, w: &Workload) -> anyhow::Result<Schedule> {
         Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => Err(
             anyhow::anyhow!("{} is not in the GEMM/convolution schedule space", w.name),
         ),
+        Kind::StridedConv(_) => Err(anyhow::anyhow!(
+            "{} is not in the schedule space (GEMMs and 3x3 stride-1 convolutions)",
+            w.name
+        )),
     }
     .with_context(|| format!("no hand-optimized schedule fits {}", w.name))
 }

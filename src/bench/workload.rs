@@ -13,11 +13,14 @@
 
 pub mod autocomp;
 mod mpc;
+pub mod resnet50;
+mod strided;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use mpc::{NU as MPC_NU, NX as MPC_NX};
+pub use strided::StridedConv;
 
 /// The shape of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -51,6 +54,12 @@ pub enum Kind {
     /// `solution(...)`, as Autocomp compiles it.
     #[serde(rename = "autocomp_admm")]
     AutocompAdmm { prob: u8 },
+    /// A convolution as Gemmini's `tiled_conv_auto` takes it (`workload/strided.rs`): unpadded NHWC
+    /// `inp[batch][in][in][c]`, weights `[kernel][kernel][c][k]`, int32 `bias[1][k]`, stride and zero
+    /// padding, optional ReLU, output scale 2^-e, optional fused max-pooling; output
+    /// `[batch][final][final][k]`.
+    #[serde(rename = "strided_conv")]
+    StridedConv(StridedConv),
 }
 
 /// One benchmark problem.
@@ -228,6 +237,14 @@ impl Workload {
         }
     }
 
+    pub fn strided(name: &str, group: &'static str, conv: StridedConv) -> Workload {
+        Workload {
+            name: name.to_string(),
+            group,
+            kind: Kind::StridedConv(conv),
+        }
+    }
+
     pub fn mpc_forward(name: &str, group: &'static str, horizon: u64) -> Workload {
         Workload {
             name: name.to_string(),
@@ -267,7 +284,7 @@ impl Workload {
     /// (`array.input_type`) cannot run it.
     pub fn input_type(&self) -> &'static str {
         match self.kind {
-            Kind::Gemm { .. } | Kind::Conv { .. } => "int8",
+            Kind::Gemm { .. } | Kind::Conv { .. } | Kind::StridedConv(_) => "int8",
             Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
                 "fp32"
             }
@@ -281,6 +298,7 @@ impl Workload {
             Kind::Conv { batch, p, q, c, k } => {
                 format!("b{batch} {p}x{q} c{c} k{k} (3x3, stride 1)")
             }
+            Kind::StridedConv(s) => s.shape(),
             Kind::MpcForward { horizon } | Kind::MpcBackward { horizon } => {
                 format!("{MPC_NX} states, {MPC_NU} inputs, horizon {horizon}")
             }
@@ -294,6 +312,7 @@ impl Workload {
         match self.kind {
             Kind::Gemm { m, n, k } => m * n * k,
             Kind::Conv { batch, p, q, c, k } => batch * p * q * k * 9 * c,
+            Kind::StridedConv(s) => s.macs(),
             Kind::MpcForward { horizon } => mpc::forward_macs(horizon),
             Kind::MpcBackward { horizon } => mpc::backward_macs(horizon),
             Kind::AutocompAdmm { prob } => autocomp::macs(prob),
@@ -330,6 +349,15 @@ impl Workload {
                 a("bias", "int32_t", 4, &[1, k], false),
                 a("output", "int8_t", 1, &[batch, p, q, k], true),
             ],
+            Kind::StridedConv(s) => {
+                let [i, w, b, o] = s.dims();
+                vec![
+                    a("inp", "int8_t", 1, &i, false),
+                    a("weights", "int8_t", 1, &w, false),
+                    a("bias", "int32_t", 4, &b, false),
+                    a("output", "int8_t", 1, &o, true),
+                ]
+            }
             Kind::MpcForward { horizon: h } => {
                 let (nx, nu) = (MPC_NX as u64, MPC_NU as u64);
                 vec![
@@ -418,6 +446,9 @@ impl Workload {
                     arrays: vec![inp, weights, bias],
                 }
             }
+            Kind::StridedConv(s) => Inputs {
+                arrays: s.generate_inputs(seed),
+            },
             Kind::MpcForward { horizon } => floats(mpc::forward_inputs(seed, horizon as usize)),
             Kind::MpcBackward { horizon } => floats(mpc::backward_inputs(seed, horizon as usize)),
             Kind::AutocompAdmm { prob } => floats(autocomp::inputs(prob, seed)),
@@ -490,6 +521,7 @@ impl Workload {
                 }
                 Reference::Int8(out)
             }
+            Kind::StridedConv(s) => Reference::Int8(s.reference(&inputs.arrays)),
             Kind::MpcForward { horizon } => {
                 Reference::Fp32(mpc::forward_reference(&inputs.floats(), horizon as usize))
             }
@@ -810,39 +842,8 @@ pub fn all() -> Vec<Workload> {
             ck,
         ));
     }
-    // ResNet-50 v1.5 at batch 4, every distinct layer shape the workload kinds can express: the 1x1
-    // convolutions as GEMMs (M = 4*H*W output pixels; the stride-2 downsampling shortcuts on their subsampled
-    // input), the 3x3 stride-1 convolutions, and the classifier. (The 7x7 stride-2 stem with its max-pooling
-    // and the three 3x3 stride-2 convolutions need a strided-convolution workload kind, not built yet.)
-    for (name, m, n, k) in [
-        ("resnet50_c2_1x1_64_64", 12544, 64, 64),
-        ("resnet50_c2_1x1_64_256", 12544, 256, 64),
-        ("resnet50_c2_1x1_256_64", 12544, 64, 256),
-        ("resnet50_c3_1x1_256_128", 12544, 128, 256),
-        ("resnet50_c3_down_256_512", 3136, 512, 256),
-        ("resnet50_c3_1x1_128_512", 3136, 512, 128),
-        ("resnet50_c3_1x1_512_128", 3136, 128, 512),
-        ("resnet50_c4_1x1_512_256", 3136, 256, 512),
-        ("resnet50_c4_down_512_1024", 784, 1024, 512),
-        ("resnet50_c4_1x1_256_1024", 784, 1024, 256),
-        ("resnet50_c4_1x1_1024_256", 784, 256, 1024),
-        ("resnet50_c5_1x1_1024_512", 784, 512, 1024),
-        ("resnet50_c5_down_1024_2048", 196, 2048, 1024),
-        ("resnet50_c5_1x1_512_2048", 196, 2048, 512),
-        ("resnet50_c5_1x1_2048_512", 196, 512, 2048),
-        ("resnet50_fc_2048_1000", 4, 1000, 2048),
-    ] {
-        v.push(Workload::gemm(name, "resnet50", m, n, k));
-    }
-    for (pq, ck) in [(56, 64), (28, 128), (14, 256), (7, 512)] {
-        v.push(Workload::conv(
-            &format!("resnet50_3x3_{pq}x{ck}"),
-            "resnet50",
-            4,
-            pq,
-            ck,
-        ));
-    }
+    // ResNet-50 v1.5 at batch 4: every distinct layer shape (workload/resnet50.rs).
+    v.extend(resnet50::layers().into_iter().map(|(w, _)| w));
     v.push(Workload::mpc_forward("tinympc_forward", "mpc", 5));
     v.push(Workload::mpc_backward("tinympc_backward", "mpc", 10));
     for prob in 0..autocomp::ADMM_PROBLEMS {
@@ -858,6 +859,7 @@ pub fn all() -> Vec<Workload> {
         v.push(g(m, n, k, "test"));
     }
     v.push(Workload::conv("conv_b1_8x16", "test", 1, 8, 16));
+    v.extend(strided::test_workloads());
     v
 }
 
@@ -916,7 +918,7 @@ mod tests {
         assert_eq!(ws.iter().filter(|w| w.group == "paper").count(), 6);
         assert_eq!(ws.iter().filter(|w| w.group == "reuse").count(), 9);
         assert_eq!(ws.iter().filter(|w| w.group == "conv").count(), 4);
-        assert_eq!(ws.iter().filter(|w| w.group == "resnet50").count(), 20);
+        assert_eq!(ws.iter().filter(|w| w.group == "resnet50").count(), 24);
         let fc = by_name("resnet50_fc_2048_1000").unwrap();
         assert_eq!(fc.macs(), 4 * 1000 * 2048);
         let w = by_name("gemm_512x512x512").unwrap();

@@ -34,7 +34,7 @@ impl MenuKind {
     /// The menu that fits a workload.
     pub fn for_workload(w: &Workload) -> MenuKind {
         match w.kind {
-            Kind::Gemm { .. } | Kind::Conv { .. } => MenuKind::GemmConv,
+            Kind::Gemm { .. } | Kind::Conv { .. } | Kind::StridedConv(_) => MenuKind::GemmConv,
             Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => {
                 MenuKind::Linalg
             }
@@ -739,6 +739,38 @@ fn workload_vars(v: &mut BTreeMap<&'static str, String>, w: &Workload) {
             w = MPC_NX + MPC_NU,
         ),
         Kind::AutocompAdmm { prob } => crate::bench::workload::autocomp::describe(prob, &w.name),
+        Kind::StridedConv(s) => {
+            let (o, f) = (s.out_dim(), s.final_dim());
+            let pool = if s.pooled() {
+                format!(
+                    " Then max-pooling: output[b][y][x][o] = the maximum over wy, wx < {ps} of conv[b][y*{pst} \
+                     + wy - {pp}][x*{pst} + wx - {pp}][o], where a position outside the {o}x{o} convolution \
+                     output counts as 0; the output is {f}x{f}.",
+                    ps = s.pool_size,
+                    pst = s.pool_stride,
+                    pp = s.pool_padding
+                )
+            } else {
+                " The output is the convolution's.".to_string()
+            };
+            format!(
+                "Workload `{}`: {kd}x{kd} convolution, stride {st}, zero padding {pad}, NHWC layout, batch \
+                 {batch}: inp is {d}x{d} pixels of {c} channels (not padded), weights[r][s][i][o], bias \
+                 int32. conv[b][y][x][o] for y, x < {o} = int8 of round-half-even(f32({relu}(bias[0][o] + sum \
+                 over r, s < {kd}, i < {c} of inp[b][y*{st} + r - {pad}][x*{st} + s - {pad}][i] * \
+                 weights[r][s][i][o])) * 2^-{e}) saturated to -128..127 (int32 sums; pixels outside the \
+                 input are 0).{pool}",
+                w.name,
+                kd = s.kernel,
+                st = s.stride,
+                pad = s.padding,
+                batch = s.batch,
+                d = s.in_dim,
+                c = s.c,
+                relu = if s.relu { "relu" } else { "" },
+                e = s.scale_exp(),
+            )
+        }
     };
     let core = if w.input_type() == "fp32" {
         "\nThe core (RV64GC) has an FPU: float arithmetic written in C runs one operation at a time, a fused \

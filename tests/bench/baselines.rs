@@ -235,6 +235,51 @@ fn hardware_fsm_baseline_is_correct() {
     }
 }
 
+/// The strided-convolution kind (stride 2, padding, fused max-pooling, 1x1 downsampling; channel counts
+/// that are not multiples of DIM): the library (CPU-issued, pooling on the hart) and the FSM baselines are
+/// correct on both engines, and the reference catches a program with the wrong scale or pooling padding.
+#[test]
+fn strided_conv_baselines_are_correct_and_mistakes_are_caught() {
+    let names = [
+        "sconv_b2_17_c19_k21_pool",
+        "sconv_b2_15_c32_k24_s2",
+        "sconv_b2_12_c40_k48_down",
+    ];
+    for name in names {
+        let w = workload::by_name(name).unwrap();
+        for b in [Baseline::Library, Baseline::HardwareFsm] {
+            let v = eval_baseline(&w, b);
+            assert!(v.correct, "{name} {}: {v:#?}", b.name());
+        }
+        for b in [Baseline::Naive, Baseline::HandOptimized] {
+            assert!(!baseline::applies(&w, b), "{name} {}", b.name());
+        }
+    }
+    let hw = HwConfig::default_config();
+    let pooled = workload::by_name(names[0]).unwrap();
+    let fsm = baseline::program(&hw, &pooled, Baseline::HardwareFsm).unwrap();
+    // 3x3 pool, stride 2, padding 1 -> padding 0 (a 4x4 instead of a 5x5 pooled output)
+    let scale_of = |w: &Workload| match w.kind {
+        workload::Kind::StridedConv(s) => s.scale_c(),
+        _ => panic!("{} is a strided convolution", w.name),
+    };
+    let sc = scale_of(&pooled);
+    let wrong_pool = fsm.replacen(
+        &format!("NO_ACTIVATION, {sc}, 3, 2, 1,"),
+        &format!("NO_ACTIVATION, {sc}, 3, 2, 0,"),
+        1,
+    );
+    assert_ne!(wrong_pool, fsm, "{fsm}");
+    let v = eval_code(&pooled, &wrong_pool, "wrong-pool", false);
+    assert!(!v.correct, "{v:#?}");
+    let s2 = workload::by_name(names[1]).unwrap();
+    let lib = baseline::program(&hw, &s2, Baseline::Library).unwrap();
+    let wrong_scale = lib.replacen(&scale_of(&s2), "(1.0f / 1u)", 1);
+    assert_ne!(wrong_scale, lib, "{lib}");
+    let v = eval_code(&s2, &wrong_scale, "wrong-scale", false);
+    assert!(!v.correct, "{v:#?}");
+}
+
 /// A baseline that fails is a cell showing its failure class, listed under "failures:" with its detail,
 /// while the others in the row still report cycles: here the loop-FSM baseline runs with the loop
 /// functs forbidden (as the search forbids them to candidates), so it fails with forbidden_instruction.

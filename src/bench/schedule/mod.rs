@@ -35,12 +35,15 @@ pub enum Schedule {
 impl Schedule {
     /// The naive schedule of a workload: one DIM x DIM output tile at a time, operands moved in for every
     /// tile, no reuse across tiles (what a DSL compiler emits before scheduling). None for a workload
-    /// outside the schedule space (the TinyMPC kernels).
+    /// outside the schedule space (the TinyMPC kernels, the strided convolutions).
     pub fn naive(w: &Workload) -> Option<Schedule> {
         match w.kind {
             Kind::Gemm { .. } => Some(Schedule::Gemm(GemmSchedule::naive())),
             Kind::Conv { .. } => Some(Schedule::Conv(ConvSchedule::naive())),
-            Kind::MpcForward { .. } | Kind::MpcBackward { .. } | Kind::AutocompAdmm { .. } => None,
+            Kind::MpcForward { .. }
+            | Kind::MpcBackward { .. }
+            | Kind::AutocompAdmm { .. }
+            | Kind::StridedConv(_) => None,
         }
     }
 
