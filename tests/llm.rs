@@ -108,6 +108,7 @@ fn with_plan_req<T>(model: &str, seed: u64, f: impl FnOnce(&PlanRequest<'_>) -> 
         iterations: 8,
         model: Some(model),
         seed,
+        measured: &[],
     };
     f(&req)
 }

@@ -496,6 +496,7 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
         iterations: 1,
         model: None,
         seed: 0,
+        measured: &[],
     })
 }
 

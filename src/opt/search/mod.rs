@@ -16,7 +16,7 @@ use crate::bench::eval::{self, EvalOpts, Failure, Verdict};
 use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
 use crate::bench::workload::{self, Workload};
 use crate::opt::propose::{
-    Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
+    Feedback, ImplRequest, Measured, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
 };
 use crate::sim::config::HwConfig;
 use crate::sim::isa::Funct;
@@ -891,6 +891,7 @@ impl<'a> Engine<'a> {
         r: &PlanReq,
         fb: &Feedback,
         st: &Step,
+        measured: &[Measured],
     ) -> anyhow::Result<Option<PlanOutcome>> {
         if let Some(o) = self.plans.get(&r.slot) {
             return Ok(Some(o.clone()));
@@ -916,6 +917,7 @@ impl<'a> Engine<'a> {
             iterations: st.iterations,
             model: r.model.as_deref(),
             seed: r.seed,
+            measured,
         };
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.env.proposer.plan(&req) {
@@ -944,6 +946,33 @@ impl<'a> Engine<'a> {
                 Ok(failed.map(|(class, detail)| PlanOutcome::Failed { class, detail }))
             }
         }
+    }
+
+    /// The correct candidates measured so far (not the baselines), by hash, for the proposer's cost
+    /// model. Only when the proposer uses them (reading every program back costs I/O).
+    fn measured(&self) -> anyhow::Result<Vec<Measured>> {
+        if !self.env.proposer.wants_measured() {
+            return Ok(Vec::new());
+        }
+        let mut done: Vec<(String, u64)> = self
+            .lock_verdicts()?
+            .iter()
+            .filter(|(code, _)| !code.starts_with("baseline:"))
+            .filter_map(|(code, v)| {
+                v.cycles
+                    .filter(|_| v.correct && v.failure.is_none())
+                    .map(|c| (code.clone(), c))
+            })
+            .collect();
+        done.sort();
+        done.into_iter()
+            .map(|(code, cycles)| {
+                Ok(Measured {
+                    program: self.store.get(&code, "c")?,
+                    cycles,
+                })
+            })
+            .collect()
     }
 
     fn get_program(&self, r: &ImplReq) -> anyhow::Result<Option<ProgOutcome>> {
@@ -1259,13 +1288,14 @@ impl<'a> Engine<'a> {
                 })
                 .collect()
         };
+        let measured = self.measured()?;
         let empty = Feedback::default();
         let pb = self.bar(preqs.len(), format!("{} {} plans", st.phase, st.iteration));
         let jobs = self.cfg.params.proposer_jobs;
         let this = &*self;
         let plans = parallel_map(&preqs, jobs, |r| {
             let fb = feedbacks.get(&r.parent.code).unwrap_or(&empty);
-            let o = this.awaited(&pb, || this.get_plan(r, fb, st));
+            let o = this.awaited(&pb, || this.get_plan(r, fb, st, &measured));
             pb.inc(1);
             o
         });
