@@ -120,12 +120,13 @@ fn ridge(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(col, piv);
-        for r in 0..n {
+        let pivot = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != col {
-                let f = a[r][col] / a[col][col];
+                let f = row[col] / pivot[col];
                 if f != 0.0 {
-                    for c in col..=n {
-                        a[r][c] -= f * a[col][c];
+                    for (x, p) in row[col..].iter_mut().zip(&pivot[col..]) {
+                        *x -= f * p;
                     }
                 }
             }

@@ -186,54 +186,52 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// `gemforge search` with the crate's proposers, menus and baselines.
 pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
     use crate::bench::baseline::{self, Baseline};
-    let proposer = |kind: ProposerKind,
-                    cfg: &RunConfig,
-                    dir: &Path|
-     -> anyhow::Result<Box<dyn Proposer>> {
-        Ok(match kind {
-            ProposerKind::Builtin => {
-                let w = crate::bench::workload::by_name(&cfg.workload).with_context(|| {
-                    format!(
-                        "unknown workload `{}` in the run's configuration",
-                        cfg.workload
-                    )
-                })?;
-                let mut b = crate::opt::propose::builtin::BuiltinProposer::for_workload(&w)?;
-                // Schedule reuse transfers the source run's winning schedule too.
-                if let Some(src) = &cfg.reuse_from {
-                    let best = src.join("best.c");
-                    let code = std::fs::read_to_string(&best).with_context(|| {
+    let proposer =
+        |kind: ProposerKind, cfg: &RunConfig, dir: &Path| -> anyhow::Result<Box<dyn Proposer>> {
+            Ok(match kind {
+                ProposerKind::Builtin => {
+                    let w = crate::bench::workload::by_name(&cfg.workload).with_context(|| {
                         format!(
+                            "unknown workload `{}` in the run's configuration",
+                            cfg.workload
+                        )
+                    })?;
+                    let mut b = crate::opt::propose::builtin::BuiltinProposer::for_workload(&w)?;
+                    // Schedule reuse transfers the source run's winning schedule too.
+                    if let Some(src) = &cfg.reuse_from {
+                        let best = src.join("best.c");
+                        let code = std::fs::read_to_string(&best).with_context(|| {
+                            format!(
                             "reading {}, the winner of the run given to --reuse-from (rebuild it \
                                  with `gemforge report {}`)",
                             best.display(),
                             src.display()
                         )
-                    })?;
-                    b = b.with_reuse(&code);
+                        })?;
+                        b = b.with_reuse(&code);
+                    }
+                    Box::new(b)
                 }
-                Box::new(b)
-            }
-            ProposerKind::Llm => {
-                use crate::opt::propose::llm::{LlmOptions, LlmProposer};
-                // The ISA text documents the loop instruction exactly when candidates may use it.
-                let templates = crate::opt::prompts::Templates::from_env()?
-                    .with_loop_fsm(cfg.params.allow_loop_fsm);
-                let prices = templates.prices()?;
-                let opts = LlmOptions {
-                    templates,
-                    ..LlmOptions::from_settings(&cfg.llm)
-                };
-                // Answers live in RUN_DIR/llm, so a resumed run pays for nothing twice.
-                Box::new(LlmProposer::new(
-                    &cfg.models,
-                    &dir.join("llm"),
-                    prices,
-                    opts,
-                )?)
-            }
-        })
-    };
+                ProposerKind::Llm => {
+                    use crate::opt::propose::llm::{LlmOptions, LlmProposer};
+                    // The ISA text documents the loop instruction exactly when candidates may use it.
+                    let templates = crate::opt::prompts::Templates::from_env()?
+                        .with_loop_fsm(cfg.params.allow_loop_fsm);
+                    let prices = templates.prices()?;
+                    let opts = LlmOptions {
+                        templates,
+                        ..LlmOptions::from_settings(&cfg.llm)
+                    };
+                    // Answers live in RUN_DIR/llm, so a resumed run pays for nothing twice.
+                    Box::new(LlmProposer::new(
+                        &cfg.models,
+                        &dir.join("llm"),
+                        prices,
+                        opts,
+                    )?)
+                }
+            })
+        };
     let start = |hw: &HwConfig, w: &crate::bench::workload::Workload| {
         baseline::program(hw, w, Baseline::Naive).context("generating the naive starting program")
     };
