@@ -1,14 +1,18 @@
 //! The built-in proposer: every program it writes from the naive start over several seeded steps is
 //! correct (spec engine), it is deterministic, it biases towards bigger tiles when the scratchpad is
-//! under-used, and it declines parents it did not write and menus with nothing applicable.
+//! under-used, and it declines parents it did not write and menus with nothing applicable. Its coordinated
+//! moves change several decisions at once, it never proposes a schedule the run has measured, its cost
+//! model refit on recorded RTL verdicts ranks them better than the prior alone, and schedule reuse
+//! transfers the source run's winner.
 
 use gemforge::bench::eval::{evaluate, EvalOpts};
 use gemforge::bench::schedule::Schedule;
 use gemforge::bench::workload::{self, Workload};
 use gemforge::opt::prompts::{self, MenuKind};
 use gemforge::opt::propose::builtin::BuiltinProposer;
+use gemforge::opt::propose::model::{self as cost, CostModel};
 use gemforge::opt::propose::{
-    Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
+    Feedback, ImplRequest, Measured, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
 };
 use gemforge::sim::config::HwConfig;
 
@@ -39,6 +43,18 @@ fn plan_for(
     menu: &[MenuItem],
     seed: u64,
 ) -> Result<Plan, ProposeError> {
+    plan_measured(p, w, code, fb, menu, seed, &[])
+}
+
+fn plan_measured(
+    p: &BuiltinProposer,
+    w: &Workload,
+    code: &str,
+    fb: &Feedback,
+    menu: &[MenuItem],
+    seed: u64,
+    measured: &[Measured],
+) -> Result<Plan, ProposeError> {
     let hw = HwConfig::default_config();
     p.plan(&PlanRequest {
         workload: w,
@@ -51,6 +67,7 @@ fn plan_for(
         model: None,
         seed,
         ancestry: &[],
+        measured,
     })
 }
 
@@ -229,4 +246,187 @@ fn declines_foreign_parents_and_inapplicable_menus() {
         })
         .unwrap_err();
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
+}
+
+fn schedule_of(code: &str) -> Schedule {
+    Schedule::from_program(code).expect("a generated program records its schedule")
+}
+
+/// Decisions in which two GEMM schedules differ (tile sizes, order, levels, flags, widths...).
+fn gemm_fields_changed(a: &Schedule, b: &Schedule) -> usize {
+    let (a, b) = (
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+    );
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    a.iter().filter(|(k, v)| b.get(*k) != Some(*v)).count()
+}
+
+#[test]
+fn coordinated_moves_are_valid_distinct_and_change_several_decisions() {
+    let p = BuiltinProposer::new();
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("gemm_12544x64x256").unwrap();
+    let code = naive(&w);
+    let parent = schedule_of(&code);
+    let m = gemm_menu();
+    let mut children = std::collections::BTreeSet::new();
+    let mut max_changed = 0;
+    for seed in 0..40 {
+        let plan = plan_for(&p, &w, &code, &Feedback::default(), &m, seed).unwrap();
+        let child = implement(&p, &w, &code, &plan, seed);
+        let s = schedule_of(&child);
+        s.validate(&hw, &w).unwrap();
+        assert_ne!(s, parent, "{}", plan.text);
+        max_changed = max_changed.max(gemm_fields_changed(&s, &parent));
+        children.insert(s.to_json());
+    }
+    assert!(
+        children.len() >= 10,
+        "40 seeds gave {} children",
+        children.len()
+    );
+    // A retile comes with the buffers and widths the new shape needs, in one step.
+    assert!(
+        max_changed >= 4,
+        "at most {max_changed} decisions changed at once"
+    );
+}
+
+#[test]
+fn measured_schedules_are_not_proposed_again() {
+    let p = BuiltinProposer::new();
+    let w = workload::by_name("gemm_512x512x512").unwrap();
+    let code = naive(&w);
+    let m = menu(&["tiling"]);
+    let first = plan_for(&p, &w, &code, &Feedback::default(), &m, 5).unwrap();
+    let child = implement(&p, &w, &code, &first, 5);
+    // Once the run has measured that child, no seed proposes it again.
+    let measured = [Measured {
+        program: child.clone(),
+        cycles: 1_000_000,
+    }];
+    for seed in 0..30 {
+        let plan = plan_measured(&p, &w, &code, &Feedback::default(), &m, seed, &measured).unwrap();
+        assert_ne!(
+            schedule_of(&implement(&p, &w, &code, &plan, seed)),
+            schedule_of(&child),
+            "seed {seed}"
+        );
+    }
+}
+
+/// Recorded RTL verdicts (schedule, cycles) of one default-parameter search on gemm_12544x64x256.
+fn recorded() -> Vec<(Schedule, u64)> {
+    let text = include_str!("data/verdicts_gemm_12544x64x256.json");
+    let v: Vec<(Schedule, u64)> = serde_json::from_str(text).unwrap();
+    assert!(v.len() >= 20, "{} recorded verdicts", v.len());
+    v
+}
+
+/// Share of pairs (with cycles at least 2% apart) that `pred` orders as the RTL did.
+fn pair_accuracy(points: &[(Schedule, u64)], pred: &dyn Fn(usize) -> f64) -> f64 {
+    let (mut right, mut all) = (0usize, 0usize);
+    for i in 0..points.len() {
+        for j in i + 1..points.len() {
+            let (a, b) = (points[i].1 as f64, points[j].1 as f64);
+            if (a / b - 1.0).abs() < 0.02 {
+                continue;
+            }
+            all += 1;
+            if (a < b) == (pred(i) < pred(j)) {
+                right += 1;
+            }
+        }
+    }
+    right as f64 / all.max(1) as f64
+}
+
+#[test]
+fn the_refit_cost_model_ranks_recorded_verdicts_better_than_the_prior() {
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("gemm_12544x64x256").unwrap();
+    // The pairs that matter for the search are among the good schedules: those within 40% of the best.
+    let all_points = recorded();
+    let best = all_points.iter().map(|p| p.1).min().unwrap();
+    let points: Vec<(Schedule, u64)> = all_points
+        .iter()
+        .filter(|p| (p.1 as f64) < best as f64 * 1.4)
+        .cloned()
+        .collect();
+    let prior = pair_accuracy(&points, &|i| cost::prior(&hw, &w, &points[i].0));
+    // Leave one out: each schedule is predicted from the others only.
+    let refit = pair_accuracy(&points, &|i| {
+        let rest: Vec<(Schedule, u64)> = all_points
+            .iter()
+            .filter(|p| p.0 != points[i].0)
+            .cloned()
+            .collect();
+        CostModel::fit(&hw, &w, &rest).predict(&points[i].0)
+    });
+    eprintln!("pairwise ranking: refit {refit:.3}, prior {prior:.3}");
+    assert!(
+        refit > prior + 0.02,
+        "pairwise ranking: refit {refit:.3}, prior {prior:.3}"
+    );
+    // A measured schedule predicts close to its own cycles.
+    let all = CostModel::fit(&hw, &w, &all_points);
+    assert_eq!(all.len(), all_points.len());
+    for (s, c) in &all_points {
+        let r = all.predict(s) / *c as f64;
+        assert!(
+            (0.5..2.0).contains(&r),
+            "{} predicted at {r:.2}x",
+            s.to_json()
+        );
+    }
+}
+
+#[test]
+fn schedule_reuse_transfers_the_winner_fitted_to_the_new_shape() {
+    let hw = HwConfig::default_config();
+    let src = workload::by_name("gemm_1024x1024x1024").unwrap();
+    let dst = workload::by_name("gemm_512x512x512").unwrap();
+    // The source's winner: a large-tile schedule (here the hand family's pick for the source).
+    let winner = gemforge::bench::baseline::hand_schedule(&hw, &src).unwrap();
+    let mut want = match winner.clone() {
+        Schedule::Gemm(g) => g,
+        other => panic!("{other:?}"),
+    };
+    want.ti = want.ti.min(32);
+    want.tj = want.tj.min(32);
+    want.tk = want.tk.min(32);
+    let want = Schedule::Gemm(want);
+    let p = BuiltinProposer::new().with_reuse(&winner.emit_c(&hw, &src).unwrap());
+    let code = naive(&dst);
+    let m = menu(&["tiling"]);
+    let adopted = (0..20)
+        .filter(|&seed| {
+            let plan = plan_for(&p, &dst, &code, &Feedback::default(), &m, seed).unwrap();
+            schedule_of(&implement(&p, &dst, &code, &plan, seed)) == want
+        })
+        .count();
+    assert!(
+        adopted >= 4,
+        "the transferred schedule was adopted {adopted} times of 20"
+    );
+    // Once measured, it is not offered again.
+    let measured = [Measured {
+        program: want.emit_c(&hw, &dst).unwrap(),
+        cycles: 700_000,
+    }];
+    for seed in 0..20 {
+        let plan =
+            plan_measured(&p, &dst, &code, &Feedback::default(), &m, seed, &measured).unwrap();
+        assert_ne!(schedule_of(&implement(&p, &dst, &code, &plan, seed)), want);
+    }
+    // Without reuse it is never proposed from the naive start in one step by chance of the same seeds.
+    let plain = BuiltinProposer::new();
+    let chance = (0..20)
+        .filter(|&seed| {
+            let plan = plan_for(&plain, &dst, &code, &Feedback::default(), &m, seed).unwrap();
+            schedule_of(&implement(&plain, &dst, &code, &plan, seed)) == want
+        })
+        .count();
+    assert!(chance < adopted, "{chance} without reuse, {adopted} with");
 }

@@ -4,6 +4,7 @@
 //! skipped), picks one deterministically from the request's seed, biased by the hardware feedback, and
 //! emits the changed schedule's program. Same request, same answer.
 
+use super::model::CostModel;
 use super::{Feedback, ImplRequest, Plan, PlanRequest, ProposeError, Proposer};
 use crate::bench::schedule::{ConvSchedule, Dim, GemmSchedule, Order, Schedule};
 use crate::bench::workload::{Kind, Workload};
@@ -11,13 +12,45 @@ use crate::sim::config::HwConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The built-in proposer (stateless).
+/// The built-in proposer. Stateless apart from an optional schedule to transfer (schedule reuse).
 #[derive(Debug, Clone, Default)]
-pub struct BuiltinProposer;
+pub struct BuiltinProposer {
+    /// The winning schedule of another run (`--reuse-from`), offered, fitted to this workload, until the
+    /// search has measured it.
+    reuse: Option<Schedule>,
+}
 
 impl BuiltinProposer {
     pub fn new() -> BuiltinProposer {
-        BuiltinProposer
+        BuiltinProposer::default()
+    }
+
+    /// Schedule reuse: also offer `program`'s schedule (the winner of a run on a similar workload), with
+    /// its tiles clipped to this workload, until it has been measured. A program without a schedule record
+    /// transfers nothing.
+    pub fn with_reuse(mut self, program: &str) -> BuiltinProposer {
+        self.reuse = Schedule::from_program(program);
+        self
+    }
+
+    /// The reused schedule fitted to `w`: tiles clipped to its dimensions; None when it does not fit.
+    fn transferred(&self, hw: &HwConfig, w: &Workload) -> Option<Schedule> {
+        let dim = u64::from(hw.dim());
+        let clip =
+            |t: u32, size: u64| t.min(size.div_ceil(dim).clamp(1, u64::from(u32::MAX)) as u32);
+        let s = match (self.reuse.clone()?, w.kind) {
+            (Schedule::Gemm(mut g), Kind::Gemm { m, n, k }) => {
+                (g.ti, g.tj, g.tk) = (clip(g.ti, m), clip(g.tj, n), clip(g.tk, k));
+                Schedule::Gemm(g)
+            }
+            (Schedule::Conv(mut c), Kind::Conv { p, q, k, .. }) => {
+                c.tp = c.tp.min(p.clamp(1, u64::from(u32::MAX)) as u32);
+                (c.tq, c.tk) = (clip(c.tq, q), clip(c.tk, k));
+                Schedule::Conv(c)
+            }
+            _ => return None,
+        };
+        s.validate(hw, w).ok().map(|()| s)
     }
 
     /// The built-in proposer for a search on `w`, or an error when `w` is outside its schedule space (the
@@ -33,7 +66,7 @@ impl BuiltinProposer {
                 w.name
             );
         }
-        Ok(BuiltinProposer)
+        Ok(BuiltinProposer::default())
     }
 }
 
@@ -234,36 +267,6 @@ fn gemm_changes(
             ));
         }
     };
-    // Retile: the tile triples the cost model ranks best, other choices kept (an expert sizes all
-    // three tiles together against the scratchpad and accumulator capacity).
-    let retile = |out: &mut Vec<(String, GemmSchedule, f64)>| {
-        let opts = crate::bench::baseline::tile_options;
-        let mut ranked: Vec<(f64, GemmSchedule)> = Vec::new();
-        for ti in opts(blocks(Dim::I)) {
-            for tj in opts(blocks(Dim::J)) {
-                for tk in opts(blocks(Dim::K)) {
-                    let mut x = s.clone();
-                    (x.ti, x.tj, x.tk) = (ti, tj, tk);
-                    if x == *s || x.validate(hw, m, n, k).is_err() {
-                        continue;
-                    }
-                    ranked.push((crate::bench::baseline::gemm_cost(hw, &x, m, n, k), x));
-                }
-            }
-        }
-        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, x) in ranked.into_iter().take(2) {
-            out.push((
-                format!(
-                    "retile to {} x {} x {} DIM blocks (I x J x K) from {} x {} x {}, sized together against \
-                     the scratchpad and accumulator",
-                    x.ti, x.tj, x.tk, s.ti, s.tj, s.tk
-                ),
-                x,
-                grow_bias,
-            ));
-        }
-    };
     let unroll = |out: &mut Vec<(String, GemmSchedule, f64)>| {
         for u in [2, 4, 8] {
             if u != s.unroll {
@@ -281,10 +284,7 @@ fn gemm_changes(
         }
     };
     match id {
-        "tiling" => {
-            tiles(&mut out, true, true);
-            retile(&mut out);
-        }
+        "tiling" => tiles(&mut out, true, true),
         "loop_split" => tiles(&mut out, false, true),
         "loop_fusion" => {
             for d in [Dim::I, Dim::J, Dim::K] {
@@ -556,10 +556,234 @@ fn conv_changes(
     out
 }
 
-/// The concrete changes one menu option allows on this schedule (only valid, different schedules).
-fn changes(id: &str, s: &Schedule, hw: &HwConfig, w: &Workload, fb: &Feedback) -> Vec<Change> {
+/// The tile sizes worth trying along a dimension of `total` blocks: the hand family's ladder, plus the
+/// divisors of `total` up to 64 (a tile that divides the dimension leaves no ragged edge tile; the hand
+/// family does not try 7, 14, 28, 49... on the 784- and 196-block dimensions of the paper GEMMs).
+fn tile_choices(total: u64) -> Vec<u32> {
+    let mut v = crate::bench::baseline::tile_options(total);
+    for d in 1..=total.min(64) {
+        if total % d == 0 {
+            v.push(d as u32);
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Retile: the tile shapes the (refit) cost model ranks best, every other decision kept. An expert sizes
+/// all three tiles together against the scratchpad and accumulator; the polish step then adjusts the
+/// buffers and streams to the new shape.
+fn retile_changes(
+    s: &Schedule,
+    hw: &HwConfig,
+    w: &Workload,
+    model: &CostModel<'_>,
+) -> Vec<(String, Schedule, f64)> {
     let dim = u64::from(hw.dim());
-    let raw: Vec<(String, Schedule, f64)> = match (s, w.kind) {
+    let mut ranked: Vec<(f64, String, Schedule)> = Vec::new();
+    match (s, w.kind) {
+        (Schedule::Gemm(g), Kind::Gemm { m, n, k }) => {
+            for ti in tile_choices(m.div_ceil(dim)) {
+                for tj in tile_choices(n.div_ceil(dim)) {
+                    for tk in tile_choices(k.div_ceil(dim)) {
+                        let mut x = g.clone();
+                        (x.ti, x.tj, x.tk) = (ti, tj, tk);
+                        if x == *g || x.validate(hw, m, n, k).is_err() {
+                            continue;
+                        }
+                        let text = format!(
+                            "retile to {ti} x {tj} x {tk} DIM blocks (I x J x K) from {} x {} x {}, sized \
+                             together against the scratchpad and accumulator",
+                            g.ti, g.tj, g.tk
+                        );
+                        let x = Schedule::Gemm(x);
+                        ranked.push((model.predict(&x), text, x));
+                    }
+                }
+            }
+        }
+        (
+            Schedule::Conv(c),
+            Kind::Conv {
+                batch,
+                p,
+                q,
+                c: ch,
+                k,
+            },
+        ) => {
+            for tp in 1..=p.min(16) as u32 {
+                for tq in 1..=q.div_ceil(dim) as u32 {
+                    for tk in 1..=k.div_ceil(dim) as u32 {
+                        let mut x = c.clone();
+                        (x.tp, x.tq, x.tk) = (tp, tq, tk);
+                        if x == *c || x.validate(hw, batch, p, q, ch, k).is_err() {
+                            continue;
+                        }
+                        let text = format!(
+                            "retile the output to {tp} rows x {tq} pixel blocks x {tk} channel blocks \
+                             (from {} x {} x {}), sized against the scratchpad and accumulator",
+                            c.tp, c.tq, c.tk
+                        );
+                        let x = Schedule::Conv(x);
+                        ranked.push((model.predict(&x), text, x));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ranked
+        .into_iter()
+        .take(4)
+        .map(|(_, t, x)| (t, x, 1.0))
+        .collect()
+}
+
+/// Small changes that usually go with a bigger one (buffers, streams, load depths, transfer widths,
+/// unrolling): the polish step combines a menu option's change with the ones the model says help.
+fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
+    let mbl = hw.max_block_len();
+    let mut out: Vec<(String, Schedule)> = Vec::new();
+    match s {
+        Schedule::Gemm(g) => {
+            let mut add = |text: String, f: &dyn Fn(&mut GemmSchedule)| {
+                let mut x = g.clone();
+                f(&mut x);
+                if x != *g {
+                    out.push((text, Schedule::Gemm(x)));
+                }
+            };
+            add("toggle the A double buffer".into(), &|x| {
+                x.double_buffer_a = !x.double_buffer_a;
+                x.prefetch_a &= x.double_buffer_a;
+            });
+            add("toggle the B double buffer".into(), &|x| {
+                x.double_buffer_b = !x.double_buffer_b;
+                x.prefetch_b &= x.double_buffer_b;
+            });
+            add("toggle the accumulator double buffer".into(), &|x| {
+                x.double_buffer_c = !x.double_buffer_c;
+                x.interleave_store &= x.double_buffer_c;
+            });
+            add("toggle the interleaved store stream".into(), &|x| {
+                x.interleave_store = !x.interleave_store;
+                if x.interleave_store {
+                    x.double_buffer_c = true;
+                    x.c_width = x.c_width.max(x.tj.min(mbl));
+                }
+            });
+            add("toggle the A prefetch stream".into(), &|x| {
+                x.prefetch_a = !x.prefetch_a;
+                if x.prefetch_a {
+                    x.double_buffer_a = true;
+                    x.a_level = 1;
+                }
+            });
+            add("toggle the B prefetch stream".into(), &|x| {
+                x.prefetch_b = !x.prefetch_b;
+                if x.prefetch_b {
+                    x.double_buffer_b = true;
+                    x.b_level = 1;
+                }
+            });
+            add("guard redundant loads".into(), &|x| x.skip_redundant = true);
+            add("place B in its own banks".into(), &|x| x.spread = !x.spread);
+            add(format!("move {mbl} blocks per mvin and mvout"), &|x| {
+                x.a_width = mbl;
+                x.b_width = mbl;
+                x.c_width = mbl;
+            });
+            for lvl in 0..=3u8 {
+                add(format!("load A at depth {lvl}"), &|x| {
+                    x.a_level = lvl;
+                    x.prefetch_a &= lvl == 1;
+                });
+                add(format!("load B at depth {lvl}"), &|x| {
+                    x.b_level = lvl;
+                    x.prefetch_b &= lvl == 1;
+                });
+            }
+            for u in [1, 2, 4, 8] {
+                add(format!("unroll by {u}"), &|x| x.unroll = u);
+            }
+        }
+        Schedule::Conv(c) => {
+            let mut add = |text: &str, f: &dyn Fn(&mut ConvSchedule)| {
+                let mut x = c.clone();
+                f(&mut x);
+                if x != *c {
+                    out.push((text.to_string(), Schedule::Conv(x)));
+                }
+            };
+            add("toggle resident weights", &|x| {
+                x.weights_resident = !x.weights_resident
+            });
+            add("toggle input-window reuse", &|x| {
+                x.input_reuse = !x.input_reuse
+            });
+            add("toggle the input double buffer", &|x| {
+                x.double_buffer_in = !x.double_buffer_in
+            });
+            add("toggle the weight double buffer", &|x| {
+                x.double_buffer_w = !x.double_buffer_w
+            });
+            add("toggle the output double buffer", &|x| {
+                x.double_buffer_c = !x.double_buffer_c
+            });
+            add("move the widest blocks per mvin", &|x| {
+                x.in_width = mbl;
+                x.w_width = mbl;
+            });
+        }
+    }
+    out
+}
+
+/// Greedy polish: up to `rounds` support moves, each taken only when the model predicts at least 1% fewer
+/// cycles. Returns the polished schedule and the moves taken (empty when none helps).
+fn polish(
+    s: &Schedule,
+    hw: &HwConfig,
+    w: &Workload,
+    model: &CostModel<'_>,
+    rounds: usize,
+) -> (Schedule, Vec<String>) {
+    let mut cur = s.clone();
+    let mut cost = model.predict(&cur);
+    let mut taken = Vec::new();
+    for _ in 0..rounds {
+        let mut best: Option<(f64, String, Schedule)> = None;
+        for (text, x) in support_moves(&cur, hw) {
+            if x.validate(hw, w).is_err() {
+                continue;
+            }
+            let c = model.predict(&x);
+            if c < cost * 0.99 && best.as_ref().is_none_or(|b| c < b.0) {
+                best = Some((c, text, x));
+            }
+        }
+        match best {
+            Some((c, text, x)) => {
+                cost = c;
+                cur = x;
+                taken.push(text);
+            }
+            None => break,
+        }
+    }
+    (cur, taken)
+}
+
+/// The concrete changes one menu option allows on this schedule: valid, different from the parent, not
+/// measured before in this run; each alone and polished with the support moves the model favours, weighted
+/// by the predicted gain.
+fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Change> {
+    let (hw, w) = (ctx.hw, ctx.w);
+    let dim = u64::from(hw.dim());
+    let mut raw: Vec<(String, Schedule, f64)> = match (s, w.kind) {
         (Schedule::Gemm(g), Kind::Gemm { m, n, k }) => gemm_changes(id, g, hw, (m, n, k), fb)
             .into_iter()
             .map(|(t, x, wt)| (t, Schedule::Gemm(x), wt))
@@ -576,43 +800,60 @@ fn changes(id: &str, s: &Schedule, hw: &HwConfig, w: &Workload, fb: &Feedback) -
         .collect(),
         _ => Vec::new(),
     };
+    if id == "tiling" {
+        raw.extend(retile_changes(s, hw, w, &ctx.model));
+    }
+    let parent_cost = ctx.model.predict(s);
     let mut out: Vec<Change> = Vec::new();
-    for (text, schedule, weight) in raw {
-        if &schedule == s || schedule.validate(hw, w).is_err() {
-            continue;
+    let push = |text: String, schedule: Schedule, weight: f64, out: &mut Vec<Change>| {
+        if &schedule == s
+            || schedule.validate(hw, w).is_err()
+            || ctx.measured.contains(&schedule)
+            || out.iter().any(|c| c.schedule == schedule)
+        {
+            return;
         }
-        let weight = weight * guide(hw, w, s, &schedule);
-        if out.iter().any(|c| c.schedule == schedule) {
-            continue;
-        }
+        let cost = ctx.model.predict(&schedule);
+        let gain = if parent_cost.is_finite() && cost.is_finite() && cost > 0.0 {
+            (parent_cost / cost).powi(GAMMA).clamp(0.01, 100.0)
+        } else {
+            1.0
+        };
         out.push(Change {
             text,
             schedule,
-            weight,
+            weight: weight * gain,
         });
+    };
+    for (text, schedule, weight) in raw {
+        if schedule.validate(hw, w).is_err() {
+            continue;
+        }
+        let (polished, moves) = polish(&schedule, hw, w, &ctx.model, 2);
+        if !moves.is_empty() {
+            push(
+                format!("{text}; together with: {}", moves.join(", ")),
+                polished,
+                weight,
+                &mut out,
+            );
+        }
+        push(text, schedule, weight, &mut out);
     }
     out
 }
 
-/// How strongly the cost model of the hand-optimized baseline (`baseline::gemm_cost`) favours a change:
-/// (parent cost / child cost)^3, clamped, so predicted improvements are drawn far more often while
-/// predicted regressions keep a small chance (the model is rough; the RTL has the last word). Neutral for
-/// convolutions, which have no cost model yet.
-fn guide(hw: &HwConfig, w: &Workload, parent: &Schedule, child: &Schedule) -> f64 {
-    match (parent, child, w.kind) {
-        (Schedule::Gemm(p), Schedule::Gemm(c), Kind::Gemm { m, n, k }) => {
-            let (cp, cc) = (
-                crate::bench::baseline::gemm_cost(hw, p, m, n, k),
-                crate::bench::baseline::gemm_cost(hw, c, m, n, k),
-            );
-            if cp.is_finite() && cc.is_finite() && cp > 0.0 && cc > 0.0 {
-                (cp / cc).powi(3).clamp(0.02, 50.0)
-            } else {
-                1.0
-            }
-        }
-        _ => 1.0,
-    }
+/// Sharpness of the pick: a change predicted 10% faster than another is drawn (1.1)^4 = 1.46 times as
+/// often. The model is rough, so predicted regressions keep a small chance.
+const GAMMA: i32 = 4;
+
+/// What every change of one plan request is judged with: the cost model refit on the run's verdicts and
+/// the schedules already measured (never proposed again: the RTL already answered).
+struct Context<'a> {
+    hw: &'a HwConfig,
+    w: &'a Workload,
+    model: CostModel<'a>,
+    measured: Vec<Schedule>,
 }
 
 /// Index drawn with probability proportional to its weight.
@@ -644,6 +885,10 @@ impl Proposer for BuiltinProposer {
         "builtin".to_string()
     }
 
+    fn wants_measured(&self) -> bool {
+        true
+    }
+
     fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError> {
         let parent = Schedule::from_program(req.parent_code).ok_or_else(|| {
             ProposeError::NotApplicable(
@@ -658,15 +903,21 @@ impl Proposer for BuiltinProposer {
                 req.workload.name
             ))
         })?;
+        let measured: Vec<(Schedule, u64)> = req
+            .measured
+            .iter()
+            .filter_map(|m| Schedule::from_program(&m.program).map(|s| (s, m.cycles)))
+            .collect();
+        let ctx = Context {
+            hw: req.hw,
+            w: req.workload,
+            model: CostModel::fit(req.hw, req.workload, &measured),
+            measured: measured.into_iter().map(|(s, _)| s).collect(),
+        };
         let options: Vec<(&super::MenuItem, Vec<Change>)> = req
             .menu
             .iter()
-            .map(|item| {
-                (
-                    item,
-                    changes(&item.id, &parent, req.hw, req.workload, req.feedback),
-                )
-            })
+            .map(|item| (item, changes(&item.id, &parent, &ctx, req.feedback)))
             .filter(|(_, c)| !c.is_empty())
             .collect();
         if options.is_empty() {
@@ -686,8 +937,23 @@ impl Proposer for BuiltinProposer {
             })
             .collect();
         let (item, cands) = &options[weighted(&mut rng, &item_w)];
+        let mut cands: Vec<&Change> = cands.iter().collect();
+        // Schedule reuse: the transferred schedule competes with the option's own changes, as likely
+        // as all of them together, until the search has measured it.
+        let transfer = self
+            .transferred(req.hw, req.workload)
+            .filter(|t| *t != parent && !ctx.measured.contains(t))
+            .map(|t| Change {
+                text: format!(
+                    "adopt the schedule that won on the reused run, fitted to this workload ({})",
+                    t.to_json()
+                ),
+                weight: cands.iter().map(|c| c.weight).sum::<f64>().max(1.0),
+                schedule: t,
+            });
+        cands.extend(transfer.as_ref());
         let change_w: Vec<f64> = cands.iter().map(|c| c.weight).collect();
-        let change = &cands[weighted(&mut rng, &change_w)];
+        let change = cands[weighted(&mut rng, &change_w)];
         let meta = serde_json::to_value(&change.schedule)
             .map_err(|e| ProposeError::Unusable(format!("encoding the schedule: {e}")))?;
         Ok(Plan {

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod llm;
+pub mod model;
 
 use crate::bench::workload::Workload;
 use crate::sim::config::HwConfig;
@@ -40,6 +41,14 @@ pub struct Feedback {
     pub bottleneck: String,
 }
 
+/// A correct program the search has measured on the RTL in this run, with its cycles. The built-in
+/// proposer refits its cost model on these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    pub program: String,
+    pub cycles: u64,
+}
+
 /// A request for one plan for one parent program.
 #[derive(Debug, Clone)]
 pub struct PlanRequest<'a> {
@@ -57,6 +66,9 @@ pub struct PlanRequest<'a> {
     pub model: Option<&'a str>,
     /// A seed unique to this request; deterministic proposers derive all their randomness from it.
     pub seed: u64,
+    /// Every correct candidate the run has measured before this iteration (not the baselines), in a
+    /// fixed order (by program hash), so a resumed run sees the same list.
+    pub measured: &'a [Measured],
     /// The parent's line of descent, oldest first, at most `--ancestors` generations (empty by default):
     /// each earlier program with the plan that led from it to the next one.
     pub ancestry: &'a [AncestorStep],
@@ -144,6 +156,10 @@ pub trait Proposer: Send + Sync {
         Vec::new()
     }
     fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError>;
+    /// Whether plan requests should carry the run's measured programs ([`PlanRequest::measured`]).
+    fn wants_measured(&self) -> bool {
+        false
+    }
     fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError>;
     /// Plan and implement in one call (`--skip-planning`): the plan the answer states and the program.
     /// Proposers that cannot do this say so.

@@ -221,9 +221,21 @@ pub fn run_cli(args: &SearchArgs) -> anyhow::Result<(String, u8)> {
                             cfg.workload
                         )
                     })?;
-                    Box::new(crate::opt::propose::builtin::BuiltinProposer::for_workload(
-                        &w,
-                    )?)
+                    let mut b = crate::opt::propose::builtin::BuiltinProposer::for_workload(&w)?;
+                    // Schedule reuse transfers the source run's winning schedule too.
+                    if let Some(src) = &cfg.reuse_from {
+                        let best = src.join("best.c");
+                        let code = std::fs::read_to_string(&best).with_context(|| {
+                            format!(
+                            "reading {}, the winner of the run given to --reuse-from (rebuild it \
+                                 with `gemforge report {}`)",
+                            best.display(),
+                            src.display()
+                        )
+                        })?;
+                        b = b.with_reuse(&code);
+                    }
+                    Box::new(b)
                 }
                 ProposerKind::Llm => {
                     use crate::opt::propose::llm::{LlmOptions, LlmProposer};

@@ -17,8 +17,8 @@ use crate::bench::eval_cache::{verdict_from_json, verdict_to_json, EvalCache};
 use crate::bench::executor::{CacheSlot, EvalRequest, Executor, LocalExecutor};
 use crate::bench::workload::{self, Workload};
 use crate::opt::propose::{
-    AncestorStep, Feedback, ImplRequest, MenuItem, Plan, PlanRequest, ProposeError, Proposer,
-    RepairRequest,
+    AncestorStep, Feedback, ImplRequest, Measured, MenuItem, Plan, PlanRequest, ProposeError,
+    Proposer, RepairRequest,
 };
 use crate::sim::config::HwConfig;
 use crate::sim::isa::Funct;
@@ -431,6 +431,8 @@ struct StepCtx<'s> {
     st: &'s Step,
     feedbacks: &'s HashMap<String, Feedback>,
     ancestries: &'s HashMap<String, Vec<AncestorStep>>,
+    /// The correct candidates measured so far (for a proposer that refits its cost model on them).
+    measured: &'s [Measured],
 }
 
 impl StepCtx<'_> {
@@ -462,6 +464,7 @@ impl StepCtx<'_> {
                 .ancestries
                 .get(&parent.code)
                 .map_or(&[][..], Vec::as_slice),
+            measured: self.measured,
         }
     }
 }
@@ -1207,6 +1210,33 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The correct candidates measured so far (not the baselines), by hash, for the proposer's cost
+    /// model. Only when the proposer uses them (reading every program back costs I/O).
+    fn measured(&self) -> anyhow::Result<Vec<Measured>> {
+        if !self.env.proposer.wants_measured() {
+            return Ok(Vec::new());
+        }
+        let mut done: Vec<(String, u64)> = self
+            .lock_verdicts()?
+            .iter()
+            .filter(|(code, _)| !code.starts_with("baseline:"))
+            .filter_map(|(code, v)| {
+                v.cycles
+                    .filter(|_| v.correct && v.failure.is_none())
+                    .map(|c| (code.clone(), c))
+            })
+            .collect();
+        done.sort();
+        done.into_iter()
+            .map(|(code, cycles)| {
+                Ok(Measured {
+                    program: self.store.get(&code, "c")?,
+                    cycles,
+                })
+            })
+            .collect()
+    }
+
     /// A program: an implementation of a plan, a one-call answer, or a repair (see [`ImplKind`]).
     fn get_program(&self, r: &ImplReq, ctx: &StepCtx<'_>) -> anyhow::Result<Option<ProgOutcome>> {
         if let Some(o) = self.programs.get(&r.slot) {
@@ -1543,10 +1573,12 @@ impl<'a> Engine<'a> {
         for c in beam {
             ancestries.insert(c.code.clone(), self.ancestry(c)?);
         }
+        let measured = self.measured()?;
         let ctx = StepCtx {
             st,
             feedbacks: &feedbacks,
             ancestries: &ancestries,
+            measured: &measured,
         };
         // ---- plan (N per parent, each with its own menu after dropout) ----
         let mut preqs = Vec::new();
