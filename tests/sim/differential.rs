@@ -467,7 +467,7 @@ fn norm_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
 /// pooled read-outs): both engines agree on every byte.
 #[test]
 fn diff_norm_mvouts() {
-    family_with("diff_norm_mvouts", 11_000_000, 400, norm_stream);
+    family_with("diff_norm_mvouts", 14_000_000, 400, norm_stream);
 }
 
 /// LOOP_WS streams whose loops ask for LayerNorm, iGELU or Softmax (a config_norm with random constants
