@@ -88,9 +88,20 @@ fn resolve(names: &[String]) -> anyhow::Result<Vec<Workload>> {
             }
             match workload::by_name(part) {
                 Some(w) => out.push(w),
-                None => bail!(
-                    "unknown workload or group `{part}` (see `gemforge workloads`; groups: paper, reuse, conv, mpc, test)"
-                ),
+                None => {
+                    // The groups as the catalogue has them, so the message cannot fall behind it.
+                    let mut groups: Vec<&str> = Vec::new();
+                    let all = workload::all();
+                    for w in &all {
+                        if !groups.contains(&w.group) {
+                            groups.push(w.group);
+                        }
+                    }
+                    bail!(
+                        "unknown workload or group `{part}` (see `gemforge workloads`; groups: {})",
+                        groups.join(", ")
+                    )
+                }
             }
         }
     }
@@ -375,5 +386,21 @@ impl BenchReport {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_name_lists_every_group_of_the_catalogue() {
+        let e = resolve(&["no_such_workload".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`no_such_workload`"), "{e}");
+        for w in workload::all() {
+            assert!(e.contains(w.group), "{} missing from: {e}", w.group);
+        }
     }
 }
