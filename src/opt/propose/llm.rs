@@ -164,6 +164,20 @@ impl LlmProposer {
 
     /// The answer to a prompt and whether it was cut at the token limit: from the store if it was
     /// answered before, else from the model (then stored).
+    /// Ask for an answer that carries a program (implement, one-call, repair), with the implement step's
+    /// token limit; a prompt that failed to render is an error naming the phase.
+    fn ask_for_program(
+        &self,
+        phase: &str,
+        model: &ModelSpec,
+        prompt: anyhow::Result<String>,
+        seed: u64,
+    ) -> Result<(String, bool), ProposeError> {
+        let prompt = prompt
+            .map_err(|e| ProposeError::Llm(format!("rendering the {phase} prompt: {e:#}")))?;
+        self.ask(phase, model, prompt, self.opts.implement_max_tokens, seed)
+    }
+
     fn ask(
         &self,
         phase: &str,
@@ -391,35 +405,15 @@ impl Proposer for LlmProposer {
 
     fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError> {
         let model = self.model(req.model)?;
-        let prompt = self
-            .opts
-            .templates
-            .implement_prompt(req)
-            .map_err(|e| ProposeError::Llm(format!("rendering the implement prompt: {e:#}")))?;
-        let (text, _) = self.ask(
-            PHASE_IMPLEMENT,
-            model,
-            prompt,
-            self.opts.implement_max_tokens,
-            req.seed,
-        )?;
+        let prompt = self.opts.templates.implement_prompt(req);
+        let (text, _) = self.ask_for_program(PHASE_IMPLEMENT, model, prompt, req.seed)?;
         program_from_answer(&text, req.parent_code, self.opts.edits)
     }
 
     fn direct(&self, req: &PlanRequest<'_>) -> Result<(Plan, String), ProposeError> {
         let model = self.model(req.model)?;
-        let prompt = self
-            .opts
-            .templates
-            .direct_prompt(req)
-            .map_err(|e| ProposeError::Llm(format!("rendering the one-call prompt: {e:#}")))?;
-        let (text, truncated) = self.ask(
-            PHASE_DIRECT,
-            model,
-            prompt,
-            self.opts.implement_max_tokens,
-            req.seed,
-        )?;
+        let prompt = self.opts.templates.direct_prompt(req);
+        let (text, truncated) = self.ask_for_program(PHASE_DIRECT, model, prompt, req.seed)?;
         let code = program_from_answer(&text, req.parent_code, self.opts.edits)?;
         let plan_text = plan_part(&text);
         if plan_text.is_empty() {
@@ -438,18 +432,8 @@ impl Proposer for LlmProposer {
 
     fn repair(&self, req: &RepairRequest<'_>) -> Result<String, ProposeError> {
         let model = self.model(req.model)?;
-        let prompt = self
-            .opts
-            .templates
-            .repair_prompt(req)
-            .map_err(|e| ProposeError::Llm(format!("rendering the repair prompt: {e:#}")))?;
-        let (text, _) = self.ask(
-            PHASE_REPAIR,
-            model,
-            prompt,
-            self.opts.implement_max_tokens,
-            req.seed,
-        )?;
+        let prompt = self.opts.templates.repair_prompt(req);
+        let (text, _) = self.ask_for_program(PHASE_REPAIR, model, prompt, req.seed)?;
         program_from_answer(&text, req.parent_code, self.opts.edits)
     }
 
