@@ -270,36 +270,35 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
             }
         }
     }
-    let verdicts = Mutex::new(vec![None; reqs.len()]);
+    // Each pending cell is finished once, as its verdict arrives.
+    let finished: Mutex<Vec<Option<Cell>>> = Mutex::new(vec![None; reqs.len()]);
     let started = std::time::Instant::now();
     exec.evaluate(&reqs, stop, &|i, v| {
         if let Some((_, cell)) = pending.get(i) {
-            // -v: each cell as it completes (a sweep has no verdict cache: every cell is evaluated).
-            if log::log_enabled!(log::Level::Info) {
-                let done = finish_cell(cell.clone(), &v);
-                log::info!(
-                    "sweep {} {} {}: {}{}{} (done {:.1} s after the start)",
-                    done.config,
-                    done.workload,
-                    done.program,
-                    done.status.name(),
-                    done.cycles
-                        .map_or(String::new(), |c| format!(", {c} cycles")),
-                    if done.detail.is_empty() || done.status == CellStatus::Ok {
-                        String::new()
-                    } else {
-                        format!(": {}", done.detail)
-                    },
-                    started.elapsed().as_secs_f64()
-                );
-            }
             bar.set_message(format!(
                 "{} {} {}",
                 cell.config, cell.workload, cell.program
             ));
-        }
-        if let Ok(mut vs) = verdicts.lock() {
-            vs[i] = Some(v);
+            let done = finish_cell(cell.clone(), &v);
+            // -v: each cell as it completes (a sweep has no verdict cache: every cell is evaluated).
+            log::info!(
+                "sweep {} {} {}: {}{}{} (done {:.1} s after the start)",
+                done.config,
+                done.workload,
+                done.program,
+                done.status.name(),
+                done.cycles
+                    .map_or(String::new(), |c| format!(", {c} cycles")),
+                if done.detail.is_empty() || done.status == CellStatus::Ok {
+                    String::new()
+                } else {
+                    format!(": {}", done.detail)
+                },
+                started.elapsed().as_secs_f64()
+            );
+            if let Ok(mut f) = finished.lock() {
+                f[i] = Some(done);
+            }
         }
         bar.inc(1);
     })?;
@@ -307,12 +306,12 @@ pub fn run_with(args: &SweepArgs, exec: &dyn Executor, stop: &AtomicBool) -> Res
     if stop.load(std::sync::atomic::Ordering::SeqCst) {
         bail!("interrupted: the sweep stopped before every cell was judged");
     }
-    let verdicts = verdicts
+    let finished = finished
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a sweep worker panicked"))?;
-    for ((slot, cell), v) in pending.into_iter().zip(verdicts) {
-        let v = v.context("internal: the executor returned without a verdict")?;
-        results.push((slot, finish_cell(cell, &v)));
+    for ((slot, _), done) in pending.into_iter().zip(finished) {
+        let done = done.context("internal: the executor returned without a verdict")?;
+        results.push((slot, done));
     }
     results.sort_by_key(|(k, _)| (k.1, k.2, k.0));
     // Speedup against the first configuration, per workload and program.
