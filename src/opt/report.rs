@@ -36,6 +36,8 @@ pub struct Summary {
     pub programs_failed: usize,
     pub evaluations: usize,
     pub cached_evaluations: usize,
+    /// Candidates judged: `evaluations` without the starting program (what `--max-evaluations` counts).
+    pub candidates_evaluated: usize,
     /// Failures by class: evaluation failures (`compile_error`, `wrong_result`, ...) and proposer failures
     /// (`plan:llm`, `program:unusable`, ...).
     pub failures: BTreeMap<String, usize>,
@@ -126,6 +128,7 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
         programs_failed: 0,
         evaluations: 0,
         cached_evaluations: 0,
+        candidates_evaluated: 0,
         failures: BTreeMap::new(),
         proposer_errors: Vec::new(),
         spent_usd: 0.0,
@@ -183,6 +186,9 @@ pub fn summarize(dir: &Path) -> anyhow::Result<(RunConfig, Summary)> {
                 }
                 s.evaluations += 1;
                 s.cached_evaluations += usize::from(*cached);
+                if code != &cfg.start {
+                    s.candidates_evaluated += 1;
+                }
                 if code == &cfg.start {
                     s.start_cycles = v.cycles.filter(|_| v.correct);
                     s.ideal_cycles = Some(v.ideal_cycles);
@@ -309,6 +315,11 @@ fn markdown(cfg: &RunConfig, s: &Summary) -> String {
         (
             "budget",
             p.budget_usd.map_or("none".into(), |b| format!("${b:.2}")),
+        ),
+        (
+            "evaluation budget",
+            p.max_evaluations
+                .map_or("none".into(), |n| format!("{n} candidates")),
         ),
         ("loop FSM allowed", p.allow_loop_fsm.to_string()),
         (

@@ -1,7 +1,7 @@
 //! Tests of the optimizer (`gemforge::opt`) as one test binary, so the Verilated model is linked once for
 //! all of them: the built-in proposer (`builtin`), the LLM providers and prompts against scripted servers
 //! (`llm`), the search end to end (`search`), search and bench through a real one-node Slurm cluster
-//! (`slurm`) and the run viewer (`viewer`).
+//! (`slurm`), the run viewer (`viewer`) and the schedule-reuse benchmark script (`reuse_bench`).
 //!
 //! Run one module with a filter, e.g. `cargo test --release --test opt search::`.
 
@@ -10,6 +10,7 @@ mod llm_server;
 
 mod builtin;
 mod llm;
+mod reuse_bench;
 mod search;
 mod slurm;
 mod viewer;

@@ -1391,3 +1391,298 @@ fn search_verbose_shows_llm_calls_and_candidates() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The candidates a run judged (its `evaluated` events other than the starting program and the
+/// baselines), in journal order: what `--max-evaluations` counts.
+fn judged(dir: &Path) -> Vec<String> {
+    let start = ev_start(dir);
+    events(dir)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Evaluated { code, .. } if code != start && !code.starts_with("baseline:") => {
+                Some(code)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The sample budget is exact: with K = 2 programs per plan and two evaluations at once, a run allowed
+/// five candidates judges exactly five (each once), stops asking the proposer after the fifth, ends with
+/// status `budget`, a reason that names the budget, and its best so far; the summary and the text
+/// output say so too.
+#[test]
+fn the_sample_budget_is_exact_and_stops_the_search() {
+    let mut p = params(4);
+    p.eval_jobs = 2;
+    p.max_evaluations = Some(5);
+    let dir = new_run("max-evals", p.clone(), &[]);
+    let script = Script::new(&[]);
+    let stop = AtomicBool::new(false);
+    let out = search::run(&dir, &env(&script, &stop, None)).expect("search");
+    assert_eq!(out.status, "budget");
+    let ev = events(&dir);
+    let got = judged(&dir);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(
+        got.iter().collect::<HashSet<_>>().len(),
+        5,
+        "each candidate is judged once"
+    );
+    // Not vacuous: the run would have judged more (its last iteration had candidates left over).
+    let (_, _, reason) = finish_of(&ev);
+    assert!(
+        reason.starts_with("budget: evaluated 5 of the 5 candidates --max-evaluations allows"),
+        "{reason}"
+    );
+    let stop_detail = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::BudgetStop { detail, .. } => Some(detail.clone()),
+            _ => None,
+        })
+        .expect("a budget_stop event");
+    assert!(reason.ends_with(&stop_detail), "{reason} / {stop_detail}");
+    // Nothing was asked after the fifth verdict.
+    let fifth = ev
+        .iter()
+        .rposition(|e| matches!(e, Event::Evaluated { code, .. } if *code == got[4]))
+        .unwrap();
+    assert!(
+        !ev[fifth..].iter().any(|e| matches!(
+            e,
+            Event::PlanRequested { .. } | Event::ProgramRequested { .. }
+        )),
+        "a proposer request after the budget was spent"
+    );
+    // The best so far is the best correct candidate judged, re-checked.
+    let (best, cycles, _) = finish_of(&ev);
+    assert!(best.is_some() && out.rechecked);
+    let best_judged = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Evaluated { code, verdict, .. } if !code.starts_with("baseline:") => {
+                let v = gemforge::bench::eval_cache::verdict_from_json(verdict).unwrap();
+                v.cycles.filter(|_| v.correct && v.failure.is_none())
+            }
+            _ => None,
+        })
+        .min();
+    assert_eq!(cycles, best_judged);
+    let s = gemforge::opt::report::write(&dir).expect("report");
+    assert_eq!(s.candidates_evaluated, 5);
+    assert_eq!(s.evaluations, 6, "five candidates and the starting program");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| evaluation budget | 5 candidates |"), "{md}");
+    cleanup(&dir);
+
+    // The same run without a budget judges more than five: the budget is what stopped it.
+    p.max_evaluations = None;
+    let dir = new_run("max-evals-none", p, &[]);
+    let out = search::run(&dir, &env(&Script::new(&[]), &stop, None)).expect("search");
+    assert_eq!(out.status, "completed");
+    assert!(judged(&dir).len() > 5, "{}", judged(&dir).len());
+    cleanup(&dir);
+}
+
+/// A run interrupted before its budget is spent and resumed judges the same candidates as one that
+/// ran through: the budget counts across processes and admits the same programs.
+#[test]
+fn the_sample_budget_survives_a_resume() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let mut p = params(4);
+    p.eval_jobs = 2;
+    p.max_evaluations = Some(6);
+    let dir = new_run("max-evals-whole", p.clone(), &[]);
+    let go = AtomicBool::new(false);
+    let whole = search::run(&dir, &env(&Script::new(&[]), &go, None)).expect("search");
+    assert_eq!(whole.status, "budget");
+    let whole_judged = judged(&dir);
+    assert_eq!(whole_judged.len(), 6);
+    cleanup(&dir);
+
+    let dir = new_run("max-evals-resumed", p, &[]);
+    // Iteration 1 makes 2 plan and 4 program calls; the interrupt lands in iteration 2's planning, after
+    // some candidates were judged and before the budget is spent.
+    let mut script = Script::new(&[]);
+    script.interrupt_after = Some((8, &STOP));
+    let out = search::run(&dir, &env(&script, &STOP, None)).expect("search");
+    assert_eq!(out.status, "interrupted");
+    let before = judged(&dir).len();
+    assert!(before > 0 && before < 6, "{before}");
+    let out = search::run(&dir, &env(&Script::new(&[]), &go, None)).expect("resume");
+    assert_eq!(out.status, "budget");
+    // The same candidates (journaled in the order their verdicts arrived, which two evaluations at
+    // once may swap).
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(judged(&dir)), sorted(whole_judged));
+    assert_eq!(out.cycles, whole.cycles);
+    cleanup(&dir);
+}
+
+/// The guided phase of schedule reuse counts toward the budget: a budget smaller than the guided phase
+/// ends the run inside it, before the full search.
+#[test]
+fn the_guided_phase_counts_toward_the_sample_budget() {
+    let mut p = params(2);
+    p.plans = 4;
+    p.impls = 4;
+    p.guided = vec!["tiling".into(), "double_buffering".into(), "tiling".into()];
+    p.max_evaluations = Some(3);
+    let dir = new_run("max-evals-guided", p, &[]);
+    let out =
+        search::run(&dir, &env(&Script::new(&[]), &AtomicBool::new(false), None)).expect("search");
+    assert_eq!(out.status, "budget");
+    assert_eq!(judged(&dir).len(), 3);
+    let ev = events(&dir);
+    let phases: Vec<String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::IterationStart { phase, .. } => Some(phase.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !phases.is_empty() && phases.iter().all(|p| p == "guided"),
+        "{phases:?}"
+    );
+    cleanup(&dir);
+}
+
+/// A repair is a candidate like any other: with a budget of one, the failed first program spends it and
+/// the repair is not asked for.
+#[test]
+fn a_repair_is_not_asked_for_once_the_sample_budget_is_spent() {
+    let mut p = params(1);
+    p.beam = 1;
+    p.plans = 1;
+    p.impls = 1;
+    p.repair = true;
+    p.max_evaluations = Some(1);
+    let dir = new_run("max-evals-repair", p, &[]);
+    let prop = Repairer {
+        calls: Mutex::new(Vec::new()),
+    };
+    let out = search::run(&dir, &env(&prop, &AtomicBool::new(false), None)).expect("search");
+    assert_eq!(out.status, "budget");
+    assert_eq!(*prop.calls.lock().unwrap(), ["plan", "implement"]);
+    assert_eq!(judged(&dir).len(), 1);
+    // No better program was found: the best so far is the starting program.
+    assert_eq!(out.cycles, out.start_cycles);
+    cleanup(&dir);
+}
+
+/// `--max-evaluations` on the command line: the text output says the budget stopped the run and how
+/// many candidates it judged; `--resume` refuses another budget (or one given to a run without) and
+/// accepts the run's own; 0 and non-numbers are refused by the parser.
+#[test]
+fn cli_max_evaluations_reports_resumes_and_refuses_bad_values() {
+    use clap::Parser;
+    use gemforge::opt::search::cli::{search_command, Providers};
+    let base = std::env::temp_dir().join(format!("gf-search-maxev-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let start = base.join("start.c");
+    std::fs::write(&start, program(START_DELAY, false)).unwrap();
+    let make = |_kind: gemforge::opt::search::cli::ProposerKind, cfg: &RunConfig, _dir: &Path| {
+        let m: Vec<&str> = cfg.models.iter().map(String::as_str).collect();
+        Ok(Box::new(Script::new(&m)) as Box<dyn Proposer>)
+    };
+    let providers = Providers {
+        proposer: &make,
+        menu: &|_| Ok(menu()),
+        start: &|_, _| anyhow::bail!("no naive baseline in this test"),
+        baselines: &|_, _| Vec::new(),
+    };
+    let run = base.join("run");
+    let (run_s, start_s) = (run.to_str().unwrap(), start.to_str().unwrap());
+    let a = [
+        "--workload",
+        WORKLOAD,
+        "--iterations",
+        "3",
+        "--beam",
+        "2",
+        "--plans",
+        "2",
+        "--impls",
+        "2",
+        "--seed",
+        "5",
+        "--screen-runs",
+        "1",
+        "--jobs",
+        "2",
+        "--max-evaluations",
+        "4",
+        "--proposer",
+        "llm",
+        "--model",
+        "a",
+        "--run-dir",
+        run_s,
+        "--start",
+        start_s,
+    ];
+    let (text, code) = search_command(&parse(&a), &providers).expect("search");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(
+            "status         budget: evaluated 4 of the 4 candidates --max-evaluations allows"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("4 candidates of the budget's 4"), "{text}");
+    assert_eq!(judged(&run).len(), 4);
+    assert_eq!(
+        search::load_config(&run).unwrap().params.max_evaluations,
+        Some(4)
+    );
+    let err = search_command(
+        &parse(&["--resume", "--run-dir", run_s, "--max-evaluations", "5"]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--max-evaluations 5 (the run has 4)"),
+        "{err:#}"
+    );
+    let (_, code) = search_command(
+        &parse(&["--resume", "--run-dir", run_s, "--max-evaluations", "4"]),
+        &providers,
+    )
+    .expect("resume with the run's own budget");
+    assert_eq!(code, 0);
+    // A run started without a budget does not get one on resume.
+    let free = base.join("free");
+    let mut b: Vec<&str> = a.to_vec();
+    let at = b.iter().position(|&x| x == "--max-evaluations").unwrap();
+    b.drain(at..at + 2);
+    let free_s = free.to_str().unwrap();
+    let at = b.iter().position(|&x| x == "--run-dir").unwrap() + 1;
+    b[at] = free_s;
+    let at = b.iter().position(|&x| x == "--iterations").unwrap() + 1;
+    b[at] = "1";
+    search_command(&parse(&b), &providers).expect("search without a budget");
+    let err = search_command(
+        &parse(&["--resume", "--run-dir", free_s, "--max-evaluations", "100"]),
+        &providers,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--max-evaluations 100 (the run has none)"),
+        "{err:#}"
+    );
+    for bad in ["0", "-3", "many", "1.5"] {
+        let opt = format!("--max-evaluations={bad}");
+        let e = Cli::try_parse_from(["search", "--workload", WORKLOAD, opt.as_str()])
+            .err()
+            .unwrap_or_else(|| panic!("--max-evaluations {bad} was accepted"));
+        let e = e.to_string();
+        assert!(e.contains("--max-evaluations"), "{bad}: {e}");
+    }
+    cleanup(&base);
+}

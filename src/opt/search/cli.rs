@@ -102,6 +102,11 @@ pub struct SearchArgs {
     /// Stop asking the proposer once this many US dollars are spent.
     #[arg(long, value_name = "X")]
     pub budget_usd: Option<f64>,
+    /// The sample budget: stop asking for candidates once this many have been evaluated (each distinct
+    /// candidate program once, wrong and failed ones included; not the starting program, baselines or the
+    /// final re-check). The run ends with its best so far.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_evaluations: Option<u32>,
     /// Schedule reuse: first replay that run's winning sequence of menu options (a smaller guided search),
     /// then run the full search.
     #[arg(long, value_name = "D")]
@@ -525,6 +530,7 @@ fn new_run_config(
         regression_allowance: args.regression_allowance.unwrap_or(d.regression_allowance),
         early_stop: args.early_stop,
         budget_usd: args.budget_usd,
+        max_evaluations: args.max_evaluations,
         screen_runs: args.screen_runs.unwrap_or(d.screen_runs),
         allow_loop_fsm: args.allow_loop_fsm,
         guided,
@@ -715,6 +721,11 @@ fn resume_conflicts(
         "early-stop",
     );
     differs(
+        args.max_evaluations.map(|v| v.to_string()),
+        pr.max_evaluations.map_or("none".into(), |v| v.to_string()),
+        "max-evaluations",
+    );
+    differs(
         args.screen_runs.map(|v| v.to_string()),
         pr.screen_runs.to_string(),
         "screen-runs",
@@ -821,10 +832,15 @@ fn render(dir: &Path, out: &Outcome, json: bool) -> anyhow::Result<(String, u8)>
             a as f64 / b.max(1) as f64
         ));
     }
+    let budget = load_config(dir)?
+        .params
+        .max_evaluations
+        .map_or(String::new(), |n| format!(" of the budget's {n}"));
     t.push_str(&format!(
-        "evaluations    {} ({} cached); plans {} ({} failed); programs {} ({} failed)\n",
+        "evaluations    {} ({} cached; {} candidates{budget}); plans {} ({} failed); programs {} ({} failed)\n",
         s.evaluations,
         s.cached_evaluations,
+        s.candidates_evaluated,
         s.plans_requested,
         s.plans_failed,
         s.programs_requested,

@@ -54,6 +54,11 @@ pub struct SearchParams {
     pub early_stop: Option<u32>,
     /// Stop asking the proposer once it has spent this many US dollars.
     pub budget_usd: Option<f64>,
+    /// The sample budget (`--max-evaluations N`): at most this many candidates are judged, counted as
+    /// [`Engine::admit`] says (each distinct candidate program of the run once, from the evaluator or the
+    /// verdict cache; not the starting program, the baselines or re-checks).
+    #[serde(default)]
+    pub max_evaluations: Option<u32>,
     /// Spec-engine input sets before the RTL run of each candidate.
     pub screen_runs: u32,
     pub max_cycles: Option<u64>,
@@ -93,6 +98,7 @@ impl Default for SearchParams {
             allowance_iterations: 2,
             early_stop: None,
             budget_usd: None,
+            max_evaluations: None,
             screen_runs: 3,
             max_cycles: None,
             allow_loop_fsm: false,
@@ -185,7 +191,8 @@ pub struct Outcome {
     /// "completed", "early_stop", "budget", "interrupted", "already_finished", or
     /// [`STATUS_PROPOSER_FAILED`].
     pub status: String,
-    /// Why the search stopped early, for people (the proposer's errors with [`STATUS_PROPOSER_FAILED`]).
+    /// Why the search stopped early, for people: the proposer's errors with [`STATUS_PROPOSER_FAILED`],
+    /// which budget ran out with "budget".
     pub error: Option<String>,
     pub best: Option<String>,
     pub cycles: Option<u64>,
@@ -231,6 +238,11 @@ fn validate(p: &SearchParams) -> anyhow::Result<()> {
     }
     if !(p.keep_prob > 0.0 && p.keep_prob <= 1.0) {
         bail!("--keep-prob must be in (0, 1], got {}", p.keep_prob);
+    }
+    if p.max_evaluations == Some(0) {
+        bail!(
+            "--max-evaluations must be at least 1 (it counts the candidates the search may judge)"
+        );
     }
     if !(0.0..=10.0).contains(&p.regression_allowance) {
         bail!(
@@ -540,6 +552,10 @@ struct Engine<'a> {
     selected: HashSet<u32>,
     early_stopped: bool,
     budget_recorded: AtomicBool,
+    /// Why a budget stopped the search (the `budget_stop` event's detail), for the finish reason.
+    budget_detail: Mutex<Option<String>>,
+    /// The sample budget's count (see [`Engine::admit`]).
+    judged: Mutex<Judged>,
     stop: Mutex<Option<StopKind>>,
     plan_models: Vec<String>,
     code_models: Vec<String>,
@@ -560,6 +576,30 @@ struct Engine<'a> {
     awaiting: AtomicUsize,
     /// The executor when the environment names none.
     local: LocalExecutor,
+}
+
+/// The candidates the walk has judged so far: each distinct program once, in the order the search meets
+/// them. On resume the replayed steps meet the same programs in the same order (their verdicts come from
+/// the journal), so the count at every point equals the interrupted run's and the budget admits the same
+/// candidates.
+#[derive(Default)]
+struct Judged {
+    /// Every program judged in this walk (and the starting program, which is free): judged again for
+    /// nothing when it comes back.
+    seen: HashSet<String>,
+    /// How many of `seen` count against `--max-evaluations` (all but the starting program).
+    counted: u32,
+}
+
+/// The `budget_stop` detail and finish reason of the sample budget.
+fn eval_budget_detail(limit: u32, refused: usize) -> String {
+    let mut d = format!("evaluated {limit} of the {limit} candidates --max-evaluations allows");
+    if refused > 0 {
+        d.push_str(&format!(
+            "; {refused} more candidate(s) of the last iteration were not evaluated"
+        ));
+    }
+    d
 }
 
 /// One program to judge: its journal label (the program's hash, or `baseline:NAME`), its hash in the
@@ -700,6 +740,8 @@ pub fn run_locked(dir: &Path, env: &SearchEnv<'_>, lock: &RunLock) -> anyhow::Re
         selected: HashSet::new(),
         early_stopped: false,
         budget_recorded: AtomicBool::new(false),
+        budget_detail: Mutex::new(None),
+        judged: Mutex::new(Judged::default()),
         stop: Mutex::new(None),
         plan_counter: 0,
         impl_counter: 0,
@@ -829,7 +871,12 @@ impl<'a> Engine<'a> {
                 }
             }
             Event::EarlyStop { .. } => self.early_stopped = true,
-            Event::BudgetStop { .. } => self.budget_recorded.store(true, Ordering::SeqCst),
+            Event::BudgetStop { detail, .. } => {
+                self.budget_recorded.store(true, Ordering::SeqCst);
+                if let Ok(mut d) = self.budget_detail.lock() {
+                    d.get_or_insert_with(|| detail.clone());
+                }
+            }
             _ => {}
         }
         if let Event::PlanReceived { spent_usd, .. }
@@ -862,6 +909,12 @@ impl<'a> Engine<'a> {
     }
 
     fn over_budget(&self) -> bool {
+        if let Some(n) = self.cfg.params.max_evaluations {
+            if self.judged_count() >= n {
+                self.record_budget_stop(eval_budget_detail(n, 0));
+                return true;
+            }
+        }
         let Some(b) = self.cfg.params.budget_usd else {
             return false;
         };
@@ -879,8 +932,49 @@ impl<'a> Engine<'a> {
         self.prior_spent + self.env.proposer.spent_usd()
     }
 
+    /// Candidates judged so far (the sample budget's count).
+    fn judged_count(&self) -> u32 {
+        self.judged.lock().map_or(u32::MAX, |j| j.counted)
+    }
+
+    /// The sample budget: which of `codes` (distinct, in request order) may be judged. A program already
+    /// judged in this run is free (its verdict is reused, nothing runs); a new one counts, whether its
+    /// verdict then comes from the evaluator, the verdict cache or (on resume) the journal, so the budget
+    /// does not depend on the cache. Admission happens here, before anything is sent to the evaluator, and
+    /// in order, so the budget is exact however many evaluations then run at once. Candidates over the
+    /// budget are left out, and the budget stops the search.
+    fn admit(&self, codes: Vec<String>) -> anyhow::Result<Vec<String>> {
+        let limit = self.cfg.params.max_evaluations;
+        let mut refused = 0usize;
+        let mut out = Vec::with_capacity(codes.len());
+        {
+            let mut j = self
+                .judged
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the sample budget's lock is poisoned"))?;
+            for c in codes {
+                if j.seen.contains(&c) {
+                    out.push(c);
+                } else if limit.is_some_and(|n| j.counted >= n) {
+                    refused += 1;
+                } else {
+                    j.seen.insert(c.clone());
+                    j.counted += 1;
+                    out.push(c);
+                }
+            }
+        }
+        if let (Some(n), true) = (limit, refused > 0) {
+            self.record_budget_stop(eval_budget_detail(n, refused));
+        }
+        Ok(out)
+    }
+
     fn record_budget_stop(&self, detail: String) {
         self.set_stop(StopKind::Budget);
+        if let Ok(mut d) = self.budget_detail.lock() {
+            d.get_or_insert_with(|| detail.clone());
+        }
         if !self.budget_recorded.swap(true, Ordering::SeqCst) {
             let _ = self.journal.append(&Event::BudgetStop {
                 spent_usd: self.spent(),
@@ -1453,6 +1547,9 @@ impl<'a> Engine<'a> {
             step: 0,
         }];
         self.known.insert(start_hash.clone(), beam[0].clone());
+        if let Ok(mut j) = self.judged.lock() {
+            j.seen.insert(start_hash.clone());
+        }
         let mut best = start_cycles;
         let mut since_better = 0u32;
         let mut status = "completed";
@@ -1460,6 +1557,12 @@ impl<'a> Engine<'a> {
             if self.early_stopped {
                 status = "early_stop";
                 break;
+            }
+            // The sample budget spent exactly by the last iteration: stop before asking for more.
+            if let Some(n) = self.cfg.params.max_evaluations {
+                if self.judged_count() >= n {
+                    self.record_budget_stop(eval_budget_detail(n, 0));
+                }
             }
             match self.stopped() {
                 Some(StopKind::Interrupt) => return self.interrupted(st.step),
@@ -1527,7 +1630,13 @@ impl<'a> Engine<'a> {
         if self.stopped() == Some(StopKind::Interrupt) {
             return self.interrupted(u32::MAX);
         }
-        self.finish(&beam, start_cycles, status, None)
+        // A budget stop says which budget and how far it got.
+        let why = if status == "budget" {
+            self.budget_detail.lock().ok().and_then(|d| d.clone())
+        } else {
+            None
+        };
+        self.finish(&beam, start_cycles, status, why)
     }
 
     /// Journal this process's ledger (none for proposers without one).
@@ -1810,6 +1919,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let codes = self.admit(codes)?;
         let pb = self.bar(codes.len(), format!("{} {} {what}", st.phase, st.iteration));
         let items: Vec<EvalItem> = codes
             .iter()
