@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The schedule-reuse benchmark (issue 16; method in docs/search.md, "The reuse benchmark"). For each pair
 # SOURCE:TARGET it runs the source search once (seed 1, the default budget), then the target search with
-# and without `--reuse-from SOURCE_RUN` at a sample budget (`--max-evaluations`, 100 by default) for each
-# seed, every run with an empty verdict cache of its own, and prints a markdown table built from the run
+# and without `--reuse-from SOURCE_RUN` at a sample budget (`--max-evaluations`, 100 by default, with
+# enough iterations that the budget, not T, ends both) for each seed, every run with an empty verdict cache of its own, and prints a markdown table built from the run
 # directories' journals: best cycles with reuse and without, the improvement, medians, evaluated
 # candidates and wall times.
 #
@@ -14,6 +14,7 @@
 #   --out DIR          where runs, caches and wall times go [runs/reuse-bench]
 #   --seeds "1 2 3"    seeds of the target searches [1 2 3]
 #   --budget N         --max-evaluations of the target searches [100]
+#   --target-iterations T   --iterations of the target searches [30: the budget ends them, not T]
 #   --bin FILE         the gemforge executable [target/release/gemforge]
 #   --source-run SOURCE=DIR   use an existing finished run of SOURCE instead of running one (repeatable)
 #   --source-args "..." extra options of the source searches (e.g. a smaller budget for a quick try)
@@ -33,6 +34,7 @@ note() { echo "reuse-bench: $*" >&2; }
 out=runs/reuse-bench
 seeds="1 2 3"
 budget=100
+target_iterations=30
 bin=target/release/gemforge
 source_args=""
 target_args=""
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
         --out) out=${2:?--out needs a directory}; shift 2 ;;
         --seeds) seeds=${2:?--seeds needs a list such as \"1 2 3\"}; shift 2 ;;
         --budget) budget=${2:?--budget needs a number}; shift 2 ;;
+        --target-iterations) target_iterations=${2:?--target-iterations needs a number}; shift 2 ;;
         --bin) bin=${2:?--bin needs a file}; shift 2 ;;
         --source-args) source_args=${2?}; shift 2 ;;
         --target-args) target_args=${2?}; shift 2 ;;
@@ -59,6 +62,8 @@ done
 command -v jq >/dev/null || die "jq is not installed (scripts/setup.sh installs it)"
 [ -x "$bin" ] || die "$bin is not an executable; build it with cargo build --release or give --bin"
 [[ "$budget" =~ ^[1-9][0-9]*$ ]] || die "--budget $budget: expected a whole number of at least 1"
+[[ "$target_iterations" =~ ^[1-9][0-9]*$ ]] ||
+    die "--target-iterations $target_iterations: expected a whole number of at least 1"
 for s in $seeds; do
     [[ "$s" =~ ^[0-9]+$ ]] || die "--seeds: $s is not a whole number"
 done
@@ -167,17 +172,18 @@ for p in "${pairs[@]}"; do
     for s in $seeds; do
         # shellcheck disable=SC2086
         run "without-$tgt-s$s" "$out/without/$tgt/s$s" --workload "$tgt" --seed "$s" --no-baselines \
-            --max-evaluations "$budget" $target_args
+            --max-evaluations "$budget" --iterations "$target_iterations" $target_args
         # shellcheck disable=SC2086
         run "with-$src-$tgt-s$s" "$out/with/$src--$tgt/s$s" --workload "$tgt" --seed "$s" --no-baselines \
-            --max-evaluations "$budget" --reuse-from "${src_dir[$src]}" $target_args
+            --max-evaluations "$budget" --iterations "$target_iterations" --reuse-from "${src_dir[$src]}" \
+            $target_args
     done
 done
 
 {
-    echo "Target searches at --max-evaluations $budget (built-in proposer, defaults otherwise), best cycles"
-    echo "after the re-check; improvement = (without - with) / without. Wall: seconds of that run, with the"
-    echo "1-minute load average at its start..end."
+    echo "Target searches at --max-evaluations $budget and --iterations $target_iterations (defaults otherwise),"
+    echo "best cycles after the re-check; improvement = (without - with) / without. Wall: seconds of that run,"
+    echo "with the 1-minute load average at its start..end."
     echo
     echo "| pair | seed | with reuse | without | improvement % | candidates (with / without) | wall with (load) | wall without (load) |"
     echo "|---|---|---|---|---|---|---|---|"
