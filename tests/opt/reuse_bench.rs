@@ -117,6 +117,7 @@ fn reuse_bench_table_matches_the_journals_and_reruns_nothing() {
         // The target runs were made as the table says.
         let cfg = load_config(&with_dir).unwrap();
         assert_eq!(cfg.params.max_evaluations, Some(3));
+        assert_eq!(cfg.params.iterations, 30, "the budget, not T, ends the run");
         assert_eq!(cfg.params.seed.to_string(), seed);
         assert_eq!(
             cfg.reuse_from.as_deref(),

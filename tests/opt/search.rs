@@ -450,7 +450,8 @@ fn budget_stops_the_search_cleanly_across_a_resume() {
     assert!(ev.iter().any(|e| matches!(e, Event::BudgetStop { .. })));
     assert!(ev.iter().any(|e| matches!(e, Event::Interrupted { .. })));
     let (best, _, reason) = finish_of(&ev);
-    assert_eq!(reason, "budget");
+    // The reason says which budget and how far it got.
+    assert_eq!(reason, "budget: spent $3.0000 of the $3.0000 budget");
     assert!(best.is_some(), "the best so far is reported");
     let s = gemforge::opt::report::write(&dir).expect("report");
     assert_eq!(s.spent_usd, 3.0);
