@@ -133,19 +133,23 @@ candidates() {
 }
 wall() { if [ -f "$1.wall" ]; then printf '%.0f s' "$(cut -d' ' -f1 "$1.wall")"; else echo "-"; fi; }
 loads() { if [ -f "$1.wall" ]; then cut -d' ' -f2,3 "$1.wall" | awk '{split($1,a,","); split($2,b,","); printf "%s..%s", a[1], b[1]}'; else echo "-"; fi; }
-# Median of numbers on stdin ("-" when none); whole numbers stay whole, others get one decimal.
+# Median of numbers on stdin ("-" when none): cycles whole when they are (else one decimal), or with
+# `median pct` a percentage with two decimals.
 median() {
-    sort -g | awk '{v[NR] = $1}
+    sort -g | awk -v pct="${1:-}" '{v[NR] = $1}
         END {
             if (NR == 0) { print "-"; exit }
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            if (m == int(m)) printf "%.0f\n", m; else printf "%.1f\n", m
+            if (pct != "") { m = sprintf("%.2f", m); if (m + 0 == 0) m = "0.00"; print m }
+            else if (m == int(m)) printf "%.0f\n", m
+            else printf "%.1f\n", m
         }'
 }
 # Improvement of WITH over WITHOUT in percent of WITHOUT (fewer cycles is better).
 improvement() {
     if [[ "$1" =~ ^[0-9]+$ && "$2" =~ ^[0-9]+$ ]]; then
-        awk -v w="$1" -v o="$2" 'BEGIN {printf "%.1f", (o - w) * 100 / o}'
+        # Two decimals; a difference that rounds to nothing is 0.00, never -0.00.
+        awk -v w="$1" -v o="$2" 'BEGIN {i = sprintf("%.2f", (o - w) * 100 / o); if (i + 0 == 0) i = "0.00"; print i}'
     else echo "-"; fi
 }
 
@@ -198,7 +202,7 @@ done
         done
         mw=$(printf '%s\n' "${ws[@]}" | { grep -E '^[0-9]+$' || true; } | median)
         mo=$(printf '%s\n' "${os[@]}" | { grep -E '^[0-9]+$' || true; } | median)
-        mi=$(printf '%s\n' "${is[@]}" | { grep -E '^-?[0-9.]+$' || true; } | median)
+        mi=$(printf '%s\n' "${is[@]}" | { grep -E '^-?[0-9.]+$' || true; } | median pct)
         echo "| $src -> $tgt | median | $mw | $mo | $mi | | | |"
     done
     echo
