@@ -15,6 +15,7 @@
 #   --seeds "1 2 3"    seeds of the target searches [1 2 3]
 #   --budget N         --max-evaluations of the target searches [100]
 #   --target-iterations T   --iterations of the target searches [30: the budget ends them, not T]
+#   --checkpoints "25 50"   also show the best after the first K candidates of each run [25 50]
 #   --bin FILE         the gemforge executable [target/release/gemforge]
 #   --source-run SOURCE=DIR   use an existing finished run of SOURCE instead of running one (repeatable)
 #   --source-args "..." extra options of the source searches (e.g. a smaller budget for a quick try)
@@ -35,6 +36,7 @@ out=runs/reuse-bench
 seeds="1 2 3"
 budget=100
 target_iterations=30
+checkpoints="25 50"
 bin=target/release/gemforge
 source_args=""
 target_args=""
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
         --budget) budget=${2:?--budget needs a number}; shift 2 ;;
         --target-iterations) target_iterations=${2:?--target-iterations needs a number}; shift 2 ;;
         --bin) bin=${2:?--bin needs a file}; shift 2 ;;
+        --checkpoints) checkpoints=${2?}; shift 2 ;;
         --source-args) source_args=${2?}; shift 2 ;;
         --target-args) target_args=${2?}; shift 2 ;;
         --source-run)
@@ -68,6 +71,9 @@ for s in $seeds; do
     [[ "$s" =~ ^[0-9]+$ ]] || die "--seeds: $s is not a whole number"
 done
 [ -n "${seeds// }" ] || die "--seeds is empty"
+for k in $checkpoints; do
+    [[ "$k" =~ ^[1-9][0-9]*$ ]] || die "--checkpoints: $k is not a whole number of at least 1"
+done
 if [ ${#pairs[@]} -eq 0 ]; then
     pairs=(gemm_1024x1024x1024:gemm_512x512x512 gemm_12544x256x64:gemm_12544x128x64
         gemm_12544x256x64:resnet50_c2_1x1_64_64 gemm_64x1024x1024:gemm_32x1024x1024)
@@ -131,6 +137,18 @@ candidates() {
     jq -r --arg s "$start" 'select(.event == "evaluated" and .code != $s
         and (.code | startswith("baseline:") | not)) | .code' "$1/journal.jsonl" | wc -l | tr -d ' '
 }
+# Best cycles among the starting program and the first K candidates judged (journal order, which is the
+# order verdicts arrived: with parallel evaluations it may differ from the admission order by a few).
+best_after() {
+    local start
+    start=$(jq -r .start "$1/config.json")
+    jq -rs --arg s "$start" --argjson k "$2" '
+        def ok: select(.verdict.correct and .verdict.failure == null) | .verdict.cycles;
+        [.[] | select(.event == "evaluated")] as $e
+        | ([$e[] | select(.code == $s) | ok]
+           + [[$e[] | select(.code != $s and (.code | startswith("baseline:") | not))][:$k][] | ok])
+        | min // "-"' "$1/journal.jsonl"
+}
 wall() { if [ -f "$1.wall" ]; then printf '%.0f s' "$(cut -d' ' -f1 "$1.wall")"; else echo "-"; fi; }
 loads() { if [ -f "$1.wall" ]; then cut -d' ' -f2,3 "$1.wall" | awk '{split($1,a,","); split($2,b,","); printf "%s..%s", a[1], b[1]}'; else echo "-"; fi; }
 # Median of numbers on stdin ("-" when none): cycles whole when they are (else one decimal), or with
@@ -189,21 +207,41 @@ done
     echo "best cycles after the re-check; improvement = (without - with) / without. Wall: seconds of that run,"
     echo "with the 1-minute load average at its start..end."
     echo
-    echo "| pair | seed | with reuse | without | improvement % | candidates (with / without) | wall with (load) | wall without (load) |"
-    echo "|---|---|---|---|---|---|---|---|"
+    head="| pair | seed | with reuse | without | improvement % | candidates (with / without) |"
+    rule="|---|---|---|---|---|---|"
+    for k in $checkpoints; do
+        head+=" after $k (with / without) |"
+        rule+="---|"
+    done
+    echo "$head wall with (load) | wall without (load) |"
+    echo "$rule---|---|"
     for p in "${pairs[@]}"; do
         src=${p%%:*} tgt=${p#*:}
         ws=() os=() is=()
+        declare -A cw=() co=()
         for s in $seeds; do
             dw="$out/with/$src--$tgt/s$s" do="$out/without/$tgt/s$s"
             w=$(best "$dw") o=$(best "$do") i=$(improvement "$w" "$o")
             ws+=("$w") os+=("$o") is+=("$i")
-            echo "| $src -> $tgt | $s | $w | $o | $i | $(candidates "$dw") / $(candidates "$do") | $(wall "$dw") ($(loads "$dw")) | $(wall "$do") ($(loads "$do")) |"
+            row="| $src -> $tgt | $s | $w | $o | $i | $(candidates "$dw") / $(candidates "$do") |"
+            for k in $checkpoints; do
+                a=$(best_after "$dw" "$k") b=$(best_after "$do" "$k")
+                cw[$k]="${cw[$k]:-} $a" co[$k]="${co[$k]:-} $b"
+                row+=" $a / $b |"
+            done
+            echo "$row $(wall "$dw") ($(loads "$dw")) | $(wall "$do") ($(loads "$do")) |"
         done
         mw=$(printf '%s\n' "${ws[@]}" | { grep -E '^[0-9]+$' || true; } | median)
         mo=$(printf '%s\n' "${os[@]}" | { grep -E '^[0-9]+$' || true; } | median)
         mi=$(printf '%s\n' "${is[@]}" | { grep -E '^-?[0-9.]+$' || true; } | median pct)
-        echo "| $src -> $tgt | median | $mw | $mo | $mi | | | |"
+        row="| $src -> $tgt | median | $mw | $mo | $mi | |"
+        for k in $checkpoints; do
+            a=$(printf '%s\n' ${cw[$k]} | { grep -E '^[0-9]+$' || true; } | median)
+            b=$(printf '%s\n' ${co[$k]} | { grep -E '^[0-9]+$' || true; } | median)
+            row+=" $a / $b |"
+        done
+        echo "$row | |"
+        unset cw co
     done
     echo
     echo "| source run (seed 1, default budget) | best cycles | candidates | wall (load) |"

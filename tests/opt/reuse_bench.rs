@@ -1,7 +1,7 @@
 //! `scripts/reuse-bench.sh` end to end on a tiny pair (gemm_32x32x32 -> gemm_16x16x16, a one-iteration
 //! source, a budget of 3 candidates, seeds 1 and 2; seconds): the table has one row per seed and a median
 //! row, its numbers are the run directories' journals' (best cycles after the re-check, candidates judged,
-//! the improvement computed from them), a second invocation runs nothing again and prints the same table,
+//! the improvement computed from them, the best after the first 2 candidates), a second invocation runs nothing again and prints the same table,
 //! and bad arguments are refused with exit status 2.
 
 use gemforge::opt::search::journal::{read_journal, Event};
@@ -49,6 +49,36 @@ fn judged(dir: &Path) -> usize {
         .count()
 }
 
+/// Best cycles among the starting program and the first `k` candidates in journal order.
+fn best_after(dir: &Path, k: usize) -> u64 {
+    let start = load_config(dir).expect("config").start;
+    let ok = |v: &serde_json::Value| {
+        let v = gemforge::bench::eval_cache::verdict_from_json(v).expect("verdict");
+        v.cycles.filter(|_| v.correct && v.failure.is_none())
+    };
+    let ev = read_journal(&dir.join("journal.jsonl"))
+        .expect("journal")
+        .events;
+    let start_cycles = ev.iter().find_map(|e| match e {
+        Event::Evaluated { code, verdict, .. } if *code == start => ok(verdict),
+        _ => None,
+    });
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Evaluated { code, verdict, .. }
+                if *code != start && !code.starts_with("baseline:") =>
+            {
+                Some(verdict)
+            }
+            _ => None,
+        })
+        .take(k)
+        .filter_map(ok)
+        .chain(start_cycles)
+        .min()
+        .expect("the starting program is correct")
+}
+
 fn cells(line: &str) -> Vec<String> {
     line.trim()
         .trim_matches('|')
@@ -80,6 +110,8 @@ fn reuse_bench_table_matches_the_journals_and_reruns_nothing() {
         "--iterations 1 --beam 2 --plans 2 --impls 1 --screen-runs 1",
         "--target-args",
         "--screen-runs 1",
+        "--checkpoints",
+        "2",
         PAIR,
     ];
     let first = script(&out, &args);
@@ -98,7 +130,7 @@ fn reuse_bench_table_matches_the_journals_and_reruns_nothing() {
     assert_eq!(rows.len(), 3, "two seeds and the median:\n{stdout}");
     let (mut withs, mut withouts, mut gains) = (Vec::new(), Vec::new(), Vec::new());
     for (row, seed) in rows.iter().zip(["1", "2"]) {
-        assert_eq!(row.len(), 8, "{row:?}");
+        assert_eq!(row.len(), 9, "{row:?}");
         assert_eq!(row[1], seed);
         let with_dir = out.join(format!("with/gemm_32x32x32--gemm_16x16x16/s{seed}"));
         let without_dir = out.join(format!("without/gemm_16x16x16/s{seed}"));
@@ -116,7 +148,15 @@ fn reuse_bench_table_matches_the_journals_and_reruns_nothing() {
         let (jw, jo) = (judged(&with_dir), judged(&without_dir));
         assert!(jw <= 3 && jo <= 3 && jw > 0 && jo > 0, "{jw} {jo}");
         assert_eq!(row[5], format!("{jw} / {jo}"));
-        for c in [&row[6], &row[7]] {
+        assert_eq!(
+            row[6],
+            format!(
+                "{} / {}",
+                best_after(&with_dir, 2),
+                best_after(&without_dir, 2)
+            )
+        );
+        for c in [&row[7], &row[8]] {
             let (secs, load) = c.split_once(" s (").unwrap_or_else(|| panic!("{c}"));
             assert!(secs.parse::<u64>().is_ok() && load.ends_with(')'), "{c}");
         }
