@@ -2,8 +2,9 @@
 # The schedule-reuse benchmark (issue 16; method in docs/search.md, "The reuse benchmark"). For each pair
 # SOURCE:TARGET it runs the source search once (seed 1, the default budget), then the target search with
 # and without `--reuse-from SOURCE_RUN` at a sample budget (`--max-evaluations`, 100 by default, with
-# enough iterations that the budget, not T, ends both) for each seed, every run with an empty verdict cache of its own, and prints a markdown table built from the run
-# directories' journals: best cycles with reuse and without, the improvement, medians, evaluated
+# enough iterations that the budget, not T, ends both) for each seed, every run with an empty verdict
+# cache of its own, and prints a markdown table built from the run directories' journals: best cycles
+# with reuse and without, the improvement, the best after the first K candidates, medians, evaluated
 # candidates and wall times.
 #
 # It is resumable: a run whose journal has its `finish` event is not run again (its wall time is read from
