@@ -170,6 +170,8 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
             double_buffer_c: idx % 3 == 0,
             in_width: [1, 2, 3, 4][idx as usize],
             w_width: [2, 1, 4, 3][idx as usize],
+            prefetch_in: false,
+            interleave_store: false,
         };
         let sched = Schedule::Conv(s);
         let code = sched.emit_c(&hw, &w).unwrap();
