@@ -915,6 +915,7 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
             continue;
         }
         let (polished, moves) = polish(&schedule, hw, w, &ctx.model, polish_rounds(s));
+        let alone = !conv_superseded(&schedule, &polished, &ctx.model);
         if !moves.is_empty() {
             push(
                 format!("{text}; together with: {}", moves.join(", ")),
@@ -923,9 +924,21 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
                 &mut out,
             );
         }
-        push(text, schedule, weight, &mut out);
+        if alone {
+            push(text, schedule, weight, &mut out);
+        }
     }
     out
+}
+
+/// A convolution change alone is not offered when its polished version is predicted at least 20% faster:
+/// from a slow parent (the naive start is 10x the optimum) the lone change is another multi-million-cycle
+/// program to simulate, and with the gain clamped the several lone changes of an option would outweigh
+/// its one coordinated change. GEMM changes are always offered alone too.
+fn conv_superseded(alone: &Schedule, polished: &Schedule, model: &CostModel<'_>) -> bool {
+    matches!(alone, Schedule::Conv(_))
+        && polished != alone
+        && model.predict(polished) < 0.8 * model.predict(alone)
 }
 
 /// Sharpness of the pick: a change predicted 10% faster than another is drawn (1.1)^4 = 1.46 times as
