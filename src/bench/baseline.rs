@@ -503,6 +503,8 @@ fn hand_conv(
                         double_buffer_c: true,
                         in_width: mbl,
                         w_width: mbl,
+                        prefetch_in: false,
+                        interleave_store: false,
                     };
                     if s.validate(hw, batch, p, q, c, k).is_err() {
                         continue;

@@ -1,7 +1,8 @@
 //! Baselines and the schedule generator end to end: naive and hand-optimized programs are correct on
 //! GEMM and convolution workloads (shapes that are not multiples of DIM included) under both engines, the
 //! hand-optimized schedule is faster on the RTL, a sweep of schedules is correct on the spec engine, and
-//! the validator rejects schedules that overfill the scratchpad or the accumulator.
+//! the validator rejects schedules that overfill the scratchpad or the accumulator. The conv streams
+//! (prefetched input windows, interleaved stores) are correct and leave older records unchanged.
 
 use gemforge::bench::baseline::{self, Baseline};
 use gemforge::bench::eval::{evaluate, EvalOpts, Verdict};
@@ -170,6 +171,8 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
             double_buffer_c: idx % 3 == 0,
             in_width: [1, 2, 3, 4][idx as usize],
             w_width: [2, 1, 4, 3][idx as usize],
+            prefetch_in: false,
+            interleave_store: false,
         };
         let sched = Schedule::Conv(s);
         let code = sched.emit_c(&hw, &w).unwrap();
@@ -331,4 +334,103 @@ fn bench_reports_failures_as_cells() {
     let mut bad = opts.clone();
     bad.workloads = vec!["no_such".into()];
     assert!(run(&HwConfig::default_config(), &bad).is_err());
+}
+
+/// The conv streams (`prefetch_in`: the next tile's input window moved in during the current tile's
+/// taps; `interleave_store`: the finished tile moved out during the next tile's taps) keep every output
+/// right on the spec engine, also with ragged row, pixel and channel tiles (5x5 pixels, 20 channels, two
+/// images, so the stream crosses batch and channel-tile boundaries), and on the RTL for one of them.
+#[test]
+fn conv_streams_are_correct() {
+    let hw = HwConfig::default_config();
+    let odd = odd_conv();
+    let square = workload::by_name("conv_b1_8x16").unwrap();
+    let cases: [(&Workload, u32, u32, bool, bool, bool, u32); 6] = [
+        // (workload, tp, tk, weights_resident, prefetch_in, interleave_store, in_width)
+        (&odd, 2, 1, true, true, true, 1),
+        (&odd, 3, 2, false, true, false, 2),
+        (&odd, 5, 1, true, false, true, 4),
+        (&odd, 1, 2, false, true, true, 3),
+        (&square, 3, 1, true, true, true, 4),
+        (&square, 8, 1, false, false, true, 1),
+    ];
+    for (i, &(w, tp, tk, wr, pf, st, iw)) in cases.iter().enumerate() {
+        let s = ConvSchedule {
+            tp,
+            tq: 1,
+            tk,
+            weights_resident: wr,
+            input_reuse: true,
+            double_buffer_in: true,
+            double_buffer_w: !wr,
+            double_buffer_c: true,
+            in_width: iw,
+            w_width: 2,
+            prefetch_in: pf,
+            interleave_store: st,
+        };
+        let sched = Schedule::Conv(s);
+        let code = sched.emit_c(&hw, w).unwrap();
+        // The streams are really in the program: the burst window load is guarded, or the mvouts are
+        // issued from the stream state.
+        assert_eq!(code.contains("if (!pf_have)"), pf, "{code}");
+        assert_eq!(code.contains("st_y < st_np"), st, "{code}");
+        let v = eval_code(w, &code, &format!("cstream{i}"), i == 0);
+        assert!(v.correct, "{}: {v:#?}\n{code}", sched.to_json());
+    }
+}
+
+/// Schedule records written before the streams existed parse with both streams off, and a schedule
+/// without streams writes exactly the record (and so the program) it wrote before; the streams are
+/// validated against the buffers they need.
+#[test]
+fn conv_stream_fields_keep_old_records_and_are_validated() {
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("conv_14x128").unwrap();
+    let old = r#"{"kind":"conv","tp":4,"tq":1,"tk":8,"weights_resident":true,"input_reuse":true,"double_buffer_in":true,"double_buffer_w":true,"double_buffer_c":true,"in_width":4,"w_width":4}"#;
+    let s: Schedule = serde_json::from_str(old).unwrap();
+    let Schedule::Conv(c) = &s else {
+        panic!("a conv record")
+    };
+    assert!(!c.prefetch_in && !c.interleave_store);
+    assert_eq!(s.to_json(), old);
+    let code = s.emit_c(&hw, &w).unwrap();
+    assert!(
+        code.contains(&format!("/* gemforge-schedule: {old} */")),
+        "{code}"
+    );
+    assert!(!code.contains("pf_") && !code.contains("st_"), "{code}");
+    // The hand family still writes old-style records.
+    let hand = baseline::hand_schedule(&hw, &w).unwrap().to_json();
+    assert!(
+        !hand.contains("prefetch_in") && !hand.contains("interleave_store"),
+        "{hand}"
+    );
+
+    let mut x = c.clone();
+    x.prefetch_in = true;
+    x.double_buffer_in = false;
+    let e = x
+        .validate(&hw, 4, 14, 14, 128, 128)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs input_reuse and double_buffer_in"), "{e}");
+    x.double_buffer_in = true;
+    x.input_reuse = false;
+    assert!(x.validate(&hw, 4, 14, 14, 128, 128).is_err());
+    let mut y = c.clone();
+    y.interleave_store = true;
+    y.double_buffer_c = false;
+    let e = y
+        .validate(&hw, 4, 14, 14, 128, 128)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs double_buffer_c"), "{e}");
+    y.double_buffer_c = true;
+    y.validate(&hw, 4, 14, 14, 128, 128).unwrap();
+    let json = Schedule::Conv(y).to_json();
+    assert!(
+        json.ends_with(r#""w_width":4,"interleave_store":true}"#),
+        "{json}"
+    );
 }

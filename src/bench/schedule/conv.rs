@@ -33,6 +33,21 @@ pub struct ConvSchedule {
     /// DIM blocks per mvin: input channels (with input reuse) and output channels of the weights.
     pub in_width: u32,
     pub w_width: u32,
+    /// Stream the next tile's input window into the other half of the input buffer a few mvins per
+    /// (tap, channel block) step of the current tile, instead of loading it in a burst at the next tile's
+    /// top (needs `input_reuse` and `double_buffer_in`). Absent from older records: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefetch_in: bool,
+    /// Move a finished tile out a few mvouts per (tap, channel block) step of the next tile, instead of
+    /// in a burst that fills the store queue and blocks the hart (needs `double_buffer_c`). Absent from
+    /// older records: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interleave_store: bool,
+}
+
+/// Channel blocks per mvin of the input window.
+fn iw_of(s: &ConvSchedule) -> i64 {
+    i64::from(s.in_width)
 }
 
 struct Sizes {
@@ -65,6 +80,8 @@ impl ConvSchedule {
             double_buffer_c: false,
             in_width: 1,
             w_width: 1,
+            prefetch_in: false,
+            interleave_store: false,
         }
     }
 
@@ -96,6 +113,16 @@ impl ConvSchedule {
                 "{name} = {w} blocks per mvin is outside 1..={mbl}"
             );
         }
+        ensure!(
+            !self.prefetch_in || (self.input_reuse && self.double_buffer_in),
+            "prefetch_in streams the next input window into the other half of a double-buffered input \
+             window: it needs input_reuse and double_buffer_in"
+        );
+        ensure!(
+            !self.interleave_store || self.double_buffer_c,
+            "interleave_store moves a tile out while the next one accumulates in the other half of the \
+             accumulator: it needs double_buffer_c"
+        );
         let (tp, tq, tk) = (u64::from(self.tp), u64::from(self.tq), u64::from(self.tk));
         let win_w = (tq * dim + 2).min(q + 2);
         let win_rows = (tp + 2) * win_w;
@@ -240,6 +267,74 @@ impl ConvSchedule {
         } else {
             Expr::Const(0)
         };
+        // Stream state. Prefetch: the next tile's window (batch, origin, rows, pixels) and the position of
+        // the next mvin; `pf_have` says the current tile's window was streamed in by the tile before.
+        if self.prefetch_in {
+            o.line("int pf_have = 0, pf_b = 0, pf_p0 = 0, pf_q0 = 0, pf_ny = 0, pf_wpx = 0;");
+            o.line("int pf_y = 0, pf_x = 0, pf_cb = 0;");
+            o.line("uint32_t pf_dst = 0;");
+        }
+        // Store stream: the finished tile still to move out (origin, extents, accumulator half) and the
+        // position of the next mvout; st_y == st_np when nothing is pending.
+        if self.interleave_store {
+            o.line(
+                "int st_b = 0, st_p0 = 0, st_q0 = 0, st_k0 = 0, st_np = 0, st_nq = 0, st_nk = 0;",
+            );
+            o.line("int st_y = 0, st_qb = 0, st_kb = 0;");
+            o.line("uint32_t st_c = 0;");
+        }
+        let cw = i64::from(hw.max_block_len()).min(tk as i64);
+        // One mvin of the prefetch stream, then the step to the next (channel group, pixel chunk, row).
+        let pf_step = |o: &mut Code| {
+            let nblk = if z.cb as i64 % iw_of(self) == 0 {
+                Expr::Const(iw_of(self))
+            } else {
+                Expr::Const(iw_of(self)).min(&Expr::Const(z.cb as i64).sub(&Expr::var("pf_cb")))
+            };
+            o.line(format!(
+                "mvin(&inp[pf_b][pf_p0 + pf_y][pf_q0 + pf_x][pf_cb * {dim}], pf_dst + pf_cb * {} + pf_y * {} + \
+                 pf_x, {}, gf_min({dim}, pf_wpx - pf_x));",
+                z.win_rows,
+                z.win_w,
+                span(&Expr::var("pf_cb"), &nblk, z.dim, c).c()
+            ));
+            o.line(format!(
+                "pf_cb += {}; if (pf_cb >= {}) {{ pf_cb = 0; pf_x += {dim}; if (pf_x >= pf_wpx) {{ pf_x = 0; \
+                 pf_y++; }} }}",
+                iw_of(self),
+                z.cb
+            ));
+        };
+        // One mvout of the store stream (up to `cw` output-channel blocks), then the step onwards.
+        let st_step = |o: &mut Code| {
+            let px = if q % z.dim == 0 {
+                format!("{dim}")
+            } else {
+                format!("gf_min({dim}, {q} - (st_q0 + st_qb * {dim}))")
+            };
+            let nblk = Expr::Const(cw).min(&Expr::var("st_nk").sub(&Expr::var("st_kb")));
+            o.line(format!(
+                "mvout(&output[st_b][st_p0 + st_y][st_q0 + st_qb * {dim}][(st_k0 + st_kb) * {dim}], acc | (st_c + \
+                 ((st_y * {tq} + st_qb) * {tk} + st_kb) * {dim}), {}, {px});",
+                span(
+                    &Expr::var("st_k0").add(&Expr::var("st_kb")),
+                    &nblk,
+                    z.dim,
+                    k
+                )
+                .c()
+            ));
+            o.line(format!(
+                "st_kb += {cw}; if (st_kb >= st_nk) {{ st_kb = 0; st_qb++; if (st_qb >= st_nq) {{ st_qb = 0; \
+                 st_y++; }} }}"
+            ));
+        };
+        // Steps per (tap, channel block): enough that a full tile's stream ends within the next tile's
+        // 9 * CB steps; a flush after the taps moves whatever a ragged tile left.
+        let steps = 9 * z.cb;
+        let pf_per = ((tp + 2) * z.win_w.div_ceil(z.dim) * z.cb.div_ceil(u64::from(self.in_width)))
+            .div_ceil(steps);
+        let st_per = (tp * tq * tk.div_ceil(cw as u64)).div_ceil(steps);
         // Output-channel tiles.
         let (nk, k0) = o.open_tile_loop("kt", "nk", tk, z.kb, tk as i64);
         let ww = i64::from(self.w_width);
@@ -329,6 +424,9 @@ impl ConvSchedule {
                     q0.c()
                 ))
             };
+            if self.prefetch_in {
+                o.open("if (!pf_have)");
+            }
             o.open(format!("for (int y = 0; y < {}; y++)", np.addi(2).c()));
             o.open(format!("for (int x = 0; x < {}; x += {dim})", wpx.c()));
             o.open(format!("for (int cb = 0; cb < {}; cb += {iw})", z.cb));
@@ -357,12 +455,55 @@ impl ConvSchedule {
             o.close();
             o.close();
             o.close();
+            if self.prefetch_in {
+                o.close();
+                // The tile after this one in loop order (pixel tiles, then rows, batch, channel tiles).
+                let (kts, pts, qts) = (z.kb.div_ceil(tk), p.div_ceil(tp), q_tiles);
+                o.line("int n_qt = qt + 1, n_pt = pt, n_b = b, n_kt = kt;");
+                o.line(format!(
+                    "if (n_qt == {qts}) {{ n_qt = 0; n_pt++; if (n_pt == {pts}) {{ n_pt = 0; n_b++; if (n_b == \
+                     {batch}) {{ n_b = 0; n_kt++; }} }} }}"
+                ));
+                o.line(format!("pf_have = n_kt < {kts};"));
+                o.line(format!(
+                    "pf_b = n_b; pf_p0 = n_pt * {tp}; pf_q0 = n_qt * {};",
+                    tq * z.dim
+                ));
+                o.line(format!(
+                    "pf_ny = pf_have ? gf_min({tp}, {p} - pf_p0) + 2 : 0;"
+                ));
+                o.line(format!(
+                    "pf_wpx = gf_min({}, {} - pf_q0);",
+                    tq * z.dim + 2,
+                    q + 2
+                ));
+                o.line("pf_y = 0; pf_x = 0; pf_cb = 0;");
+                o.line(format!(
+                    "pf_dst = in_cur == {0} ? {1} : {0};",
+                    z.in0,
+                    z.in0 + z.in_size
+                ));
+            }
         }
         // The taps and input-channel blocks.
         o.open("for (int rs = 0; rs < 9; rs++)");
         o.line("const int r = rs / 3, s = rs % 3;");
         o.open(format!("for (int cb = 0; cb < {}; cb++)", z.cb));
         o.line(format!("const int kc = {};", w_rows(&Expr::var("cb")).c()));
+        if self.prefetch_in {
+            o.open(format!(
+                "for (int u = 0; u < {pf_per} && pf_y < pf_ny; u++)"
+            ));
+            pf_step(&mut o);
+            o.close();
+        }
+        if self.interleave_store {
+            o.open(format!(
+                "for (int u = 0; u < {st_per} && st_y < st_np; u++)"
+            ));
+            st_step(&mut o);
+            o.close();
+        }
         if !self.input_reuse {
             if self.double_buffer_in {
                 o.line(format!(
@@ -500,32 +641,60 @@ impl ConvSchedule {
         o.close(); // kb
         o.close(); // cb
         o.close(); // rs
-                   // Move the finished tile out: up to MAX_BLOCK_LEN output-channel blocks per mvout.
-        let cw = i64::from(hw.max_block_len()).min(tk as i64);
-        o.open(format!("for (int y = 0; y < {}; y++)", np.c()));
-        o.open(format!("for (int qb = 0; qb < {}; qb++)", nq.c()));
-        o.open(format!("for (int kb = 0; kb < {}; kb += {cw})", nk.c()));
-        let nblk = if nk.as_const().is_some_and(|v| v % cw == 0) {
-            Expr::Const(cw)
-        } else {
-            Expr::Const(cw).min(&nk.sub(&Expr::var("kb")))
-        };
-        o.line(format!(
-            "mvout(&output[b][{}][{}][{}], acc | {}, {}, {});",
-            p0.add(&Expr::var("y")).c(),
-            q0.add(&Expr::var("qb").muli(dim)).c(),
-            k0.add(&Expr::var("kb")).muli(dim).c(),
-            c_addr(&Expr::var("y"), &Expr::var("qb"), &Expr::var("kb")).c(),
-            span(&k0.add(&Expr::var("kb")), &nblk, z.dim, k).c(),
-            px(&Expr::var("qb")).c()
-        ));
-        o.close();
-        o.close();
-        o.close();
+        if self.prefetch_in {
+            o.open("while (pf_y < pf_ny)");
+            pf_step(&mut o);
+            o.close();
+        }
+        if self.interleave_store {
+            // The previous tile is out; this one becomes the pending tile of the next tile's steps.
+            o.open("while (st_y < st_np)");
+            st_step(&mut o);
+            o.close();
+            o.line(format!(
+                "st_b = b; st_p0 = {}; st_q0 = {}; st_k0 = {}; st_np = {}; st_nq = {}; st_nk = {}; st_c = {};",
+                p0.c(),
+                q0.c(),
+                k0.c(),
+                np.c(),
+                nq.c(),
+                nk.c(),
+                c_base.c()
+            ));
+            o.line("st_y = 0; st_qb = 0; st_kb = 0;");
+        }
+        // Move the finished tile out (burst): up to MAX_BLOCK_LEN output-channel blocks per mvout.
+        if !self.interleave_store {
+            o.open(format!("for (int y = 0; y < {}; y++)", np.c()));
+            o.open(format!("for (int qb = 0; qb < {}; qb++)", nq.c()));
+            o.open(format!("for (int kb = 0; kb < {}; kb += {cw})", nk.c()));
+            let nblk = if nk.as_const().is_some_and(|v| v % cw == 0) {
+                Expr::Const(cw)
+            } else {
+                Expr::Const(cw).min(&nk.sub(&Expr::var("kb")))
+            };
+            o.line(format!(
+                "mvout(&output[b][{}][{}][{}], acc | {}, {}, {});",
+                p0.add(&Expr::var("y")).c(),
+                q0.add(&Expr::var("qb").muli(dim)).c(),
+                k0.add(&Expr::var("kb")).muli(dim).c(),
+                c_addr(&Expr::var("y"), &Expr::var("qb"), &Expr::var("kb")).c(),
+                span(&k0.add(&Expr::var("kb")), &nblk, z.dim, k).c(),
+                px(&Expr::var("qb")).c()
+            ));
+            o.close();
+            o.close();
+            o.close();
+        }
         o.close(); // qt
         o.close(); // pt
         o.close(); // b
         o.close(); // kt
+        if self.interleave_store {
+            o.open("while (st_y < st_np)");
+            st_step(&mut o);
+            o.close();
+        }
         o.line("fence();");
         o.close();
         let mut s = String::from(MIN_HELPER);

@@ -513,6 +513,28 @@ fn conv_changes(
                 ));
             }
         }
+        if !s.prefetch_in {
+            let mut x = s.clone();
+            (x.prefetch_in, x.input_reuse, x.double_buffer_in) = (true, true, true);
+            out.push((
+                "stream the next tile's input window into the other input buffer a few mvins per tap step \
+                 instead of loading it in a burst at the tile's top"
+                    .to_string(),
+                x,
+                1.0,
+            ));
+        }
+        if !s.interleave_store {
+            let mut x = s.clone();
+            (x.interleave_store, x.double_buffer_c) = (true, true);
+            out.push((
+                "move each finished tile out a few mvouts per tap step of the next tile instead of in a \
+                 burst that fills the store queue"
+                    .to_string(),
+                x,
+                1.0,
+            ));
+        }
     };
     let widths = |out: &mut Vec<(String, ConvSchedule, f64)>| {
         let mbl = hw.max_block_len();
@@ -613,7 +635,7 @@ fn retile_changes(
                 k,
             },
         ) => {
-            for tp in 1..=p.min(16) as u32 {
+            for tp in 1..=p.min(CONV_MAX_TP) as u32 {
                 for tq in 1..=q.div_ceil(dim) as u32 {
                     for tk in 1..=k.div_ceil(dim) as u32 {
                         let mut x = c.clone();
@@ -722,16 +744,32 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
                 x.weights_resident = !x.weights_resident
             });
             add("toggle input-window reuse", &|x| {
-                x.input_reuse = !x.input_reuse
+                x.input_reuse = !x.input_reuse;
+                x.prefetch_in &= x.input_reuse;
             });
             add("toggle the input double buffer", &|x| {
-                x.double_buffer_in = !x.double_buffer_in
+                x.double_buffer_in = !x.double_buffer_in;
+                x.prefetch_in &= x.double_buffer_in;
             });
             add("toggle the weight double buffer", &|x| {
                 x.double_buffer_w = !x.double_buffer_w
             });
             add("toggle the output double buffer", &|x| {
-                x.double_buffer_c = !x.double_buffer_c
+                x.double_buffer_c = !x.double_buffer_c;
+                x.interleave_store &= x.double_buffer_c;
+            });
+            add("toggle the input-window prefetch stream", &|x| {
+                x.prefetch_in = !x.prefetch_in;
+                if x.prefetch_in {
+                    x.input_reuse = true;
+                    x.double_buffer_in = true;
+                }
+            });
+            add("toggle the interleaved store stream", &|x| {
+                x.interleave_store = !x.interleave_store;
+                if x.interleave_store {
+                    x.double_buffer_c = true;
+                }
             });
             add("move the widest blocks per mvin", &|x| {
                 x.in_width = mbl;
@@ -740,6 +778,51 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
         }
     }
     out
+}
+
+/// Output rows per convolution tile the proposer considers: the accumulator (1,024 rows of the default
+/// configuration, DIM per pixel block and output-channel block) holds at most 64 single-block rows.
+const CONV_MAX_TP: u64 = 64;
+
+/// Support moves that resize a convolution's tiles: every (rows, pixel blocks, output-channel blocks)
+/// shape that fits, the buffers and streams kept. With these the polish step sizes the tiles for whatever
+/// the option changed, so a step from a slow schedule lands where the model ranks the whole space best
+/// instead of simulating many multi-million-cycle programs on the way. Empty for GEMMs.
+fn conv_tile_moves(s: &Schedule, w: &Workload, hw: &HwConfig) -> Vec<(String, Schedule)> {
+    let (Schedule::Conv(c), Kind::Conv { p, q, k, .. }) = (s, w.kind) else {
+        return Vec::new();
+    };
+    let dim = u64::from(hw.dim());
+    let mut out = Vec::new();
+    for tp in 1..=p.min(CONV_MAX_TP) as u32 {
+        for tq in 1..=q.div_ceil(dim) as u32 {
+            for tk in 1..=k.div_ceil(dim) as u32 {
+                // The accumulator bounds the output tile; skip shapes that cannot fit before validating.
+                if u64::from(tp * tq * tk) * dim > u64::from(hw.acc_rows()) {
+                    continue;
+                }
+                let mut x = c.clone();
+                (x.tp, x.tq, x.tk) = (tp, tq, tk);
+                if x != *c {
+                    out.push((
+                        format!("retile to {tp} rows x {tq} pixel blocks x {tk} channel blocks"),
+                        Schedule::Conv(x),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Support moves the polish step may combine with a change: convolutions take more (the tiles, both
+/// reuse decisions, three buffers and two widths interact, and a step from the naive start needs most of
+/// them at once); GEMMs two.
+fn polish_rounds(s: &Schedule) -> usize {
+    match s {
+        Schedule::Conv(_) => 6,
+        Schedule::Gemm(_) => 2,
+    }
 }
 
 /// Greedy polish: up to `rounds` support moves, each taken only when the model predicts at least 1% fewer
@@ -756,7 +839,9 @@ fn polish(
     let mut taken = Vec::new();
     for _ in 0..rounds {
         let mut best: Option<(f64, String, Schedule)> = None;
-        for (text, x) in support_moves(&cur, hw) {
+        let mut moves = support_moves(&cur, hw);
+        moves.extend(conv_tile_moves(&cur, w, hw));
+        for (text, x) in moves {
             if x.validate(hw, w).is_err() {
                 continue;
             }
@@ -829,7 +914,8 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
         if schedule.validate(hw, w).is_err() {
             continue;
         }
-        let (polished, moves) = polish(&schedule, hw, w, &ctx.model, 2);
+        let (polished, moves) = polish(&schedule, hw, w, &ctx.model, polish_rounds(s));
+        let alone = !conv_superseded(&schedule, &polished, &ctx.model);
         if !moves.is_empty() {
             push(
                 format!("{text}; together with: {}", moves.join(", ")),
@@ -838,9 +924,21 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
                 &mut out,
             );
         }
-        push(text, schedule, weight, &mut out);
+        if alone {
+            push(text, schedule, weight, &mut out);
+        }
     }
     out
+}
+
+/// A convolution change alone is not offered when its polished version is predicted at least 20% faster:
+/// from a slow parent (the naive start is 10x the optimum) the lone change is another multi-million-cycle
+/// program to simulate, and with the gain clamped the several lone changes of an option would outweigh
+/// its one coordinated change. GEMM changes are always offered alone too.
+fn conv_superseded(alone: &Schedule, polished: &Schedule, model: &CostModel<'_>) -> bool {
+    matches!(alone, Schedule::Conv(_))
+        && polished != alone
+        && model.predict(polished) < 0.8 * model.predict(alone)
 }
 
 /// Sharpness of the pick: a change predicted 10% faster than another is drawn (1.1)^4 = 1.46 times as

@@ -90,6 +90,8 @@ fn features(s: &Schedule) -> Vec<f64> {
             b(c.double_buffer_c),
             lg(c.in_width),
             lg(c.w_width),
+            b(c.prefetch_in),
+            b(c.interleave_store),
         ],
     }
 }
@@ -245,15 +247,47 @@ pub fn conv_prior(
     } else {
         0.0
     };
-    let exposed_in = if s.double_buffer_in { 0.3 } else { 0.8 };
+    // A burst blocks the hart on a full queue while the execute unit drains its few queued blocks; the
+    // streams spread the transfers over the next tile's steps, so little of them is exposed.
+    let exposed_in = if s.prefetch_in {
+        0.05
+    } else if s.double_buffer_in {
+        0.3
+    } else {
+        0.8
+    };
     let store = (tp * tq * tk * dim * dim) as f64 / 6.0;
-    let exposed_store = if s.double_buffer_c { 0.3 } else { 0.8 };
+    let exposed_store = if s.interleave_store {
+        0.05
+    } else if s.double_buffer_c {
+        0.3
+    } else {
+        0.8
+    };
     let w_exposed = if s.weights_resident || s.double_buffer_w {
         0.0
     } else {
         tiles * 9.0 * cb as f64 * 20.0
     };
+    // Per-transfer DMA cost (as for GEMMs, about 20 cycles per mvin or mvout beyond its bytes, half of it
+    // exposed): input window or tap blocks, weights, bias rows and outputs, at their widths.
+    let per = |n: u64, width: u32| n.div_ceil(u64::from(width.max(1))) as f64;
+    let win_px_blocks = (tq * dim + 2).min(q + 2).div_ceil(dim);
+    let in_mvins = if s.input_reuse {
+        tiles * ((tp + 2) * win_px_blocks) as f64 * per(cb, s.in_width)
+    } else {
+        tiles * (9 * cb * tp * tq) as f64
+    };
+    let w_mvins = if s.weights_resident {
+        (kt * 9 * cb) as f64 * per(tk, s.w_width)
+    } else {
+        tiles * (9 * cb) as f64 * per(tk, s.w_width)
+    };
+    let mbl = u64::from(hw.max_block_len().max(1));
+    let io_transfers = tiles * (tp * tq * tk) as f64 + tiles * (tp * tq * tk.div_ceil(mbl)) as f64;
+    let dma = (in_mvins + w_mvins + io_transfers) * 20.0 * 0.5;
     compute.max(traffic)
+        + dma
         + 0.1 * traffic
         + preload * 0.5
         + per_tile
@@ -304,6 +338,8 @@ fn conv_distance(a: &ConvSchedule, b: &ConvSchedule) -> f64 {
         + flag(a.double_buffer_w, b.double_buffer_w)
         + flag(a.double_buffer_c, b.double_buffer_c)
         + 0.5 * (log2_gap(a.in_width, b.in_width) + log2_gap(a.w_width, b.w_width))
+        + flag(a.prefetch_in, b.prefetch_in)
+        + flag(a.interleave_store, b.interleave_store)
 }
 
 /// How different two schedules are: about 1 per changed decision (a doubled tile, a toggled buffer),
