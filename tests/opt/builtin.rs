@@ -430,3 +430,51 @@ fn schedule_reuse_transfers_the_winner_fitted_to_the_new_shape() {
         .count();
     assert!(chance < adopted, "{chance} without reuse, {adopted} with");
 }
+
+/// The model jump (a tiling change): from the naive start it proposes schedules the prior ranks far
+/// better than the parent, different seeds reach different points, and once the run has measured a
+/// jump's target the same request jumps elsewhere.
+#[test]
+fn model_jump_from_naive_goes_where_the_model_predicts_a_gain() {
+    let p = BuiltinProposer::new();
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("gemm_512x512x512").unwrap();
+    let code = naive(&w);
+    let parent = schedule_of(&code);
+    let parent_prior = cost::prior(&hw, &w, &parent);
+    let m = menu(&["tiling"]);
+    let mut jumps: Vec<(u64, Schedule)> = Vec::new();
+    for seed in 0..24 {
+        let plan = plan_for(&p, &w, &code, &Feedback::default(), &m, seed).unwrap();
+        if !plan.text.contains("jump to the schedule the cost model") {
+            continue;
+        }
+        let s = schedule_of(&implement(&p, &w, &code, &plan, seed));
+        s.validate(&hw, &w).unwrap();
+        let child_prior = cost::prior(&hw, &w, &s);
+        assert!(
+            child_prior < parent_prior * 0.5,
+            "seed {seed}: the jump to {} is predicted at {child_prior:.0} cycles, the naive parent at \
+             {parent_prior:.0}",
+            s.to_json()
+        );
+        jumps.push((seed, s));
+    }
+    assert!(jumps.len() >= 4, "{} of 24 seeds jumped", jumps.len());
+    let distinct: std::collections::BTreeSet<String> =
+        jumps.iter().map(|(_, s)| s.to_json()).collect();
+    assert!(distinct.len() >= 2, "every seed jumped to {distinct:?}");
+    // Measured (and slow, as the RTL might say): the same request no longer proposes it.
+    let (seed, target) = jumps[0].clone();
+    let measured = [Measured {
+        program: target.emit_c(&hw, &w).unwrap(),
+        cycles: 5_000_000,
+    }];
+    let plan = plan_measured(&p, &w, &code, &Feedback::default(), &m, seed, &measured).unwrap();
+    assert_ne!(
+        schedule_of(&implement(&p, &w, &code, &plan, seed)),
+        target,
+        "{}",
+        plan.text
+    );
+}
