@@ -219,11 +219,18 @@ fn declines_foreign_parents_and_inapplicable_menus() {
         &w,
         &code,
         &Feedback::default(),
-        &menu(&["simplify_arith", "faster_ops", "other"]),
+        &menu(&["simplify_arith", "faster_ops"]),
         1,
     )
     .unwrap_err();
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
+    // On a GEMM the open-ended "other" option is the model jump.
+    let plan = plan_for(&p, &w, &code, &Feedback::default(), &menu(&["other"]), 1).unwrap();
+    assert!(
+        plan.text.contains("jump to the schedule the cost model"),
+        "{}",
+        plan.text
+    );
     // A schedule for another workload kind does not apply either.
     let conv = workload::by_name("conv_b1_8x16").unwrap();
     let e = plan_for(&p, &w, &naive(&conv), &Feedback::default(), &gemm_menu(), 1).unwrap_err();

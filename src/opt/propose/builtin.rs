@@ -979,6 +979,10 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
     };
     if id == "tiling" {
         raw.extend(retile_changes(s, hw, w, &ctx.model));
+    }
+    // The model jump changes many decisions at once: a tiling change, and the meaning given to the
+    // menu's open-ended "other" option (which otherwise has no change in the schedule space).
+    if id == "tiling" || id == "other" {
         if let (Schedule::Gemm(g), Kind::Gemm { m, n, k }) = (s, w.kind) {
             raw.extend(gemm_model_jumps(g, hw, (m, n, k), ctx));
         }
