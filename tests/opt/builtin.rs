@@ -220,11 +220,18 @@ fn declines_foreign_parents_and_inapplicable_menus() {
         &w,
         &code,
         &Feedback::default(),
-        &menu(&["simplify_arith", "faster_ops", "other"]),
+        &menu(&["simplify_arith", "faster_ops"]),
         1,
     )
     .unwrap_err();
     assert!(matches!(e, ProposeError::NotApplicable(_)), "{e:?}");
+    // On a GEMM the open-ended "other" option is the model jump.
+    let plan = plan_for(&p, &w, &code, &Feedback::default(), &menu(&["other"]), 1).unwrap();
+    assert!(
+        plan.text.contains("jump to the schedule the cost model"),
+        "{}",
+        plan.text
+    );
     // A schedule for another workload kind does not apply either.
     let conv = workload::by_name("conv_b1_8x16").unwrap();
     let e = plan_for(&p, &w, &naive(&conv), &Feedback::default(), &gemm_menu(), 1).unwrap_err();
@@ -514,5 +521,65 @@ fn one_conv_step_from_naive_lands_near_the_model_optimum() {
     assert!(
         seen.len() > 3,
         "options and seeds give different children: {seen:?}"
+    );
+}
+
+/// The model jump (a tiling change): from the naive start it proposes schedules the prior ranks far
+/// better than the parent, different seeds reach different points, and once the run has measured a
+/// jump's target the same request jumps elsewhere.
+#[test]
+fn model_jump_from_naive_goes_where_the_model_predicts_a_gain() {
+    let p = BuiltinProposer::new();
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("gemm_512x512x512").unwrap();
+    let code = naive(&w);
+    let parent = schedule_of(&code);
+    let parent_prior = cost::prior(&hw, &w, &parent);
+    let m = menu(&["tiling"]);
+    let mut jumps: Vec<(u64, Schedule)> = Vec::new();
+    let mut best_other = f64::INFINITY;
+    for seed in 0..24 {
+        let plan = plan_for(&p, &w, &code, &Feedback::default(), &m, seed).unwrap();
+        let s = schedule_of(&implement(&p, &w, &code, &plan, seed));
+        if !plan.text.contains("jump to the schedule the cost model") {
+            best_other = best_other.min(cost::prior(&hw, &w, &s));
+            continue;
+        }
+        s.validate(&hw, &w).unwrap();
+        let child_prior = cost::prior(&hw, &w, &s);
+        assert!(
+            child_prior < parent_prior * 0.5,
+            "seed {seed}: the jump to {} is predicted at {child_prior:.0} cycles, the naive parent at \
+             {parent_prior:.0}",
+            s.to_json()
+        );
+        jumps.push((seed, s));
+    }
+    assert!(jumps.len() >= 4, "{} of 24 seeds jumped", jumps.len());
+    // The descent from the parent starts with every tile triple (what a retile ranks), so its end is
+    // at least as good as any other tiling change the seeds drew (no verdicts yet: model = prior).
+    let best_jump = jumps
+        .iter()
+        .map(|(_, s)| cost::prior(&hw, &w, s))
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best_jump <= best_other * 1.0001,
+        "best jump {best_jump:.0} against {best_other:.0} for the other tiling changes"
+    );
+    let distinct: std::collections::BTreeSet<String> =
+        jumps.iter().map(|(_, s)| s.to_json()).collect();
+    assert!(distinct.len() >= 2, "every seed jumped to {distinct:?}");
+    // Measured (and slow, as the RTL might say): the same request no longer proposes it.
+    let (seed, target) = jumps[0].clone();
+    let measured = [Measured {
+        program: target.emit_c(&hw, &w).unwrap(),
+        cycles: 5_000_000,
+    }];
+    let plan = plan_measured(&p, &w, &code, &Feedback::default(), &m, seed, &measured).unwrap();
+    assert_ne!(
+        schedule_of(&implement(&p, &w, &code, &plan, seed)),
+        target,
+        "{}",
+        plan.text
     );
 }

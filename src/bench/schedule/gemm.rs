@@ -131,10 +131,12 @@ pub struct GemmSchedule {
     /// the innermost tile loop, a double-buffered accumulator and `tj <= c_width` (one mvout per row block).
     #[serde(default)]
     pub interleave_store: bool,
-    /// Prefetch the next outer iteration's A (B) panel into the other half of its double buffer, one mvin
-    /// every few block computations of the current iteration, instead of loading it in a burst at the top
-    /// of the iteration. Needs the operand loaded at depth 1, indexed by the outermost loop, and
-    /// double-buffered.
+    /// Prefetch A's (B's) panel for the next iteration of the loop just outside its loads into the other
+    /// half of its double buffer, one mvin every few block computations of the current iteration, instead
+    /// of loading it in a burst at the top of the iteration (a double buffer alone hides only what the
+    /// execute queue holds). Needs the operand loaded at depth 1 or deeper, indexed by that loop, and
+    /// double-buffered. At depth 1 the stream spans the whole run; deeper, the first panel of each
+    /// iteration of the enclosing loop is still loaded in a burst.
     #[serde(default)]
     pub prefetch_a: bool,
     #[serde(default)]
@@ -285,10 +287,11 @@ impl GemmSchedule {
             ),
         ] {
             if on {
+                let lvl = self.level(x);
                 ensure!(
-                    self.level(x) == 1 && x.indexes(self.order.0[0]) && db,
-                    "{name} needs the operand loaded at depth 1 (level {}), indexed by the outermost loop \
-                     (order {}) and double-buffered ({db})",
+                    lvl >= 1 && x.indexes(self.order.0[lvl.clamp(1, 3) - 1]) && db,
+                    "{name} needs the operand loaded at depth 1 or deeper (level {}), indexed by the loop \
+                     just outside its loads (order {}) and double-buffered ({db})",
                     self.level(x),
                     self.order.name()
                 );
@@ -517,11 +520,9 @@ impl Emitter<'_> {
                 self.loads(c, x, lvl);
             }
         }
-        if lvl == 0 {
-            for x in [Operand::A, Operand::B] {
-                if self.prefetched(x) {
-                    self.first_panel(c, x);
-                }
+        for x in [Operand::A, Operand::B] {
+            if self.prefetched(x) && self.s.level(x) == lvl + 1 {
+                self.first_panel(c, x);
             }
         }
         if lvl == 3 {
@@ -540,23 +541,19 @@ impl Emitter<'_> {
         if let Expr::Var(ext) = tile_extent(var(d), self.s.tile(d), self.blocks(d)) {
             c.line(format!("const int {} = {ext};", count_var(d)));
         }
-        if lvl == 0 {
-            for x in [Operand::A, Operand::B] {
-                if self.prefetched(x) {
-                    self.prefetch_setup(c, x);
-                }
+        for x in [Operand::A, Operand::B] {
+            if self.prefetched(x) && self.s.level(x) == lvl + 1 {
+                self.prefetch_setup(c, x);
             }
         }
         self.level(c, lvl + 1);
-        if lvl == 0 {
-            for x in [Operand::A, Operand::B] {
-                if self.prefetched(x) {
-                    let n = pf_name(x);
-                    c.open(format!("while ({n}_left > 0)"));
-                    self.prefetch_step(c, x);
-                    c.close();
-                    c.line(format!("{}_cur = {n}_buf;", op_name(x)));
-                }
+        for x in [Operand::A, Operand::B] {
+            if self.prefetched(x) && self.s.level(x) == lvl + 1 {
+                let n = pf_name(x);
+                c.open(format!("while ({n}_left > 0)"));
+                self.prefetch_step(c, x);
+                c.close();
+                c.line(format!("{}_cur = {n}_buf;", op_name(x)));
             }
         }
         c.close();
@@ -707,24 +704,35 @@ impl Emitter<'_> {
         }
     }
 
-    /// (start, count) of a prefetched panel along `d`: the outer loop's dimension takes `outer`, the
-    /// other is whole.
-    fn pf_range(&self, d: Dim, outer: (Expr, Expr)) -> (Expr, Expr) {
-        if d == self.s.order.0[0] {
+    /// The loop whose iterations the prefetch stream of `x` runs across: the one just outside its load
+    /// depth (validation makes that depth at least 1 and the loop index `x`).
+    fn pf_loop(&self, x: Operand) -> Dim {
+        self.s.order.0[self.s.level(x).clamp(1, 3) - 1]
+    }
+
+    /// (start, count) of a prefetched panel of `x` along `d`: the prefetch loop's dimension takes
+    /// `outer`, loops further out their current tile, loops inside the whole dimension.
+    fn pf_range(&self, x: Operand, d: Dim, outer: (Expr, Expr)) -> (Expr, Expr) {
+        let depth = self.s.level(x).clamp(1, 3) - 1;
+        if d == self.pf_loop(x) {
             outer
+        } else if self.s.order.pos(d) < depth {
+            (self.start(d), self.count(d))
         } else {
             (Expr::Const(0), Expr::Const(self.blocks(d) as i64))
         }
     }
 
-    /// Before the outer loop: the first iteration's panel, in a burst, into the first half.
+    /// Before the prefetch loop: the first iteration's panel, in a burst. At depth 1 (once per run) it
+    /// goes into the first half; deeper it goes into the half not in use, since computations on the
+    /// other half may still be queued from the enclosing loop's previous iteration.
     fn first_panel(&self, c: &mut Code, x: Operand) {
-        let d0 = self.s.order.0[0];
-        let (h0, _) = self.halves(x);
+        let d0 = self.pf_loop(x);
+        let (h0, h1) = self.halves(x);
         let n0 = Expr::Const(self.s.tile(d0).min(self.blocks(d0)) as i64);
         let (rd, cd) = x.dims();
-        let (r0, rn) = self.pf_range(rd, (Expr::Const(0), n0.clone()));
-        let (c0, cn) = self.pf_range(cd, (Expr::Const(0), n0));
+        let (r0, rn) = self.pf_range(x, rd, (Expr::Const(0), n0.clone()));
+        let (c0, cn) = self.pf_range(x, cd, (Expr::Const(0), n0));
         c.line(format!(
             "/* move in the first {} panel; later ones are prefetched during computation */",
             match x {
@@ -732,13 +740,21 @@ impl Emitter<'_> {
                 Operand::B => "B",
             }
         ));
-        c.line(format!("{}_cur = {h0};", op_name(x)));
-        self.panel(c, x, (&r0, &rn), (&c0, &cn), &Expr::Const(h0 as i64));
+        if self.s.level(x) == 1 {
+            c.line(format!("{}_cur = {h0};", op_name(x)));
+            self.panel(c, x, (&r0, &rn), (&c0, &cn), &Expr::Const(h0 as i64));
+        } else {
+            let (o, n) = (op_name(x), pf_name(x));
+            c.line(format!("{o}_cur = {o}_cur == {h0} ? {h1} : {h0};"));
+            // The stream's target follows, so the swap after this loop's last iteration keeps it.
+            c.line(format!("{n}_buf = {o}_cur;"));
+            self.panel(c, x, (&r0, &rn), (&c0, &cn), &Expr::var(format!("{o}_cur")));
+        }
     }
 
     /// At the top of an outer iteration: queue the next iteration's panel into the other half.
     fn prefetch_setup(&self, c: &mut Code, x: Operand) {
-        let d0 = self.s.order.0[0];
+        let d0 = self.pf_loop(x);
         let n = pf_name(x);
         let (h0, h1) = self.halves(x);
         let tiles = self.tiles(d0);
@@ -746,16 +762,9 @@ impl Emitter<'_> {
         let next_n = tile_extent(&next, self.s.tile(d0), self.blocks(d0));
         let (_, width, _, _) = self.mvin_of(x);
         let (rd, cd) = x.dims();
-        let cn = if cd == d0 {
-            Expr::var(format!("{n}_n"))
-        } else {
-            Expr::Const(self.blocks(cd) as i64)
-        };
-        let rn = if rd == d0 {
-            Expr::var(format!("{n}_n"))
-        } else {
-            Expr::Const(self.blocks(rd) as i64)
-        };
+        let next_count = (Expr::Const(0), Expr::var(format!("{n}_n")));
+        let (_, cn) = self.pf_range(x, cd, next_count.clone());
+        let (_, rn) = self.pf_range(x, rd, next_count);
         c.open(format!("if ({} + 1 < {tiles})", var(d0)));
         c.line(format!("{n}_n = {};", next_n.c()));
         c.line(format!(
@@ -774,15 +783,15 @@ impl Emitter<'_> {
 
     /// One mvin of the prefetch stream of `x`.
     fn prefetch_step(&self, c: &mut Code, x: Operand) {
-        let d0 = self.s.order.0[0];
+        let d0 = self.pf_loop(x);
         let n = pf_name(x);
         let (mvin, width, ext_r, dram) = self.mvin_of(x);
         let dim = self.p.dim as i64;
         let start = Expr::var(format!("({} + 1)", var(d0))).muli(self.s.tile(d0) as i64);
         let outer = (start, Expr::var(format!("{n}_n")));
         let (rd, cd) = x.dims();
-        let (r0, _) = self.pf_range(rd, outer.clone());
-        let (c0, cn) = self.pf_range(cd, outer);
+        let (r0, _) = self.pf_range(x, rd, outer.clone());
+        let (c0, cn) = self.pf_range(x, cd, outer);
         let rb = Expr::var(format!("{n}_rb"));
         let cb = Expr::var(format!("{n}_cb"));
         let rg = r0.add(&rb);
@@ -809,14 +818,15 @@ impl Emitter<'_> {
         ));
     }
 
-    /// Prefetch mvins per weight block: the panel finishes in about half an outer iteration.
+    /// Prefetch mvins per weight block: the panel finishes in about half an iteration of the prefetch
+    /// loop.
     fn prefetch_per_group(&self, x: Operand) -> u64 {
-        let d0 = self.s.order.0[0];
-        // Weight blocks (groups of row-block computations) per outer iteration.
+        let depth = self.s.level(x).clamp(1, 3) - 1;
+        // Weight blocks (groups of row-block computations) per iteration of the prefetch loop.
         let groups: u64 = [Dim::I, Dim::J, Dim::K]
             .iter()
             .map(|&d| {
-                let e = if d == d0 {
+                let e = if self.s.order.pos(d) <= depth {
                     self.s.tile(d)
                 } else {
                     self.blocks(d)
@@ -831,7 +841,7 @@ impl Emitter<'_> {
         let (_, width, _, _) = self.mvin_of(x);
         let (rd, cd) = x.dims();
         let ext = |d: Dim| {
-            if d == d0 {
+            if self.s.order.pos(d) <= depth {
                 self.s.tile(d)
             } else {
                 self.blocks(d)

@@ -319,12 +319,12 @@ fn gemm_changes(
         "double_buffering" => double(&mut out),
         "pipeline" => {
             double(&mut out);
-            for (on, db, level, idx, name, f) in [
+            for (on, db, level, skip, name, f) in [
                 (
                     s.prefetch_a,
                     s.double_buffer_a,
                     s.a_level,
-                    s.order.0[0] != Dim::J,
+                    Dim::J,
                     "A",
                     (|x: &mut GemmSchedule| x.prefetch_a = true) as fn(&mut GemmSchedule),
                 ),
@@ -332,18 +332,21 @@ fn gemm_changes(
                     s.prefetch_b,
                     s.double_buffer_b,
                     s.b_level,
-                    s.order.0[0] != Dim::I,
+                    Dim::I,
                     "B",
                     |x: &mut GemmSchedule| x.prefetch_b = true,
                 ),
             ] {
-                if !on && db && level == 1 && idx {
+                // The stream runs across the loop just outside the loads, which must index the operand.
+                let idx = level >= 1 && s.order.0[usize::from(level.min(3)) - 1] != skip;
+                if !on && db && idx {
                     let mut x = s.clone();
                     f(&mut x);
                     out.push((
                         format!(
-                            "prefetch the next outer iteration's {name} panel into the other half of its \
-                             buffer, a few mvins per weight block, instead of loading it in a burst"
+                            "prefetch the {name} panel of the next iteration of the loop around its loads \
+                             into the other half of its buffer, a few mvins per weight block, instead of \
+                             loading it in a burst"
                         ),
                         x,
                         1.5,
@@ -664,6 +667,180 @@ fn retile_changes(
         .collect()
 }
 
+/// The values one coordinate of a GEMM schedule can take, each as the whole schedule with that
+/// coordinate changed (and the flags it depends on fixed up): the neighbourhood of the model jump's
+/// coordinate descent. Coordinate 0 is the tile triple, sized together (a taller I tile usually needs a
+/// narrower J tile to fit the accumulator).
+fn gemm_coordinate(
+    g: &GemmSchedule,
+    coord: usize,
+    blocks: (u64, u64, u64),
+    mbl: u32,
+) -> Vec<GemmSchedule> {
+    let mut out = Vec::new();
+    let mut with = |f: &dyn Fn(&mut GemmSchedule)| {
+        let mut x = g.clone();
+        f(&mut x);
+        if x != *g {
+            out.push(x);
+        }
+    };
+    match coord {
+        0 => {
+            for ti in tile_choices(blocks.0) {
+                for tj in tile_choices(blocks.1) {
+                    for tk in tile_choices(blocks.2) {
+                        with(&|x| (x.ti, x.tj, x.tk) = (ti, tj, tk));
+                    }
+                }
+            }
+        }
+        1 => {
+            for o in Order::ALL {
+                with(&|x| x.order = o);
+            }
+        }
+        2 | 3 => {
+            for lvl in 0..=3u8 {
+                for (db, pf) in [(false, false), (true, false), (true, true)] {
+                    with(&|x| {
+                        if coord == 2 {
+                            (x.a_level, x.double_buffer_a, x.prefetch_a) = (lvl, db, pf);
+                        } else {
+                            (x.b_level, x.double_buffer_b, x.prefetch_b) = (lvl, db, pf);
+                        }
+                    });
+                }
+            }
+        }
+        4 => {
+            for (db, il) in [(false, false), (true, false), (true, true)] {
+                with(&|x| {
+                    (x.double_buffer_c, x.interleave_store) = (db, il);
+                    if il {
+                        x.c_width = x.c_width.max(x.tj.min(mbl));
+                    }
+                });
+            }
+        }
+        5 => {
+            let mut w = 1;
+            while w <= mbl {
+                for which in 0..3 {
+                    with(&|x| match which {
+                        0 => x.a_width = w,
+                        1 => x.b_width = w,
+                        _ => x.c_width = w,
+                    });
+                }
+                w *= 2;
+            }
+        }
+        6 => {
+            for u in [1, 2, 4, 8] {
+                with(&|x| x.unroll = u);
+            }
+        }
+        _ => {
+            with(&|x| x.skip_redundant = !x.skip_redundant);
+            with(&|x| x.spread = !x.spread);
+            with(&|x| x.inner_k_outer = !x.inner_k_outer);
+        }
+    }
+    out
+}
+
+/// Number of coordinates [`gemm_coordinate`] knows.
+const GEMM_COORDINATES: usize = 8;
+
+/// The model jump: coordinate descent on the (refit) cost model over the whole GEMM schedule space, from
+/// the parent and from a seeded random restart, each coordinate in a seeded order. It returns the best
+/// schedule the descent saw that the run has not measured (the RTL already answered for the others), so
+/// a jump whose optimum was measured still moves to the next most promising point; as the model is refit
+/// on every verdict, later jumps follow the RTL's answers rather than the prior.
+fn gemm_model_jumps(
+    g: &GemmSchedule,
+    hw: &HwConfig,
+    (m, n, k): (u64, u64, u64),
+    ctx: &Context<'_>,
+) -> Vec<(String, Schedule, f64)> {
+    let dim = u64::from(hw.dim());
+    let blocks = (m.div_ceil(dim), n.div_ceil(dim), k.div_ceil(dim));
+    let mbl = hw.max_block_len();
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ 0x6a75_6d70);
+    let cost = |x: &GemmSchedule| -> Option<f64> {
+        x.validate(hw, m, n, k).ok()?;
+        let c = ctx.model.predict(&Schedule::Gemm(x.clone()));
+        c.is_finite().then_some(c)
+    };
+    // A restart: the parent with a few coordinates set at random, so seeds explore different basins.
+    let mut restart = g.clone();
+    for _ in 0..3 {
+        let coord = rng.gen_range(0..GEMM_COORDINATES);
+        let opts: Vec<GemmSchedule> = gemm_coordinate(&restart, coord, blocks, mbl)
+            .into_iter()
+            .filter(|x| x.validate(hw, m, n, k).is_ok())
+            .collect();
+        if !opts.is_empty() {
+            restart = opts[rng.gen_range(0..opts.len())].clone();
+        }
+    }
+    let mut out = Vec::new();
+    for (from, start) in [("the parent", g.clone()), ("a seeded restart", restart)] {
+        let Some(mut best_cost) = cost(&start) else {
+            continue;
+        };
+        let mut cur = start;
+        let mut fresh: Option<(f64, GemmSchedule)> = None;
+        let consider = |x: &GemmSchedule, c: f64, fresh: &mut Option<(f64, GemmSchedule)>| {
+            let sx = Schedule::Gemm(x.clone());
+            if x != g && !ctx.measured.contains(&sx) && fresh.as_ref().is_none_or(|f| c < f.0) {
+                *fresh = Some((c, x.clone()));
+            }
+        };
+        for _round in 0..6 {
+            let mut coords: Vec<usize> = (0..GEMM_COORDINATES).collect();
+            for i in (1..coords.len()).rev() {
+                coords.swap(i, rng.gen_range(0..=i));
+            }
+            let mut moved = false;
+            for coord in coords {
+                for x in gemm_coordinate(&cur, coord, blocks, mbl) {
+                    let Some(c) = cost(&x) else { continue };
+                    consider(&x, c, &mut fresh);
+                    if c < best_cost * 0.9999 {
+                        best_cost = c;
+                        cur = x;
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        if let Some((_, x)) = fresh {
+            out.push((
+                format!(
+                    "jump to the schedule the cost model (refit on this run's verdicts) ranks best, found by \
+                     coordinate descent from {from} over tiles, order, load depths, buffers, streams, widths \
+                     and unrolling: {} x {} x {} blocks, order {}",
+                    x.ti,
+                    x.tj,
+                    x.tk,
+                    x.order.name()
+                ),
+                Schedule::Gemm(x),
+                JUMP_WEIGHT,
+            ));
+        }
+    }
+    out
+}
+
+/// Base weight of a model jump against one ordinary change of the option (before the gain factor).
+const JUMP_WEIGHT: f64 = 3.0;
+
 /// Small changes that usually go with a bigger one (buffers, streams, load depths, transfer widths,
 /// unrolling): the polish step combines a menu option's change with the ones the model says help.
 fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
@@ -701,14 +878,14 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
                 x.prefetch_a = !x.prefetch_a;
                 if x.prefetch_a {
                     x.double_buffer_a = true;
-                    x.a_level = 1;
+                    x.a_level = x.a_level.max(1);
                 }
             });
             add("toggle the B prefetch stream".into(), &|x| {
                 x.prefetch_b = !x.prefetch_b;
                 if x.prefetch_b {
                     x.double_buffer_b = true;
-                    x.b_level = 1;
+                    x.b_level = x.b_level.max(1);
                 }
             });
             add("guard redundant loads".into(), &|x| x.skip_redundant = true);
@@ -721,11 +898,11 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
             for lvl in 0..=3u8 {
                 add(format!("load A at depth {lvl}"), &|x| {
                     x.a_level = lvl;
-                    x.prefetch_a &= lvl == 1;
+                    x.prefetch_a &= lvl >= 1;
                 });
                 add(format!("load B at depth {lvl}"), &|x| {
                     x.b_level = lvl;
-                    x.prefetch_b &= lvl == 1;
+                    x.prefetch_b &= lvl >= 1;
                 });
             }
             for u in [1, 2, 4, 8] {
@@ -888,6 +1065,13 @@ fn changes(id: &str, s: &Schedule, ctx: &Context<'_>, fb: &Feedback) -> Vec<Chan
     if id == "tiling" {
         raw.extend(retile_changes(s, hw, w, &ctx.model));
     }
+    // The model jump changes many decisions at once: a tiling change, and the meaning given to the
+    // menu's open-ended "other" option (which otherwise has no change in the schedule space).
+    if id == "tiling" || id == "other" {
+        if let (Schedule::Gemm(g), Kind::Gemm { m, n, k }) = (s, w.kind) {
+            raw.extend(gemm_model_jumps(g, hw, (m, n, k), ctx));
+        }
+    }
     let parent_cost = ctx.model.predict(s);
     let mut out: Vec<Change> = Vec::new();
     let push = |text: String, schedule: Schedule, weight: f64, out: &mut Vec<Change>| {
@@ -952,6 +1136,8 @@ struct Context<'a> {
     w: &'a Workload,
     model: CostModel<'a>,
     measured: Vec<Schedule>,
+    /// The request's seed (the model jump's coordinate order and restart derive from it).
+    seed: u64,
 }
 
 /// Index drawn with probability proportional to its weight.
@@ -1011,6 +1197,7 @@ impl Proposer for BuiltinProposer {
             w: req.workload,
             model: CostModel::fit(req.hw, req.workload, &measured),
             measured: measured.into_iter().map(|(s, _)| s).collect(),
+            seed: req.seed,
         };
         let options: Vec<(&super::MenuItem, Vec<Change>)> = req
             .menu
