@@ -1486,6 +1486,55 @@ mod tests {
         }
     }
 
+    /// Gemmini's stride convention (LoopConv: element offsets times `input_w/8`): with 4-byte elements the
+    /// plan is the 1-byte plan with every input, weight and output DRAM offset and every stride the loop
+    /// configures multiplied by 4; the bias (accumulator words either way) and the local side are unchanged.
+    /// Checked without and with pooling.
+    #[test]
+    fn conv_fp32_plan_is_the_int8_plan_with_offsets_times_four() {
+        let e1 = env();
+        let e4 = LoopEnv { eb: 4, ..env() };
+        for pool in [false, true] {
+            let mut d = conv_desc();
+            let mut m = conv_mode();
+            if pool {
+                m.no_pool = false;
+                (d.pool_size, d.pool_stride) = (2, 2);
+                (d.porows, d.pocols, d.pool_out_row_dim, d.pool_out_col_dim) = (1, 2, 1, 2);
+            }
+            let p1 = unroll_conv(&e1, &d, &m, 1, 1);
+            let p4 = unroll_conv(&e4, &d, &m, 1, 1);
+            let scaled = |c: &Command, base: u64| match *c {
+                Command::Mvin { state, dram, op } if dram != 0 => Command::Mvin {
+                    state,
+                    dram: base + (dram - base) * 4,
+                    op,
+                },
+                Command::Mvout { dram, op } => Command::Mvout {
+                    dram: base + (dram - base) * 4,
+                    op,
+                },
+                Command::ConfigLd(ld) => Command::ConfigLd(ConfigLd {
+                    stride: ld.stride * 4,
+                    ..ld
+                }),
+                Command::ConfigSt(st) => Command::ConfigSt(ConfigSt {
+                    stride: st.stride * 4,
+                    ..st
+                }),
+                other => other,
+            };
+            let want = |v: &[Command], base: u64| -> Vec<Command> {
+                v.iter().map(|c| scaled(c, base)).collect()
+            };
+            assert_eq!(p4.ld_a, want(&p1.ld_a, d.input), "input, pool {pool}");
+            assert_eq!(p4.ld_b, want(&p1.ld_b, d.weights), "weights, pool {pool}");
+            assert_eq!(p4.st, want(&p1.st, d.output), "output, pool {pool}");
+            assert_eq!((&p4.ld_d, &p4.ex), (&p1.ld_d, &p1.ex), "bias and execute");
+            assert!(p4.st.len() >= 2 && p4.ld_a.len() >= 2 && p4.ld_b.len() >= 2);
+        }
+    }
+
     #[test]
     fn conv_placement_order_and_counts() {
         let e = env();
