@@ -161,7 +161,7 @@ module gemmini_loop_conv
       no_pads = dsc_q[cs].lpad == '0 && dsc_q[cs].rpad == '0 && dsc_q[cs].upad == '0 && dsc_q[cs].dpad == '0;
       want_a = 16'(dsc_q[cs].stride) >> ds;
       want_c = id ? 16'd2 : 16'd1;
-      want_st = t_out ? 64'(dsc_q[cs].batch_size) * 64'(dsc_q[cs].out_channels) * EB64 : 64'(dsc_q[cs].out_stride);
+      want_st = (t_out ? 64'(dsc_q[cs].batch_size) * 64'(dsc_q[cs].out_channels) : 64'(dsc_q[cs].out_stride)) * EB64;
       if (act > 2'd1 || dsc_q[cs].kdil == '0 || (t_w1203 && t_w0132) || (t_in && t_w0132) || (dw && (t_w1203 || t_w0132))
           || (t_out && pool) || (id && (dsc_q[cs].stride != 8'd1 || dsc_q[cs].kdil != 10'd1))
           || (ds && !(dsc_q[cs].stride == 8'd2 && unit_k && no_pads && !id && !t_in && !pool))
@@ -334,7 +334,7 @@ module gemmini_loop_conv
           l_work = dsc_q[sl].in_addr != '0;
           l_run = pend_q[sl] && !dl_q[sl] && ok_sp;
           maxc = dsc_q[sl].t_in ? min32(32'(dsc_q[sl].batches), STEP_WIDE) : min32(32'(dsc_q[sl].kchs), STEP_WIDE);
-          rstride = dsc_q[sl].t_in ? 64'(dsc_q[sl].batch_size) * EB64 : 64'(dsc_q[sl].in_stride);
+          rstride = (dsc_q[sl].t_in ? 64'(dsc_q[sl].batch_size) : 64'(dsc_q[sl].in_stride)) * EB64;
           if (!l_cfgd_q) begin
             l_rs1 = {FP32_ONE, 16'(dsc_q[sl].in_blk), 8'd1, 3'd0, 2'd0, 1'b0, 2'd1};
             l_rs2 = dsc_q[sl].ds ? rstride << 1 : rstride;
@@ -370,8 +370,8 @@ module gemmini_loop_conv
               off = ((64'(lch_q) * 64'(dsc_q[sl].in_col_dim) * 64'(dsc_q[sl].in_row_dim) + 64'(ir) * 64'(dsc_q[sl].in_col_dim)
                       + 64'(ic)) * 64'(dsc_q[sl].batches) + 64'(lb_q)) * EB64;
             else
-              off = ((64'(lb_q) * 64'(dsc_q[sl].in_row_dim) + 64'(ir)) * 64'(dsc_q[sl].in_col_dim) + 64'(ic)) * 64'(dsc_q[sl].in_stride)
-                    + 64'(lch_q) * EB64;
+              off = (((64'(lb_q) * 64'(dsc_q[sl].in_row_dim) + 64'(ir)) * 64'(dsc_q[sl].in_col_dim) + 64'(ic)) * 64'(dsc_q[sl].in_stride)
+                     + 64'(lch_q)) * EB64;
             l_funct = F_MVIN;
             l_rs1 = zero ? 64'd0 : dsc_q[sl].in_addr + off;
             l_rs2 = {16'(dsc_q[sl].ds ? n >> 1 : n), k[15:0], row};
@@ -385,7 +385,7 @@ module gemmini_loop_conv
             if (dsc_q[sl].dw) rstride = EB64;
             else if (dsc_q[sl].t_w1203) rstride = 64'(dsc_q[sl].kernel_dim) * 64'(dsc_q[sl].kernel_dim) * 64'(dsc_q[sl].out_channels) * EB64;
             else if (dsc_q[sl].t_w0132) rstride = 64'(dsc_q[sl].in_channels) * EB64;
-            else rstride = 64'(dsc_q[sl].weight_stride);
+            else rstride = 64'(dsc_q[sl].weight_stride) * EB64;
             l_rs1 = {FP32_ONE, 16'(dsc_q[sl].w_blk), 8'd1, 3'd0, 2'd1, 1'b0, 2'd1};
             l_rs2 = rstride;
           end else begin
@@ -415,8 +415,8 @@ module gemmini_loop_conv
               off = (((64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * 64'(dsc_q[sl].out_channels) + 64'(lo_q))
                      * 64'(dsc_q[sl].in_channels) + 64'(lch_q)) * EB64;
             else
-              off = ((64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * 64'(dsc_q[sl].in_channels) + 64'(lch_q))
-                    * 64'(dsc_q[sl].weight_stride) + 64'(lo_q) * EB64;
+              off = (((64'(lkr_q) * 64'(dsc_q[sl].kernel_dim) + 64'(lkc_q)) * 64'(dsc_q[sl].in_channels) + 64'(lch_q))
+                     * 64'(dsc_q[sl].weight_stride) + 64'(lo_q)) * EB64;
             l_funct = F_MVIN2;
             l_rs1 = dsc_q[sl].w_addr + off;
             l_rs2 = {k[15:0], j[15:0], row};
@@ -460,6 +460,9 @@ module gemmini_loop_conv
   logic [6:0]  e_funct;
   logic [63:0] e_rs1, e_rs2;
   logic [31:0] neb, ner, neq, neo, nekr, nekc, nech;
+  // config_st's DRAM stride in bytes: out_stride counts elements, as in Gemmini (out_stride * input_w/8)
+  logic [31:0] out_stride_b;
+  assign out_stride_b = 32'(dsc_q[head_q].out_stride) * 32'(EB);
   always_comb begin
     // verilator lint_off UNUSEDSIGNAL
     logic [31:0] i, j, k, row, krot, kcrot, q_it, b_it, irow, icol, span;
@@ -548,7 +551,7 @@ module gemmini_loop_conv
           e_funct = F_CONFIG;
           e_rs1 = {dsc_q[head_q].ocols[7:0], dsc_q[head_q].orows[7:0], dsc_q[head_q].pocols[7:0], dsc_q[head_q].porows[7:0], dsc_q[head_q].pool_out_col_dim[7:0], 12'd0,
                    dsc_q[head_q].plpad[1:0], dsc_q[head_q].pupad[1:0], dsc_q[head_q].pool_size[1:0], dsc_q[head_q].pool_stride[1:0], dsc_q[head_q].act, 2'd2};
-          e_rs2 = {32'hffff_ffff, 32'(dsc_q[head_q].out_stride)};
+          e_rs2 = {32'hffff_ffff, out_stride_b};
           e_last = 1'b1;
         end
         E_ST: begin
@@ -568,7 +571,7 @@ module gemmini_loop_conv
                     * 64'(dsc_q[head_q].out_channels) * EB64 + 64'(eo_q) * EB64;
             else
               off = ((64'(eb_q) * 64'(dsc_q[head_q].out_row_dim) + 64'(er_q)) * 64'(dsc_q[head_q].out_col_dim) + 64'(eq_q))
-                    * 64'(dsc_q[head_q].out_stride) + 64'(eo_q) * EB64;
+                    * 64'(dsc_q[head_q].out_stride) * EB64 + 64'(eo_q) * EB64;
             e_rs1 = dsc_q[head_q].out_addr + off;
             e_rs2 = {i[15:0], j[15:0], ACC_BIT | row};
           end else begin
@@ -577,8 +580,8 @@ module gemmini_loop_conv
             neb = wo ? eb_q + 32'd1 : eb_q;
             e_last = wo && wb;
             row = dsc_q[head_q].c_row + (eo_q / D) * dsc_q[head_q].out_blk + eb_q * 32'(dsc_q[head_q].orows) * 32'(dsc_q[head_q].ocols);
-            off = 64'(eb_q) * 64'(dsc_q[head_q].pool_out_row_dim) * 64'(dsc_q[head_q].pool_out_col_dim) * 64'(dsc_q[head_q].out_stride)
-                  + 64'(eo_q) * EB64;
+            off = (64'(eb_q) * 64'(dsc_q[head_q].pool_out_row_dim) * 64'(dsc_q[head_q].pool_out_col_dim) * 64'(dsc_q[head_q].out_stride)
+                   + 64'(eo_q)) * EB64;
             e_rs1 = dsc_q[head_q].out_addr + off;
             e_rs2 = {16'd1, j[15:0], ACC_BIT | row};
           end
@@ -587,7 +590,7 @@ module gemmini_loop_conv
           e_work = dsc_q[head_q].out_addr != '0 && !dsc_q[head_q].no_pool;
           e_funct = F_CONFIG;
           e_rs1 = {60'd0, dsc_q[head_q].act, 2'd2};
-          e_rs2 = {32'hffff_ffff, 32'(dsc_q[head_q].out_stride)};
+          e_rs2 = {32'hffff_ffff, out_stride_b};
           e_last = 1'b1;
         end
       endcase

@@ -855,6 +855,8 @@ pub struct LoopConvDesc {
     pub prpad: u16,
     pub orows: u16,
     pub ocols: u16,
+    /// DRAM strides between output pixels, weight rows and input pixels, in elements (Gemmini's
+    /// convention: the loop multiplies every offset by the element size).
     pub out_stride: u16,
     pub weight_stride: u16,
     pub in_stride: u16,

@@ -370,7 +370,8 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mem = random_regions(&mut rng, Datapath::of(cfg));
     let dim = cfg.dim() as u64;
-    // DRAM strides are bytes; channels are elements of `eb` bytes.
+    // DRAM strides and channels count elements of `eb` bytes (Gemmini's convention); config_st's stride
+    // is in bytes.
     let eb = cfg.elem_bytes() as u16;
     let mut cmds = Vec::new();
     let mut out_next = OUT_BASE;
@@ -439,15 +440,17 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
         let in_row_dim = irows - upad - dpad + rng.gen_range(0..=2);
         let in_col_dim = icols - lpad - rpad + rng.gen_range(0..=2);
         let in_channels = kchs + rng.gen_range(0..=5);
-        let in_stride = (in_channels + rng.gen_range(0..=3)) * eb;
+        let in_stride = in_channels + rng.gen_range(0..=3);
         let kernel_dim = krows.max(kcols) + rng.gen_range(0..=1);
-        let weight_stride = (pochs + rng.gen_range(0..=5)) * eb;
+        let weight_stride = pochs + rng.gen_range(0..=5);
         let out_row_dim = orows + rng.gen_range(0..=1);
         let out_col_dim = ocols + rng.gen_range(0..=2);
-        let out_stride = (pochs + rng.gen_range(0..=3)) * eb;
-        let in_size = batches as u64 * in_row_dim as u64 * in_col_dim as u64 * in_stride as u64;
-        let w_size =
-            (kernel_dim as u64 * kernel_dim as u64 * in_channels as u64) * weight_stride as u64;
+        let out_stride = pochs + rng.gen_range(0..=3);
+        let in_size =
+            batches as u64 * in_row_dim as u64 * in_col_dim as u64 * in_stride as u64 * eb as u64;
+        let w_size = (kernel_dim as u64 * kernel_dim as u64 * in_channels as u64)
+            * weight_stride as u64
+            * eb as u64;
         let reuse = n > 0 && rng.gen_bool(0.15);
         let input = if reuse && rng.gen_bool(0.5) {
             0
@@ -469,8 +472,11 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
             0
         } else {
             let at = out_next;
-            out_next +=
-                batches as u64 * out_row_dim as u64 * out_col_dim as u64 * out_stride as u64;
+            out_next += batches as u64
+                * out_row_dim as u64
+                * out_col_dim as u64
+                * out_stride as u64
+                * eb as u64;
             at
         };
         let spad_id = |rng: &mut ChaCha8Rng| {
@@ -540,7 +546,7 @@ pub fn loop_conv_stream(cfg: &HwConfig, seed: u64) -> StreamCase {
             }
             .encode(),
         );
-        let mut st = ConfigSt::new(out_stride as u32);
+        let mut st = ConfigSt::new(out_stride as u32 * eb as u32);
         st.act = act;
         if rng.gen_bool(0.5) {
             st.acc_scale = SPECIAL_SCALES[rng.gen_range(0..10)];

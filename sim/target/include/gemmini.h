@@ -549,6 +549,8 @@ GEMMINI_INLINE void counter_reset(void)
             gemmini_enc_loop_ws_rs2((A_transpose), (B_transpose), (is_resadd)), k_LOOP_WS);                 \
     } while (0)
 
+/* in_stride, weight_stride and out_stride count elements (elem_t), as in Gemmini: the loop FSM multiplies
+   them by the element size, so the same call works on the int8 and fp32 configurations. */
 #define gemmini_loop_conv_ws(batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim,       \
                              out_col_dim, pool_out_row_dim, pool_out_col_dim, stride, padding, kernel_dim,     \
                              kernel_dilation, pool_size, pool_stride, pool_padding, batches, porows, pocols,   \
@@ -2201,10 +2203,8 @@ static inline int gemmini_lib_convx_run(const char *who, const struct gemmini_li
                                                      w, out, bias, in, c->bias == NULL, no_pool, downsample,
                                                      c->wrot180, input_dilated, c->act & 3, c->trans_output_1203,
                                                      c->trans_weight_1203, c->trans_weight_0132,
-                                                     c->trans_input_3120, 1,
-                                                     c->in_stride * sizeof(elem_t),
-                                                     c->weight_stride * sizeof(elem_t),
-                                                     c->out_stride * sizeof(elem_t), c->dw, 0, 0);
+                                                     c->trans_input_3120, 1, c->in_stride, c->weight_stride,
+                                                     c->out_stride, c->dw, 0, 0);
                             }
                         }
                     }

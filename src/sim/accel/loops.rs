@@ -871,7 +871,7 @@ pub fn check_conv(
         let want = if mode.trans_output_1203 {
             d.batch_size as u64 * d.out_channels as u64 * env.eb
         } else {
-            d.out_stride as u64
+            d.out_stride as u64 * env.eb
         };
         if v.pooling {
             return bad(
@@ -993,7 +993,7 @@ pub fn unroll_conv(
         let (max_chs, row_stride) = if t3120 {
             (batches.min(wide), d.batch_size as u64 * eb)
         } else {
-            (kchs.min(wide), d.in_stride as u64)
+            (kchs.min(wide), d.in_stride as u64 * eb)
         };
         plan.ld_a
             .push(conv_config_ld(0, row_stride << ds, sh.in_blk));
@@ -1030,7 +1030,8 @@ pub fn unroll_conv(
                             } else {
                                 ((b * in_rd + r) * in_cd + c)
                                     .wrapping_mul(d.in_stride as u64)
-                                    .wrapping_add(ch * eb)
+                                    .wrapping_add(ch)
+                                    .wrapping_mul(eb)
                             };
                             d.input.wrapping_add(off)
                         };
@@ -1074,7 +1075,7 @@ pub fn unroll_conv(
         } else if t0132 {
             in_ch * eb
         } else {
-            d.weight_stride as u64
+            d.weight_stride as u64 * eb
         };
         plan.ld_b.push(conv_config_ld(1, row_stride, sh.w_blk));
         for och in (0..ochs).step_by(och_it as usize) {
@@ -1095,7 +1096,8 @@ pub fn unroll_conv(
                         } else {
                             ((krow * kdim + kcol) * in_ch + kch)
                                 .wrapping_mul(d.weight_stride as u64)
-                                .wrapping_add(och * eb)
+                                .wrapping_add(och)
+                                .wrapping_mul(eb)
                         };
                         let addr = LocalAddr::sp(w_row(och, krow, kcol, kch));
                         plan.ld_b.push(Command::Mvin {
@@ -1188,7 +1190,8 @@ pub fn unroll_conv(
                         } else {
                             ((b * d.out_row_dim as u64 + orow) * d.out_col_dim as u64 + ocol)
                                 .wrapping_mul(d.out_stride as u64)
-                                .wrapping_add(och * eb)
+                                .wrapping_add(och)
+                                .wrapping_mul(eb)
                         };
                         let addr = LocalAddr::acc(out_row(och, b, orow, ocol));
                         plan.st.push(Command::Mvout {
@@ -1200,6 +1203,9 @@ pub fn unroll_conv(
             }
         }
     } else if d.output != 0 {
+        // config_st's stride is in bytes; out_stride counts elements (Gemmini's `out_stride * (input_w/8)`;
+        // the 16-bit field times 4 bytes fits in 32 bits).
+        let out_stride_bytes = (d.out_stride as u64 * eb) as u32;
         // Max-pooling in the store unit: configure it with this tile's geometry (scale unchanged), one
         // pooled mvout per image and output-channel block, then turn pooling off again.
         let pooled = ConfigSt {
@@ -1213,7 +1219,7 @@ pub fn unroll_conv(
             pocols: d.pocols as u8,
             orows: orows as u8,
             ocols: ocols as u8,
-            stride: d.out_stride as u32,
+            stride: out_stride_bytes,
             acc_scale: ConfigSt::SCALE_UNCHANGED,
         };
         plan.st.push(Command::ConfigSt(pooled));
@@ -1223,7 +1229,8 @@ pub fn unroll_conv(
                 let j = dim.min(ochs - och);
                 let off = (b * pix)
                     .wrapping_mul(d.out_stride as u64)
-                    .wrapping_add(och * eb);
+                    .wrapping_add(och)
+                    .wrapping_mul(eb);
                 plan.st.push(Command::Mvout {
                     dram: d.output.wrapping_add(off),
                     op: op(LocalAddr::acc(out_row(och, b, 0, 0)), j, 1),
@@ -1233,7 +1240,7 @@ pub fn unroll_conv(
         plan.st.push(Command::ConfigSt(ConfigSt {
             act: mode.activation,
             acc_scale: ConfigSt::SCALE_UNCHANGED,
-            ..ConfigSt::new(d.out_stride as u32)
+            ..ConfigSt::new(out_stride_bytes)
         }));
     }
     plan
@@ -1476,6 +1483,55 @@ mod tests {
         ExecView {
             st_stride: 20,
             ..view()
+        }
+    }
+
+    /// Gemmini's stride convention (LoopConv: element offsets times `input_w/8`): with 4-byte elements the
+    /// plan is the 1-byte plan with every input, weight and output DRAM offset and every stride the loop
+    /// configures multiplied by 4; the bias (accumulator words either way) and the local side are unchanged.
+    /// Checked without and with pooling.
+    #[test]
+    fn conv_fp32_plan_is_the_int8_plan_with_offsets_times_four() {
+        let e1 = env();
+        let e4 = LoopEnv { eb: 4, ..env() };
+        for pool in [false, true] {
+            let mut d = conv_desc();
+            let mut m = conv_mode();
+            if pool {
+                m.no_pool = false;
+                (d.pool_size, d.pool_stride) = (2, 2);
+                (d.porows, d.pocols, d.pool_out_row_dim, d.pool_out_col_dim) = (1, 2, 1, 2);
+            }
+            let p1 = unroll_conv(&e1, &d, &m, 1, 1);
+            let p4 = unroll_conv(&e4, &d, &m, 1, 1);
+            let scaled = |c: &Command, base: u64| match *c {
+                Command::Mvin { state, dram, op } if dram != 0 => Command::Mvin {
+                    state,
+                    dram: base + (dram - base) * 4,
+                    op,
+                },
+                Command::Mvout { dram, op } => Command::Mvout {
+                    dram: base + (dram - base) * 4,
+                    op,
+                },
+                Command::ConfigLd(ld) => Command::ConfigLd(ConfigLd {
+                    stride: ld.stride * 4,
+                    ..ld
+                }),
+                Command::ConfigSt(st) => Command::ConfigSt(ConfigSt {
+                    stride: st.stride * 4,
+                    ..st
+                }),
+                other => other,
+            };
+            let want = |v: &[Command], base: u64| -> Vec<Command> {
+                v.iter().map(|c| scaled(c, base)).collect()
+            };
+            assert_eq!(p4.ld_a, want(&p1.ld_a, d.input), "input, pool {pool}");
+            assert_eq!(p4.ld_b, want(&p1.ld_b, d.weights), "weights, pool {pool}");
+            assert_eq!(p4.st, want(&p1.st, d.output), "output, pool {pool}");
+            assert_eq!((&p4.ld_d, &p4.ex), (&p1.ld_d, &p1.ex), "bias and execute");
+            assert!(p4.st.len() >= 2 && p4.ld_a.len() >= 2 && p4.ld_b.len() >= 2);
         }
     }
 
