@@ -10,6 +10,7 @@ mod llm_server;
 
 mod builtin;
 mod llm;
+mod prior_score;
 mod reuse_bench;
 mod search;
 mod slurm;
