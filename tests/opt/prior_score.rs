@@ -161,7 +161,7 @@ fn score(points: &[(String, Schedule, u64)]) -> BTreeMap<String, (usize, f64, f6
 }
 
 #[test]
-#[ignore = "needs measured runs: GEMFORGE_PRIOR_DATA=/work/meas/p1:/work/meas/p2:..."]
+#[ignore = "needs measured runs: GEMFORGE_PRIOR_DATA=RUNS_DIR[:RUNS_DIR...] (search run directories)"]
 fn score_the_prior_on_measured_runs() {
     let dirs = std::env::var("GEMFORGE_PRIOR_DATA")
         .expect("set GEMFORGE_PRIOR_DATA to colon-separated directories of search runs");
