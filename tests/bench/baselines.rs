@@ -283,6 +283,25 @@ fn strided_conv_baselines_are_correct_and_mistakes_are_caught() {
     assert!(!v.correct, "{v:#?}");
 }
 
+/// ResNet-50's three 1x1 stride-2 shortcuts through `tiled_conv_downsample` (the FSM baseline calls it as
+/// resnet50.c does: one LOOP_WS matmul per output row): correct on fresh inputs on both engines (spec screens,
+/// then the checked RTL run).
+#[test]
+fn resnet50_downsample_shortcuts_are_correct_on_both_engines() {
+    let hw = HwConfig::default_config();
+    for name in [
+        "resnet50_c3_down_256_512",
+        "resnet50_c4_down_512_1024",
+        "resnet50_c5_down_1024_2048",
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let code = baseline::program(&hw, &w, Baseline::HardwareFsm).unwrap();
+        assert!(code.contains("tiled_conv_downsample("), "{name}: {code}");
+        let v = eval_code(&w, &code, "fsm", true);
+        assert!(v.correct, "{name}: {v:#?}");
+    }
+}
+
 /// A baseline that fails is a cell showing its failure class, listed under "failures:" with its detail,
 /// while the others in the row still report cycles: here the loop-FSM baseline runs with the loop
 /// functs forbidden (as the search forbids them to candidates), so it fails with forbidden_instruction.

@@ -50,6 +50,15 @@ int main(void) {
                                                                false, false, false, &in[0][0][0][0], &w[0][0], NULL,
                                                                &out[0][0][0][0], NO_ACTIVATION, 1, 0, 0, 0,
                                                                WS_CPU_ISSUED));
+  /* tiled_conv_downsample: square layers only, as on Gemmini; strides no shorter than their rows */
+  REFUSED("downsample rectangular", tiled_conv_downsample(1, 8, 6, 16, 16, 4, 3, 16, 16, 16, &in[0][0][0][0],
+                                                          &w[0][0], NULL, &out[0][0][0][0], NO_ACTIVATION, 1, WS));
+  REFUSED("downsample short in_stride", tiled_conv_downsample(1, 8, 8, 16, 16, 4, 4, 8, 16, 16, &in[0][0][0][0],
+                                                              &w[0][0], NULL, &out[0][0][0][0], NO_ACTIVATION, 1,
+                                                              WS));
+  REFUSED("downsample output too large", tiled_conv_downsample(1, 8, 8, 16, 16, 5, 5, 16, 16, 16, &in[0][0][0][0],
+                                                               &w[0][0], NULL, &out[0][0][0][0], NO_ACTIVATION, 1,
+                                                               WS));
   REFUSED("resadd empty", tiled_resadd_auto(0, 4, 1, 1, 1, a, b, &C[0][0], false, WS_CPU_ISSUED));
   printf(failures ? "FAILED %d\n" : "PASS\n", failures);
   return failures ? 1 : 0;

@@ -1058,21 +1058,36 @@ fn conv_entry_points_set_gemmini_mode_bits() {
         assert!(m.dw && m.no_bias && m.no_pool);
         assert_eq!((d.pochs, d.kchs, d.weight_stride), (1, 1, 1));
     }
-    // downsampling: a 1x1 stride-2 layer
+    // downsampling, as Gemmini's tiled_conv_downsample: one LOOP_WS per output row (a 4-pixel x 32-channel
+    // x 16-channel matmul: one block of I and K, two of J, I padded by 12), A = every other pixel of every
+    // other input row (A stride 2 x in_stride), the bias one repeated row (D stride 0), no LOOP_CONV_WS
     let cap = capture_lib(
         "conv_ds",
-        "static elem_t in[1][8][8][16], w[16][32], out[1][4][4][32];",
-        "int rc = tiled_conv_downsample(1, 8, 8, 16, 32, 4, 4, 16, 32, 32, &in[0][0][0][0], &w[0][0], NULL,\n\
-             &out[0][0][0][0], NO_ACTIVATION, 1.0f, WS);\n\
+        "static elem_t in[1][8][8][16], w[16][32], out[1][4][4][32]; static acc_t bias[32];",
+        "P(in); P(w); P(out); P(bias);\n\
+         int rc = tiled_conv_downsample(1, 8, 8, 16, 32, 4, 4, 16, 32, 32, &in[0][0][0][0], &w[0][0], bias,\n\
+             &out[0][0][0][0], RELU, 0.5f, WS);\n\
          if (rc) return 1;",
     );
-    let ex = cap.cmds.iter().find_map(|c| match Command::decode(*c) {
-        Command::ConfigEx(e) => Some(e),
-        _ => None,
-    });
-    assert_eq!(ex.map(|e| e.a_stride), Some(1));
-    let l = loops(&cap);
-    assert!(!l.is_empty() && l.iter().all(|(d, m)| m.downsample && d.stride == 2));
+    let p = |n: &str| cap.ptrs[n];
+    assert!(loops(&cap).is_empty(), "no LOOP_CONV_WS");
+    let ws: Vec<RoccCmd> = cap
+        .cmds
+        .iter()
+        .copied()
+        .filter(|c| (8..=13).contains(&c.funct))
+        .collect();
+    let l: Vec<LoopWs> = ws.chunks(6).map(loop_ws).collect();
+    assert_eq!(l.len(), 4, "one LOOP_WS per output row");
+    for (r, l) in l.iter().enumerate() {
+        let r = r as u64;
+        assert_eq!((l.ijk, l.pads), ((1, 2, 1), (12, 0, 0)));
+        assert_eq!(l.a, p("in") + 2 * r * 8 * 16);
+        assert_eq!((l.b, l.d), (p("w"), p("bias")));
+        assert_eq!(l.c, p("out") + r * 4 * 32);
+        assert_eq!(l.strides, (32, 32, 0, 32));
+        assert!(l.act == 1 && !l.a_t && !l.b_t && !l.full_c && !l.is_resadd);
+    }
     // transposes and rot180 reach the mode bits and config_ex
     let cap = capture_lib(
         "conv_trans",

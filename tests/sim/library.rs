@@ -507,6 +507,9 @@ fn unsupported_calls_are_refused() {
         "does not fit the",
         "more than the",
         "not supported",
+        "rectangular convolutions (input 8x6, output 4x3)",
+        "in_stride 8 for 16 input channels",
+        "output 5x5 does not fit",
     ] {
         assert!(r.stdout.contains(what), "{what}: {}", r.stdout);
     }
@@ -605,6 +608,8 @@ fn loop_conv_ws_feature_space_matches_on_both_engines() {
         &["MODE=1", "STRIDE=2"],
         &["MODE=1", "PSIZE=3", "PSTRIDE=2", "PPAD=1"],
         &["MODE=2", "IN=8"],
+        // an odd input with a cropped output, no activation, channels that pad the blocks
+        &["MODE=2", "IN=9", "ACT=NO_ACTIVATION", "CIN=40", "COUT=70"],
         &["MODE=3", "IN=4"],
     ];
     for more in cases {

@@ -2419,19 +2419,62 @@ static inline int tiled_conv_dw_auto(int batch_size, int in_row_dim, int in_col_
     return gemmini_lib_convx_run("tiled_conv_dw_auto", &x);
 }
 
-/* tiled_conv_downsample: a 1x1, stride-2, unpadded convolution (ResNet's downsampling shortcut; Gemmini's name
-   and arguments, strides in elements): LOOP_CONV_WS with downsample (only every other input row and column is
-   loaded), or the CPU reference. */
+/* tiled_conv_downsample: a 1x1, stride-2, unpadded convolution (ResNet's downsampling shortcut), computed
+   as Gemmini's tiled_conv_downsample computes it: for every image and every other input row, one
+   tiled_matmul_auto of out_col_dim output pixels (A = that input row with a row stride of 2 * in_stride, so
+   every other pixel is taken) x out_channels (B = the weights) x in_channels, with the bias as a repeated D
+   row, into one output row; the type (WS: a LOOP_WS per call; CPU: the CPU reference), activation and scale
+   are passed through. Strides in elements. Square layers only, as on Gemmini. (Gemmini loops over the input
+   rows and takes in_col_dim / 2 pixels, which is the output's size when in_dim = 2 * out_dim; here the loops
+   run over the output's rows and columns, so an odd input or a cropped output is the convolution too, and
+   no output row or column is written that the caller did not ask for.) */
 static inline int tiled_conv_downsample(int batch_size, int in_row_dim, int in_col_dim, int in_channels,
                                         int out_channels, int out_row_dim, int out_col_dim, int in_stride,
                                         int weight_stride, int out_stride, const elem_t *input,
                                         const elem_t *weights, const acc_t *bias, elem_t *output, int act,
                                         acc_scale_t scale, enum tiled_matmul_type_t tiled_conv_type)
 {
-    return tiled_conv_stride_auto(batch_size, in_row_dim, in_col_dim, in_channels, out_channels, out_row_dim,
-                                  out_col_dim, 2, 1, 1, 0, 1, in_stride, weight_stride, out_stride, false, false,
-                                  false, false, false, input, weights, bias, output, act, scale, 1, 0, 0,
-                                  tiled_conv_type);
+    if (in_row_dim != in_col_dim || out_row_dim != out_col_dim) {
+        printf("tiled_conv_downsample: rectangular convolutions (input %dx%d, output %dx%d) are not supported, "
+               "as on Gemmini; use tiled_conv_stride_auto with stride 2 and a 1x1 kernel\n",
+               in_row_dim, in_col_dim, out_row_dim, out_col_dim);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const struct gemmini_lib_convx x = {batch_size, in_row_dim, in_col_dim, in_channels, out_channels,
+                                        out_row_dim, out_col_dim, 2, 1, 1, 0, 1, in_stride, weight_stride,
+                                        out_stride, false, false, false, false, false, false, 0, 0, 0, input,
+                                        weights, bias, output, act, scale};
+    const int e = gemmini_lib_convx_check("tiled_conv_downsample", &x);
+    if (e) return e;
+    /* a stride shorter than its row would make pixels (or weight rows) overlap: swapped arguments */
+    if (in_stride < in_channels || weight_stride < out_channels || out_stride < out_channels) {
+        printf("tiled_conv_downsample: a stride is shorter than its row (in_stride %d for %d input channels, "
+               "weight_stride %d and out_stride %d for %d output channels)\n",
+               in_stride, in_channels, weight_stride, out_stride, out_channels);
+        return GEMMINI_LIB_BAD_ARGS;
+    }
+    if (act != NO_ACTIVATION && act != RELU) {
+        printf("tiled_conv_downsample: activation %d is not supported (NO_ACTIVATION or RELU)\n", act);
+        return GEMMINI_LIB_UNSUPPORTED;
+    }
+    const size_t in_dim = (size_t)in_row_dim, out_dim = (size_t)out_row_dim;
+    for (size_t b = 0; b < (size_t)batch_size; b++)
+        for (size_t orow = 0; orow < out_dim; orow++) {
+            const size_t irow = 2 * orow;
+            const elem_t *A = input + (b * in_dim + irow) * in_dim * (size_t)in_stride;
+            elem_t *C = output + (b * out_dim + orow) * out_dim * (size_t)out_stride;
+            const int err = tiled_matmul_auto(out_dim, (size_t)out_channels, (size_t)in_channels, A, weights, bias,
+                                              C, 2 * (size_t)in_stride, (size_t)weight_stride, (size_t)out_stride,
+                                              (size_t)out_stride, MVIN_SCALE_IDENTITY, MVIN_SCALE_IDENTITY,
+                                              MVIN_SCALE_IDENTITY, act, scale, 0, true, false, false, false, false,
+                                              0, tiled_conv_type);
+            if (err) {
+                printf("tiled_conv_downsample: the matmul of image %lu, output row %lu was rejected (above)\n",
+                       (unsigned long)b, (unsigned long)orow);
+                return err;
+            }
+        }
+    return GEMMINI_LIB_OK;
 }
 
 /* Global average pooling (Gemmini's global_average_cpu): output[b][ch] = the rounded mean of the dim x dim
