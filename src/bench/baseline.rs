@@ -244,22 +244,9 @@ pub(crate) fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64)
         };
         b.div_ceil(u64::from(t))
     };
-    // Loads of an operand happen once per iteration of the loops outside its level that index it, or
-    // of all loops outside it without skipping.
-    let loads = |level: usize, dims: [Dim; 2]| -> u64 {
-        let mut times = 1;
-        let mut seen_index = false;
-        for pos in (0..level).rev() {
-            let d = s.order.0[pos];
-            let idx = dims.contains(&d);
-            seen_index |= idx;
-            if idx || !s.skip_redundant || seen_index {
-                times *= tiles(d);
-            }
-        }
-        times
-    };
-    let a_bytes = m * k * loads(usize::from(s.a_level), [Dim::I, Dim::K]) / {
+    // Loads of an operand: `GemmSchedule::refills`.
+    let loads = |level: u8, dims: [Dim; 2]| s.refills(level, dims, tiles);
+    let a_bytes = m * k * loads(s.a_level, [Dim::I, Dim::K]) / {
         // Each load covers the whole range of the dims inside the level: divide by those tile counts.
         let mut cover = 1;
         for d in [Dim::I, Dim::K] {
@@ -269,7 +256,7 @@ pub(crate) fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64)
         }
         cover
     };
-    let b_bytes = k * n * loads(usize::from(s.b_level), [Dim::K, Dim::J]) / {
+    let b_bytes = k * n * loads(s.b_level, [Dim::K, Dim::J]) / {
         let mut cover = 1;
         for d in [Dim::K, Dim::J] {
             if s.order.pos(d) < usize::from(s.b_level) {
@@ -298,21 +285,13 @@ pub(crate) fn gemm_cost(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64)
         (s.a_level, [Dim::I, Dim::K], s.double_buffer_a, s.prefetch_a),
         (s.b_level, [Dim::K, Dim::J], s.double_buffer_b, s.prefetch_b),
     ] {
-        let level = usize::from(level);
-        let ext = |d: Dim| -> u64 {
-            if s.order.pos(d) >= level {
-                match d {
-                    Dim::I => mb,
-                    Dim::J => nb,
-                    Dim::K => kb,
-                }
-            } else {
-                u64::from(match d {
-                    Dim::I => s.ti,
-                    Dim::J => s.tj,
-                    Dim::K => s.tk,
-                })
-            }
+        let ext = |d: Dim| {
+            let blocks = match d {
+                Dim::I => mb,
+                Dim::J => nb,
+                Dim::K => kb,
+            };
+            s.extent_at(level, d, blocks)
         };
         let bytes = (ext(dims[0]) * ext(dims[1]) * dim * dim) as f64;
         // Measured: 12544x64x256 with 32x1x16 tiles spent 0.7 of the A load time with nothing else

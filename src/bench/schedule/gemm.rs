@@ -192,6 +192,35 @@ impl GemmSchedule {
         })
     }
 
+    /// How many times the buffer of an operand moved in at loop level `level` (the operand indexed by
+    /// `dims`) is refilled over the GEMM: once per iteration of every loop outside the level, except,
+    /// with `skip_redundant`, the loops that do not index it and run inside the innermost loop that
+    /// does (their iterations would reload the same blocks). `tiles(d)` is the number of tiles of
+    /// dimension d. The analytic costs (the hand family's and the proposer's prior) count loads with it.
+    pub fn refills(&self, level: u8, dims: [Dim; 2], tiles: impl Fn(Dim) -> u64) -> u64 {
+        let mut times = 1;
+        let mut seen_index = false;
+        for pos in (0..usize::from(level)).rev() {
+            let d = self.order.0[pos];
+            let idx = dims.contains(&d);
+            seen_index |= idx;
+            if idx || !self.skip_redundant || seen_index {
+                times *= tiles(d);
+            }
+        }
+        times
+    }
+
+    /// Blocks of dimension `d` a buffer moved in at loop level `level` spans: the whole dimension
+    /// (`blocks`) when d's loop runs inside that level, else one tile.
+    pub fn extent_at(&self, level: u8, d: Dim, blocks: u64) -> u64 {
+        if self.order.pos(d) >= usize::from(level) {
+            blocks
+        } else {
+            self.tile(d)
+        }
+    }
+
     pub fn level(&self, x: Operand) -> usize {
         usize::from(match x {
             Operand::A => self.a_level,

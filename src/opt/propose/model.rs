@@ -173,29 +173,11 @@ fn gemm_dma_overhead(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
         Dim::K => kb,
     };
     let tiles = |d: Dim| blocks(d).div_ceil(s.tile(d));
-    // Block loads of an operand: its buffer (the tiles of the loops inside its level, whole dimensions
-    // for loops inside) is refilled once per iteration of the loops outside that index it (all of them
-    // without `skip_redundant`, or once an indexing loop is further out).
+    // Block loads of an operand: its buffer (`extent_at` blocks of each of its dimensions) times its
+    // refills (`GemmSchedule::refills`).
     let block_loads = |level: u8, dims: [Dim; 2]| -> u64 {
-        let level = usize::from(level);
-        let mut times = 1;
-        let mut seen_index = false;
-        for pos in (0..level).rev() {
-            let d = s.order.0[pos];
-            let idx = dims.contains(&d);
-            seen_index |= idx;
-            if idx || !s.skip_redundant || seen_index {
-                times *= tiles(d);
-            }
-        }
-        let ext = |d: Dim| {
-            if s.order.pos(d) >= level {
-                blocks(d)
-            } else {
-                s.tile(d)
-            }
-        };
-        times * ext(dims[0]) * ext(dims[1])
+        let ext = |d: Dim| s.extent_at(level, d, blocks(d));
+        s.refills(level, dims, tiles) * ext(dims[0]) * ext(dims[1])
     };
     let per = |n_blocks: u64, width: u32| n_blocks.div_ceil(u64::from(width.max(1))) as f64;
     let mvins = per(block_loads(s.a_level, [Dim::I, Dim::K]), s.a_width)
@@ -295,24 +277,8 @@ pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
         if !db || pf {
             continue;
         }
-        let level = usize::from(level);
-        let ext = |d: Dim| {
-            if s.order.pos(d) >= level {
-                blocks_of(d)
-            } else {
-                s.tile(d)
-            }
-        };
-        let mut times = 1;
-        let mut seen_index = false;
-        for pos in (0..level).rev() {
-            let d = s.order.0[pos];
-            let idx = dims.contains(&d);
-            seen_index |= idx;
-            if idx || !s.skip_redundant || seen_index {
-                times *= tiles(d);
-            }
-        }
+        let ext = |d: Dim| s.extent_at(level, d, blocks_of(d));
+        let times = s.refills(level, dims, tiles);
         let bytes = (ext(dims[0]) * ext(dims[1]) * dim * dim) as f64;
         db_burst += (bytes / 12.0 - 8.0 * dim as f64).max(0.0) * times as f64;
     }
