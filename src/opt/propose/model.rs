@@ -11,7 +11,7 @@
 //! exactly; a schedule far from everything measured falls back to the prior. The RTL stays the judge: the
 //! model only decides which candidates the proposer offers first.
 
-use crate::bench::schedule::{ConvSchedule, GemmSchedule, Schedule};
+use crate::bench::schedule::{ConvSchedule, Dim, GemmSchedule, Schedule};
 use crate::bench::workload::{Kind, Workload};
 use crate::sim::config::HwConfig;
 
@@ -163,15 +163,20 @@ pub fn prior(hw: &HwConfig, w: &Workload, s: &Schedule) -> f64 {
 /// spend about 20 cycles per mvin or mvout beyond its bytes (measured: 12544x64x256 with 16x4x16 tiles ran
 /// 17% faster moving 4 blocks per mvin instead of 1, about 20 cycles for each of the 9,408 mvins saved).
 /// Half of it is taken as exposed: the streams overlap computation in part.
-fn gemm_dma_overhead(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
-    use crate::bench::schedule::Dim;
+/// DIM x DIM blocks of each dimension of an m x n x k GEMM.
+fn gemm_blocks(hw: &HwConfig, m: u64, n: u64, k: u64) -> impl Fn(Dim) -> u64 + Copy {
     let dim = u64::from(hw.dim());
     let (mb, nb, kb) = (m.div_ceil(dim), n.div_ceil(dim), k.div_ceil(dim));
-    let blocks = |d: Dim| match d {
+    move |d: Dim| match d {
         Dim::I => mb,
         Dim::J => nb,
         Dim::K => kb,
-    };
+    }
+}
+
+fn gemm_dma_overhead(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> f64 {
+    let blocks = gemm_blocks(hw, m, n, k);
+    let (mb, nb) = (blocks(Dim::I), blocks(Dim::J));
     let tiles = |d: Dim| blocks(d).div_ceil(s.tile(d));
     // Block loads of an operand: its buffer (`extent_at` blocks of each of its dimensions) times its
     // refills (`GemmSchedule::refills`).
@@ -246,14 +251,9 @@ const STORE_BURST: f64 = 0.8;
 
 /// The terms of [`GemmHwTerms`] for a schedule of an m x n x k GEMM.
 pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> GemmHwTerms {
-    use crate::bench::schedule::Dim;
     let dim = u64::from(hw.dim());
-    let (mb, nb, kb) = (m.div_ceil(dim), n.div_ceil(dim), k.div_ceil(dim));
-    let blocks_of = |d: Dim| match d {
-        Dim::I => mb,
-        Dim::J => nb,
-        Dim::K => kb,
-    };
+    let blocks_of = gemm_blocks(hw, m, n, k);
+    let (mb, nb, kb) = (blocks_of(Dim::I), blocks_of(Dim::J), blocks_of(Dim::K));
     let tiles = |d: Dim| blocks_of(d).div_ceil(s.tile(d));
     // An mvout spans c_width blocks of the C region's J extent (whole N when the J loop runs inside
     // the K loop, else one J tile).
