@@ -786,7 +786,15 @@ fn gemm_model_jumps(
         }
     }
     let mut out = Vec::new();
-    for (from, start) in [("the parent", g.clone()), ("a seeded restart", restart)] {
+    let mut starts = vec![("the parent", g.clone()), ("a seeded restart", restart)];
+    for b in &ctx.best_measured {
+        if let Schedule::Gemm(b) = b {
+            if b != g {
+                starts.push(("one of the run's best measured schedules", b.clone()));
+            }
+        }
+    }
+    for (from, start) in starts {
         let Some(mut best_cost) = cost(&start) else {
             continue;
         };
@@ -1138,6 +1146,8 @@ struct Context<'a> {
     measured: Vec<Schedule>,
     /// The request's seed (the model jump's coordinate order and restart derive from it).
     seed: u64,
+    /// The run's fastest measured schedules (the model jump also descends from them).
+    best_measured: Vec<Schedule>,
 }
 
 /// Index drawn with probability proportional to its weight.
@@ -1192,7 +1202,11 @@ impl Proposer for BuiltinProposer {
             .iter()
             .filter_map(|m| Schedule::from_program(&m.program).map(|s| (s, m.cycles)))
             .collect();
+        let mut by_cycles = measured.clone();
+        by_cycles.sort_by_key(|(_, c)| *c);
+        let best_measured = by_cycles.into_iter().take(3).map(|(s, _)| s).collect();
         let ctx = Context {
+            best_measured,
             hw: req.hw,
             w: req.workload,
             model: CostModel::fit(req.hw, req.workload, &measured),
