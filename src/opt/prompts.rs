@@ -623,6 +623,7 @@ pub fn preview(hw: &HwConfig, p: &PromptPreview<'_>) -> anyhow::Result<String> {
         model: None,
         seed: 0,
         ancestry: &[],
+        pending: &[],
         measured: &[],
     })
 }

@@ -68,6 +68,7 @@ fn plan_measured(
         model: None,
         seed,
         ancestry: &[],
+        pending: &[],
         measured,
     })
 }
@@ -321,6 +322,45 @@ fn measured_schedules_are_not_proposed_again() {
             schedule_of(&child),
             "seed {seed}"
         );
+    }
+}
+
+#[test]
+fn plans_drawn_by_siblings_are_not_drawn_again() {
+    let p = BuiltinProposer::new();
+    assert!(p.redraws_duplicates());
+    let w = workload::by_name("gemm_512x512x512").unwrap();
+    let code = naive(&w);
+    let m = gemm_menu();
+    let hw = HwConfig::default_config();
+    for seed in 0..12 {
+        let first = plan_for(&p, &w, &code, &Feedback::default(), &m, seed).unwrap();
+        // The same request again, told that a sibling drew `first`: it must draw something else.
+        let mut pending = vec![first.clone()];
+        for round in 0..3 {
+            let again = p
+                .plan(&PlanRequest {
+                    workload: &w,
+                    hw: &hw,
+                    parent_code: &code,
+                    feedback: &Feedback::default(),
+                    menu: &m,
+                    iteration: 1,
+                    iterations: 4,
+                    model: None,
+                    seed,
+                    ancestry: &[],
+                    pending: &pending,
+                    measured: &[],
+                })
+                .unwrap();
+            assert!(
+                pending.iter().all(|d| d.meta != again.meta),
+                "seed {seed} round {round}: drew a pending plan again: {}",
+                again.text
+            );
+            pending.push(again);
+        }
     }
 }
 

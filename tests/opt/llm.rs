@@ -113,6 +113,7 @@ fn with_plan_req<T>(model: &str, seed: u64, f: impl FnOnce(&PlanRequest<'_>) -> 
         model: Some(model),
         seed,
         ancestry: &[],
+        pending: &[],
         measured: &[],
     };
     f(&req)
@@ -1472,6 +1473,7 @@ fn repair_prompts_carry_the_error_and_one_call_answers_carry_their_plan() {
         model: Some(&m),
         seed: 4,
         ancestry: &ancestry,
+        pending: &[],
         measured: &[],
     };
     let (plan, code) = p.direct(&req).unwrap();

@@ -963,6 +963,87 @@ fn gemforge_search_with_the_builtin_proposer() {
     cleanup(&dir);
 }
 
+/// The built-in proposer's plans within one iteration name distinct candidates: a plan that duplicates a
+/// sibling's is redrawn (journaled under `<slot>/redraw`, and the programs follow the redrawn plan), so
+/// no evaluation of the budget goes to a candidate the iteration already has. A resumed run replays it.
+#[test]
+fn duplicate_builtin_plans_are_redrawn() {
+    let dir = std::env::temp_dir().join(format!("gf-search-redraw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = env!("CARGO_BIN_EXE_gemforge");
+    let search = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("search")
+            .args(args)
+            .args(["-q", "--json", "--run-dir"])
+            .arg(&dir)
+            .output()
+            .expect("gemforge search");
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON object")
+    };
+    let first = search(&[
+        "--workload",
+        "gemm_64x64x64",
+        "--iterations",
+        "3",
+        "--beam",
+        "2",
+        "--plans",
+        "4",
+        "--impls",
+        "1",
+        "--screen-runs",
+        "1",
+        "--no-baselines",
+    ]);
+    let ev = events(&dir);
+    let mut plan_of: HashMap<String, String> = HashMap::new();
+    for e in &ev {
+        if let Event::PlanReceived { slot, plan, .. } = e {
+            plan_of.insert(slot.clone(), plan.clone());
+        }
+    }
+    let redraws = plan_of.keys().filter(|s| s.ends_with("/redraw")).count();
+    assert!(redraws > 0, "no duplicate plan was redrawn: {plan_of:?}");
+    // The schedules implemented in one step are pairwise distinct.
+    let mut per_step: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    let mut implemented = 0;
+    for e in &ev {
+        if let Event::ProgramRequested { plan_slot, .. } = e {
+            let hash = &plan_of[plan_slot];
+            let text =
+                std::fs::read_to_string(dir.join("store").join(format!("{hash}.json"))).unwrap();
+            let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let step = plan_slot.split('/').next().unwrap().to_string();
+            let metas = per_step.entry(step).or_default();
+            assert!(
+                !metas.contains(&plan["meta"]),
+                "{plan_slot}: a schedule already implemented in its step: {}",
+                plan["meta"]
+            );
+            metas.push(plan["meta"].clone());
+            implemented += 1;
+        }
+    }
+    assert!(implemented >= 8, "only {implemented} programs");
+    // Resuming the finished run replays the same plans: no new request, the same best.
+    let again = search(&["--resume"]);
+    assert_eq!(again["best_cycles"], first["best_cycles"]);
+    let requested = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::PlanRequested { .. }))
+            .count()
+    };
+    assert_eq!(requested(&events(&dir)), requested(&ev));
+    cleanup(&dir);
+}
+
 #[test]
 fn llm_proposer_in_the_search_pays_nothing_twice_on_resume() {
     use llm_server::{Reply, ScriptedServer};

@@ -1138,7 +1138,8 @@ fn conv_superseded(alone: &Schedule, polished: &Schedule, model: &CostModel<'_>)
 const GAMMA: i32 = 4;
 
 /// What every change of one plan request is judged with: the cost model refit on the run's verdicts and
-/// the schedules already measured (never proposed again: the RTL already answered).
+/// the schedules already measured or drawn by a sibling request of this iteration (never proposed again:
+/// the RTL already answered, or will).
 struct Context<'a> {
     hw: &'a HwConfig,
     w: &'a Workload,
@@ -1183,6 +1184,10 @@ impl Proposer for BuiltinProposer {
         true
     }
 
+    fn redraws_duplicates(&self) -> bool {
+        true
+    }
+
     fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError> {
         let parent = Schedule::from_program(req.parent_code).ok_or_else(|| {
             ProposeError::NotApplicable(
@@ -1205,12 +1210,19 @@ impl Proposer for BuiltinProposer {
         let mut by_cycles = measured.clone();
         by_cycles.sort_by_key(|(_, c)| *c);
         let best_measured = by_cycles.into_iter().take(3).map(|(s, _)| s).collect();
+        let model = CostModel::fit(req.hw, req.workload, &measured);
+        // Schedules a sibling request of this iteration already drew count as taken, as measured ones do.
+        let taken = measured.into_iter().map(|(s, _)| s).chain(
+            req.pending
+                .iter()
+                .filter_map(|p| serde_json::from_value::<Schedule>(p.meta.clone()).ok()),
+        );
         let ctx = Context {
             best_measured,
             hw: req.hw,
             w: req.workload,
-            model: CostModel::fit(req.hw, req.workload, &measured),
-            measured: measured.into_iter().map(|(s, _)| s).collect(),
+            model,
+            measured: taken.collect(),
             seed: req.seed,
         };
         let options: Vec<(&super::MenuItem, Vec<Change>)> = req

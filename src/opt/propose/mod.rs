@@ -72,6 +72,10 @@ pub struct PlanRequest<'a> {
     /// The parent's line of descent, oldest first, at most `--ancestors` generations (empty by default):
     /// each earlier program with the plan that led from it to the next one.
     pub ancestry: &'a [AncestorStep],
+    /// Plans other requests of this iteration already drew (in slot order). Empty on the first draw; the
+    /// search fills it when it asks a proposer that [`Proposer::redraws_duplicates`] again for a slot whose
+    /// plan duplicated an earlier one. The proposer should draw none of them again.
+    pub pending: &'a [Plan],
 }
 
 /// One generation of a parent's ancestry, for the planning prompt (`--ancestors N`).
@@ -158,6 +162,13 @@ pub trait Proposer: Send + Sync {
     fn plan(&self, req: &PlanRequest<'_>) -> Result<Plan, ProposeError>;
     /// Whether plan requests should carry the run's measured programs ([`PlanRequest::measured`]).
     fn wants_measured(&self) -> bool {
+        false
+    }
+    /// Whether the search should ask again, with [`PlanRequest::pending`] filled, for a plan that
+    /// duplicates one drawn earlier in the same iteration. Worth it for a cheap proposer whose plans
+    /// determine the program (the duplicate would be the same candidate, one evaluation of the budget
+    /// spent on nothing); not for LLMs, whose calls cost money and whose programs differ anyway.
+    fn redraws_duplicates(&self) -> bool {
         false
     }
     fn implement(&self, req: &ImplRequest<'_>) -> Result<String, ProposeError>;

@@ -477,6 +477,7 @@ impl StepCtx<'_> {
                 .get(&parent.code)
                 .map_or(&[][..], Vec::as_slice),
             measured: self.measured,
+            pending: &[],
         }
     }
 }
@@ -1252,7 +1253,64 @@ impl<'a> Engine<'a> {
             .map_err(|_| anyhow::anyhow!("an evaluation thread panicked"))
     }
 
-    fn get_plan(&self, r: &PlanReq, ctx: &StepCtx<'_>) -> anyhow::Result<Option<PlanOutcome>> {
+    /// Plans that duplicate a plan drawn earlier in the same iteration (same schedule or same text),
+    /// asked for once more, in slot order, with every plan drawn so far as [`PlanRequest::pending`]; only
+    /// for a proposer that [`Proposer::redraws_duplicates`]. Without this a quarter of the built-in
+    /// proposer's plans named a candidate a sibling had already named, and the evaluation budget shrank
+    /// by as much. A redrawn plan has its own slot (`<slot>/redraw`, journaled as any plan, so a resumed
+    /// run replays it); a redraw that fails or duplicates again leaves the first plan. Returns the plans
+    /// and each one's slot.
+    fn redraw_duplicates(
+        &self,
+        preqs: &[PlanReq],
+        mut plans: Vec<Option<PlanOutcome>>,
+        ctx: &StepCtx<'_>,
+    ) -> anyhow::Result<(Vec<Option<PlanOutcome>>, Vec<String>)> {
+        let mut slots: Vec<String> = preqs.iter().map(|r| r.slot.clone()).collect();
+        if !self.env.proposer.redraws_duplicates() {
+            return Ok((plans, slots));
+        }
+        let same = |a: &Plan, b: &Plan| {
+            if a.meta.is_null() && b.meta.is_null() {
+                a.text == b.text
+            } else {
+                a.meta == b.meta
+            }
+        };
+        let mut drawn: Vec<Plan> = Vec::new();
+        for (i, r) in preqs.iter().enumerate() {
+            let Some(Some(PlanOutcome::Ok { plan, .. })) = plans.get(i) else {
+                continue;
+            };
+            if !drawn.iter().any(|d| same(d, plan)) {
+                drawn.push(plan.clone());
+                continue;
+            }
+            let slot = format!("{}/redraw", r.slot);
+            let again = PlanReq {
+                seed: derive_seed(self.cfg.params.seed, &slot),
+                slot: slot.clone(),
+                parent: r.parent.clone(),
+                menu: r.menu.clone(),
+                model: r.model.clone(),
+            };
+            if let Some(PlanOutcome::Ok { plan, hash }) = self.get_plan(&again, ctx, &drawn)? {
+                if !drawn.iter().any(|d| same(d, &plan)) {
+                    drawn.push(plan.clone());
+                    plans[i] = Some(PlanOutcome::Ok { plan, hash });
+                    slots[i] = slot;
+                }
+            }
+        }
+        Ok((plans, slots))
+    }
+
+    fn get_plan(
+        &self,
+        r: &PlanReq,
+        ctx: &StepCtx<'_>,
+        pending: &[Plan],
+    ) -> anyhow::Result<Option<PlanOutcome>> {
         if let Some(o) = self.plans.get(&r.slot) {
             return Ok(Some(o.clone()));
         }
@@ -1267,7 +1325,7 @@ impl<'a> Engine<'a> {
             seed: r.seed,
         })?;
         let parent_code = self.store.get(&r.parent.code, "c")?;
-        let req = ctx.plan_request(
+        let mut req = ctx.plan_request(
             self,
             &r.parent,
             &parent_code,
@@ -1275,6 +1333,7 @@ impl<'a> Engine<'a> {
             r.model.as_deref(),
             r.seed,
         );
+        req.pending = pending;
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.env.proposer.plan(&req) {
             Ok(plan) => {
@@ -1723,7 +1782,7 @@ impl<'a> Engine<'a> {
             let pb = self.bar(preqs.len(), format!("{} {} plans", st.phase, st.iteration));
             let this = &*self;
             let plans = parallel_map(&preqs, jobs, |r| {
-                let o = this.awaited(&pb, || this.get_plan(r, &ctx));
+                let o = this.awaited(&pb, || this.get_plan(r, &ctx, &[]));
                 pb.inc(1);
                 o
             });
@@ -1733,6 +1792,7 @@ impl<'a> Engine<'a> {
         if self.stopped() == Some(StopKind::Interrupt) {
             return Ok(StepEnd::Interrupted);
         }
+        let (plans, plan_slots) = self.redraw_duplicates(&preqs, plans, &ctx)?;
         // ---- implement (K per plan; with --skip-planning, K one-call answers per prompt) ----
         let mut ireqs = Vec::new();
         let mut impl_counter = self.impl_counter;
@@ -1750,12 +1810,13 @@ impl<'a> Engine<'a> {
                     plan_hash: hash.clone(),
                 }
             };
+            let plan_slot = plan_slots.get(i).unwrap_or(&r.slot);
             for k in 0..st.impls {
-                let slot = format!("{}/k{k}", r.slot);
+                let slot = format!("{plan_slot}/k{k}");
                 ireqs.push(ImplReq {
                     seed: derive_seed(seed, &slot),
                     slot,
-                    plan_slot: r.slot.clone(),
+                    plan_slot: plan_slot.clone(),
                     parent: r.parent.clone(),
                     kind: kind.clone(),
                     model: Self::next_model(&self.code_models, &mut impl_counter),
