@@ -415,3 +415,67 @@ fn a_streamed_double_buffer_ranks_above_the_same_buffer_loaded_in_bursts() {
     st.validate(&hw, &w).unwrap();
     assert!(cost::prior(&hw, &w, &st) > cost::prior(&hw, &w, &sb));
 }
+
+/// The refit model's regret on measured runs: for each run directory under `GEMFORGE_PRIOR_DATA` with
+/// at least FIT + 10 points, the model is fitted on the run's first FIT verdicts (journal order,
+/// `GEMFORGE_REFIT_POINTS`, default 30) and ranks the later ones it has not seen; printed: the true cycles
+/// of its top pick and of the best of its top 5 over the best of them, per run and as geometric means.
+/// (The later verdicts are the ones the search chose to measure, so this compares model variants on the
+/// same data rather than scoring the search.)
+#[test]
+#[ignore = "needs measured runs: GEMFORGE_PRIOR_DATA=RUNS_DIR[:RUNS_DIR...] (search run directories)"]
+fn score_the_refit_model_on_measured_runs() {
+    let dirs = std::env::var("GEMFORGE_PRIOR_DATA")
+        .expect("set GEMFORGE_PRIOR_DATA to colon-separated directories of search runs");
+    let fit: usize = std::env::var("GEMFORGE_REFIT_POINTS")
+        .map(|v| {
+            v.parse()
+                .expect("GEMFORGE_REFIT_POINTS: a number of verdicts")
+        })
+        .unwrap_or(30);
+    let mut runs = Vec::new();
+    for d in dirs.split(':').filter(|d| !d.is_empty()) {
+        runs_under(Path::new(d), &mut runs);
+    }
+    runs.sort();
+    let hw = HwConfig::default_config();
+    let (mut top1, mut top5) = (Vec::new(), Vec::new());
+    for run in &runs {
+        let points = join_run(run).unwrap_or_else(|e| panic!("{e}"));
+        if points.len() < fit + 10 {
+            continue;
+        }
+        let w = workload::by_name(&points[0].0).expect("a known workload");
+        let seen: Vec<(Schedule, u64)> = points[..fit]
+            .iter()
+            .map(|(_, s, c)| (s.clone(), *c))
+            .collect();
+        let model = cost::CostModel::fit(&hw, &w, &seen);
+        let mut later: Vec<(f64, u64)> = points[fit..]
+            .iter()
+            .filter(|(_, s, _)| !seen.iter().any(|(x, _)| x == s))
+            .map(|(_, s, c)| (model.predict(s), *c))
+            .collect();
+        let Some(best) = later.iter().map(|p| p.1).min() else {
+            continue;
+        };
+        later.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let r1 = later[0].1 as f64 / best as f64;
+        let r5 = later.iter().take(5).map(|p| p.1).min().unwrap_or(best) as f64 / best as f64;
+        println!("{}: top-1 {r1:.3}, top-5 {r5:.3}", run.display());
+        top1.push(r1.ln());
+        top5.push(r5.ln());
+    }
+    assert!(
+        !top1.is_empty(),
+        "no run with more than {} verdicts",
+        fit + 10
+    );
+    let gmean = |v: &[f64]| (v.iter().sum::<f64>() / v.len() as f64).exp();
+    println!(
+        "{} runs, fitted on {fit} verdicts each: top-1 regret {:.4}, top-5 regret {:.4} (geometric means)",
+        top1.len(),
+        gmean(&top1),
+        gmean(&top5)
+    );
+}

@@ -21,8 +21,14 @@ const BANDWIDTH: f64 = 1.5;
 /// measurement from dragging far-away predictions.
 const SHRINK: f64 = 0.15;
 
-/// Ridge penalty of the linear part of the correction (in units of squared log-residual per feature).
-const RIDGE: f64 = 1.0;
+/// Ridge penalty of the linear part's decision coefficients (in units of squared log-residual per
+/// feature). Strong: fitted on the few neighbourhoods a run has measured, the coefficients extrapolated
+/// badly (fitted on the first 30 points of 21 recorded GEMM runs, the model's top pick among the later
+/// points was 10% slower than their best, geometric mean; 2.5% with this penalty and a free intercept).
+const RIDGE: f64 = 100.0;
+/// Ridge penalty of the intercept: nearly free, since how far the prior is off overall (often 15-20% on
+/// the fast schedules) is what every measurement says the same way.
+const RIDGE_INTERCEPT: f64 = 0.01;
 
 /// A prior corrected by measured verdicts (see the module documentation).
 #[derive(Debug, Clone)]
@@ -100,8 +106,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Ridge regression: argmin |X beta - y|^2 + RIDGE |beta|^2 (the intercept too: with few points the
-/// correction should stay small), by Gaussian elimination with partial pivoting. None when singular.
+/// Ridge regression: argmin |X beta - y|^2 + RIDGE_INTERCEPT beta_0^2 + RIDGE |beta_1..|^2 (feature 0 is
+/// the constant 1), by Gaussian elimination with partial pivoting. None when singular.
 fn ridge(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
     let n = x.first()?.len();
     let mut a = vec![vec![0.0; n + 1]; n];
@@ -114,7 +120,7 @@ fn ridge(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
         }
     }
     for (i, r) in a.iter_mut().enumerate() {
-        r[i] += RIDGE;
+        r[i] += if i == 0 { RIDGE_INTERCEPT } else { RIDGE };
     }
     for col in 0..n {
         let piv = (col..n).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))?;
