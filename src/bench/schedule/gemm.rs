@@ -474,6 +474,7 @@ impl GemmSchedule {
             n,
             k,
             ld_entries: u64::from(hw.reservation_station.ld).max(1),
+            prologue: std::cell::Cell::new(false),
         };
         let streams: Vec<String> = [Operand::A, Operand::B]
             .into_iter()
@@ -525,6 +526,9 @@ struct Emitter<'a> {
     /// Load entries of the reservation station: more mvins per weight block than this would stall the
     /// hart behind a full load queue while the execute queue runs dry.
     ld_entries: u64,
+    /// Whether the code being emitted is the outermost loop's first iteration (the only one where
+    /// the first-panel streams run).
+    prologue: std::cell::Cell<bool>,
 }
 
 /// The shape of a first-panel stream (`stream_first`), in panel-local blocks: the mvins are those of
@@ -645,9 +649,36 @@ impl Emitter<'_> {
         if lvl == kpos && self.s.double_buffer_c {
             c.line(format!("c_cur = c_cur == 0 ? {} : 0;", self.p.c_size));
         }
+        let streams = [Operand::A, Operand::B]
+            .into_iter()
+            .any(|x| self.streamed(x));
+        if lvl == 0 && streams && self.tiles(d) > 1 {
+            // The first iteration, where the first panels stream in, is emitted apart from the rest,
+            // whose computations then carry no trace of the streams (see `compute`).
+            self.prologue.set(true);
+            self.tile_loop(c, lvl, 0, 1);
+            self.prologue.set(false);
+            self.tile_loop(c, lvl, 1, self.tiles(d));
+        } else {
+            if lvl == 0 {
+                self.prologue.set(streams);
+            }
+            self.tile_loop(c, lvl, 0, self.tiles(d));
+        }
+        if lvl == kpos {
+            if self.s.interleave_store {
+                self.hand_over(c);
+            } else {
+                self.mvout(c);
+            }
+        }
+    }
+
+    /// Iterations `lo..hi` of the tile loop at depth `lvl`, with everything inside.
+    fn tile_loop(&self, c: &mut Code, lvl: usize, lo: u64, hi: u64) {
+        let d = self.s.order.0[lvl];
         c.open(format!(
-            "for (int {v} = 0; {v} < {}; {v}++)",
-            self.tiles(d),
+            "for (int {v} = {lo}; {v} < {hi}; {v}++)",
             v = var(d)
         ));
         if let Expr::Var(ext) = tile_extent(var(d), self.s.tile(d), self.blocks(d)) {
@@ -659,13 +690,18 @@ impl Emitter<'_> {
             }
         }
         self.level(c, lvl + 1);
-        for x in [Operand::A, Operand::B] {
-            if self.prefetched(x) && self.s.level(x) == lvl + 1 {
+        if lvl == 0 && self.prologue.get() {
+            // Every block of the first panels was read in this iteration, so the streams are done;
+            // this makes sure of it before the later iterations (without demand checks) and the
+            // prefetch stream reuse the buffers.
+            for x in [Operand::A, Operand::B] {
                 if self.streamed(x) {
-                    // The first panel is complete by now (every block of it was read), so this only
-                    // makes sure before its half is reused by the next iteration's prefetch.
                     self.sf_drain(c, x);
                 }
+            }
+        }
+        for x in [Operand::A, Operand::B] {
+            if self.prefetched(x) && self.s.level(x) == lvl + 1 {
                 let n = pf_name(x);
                 c.open(format!("while ({n}_left > 0)"));
                 self.prefetch_step(c, x);
@@ -674,13 +710,6 @@ impl Emitter<'_> {
             }
         }
         c.close();
-        if lvl == kpos {
-            if self.s.interleave_store {
-                self.hand_over(c);
-            } else {
-                self.mvout(c);
-            }
-        }
     }
 
     /// Row base of the current buffer of `x`.
@@ -1174,12 +1203,14 @@ impl Emitter<'_> {
             .filter(|&x| self.streamed(x))
             .map(|x| format!("{}.done < {}", sf_name(x), self.sf_total(x)))
             .collect();
-        if live.is_empty() {
+        if live.is_empty() || !self.prologue.get() {
             self.compute_blocks(c, false);
         } else {
-            // Two copies of the tile's computations: with the first-panel streams while one is still
-            // running, and without, so that once the panels are in, their bookkeeping costs the hart
-            // (whose time per weight block is the scarce resource) nothing.
+            // In the outermost loop's first iteration, two copies of the tile's computations: with
+            // the first-panel streams while one is still running, and without once the panels are
+            // in, so their bookkeeping costs the hart (whose time per weight block is the scarce
+            // resource) nothing then. Later iterations have the plain copy only: extra code in the
+            // hot loop nest costs it registers, measurably.
             c.open(format!("if ({})", live.join(" || ")));
             self.compute_blocks(c, true);
             c.close();
