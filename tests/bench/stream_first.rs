@@ -53,7 +53,7 @@ fn stream_first_programs_are_correct_on_both_engines() {
     // 52x40x72: 4x3x5 blocks, the last one partial in every dimension.
     let odd = Workload::gemm("gemm_52x40x72", "test", 52, 40, 72);
     let small = workload::by_name("gemm_20x36x24").unwrap();
-    let cases: [Case; 10] = [
+    let cases: [Case; 11] = [
         // A at depth 0, I outside K: streamed row tile by row tile, ragged groups of 3 K blocks.
         (
             "odd", 2, 1, 2, "ijk", 0, 3, false, false, false, 3, false, true,
@@ -93,6 +93,10 @@ fn stream_first_programs_are_correct_on_both_engines() {
         // The paper's shape family in miniature: A's prefetch stream, B resident, interleaved stores.
         (
             "small", 1, 1, 2, "ijk", 1, 0, true, false, true, 4, true, true,
+        ),
+        // One tile along the outermost loop: its only iteration is the streamed one.
+        (
+            "small", 2, 1, 1, "ijk", 0, 3, false, false, false, 4, false, true,
         ),
     ];
     for (idx, &(wn, ti, tj, tk, order, al, bl, pa, pb, db, width, iko, rtl)) in
