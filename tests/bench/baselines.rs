@@ -87,6 +87,7 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
                 interleave_store: false,
                 prefetch_a: false,
                 prefetch_b: false,
+                stream_first: false,
             };
             let sched = Schedule::Gemm(s);
             let code = sched.emit_c(&hw, &w).unwrap();

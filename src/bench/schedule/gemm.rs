@@ -141,6 +141,14 @@ pub struct GemmSchedule {
     pub prefetch_a: bool,
     #[serde(default)]
     pub prefetch_b: bool,
+    /// Stream the panels that are moved in once before the computations start (an operand loaded at
+    /// depth 0, and the first panel of a depth-1 prefetch stream) instead of loading them in a burst:
+    /// each weight block first issues the mvins it reads that are still missing, and then a few more
+    /// of the panel, in the order the computations consume it, so the execute unit starts after the
+    /// first slice instead of after the whole panel. Needs such an operand; deeper panels stay bursts.
+    /// Off (and not written into the record) by default, so older records keep their programs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream_first: bool,
 }
 
 /// Sizes the generator and the validator share.
@@ -181,6 +189,7 @@ impl GemmSchedule {
             interleave_store: false,
             prefetch_a: false,
             prefetch_b: false,
+            stream_first: false,
         }
     }
 
@@ -235,6 +244,16 @@ impl GemmSchedule {
         } else {
             self.tile(d)
         }
+    }
+
+    /// Whether `stream_first` streams `x`'s first panel: `x` is loaded at depth 0, or at depth 1 with its
+    /// prefetch stream (whose first panel is otherwise a burst before the loops).
+    fn first_streamable(&self, x: Operand) -> bool {
+        let pf = match x {
+            Operand::A => self.prefetch_a,
+            Operand::B => self.prefetch_b,
+        };
+        self.level(x) == 0 || (self.level(x) == 1 && pf)
     }
 
     /// Blocks the accumulator region spans along `d` (I or J): whole when `d`'s loop is inside the K loop.
@@ -325,6 +344,19 @@ impl GemmSchedule {
                     self.order.name()
                 );
             }
+        }
+        if self.stream_first {
+            ensure!(
+                [Operand::A, Operand::B]
+                    .into_iter()
+                    .any(|x| self.first_streamable(x)),
+                "stream_first needs an operand loaded once before the loops: at depth 0 (levels A {} B \
+                 {}) or at depth 1 with its prefetch stream on (prefetch_a {}, prefetch_b {})",
+                self.a_level,
+                self.b_level,
+                self.prefetch_a,
+                self.prefetch_b
+            );
         }
         let e = |x, d| self.ext(x, d, Self::blocks(d, mb, nb, kb));
         let a_size = e(Operand::A, Dim::I) * e(Operand::A, Dim::K) * dim;
@@ -441,7 +473,22 @@ impl GemmSchedule {
             m,
             n,
             k,
+            ld_entries: u64::from(hw.reservation_station.ld).max(1),
+            prologue: std::cell::Cell::new(false),
         };
+        let streams: Vec<String> = [Operand::A, Operand::B]
+            .into_iter()
+            .filter(|&x| e.streamed(x))
+            .map(|x| e.sf_helper(x))
+            .collect();
+        if !streams.is_empty() {
+            // The first-panel streams' state: mvins issued, next row and column group, stream tile.
+            head.push_str("struct gf_stream { int done, r, g, r0, r1; };\n");
+            for h in &streams {
+                head.push_str(h);
+            }
+            head.push('\n');
+        }
         for (on, n) in [(self.prefetch_a, "pfa"), (self.prefetch_b, "pfb")] {
             if on {
                 // The prefetch stream: the next outer iteration's panel, still to move in.
@@ -476,6 +523,38 @@ struct Emitter<'a> {
     m: u64,
     n: u64,
     k: u64,
+    /// Load entries of the reservation station: more mvins per weight block than this would stall the
+    /// hart behind a full load queue while the execute queue runs dry.
+    ld_entries: u64,
+    /// Whether the code being emitted is the outermost loop's first iteration (the only one where
+    /// the first-panel streams run).
+    prologue: std::cell::Cell<bool>,
+}
+
+/// The shape of a first-panel stream (`stream_first`), in panel-local blocks: the mvins are those of
+/// the burst it replaces (row block `r` by column group `g` of `w` blocks), issued tile by tile of the
+/// row dimension (`t` rows per stream tile) and, inside one, group by group, row by row. The stream
+/// tile is the row dimension's tile when that dimension's loop runs inside the column dimension's
+/// loop within the panel (then the computations finish one row tile before the next), else the whole
+/// panel (column group by column group).
+struct SfGeom {
+    /// Row blocks and column groups of the panel.
+    nr: u64,
+    ng: u64,
+    /// Column blocks of the panel.
+    nc: u64,
+    /// Rows per stream tile.
+    t: u64,
+    /// The stream runs row tile by row tile (the row dimension's tile loop index).
+    by_row_tile: bool,
+    w: u64,
+}
+
+fn sf_name(x: Operand) -> &'static str {
+    match x {
+        Operand::A => "sfa",
+        Operand::B => "sfb",
+    }
 }
 
 fn var(d: Dim) -> &'static str {
@@ -546,12 +625,20 @@ impl Emitter<'_> {
         let kpos = self.s.order.pos(Dim::K);
         for x in [Operand::A, Operand::B] {
             if self.s.level(x) == lvl && !self.prefetched(x) {
-                self.loads(c, x, lvl);
+                if self.streamed(x) {
+                    self.sf_setup(c, x);
+                } else {
+                    self.loads(c, x, lvl);
+                }
             }
         }
         for x in [Operand::A, Operand::B] {
             if self.prefetched(x) && self.s.level(x) == lvl + 1 {
-                self.first_panel(c, x);
+                if self.streamed(x) {
+                    self.sf_setup(c, x);
+                } else {
+                    self.first_panel(c, x);
+                }
             }
         }
         if lvl == 3 {
@@ -562,9 +649,36 @@ impl Emitter<'_> {
         if lvl == kpos && self.s.double_buffer_c {
             c.line(format!("c_cur = c_cur == 0 ? {} : 0;", self.p.c_size));
         }
+        let streams = [Operand::A, Operand::B]
+            .into_iter()
+            .any(|x| self.streamed(x));
+        if lvl == 0 && streams && self.tiles(d) > 1 {
+            // The first iteration, where the first panels stream in, is emitted apart from the rest,
+            // whose computations then carry no trace of the streams (see `compute`).
+            self.prologue.set(true);
+            self.tile_loop(c, lvl, 0, 1);
+            self.prologue.set(false);
+            self.tile_loop(c, lvl, 1, self.tiles(d));
+        } else {
+            if lvl == 0 {
+                self.prologue.set(streams);
+            }
+            self.tile_loop(c, lvl, 0, self.tiles(d));
+        }
+        if lvl == kpos {
+            if self.s.interleave_store {
+                self.hand_over(c);
+            } else {
+                self.mvout(c);
+            }
+        }
+    }
+
+    /// Iterations `lo..hi` of the tile loop at depth `lvl`, with everything inside.
+    fn tile_loop(&self, c: &mut Code, lvl: usize, lo: u64, hi: u64) {
+        let d = self.s.order.0[lvl];
         c.open(format!(
-            "for (int {v} = 0; {v} < {}; {v}++)",
-            self.tiles(d),
+            "for (int {v} = {lo}; {v} < {hi}; {v}++)",
             v = var(d)
         ));
         if let Expr::Var(ext) = tile_extent(var(d), self.s.tile(d), self.blocks(d)) {
@@ -576,6 +690,16 @@ impl Emitter<'_> {
             }
         }
         self.level(c, lvl + 1);
+        if lvl == 0 && self.prologue.get() {
+            // Every block of the first panels was read in this iteration, so the streams are done;
+            // this makes sure of it before the later iterations (without demand checks) and the
+            // prefetch stream reuse the buffers.
+            for x in [Operand::A, Operand::B] {
+                if self.streamed(x) {
+                    self.sf_drain(c, x);
+                }
+            }
+        }
         for x in [Operand::A, Operand::B] {
             if self.prefetched(x) && self.s.level(x) == lvl + 1 {
                 let n = pf_name(x);
@@ -586,13 +710,6 @@ impl Emitter<'_> {
             }
         }
         c.close();
-        if lvl == kpos {
-            if self.s.interleave_store {
-                self.hand_over(c);
-            } else {
-                self.mvout(c);
-            }
-        }
     }
 
     /// Row base of the current buffer of `x`.
@@ -880,6 +997,181 @@ impl Emitter<'_> {
         (2 * mvins).div_ceil(groups.max(1)).max(1)
     }
 
+    /// Whether `x`'s first panel is streamed (`stream_first`) rather than moved in by a burst.
+    fn streamed(&self, x: Operand) -> bool {
+        self.s.stream_first && self.s.first_streamable(x)
+    }
+
+    fn sf_geom(&self, x: Operand) -> SfGeom {
+        let (rd, cd) = x.dims();
+        // The panel's extent: the whole dimension for loops inside the load depth, the (full) first
+        // tile for the depth-1 stream's own loop.
+        let ext = |d: Dim| {
+            if self.s.order.pos(d) >= self.s.level(x) {
+                self.blocks(d)
+            } else {
+                self.s.tile(d).min(self.blocks(d))
+            }
+        };
+        let (nr, nc) = (ext(rd), ext(cd));
+        let (_, width, _, _) = self.mvin_of(x);
+        let w = u64::from(width);
+        let by_row_tile = self.s.order.pos(rd) >= self.s.level(x)
+            && self.tiles(rd) > 1
+            && self.s.order.pos(rd) < self.s.order.pos(cd);
+        SfGeom {
+            nr,
+            ng: nc.div_ceil(w),
+            nc,
+            t: if by_row_tile { self.s.tile(rd) } else { nr },
+            by_row_tile,
+            w,
+        }
+    }
+
+    fn sf_total(&self, x: Operand) -> u64 {
+        let g = self.sf_geom(x);
+        g.nr * g.ng
+    }
+
+    /// The helper that advances `x`'s first-panel stream up to a position (a static function placed
+    /// before `solution`). The stream's state lives in a struct the helper updates through a pointer,
+    /// so it stays in memory: kept in registers it would crowd the hot loop's (once the panel is in,
+    /// the computations run as fast as without the stream).
+    fn sf_helper(&self, x: Operand) -> String {
+        let g = self.sf_geom(x);
+        let n = sf_name(x);
+        let (rd, cd) = x.dims();
+        let (mvin, _, ext_r, dram) = self.mvin_of(x);
+        let dim = self.p.dim as i64;
+        let (h0, _) = self.halves(x);
+        let w = g.w as i64;
+        let r = Expr::var("s->r");
+        let cb = Expr::var("s->g").muli(w);
+        let rows = span(&r, &Expr::Const(1), self.p.dim, self.size(rd));
+        let nblk = if g.nc % g.w == 0 {
+            Expr::Const(w)
+        } else {
+            Expr::Const(w).min(&Expr::Const(g.nc as i64).sub(&cb))
+        };
+        let cols = span(&cb, &nblk, self.p.dim, self.size(cd));
+        let addr = Expr::Const(h0 as i64).add(&cb.muli(ext_r as i64).add(&r).muli(dim));
+        let total = self.sf_total(x);
+        let mut c = Code::new();
+        c.open(format!(
+            "static void __attribute__((noinline)) gf_{n}_upto(struct gf_stream *s, int8_t {dram}[][{}], int need, int ahead)",
+            self.size(cd)
+        ));
+        c.line("if (need < s->done + ahead) need = s->done + ahead;");
+        c.line(format!("if (need > {total}) need = {total};"));
+        c.open("while (s->done < need)");
+        c.line(format!(
+            "{mvin}(&{dram}[{}][{}], {}, {}, {});",
+            r.muli(dim).c(),
+            cb.muli(dim).c(),
+            addr.c(),
+            cols.c(),
+            rows.c()
+        ));
+        // Rows of the stream tile, then column groups, then the next stream tile.
+        c.line(format!(
+            "s->done++; if (++s->r == s->r1) {{ s->r = s->r0; if (++s->g == {}) {{ s->g = 0; \
+             s->r0 = s->r1; s->r1 = gf_min(s->r1 + {}, {}); s->r = s->r0; }} }}",
+            g.ng, g.t, g.nr
+        ));
+        c.close();
+        c.close();
+        c.finish()
+    }
+
+    /// Where the burst was: the stream's state (nothing moved in yet; the weight blocks pull it in).
+    /// The panel lives in the buffer's first half, where the burst would have put it.
+    fn sf_setup(&self, c: &mut Code, x: Operand) {
+        let g = self.sf_geom(x);
+        let n = sf_name(x);
+        let (h0, _) = self.halves(x);
+        c.line(format!(
+            "/* the {} panel streams in during the first computations, in the order they read it */",
+            match x {
+                Operand::A => "A",
+                Operand::B => "B",
+            }
+        ));
+        let dbuf = match x {
+            Operand::A => self.s.double_buffer_a,
+            Operand::B => self.s.double_buffer_b,
+        };
+        if dbuf {
+            c.line(format!("{}_cur = {h0};", op_name(x)));
+        }
+        c.line(format!("struct gf_stream {n} = {{0, 0, 0, 0, {}}};", g.t));
+    }
+
+    /// `gf_sfX_upto(...)`: the stream up to `need` and `ahead` mvins further.
+    fn sf_call(&self, c: &mut Code, x: Operand, need: &str, ahead: u64) {
+        let (_, _, _, dram) = self.mvin_of(x);
+        let n = sf_name(x);
+        c.line(format!("gf_{n}_upto(&{n}, {dram}, {need}, {ahead});"));
+    }
+
+    /// Before a weight block: move in whatever of the panel it reads that the stream has not issued
+    /// yet. The stream position just past the mvins it reads is `need` (every earlier row tile is
+    /// full, so the count is linear in the tile index, the group and the row).
+    fn sf_demand(&self, c: &mut Code, x: Operand, kb: &Expr, jb: &Expr) {
+        let g = self.sf_geom(x);
+        let n = sf_name(x);
+        let (rd, cd) = x.dims();
+        let local_c = match x {
+            Operand::A => kb,
+            Operand::B => jb,
+        };
+        let col = self.off(x, cd, local_c);
+        let grp = match col.as_const() {
+            Some(v) => Expr::Const(v / g.w as i64),
+            None if g.w == 1 => col,
+            None => Expr::var(format!("({} / {})", col.c(), g.w)),
+        };
+        let need = if g.by_row_tile {
+            let n_r = self.count(rd);
+            let r_hi = match x {
+                Operand::A => n_r.clone(),
+                Operand::B => kb.addi(1),
+            };
+            Expr::var(var(rd))
+                .muli((g.t * g.ng) as i64)
+                .add(&grp.mul(&n_r))
+                .add(&r_hi)
+        } else {
+            let r_hi = match x {
+                Operand::A => self
+                    .off(x, Dim::I, &Expr::Const(0))
+                    .add(&self.count(Dim::I)),
+                Operand::B => self.off(x, Dim::K, kb).addi(1),
+            };
+            grp.muli(g.nr as i64).add(&r_hi)
+        };
+        c.open(format!("if ({n}.done < {})", need.c()));
+        self.sf_call(c, x, &need.c(), 0);
+        c.close();
+    }
+
+    /// Mvins of the first-panel stream ahead of demand per weight block: twice the rate at which the
+    /// first computations read the panel (A: a stream tile's rows per `w` K blocks; B: at most one
+    /// block per weight block), within the load queue.
+    fn sf_per_group(&self, x: Operand) -> u64 {
+        let g = self.sf_geom(x);
+        let rate = match x {
+            Operand::A => (2 * g.t).div_ceil(g.w),
+            Operand::B => 2,
+        };
+        rate.clamp(1, self.ld_entries)
+    }
+
+    /// Issue whatever is left of the first-panel stream.
+    fn sf_drain(&self, c: &mut Code, x: Operand) {
+        self.sf_call(c, x, &self.sf_total(x).to_string(), 0);
+    }
+
     /// Offset of block `local` (within the current tile) inside `x`'s buffer along `d`.
     fn off(&self, x: Operand, d: Dim, local: &Expr) -> Expr {
         if self.s.order.pos(d) >= self.s.level(x) {
@@ -906,6 +1198,30 @@ impl Emitter<'_> {
     }
 
     fn compute(&self, c: &mut Code) {
+        let live: Vec<String> = [Operand::A, Operand::B]
+            .into_iter()
+            .filter(|&x| self.streamed(x))
+            .map(|x| format!("{}.done < {}", sf_name(x), self.sf_total(x)))
+            .collect();
+        if live.is_empty() || !self.prologue.get() {
+            self.compute_blocks(c, false);
+        } else {
+            // In the outermost loop's first iteration, two copies of the tile's computations: with
+            // the first-panel streams while one is still running, and without once the panels are
+            // in, so their bookkeeping costs the hart (whose time per weight block is the scarce
+            // resource) nothing then. Later iterations have the plain copy only: extra code in the
+            // hot loop nest costs it registers, measurably.
+            c.open(format!("if ({})", live.join(" || ")));
+            self.compute_blocks(c, true);
+            c.close();
+            c.open("else");
+            self.compute_blocks(c, false);
+            c.close();
+        }
+    }
+
+    /// The tile's weight blocks; `streaming` adds the first-panel streams' demand and ahead steps.
+    fn compute_blocks(&self, c: &mut Code, streaming: bool) {
         let dim = self.p.dim as i64;
         let (ni, nj, nk) = (self.count(Dim::I), self.count(Dim::J), self.count(Dim::K));
         let (outer, inner) = if self.s.inner_k_outer {
@@ -920,6 +1236,11 @@ impl Emitter<'_> {
         } else {
             (ov, iv)
         };
+        for x in [Operand::A, Operand::B] {
+            if streaming && self.streamed(x) {
+                self.sf_demand(c, x, &kb, &jb);
+            }
+        }
         let jg = self.start(Dim::J).add(&jb);
         let kg = self.start(Dim::K).add(&kb);
         let ext_bk = self.s.ext(Operand::B, Dim::K, self.p.kb) as i64;
@@ -1010,13 +1331,28 @@ impl Emitter<'_> {
             if self.prefetched(x) {
                 let n = pf_name(x);
                 let r = self.prefetch_per_group(x);
-                if r == 1 {
-                    c.open(format!("if ({n}_left > 0)"));
+                // While the first panel still streams, the next one waits: both would share the
+                // load unit, and the first one is needed sooner.
+                let wait = if streaming && self.streamed(x) {
+                    format!(" && {}.done >= {}", sf_name(x), self.sf_total(x))
                 } else {
-                    c.open(format!("for (int t = 0; t < {r} && {n}_left > 0; t++)"));
+                    String::new()
+                };
+                if r == 1 {
+                    c.open(format!("if ({n}_left > 0{wait})"));
+                } else {
+                    c.open(format!(
+                        "for (int t = 0; t < {r} && {n}_left > 0{wait}; t++)"
+                    ));
                 }
                 self.prefetch_step(c, x);
                 c.close();
+            }
+        }
+        for x in [Operand::A, Operand::B] {
+            if streaming && self.streamed(x) {
+                // Ahead of demand, behind this weight block's computations in the queues.
+                self.sf_call(c, x, "0", self.sf_per_group(x));
             }
         }
         c.end(o_i);
