@@ -416,6 +416,58 @@ fn a_streamed_double_buffer_ranks_above_the_same_buffer_loaded_in_bursts() {
     assert!(cost::prior(&hw, &w, &st) > cost::prior(&hw, &w, &sb));
 }
 
+/// The first-panel stream (`stream_first`) as measured on two search winners: on 784x1024x256 (all of A,
+/// 200 KB, at depth 0) it saved 24,606 cycles (848,636 -> 824,030); on 512^3 with 8-row-block tiles its
+/// per-step calls cost more than the 64 KB burst it hides (553,970 -> 555,979). The prior must order both
+/// pairs as the RTL did.
+#[test]
+fn the_first_panel_stream_pays_for_a_large_panel_and_not_for_narrow_tiles() {
+    let hw = HwConfig::default_config();
+    for (name, json, (m, n, k), streamed_faster) in [
+        (
+            "gemm_784x1024x256",
+            r#"{"kind":"gemm","ti":32,"tj":1,"tk":8,"order":"ijk","a_level":0,"b_level":3,"double_buffer_a":false,"double_buffer_b":false,"double_buffer_c":true,"a_width":4,"b_width":4,"c_width":4,"skip_redundant":true,"unroll":4,"spread":true,"inner_k_outer":true,"interleave_store":true,"prefetch_a":false,"prefetch_b":false}"#,
+            (784, 1024, 256),
+            true,
+        ),
+        (
+            "gemm_512x512x512",
+            r#"{"kind":"gemm","ti":8,"tj":1,"tk":8,"order":"ijk","a_level":1,"b_level":2,"double_buffer_a":true,"double_buffer_b":true,"double_buffer_c":true,"a_width":4,"b_width":4,"c_width":4,"skip_redundant":true,"unroll":1,"spread":true,"inner_k_outer":false,"interleave_store":false,"prefetch_a":true,"prefetch_b":true}"#,
+            (512, 512, 512),
+            false,
+        ),
+    ] {
+        let w = workload::by_name(name).unwrap();
+        let burst = gemm(json);
+        let mut streamed = burst.clone();
+        streamed.stream_first = true;
+        let (sb, ss) = (
+            Schedule::Gemm(burst.clone()),
+            Schedule::Gemm(streamed.clone()),
+        );
+        sb.validate(&hw, &w).unwrap();
+        ss.validate(&hw, &w).unwrap();
+        let (tb, ts) = (
+            cost::gemm_hw_terms(&hw, &burst, m, n, k),
+            cost::gemm_hw_terms(&hw, &streamed, m, n, k),
+        );
+        assert!(
+            tb.first_burst > 0.0 && ts.first_burst == 0.0,
+            "{name}: {tb:?} {ts:?}"
+        );
+        assert!(
+            ts.first_stream > 0.0 && tb.first_stream == 0.0,
+            "{name}: {tb:?} {ts:?}"
+        );
+        let (pb, ps) = (cost::prior(&hw, &w, &sb), cost::prior(&hw, &w, &ss));
+        assert_eq!(
+            ps < pb,
+            streamed_faster,
+            "{name}: prior {pb:.0} burst, {ps:.0} streamed"
+        );
+    }
+}
+
 /// The refit model's regret on measured runs: for each run directory under `GEMFORGE_PRIOR_DATA` with
 /// at least FIT + 10 points, the model is fitted on the run's first FIT verdicts (journal order,
 /// `GEMFORGE_REFIT_POINTS`, default 30) and ranks the later ones it has not seen; printed: the true cycles

@@ -353,6 +353,19 @@ fn gemm_changes(
                     ));
                 }
             }
+            if !s.stream_first {
+                // Invalid (no operand loaded once before the loops) is filtered with the rest.
+                let mut x = s.clone();
+                x.stream_first = true;
+                out.push((
+                    "pipeline the start: stream the panels moved in before the loops (depth-0 loads, the \
+                     first panel of a depth-1 prefetch) into the first computations, in the order they read \
+                     them, instead of a burst that the array waits for"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
+            }
             let all_buffered = s.double_buffer_a && s.double_buffer_b && s.double_buffer_c;
             if !s.interleave_store && !all_buffered {
                 let mut x = s.clone();
@@ -745,6 +758,7 @@ fn gemm_coordinate(
             with(&|x| x.skip_redundant = !x.skip_redundant);
             with(&|x| x.spread = !x.spread);
             with(&|x| x.inner_k_outer = !x.inner_k_outer);
+            with(&|x| x.stream_first = !x.stream_first);
         }
     }
     out
@@ -896,6 +910,10 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
                     x.b_level = x.b_level.max(1);
                 }
             });
+            add(
+                "stream the first panels into the first computations instead of a burst".into(),
+                &|x| x.stream_first = !x.stream_first,
+            );
             add("guard redundant loads".into(), &|x| x.skip_redundant = true);
             add("place B in its own banks".into(), &|x| x.spread = !x.spread);
             add(format!("move {mbl} blocks per mvin and mvout"), &|x| {

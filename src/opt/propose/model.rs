@@ -78,6 +78,7 @@ fn features(s: &Schedule) -> Vec<f64> {
                 b(g.interleave_store),
                 b(g.prefetch_a),
                 b(g.prefetch_b),
+                b(g.stream_first),
             ];
             for o in &crate::bench::schedule::Order::ALL[1..] {
                 f.push(b(g.order == *o));
@@ -223,6 +224,19 @@ pub struct GemmHwTerms {
     /// execute queue hides: the 4-entry store queue fills and blocks the hart (12544x256x64 at the hand
     /// tiles: 1,258,571 cycles without the stream, 889,253 with it).
     pub store_burst: f64,
+    /// Load time, beyond what the execute queue hides, of the run's first panels moved in by a burst
+    /// before any computation (an operand at depth 0, or the first panel of a depth-1 prefetch stream):
+    /// `gemm_cost` counts 0.7 of a depth-0 burst and 0.05 of a prefetched one, but nothing computes
+    /// until nearly all of it has arrived (784x1024x256 with all of A, 200 KB, at depth 0: 22,759 idle
+    /// cycles of the array). Zero with `stream_first`.
+    pub first_burst: f64,
+    /// With `stream_first`: what `gemm_cost` charged for those first panels, which the stream takes back
+    /// (zero without it).
+    pub first_charged: f64,
+    /// With `stream_first`: weight-block steps of the outermost loop's first iteration, each of which
+    /// calls the stream's issue function (zero without it; on 512^3 with 8-row-block tiles the calls cost
+    /// more than the burst they hide: 553,970 cycles plain, 555,979 streamed).
+    pub first_stream: f64,
 }
 
 impl GemmHwTerms {
@@ -236,6 +250,9 @@ impl GemmHwTerms {
             + LONG_BODY * self.long_body
             + STORE_STREAM * self.store_stream
             + STORE_BURST * self.store_burst
+            + FIRST_BURST_EXPOSED * self.first_burst
+            - self.first_charged
+            + FIRST_STREAM_PER_STEP * self.first_stream
     }
 }
 
@@ -254,6 +271,13 @@ const STORE_STREAM: f64 = 2.25;
 
 /// Fraction of a store burst's time beyond the execute queue that stalls the array.
 const STORE_BURST: f64 = 0.8;
+
+/// Fraction of a first-panel burst exposed beyond what `gemm_cost` counts (measured with and without
+/// `stream_first` on the best schedules of 784x1024x256, 12544x64x256, 3136x128x512 and 512^3: the
+/// stream saved 24.6 k, 6.1 k and 1.1 k cycles and cost 2.0 k).
+const FIRST_BURST_EXPOSED: f64 = 0.5;
+/// Hart cycles per weight-block step of the first-panel stream's first iteration.
+const FIRST_STREAM_PER_STEP: f64 = 5.0;
 
 /// The terms of [`GemmHwTerms`] for a schedule of an m x n x k GEMM.
 pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) -> GemmHwTerms {
@@ -288,9 +312,37 @@ pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
         let bytes = (ext(dims[0]) * ext(dims[1]) * dim * dim) as f64;
         db_burst += (bytes / 12.0 - 8.0 * dim as f64).max(0.0) * times as f64;
     }
+    // The run's first panels: an operand at depth 0, or the first panel of a depth-1 prefetch stream.
+    let (mut first, mut charged) = (0.0, 0.0);
+    for (level, dims, db, pf) in [
+        (s.a_level, [Dim::I, Dim::K], s.double_buffer_a, s.prefetch_a),
+        (s.b_level, [Dim::K, Dim::J], s.double_buffer_b, s.prefetch_b),
+    ] {
+        if !(level == 0 || (level == 1 && pf)) {
+            continue;
+        }
+        let ext = |d: Dim| s.extent_at(level, d, blocks_of(d));
+        let burst =
+            ((ext(dims[0]) * ext(dims[1]) * dim * dim) as f64 / 12.0 - 8.0 * dim as f64).max(0.0);
+        first += burst;
+        // As `gemm_cost` weighs one panel burst.
+        charged += burst
+            * if pf {
+                0.05
+            } else if db {
+                0.5
+            } else {
+                0.7
+            };
+    }
+    // Weight-block steps (one weight block and a tile of row blocks) in the outermost loop's first iteration.
+    let steps = (tiles(Dim::I) * nb * kb) as f64 / tiles(s.order.0[0]) as f64;
     let blocks = (mb * nb * kb) as f64;
     let u = f64::from(s.unroll.max(1));
     GemmHwTerms {
+        first_burst: if s.stream_first { 0.0 } else { first },
+        first_charged: if s.stream_first { charged } else { 0.0 },
+        first_stream: if s.stream_first { steps } else { 0.0 },
         store_excess,
         db_burst,
         hart_loop: blocks / u,
@@ -436,6 +488,7 @@ fn gemm_distance(a: &GemmSchedule, b: &GemmSchedule) -> f64 {
         + flag(a.interleave_store, b.interleave_store)
         + flag(a.prefetch_a, b.prefetch_a)
         + flag(a.prefetch_b, b.prefetch_b)
+        + flag(a.stream_first, b.stream_first)
 }
 
 fn conv_distance(a: &ConvSchedule, b: &ConvSchedule) -> f64 {
