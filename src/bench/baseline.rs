@@ -348,6 +348,7 @@ fn tuned_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> Option<GemmSchedule> {
         prefetch_a: pf_a,
         prefetch_b: false,
         stream_first: false,
+        bank_halves: false,
     };
     s.validate(hw, m, n, k).ok().map(|()| s)
 }
@@ -429,6 +430,7 @@ fn hand_gemm(hw: &HwConfig, m: u64, n: u64, k: u64) -> anyhow::Result<GemmSchedu
                                     prefetch_a: pf && order.0[0] == Dim::I,
                                     prefetch_b: pf && order.0[0] == Dim::J,
                                     stream_first: false,
+                                    bank_halves: false,
                                 };
                                 if s.validate(hw, m, n, k).is_err() {
                                     continue;

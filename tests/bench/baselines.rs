@@ -88,6 +88,7 @@ fn schedule_sweep_is_correct_on_the_spec_engine() {
                 prefetch_a: false,
                 prefetch_b: false,
                 stream_first: false,
+                bank_halves: false,
             };
             let sched = Schedule::Gemm(s);
             let code = sched.emit_c(&hw, &w).unwrap();

@@ -11,6 +11,7 @@
 mod llm_server;
 
 mod autocomp;
+mod bank_halves;
 mod baselines;
 mod eval;
 mod integrity;

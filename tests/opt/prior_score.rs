@@ -468,6 +468,39 @@ fn the_first_panel_stream_pays_for_a_large_panel_and_not_for_narrow_tiles() {
     }
 }
 
+/// The load unit's row writes into the bank the execute unit reads, as measured on gemm_12544x256x64
+/// (7 x 4 x 2 tiles, A double-buffered at depth 1; denied A reads / cycles): halves in one bank 50,110 /
+/// 861,008 in bursts and 50,110 / 866,295 prefetched; halves in two banks (`bank_halves`) 38,455 /
+/// 860,229 in bursts and 382 / 828,948 prefetched. The term must count about that many, and the prior
+/// must rank the prefetched split schedule first.
+#[test]
+fn bank_conflicts_are_counted_as_the_rtl_denied_them() {
+    let hw = HwConfig::default_config();
+    let w = workload::by_name("gemm_12544x256x64").unwrap();
+    let base = gemm(
+        r#"{"kind":"gemm","ti":7,"tj":4,"tk":2,"order":"ijk","a_level":1,"b_level":0,"double_buffer_a":true,"double_buffer_b":true,"double_buffer_c":true,"a_width":4,"b_width":4,"c_width":4,"skip_redundant":true,"unroll":4,"spread":true,"inner_k_outer":true,"interleave_store":true,"prefetch_a":false,"prefetch_b":false}"#,
+    );
+    let mut priors = Vec::new();
+    for (prefetch, split, denied) in [
+        (false, false, 50_110.0),
+        (true, false, 50_110.0),
+        (false, true, 38_455.0),
+        (true, true, 382.0),
+    ] {
+        let mut s = base.clone();
+        (s.prefetch_a, s.bank_halves) = (prefetch, split);
+        let t = cost::gemm_hw_terms(&hw, &s, 12544, 256, 64);
+        assert!(
+            (t.bank_conflicts - denied).abs() < 0.1 * 50_110.0,
+            "prefetch {prefetch}, bank_halves {split}: {} counted, {denied} measured",
+            t.bank_conflicts
+        );
+        priors.push(cost::prior(&hw, &w, &Schedule::Gemm(s)));
+    }
+    let best = priors.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(priors[3], best, "{priors:?}");
+}
+
 /// The refit model's regret on measured runs: for each run directory under `GEMFORGE_PRIOR_DATA` with
 /// at least FIT + 10 points, the model is fitted on the run's first FIT verdicts (journal order,
 /// `GEMFORGE_REFIT_POINTS`, default 30) and ranks the later ones it has not seen; printed: the true cycles

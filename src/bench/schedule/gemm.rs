@@ -149,6 +149,15 @@ pub struct GemmSchedule {
     /// Off (and not written into the record) by default, so older records keep their programs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stream_first: bool,
+    /// Start the second half of each double buffer (A's, B's) at a scratchpad bank boundary instead of
+    /// right after the first half. The banks are single-ported and a load's row write wins over the
+    /// execute unit's read of the same bank (as in Gemmini's Scratchpad), so with both halves in one
+    /// bank every row moved into the next panel stalls a row read of the current one (gemm_12544x256x64,
+    /// 7 x 4 x 2 tiles, A prefetched: 50,110 denied A reads, one per A row moved in). Costs the rows up to
+    /// the boundary; refused when the layout does not fit. Off (and not written into the record) by
+    /// default, so older records keep their programs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bank_halves: bool,
 }
 
 /// Sizes the generator and the validator share.
@@ -163,6 +172,10 @@ struct Plan {
     a_size: u64,
     b0: u64,
     b_size: u64,
+    /// Rows from the first half of a double buffer to the second (the size, or the size rounded up to
+    /// a bank with `bank_halves`).
+    a_step: u64,
+    b_step: u64,
     c_size: u64,
 }
 
@@ -190,6 +203,7 @@ impl GemmSchedule {
             prefetch_a: false,
             prefetch_b: false,
             stream_first: false,
+            bank_halves: false,
         }
     }
 
@@ -361,8 +375,33 @@ impl GemmSchedule {
         let e = |x, d| self.ext(x, d, Self::blocks(d, mb, nb, kb));
         let a_size = e(Operand::A, Dim::I) * e(Operand::A, Dim::K) * dim;
         let b_size = e(Operand::B, Dim::K) * e(Operand::B, Dim::J) * dim;
-        let a_total = a_size * if self.double_buffer_a { 2 } else { 1 };
-        let b_total = b_size * if self.double_buffer_b { 2 } else { 1 };
+        let bank = u64::from(hw.sp_bank_rows()).max(1);
+        let step = |size: u64| {
+            if self.bank_halves {
+                size.next_multiple_of(bank)
+            } else {
+                size
+            }
+        };
+        let (a_step, b_step) = (step(a_size), step(b_size));
+        let a_total = if self.double_buffer_a {
+            a_step + a_size
+        } else {
+            a_size
+        };
+        let b_total = if self.double_buffer_b {
+            b_step + b_size
+        } else {
+            b_size
+        };
+        if self.bank_halves {
+            ensure!(
+                self.double_buffer_a || self.double_buffer_b,
+                "bank_halves needs a double buffer (double_buffer_a {}, double_buffer_b {})",
+                self.double_buffer_a,
+                self.double_buffer_b
+            );
+        }
         let sp_rows = u64::from(hw.sp_rows());
         if a_total + b_total > sp_rows {
             bail!(
@@ -399,7 +438,6 @@ impl GemmSchedule {
                 }
             );
         }
-        let bank = u64::from(hw.sp_bank_rows()).max(1);
         let b0 = if self.spread {
             let aligned = a_total.next_multiple_of(bank);
             if aligned + b_total <= sp_rows {
@@ -419,8 +457,27 @@ impl GemmSchedule {
             a_size,
             b0,
             b_size,
+            a_step,
+            b_step,
             c_size,
         })
+    }
+
+    /// Scratchpad rows of the A and B buffers: (first half's base, second half's base, rows per half);
+    /// the two bases are equal for a single buffer. None when the schedule does not fit.
+    pub fn buffer_rows(
+        &self,
+        hw: &HwConfig,
+        m: u64,
+        n: u64,
+        k: u64,
+    ) -> Option<[(u64, u64, u64); 2]> {
+        let p = self.plan(hw, m, n, k).ok()?;
+        let second = |db: bool, base: u64, step: u64| if db { base + step } else { base };
+        Some([
+            (p.a0, second(self.double_buffer_a, p.a0, p.a_step), p.a_size),
+            (p.b0, second(self.double_buffer_b, p.b0, p.b_step), p.b_size),
+        ])
     }
 
     /// Checks the schedule against the shape and the hardware's capacities.
@@ -433,6 +490,7 @@ impl GemmSchedule {
         let p = self.plan(hw, m, n, k).ok()?;
         let a = p.a_size * if self.double_buffer_a { 2 } else { 1 };
         let b = p.b_size * if self.double_buffer_b { 2 } else { 1 };
+        // (Rows in use; with bank_halves the gaps up to the bank boundaries are not counted.)
         let c = p.c_size * if self.double_buffer_c { 2 } else { 1 };
         Some((a + b, c))
     }
@@ -459,10 +517,10 @@ impl GemmSchedule {
         c.line(format!("config_st({n});"));
         c.line("const uint32_t acc = 1u << 31, accum = 1u << 30;");
         if self.double_buffer_a {
-            c.line(format!("uint32_t a_cur = {};", p.a0 + p.a_size));
+            c.line(format!("uint32_t a_cur = {};", p.a0 + p.a_step));
         }
         if self.double_buffer_b {
-            c.line(format!("uint32_t b_cur = {};", p.b0 + p.b_size));
+            c.line(format!("uint32_t b_cur = {};", p.b0 + p.b_step));
         }
         if self.double_buffer_c {
             c.line(format!("uint32_t c_cur = {};", p.c_size));
@@ -758,8 +816,8 @@ impl Emitter<'_> {
             c.open(format!("if ({})", guard.join(" && ")));
         }
         let (size, b0) = match x {
-            Operand::A => (self.p.a_size, self.p.a0),
-            Operand::B => (self.p.b_size, self.p.b0),
+            Operand::A => (self.p.a_step, self.p.a0),
+            Operand::B => (self.p.b_step, self.p.b0),
         };
         let dbuf = match x {
             Operand::A => self.s.double_buffer_a,
@@ -845,8 +903,8 @@ impl Emitter<'_> {
     /// Buffer halves of `x`: (first, second).
     fn halves(&self, x: Operand) -> (u64, u64) {
         match x {
-            Operand::A => (self.p.a0, self.p.a0 + self.p.a_size),
-            Operand::B => (self.p.b0, self.p.b0 + self.p.b_size),
+            Operand::A => (self.p.a0, self.p.a0 + self.p.a_step),
+            Operand::B => (self.p.b0, self.p.b0 + self.p.b_step),
         }
     }
 

@@ -353,6 +353,19 @@ fn gemm_changes(
                     ));
                 }
             }
+            if !s.bank_halves {
+                // Invalid (no double buffer, or no room) is filtered with the rest.
+                let mut x = s.clone();
+                x.bank_halves = true;
+                out.push((
+                    "keep the loads out of the computations' way: start the second half of each double \
+                     buffer at a scratchpad bank boundary, so the mvins filling one half never take the \
+                     single-ported bank the execute unit is reading"
+                        .to_string(),
+                    x,
+                    1.5,
+                ));
+            }
             if !s.stream_first {
                 // Invalid (no operand loaded once before the loops) is filtered with the rest.
                 let mut x = s.clone();
@@ -759,6 +772,7 @@ fn gemm_coordinate(
             with(&|x| x.spread = !x.spread);
             with(&|x| x.inner_k_outer = !x.inner_k_outer);
             with(&|x| x.stream_first = !x.stream_first);
+            with(&|x| x.bank_halves = !x.bank_halves);
         }
     }
     out
@@ -913,6 +927,10 @@ fn support_moves(s: &Schedule, hw: &HwConfig) -> Vec<(String, Schedule)> {
             add(
                 "stream the first panels into the first computations instead of a burst".into(),
                 &|x| x.stream_first = !x.stream_first,
+            );
+            add(
+                "start the second half of each double buffer at a bank boundary".into(),
+                &|x| x.bank_halves = !x.bank_halves,
             );
             add("guard redundant loads".into(), &|x| x.skip_redundant = true);
             add("place B in its own banks".into(), &|x| x.spread = !x.spread);

@@ -79,6 +79,7 @@ fn features(s: &Schedule) -> Vec<f64> {
                 b(g.prefetch_a),
                 b(g.prefetch_b),
                 b(g.stream_first),
+                b(g.bank_halves),
             ];
             for o in &crate::bench::schedule::Order::ALL[1..] {
                 f.push(b(g.order == *o));
@@ -237,6 +238,13 @@ pub struct GemmHwTerms {
     /// calls the stream's issue function (zero without it; on 512^3 with 8-row-block tiles the calls cost
     /// more than the burst they hide: 553,970 cycles plain, 555,979 streamed).
     pub first_stream: f64,
+    /// Execute-unit reads of A (and B's weight preloads, 1/ti as often) denied by the load unit's row
+    /// writes to the same single-ported bank (a load write wins, as in Gemmini's Scratchpad). Every row
+    /// moved in after the first panel collides when the two halves of a double buffer share the bank
+    /// being read, and about 0.75 of them when a panel is moved in by a burst that the computations
+    /// chase through the same half (gemm_12544x256x64 at 7 x 4 x 2, 50,176 rows of A: halves in one
+    /// bank 50,110 denied reads, prefetched or not; in two banks 38,455 in bursts, 382 prefetched).
+    pub bank_conflicts: f64,
 }
 
 impl GemmHwTerms {
@@ -253,6 +261,7 @@ impl GemmHwTerms {
             + FIRST_BURST_EXPOSED * self.first_burst
             - self.first_charged
             + FIRST_STREAM_PER_STEP * self.first_stream
+            + self.bank_conflicts
     }
 }
 
@@ -335,11 +344,43 @@ pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
                 0.7
             };
     }
+    let bank = u64::from(hw.sp_bank_rows()).max(1);
+    let mut bank_conflicts = 0.0;
+    if let Some(bufs) = s.buffer_rows(hw, m, n, k) {
+        for (((level, dims, db, pf), (h0, h1, size)), duty) in [
+            (s.a_level, [Dim::I, Dim::K], s.double_buffer_a, s.prefetch_a),
+            (s.b_level, [Dim::K, Dim::J], s.double_buffer_b, s.prefetch_b),
+        ]
+        .into_iter()
+        .zip(bufs)
+        .zip([1.0, 1.0 / f64::from(s.ti.max(1))])
+        {
+            let later = (s.refills(level, dims, tiles).saturating_sub(1) * size) as f64;
+            if later == 0.0 || size == 0 {
+                continue;
+            }
+            // Chance that a row written into one half and a row read from the other share a bank.
+            let share = if db {
+                let rows_in = |base: u64, b: u64| {
+                    let (lo, hi) = (base.max(b * bank), (base + size).min((b + 1) * bank));
+                    hi.saturating_sub(lo) as f64 / size as f64
+                };
+                (h0 / bank..=(h0 + size - 1) / bank)
+                    .map(|b| rows_in(h0, b) * rows_in(h1, b))
+                    .sum::<f64>()
+            } else {
+                0.0
+            };
+            let chase = if pf { 0.0 } else { 0.75 };
+            bank_conflicts += later * share.max(chase) * duty;
+        }
+    }
     // Weight-block steps (one weight block and a tile of row blocks) in the outermost loop's first iteration.
     let steps = (tiles(Dim::I) * nb * kb) as f64 / tiles(s.order.0[0]) as f64;
     let blocks = (mb * nb * kb) as f64;
     let u = f64::from(s.unroll.max(1));
     GemmHwTerms {
+        bank_conflicts,
         first_burst: if s.stream_first { 0.0 } else { first },
         first_charged: if s.stream_first { charged } else { 0.0 },
         first_stream: if s.stream_first { steps } else { 0.0 },
@@ -489,6 +530,7 @@ fn gemm_distance(a: &GemmSchedule, b: &GemmSchedule) -> f64 {
         + flag(a.prefetch_a, b.prefetch_a)
         + flag(a.prefetch_b, b.prefetch_b)
         + flag(a.stream_first, b.stream_first)
+        + flag(a.bank_halves, b.bank_halves)
 }
 
 fn conv_distance(a: &ConvSchedule, b: &ConvSchedule) -> f64 {
