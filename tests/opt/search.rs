@@ -965,7 +965,8 @@ fn gemforge_search_with_the_builtin_proposer() {
 
 /// The built-in proposer's plans within one iteration name distinct candidates: a plan that duplicates a
 /// sibling's is redrawn (journaled under `<slot>/redraw`, and the programs follow the redrawn plan), so
-/// no evaluation of the budget goes to a candidate the iteration already has. A resumed run replays it.
+/// no evaluation of the budget goes to a candidate the iteration already has, unless the redraw finds
+/// nothing new either. A resumed run replays it.
 #[test]
 fn duplicate_builtin_plans_are_redrawn() {
     let dir = std::env::temp_dir().join(format!("gf-search-redraw-{}", std::process::id()));
@@ -1012,8 +1013,15 @@ fn duplicate_builtin_plans_are_redrawn() {
     let redraws = plan_of.keys().filter(|s| s.ends_with("/redraw")).count();
     assert!(redraws > 0, "no duplicate plan was redrawn: {plan_of:?}");
     // The schedules implemented in one step are pairwise distinct.
+    let asked_again: HashSet<String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlanRequested { slot, .. } if slot.ends_with("/redraw") => Some(slot.clone()),
+            _ => None,
+        })
+        .collect();
     let mut per_step: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
-    let mut implemented = 0;
+    let (mut implemented, mut distinct) = (0, 0);
     for e in &ev {
         if let Event::ProgramRequested { plan_slot, .. } = e {
             let hash = &plan_of[plan_slot];
@@ -1022,16 +1030,26 @@ fn duplicate_builtin_plans_are_redrawn() {
             let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
             let step = plan_slot.split('/').next().unwrap().to_string();
             let metas = per_step.entry(step).or_default();
+            // A duplicate is left only when its redraw found nothing new (the small space runs out).
             assert!(
-                !metas.contains(&plan["meta"]),
-                "{plan_slot}: a schedule already implemented in its step: {}",
+                !metas.contains(&plan["meta"])
+                    || asked_again.contains(&format!("{plan_slot}/redraw")),
+                "{plan_slot}: a schedule already implemented in its step, never redrawn: {}",
                 plan["meta"]
             );
+            distinct += usize::from(!metas.contains(&plan["meta"]));
             metas.push(plan["meta"].clone());
             implemented += 1;
         }
     }
     assert!(implemented >= 8, "only {implemented} programs");
+    // The redraws pay: most plans that duplicated a sibling were replaced by a new schedule.
+    assert!(
+        implemented - distinct < asked_again.len(),
+        "{} of {} redraws left a duplicate",
+        implemented - distinct,
+        asked_again.len()
+    );
     // Resuming the finished run replays the same plans: no new request, the same best.
     let again = search(&["--resume"]);
     assert_eq!(again["best_cycles"], first["best_cycles"]);
