@@ -863,13 +863,13 @@ impl Emitter<'_> {
         let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
         // Layout: column blocks are `ext_r` row blocks apart (the config_ld block stride).
         let addr = base.add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
-        c.line(format!(
-            "{mvin}(&{dram}[{}][{}], {}, {}, {});",
-            rg.muli(dim).c(),
-            cg.muli(dim).c(),
-            addr.c(),
-            cols.c(),
-            rows.c()
+        c.line(mvin_line(
+            mvin,
+            dram,
+            (&rg.muli(dim), &cg.muli(dim)),
+            &addr,
+            &cols,
+            &rows,
         ));
         c.end(o_c);
         c.end(o_r);
@@ -1008,13 +1008,13 @@ impl Emitter<'_> {
         };
         let cols = span(&cg, &nblk, self.p.dim, self.size(cd));
         let addr = Expr::var(format!("{n}_buf")).add(&cb.muli(ext_r as i64).add(&rb).muli(dim));
-        c.line(format!(
-            "{mvin}(&{dram}[{}][{}], {}, {}, {});",
-            rg.muli(dim).c(),
-            cg.muli(dim).c(),
-            addr.c(),
-            cols.c(),
-            rows.c()
+        c.line(mvin_line(
+            mvin,
+            dram,
+            (&rg.muli(dim), &cg.muli(dim)),
+            &addr,
+            &cols,
+            &rows,
         ));
         c.line(format!(
             "{n}_cb += {width}; if ({n}_cb >= {}) {{ {n}_cb = 0; {n}_rb++; }} {n}_left--;",
@@ -1123,13 +1123,13 @@ impl Emitter<'_> {
         c.line("if (need < s->done + ahead) need = s->done + ahead;");
         c.line(format!("if (need > {total}) need = {total};"));
         c.open("while (s->done < need)");
-        c.line(format!(
-            "{mvin}(&{dram}[{}][{}], {}, {}, {});",
-            r.muli(dim).c(),
-            cb.muli(dim).c(),
-            addr.c(),
-            cols.c(),
-            rows.c()
+        c.line(mvin_line(
+            mvin,
+            dram,
+            (&r.muli(dim), &cb.muli(dim)),
+            &addr,
+            &cols,
+            &rows,
         ));
         // Rows of the stream tile, then column groups, then the next stream tile.
         c.line(format!(
@@ -1499,4 +1499,23 @@ impl Emitter<'_> {
         c.end(o_c);
         c.end(o_r);
     }
+}
+
+/// One mvin of `dram`'s element (row, col) into scratchpad row `addr`: `cols` x `rows` elements.
+fn mvin_line(
+    mvin: &str,
+    dram: &str,
+    (row, col): (&Expr, &Expr),
+    addr: &Expr,
+    cols: &Expr,
+    rows: &Expr,
+) -> String {
+    format!(
+        "{mvin}(&{dram}[{}][{}], {}, {}, {});",
+        row.c(),
+        col.c(),
+        addr.c(),
+        cols.c(),
+        rows.c()
+    )
 }
