@@ -5,28 +5,13 @@
 //! without a double buffer or room; records without it keep their meaning; and on the RTL the flag
 //! removes the denied A reads it exists for.
 
-use gemforge::bench::eval::{evaluate, EvalOpts, Verdict};
+use gemforge::bench::eval::Verdict;
 use gemforge::bench::schedule::{GemmSchedule, Order, Schedule};
 use gemforge::bench::workload::{self, Workload};
 use gemforge::sim::config::HwConfig;
-use std::path::PathBuf;
-
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gemforge-bank-halves-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn eval_code(w: &Workload, code: &str, tag: &str, rtl: bool) -> Verdict {
-    let path = dir().join(format!("{}-{tag}.c", w.name));
-    std::fs::write(&path, code).unwrap();
-    let opts = EvalOpts {
-        screen_runs: if rtl { 2 } else { 1 },
-        rtl,
-        seed: Some(0xba4c),
-        ..Default::default()
-    };
-    evaluate(&HwConfig::default_config(), w, &path, &opts)
+    super::eval_program("bank-halves", 0xba4c, w, code, tag, rtl)
 }
 
 fn gemm(json: &str) -> GemmSchedule {

@@ -5,7 +5,7 @@
 //! (prefetched input windows, interleaved stores) are correct and leave older records unchanged.
 
 use gemforge::bench::baseline::{self, Baseline};
-use gemforge::bench::eval::{evaluate, EvalOpts, Verdict};
+use gemforge::bench::eval::{EvalOpts, Verdict};
 use gemforge::bench::schedule::{ConvSchedule, GemmSchedule, Order, Schedule};
 use gemforge::bench::workload::{self, Workload};
 use gemforge::sim::config::HwConfig;
@@ -18,15 +18,7 @@ fn dir() -> PathBuf {
 }
 
 fn eval_code(w: &Workload, code: &str, tag: &str, rtl: bool) -> Verdict {
-    let path = dir().join(format!("{}-{tag}.c", w.name));
-    std::fs::write(&path, code).unwrap();
-    let opts = EvalOpts {
-        screen_runs: if rtl { 2 } else { 1 },
-        rtl,
-        seed: Some(0x5eed),
-        ..Default::default()
-    };
-    evaluate(&HwConfig::default_config(), w, &path, &opts)
+    super::eval_program("baselines", 0x5eed, w, code, tag, rtl)
 }
 
 fn eval_baseline(w: &Workload, b: Baseline) -> Verdict {

@@ -5,28 +5,13 @@
 //! prefetch, uneven mvin widths; the validator refuses the flag where no panel qualifies; and with the
 //! flag off, records and programs are byte-identical to those before the flag existed.
 
-use gemforge::bench::eval::{evaluate, EvalOpts, Verdict};
+use gemforge::bench::eval::Verdict;
 use gemforge::bench::schedule::{GemmSchedule, Order, Schedule};
 use gemforge::bench::workload::{self, Workload};
 use gemforge::sim::config::HwConfig;
-use std::path::PathBuf;
-
-fn dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gemforge-stream-first-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn eval_code(w: &Workload, code: &str, tag: &str, rtl: bool) -> Verdict {
-    let path = dir().join(format!("{}-{tag}.c", w.name));
-    std::fs::write(&path, code).unwrap();
-    let opts = EvalOpts {
-        screen_runs: if rtl { 2 } else { 1 },
-        rtl,
-        seed: Some(0x5f5f),
-        ..Default::default()
-    };
-    evaluate(&HwConfig::default_config(), w, &path, &opts)
+    super::eval_program("stream-first", 0x5f5f, w, code, tag, rtl)
 }
 
 /// One case: (workload, ti, tj, tk, order, a_level, b_level, prefetch_a, prefetch_b, double buffers of
