@@ -211,8 +211,8 @@ pub struct GemmHwTerms {
     /// Load time of the panels a double buffer receives in a burst (no prefetch stream) beyond what the
     /// execute queue hides (8 computations): the buffer's other half helps only that far.
     pub db_burst: f64,
-    /// The hart's per-block issue work: one address computation and loop step per row block, shared
-    /// by the blocks of an unrolled body (blocks / unroll).
+    /// The hart's row-block loop steps: one compare and taken branch per unrolled body, and per block
+    /// of a tail the generator could not write out (the tile's row-block count is not a constant).
     pub hart_loop: f64,
     /// Blocks issued from bodies unrolled past 4 (blocks x (unroll - 4)): longer bodies cost the hart
     /// more per block (16 x 2 x 32 on 512^3: 609,074 cycles with unroll 8, 554,273 with 4).
@@ -379,6 +379,18 @@ pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
     let steps = (tiles(Dim::I) * nb * kb) as f64 / tiles(s.order.0[0]) as f64;
     let blocks = (mb * nb * kb) as f64;
     let u = f64::from(s.unroll.max(1));
+    // Row-block loop steps as the generator writes them: the first block of a tile is peeled, the rest
+    // run in bodies of `unroll` blocks; with a constant row-block count (ti divides the I blocks) the
+    // tail is written out, otherwise it is a loop of one block per step.
+    let step_u = u64::from(s.unroll.max(1));
+    let even = mb % s.tile(Dim::I) == 0;
+    let loop_steps = |ni: u64| match ni.checked_sub(1) {
+        None | Some(0) => 0,
+        Some(rest) if even && step_u > 1 => rest / step_u,
+        Some(rest) => rest / step_u + rest % step_u,
+    };
+    let full = mb / s.tile(Dim::I);
+    let steps_per_weight = full * loop_steps(s.tile(Dim::I)) + loop_steps(mb % s.tile(Dim::I));
     GemmHwTerms {
         bank_conflicts,
         first_burst: if s.stream_first { 0.0 } else { first },
@@ -386,7 +398,7 @@ pub fn gemm_hw_terms(hw: &HwConfig, s: &GemmSchedule, m: u64, n: u64, k: u64) ->
         first_stream: if s.stream_first { steps } else { 0.0 },
         store_excess,
         db_burst,
-        hart_loop: blocks / u,
+        hart_loop: (steps_per_weight * nb * kb) as f64,
         long_body: blocks * (u - 4.0).max(0.0),
         store_stream: if s.interleave_store { blocks } else { 0.0 },
         store_burst: if s.interleave_store {
