@@ -159,7 +159,9 @@ fn stream_first_is_validated_and_off_by_default() {
 }
 
 /// The four best schedules of the paper GEMMs (issue 16) emit, with the flag off, the very programs
-/// the generator wrote before the flag existed (SHA-256 taken from that generator).
+/// the generator wrote before the flag existed (SHA-256 taken from that generator; 12544x64x256's taken
+/// again when the generator began writing out the row-block tail, which changes that program on
+/// purpose: its 27 row blocks after the peeled first one leave a tail of 3 at unroll 8).
 #[test]
 fn flag_off_programs_are_unchanged() {
     use sha2::{Digest, Sha256};
@@ -173,7 +175,7 @@ fn flag_off_programs_are_unchanged() {
         (
             "gemm_12544x64x256",
             r#"{"kind":"gemm","ti":28,"tj":1,"tk":4,"order":"ijk","a_level":1,"b_level":0,"double_buffer_a":true,"double_buffer_b":false,"double_buffer_c":true,"a_width":4,"b_width":4,"c_width":1,"skip_redundant":false,"unroll":8,"spread":true,"inner_k_outer":true,"interleave_store":true,"prefetch_a":true,"prefetch_b":false}"#,
-            "781d55296b13fe5d45c7df830962af214a474b22ca8cbd0c7505365950ec4a4f",
+            "286f8cea94fa9b23049be3e4ef96132e870edcd9ec6eb0dd91d8311acebe6e72",
         ),
         (
             "gemm_512x512x512",
